@@ -1,0 +1,50 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+# Each creates .venv and installs what it needs (system packages too, when run as root).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_SYSTEM_CERTS := 1
+
+.PHONY: demo test lint typecheck unit system bench bench-large clean
+
+$(BIN)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+# Debian packages the tests use: chromium (browser tests) and PostgreSQL (backend tests).
+system:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "please install:$$missing"; exit 1; fi; \
+	fi
+
+demo: $(BIN)/.installed
+	$(BIN)/sanjeh demo demo-workspace
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+unit: $(BIN)/.installed system
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m bench.run --orders 1000000
+
+bench-large: $(BIN)/.installed
+	$(BIN)/python -m bench.run --orders 10000000
+
+clean:
+	rm -rf $(VENV) demo-workspace .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,489 @@
+"""Periods in the Jalali and Gregorian calendars, and the date dimension.
+
+A :class:`Unit` is one calendar unit (a year, quarter, month, week or day of one
+calendar). A :class:`Period` is a unit or a range of units (``FROM..TO``). Labels
+follow KPIS.md: Gregorian ``2024``, ``2024-Q1``, ``2024-03``, ``2024-W05`` (ISO
+week), ``2024-03-15``; Jalali (year < 1700) ``1403``, ``1403-Q1``, ``1403-01``,
+``1403-W01`` (weeks start on Saturday; week 1 holds 1 Farvardin), ``1403-01-15``.
+
+:func:`date_dimension` builds the ``_calendar`` table the engine joins, so that
+bucketing by Jalali month happens inside the warehouse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+import jdatetime
+import pyarrow as pa
+
+from sanjeh.errors import InvalidPeriod
+
+CalendarName = Literal["jalali", "gregorian"]
+Grain = Literal["day", "week", "month", "quarter", "year"]
+GRAINS: tuple[Grain, ...] = ("day", "week", "month", "quarter", "year")
+_GRAIN_RANK = {g: i for i, g in enumerate(GRAINS)}
+CAL_PREFIX = {"jalali": "j", "gregorian": "g"}
+
+#: The date dimension covers Jalali 1300-01-01 .. 1500-12-29 (1921-03-21 .. 2122-03-20).
+FIRST_JALALI_YEAR = 1300
+LAST_JALALI_YEAR = 1500
+
+JALALI_MONTHS_FA = (
+    "فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور",
+    "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند",
+)  # fmt: skip
+JALALI_MONTHS_EN = (
+    "Farvardin", "Ordibehesht", "Khordad", "Tir", "Mordad", "Shahrivar",
+    "Mehr", "Aban", "Azar", "Dey", "Bahman", "Esfand",
+)  # fmt: skip
+
+
+def calendar_of_year(year: int) -> CalendarName:
+    return "jalali" if year < 1700 else "gregorian"
+
+
+# -- Jalali arithmetic ------------------------------------------------------------
+@lru_cache(maxsize=4096)
+def jalali_is_leap(year: int) -> bool:
+    return bool(jdatetime.date(year, 1, 1).isleap())
+
+
+def jalali_month_days(year: int, month: int) -> int:
+    if month <= 6:
+        return 31
+    if month <= 11:
+        return 30
+    return 30 if jalali_is_leap(year) else 29
+
+
+def jalali_to_gregorian(year: int, month: int, day: int) -> dt.date:
+    return jdatetime.date(year, month, day).togregorian()  # type: ignore[no-any-return]
+
+
+def gregorian_to_jalali(d: dt.date) -> tuple[int, int, int]:
+    j = jdatetime.date.fromgregorian(date=d)
+    return j.year, j.month, j.day
+
+
+@lru_cache(maxsize=4096)
+def _jalali_week1_start(year: int) -> dt.date:
+    """The Saturday on or before 1 Farvardin of ``year``."""
+    nowruz = jalali_to_gregorian(year, 1, 1)
+    # Python: Monday=0 .. Saturday=5, Sunday=6
+    return nowruz - dt.timedelta(days=(nowruz.weekday() - 5) % 7)
+
+
+def _jalali_weeks_in_year(year: int) -> int:
+    return (_jalali_week1_start(year + 1) - _jalali_week1_start(year)).days // 7
+
+
+def _iso_weeks_in_year(year: int) -> int:
+    return dt.date(year, 12, 28).isocalendar()[1]
+
+
+# -- units --------------------------------------------------------------------------
+@dataclass(frozen=True, order=True)
+class Unit:
+    """One calendar unit. ``number`` is the quarter, month or week number (day: month)."""
+
+    calendar: CalendarName
+    kind: Grain
+    year: int
+    number: int = 0
+    day: int = 0
+
+    # canonical label
+    @property
+    def label(self) -> str:
+        y = f"{self.year:04d}"
+        if self.kind == "year":
+            return y
+        if self.kind == "quarter":
+            return f"{y}-Q{self.number}"
+        if self.kind == "month":
+            return f"{y}-{self.number:02d}"
+        if self.kind == "week":
+            return f"{y}-W{self.number:02d}"
+        return f"{y}-{self.number:02d}-{self.day:02d}"
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def start(self) -> dt.date:
+        j = self.calendar == "jalali"
+        if self.kind == "year":
+            return jalali_to_gregorian(self.year, 1, 1) if j else dt.date(self.year, 1, 1)
+        if self.kind == "quarter":
+            m = 3 * (self.number - 1) + 1
+            return jalali_to_gregorian(self.year, m, 1) if j else dt.date(self.year, m, 1)
+        if self.kind == "month":
+            return jalali_to_gregorian(self.year, self.number, 1) if j else dt.date(self.year, self.number, 1)
+        if self.kind == "week":
+            if j:
+                return _jalali_week1_start(self.year) + dt.timedelta(weeks=self.number - 1)
+            return dt.date.fromisocalendar(self.year, self.number, 1)
+        return jalali_to_gregorian(self.year, self.number, self.day) if j else dt.date(self.year, self.number, self.day)
+
+    @property
+    def end(self) -> dt.date:
+        """The last day (inclusive)."""
+        if self.kind == "day":
+            return self.start
+        if self.kind == "week":
+            return self.start + dt.timedelta(days=6)
+        return self.shift(1).start - dt.timedelta(days=1)
+
+    def _ordinal(self) -> int:
+        if self.kind == "year":
+            return self.year
+        if self.kind == "quarter":
+            return self.year * 4 + self.number - 1
+        if self.kind == "month":
+            return self.year * 12 + self.number - 1
+        raise AssertionError(self.kind)
+
+    def shift(self, n: int) -> Unit:
+        """The unit ``n`` units later (earlier when negative)."""
+        if n == 0:
+            return self
+        if self.kind in ("day", "week"):
+            step = 1 if self.kind == "day" else 7
+            return unit_of(self.start + dt.timedelta(days=step * n), self.calendar, self.kind)
+        o = self._ordinal() + n
+        if self.kind == "year":
+            return Unit(self.calendar, "year", o)
+        if self.kind == "quarter":
+            return Unit(self.calendar, "quarter", o // 4, o % 4 + 1)
+        return Unit(self.calendar, "month", o // 12, o % 12 + 1)
+
+    def year_ago(self) -> Unit | None:
+        """The same label one year earlier, or None where it does not exist."""
+        u = Unit(self.calendar, self.kind, self.year - 1, self.number, self.day)
+        return u if _valid(u) else None
+
+    def year_later(self) -> Unit | None:
+        u = Unit(self.calendar, self.kind, self.year + 1, self.number, self.day)
+        return u if _valid(u) else None
+
+    def contains(self, d: dt.date) -> bool:
+        return self.start <= d <= self.end
+
+
+def _valid(u: Unit) -> bool:
+    if u.kind == "year":
+        return True
+    if u.kind == "quarter":
+        return 1 <= u.number <= 4
+    if u.kind == "month":
+        return 1 <= u.number <= 12
+    if u.kind == "week":
+        n = _jalali_weeks_in_year(u.year) if u.calendar == "jalali" else _iso_weeks_in_year(u.year)
+        return 1 <= u.number <= n
+    if not 1 <= u.number <= 12 or u.day < 1:
+        return False
+    if u.calendar == "jalali":
+        return u.day <= jalali_month_days(u.year, u.number)
+    try:
+        dt.date(u.year, u.number, u.day)
+    except ValueError:
+        return False
+    return True
+
+
+def unit_of(d: dt.date, calendar: CalendarName, kind: Grain) -> Unit:
+    """The unit of ``kind`` in ``calendar`` that holds day ``d``."""
+    if calendar == "gregorian":
+        if kind == "week":
+            iy, iw, _ = d.isocalendar()
+            return Unit("gregorian", "week", iy, iw)
+        y, m, dd = d.year, d.month, d.day
+    else:
+        y, m, dd = gregorian_to_jalali(d)
+        if kind == "week":
+            year = y + 1 if d >= _jalali_week1_start(y + 1) else y
+            return Unit("jalali", "week", year, (d - _jalali_week1_start(year)).days // 7 + 1)
+    if kind == "year":
+        return Unit(calendar, "year", y)
+    if kind == "quarter":
+        return Unit(calendar, "quarter", y, (m - 1) // 3 + 1)
+    if kind == "month":
+        return Unit(calendar, "month", y, m)
+    return Unit(calendar, "day", y, m, dd)
+
+
+# -- periods ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Step:
+    """One row's span: a grain unit clipped to the period."""
+
+    label: str
+    start: dt.date
+    end: dt.date
+    clipped: bool
+    unit: Unit
+
+
+@dataclass(frozen=True)
+class Period:
+    """A unit or an inclusive range of units of one calendar."""
+
+    first: Unit
+    last: Unit
+
+    @property
+    def calendar(self) -> CalendarName:
+        return self.first.calendar
+
+    @property
+    def is_range(self) -> bool:
+        return self.first != self.last
+
+    @property
+    def label(self) -> str:
+        return self.first.label if not self.is_range else f"{self.first.label}..{self.last.label}"
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def start(self) -> dt.date:
+        return self.first.start
+
+    @property
+    def end(self) -> dt.date:
+        return self.last.end
+
+    @property
+    def unit_kind(self) -> Grain:
+        """The finer kind of the two ends: the unit a range is counted in."""
+        a, b = self.first.kind, self.last.kind
+        return a if _GRAIN_RANK[a] <= _GRAIN_RANK[b] else b
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def units(self) -> int:
+        """How many units of :attr:`unit_kind` the period spans."""
+        k = self.unit_kind
+        return len(steps(self, k))
+
+    def previous(self) -> Period:
+        """The same calendar units just before (KPIS.md, Previous period)."""
+        if not self.is_range:
+            p = self.first.shift(-1)
+            return Period(p, p)
+        k = self.unit_kind
+        n = self.units()
+        first = unit_of(self.start, self.calendar, k).shift(-n)
+        return Period(first, first.shift(n - 1))
+
+    def year_ago(self) -> Period | None:
+        a, b = self.first.year_ago(), self.last.year_ago()
+        if a is None or b is None:
+            return None
+        return Period(a, b)
+
+    def covers(self, unit: Unit) -> bool:
+        return self.start <= unit.start and unit.end <= self.end
+
+
+def steps(period: Period, grain: Grain) -> list[Step]:
+    """The grain units that overlap ``period``, clipped to it, in order."""
+    out: list[Step] = []
+    u = unit_of(period.start, period.calendar, grain)
+    while u.start <= period.end:
+        s, e = max(u.start, period.start), min(u.end, period.end)
+        out.append(Step(u.label, s, e, (s, e) != (u.start, u.end), u))
+        u = u.shift(1)
+    return out
+
+
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+_UNIT_RE = re.compile(
+    r"^(?P<y>\d{4})(?:-(?:(?P<q>[qQ]\d{1,2})|(?P<w>[wW]\d{1,2})|(?P<m>\d{1,2})(?:-(?P<d>\d{1,2}))?))?$"
+)
+
+
+def parse_unit(text: str) -> Unit:
+    """Parse one period label (not a range)."""
+    raw = text
+    s = text.strip().translate(_DIGITS)
+    m = _UNIT_RE.match(s)
+    if not m:
+        raise InvalidPeriod(
+            f"{raw!r} is not a period label; use e.g. 1403, 1403-Q1, 1403-01, 1403-W01, 1403-01-15 "
+            "(Jalali) or 2024, 2024-Q1, 2024-03, 2024-W05, 2024-03-15 (Gregorian), or FROM..TO",
+            details={"period": raw},
+        )
+    year = int(m["y"])
+    cal = calendar_of_year(year)
+    if cal == "jalali" and not FIRST_JALALI_YEAR <= year <= LAST_JALALI_YEAR:
+        raise InvalidPeriod(
+            f"Jalali year {year} is outside the supported years {FIRST_JALALI_YEAR}–{LAST_JALALI_YEAR}",
+            details={"period": raw},
+        )
+    if cal == "gregorian" and not 1921 <= year <= 2121:
+        raise InvalidPeriod(f"year {year} is outside the supported years 1921–2121", details={"period": raw})
+    if m["q"]:
+        unit = Unit(cal, "quarter", year, int(m["q"][1:]))
+        what = f"quarter {unit.number} does not exist (quarters are 1–4)"
+    elif m["w"]:
+        unit = Unit(cal, "week", year, int(m["w"][1:]))
+        n = _jalali_weeks_in_year(year) if cal == "jalali" else _iso_weeks_in_year(year)
+        what = f"week {unit.number} does not exist in {year} (it has {n} weeks)"
+    elif m["d"]:
+        unit = Unit(cal, "day", year, int(m["m"]), int(m["d"]))
+        what = (
+            f"month {unit.number} does not exist"
+            if not 1 <= unit.number <= 12
+            else f"day {unit.day} does not exist in {year}-{unit.number:02d}"
+        )
+    elif m["m"]:
+        unit = Unit(cal, "month", year, int(m["m"]))
+        what = f"month {unit.number} does not exist"
+    else:
+        unit = Unit(cal, "year", year)
+        what = ""
+    if not _valid(unit):
+        raise InvalidPeriod(f"{raw!r}: {what}", details={"period": raw})
+    return unit
+
+
+def parse_period(text: str) -> Period:
+    """Parse a period label or a range ``FROM..TO`` (both ends included)."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidPeriod("a period is required, e.g. 1403-Q1 or 2024-03", details={"period": text})
+    if ".." in text:
+        a_text, _, b_text = text.partition("..")
+        a, b = parse_unit(a_text), parse_unit(b_text)
+        if a.calendar != b.calendar:
+            raise InvalidPeriod(
+                f"{text!r}: a range cannot mix the Jalali and Gregorian calendars", details={"period": text}
+            )
+        if b.end < a.start:
+            raise InvalidPeriod(f"{text!r}: the range ends before it starts", details={"period": text})
+        return Period(a, b)
+    u = parse_unit(text)
+    return Period(u, u)
+
+
+def parse_grain(text: str | None) -> Grain | None:
+    if text is None or text == "":
+        return None
+    g = text.strip().lower()
+    if g not in GRAINS:
+        raise InvalidPeriod(
+            f"unknown grain {text!r}; use one of: {', '.join(GRAINS)}", details={"grain": text, "allowed": list(GRAINS)}
+        )
+    return g  # type: ignore[return-value]
+
+
+def current_unit(today: dt.date, calendar: CalendarName, kind: Grain) -> Unit:
+    return unit_of(today, calendar, kind)
+
+
+def latest_complete(today: dt.date, calendar: CalendarName, kind: Grain) -> Unit:
+    """The last unit of ``kind`` that ended before ``today``."""
+    return unit_of(today, calendar, kind).shift(-1)
+
+
+# -- the date dimension ----------------------------------------------------------------
+def dimension_columns() -> list[str]:
+    cols = ["day", "j_y", "j_m", "j_d"]
+    for cal in ("j", "g"):
+        for g in GRAINS:
+            cols += [f"{cal}_{g}", f"{cal}_{g}_next", f"{cal}_{g}_next_year"]
+    return cols
+
+
+@lru_cache(maxsize=2)
+def date_dimension(first_year: int = FIRST_JALALI_YEAR, last_year: int = LAST_JALALI_YEAR) -> pa.Table:
+    """One row per day of Jalali years ``first_year..last_year``.
+
+    Columns: ``day`` (date), ``j_y``/``j_m``/``j_d`` (Jalali parts, used by import to
+    read Jalali dates), and for each calendar ``c`` in (j, g) and grain ``g``:
+    ``c_g`` (the label of the unit holding the day), ``c_g_next`` (the label of the
+    unit after it: rows compared with their previous period group by this) and
+    ``c_g_next_year`` (the same label one year later, null where it does not exist).
+    """
+    start = jalali_to_gregorian(first_year, 1, 1)
+    end = jalali_to_gregorian(last_year + 1, 1, 1) - dt.timedelta(days=1)
+    days: list[dt.date] = []
+    jy: list[int] = []
+    jm: list[int] = []
+    jd: list[int] = []
+    d, y, m, dd = start, first_year, 1, 1
+    one = dt.timedelta(days=1)
+    while d <= end:
+        days.append(d)
+        jy.append(y)
+        jm.append(m)
+        jd.append(dd)
+        d += one
+        dd += 1
+        if dd > jalali_month_days(y, m):
+            dd, m = 1, m + 1
+            if m > 12:
+                m, y = 1, y + 1
+    cols: dict[str, list[object]] = {"day": days, "j_y": jy, "j_m": jm, "j_d": jd}
+    for cal_name, prefix in CAL_PREFIX.items():
+        for grain in GRAINS:
+            labels, nexts, next_years = _labels(days, jy, jm, jd, cal_name, grain)  # type: ignore[arg-type]
+            cols[f"{prefix}_{grain}"] = labels
+            cols[f"{prefix}_{grain}_next"] = nexts
+            cols[f"{prefix}_{grain}_next_year"] = next_years
+    schema = pa.schema(
+        [("day", pa.date32()), ("j_y", pa.int32()), ("j_m", pa.int32()), ("j_d", pa.int32())]
+        + [(c, pa.string()) for c in dimension_columns()[4:]]
+    )
+    return pa.table(cols, schema=schema)
+
+
+def _labels(
+    days: list[dt.date], jy: list[int], jm: list[int], jd: list[int], cal: CalendarName, grain: Grain
+) -> tuple[list[str], list[str], list[str | None]]:
+    """Labels of every day's unit, computed once per distinct unit."""
+    labels: list[str] = []
+    nexts: list[str] = []
+    next_years: list[str | None] = []
+    cache: dict[object, tuple[str, str, str | None]] = {}
+    for i, d in enumerate(days):
+        if cal == "jalali":
+            if grain == "week":
+                key: object = unit_of(d, "jalali", "week") if d.weekday() == 5 or i == 0 else None
+            else:
+                key = _jalali_unit(jy[i], jm[i], jd[i], grain)
+        else:
+            key = unit_of(d, "gregorian", grain) if grain != "day" else Unit("gregorian", "day", d.year, d.month, d.day)
+        if key is None:  # same Jalali week as the day before
+            labels.append(labels[-1])
+            nexts.append(nexts[-1])
+            next_years.append(next_years[-1])
+            continue
+        hit = cache.get(key)
+        if hit is None:
+            u = key if isinstance(key, Unit) else unit_of(d, cal, grain)
+            nxt = u.year_later()
+            hit = (u.label, u.shift(1).label, nxt.label if nxt else None)
+            cache[key] = hit
+        labels.append(hit[0])
+        nexts.append(hit[1])
+        next_years.append(hit[2])
+    return labels, nexts, next_years
+
+
+def _jalali_unit(y: int, m: int, d: int, grain: Grain) -> Unit:
+    if grain == "year":
+        return Unit("jalali", "year", y)
+    if grain == "quarter":
+        return Unit("jalali", "quarter", y, (m - 1) // 3 + 1)
+    if grain == "month":
+        return Unit("jalali", "month", y, m)
+    return Unit("jalali", "day", y, m, d)

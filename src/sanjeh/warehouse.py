@@ -1,0 +1,188 @@
+"""URL -> one Ibis connection: the only module that names DuckDB, PostgreSQL or Spark.
+
+``duckdb://path/to/file.duckdb`` (the default, a file inside the workspace),
+``postgresql://user:pass@host:port/db``, ``pyspark://`` (a local session) or
+``spark-connect://host:port`` (Spark Connect). Everything else in Sanjeh talks to
+the warehouse through :class:`Warehouse`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import ibis
+import pyarrow as pa
+from ibis.backends import BaseBackend
+
+from sanjeh.errors import InternalError, UserError
+from sanjeh.schema import SYSTEM_TABLES, TABLES
+
+
+def _q(name: str) -> str:
+    """Quote an identifier (names come from schema.py, never from users)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass
+class Warehouse:
+    url: str
+    kind: str  # "duckdb" | "postgres" | "pyspark"
+    con: BaseBackend
+
+    # -- tables ---------------------------------------------------------------
+    def table(self, name: str) -> ibis.Table:
+        return self.con.table(name)
+
+    def has_table(self, name: str) -> bool:
+        return name in self.con.list_tables()
+
+    def ensure_tables(self) -> None:
+        """Create every canonical and system table that does not exist yet."""
+        existing = set(self.con.list_tables())
+        for t in TABLES:
+            if t.name not in existing:
+                self.con.create_table(t.name, schema=ibis.schema(t.ibis_schema()))
+        for name, schema in SYSTEM_TABLES.items():
+            if name not in existing:
+                self.con.create_table(name, schema=ibis.schema(schema))
+
+    # -- raw access for loading -------------------------------------------------
+    @property
+    def duckdb(self) -> Any:
+        """The raw DuckDB connection (only when the warehouse is DuckDB)."""
+        if self.kind != "duckdb":
+            raise InternalError("the raw DuckDB connection exists only on a DuckDB warehouse")
+        return self.con.con  # type: ignore[attr-defined]
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        """Run one statement that returns nothing (DDL/DML built from schema names)."""
+        if self.kind == "duckdb":
+            self.duckdb.execute(sql, params or [])
+        elif self.kind == "postgres":
+            with self.con.con.cursor() as cur:  # type: ignore[attr-defined]
+                cur.execute(sql, params)
+        else:
+            self.con.raw_sql(sql)  # type: ignore[attr-defined]
+
+    def fetch(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        if self.kind == "duckdb":
+            return list(self.duckdb.execute(sql, params or []).fetchall())
+        if self.kind == "postgres":
+            with self.con.con.cursor() as cur:  # type: ignore[attr-defined]
+                cur.execute(sql, params)
+                return list(cur.fetchall())
+        return [tuple(r) for r in self.con.raw_sql(sql).collect()]  # type: ignore[attr-defined]
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: a failure (or a killed process) leaves the warehouse as it was."""
+        if self.kind == "duckdb":
+            raw = self.duckdb
+            raw.execute("BEGIN TRANSACTION")
+            try:
+                yield
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+            raw.execute("COMMIT")
+        elif self.kind == "postgres":
+            with self.con.con.transaction():  # type: ignore[attr-defined]
+                yield
+        else:
+            raise UserError("imports into a Spark warehouse are not supported; import into DuckDB or PostgreSQL")
+
+    def insert_arrow(self, name: str, data: pa.Table) -> None:
+        """Append rows (columns by name) to an existing table."""
+        if data.num_rows == 0:
+            return
+        cols = ", ".join(_q(c) for c in data.column_names)
+        if self.kind == "duckdb":
+            raw = self.duckdb
+            view = "__sanjeh_insert"
+            raw.register(view, data)
+            try:
+                raw.execute(f"INSERT INTO {_q(name)} ({cols}) SELECT {cols} FROM {view}")
+            finally:
+                raw.unregister(view)
+        elif self.kind == "postgres":
+            pg = self.con.con  # type: ignore[attr-defined]
+            with pg.cursor() as cur, cur.copy(f"COPY {_q(name)} ({cols}) FROM STDIN") as copy:
+                for batch in data.to_batches(max_chunksize=50_000):
+                    for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
+                        copy.write_row(row)
+        else:
+            raise UserError("imports into a Spark warehouse are not supported")
+
+    def delete_matching(self, name: str, keys: pa.Table) -> None:
+        """Delete the rows whose key columns (``keys``' columns) equal a row of ``keys``."""
+        if keys.num_rows == 0:
+            return
+        cond = " AND ".join(f"t.{_q(c)} IS NOT DISTINCT FROM k.{_q(c)}" for c in keys.column_names)
+        if self.kind == "duckdb":
+            raw = self.duckdb
+            view = "__sanjeh_keys"
+            raw.register(view, keys)
+            try:
+                raw.execute(f"DELETE FROM {_q(name)} AS t USING {view} AS k WHERE {cond}")
+            finally:
+                raw.unregister(view)
+        elif self.kind == "postgres":
+            tmp = "__sanjeh_keys"
+            cols = ", ".join(f"{_q(c)} text" for c in keys.column_names)
+            self.execute(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} ({cols})")
+            self.execute(f"TRUNCATE {tmp}")
+            str_keys = pa.table({c: keys[c].cast(pa.string()) for c in keys.column_names})
+            self.insert_arrow(tmp, str_keys)
+            cond = " AND ".join(f"t.{_q(c)}::text IS NOT DISTINCT FROM k.{_q(c)}" for c in keys.column_names)
+            self.execute(f"DELETE FROM {_q(name)} AS t USING {tmp} AS k WHERE {cond}")
+            self.execute(f"DROP TABLE {tmp}")
+        else:
+            raise UserError("imports into a Spark warehouse are not supported")
+
+    def truncate(self, name: str) -> None:
+        self.execute(f"DELETE FROM {_q(name)}")
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.con.disconnect()
+
+
+def connect(url: str, *, read_only: bool = False) -> Warehouse:
+    """Open the warehouse named by ``url``."""
+    parsed = urlparse(url)
+    scheme = parsed.scheme.lower()
+    try:
+        if scheme == "duckdb":
+            path = url[len("duckdb://") :] or ":memory:"
+            con = ibis.duckdb.connect(path, read_only=read_only)
+            return Warehouse(url, "duckdb", con)
+        if scheme in ("postgresql", "postgres"):
+            con = ibis.connect(url.replace("postgresql://", "postgres://", 1))
+            con.con.autocommit = True  # type: ignore[attr-defined]
+            return Warehouse(url, "postgres", con)
+        if scheme in ("pyspark", "spark-connect"):
+            return _connect_spark(url)
+    except UserError:
+        raise
+    except Exception as exc:  # a driver error: name the URL (without password)
+        safe = parsed._replace(netloc=parsed.hostname or "").geturl()
+        raise UserError(f"cannot open the warehouse {safe}: {exc}") from exc
+    raise UserError(
+        f"unsupported warehouse URL scheme {scheme!r}; use duckdb://, postgresql://, pyspark:// or spark-connect://"
+    )
+
+
+def _connect_spark(url: str) -> Warehouse:
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise UserError("a Spark warehouse needs the 'spark' extra: pip install 'sanjeh[spark]'") from exc
+    if url.startswith("spark-connect://"):
+        session = SparkSession.builder.remote("sc://" + url[len("spark-connect://") :]).getOrCreate()
+    else:
+        session = SparkSession.builder.master("local[2]").appName("sanjeh").getOrCreate()
+    return Warehouse(url, "pyspark", ibis.pyspark.connect(session))

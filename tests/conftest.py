@@ -1,0 +1,59 @@
+"""Shared fixtures: real DuckDB workspaces, a real PostgreSQL server, the real datasets."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sanjeh.workspace import Workspace
+from tests import pgserver
+
+REPO = Path(__file__).resolve().parent.parent
+#: The read-only shared folder beside the repository (real public data sets).
+SHARED = Path(__import__("os").environ.get("SANJEH_SHARED", REPO.parent / "shared"))
+DATASETS = SHARED / "datasets"
+FIXED_TODAY = dt.date(2025, 4, 1)  # 1404-01-12: 1403 is the latest complete Jalali year
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pgserver.PostgresServer]:
+    server = pgserver.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture()
+def pg_url(pg_server: pgserver.PostgresServer) -> str:
+    """A fresh, empty database on the session's PostgreSQL server."""
+    return pg_server.create_database()
+
+
+@pytest.fixture()
+def workspace(tmp_path: Path) -> Iterator[Workspace]:
+    """An empty workspace on a real DuckDB file, with a fixed clock."""
+    ws = Workspace.init(tmp_path / "ws")
+    ws.clock = lambda: FIXED_TODAY
+    try:
+        yield ws
+    finally:
+        ws.close()
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def any_workspace(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workspace]:
+    """An empty workspace on each backend: the same test runs on DuckDB and PostgreSQL."""
+    if request.param == "duckdb":
+        ws = Workspace.init(tmp_path / "ws")
+    else:
+        url = request.getfixturevalue("pg_url")
+        ws = Workspace.init(tmp_path / "ws", warehouse=url)
+    ws.clock = lambda: FIXED_TODAY
+    try:
+        yield ws
+    finally:
+        ws.close()
