@@ -398,8 +398,7 @@ def latest_complete(today: dt.date, calendar: CalendarName, kind: Grain) -> Unit
 def dimension_columns() -> list[str]:
     cols = ["day", "j_y", "j_m", "j_d"]
     for cal in ("j", "g"):
-        for g in GRAINS:
-            cols += [f"{cal}_{g}", f"{cal}_{g}_next", f"{cal}_{g}_next_year"]
+        cols += [f"{cal}_{g}" for g in GRAINS]
     return cols
 
 
@@ -408,19 +407,18 @@ def date_dimension(first_year: int = FIRST_JALALI_YEAR, last_year: int = LAST_JA
     """One row per day of Jalali years ``first_year..last_year``.
 
     Columns: ``day`` (date), ``j_y``/``j_m``/``j_d`` (Jalali parts, used by import to
-    read Jalali dates), and for each calendar ``c`` in (j, g) and grain ``g``:
-    ``c_g`` (the label of the unit holding the day), ``c_g_next`` (the label of the
-    unit after it: rows compared with their previous period group by this) and
-    ``c_g_next_year`` (the same label one year later, null where it does not exist).
+    read Jalali dates), and for each calendar prefix ``c`` in (j, g) and grain ``g``
+    a column ``c_g``: the label of the unit of that grain holding the day. The
+    engine joins facts to this table on ``day`` to bucket them into steps.
     """
     start = jalali_to_gregorian(first_year, 1, 1)
     end = jalali_to_gregorian(last_year + 1, 1, 1) - dt.timedelta(days=1)
+    one = dt.timedelta(days=1)
     days: list[dt.date] = []
     jy: list[int] = []
     jm: list[int] = []
     jd: list[int] = []
     d, y, m, dd = start, first_year, 1, 1
-    one = dt.timedelta(days=1)
     while d <= end:
         days.append(d)
         jy.append(y)
@@ -433,57 +431,21 @@ def date_dimension(first_year: int = FIRST_JALALI_YEAR, last_year: int = LAST_JA
             if m > 12:
                 m, y = 1, y + 1
     cols: dict[str, list[object]] = {"day": days, "j_y": jy, "j_m": jm, "j_d": jd}
-    for cal_name, prefix in CAL_PREFIX.items():
-        for grain in GRAINS:
-            labels, nexts, next_years = _labels(days, jy, jm, jd, cal_name, grain)  # type: ignore[arg-type]
-            cols[f"{prefix}_{grain}"] = labels
-            cols[f"{prefix}_{grain}_next"] = nexts
-            cols[f"{prefix}_{grain}_next_year"] = next_years
+    cols["j_day"] = [f"{a:04d}-{b:02d}-{c:02d}" for a, b, c in zip(jy, jm, jd, strict=True)]
+    cols["j_month"] = [f"{a:04d}-{b:02d}" for a, b in zip(jy, jm, strict=True)]
+    cols["j_quarter"] = [f"{a:04d}-Q{(b - 1) // 3 + 1}" for a, b in zip(jy, jm, strict=True)]
+    cols["j_year"] = [f"{a:04d}" for a in jy]
+    week: list[str] = []
+    for i, day in enumerate(days):
+        week.append(unit_of(day, "jalali", "week").label if i == 0 or day.weekday() == 5 else week[-1])
+    cols["j_week"] = week
+    cols["g_day"] = [x.isoformat() for x in days]
+    cols["g_month"] = [x.isoformat()[:7] for x in days]
+    cols["g_quarter"] = [f"{x.year:04d}-Q{(x.month - 1) // 3 + 1}" for x in days]
+    cols["g_year"] = [f"{x.year:04d}" for x in days]
+    cols["g_week"] = [f"{c[0]:04d}-W{c[1]:02d}" for c in (x.isocalendar() for x in days)]
     schema = pa.schema(
         [("day", pa.date32()), ("j_y", pa.int32()), ("j_m", pa.int32()), ("j_d", pa.int32())]
         + [(c, pa.string()) for c in dimension_columns()[4:]]
     )
-    return pa.table(cols, schema=schema)
-
-
-def _labels(
-    days: list[dt.date], jy: list[int], jm: list[int], jd: list[int], cal: CalendarName, grain: Grain
-) -> tuple[list[str], list[str], list[str | None]]:
-    """Labels of every day's unit, computed once per distinct unit."""
-    labels: list[str] = []
-    nexts: list[str] = []
-    next_years: list[str | None] = []
-    cache: dict[object, tuple[str, str, str | None]] = {}
-    for i, d in enumerate(days):
-        if cal == "jalali":
-            if grain == "week":
-                key: object = unit_of(d, "jalali", "week") if d.weekday() == 5 or i == 0 else None
-            else:
-                key = _jalali_unit(jy[i], jm[i], jd[i], grain)
-        else:
-            key = unit_of(d, "gregorian", grain) if grain != "day" else Unit("gregorian", "day", d.year, d.month, d.day)
-        if key is None:  # same Jalali week as the day before
-            labels.append(labels[-1])
-            nexts.append(nexts[-1])
-            next_years.append(next_years[-1])
-            continue
-        hit = cache.get(key)
-        if hit is None:
-            u = key if isinstance(key, Unit) else unit_of(d, cal, grain)
-            nxt = u.year_later()
-            hit = (u.label, u.shift(1).label, nxt.label if nxt else None)
-            cache[key] = hit
-        labels.append(hit[0])
-        nexts.append(hit[1])
-        next_years.append(hit[2])
-    return labels, nexts, next_years
-
-
-def _jalali_unit(y: int, m: int, d: int, grain: Grain) -> Unit:
-    if grain == "year":
-        return Unit("jalali", "year", y)
-    if grain == "quarter":
-        return Unit("jalali", "quarter", y, (m - 1) // 3 + 1)
-    if grain == "month":
-        return Unit("jalali", "month", y, m)
-    return Unit("jalali", "day", y, m, d)
+    return pa.table({c: cols[c] for c in schema.names}, schema=schema)

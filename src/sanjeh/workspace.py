@@ -12,12 +12,16 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from sanjeh.calendar import date_dimension
 from sanjeh.errors import UserError
 from sanjeh.settings import SETTINGS_FILE, Settings
 from sanjeh.warehouse import Warehouse, connect
+
+if TYPE_CHECKING:
+    from sanjeh.kpis.engine import Engine, Scorecard
 
 CALENDAR_TABLE = "_calendar"
 
@@ -79,3 +83,37 @@ class Workspace:
 
     def today(self) -> dt.date:
         return self.clock()
+
+    # -- the engine ---------------------------------------------------------------------------
+    def engine(self, rep_scope: str | None = None) -> Engine:
+        from sanjeh.kpis.engine import Engine
+
+        return Engine(self, rep_scope=rep_scope)
+
+    def kpi(
+        self,
+        name: str,
+        period: str,
+        *,
+        grain: str | None = None,
+        by: Sequence[str] | str = (),
+        filters: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+        compare: str | None = None,
+        arrow: bool = False,
+    ) -> Any:
+        """One KPI as a pandas DataFrame (or an Arrow table with ``arrow=True``): the CLI's rows."""
+        from sanjeh.kpis.query import Query
+
+        by_t = (by,) if isinstance(by, str) else tuple(by)
+        f = tuple(filters.items()) if isinstance(filters, Mapping) else tuple(filters)
+        result = self.engine().run(Query(name, period, grain, by_t, f, compare))
+        return result.to_arrow() if arrow else result.to_pandas()
+
+    def scorecard(self, period: str) -> Scorecard:
+        return self.engine().scorecard(period)
+
+    def data_version(self) -> str:
+        """Changes after every import: a key for caching results."""
+        t = self.warehouse.table("_imports")
+        v = t.aggregate(n=t.count(), last=t.finished_at.max()).to_pyarrow().to_pylist()[0]
+        return f"{v['n']}:{v['last']}"

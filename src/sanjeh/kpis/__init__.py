@@ -1,0 +1,8 @@
+"""KPI definitions (data), their compiler to Ibis and the engine that runs them."""
+
+from sanjeh.kpis.catalogue import CATALOGUE, GOAL_TITLES, GOALS
+from sanjeh.kpis.engine import Engine, Result, Scorecard
+from sanjeh.kpis.model import KPI, Cond, Measure
+from sanjeh.kpis.query import Query
+
+__all__ = ["CATALOGUE", "GOALS", "GOAL_TITLES", "KPI", "Cond", "Engine", "Measure", "Query", "Result", "Scorecard"]

@@ -1,0 +1,430 @@
+"""Compile a checked query (:class:`~sanjeh.kpis.query.Plan`) into one Ibis expression.
+
+Nothing here touches data: the expression runs in the warehouse (``engine.py``
+executes it, or prints its SQL). The steps of a query are *buckets*: each maps
+calendar days to a step label through the ``_calendar`` date dimension, so
+bucketing by Jalali month, ISO week or a shifted comparison period happens
+inside the warehouse with an equi-join on ``day``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+
+from sanjeh.calendar import Period, Unit, steps
+from sanjeh.errors import InternalError
+from sanjeh.kpis.model import KPI, Cond, Measure
+from sanjeh.kpis.query import Plan
+from sanjeh.kpis.sources import COHORTS, SPARSE_DIMS, Sources, solid
+
+STEP = "period"
+#: Value columns that may be null inside a cohort: a sum over them is null when any is.
+NULLABLE_VALUES = frozenset({"real_amount", "days"})
+#: ``lookup`` measures: measure column -> (table, key column, dimension).
+LOOKUPS = {"investment": ("initiatives", "initiative_id", "initiative")}
+
+
+@dataclass(frozen=True)
+class Target:
+    measure: str
+    step: str
+    member: str | None  # normalised lower-case member, None for the whole company
+    member_label: str | None
+    value: float
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """Which calendar days make each step (row) of a query.
+
+    With a grain, ``pairs`` maps each source unit (read from the calendar column
+    ``col``) to the step label it counts for; comparisons shift the source units.
+    Without a grain, one ``span`` counts for the step ``label``.
+    """
+
+    col: str | None = None
+    pairs: tuple[tuple[Unit, str], ...] = ()
+    span: Period | None = None
+    label: str = ""
+    clip: tuple[dt.date, dt.date] | None = None
+
+    @staticmethod
+    def main(plan: Plan) -> Buckets:
+        p = plan.period
+        if plan.grain is None:
+            return Buckets(span=p, label=p.label)
+        col = f"{plan.calendar_prefix}_{plan.grain}"
+        pairs = tuple((s.unit, s.label) for s in steps(p, plan.grain))
+        return Buckets(col=col, pairs=pairs, clip=(p.start, p.end))
+
+    def shifted(self, offset: str) -> Buckets | None:
+        """The same steps counted over their previous (or year-ago) span; None where none exists."""
+        if self.col is None:
+            assert self.span is not None
+            span = self.span.previous() if offset == "previous" else self.span.year_ago()
+            return Buckets(span=span, label=self.label) if span else None
+        pairs: list[tuple[Unit, str]] = []
+        for unit, label in self.pairs:
+            src = unit.shift(-1) if offset == "previous" else unit.year_ago()
+            if src is not None:
+                pairs.append((src, label))
+        return Buckets(col=self.col, pairs=tuple(pairs)) if pairs else None
+
+    @property
+    def identity(self) -> bool:
+        return all(u.label == label for u, label in self.pairs)
+
+    def day_map(self, cal: ir.Table, month_col: str) -> ir.Table:
+        """``day -> step`` (and the day's month label, to count months a step touches)."""
+        if self.col is None:
+            assert self.span is not None
+            c = cal.filter(cal.day.between(self.span.start, self.span.end))
+            return c.select(day=c.day, step=ibis.literal(self.label), month=c[month_col])
+        lo = min(u.start for u, _ in self.pairs)
+        hi = max(u.end for u, _ in self.pairs)
+        if self.clip:
+            lo, hi = max(lo, self.clip[0]), min(hi, self.clip[1])
+        c = cal.filter(cal.day.between(lo, hi))
+        if self.identity:
+            step = c[self.col]
+        else:
+            c = c.filter(c[self.col].isin([u.label for u, _ in self.pairs]))
+            step = c[self.col].substitute({u.label: label for u, label in self.pairs})
+        return c.select(day=c.day, step=step, month=c[month_col])
+
+
+def _cond(t: ir.Table, conds: Iterable[Cond]) -> ir.BooleanValue | None:
+    out: ir.BooleanValue | None = None
+    for c in conds:
+        col = t[c.column]
+        if c.op == "eq":
+            e = col == c.value
+        elif c.op == "ne":
+            e = col != c.value
+        elif c.op == "in":
+            e = col.isin(list(c.value))
+        elif c.op == "not_in":
+            e = ~col.isin(list(c.value))
+        elif c.op == "null":
+            e = col.isnull()
+        else:
+            e = col.notnull()
+        out = e if out is None else out & e
+    return out
+
+
+def _ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:
+    return num.cast("float64") / den.cast("float64").nullif(0.0)  # type: ignore[no-any-return]
+
+
+def _keys_join(
+    left: ir.Table, right: ir.Table, keys: Sequence[str], how: str = "left", fill: Sequence[str] = ()
+) -> ir.Table:
+    """Join on equal ``keys`` (kept once, coalesced for outer joins); right's other columns are added."""
+    left, right = solid(left), solid(right)
+    renamed = right.rename({f"{k}__r": k for k in keys})
+    pred = [left[k] == renamed[f"{k}__r"] for k in keys]
+    j = left.join(renamed, pred, how=how)  # type: ignore[arg-type]
+    cols: list[ir.Value] = []
+    for k in keys:
+        cols.append(ibis.coalesce(j[k], j[f"{k}__r"]).name(k) if how == "outer" else j[k])
+    for c in left.columns:
+        if c not in keys:
+            cols.append(j[c])
+    for c in right.columns:
+        if c not in keys:
+            cols.append(j[c])
+    return solid(j.select(*cols))
+
+
+class Compiler:
+    """Builds the expression of one plan over the sources of one workspace (and rep scope)."""
+
+    def __init__(self, src: Sources, plan: Plan, targets: Sequence[Target] = ()) -> None:
+        self.src = src
+        self.plan = plan
+        self.kpi: KPI = plan.kpi
+        self.targets = targets
+        self.month_col = f"{plan.calendar_prefix}_month"
+
+    # -- facts ---------------------------------------------------------------------------
+    def facts(self, cohort: str, *, kpi_where: bool, filters: bool, ignore: Iterable[str] = ()) -> ir.Table:
+        if cohort not in COHORTS:
+            raise InternalError(f"unknown cohort {cohort!r}")
+        needs_cpi = any(m.column == "real_amount" for m in self.kpi.measures)
+        f = self.src.cohort(cohort, cpi=needs_cpi and cohort == "revenue_lines")
+        if kpi_where and cohort == self.kpi.cohort:
+            cond = _cond(f, self.kpi.where)
+            if cond is not None:
+                f = f.filter(cond)
+        if filters:
+            ignored = set(ignore)
+            for dim, member in self.plan.filters:
+                if dim in ignored:
+                    continue
+                self._check_dim(cohort, dim)
+                f = f.filter(f[dim].lower() == member.lower())
+        return f
+
+    def _check_dim(self, cohort: str, dim: str) -> None:
+        if dim not in COHORTS[cohort].dims:
+            raise InternalError(f"cohort {cohort} has no dimension {dim} (KPI {self.kpi.name})")
+
+    def _agg(self, f: ir.Table, m: Measure) -> ir.Value:
+        cond = _cond(f, m.where)
+        if m.kind == "count":
+            return f.count(where=cond)
+        col = f[m.column]
+        if m.kind == "sum":
+            total = ibis.coalesce(col.sum(where=cond), ibis.literal(0.0))
+            if m.column in NULLABLE_VALUES:
+                missing = col.isnull() if cond is None else (cond & col.isnull())
+                return ibis.ifelse(f.count(where=missing) > 0, ibis.null("float64"), total)
+            return total
+        if m.kind == "nunique":
+            return col.nunique(where=cond)
+        if m.kind == "mean":
+            return col.mean(where=cond)
+        if m.kind == "quantile":
+            return col.quantile(m.q, where=cond)
+        raise InternalError(f"{m.kind} is not an aggregation")
+
+    def aggregate(
+        self,
+        b: Buckets,
+        cohort: str,
+        measures: Sequence[Measure],
+        dims: Sequence[str],
+        *,
+        kpi_where: bool = True,
+        filters: bool = True,
+        ignore: Iterable[str] = (),
+        names: dict[str, str] | None = None,
+    ) -> ir.Table:
+        """``step, *dims, measure...`` for the cohort's rows in the buckets."""
+        f = self.facts(cohort, kpi_where=kpi_where, filters=filters, ignore=ignore)
+        for d in dims:
+            self._check_dim(cohort, d)
+            if d in SPARSE_DIMS:
+                f = f.filter(f[d].notnull())
+        dm = b.day_map(self.src.calendar, self.month_col)
+        if COHORTS[cohort].snapshot:
+            ends = dm.group_by("step").aggregate(end=dm.day.max())
+            j = solid(f.join(ends, [f.created_day <= ends.end]))
+            f = j.filter(j.closed_day.isnull() | (j.closed_day > j.end))
+        else:
+            f = solid(f.join(dm.select("day", "step"), "day"))
+        names = names or {}
+        aggs = {names.get(m.name, m.name): self._agg(f, m) for m in measures}
+        out = f.group_by(["step", *dims]).aggregate(**aggs)
+        return out
+
+    # -- values of every measure for one set of buckets ------------------------------------
+    def values(self, b: Buckets) -> ir.Table:
+        kpi, dims = self.kpi, list(self.plan.by)
+        groups: dict[tuple[str, tuple[str, ...]], list[Measure]] = {}
+        for m in kpi.measures:
+            if m.is_aggregation:
+                ignore = tuple(d for d in m.ignore_dims if d in dims or any(d == f for f, _ in self.plan.filters))
+                groups.setdefault((m.cohort or kpi.cohort, ignore), []).append(m)
+        full: list[ir.Table] = []
+        partial: list[tuple[ir.Table, list[str]]] = []
+        for (cohort, ignore), ms in groups.items():
+            gdims = [d for d in dims if d not in ignore]
+            t = self.aggregate(b, cohort, ms, gdims, kpi_where=cohort == kpi.cohort, ignore=ignore)
+            if len(gdims) == len(dims):
+                full.append(t)
+            else:
+                partial.append((t, gdims))
+        keys = ["step", *dims]
+        if not dims:
+            dm = b.day_map(self.src.calendar, self.month_col)
+            base = dm.select("step").distinct()
+            for t in full:
+                base = _keys_join(base, t, keys)
+        else:
+            base = full[0]
+            for t in full[1:]:
+                base = _keys_join(base, t, keys, how="outer")
+        for t, gdims in partial:
+            base = _keys_join(base, t, ["step", *gdims])
+        base = self._initiative_blocks(base, b, dims)
+        base = self._step_blocks(base, b, dims)
+        base = self._fill(base)
+        return self._derived(base)
+
+    def _initiative_blocks(self, base: ir.Table, b: Buckets, dims: list[str]) -> ir.Table:
+        for m in self.kpi.measures:
+            if m.kind == "cumulative":
+                f = self.facts(self.kpi.cohort, kpi_where=True, filters=True)
+                daily = f.group_by(["day", *dims, *(["initiative"] if "initiative" not in dims else [])]).aggregate(
+                    v=f[m.column].sum()
+                )
+                ini = self.src.wh.table("initiatives").select(ini_id="initiative_id", started_on="started_on")
+                daily = solid(daily.left_join(ini, daily.initiative == ini.ini_id))
+                dm = b.day_map(self.src.calendar, self.month_col)
+                ends = dm.group_by("step").aggregate(end=dm.day.max())
+                j = daily.join(ends, [daily.day <= ends.end, daily.day >= ibis.coalesce(daily.started_on, daily.day)])
+                cum = j.group_by(["step", *dims]).aggregate(**{m.name: j.v.sum()})
+                base = _keys_join(base, cum, ["step", *dims])
+            elif m.kind == "lookup":
+                table, key, dim = LOOKUPS[m.column]
+                t = self.src.wh.table(table)
+                if dim in dims:
+                    look = t.select(**{dim: t[key], m.name: t[m.column]})
+                    base = _keys_join(base, look, [dim])
+                else:
+                    total = t.aggregate(**{m.name: t[m.column].sum()})
+                    base = base.cross_join(total)
+        return base
+
+    def _step_blocks(self, base: ir.Table, b: Buckets, dims: list[str]) -> ir.Table:
+        """Shares, per-month rates and previous-step values."""
+        kpi = self.kpi
+        for m in kpi.measures:
+            if m.kind == "share":
+                of = kpi.measure(m.of)
+                total = self.aggregate(
+                    b, m.cohort or kpi.cohort, [of], [], kpi_where=False, filters=False, names={of.name: "__total"}
+                )
+                base = _keys_join(base, total, ["step"])
+                base = base.mutate(**{m.name: _ratio(base[m.of], base["__total"])}).drop("__total")
+            elif m.kind == "per_month":
+                dm = b.day_map(self.src.calendar, self.month_col)
+                months = dm.group_by("step").aggregate(__months=dm.month.nunique())
+                base = _keys_join(base, months, ["step"])
+                base = base.mutate(**{m.name: _ratio(base[m.of], base["__months"])}).drop("__months")
+        done: set[str] = set()
+        for m in kpi.measures:
+            if m.kind not in ("previous", "growth"):
+                continue
+            col = f"__{m.offset}_{m.of}"
+            if col in done:
+                continue
+            done.add(col)
+            of = kpi.measure(m.of)
+            sb = b.shifted(m.offset)
+            if sb is None:
+                base = base.mutate(**{col: ibis.null("float64")})
+                continue
+            prev = self.aggregate(sb, of.cohort or kpi.cohort, [of], dims, names={of.name: col})
+            outer = bool(dims) and m.offset == "previous" and any(x.kind == "previous" for x in kpi.measures)
+            base = _keys_join(base, prev, ["step", *dims], how="outer" if outer else "left")
+            if of.zero_when_empty and of.column not in NULLABLE_VALUES:
+                base = base.mutate(**{col: ibis.coalesce(base[col], ibis.literal(0.0))})
+            if outer:
+                base = base.mutate(**{of.name: ibis.coalesce(base[of.name], ibis.literal(0.0))})
+                base = base.filter((base[of.name] != 0) | (base[col] != 0))
+        return base
+
+    def _fill(self, base: ir.Table) -> ir.Table:
+        fills = {
+            m.name: ibis.coalesce(base[m.name], ibis.literal(0))
+            for m in self.kpi.measures
+            if m.zero_when_empty and m.column not in NULLABLE_VALUES and m.name in base.columns
+        }
+        return base.mutate(**fills) if fills else base
+
+    def _derived(self, base: ir.Table) -> ir.Table:
+        out: dict[str, ir.Value] = {}
+        for m in self.kpi.measures:
+            if m.kind == "ratio":
+                out[m.name] = _ratio(base[m.num], base[m.den])
+            elif m.kind == "previous":
+                out[m.name] = base[f"__{m.offset}_{m.of}"]
+            elif m.kind == "growth":
+                prev = base[f"__{m.offset}_{m.of}"]
+                out[m.name] = _ratio(base[m.of] - prev, prev)
+        return base.mutate(**out) if out else base
+
+    # -- the whole query --------------------------------------------------------------------
+    def expr(self) -> ir.Table:
+        plan, kpi = self.plan, self.kpi
+        dims = list(plan.by)
+        main = Buckets.main(plan)
+        rows = self.values(main)
+        rows = self._apply_targets(rows, dims)
+        h = kpi.headline
+        if plan.compare:
+            sb = main.shifted(plan.compare)
+            hm = kpi.headline_measure
+            if sb is None:
+                rows = rows.mutate(**{f"previous_{h}": ibis.null("float64")})
+            else:
+                cmp = self.values(sb).select("step", *dims, **{f"previous_{h}": h})
+                rows = _keys_join(rows, cmp, ["step", *dims])
+                if hm.zero_when_empty:
+                    rows = rows.mutate(**{f"previous_{h}": ibis.coalesce(rows[f"previous_{h}"], ibis.literal(0))})
+            prev = rows[f"previous_{h}"]
+            change = (rows[h] - prev).cast("float64")
+            rows = rows.mutate(**{f"{h}_change": change, f"{h}_change_rate": _ratio(change, prev)})
+        return self._present(rows, dims)
+
+    def _targeted_measures(self) -> list[str]:
+        names = {t.measure for t in self.targets}
+        return [m.name for m in self.kpi.visible_measures if m.name in names]
+
+    def _apply_targets(self, rows: ir.Table, dims: list[str]) -> ir.Table:
+        kpi = self.kpi
+        for mname in self._targeted_measures():
+            tcol = "target" if mname == kpi.headline else f"{mname}_target"
+            ts = [t for t in self.targets if t.measure == mname]
+            if not dims:
+                mt = ibis.memtable({"step": [t.step for t in ts], tcol: [t.value for t in ts]})
+                rows = _keys_join(rows, mt, ["step"])
+                continue
+            dim = dims[0]
+            mt = ibis.memtable(
+                {
+                    "__tstep": [t.step for t in ts],
+                    "__tkey": [t.member or "" for t in ts],
+                    "__tlabel": [t.member_label or "" for t in ts],
+                    tcol: [t.value for t in ts],
+                }
+            )
+            rows = solid(rows)
+            j = rows.join(mt, [rows.step == mt["__tstep"], rows[dim].lower() == mt["__tkey"]], how="outer")
+            fill = {
+                m.name: ibis.coalesce(j[m.name], ibis.literal(0))
+                for m in kpi.measures
+                if m.zero_when_empty and m.column not in NULLABLE_VALUES and m.name in rows.columns
+            }
+            j = j.mutate(step=ibis.coalesce(j.step, j["__tstep"]), **{dim: ibis.coalesce(j[dim], j["__tlabel"])}, **fill)
+            rows = solid(j.drop("__tstep", "__tkey", "__tlabel"))
+        for m in kpi.visible_measures:
+            tcol = "target" if m.name == kpi.headline else f"{m.name}_target"
+            acol = "attainment" if m.name == kpi.headline else f"{m.name}_attainment"
+            if tcol not in rows.columns:
+                if m.name != kpi.headline:
+                    continue
+                rows = rows.mutate(**{tcol: ibis.null("float64")})
+            actual, target = rows[m.name].cast("float64"), rows[tcol].cast("float64")
+            ok = (actual > 0) & (target > 0)
+            ratio = actual / target if kpi.direction == "up" else target / actual
+            rows = rows.mutate(**{acol: ibis.ifelse(ok, ratio, ibis.null("float64"))})
+        return rows
+
+    def _present(self, rows: ir.Table, dims: list[str]) -> ir.Table:
+        kpi, plan = self.kpi, self.plan
+        shown = [m.name for m in kpi.visible_measures if not plan.measures or m.name in plan.measures]
+        if kpi.headline in shown:
+            shown.remove(kpi.headline)
+            shown.insert(0, kpi.headline)
+        extra: list[str] = []
+        for m in shown:
+            t = "target" if m == kpi.headline else f"{m}_target"
+            a = "attainment" if m == kpi.headline else f"{m}_attainment"
+            extra += [c for c in (t, a) if c in rows.columns]
+        h = kpi.headline
+        extra += [c for c in (f"previous_{h}", f"{h}_change", f"{h}_change_rate") if c in rows.columns]
+        out = rows.select(rows.step.name(STEP), *dims, *shown, *extra)
+        order = [out[STEP]]
+        if dims:
+            order.append(out[h].desc(nulls_first=False))
+            order += [out[d] for d in dims]
+        return out.order_by(order)

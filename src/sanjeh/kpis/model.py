@@ -1,0 +1,238 @@
+"""The building blocks KPIs are declared with: conditions, measures, KPIs.
+
+A KPI is data: a cohort of rows (``sources.py`` knows each cohort), measures
+built from a small set of kinds, the dimensions it may be split by and the good
+direction. ``compile.py`` turns any such declaration into one Ibis expression,
+so adding a KPI is adding a declaration (in ``catalogue.py`` or in a
+workspace's ``sanjeh.toml``), never a new code path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sanjeh.errors import SettingsError
+
+CondOp = Literal["eq", "ne", "in", "not_in", "null", "not_null"]
+MeasureKind = Literal[
+    # aggregations over the cohort's rows in each step
+    "sum",
+    "count",
+    "nunique",
+    "mean",
+    "quantile",
+    # built from other measures of the same row
+    "ratio",  # num / den, null when den is 0 or null
+    "share",  # of / the same aggregation over the whole step (every member, no filter)
+    "per_month",  # of / number of calendar months the row's span touches
+    "previous",  # of, in the row's previous step (offset previous|year_ago)
+    "growth",  # (of - previous of) / previous of
+    # initiative blocks
+    "cumulative",  # Σ column from the initiative's started_on to the row's end
+    "lookup",  # a column of the dimension's own table (e.g. an initiative's investment)
+]
+AGGREGATIONS = ("sum", "count", "nunique", "mean", "quantile")
+Unit = Literal["money", "count", "rate", "days", "hours", "number", "ratio"]
+Direction = Literal["up", "down"]
+
+
+@dataclass(frozen=True)
+class Cond:
+    """``column op value`` over a cohort's columns; values are bound, never pasted into SQL."""
+
+    column: str
+    op: CondOp = "eq"
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    kind: MeasureKind
+    column: str = ""
+    where: tuple[Cond, ...] = ()
+    q: float = 0.5
+    num: str = ""
+    den: str = ""
+    of: str = ""
+    offset: Literal["previous", "year_ago"] = "previous"
+    cohort: str = ""  # aggregations over another cohort than the KPI's (joined by step and members)
+    ignore_dims: tuple[str, ...] = ()  # computed as if these dimensions were not asked for
+    unit: Unit = "number"
+    title: dict[str, str] = field(default_factory=dict)
+    hidden: bool = False  # used by other measures, not shown
+
+    @property
+    def is_aggregation(self) -> bool:
+        return self.kind in AGGREGATIONS
+
+    @property
+    def zero_when_empty(self) -> bool:
+        """Sums and counts are 0 on a row without data; everything else is null."""
+        return self.kind in ("sum", "count", "nunique", "cumulative")
+
+
+@dataclass(frozen=True)
+class KPI:
+    name: str
+    title: dict[str, str]
+    description: dict[str, str]
+    formula: dict[str, str]
+    cohort: str
+    measures: tuple[Measure, ...]
+    headline: str
+    dimensions: tuple[str, ...] = ()
+    fixed: tuple[str, ...] = ()  # always split by these
+    direction: Direction = "up"
+    goals: tuple[str, ...] = ()
+    number: str = ""
+    where: tuple[Cond, ...] = ()  # which of the cohort's rows count at all
+    default_grain: str | None = None
+    builtin: bool = True
+
+    def measure(self, name: str) -> Measure:
+        for m in self.measures:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+    @property
+    def visible_measures(self) -> tuple[Measure, ...]:
+        return tuple(m for m in self.measures if not m.hidden)
+
+    @property
+    def headline_measure(self) -> Measure:
+        return self.measure(self.headline)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "number": self.number,
+            "title": dict(self.title),
+            "description": dict(self.description),
+            "formula": dict(self.formula),
+            "headline": self.headline,
+            "measures": [
+                {"name": m.name, "unit": m.unit, "title": dict(m.title), "headline": m.name == self.headline}
+                for m in self.visible_measures
+            ],
+            "dimensions": list(self.dimensions),
+            "fixed_dimensions": list(self.fixed),
+            "direction": self.direction,
+            "goals": list(self.goals),
+            "default_grain": self.default_grain,
+            "builtin": self.builtin,
+        }
+
+
+# -- workspace KPIs from sanjeh.toml ------------------------------------------------------
+_MEASURE_KEYS = {
+    "name",
+    "kind",
+    "column",
+    "where",
+    "q",
+    "num",
+    "den",
+    "of",
+    "offset",
+    "unit",
+    "title_fa",
+    "title_en",
+    "hidden",
+    "cohort",
+    "ignore_dims",
+}
+_KPI_KEYS = {
+    "name",
+    "title_fa",
+    "title_en",
+    "description_fa",
+    "description_en",
+    "formula_fa",
+    "formula_en",
+    "cohort",
+    "measures",
+    "headline",
+    "dimensions",
+    "fixed",
+    "direction",
+    "goals",
+    "where",
+    "default_grain",
+}
+
+
+def _conds(raw: Any, where: str) -> tuple[Cond, ...]:
+    """``where = [["type", "eq", "meeting"], ["outcome", "not_null"]]``."""
+    if raw is None:
+        return ()
+    out = []
+    for item in raw:
+        if not isinstance(item, list | tuple) or not 2 <= len(item) <= 3:
+            raise SettingsError(f"{where}: a condition is [column, op, value], not {item!r}")
+        op = item[1]
+        if op not in ("eq", "ne", "in", "not_in", "null", "not_null"):
+            raise SettingsError(f"{where}: unknown condition operator {op!r}")
+        out.append(Cond(str(item[0]), op, item[2] if len(item) == 3 else None))
+    return tuple(out)
+
+
+def kpi_from_settings(raw: dict[str, Any]) -> KPI:
+    """Build a workspace KPI declared in ``sanjeh.toml`` (``[[kpis]]``) from the same blocks."""
+    name = str(raw.get("name", ""))
+    where = f"workspace KPI {name or '?'}"
+    unknown = set(raw) - _KPI_KEYS
+    if unknown:
+        raise SettingsError(f"{where}: unknown keys {sorted(unknown)}")
+    if not name.isidentifier() or name != name.lower():
+        raise SettingsError(f"{where}: a KPI name is lower_snake_case")
+    measures = []
+    for m in raw.get("measures", []):
+        bad = set(m) - _MEASURE_KEYS
+        if bad:
+            raise SettingsError(f"{where}: unknown measure keys {sorted(bad)}")
+        kind = m.get("kind", "")
+        if kind not in MeasureKind.__args__:  # type: ignore[attr-defined]
+            raise SettingsError(f"{where}: unknown measure kind {kind!r}")
+        measures.append(
+            Measure(
+                name=str(m["name"]),
+                kind=kind,
+                column=str(m.get("column", "")),
+                where=_conds(m.get("where"), where),
+                q=float(m.get("q", 0.5)),
+                num=str(m.get("num", "")),
+                den=str(m.get("den", "")),
+                of=str(m.get("of", "")),
+                offset=m.get("offset", "previous"),
+                cohort=str(m.get("cohort", "")),
+                ignore_dims=tuple(m.get("ignore_dims", ())),
+                unit=m.get("unit", "number"),
+                title={"fa": m.get("title_fa", m["name"]), "en": m.get("title_en", m["name"])},
+                hidden=bool(m.get("hidden", False)),
+            )
+        )
+    if not measures:
+        raise SettingsError(f"{where}: needs at least one measure")
+    headline = str(raw.get("headline", measures[0].name))
+    direction = raw.get("direction", "up")
+    if direction not in ("up", "down"):
+        raise SettingsError(f"{where}: direction is up or down")
+    return KPI(
+        name=name,
+        title={"fa": raw.get("title_fa", name), "en": raw.get("title_en", name)},
+        description={"fa": raw.get("description_fa", ""), "en": raw.get("description_en", "")},
+        formula={"fa": raw.get("formula_fa", ""), "en": raw.get("formula_en", "")},
+        cohort=str(raw.get("cohort", "")),
+        measures=tuple(measures),
+        headline=headline,
+        dimensions=tuple(raw.get("dimensions", ())),
+        fixed=tuple(raw.get("fixed", ())),
+        direction=direction,
+        goals=tuple(raw.get("goals", ())),
+        where=_conds(raw.get("where"), where),
+        default_grain=raw.get("default_grain"),
+        builtin=False,
+    )

@@ -1,0 +1,103 @@
+"""A KPI query, checked against the catalogue before anything is compiled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sanjeh.calendar import Grain, Period, parse_grain, parse_period
+from sanjeh.errors import InvalidQuery, UnknownKPI
+from sanjeh.kpis.model import KPI
+from sanjeh.kpis.sources import CODE_DIMS
+from sanjeh.text import normalize_member
+
+COMPARISONS = ("previous", "year_ago")
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a user asks: one KPI over a period, split by grain and dimensions, filtered, compared."""
+
+    kpi: str
+    period: str
+    grain: str | None = None
+    by: tuple[str, ...] = ()
+    filters: tuple[tuple[str, str], ...] = ()
+    compare: str | None = None
+    measures: tuple[str, ...] = ()  # only these measures (default: all)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A checked query: every name is known and allowed, the period is parsed."""
+
+    kpi: KPI
+    period: Period
+    grain: Grain | None
+    by: tuple[str, ...]
+    filters: tuple[tuple[str, str], ...]
+    compare: str | None
+    measures: tuple[str, ...]
+
+    @property
+    def calendar_prefix(self) -> str:
+        return "j" if self.period.calendar == "jalali" else "g"
+
+
+def find_kpi(name: str, catalogue: dict[str, KPI]) -> KPI:
+    kpi = catalogue.get(name.strip().lower()) if isinstance(name, str) else None
+    if kpi is None:
+        raise UnknownKPI(
+            f"unknown KPI {name!r}; the KPIs are: {', '.join(catalogue)}",
+            details={"kpi": name, "allowed": list(catalogue)},
+        )
+    return kpi
+
+
+def plan(query: Query, catalogue: dict[str, KPI], *, whole: bool = False) -> Plan:
+    """Check ``query``. ``whole`` leaves a KPI's fixed dimensions out (one company-wide row)."""
+    kpi = find_kpi(query.kpi, catalogue)
+    period = parse_period(query.period)
+    grain = parse_grain(query.grain) if query.grain else (parse_grain(kpi.default_grain) if kpi.default_grain else None)
+    by: list[str] = []
+    for d in query.by:
+        d = d.strip().lower()
+        if d not in kpi.dimensions:
+            allowed = ", ".join(kpi.dimensions) or "none"
+            raise InvalidQuery(
+                f"{kpi.name} cannot be split by {d!r}; its dimensions are: {allowed}",
+                details={"dimension": d, "allowed": list(kpi.dimensions)},
+            )
+        if d not in by:
+            by.append(d)
+    if not whole:
+        for d in kpi.fixed:
+            if d not in by:
+                by.insert(0, d)
+    filters: list[tuple[str, str]] = []
+    for d, member in query.filters:
+        d = d.strip().lower()
+        if d not in kpi.dimensions:
+            allowed = ", ".join(kpi.dimensions) or "none"
+            raise InvalidQuery(
+                f"{kpi.name} cannot be filtered by {d!r}; its dimensions are: {allowed}",
+                details={"dimension": d, "allowed": list(kpi.dimensions)},
+            )
+        m = normalize_member(member, code=d in CODE_DIMS)
+        if not m:
+            raise InvalidQuery(f"the filter on {d} needs a member, e.g. {d}=…", details={"dimension": d})
+        filters.append((d, m))
+    compare = query.compare.strip().lower() if query.compare else None
+    if compare is not None and compare not in COMPARISONS:
+        raise InvalidQuery(
+            f"unknown comparison {query.compare!r}; use previous or year_ago",
+            details={"compare": query.compare, "allowed": list(COMPARISONS)},
+        )
+    visible = [m.name for m in kpi.visible_measures]
+    for m in query.measures:
+        if m not in visible:
+            raise InvalidQuery(
+                f"{kpi.name} has no measure {m!r}; its measures are: {', '.join(visible)}",
+                details={"measure": m, "allowed": visible},
+            )
+    return Plan(kpi, period, grain, tuple(by), tuple(filters), compare, tuple(query.measures))
+

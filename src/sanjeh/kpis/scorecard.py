@@ -1,0 +1,67 @@
+"""The scorecard: the goals' primary KPIs first, each against its target and its past."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from sanjeh.calendar import Period, parse_period, unit_of
+from sanjeh.kpis.query import Query
+
+if TYPE_CHECKING:
+    from sanjeh.kpis.engine import Engine, Scorecard
+    from sanjeh.kpis.model import KPI
+
+
+def _spark_period(period: Period, n: int) -> tuple[str, str]:
+    kind = period.unit_kind
+    grain = "month" if kind in ("year", "quarter", "month") else kind
+    last = unit_of(period.end, period.calendar, grain)  # type: ignore[arg-type]
+    first = last.shift(-(n - 1))
+    return f"{first.label}..{last.label}", grain
+
+
+def card(engine: Engine, kpi: KPI, period: str, spark_steps: int) -> dict[str, Any]:
+    h = kpi.headline
+    base = dataclasses.replace(engine.plan(Query(kpi.name, period), whole=True), grain=None)
+    now = engine.run_plan(dataclasses.replace(base, compare="previous")).rows[0]
+    ago = engine.run_plan(dataclasses.replace(base, compare="year_ago")).rows[0]
+    spark_label, grain = _spark_period(base.period, spark_steps)
+    spark_plan = dataclasses.replace(base, period=parse_period(spark_label), grain=grain)  # type: ignore[arg-type]
+    spark = [{"period": r["period"], "value": r[h]} for r in engine.run_plan(spark_plan).rows]
+    hm = kpi.headline_measure
+    return {
+        "kpi": kpi.name,
+        "number": kpi.number,
+        "measure": h,
+        "title": dict(kpi.title),
+        "description": dict(kpi.description),
+        "unit": hm.unit,
+        "direction": kpi.direction,
+        "value": now[h],
+        "target": now.get("target"),
+        "attainment": now.get("attainment"),
+        "previous": now.get(f"previous_{h}"),
+        "change": now.get(f"{h}_change"),
+        "change_rate": now.get(f"{h}_change_rate"),
+        "year_ago": ago.get(f"previous_{h}"),
+        "year_ago_change": ago.get(f"{h}_change"),
+        "year_ago_change_rate": ago.get(f"{h}_change_rate"),
+        "spark": spark,
+    }
+
+
+def build_scorecard(engine: Engine, period: str, *, spark_steps: int = 12) -> Scorecard:
+    from sanjeh.kpis.engine import Scorecard
+
+    p = parse_period(period)
+    primary_names = engine.primary()
+    sc = Scorecard(period=p.label, calendar=p.calendar, goals=list(engine.ws.settings.goals))
+    kpis = {k.name: k for k in engine.catalogue()}
+    for name in primary_names:
+        if name in kpis:
+            sc.primary.append(card(engine, kpis[name], p.label, spark_steps))
+    for name, k in kpis.items():
+        if name not in primary_names:
+            sc.secondary.append(card(engine, k, p.label, spark_steps))
+    return sc

@@ -1,0 +1,303 @@
+"""The cohorts KPIs count: each an Ibis table built from the canonical tables.
+
+Every event cohort has a ``day`` column (the local calendar day that decides which
+period a row belongs to), its dimension columns (text; empty values are
+``unknown``, never dropped) and its value columns. The shared definitions of
+KPIS.md (revenue, region, source, segment, contact method of an order or deal,
+the no-orders fallback) live here, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.operations as ops
+import ibis.expr.types as ir
+
+from sanjeh.warehouse import Warehouse
+
+UNKNOWN = "unknown"
+UNSPECIFIED = "unspecified"
+
+
+@dataclass(frozen=True)
+class Cohort:
+    name: str
+    dims: tuple[str, ...]
+    snapshot: bool = False  # rows are counted at each step's end, not on a day
+
+
+COHORTS: dict[str, Cohort] = {
+    c.name: c
+    for c in (
+        Cohort(
+            "revenue_lines",
+            ("region", "product", "rep", "segment", "source", "contact_method", "initiative", "category"),
+        ),
+        Cohort("orders", ("cancel_reason", "product", "region", "rep", "segment", "source", "contact_method")),
+        Cohort("leads_mql", ("source", "rep", "region")),
+        Cohort("opportunities_created", ("source", "rep", "product", "contact_method", "segment", "stage")),
+        Cohort("opportunities_closed", ("source", "rep", "product", "contact_method", "segment", "stage")),
+        Cohort("activities", ("rep", "type", "outcome")),
+        Cohort("time_entries", ("rep", "category")),
+        Cohort("first_orders", ("region", "segment")),
+        Cohort("pipeline", ("rep", "source", "stage", "product", "contact_method"), snapshot=True),
+    )
+}
+
+#: Dimensions whose members are codes (SCHEMA.md "Codes"): filters are normalised the same way.
+CODE_DIMS = frozenset({"source", "contact_method", "type", "outcome", "category"})
+#: Dimensions where a row without a member is not a member row (not ``unknown``): only
+#: cancelled orders have a cancel reason.
+SPARSE_DIMS = frozenset({"cancel_reason"})
+
+
+def solid(t: ir.Table) -> ir.Table:
+    """End an Ibis join chain, so the table can be joined again on its own columns."""
+    return t.view() if isinstance(t.op(), ops.JoinChain) else t
+
+
+def _blank(col: ir.Value) -> ir.StringValue:
+    """Empty or blank text is no value."""
+    s: ir.StringValue = col.cast("string").strip()  # type: ignore[attr-defined]
+    return s.nullif("")
+
+
+def _member(*cols: ir.Value, default: str = UNKNOWN) -> ir.StringValue:
+    return ibis.coalesce(*(_blank(c) for c in cols), ibis.literal(default))  # type: ignore[no-any-return]
+
+
+class Sources:
+    """Builds cohorts from the warehouse, restricted to one rep's rows when ``rep_scope`` is set."""
+
+    def __init__(self, warehouse: Warehouse, *, rep_scope: str | None = None, no_orders: bool = False) -> None:
+        self.wh = warehouse
+        self.rep_scope = rep_scope
+        self.no_orders = no_orders
+
+    def _t(self, name: str) -> ir.Table:
+        t = self.wh.table(name)
+        if self.rep_scope is not None and name in ("orders", "opportunities", "leads", "activities", "time_entries"):
+            t = t.filter(t.rep_id == self.rep_scope)
+        return t
+
+    @property
+    def calendar(self) -> ir.Table:
+        return self.wh.table("_calendar")
+
+    def cohort(self, name: str, *, cpi: bool = False) -> ir.Table:
+        build = getattr(self, "_" + name)
+        if name == "revenue_lines":
+            return solid(build(cpi=cpi))
+        return solid(build())
+
+    # -- orders, with the no-orders fallback ----------------------------------------------
+    def _customers(self) -> ir.Table:
+        c = self.wh.table("customers")
+        return c.select(cust_id=c.customer_id, cust_region=c.region, cust_segment=c.segment)
+
+    def _opportunities_x(self) -> ir.Table:
+        """Opportunities with their lead's source and start, and their segment."""
+        o = self._t("opportunities")
+        lead = self.wh.table("leads")
+        lead = lead.select(l_id=lead.lead_id, l_source=lead.source, l_created=lead.created_at, l_cust=lead.customer_id)
+        o = solid(o)
+        c1 = self._customers().rename(c1_id="cust_id", c1_segment="cust_segment", c1_region="cust_region")
+        c2 = self._customers().rename(c2_id="cust_id", c2_segment="cust_segment", c2_region="cust_region")
+        j = o.left_join(lead, o.lead_id == lead.l_id)
+        j = j.left_join(c1, j.customer_id == c1.c1_id)
+        j = j.left_join(c2, j.l_cust == c2.c2_id)
+        start = ibis.coalesce(j.l_created, j.created_at)
+        return j.select(
+            opportunity_id=j.opportunity_id,
+            created_at=j.created_at,
+            closed_at=j.closed_at,
+            status=j.status,
+            amount=ibis.coalesce(j.amount, ibis.literal(0.0)),
+            customer_id=j.customer_id,
+            rep_id=j.rep_id,
+            product_id=j.product_id,
+            source=_member(j.source, j.l_source),
+            rep=_member(j.rep_id),
+            product=_member(j.product_id),
+            contact_method=_member(j.contact_method),
+            segment=_member(j.c1_segment, j.c2_segment),
+            stage=_member(j.stage),
+            opp_contact_method=j.contact_method,
+            days=(j.closed_at.epoch_seconds() - start.epoch_seconds()).cast("float64") / 86400.0,
+        )
+
+    def _orders_x(self) -> ir.Table:
+        """Orders with region, segment, source, contact method of KPIS.md."""
+        if self.no_orders:
+            o = solid(self._opportunities_x())
+            o = o.filter(o.status == "won")
+            o = o.select(
+                order_id=o.opportunity_id,
+                ordered_at=o.closed_at,
+                customer_id=o.customer_id,
+                opportunity_id=o.opportunity_id,
+                rep_id=o.rep_id,
+                region=ibis.null("string"),
+                contact_method=o.opp_contact_method,
+                status=ibis.literal("fulfilled"),
+                cancel_reason=ibis.null("string"),
+            )
+        else:
+            o = self._t("orders")
+        o = solid(o)
+        opp = solid(self._opportunities_x()).select("opportunity_id", opp_source="source", opp_cm="opp_contact_method")
+        c = self._customers()
+        j = o.left_join(c, o.customer_id == c.cust_id)
+        j = j.left_join(opp, j.opportunity_id == opp.opportunity_id)
+        cancelled = j.status == "cancelled"
+        return j.select(
+            order_id=j.order_id,
+            ordered_at=j.ordered_at,
+            day=j.ordered_at.date(),
+            customer_id=_blank(j.customer_id),
+            status=j.status,
+            cancelled=cancelled,
+            region=_member(j.region, j.cust_region),
+            segment=_member(j.cust_segment),
+            source=ibis.coalesce(j.opp_source, ibis.literal(UNKNOWN)),
+            contact_method=_member(j.contact_method, j.opp_cm),
+            rep=_member(j.rep_id),
+            cancel_reason=ibis.ifelse(cancelled, _member(j.cancel_reason, default=UNSPECIFIED), ibis.null("string")),
+        )
+
+    def _lines(self) -> ir.Table:
+        if self.no_orders:
+            o = solid(self._opportunities_x())
+            o = o.filter(o.status == "won")
+            return o.select(
+                order_id=o.opportunity_id,
+                product_id=_member(o.product_id),
+                quantity=ibis.literal(1.0),
+                unit_price=o.amount,
+                discount=ibis.literal(0.0),
+            )
+        return self.wh.table("order_lines")
+
+    def _revenue_lines(self, *, cpi: bool = False) -> ir.Table:
+        o = solid(self._orders_x())
+        o = o.filter(~o.cancelled)
+        lines = solid(self._lines())
+        p = self.wh.table("products")
+        p = p.select(prod_id=p.product_id, initiative_id=p.initiative_id, prod_category=p.category)
+        j = lines.join(o, lines.order_id == o.order_id)
+        j = j.left_join(p, j.product_id == p.prod_id)
+        net = (j.quantity * j.unit_price - ibis.coalesce(j.discount, ibis.literal(0.0))).cast("float64")
+        out = j.select(
+            day=j.day,
+            order_id=j.order_id,
+            customer_id=j.customer_id,
+            region=j.region,
+            product=_member(j.product_id),
+            rep=j.rep,
+            segment=j.segment,
+            source=j.source,
+            contact_method=j.contact_method,
+            initiative=_blank(j.initiative_id),
+            category=_member(j.prod_category),
+            quantity=j.quantity.cast("float64"),
+            net_amount=net,
+        )
+        if cpi:
+            out = self._with_real_amount(out)
+        return out
+
+    def _with_real_amount(self, lines: ir.Table) -> ir.Table:
+        """``real_amount`` = net amount / the CPI index of the line's month (null when missing)."""
+        cal = self.calendar.select("day", jm="j_month", gm="g_month")
+        cpi = self.wh.table("cpi")
+        month = cpi.month.strip().re_replace(r"^(\d{4})-(\d)$", r"\1-0\2")
+        cpi = cpi.select(cpi_month=month, cpi_index=cpi["index"])
+        j1 = cpi.rename(cpi_m1="cpi_month", idx1="cpi_index")
+        j2 = cpi.rename(cpi_m2="cpi_month", idx2="cpi_index")
+        x = solid(lines).join(cal, "day")
+        x = x.left_join(j1, x.jm == j1.cpi_m1)
+        x = x.left_join(j2, x.gm == j2.cpi_m2)
+        return x.select(*lines.columns, real_amount=x.net_amount / ibis.coalesce(x.idx1, x.idx2))
+
+    def _orders(self) -> ir.Table:
+        """Orders of every status, one row per (order, product) so an order counts once per product."""
+        o = solid(self._orders_x())
+        lines = solid(self._lines())
+        per_product = lines.group_by(lp_order="order_id", lp_product="product_id").aggregate(
+            net_amount=(lines.quantity * lines.unit_price - ibis.coalesce(lines.discount, ibis.literal(0.0))).sum()
+        )
+        j = o.left_join(per_product, o.order_id == per_product.lp_order)
+        return j.select(
+            "day",
+            "order_id",
+            "cancelled",
+            "cancel_reason",
+            "region",
+            "rep",
+            "segment",
+            "source",
+            "contact_method",
+            product=_member(j.lp_product),
+            net_amount=ibis.coalesce(j.net_amount, ibis.literal(0.0)).cast("float64"),
+        )
+
+    def _first_orders(self) -> ir.Table:
+        o = solid(self._orders_x())
+        o = o.filter(~o.cancelled & o.customer_id.notnull())
+        first = o.group_by("customer_id").aggregate(first_at=o.ordered_at.min())
+        c = self._customers()
+        j = first.left_join(c, first.customer_id == c.cust_id)
+        return j.select(
+            day=j.first_at.date(),
+            customer_id=j.customer_id,
+            region=_member(j.cust_region),
+            segment=_member(j.cust_segment),
+        )
+
+    # -- leads and deals ------------------------------------------------------------------
+    def _leads_mql(self) -> ir.Table:
+        lead = self._t("leads")
+        lead = lead.filter(lead.mql_at.notnull())
+        c = self._customers()
+        j = lead.left_join(c, lead.customer_id == c.cust_id)
+        return j.select(
+            day=j.mql_at.date(),
+            lead_id=j.lead_id,
+            sql_at=j.sql_at,
+            source=_member(j.source),
+            rep=_member(j.rep_id),
+            region=_member(j.region, j.cust_region),
+        )
+
+    def _opportunities_created(self) -> ir.Table:
+        o = solid(self._opportunities_x())
+        return o.mutate(day=o.created_at.date())
+
+    def _opportunities_closed(self) -> ir.Table:
+        o = solid(self._opportunities_x())
+        o = o.filter(o.status.isin(("won", "lost")) & o.closed_at.notnull())
+        return o.mutate(day=o.closed_at.date())
+
+    def _pipeline(self) -> ir.Table:
+        o = solid(self._opportunities_x())
+        return o.mutate(
+            created_day=o.created_at.date(),
+            closed_day=ibis.ifelse(o.status.isin(("won", "lost")), o.closed_at.date(), ibis.null("date")),
+        )
+
+    # -- reps' work -----------------------------------------------------------------------
+    def _activities(self) -> ir.Table:
+        a = self._t("activities")
+        return a.select(
+            day=a.occurred_at.date(),
+            activity_id=a.activity_id,
+            type=a.type,
+            outcome=_member(a.outcome),
+            rep=_member(a.rep_id),
+        )
+
+    def _time_entries(self) -> ir.Table:
+        t = self._t("time_entries")
+        return t.select(day=t.day, rep=_member(t.rep_id), category=_member(t.category), hours=t.hours.cast("float64"))
