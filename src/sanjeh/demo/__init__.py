@@ -43,9 +43,16 @@ def _check(orders: int) -> None:
 
 
 def iter_demo_tables(
-    *, orders: int = 20_000, seed: int = 1403, progress: Progress | None = None
+    *,
+    orders: int = 20_000,
+    seed: int = 1403,
+    progress: Progress | None = None,
+    chunk_orders: int = CHUNK_ORDERS,
 ) -> Iterator[tuple[str, pa.Table]]:
     """Yield ``(table name, chunk)`` pairs; a table may come in many chunks, columns in canonical order.
+
+    At most ``chunk_orders`` orders (and their deals, leads, lines, activities) are
+    in memory at once; the output depends on it, so keep the default for stable data.
 
     Small tables come first, then the chunks of the big ones, then time entries,
     targets and CPI (targets are set from what was generated).
@@ -54,7 +61,7 @@ def iter_demo_tables(
     world = build_world(orders, seed)
     for name in ("reps", "initiatives", "products", "customers"):
         yield name, _canonical(name, world.tables[name])
-    plan = month_plan(orders)
+    plan = month_plan(orders, chunk_orders)
     counters = Counters(width=max(7, len(str(orders * 4))))
     totals = Totals(regions=len(world.regions), reps=len(world.rep_ids), customers=len(world.customer_join))
     done = 0

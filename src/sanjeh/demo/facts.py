@@ -317,7 +317,7 @@ def make_chunk(
     all_mql = np.concatenate([mql_w, x_mql]) if len(ol) + n_extra else np.array([w0])
     m_mql = np.clip(all_mql[rng.integers(0, len(all_mql), nm)] + rng.uniform(-2, 2, nm), 0.0, w_end)
     m_lead = np.maximum(m_mql - rng.exponential(4.0, nm), 0.0)
-    n_cold = round((len(ol) + n_extra + nm) * 0.25)
+    n_cold = round((len(ol) + n_extra + nm) * 0.15)
     c_lead = rng.uniform(w0, w1, n_cold)
     c_source = _choice(rng, src_share, n_cold)
 

@@ -19,8 +19,8 @@ CHUNK_ORDERS = 200_000
 TIME_CATEGORIES = tuple(c for c, _ in cat.TIME_CATEGORIES)
 
 
-def month_plan(orders: int) -> list[tuple[int, int, int]]:
-    """(Jalali year, month, orders) chunks: seasonality and growth, split to at most CHUNK_ORDERS."""
+def month_plan(orders: int, chunk_orders: int = CHUNK_ORDERS) -> list[tuple[int, int, int]]:
+    """(Jalali year, month, orders) chunks: seasonality and growth, split to at most ``chunk_orders``."""
     months = [(y, m) for y in cat.YEARS for m in range(1, 13)]
     w = np.array(
         [
@@ -34,7 +34,7 @@ def month_plan(orders: int) -> list[tuple[int, int, int]]:
     counts[np.argsort(-(exact - counts), kind="stable")[:rest]] += 1
     out: list[tuple[int, int, int]] = []
     for (y, m), c in zip(months, counts.tolist(), strict=True):
-        parts = -(-c // CHUNK_ORDERS)
+        parts = -(-c // chunk_orders)
         out.extend((y, m, int(size)) for size in np.diff(np.linspace(0, c, parts + 1).round().astype(np.int64)))
     return out
 
