@@ -22,8 +22,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from sanjeh.demo.facts import Counters, Totals, make_chunk
+from sanjeh.demo.facts import Counters, make_chunk
 from sanjeh.demo.plan import CHUNK_ORDERS, month_plan, targets, time_entries
+from sanjeh.demo.totals import Totals
 from sanjeh.demo.world import build_world
 from sanjeh.errors import UserError
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME

@@ -10,7 +10,7 @@ unique across chunks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sanjeh.demo import catalog as cat
+from sanjeh.demo.totals import Totals, add_chunk
 from sanjeh.demo.world import World
 
 F64 = npt.NDArray[np.float64]
@@ -31,7 +32,6 @@ OUTCOMES = tuple(dict.fromkeys(o for _, _, _, outs in cat.ACTIVITY_TYPES for o, 
 STAGES = (*cat.OPEN_STAGES, cat.WON_STAGE, cat.LOST_STAGE)
 CANCEL_REASONS = tuple(r for r, _ in cat.CANCEL_REASONS)
 LINE_COUNT_P = (0.25, 0.25, 0.20, 0.17, 0.13)
-YEARS = len(cat.YEARS)
 
 
 @dataclass
@@ -50,47 +50,7 @@ class Counters:
         return first
 
 
-@dataclass
-class Totals:
-    """What the targets are set from, accumulated chunk by chunk."""
-
-    regions: int
-    reps: int
-    customers: int
-    revenue_month: F64 = field(init=False)
-    revenue_region: F64 = field(init=False)  # [year, region]
-    revenue_rep: F64 = field(init=False)  # [year, rep]
-    orders: F64 = field(init=False)  # [year]
-    cancelled: F64 = field(init=False)
-    won: F64 = field(init=False)
-    lost: F64 = field(init=False)
-    mqls: F64 = field(init=False)
-    sqls: F64 = field(init=False)
-    calls_rep: F64 = field(init=False)  # [year, rep]
-    opps_source: F64 = field(init=False)  # [year, source]
-    first_order: F64 = field(init=False)  # work clock of each customer's first non-cancelled order
-
-    def __post_init__(self) -> None:
-        self.revenue_month = np.zeros(12 * YEARS)
-        self.revenue_region = np.zeros((YEARS, self.regions))
-        self.revenue_rep = np.zeros((YEARS, self.reps))
-        self.orders = np.zeros(YEARS)
-        self.cancelled = np.zeros(YEARS)
-        self.won = np.zeros(YEARS)
-        self.lost = np.zeros(YEARS)
-        self.mqls = np.zeros(YEARS)
-        self.sqls = np.zeros(YEARS)
-        self.calls_rep = np.zeros((YEARS, self.reps))
-        self.opps_source = np.zeros((YEARS, len(SOURCES)))
-        self.first_order = np.full(self.customers, np.inf)
-
-
 # -- helpers -----------------------------------------------------------------------
-def _p(shares: tuple[float, ...] | list[float]) -> F64:
-    a = np.asarray(shares, dtype=np.float64)
-    return np.asarray(a / a.sum(), dtype=np.float64)
-
-
 def _choice(rng: np.random.Generator, shares: tuple[float, ...] | list[float] | F64, n: int) -> I64:
     p = np.asarray(shares, dtype=np.float64)
     return np.searchsorted(np.cumsum(p / p.sum()), rng.random(n), side="right").clip(0, len(p) - 1).astype(np.int64)
@@ -119,17 +79,6 @@ def _ts(t: I64, null: B | None = None) -> pa.Array:
 
 def _int(x: I64 | F64, null: B | None = None) -> pa.Array:
     return pa.array(np.asarray(x).astype(np.int64), pa.int64(), mask=null)
-
-
-def _year(world: World, t: I64) -> I64:
-    """0..2 for timestamps in 1401..1403, -1 before."""
-    y = world.clock.jy[world.clock.day_of(t)] - cat.YEARS[0]
-    return np.where(y >= 0, y, -1).astype(np.int64)
-
-
-def _add(target: F64, idx: I64, weights: F64 | None = None) -> None:
-    ok = idx >= 0
-    target += np.bincount(idx[ok], weights=None if weights is None else weights[ok], minlength=len(target))
 
 
 def _customers(rng: np.random.Generator, world: World, n: int, k: int) -> I64:
@@ -256,7 +205,7 @@ def make_chunk(
     lost_cust = _new_or_known(rng, world, n_lost, k, k_new, 0.45)
     lost_cycle = np.array([40.0, 22.0, 12.0])[world.customer_segment[lost_cust]] * rng.lognormal(0, 0.7, n_lost)
     lost_created = np.maximum(lost_closed - lost_cycle, 0.0)
-    open_rate = 0.03 + 0.30 * np.exp(-(12 * YEARS - 1 - mi) / 2.0)
+    open_rate = 0.03 + 0.30 * np.exp(-(12 * len(cat.YEARS) - 1 - mi) / 2.0)
     n_open = round(n * open_rate)
     open_created = rng.uniform(w0, w1, n_open)
     open_cust = _new_or_known(rng, world, n_open, k, k_new, 0.45)
@@ -402,7 +351,7 @@ def make_chunk(
     width = counters.width
 
     order_t = clock.to_time(order_w)
-    _totals(world, totals, yi, mi, n, order_t, order_w, order_cust, order_rep, region, cust_region, status,
+    add_chunk(world, totals, yi, mi, n, order_t, order_w, order_cust, order_rep, region, cust_region, status,
             order_net, opp_status, opp_closed, opp_created, opp_source, l_mql, l_sql, a_type, a_rep, a_w)  # fmt: skip
 
     orders = pa.table(
@@ -491,56 +440,3 @@ def make_chunk(
         "order_lines": order_lines,
         "activities": activities,
     }
-
-
-def _totals(
-    world: World,
-    totals: Totals,
-    yi: int,
-    mi: int,
-    n: int,
-    order_t: I64,
-    order_w: F64,
-    order_cust: I64,
-    order_rep: I64,
-    region: I64,
-    cust_region: I64,
-    status: I64,
-    order_net: F64,
-    opp_status: I64,
-    opp_closed: F64,
-    opp_created: F64,
-    opp_source: I64,
-    l_mql: F64,
-    l_sql: F64,
-    a_type: I64,
-    a_rep: I64,
-    a_w: F64,
-) -> None:
-    clock = world.clock
-    live = status != 2
-    revenue = float(order_net[live].sum())
-    totals.revenue_month[mi] += revenue
-    eff_region = np.where(region >= 0, region, cust_region)
-    totals.revenue_region[yi] += np.bincount(eff_region[live], weights=order_net[live], minlength=len(world.regions))
-    totals.revenue_rep[yi] += np.bincount(order_rep[live], weights=order_net[live], minlength=len(world.rep_ids))
-    totals.orders[yi] += n
-    totals.cancelled[yi] += int((~live).sum())
-    np.minimum.at(totals.first_order, order_cust[live], order_w[live])
-    closed = ~np.isnan(opp_closed)
-    cy = np.full(len(opp_closed), -1)
-    cy[closed] = _year(world, clock.to_time(opp_closed[closed]))
-    _add(totals.won, np.where(opp_status == 1, cy, -1))
-    _add(totals.lost, np.where(opp_status == 2, cy, -1))
-    has_mql = ~np.isnan(l_mql)
-    my = np.full(len(l_mql), -1)
-    my[has_mql] = _year(world, clock.to_time(l_mql[has_mql]))
-    _add(totals.mqls, my)
-    _add(totals.sqls, np.where(~np.isnan(l_sql), my, -1))
-    calls = a_type == 0
-    ay = _year(world, clock.to_time(a_w[calls]))
-    ok = ay >= 0
-    np.add.at(totals.calls_rep, (ay[ok], a_rep[calls][ok]), 1)
-    oy = _year(world, clock.to_time(opp_created))
-    ok = oy >= 0
-    np.add.at(totals.opps_source, (oy[ok], opp_source[ok]), 1)

@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from sanjeh.calendar import jalali_month_days
 from sanjeh.demo import catalog as cat
-from sanjeh.demo.facts import SOURCES, Totals
+from sanjeh.demo.totals import SOURCES, Totals
 from sanjeh.demo.world import World
 
 F64 = npt.NDArray[np.float64]
