@@ -1,0 +1,351 @@
+"""``run_import``: files -> staging -> validated tables -> one warehouse transaction."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from sanjeh.calendar import date_dimension
+from sanjeh.errors import ImportRefused, InternalError, UserError
+from sanjeh.ingest.load import Loader
+from sanjeh.ingest.normalize import ident, lit
+from sanjeh.ingest.plan import SourcePart
+from sanjeh.ingest.read import Reader, StagedFile, expand_paths
+from sanjeh.ingest.results import ImportSummary, TableCounts
+from sanjeh.ingest.validate import SQL_TYPES, CheckOptions, check_sql, final_sql
+from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME, Table
+from sanjeh.schema import table as schema_table
+from sanjeh.workspace import Workspace
+
+Progress = Callable[[str, float], None]
+
+REJECT_COLUMNS = ("import_id", "table_name", "file", "line", "column_name", "value", "reason", "row_json")
+WARNING_COLUMNS = REJECT_COLUMNS[:-1]
+
+
+def header_key(name: str) -> str:
+    """How a CSV header names a canonical column: case, spaces and hyphens do not matter."""
+    return re.sub(r"[\s_-]+", "_", name.strip().lower())
+
+
+def run_import(
+    ws: Workspace,
+    paths: Sequence[Path | str],
+    *,
+    mapping: str | Path | None = None,
+    table: str | None = None,
+    replace: bool = False,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Import files or directories into the workspace; all or nothing (one transaction)."""
+    if not paths:
+        raise UserError("give at least one file or directory to import")
+    if table is not None:
+        schema_table(table)  # unknown table -> a clear UserError
+    files = expand_paths([Path(p).expanduser() for p in paths])
+    job = _Import(ws, files, encoding=encoding, sheet=sheet, progress=progress, replace=replace)
+    try:
+        return job.run(mapping=mapping, table=table)
+    finally:
+        job.close()
+
+
+class _Import:
+    def __init__(
+        self,
+        ws: Workspace,
+        files: list[Path],
+        *,
+        encoding: str | None,
+        sheet: str | None,
+        progress: Progress | None,
+        replace: bool,
+    ) -> None:
+        self.ws = ws
+        self.files = files
+        self.replace = replace
+        self.progress = progress or (lambda _msg, _frac: None)
+        self.import_id = uuid.uuid4().hex
+        self.started = dt.datetime.now()
+        wh = ws.warehouse
+        if wh.kind == "duckdb":
+            self.con: Any = wh.duckdb
+            self.own_con = False
+            cal = "_calendar"
+        else:
+            self.con = duckdb.connect(":memory:")
+            self.own_con = True
+            self.con.register("__sanjeh_calendar", date_dimension().select(["day", "j_y", "j_m", "j_d"]))
+            cal = "__sanjeh_calendar"
+        self.opts = CheckOptions(
+            timezone=ws.settings.timezone,
+            toman_times_ten=ws.settings.currency.upper() == "IRR",
+            calendar=f"(SELECT day, j_y, j_m, j_d FROM {cal})",
+        )
+        self.reader = Reader(self.con, encoding=encoding, sheet=sheet)
+        self.temps: list[str] = []
+        self.staged: dict[Path, StagedFile] = {}
+        self.rej = self._temp("rej")
+        self.warn = self._temp("warn")
+        self.con.execute(
+            f"CREATE TEMP TABLE {self.rej} (import_id VARCHAR, table_name VARCHAR, file VARCHAR, line BIGINT, "
+            "column_name VARCHAR, value VARCHAR, reason VARCHAR, row_json VARCHAR)"
+        )
+        self.con.execute(
+            f"CREATE TEMP TABLE {self.warn} (import_id VARCHAR, table_name VARCHAR, file VARCHAR, line BIGINT, "
+            "column_name VARCHAR, value VARCHAR, reason VARCHAR)"
+        )
+
+    def _temp(self, what: str) -> str:
+        name = f"__sanjeh_{what}_{len(self.temps)}"
+        self.temps.append(name)
+        return name
+
+    def close(self) -> None:
+        for t in self.temps:
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute(f"DROP TABLE IF EXISTS {t}")
+        self.reader.close()
+        if self.own_con:
+            self.con.close()
+
+    def stage(self, path: Path) -> StagedFile:
+        if path not in self.staged:
+            self.progress(f"reading {path.name}", 0.0)
+            self.staged[path] = self.reader.stage(path)
+        return self.staged[path]
+
+    # -- plan ---------------------------------------------------------------------
+    def run(self, *, mapping: str | Path | None, table: str | None) -> ImportSummary:
+        ignored: list[str] = []
+        if mapping is not None:
+            from sanjeh.ingest.mapping import build_plan, load_mapping
+
+            plan, ignored = build_plan(load_mapping(mapping), self.files, self.stage, table=table)
+        else:
+            plan = self._direct_plan(table)
+        counts: dict[str, TableCounts] = {}
+        order = [t for t in IMPORT_ORDER if t in plan]
+        for i, name in enumerate(order):
+            self.progress(f"checking {name}", (i + 1) / (len(order) + 1))
+            counts[name] = self._check_table(TABLES_BY_NAME[name], plan[name])
+        self._reference_warnings(order)
+        n_warn = int(self.con.execute(f"SELECT count(*) FROM {self.warn}").fetchone()[0])
+        files = [p.name for p in self.files if p.name not in ignored]
+        summary = ImportSummary(self.import_id, counts, n_warn, files, ignored)
+        Loader(self.ws, self.con, self.progress).load(
+            order=order,
+            accepted={t: f"__sanjeh_acc_{t}" for t in order},
+            replace=self.replace,
+            rejects=self.rej,
+            warnings=self.warn,
+            log={
+                "import_id": self.import_id,
+                "started_at": self.started,
+                "finished_at": dt.datetime.now(),
+                "files": json.dumps(files, ensure_ascii=False),
+                "summary": json.dumps(summary.to_dict(), ensure_ascii=False),
+            },
+        )
+        self.progress("done", 1.0)
+        return summary
+
+    def _direct_plan(self, table: str | None) -> dict[str, list[SourcePart]]:
+        plan: dict[str, list[SourcePart]] = {}
+        for path in self.files:
+            name = table or path.stem.strip().lower()
+            if name not in TABLES_BY_NAME:
+                raise UserError(
+                    f"{path.name}: there is no table {name!r}; name the file after a table or pass a table "
+                    f"(the tables are: {', '.join(IMPORT_ORDER)}), or use a mapping for a foreign export",
+                    details={"file": path.name, "table": name, "allowed": list(IMPORT_ORDER)},
+                )
+            t = TABLES_BY_NAME[name]
+            staged = self.stage(path)
+            by_key: dict[str, str] = {}
+            extra: list[str] = []
+            for i, h in enumerate(staged.columns):
+                k = header_key(h)
+                if k in t.column_names and k not in by_key:
+                    by_key[k] = f"s.c{i}"
+                else:
+                    extra.append(h)
+            missing = [c for c in t.required if c not in by_key]
+            if missing:
+                raise ImportRefused(
+                    f"{path.name} lacks the required column{'s' if len(missing) > 1 else ''} "
+                    f"{', '.join(missing)} of table {name}; nothing was imported",
+                    details={"file": path.name, "table": name, "missing": missing},
+                )
+            for h in extra:
+                self._warn_row(name, path.name, 1, h, None, f"column {h!r} is not a column of {name}; it was ignored")
+            plan.setdefault(name, []).append(SourcePart(staged, by_key))
+        return plan
+
+    def _warn_row(
+        self, table: str, file: str, line: int | None, column: str | None, value: str | None, reason: str
+    ) -> None:
+        self.con.execute(
+            f"INSERT INTO {self.warn} VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [self.import_id, table, file, line, column, value, reason],
+        )
+
+    # -- one table ----------------------------------------------------------------
+    def _check_table(self, t: Table, parts: list[SourcePart]) -> TableCounts:
+        src = self._temp(f"src_{t.name}")
+        present = sorted({c for p in parts for c in p.columns})
+        selects = []
+        structural_rows: list[dict[str, Any]] = []
+        for fidx, part in enumerate(parts):
+            selects.append(self._part_sql(t, part, fidx, present))
+            for sr in part.staged.structural:
+                structural_rows.append(
+                    {
+                        "import_id": self.import_id,
+                        "table_name": t.name,
+                        "file": part.staged.name,
+                        "line": sr.line,
+                        "column_name": None,
+                        "value": None,
+                        "reason": sr.reason,
+                        "row_json": json.dumps(sr.fields, ensure_ascii=False),
+                    }
+                )
+        self.con.execute(f"CREATE TEMP TABLE {src} AS " + " UNION ALL ".join(selects))
+        checked = self._temp(f"chk_{t.name}")
+        self.con.execute(f"CREATE TEMP TABLE {checked} AS " + check_sql(t, src, set(present), self.opts))
+        parents: dict[str, str] = {}
+        for rule in t.rules:
+            if rule.kind == "parent_exists":
+                ptable, pcol = rule.other.split(".")
+                parents[rule.column] = self._known(
+                    ptable, pcol, f"SELECT DISTINCT {ident('v_' + rule.column)} FROM {checked}"
+                )
+        res = self._temp(f"res_{t.name}")
+        self.con.execute(f"CREATE TEMP TABLE {res} AS " + final_sql(t, checked, parents))
+        acc = f"__sanjeh_acc_{t.name}"
+        self.temps.append(acc)
+        cols = ", ".join(f"CAST({ident('v_' + c.name)} AS {SQL_TYPES[c.type]}) AS {ident(c.name)}" for c in t.columns)
+        self.con.execute(
+            f"CREATE TEMP TABLE {acc} AS SELECT __file, __line, {cols} FROM {res} WHERE __reason IS NULL "
+            "ORDER BY __fidx, __line"
+        )
+        self.con.execute(
+            f"INSERT INTO {self.rej} SELECT {lit(self.import_id)}, {lit(t.name)}, __file, __line, __col, __value, "
+            f"__reason, __row FROM {res} WHERE __reason IS NOT NULL ORDER BY __fidx, __line"
+        )
+        if structural_rows:
+            view = "__sanjeh_structural"
+            self.con.register(view, pa.Table.from_pylist(structural_rows))
+            try:
+                self.con.execute(f"INSERT INTO {self.rej} SELECT * FROM {view}")
+            finally:
+                self.con.unregister(view)
+        read_rows = int(self.con.execute(f"SELECT count(*) FROM {src}").fetchone()[0]) + len(structural_rows)
+        accepted = int(self.con.execute(f"SELECT count(*) FROM {acc}").fetchone()[0])
+        rejected = int(
+            self.con.execute(f"SELECT count(*) FROM {self.rej} WHERE table_name = ?", [t.name]).fetchone()[0]
+        )
+        if read_rows != accepted + rejected:
+            raise InternalError(
+                f"import of {t.name} does not add up: read {read_rows}, accepted {accepted}, rejected {rejected}"
+            )
+        return TableCounts(read_rows, accepted, rejected)
+
+    def _part_sql(self, t: Table, part: SourcePart, fidx: int, present: list[str]) -> str:
+        sf = part.staged
+        items = [
+            f"{lit(sf.name)} AS __file",
+            "s.__line AS __line",
+            f"{fidx} AS __fidx",
+            f"{sf.row_json_sql('s')} AS __row",
+        ]
+        if part.rejects:
+            items.append(
+                "CASE " + " ".join(f"WHEN {c} THEN {lit(r)}" for c, r in part.rejects) + " END AS __pre_reason"
+            )
+        else:
+            items.append("CAST(NULL AS VARCHAR) AS __pre_reason")
+        items.append("CAST(NULL AS VARCHAR) AS __pre_col")
+        for c in present:
+            expr = part.columns.get(c)
+            items.append(
+                f"CAST({expr} AS VARCHAR) AS {ident('r_' + c)}"
+                if expr
+                else f"CAST(NULL AS VARCHAR) AS {ident('r_' + c)}"
+            )
+        sql = f"SELECT {', '.join(items)} FROM {sf.relation} AS s {' '.join(part.joins)}"
+        if part.where:
+            sql += f" WHERE {part.where}"
+        if part.distinct:
+            keys = ", ".join(
+                f"nullif(regexp_replace({ident('r_' + k)}, '^\\s+|\\s+$', '', 'g'), '')" for k in t.key if k in present
+            )
+            sql = f"SELECT * FROM ({sql}) QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY __line) = 1"
+        return f"SELECT * FROM ({sql})"
+
+    # -- references -----------------------------------------------------------------
+    def _known(self, table: str, column: str, candidates: str) -> str:
+        """A relation (column ``k``) of the candidate values that exist: accepted in this import,
+        or in the warehouse (unless this import replaces that table)."""
+        rel = self._temp(f"known_{table}_{column}")
+        parts = []
+        acc = f"__sanjeh_acc_{table}"
+        if acc in self.temps:
+            parts.append(f"SELECT {ident(column)} AS k FROM {acc}")
+        if not (self.replace and acc in self.temps):
+            if self.ws.warehouse.kind == "duckdb":
+                parts.append(f"SELECT {ident(column)} AS k FROM {ident(table)}")
+            else:
+                values = [r[0] for r in self.con.execute(candidates).fetchall() if r[0] is not None]
+                found: list[Any] = []
+                if values:
+                    found = [
+                        r[0]
+                        for r in self.ws.warehouse.fetch(
+                            f"SELECT DISTINCT {ident(column)} FROM {ident(table)} WHERE {ident(column)} = ANY(%s)",
+                            [[str(v) for v in values]],
+                        )
+                    ]
+                view = rel + "_pg"
+                self.con.register(view, pa.table({"k": pa.array(found, pa.string())}))
+                self.con.execute(f"CREATE TEMP TABLE {view}_t AS SELECT k FROM {view}")
+                self.con.unregister(view)
+                self.temps.append(view + "_t")
+                parts.append(f"SELECT k FROM {view}_t")
+        if not parts:
+            parts.append("SELECT CAST(NULL AS VARCHAR) AS k WHERE FALSE")
+        self.con.execute(f"CREATE TEMP TABLE {rel} AS " + " UNION ".join(parts))
+        return rel
+
+    def _reference_warnings(self, order: list[str]) -> None:
+        for name in order:
+            t = TABLES_BY_NAME[name]
+            acc = f"__sanjeh_acc_{name}"
+            for c in t.columns:
+                if not c.references:
+                    continue
+                if any(r.kind == "parent_exists" and r.column == c.name for r in t.rules):
+                    continue
+                rtable, rcol = c.references.split(".")
+                col = ident(c.name)
+                known = self._known(rtable, rcol, f"SELECT DISTINCT {col} FROM {acc}")
+                reason = f"unknown {c.name} (not in {rtable}); accepted anyway, on "
+                self.con.execute(
+                    f"INSERT INTO {self.warn} SELECT {lit(self.import_id)}, {lit(name)}, min_by(__file, __line), "
+                    f"min(__line), {lit(c.name)}, a.{col}, "
+                    f"{lit(reason)} || count(*) || ' row' || CASE WHEN count(*) = 1 THEN '' ELSE 's' END "
+                    f"FROM {acc} a LEFT JOIN {known} k ON k.k = a.{col} "
+                    f"WHERE a.{col} IS NOT NULL AND k.k IS NULL GROUP BY a.{col} ORDER BY min(__line)"
+                )

@@ -1,0 +1,467 @@
+"""Read CSV, XLSX and Parquet files into all-VARCHAR DuckDB staging tables.
+
+Each file becomes one temp table with a ``__line`` column (the line or row a
+person would see: in a CSV the header is line 1 and a quoted newline counts) and
+one VARCHAR column per header name (``c0``, ``c1``, … in file order). Rows the
+CSV parser cannot split (ragged rows, broken quotes) are kept as
+:class:`StructuralReject` so the import can report them: nothing read is lost.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import datetime as dt
+import itertools
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from sanjeh.errors import ImportRefused, UserError
+from sanjeh.ingest.normalize import ident, lit
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+SUPPORTED_SUFFIXES = CSV_SUFFIXES + XLSX_SUFFIXES + PARQUET_SUFFIXES
+DELIMITERS = (",", ";", "\t")
+_CHUNK = 8 * 1024 * 1024
+
+
+@dataclass
+class StructuralReject:
+    """A CSV/XLSX row that could not be split into the header's fields."""
+
+    line: int
+    reason: str
+    fields: list[str]
+
+
+@dataclass
+class StagedFile:
+    """One file read into the staging connection."""
+
+    path: Path
+    relation: str  # temp table: __line BIGINT, c0.. VARCHAR
+    columns: list[str]  # header names as written (trimmed, BOM removed)
+    rows: int
+    structural: list[StructuralReject] = field(default_factory=list)
+    encoding: str = "utf-8"
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def sql_names(self) -> list[str]:
+        return [f"c{i}" for i in range(len(self.columns))]
+
+    def column_sql(self, header: str) -> str | None:
+        """The staging column of a header name (exact, else case-insensitive), or None."""
+        for i, c in enumerate(self.columns):
+            if c == header:
+                return f"c{i}"
+        low = header.strip().lower()
+        for i, c in enumerate(self.columns):
+            if c.lower() == low:
+                return f"c{i}"
+        return None
+
+    def row_json_sql(self, alias: str = "") -> str:
+        """SQL of the raw row as a JSON object (header name -> raw text)."""
+        pre = f"{alias}." if alias else ""
+        args = ", ".join(f"{lit(c)}, {pre}c{i}" for i, c in enumerate(self.columns))
+        return f"CAST(json_object({args}) AS VARCHAR)" if args else "'{}'"
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files to import: each file as given, each directory's supported files (sorted)."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files = sorted(
+                f for f in p.iterdir() if f.is_file() and not f.name.startswith(".") and file_kind(f) is not None
+            )
+            if not files:
+                raise UserError(f"{p} has no CSV, XLSX or Parquet files to import")
+            out.extend(files)
+        elif p.exists():
+            if file_kind(p) is None:
+                raise UserError(
+                    f"{p.name} is not a file Sanjeh can import; use CSV (.csv, .tsv, .txt), XLSX or Parquet"
+                )
+            out.append(p)
+        else:
+            raise UserError(f"{p} does not exist")
+    return out
+
+
+def file_kind(path: Path) -> str | None:
+    s = path.suffix.lower()
+    if s in CSV_SUFFIXES:
+        return "csv"
+    if s in XLSX_SUFFIXES:
+        return "xlsx"
+    if s in PARQUET_SUFFIXES:
+        return "parquet"
+    return None
+
+
+class Reader:
+    """Stages files into one DuckDB connection; temp files live until :meth:`close`."""
+
+    def __init__(self, con: Any, *, encoding: str | None = None, sheet: str | None = None) -> None:
+        self.con = con
+        self.encoding = encoding
+        self.sheet = sheet
+        self._n = 0
+        self._tmp = tempfile.TemporaryDirectory(prefix="sanjeh-import-")
+        self.relations: list[str] = []
+
+    def close(self) -> None:
+        for rel in self.relations:
+            with contextlib.suppress(Exception):
+                self.con.execute(f"DROP TABLE IF EXISTS {rel}")
+        self._tmp.cleanup()
+
+    def _name(self, prefix: str) -> str:
+        self._n += 1
+        return f"__sanjeh_{prefix}_{self._n}"
+
+    def stage(self, path: Path) -> StagedFile:
+        try:
+            size = path.stat().st_size
+            with path.open("rb") as fh:
+                head = fh.read(65536)
+        except OSError as exc:
+            raise ImportRefused(f"cannot read {path.name}: {exc.strerror or exc}") from exc
+        if size == 0:
+            raise ImportRefused(f"{path.name} is empty (0 bytes); nothing was imported")
+        kind = file_kind(path)
+        if kind == "xlsx":
+            return self._stage_xlsx(path)
+        if kind == "parquet":
+            return self._stage_parquet(path)
+        if b"\x00" in head:
+            raise ImportRefused(f"{path.name} is a binary file, not a CSV text file; nothing was imported")
+        return self._stage_csv(path)
+
+    # -- CSV -----------------------------------------------------------------------
+    def _utf8_source(self, path: Path) -> tuple[Path, str]:
+        """A UTF-8 file with the same text: the file itself, or a transcoded temp copy."""
+        forced = self.encoding
+        if forced:
+            try:
+                enc = codecs.lookup(forced).name
+            except LookupError:
+                raise UserError(f"unknown encoding {forced!r}; try utf-8 or cp1256") from None
+        else:
+            enc = "utf-8" if _first_utf8_error(path) is None else "cp1256"
+        if enc in ("utf-8", "utf-8-sig"):
+            bad = _first_utf8_error(path)
+            if bad is not None:
+                line, byte = bad
+                raise ImportRefused(
+                    f"{path.name} is not valid {forced or 'UTF-8'}: line {line} has the byte 0x{byte:02x}; "
+                    "it may be Windows-1256 (encoding cp1256); nothing was imported"
+                )
+            return path, "utf-8"
+        out = Path(self._tmp.name) / f"{self._n}-{path.stem}.utf8.csv"
+        decoder = codecs.getincrementaldecoder(enc)(errors="strict")
+        lines = 1
+        with path.open("rb") as src, out.open("w", encoding="utf-8", newline="") as dst:
+            while True:
+                chunk = src.read(_CHUNK)
+                try:
+                    dst.write(decoder.decode(chunk, final=not chunk))
+                except UnicodeDecodeError as exc:
+                    line = lines + chunk[: exc.start].count(b"\n")
+                    raise ImportRefused(
+                        f"{path.name} cannot be read as {enc}: line {line} has a byte that is not valid in it; "
+                        "nothing was imported"
+                    ) from None
+                if not chunk:
+                    break
+                lines += chunk.count(b"\n")
+        return out, enc
+
+    def _stage_csv(self, path: Path) -> StagedFile:
+        src, enc = self._utf8_source(path)
+        buf = np.fromfile(src, dtype=np.uint8)
+        records = _Records(buf)
+        if records.header is None:
+            raise ImportRefused(f"{path.name} has no header line; nothing was imported")
+        header_text = records.text(records.header).lstrip("\ufeff")
+        delim = _detect_delimiter(header_text)
+        names = [n.strip().lstrip("\ufeff") for n in next(csv.reader([header_text], delimiter=delim))]
+        names = [n or f"column{i + 1}" for i, n in enumerate(names)]
+        seen: set[str] = set()
+        for n in names:
+            if n.lower() in seen:
+                raise ImportRefused(f"{path.name} has the column {n!r} twice in its header; nothing was imported")
+            seen.add(n.lower())
+        rel = self._name("csv")
+        raw, rj, rs = rel + "_raw", rel + "_rj", rel + "_rs"
+        cols = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(names))) + "}"
+        skip = int(records.header_line) - 1
+        try:
+            self.con.execute(
+                f"CREATE TEMP TABLE {raw} AS SELECT * FROM read_csv({lit(str(src))}, delim={lit(delim)}, "
+                f"quote='\"', escape='\"', header=true, skip={skip}, auto_detect=false, columns={cols}, "
+                f"store_rejects=true, rejects_table={lit(rj)}, rejects_scan={lit(rs)}, "
+                f"max_line_size=16777216)"
+            )
+            rejected = self.con.execute(
+                f"SELECT min(line), count(DISTINCT line_byte_position), any_value(error_message) FROM {rj}"
+            ).fetchone()
+            n_rows = int(self.con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0])
+        except Exception as exc:
+            self.con.execute(f"DROP TABLE IF EXISTS {raw}")
+            raise ImportRefused(f"{path.name} cannot be read as CSV: {exc}") from exc
+        finally:
+            self.con.execute(f"DROP TABLE IF EXISTS {rj}")
+            self.con.execute(f"DROP TABLE IF EXISTS {rs}")
+        n_rejected = int(rejected[1] or 0)
+        numbered = records.number(delim, len(names), n_rows, n_rejected)
+        if numbered is None:
+            records = _Records(buf, quotes=False)
+            numbered = records.number(delim, len(names), n_rows, n_rejected)
+        if numbered is None:
+            self.con.execute(f"DROP TABLE {raw}")
+            where = f" near line {int(rejected[0]) + skip}: {rejected[2]}" if n_rejected else ""
+            raise ImportRefused(
+                f"{path.name} cannot be split into rows reliably (is a quote never closed?){where}; "
+                "nothing was imported"
+            )
+        accepted_lines, ragged = numbered
+        structural: list[StructuralReject] = []
+        for idx in ragged:
+            fields = next(csv.reader([records.text(idx)], delimiter=delim), [])
+            reason = ragged_reason(len(fields), len(names))
+            structural.append(StructuralReject(records.line_of(idx), reason, fields))
+        view = rel + "_lines"
+        self.con.register(view, pa.table({"rid": pa.array(np.arange(n_rows)), "line": pa.array(accepted_lines)}))
+        try:
+            sel = ", ".join(f"s.c{i}" for i in range(len(names)))
+            self.con.execute(
+                f"CREATE TEMP TABLE {rel} AS SELECT l.line AS __line, {sel} "
+                f"FROM {raw} s JOIN {view} l ON s.rowid = l.rid ORDER BY l.line"
+            )
+        finally:
+            self.con.unregister(view)
+            self.con.execute(f"DROP TABLE {raw}")
+        self.relations.append(rel)
+        return StagedFile(path, rel, names, n_rows, structural, enc)
+
+    # -- XLSX ----------------------------------------------------------------------
+    def _stage_xlsx(self, path: Path) -> StagedFile:
+        import openpyxl
+
+        try:
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:
+            raise ImportRefused(f"{path.name} cannot be read as an Excel workbook: {exc}") from exc
+        try:
+            if self.sheet is not None:
+                if self.sheet not in wb.sheetnames:
+                    raise UserError(
+                        f"{path.name} has no sheet {self.sheet!r}; its sheets are: {', '.join(wb.sheetnames)}"
+                    )
+                ws = wb[self.sheet]
+            else:
+                ws = wb.worksheets[0]
+            rows: Iterator[tuple[Any, ...]] = iter(ws.iter_rows(values_only=True))
+            names: list[str] | None = None
+            cols: list[list[str | None]] = []
+            lines: list[int] = []
+            structural: list[StructuralReject] = []
+            for line, row in zip(itertools.count(1), rows):
+                values = [_cell_text(v) for v in row]
+                while values and values[-1] is None:
+                    values.pop()
+                if not values:
+                    continue
+                if names is None:
+                    names = [(v or "").strip() or f"column{i + 1}" for i, v in enumerate(values)]
+                    cols = [[] for _ in names]
+                    continue
+                if len(values) > len(names):
+                    structural.append(
+                        StructuralReject(
+                            line,
+                            ragged_reason(len(values), len(names)),
+                            [v or "" for v in values],
+                        )
+                    )
+                    continue
+                values += [None] * (len(names) - len(values))
+                for c, v in zip(cols, values, strict=True):
+                    c.append(v)
+                lines.append(line)
+        finally:
+            wb.close()
+        if names is None:
+            raise ImportRefused(f"{path.name} has no header row; nothing was imported")
+        seen: set[str] = set()
+        for n in names:
+            if n.lower() in seen:
+                raise ImportRefused(f"{path.name} has the column {n!r} twice in its header; nothing was imported")
+            seen.add(n.lower())
+        data = {"__line": pa.array(lines, pa.int64())}
+        data.update({f"c{i}": pa.array(c, pa.string()) for i, c in enumerate(cols)})
+        return self._stage_arrow(path, pa.table(data), names, structural)
+
+    def _stage_arrow(
+        self, path: Path, data: pa.Table, names: list[str], structural: list[StructuralReject]
+    ) -> StagedFile:
+        rel = self._name("tab")
+        view = rel + "_src"
+        self.con.register(view, data)
+        try:
+            self.con.execute(f"CREATE TEMP TABLE {rel} AS SELECT * FROM {view}")
+        finally:
+            self.con.unregister(view)
+        self.relations.append(rel)
+        return StagedFile(path, rel, names, data.num_rows, structural, "xlsx")
+
+    # -- Parquet -------------------------------------------------------------------
+    def _stage_parquet(self, path: Path) -> StagedFile:
+        src = f"read_parquet({lit(str(path))}, file_row_number=true)"
+        try:
+            described = self.con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
+        except Exception as exc:
+            raise ImportRefused(f"{path.name} cannot be read as a Parquet file: {exc}") from exc
+        names = [str(r[0]) for r in described if r[0] != "file_row_number"]
+        types = {str(r[0]): str(r[1]).upper() for r in described}
+        sel = []
+        for i, n in enumerate(names):
+            col = ident(n)
+            if types[n].startswith("TIMESTAMP WITH TIME ZONE"):
+                expr = f"strftime(timezone('UTC', {col}), '%Y-%m-%dT%H:%M:%S.%fZ')"
+            else:
+                expr = f"CAST({col} AS VARCHAR)"
+            sel.append(f"{expr} AS c{i}")
+        rel = self._name("pq")
+        cols = ", ".join(sel)
+        try:
+            self.con.execute(
+                f"CREATE TEMP TABLE {rel} AS SELECT CAST(file_row_number + 1 AS BIGINT) AS __line"
+                f"{', ' + cols if cols else ''} FROM {src} ORDER BY file_row_number"
+            )
+        except Exception as exc:
+            raise ImportRefused(f"{path.name} cannot be read as a Parquet file: {exc}") from exc
+        self.relations.append(rel)
+        n_rows = int(self.con.execute(f"SELECT count(*) FROM {rel}").fetchone()[0])
+        return StagedFile(path, rel, names, n_rows, [], "parquet")
+
+
+def ragged_reason(fields: int, header: int) -> str:
+    return f"row has {fields} field{'' if fields == 1 else 's'}, the header has {header}"
+
+
+def _cell_text(v: object) -> str | None:
+    """An XLSX cell as text; date cells in ISO form so the date rules read them."""
+    if v is None:
+        return None
+    if isinstance(v, dt.datetime):
+        if v.time() == dt.time(0):
+            return v.date().isoformat()
+        return v.isoformat(sep=" ")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, dt.time):
+        return v.isoformat()
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else repr(v)
+    return str(v)
+
+
+def _first_utf8_error(path: Path) -> tuple[int, int] | None:
+    """(line, byte) of the first byte that is not valid UTF-8, or None."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
+    lines = 1
+    with path.open("rb") as fh:
+        while True:
+            chunk = fh.read(_CHUNK)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                # the error offset is within the decoder's pending bytes + this chunk
+                # exc.object is the decoder's few pending bytes (never a newline) + this chunk
+                return lines + bytes(exc.object[: exc.start]).count(b"\n"), exc.object[exc.start]
+            if not chunk:
+                return None
+            lines += chunk.count(b"\n")
+
+
+def _detect_delimiter(header: str) -> str:
+    """The delimiter used most often in the header line outside quotes (ties: , then ; then tab)."""
+    outside = []
+    in_quote = False
+    for ch in header:
+        if ch == '"':
+            in_quote = not in_quote
+        elif not in_quote:
+            outside.append(ch)
+    text = "".join(outside)
+    counts = [(text.count(d), -i, d) for i, d in enumerate(DELIMITERS)]
+    best = max(counts)
+    return best[2] if best[0] > 0 else ","
+
+
+class _Records:
+    """Record boundaries of a UTF-8 CSV buffer, found with vectorised numpy scans.
+
+    A record ends at a newline outside quotes (an even number of ``"`` before it);
+    blank records are skipped as CSV readers do. ``line_of`` is the physical line
+    (1-based) where a record starts, counting quoted newlines.
+    """
+
+    def __init__(self, buf: np.ndarray, *, quotes: bool = True) -> None:
+        self.buf = buf
+        self.newlines = np.flatnonzero(buf == 10)
+        self.quotes = np.flatnonzero(buf == 34) if quotes else None
+        if self.quotes is not None:
+            ends = self.newlines[np.searchsorted(self.quotes, self.newlines) % 2 == 0]
+        else:
+            ends = self.newlines
+        starts = np.concatenate(([0], ends + 1)).astype(np.int64)
+        stops = np.concatenate((ends, [len(buf)])).astype(np.int64)
+        lens = stops - starts
+        last = np.clip(stops - 1, 0, max(len(buf) - 1, 0))
+        has_cr = (lens > 0) & (buf[last] == 13) if len(buf) else np.zeros(len(lens), dtype=bool)
+        keep = (lens - has_cr) > 0
+        self.starts = starts[keep]
+        self.stops = stops[keep]
+        self.header: int | None = 0 if len(self.starts) else None
+        self.header_line = self.line_of(0) if len(self.starts) else 0
+
+    def line_of(self, idx: int) -> int:
+        return int(np.searchsorted(self.newlines, self.starts[idx])) + 1
+
+    def text(self, idx: int) -> str:
+        raw = self.buf[self.starts[idx] : self.stops[idx]].tobytes()
+        return raw.decode("utf-8", errors="replace").rstrip("\r")
+
+    def number(self, delim: str, n_fields: int, accepted: int, rejected: int) -> tuple[np.ndarray, list[int]] | None:
+        """(lines of the well-formed rows in order, record indices of the ragged rows), or None
+        when these records do not add up to what the CSV parser accepted and rejected."""
+        d = np.flatnonzero(self.buf == ord(delim))
+        if self.quotes is not None:
+            d = d[np.searchsorted(self.quotes, d) % 2 == 0]
+        starts, stops = self.starts[1:], self.stops[1:]
+        fields = np.searchsorted(d, stops) - np.searchsorted(d, starts) + 1
+        ragged = fields != n_fields
+        n_ragged = int(ragged.sum())
+        if n_ragged != rejected or len(starts) - n_ragged != accepted:
+            return None
+        lines = np.searchsorted(self.newlines, starts[~ragged]).astype(np.int64) + 1
+        return lines, (np.flatnonzero(ragged) + 1).tolist()

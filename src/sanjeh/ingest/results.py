@@ -1,0 +1,105 @@
+"""The outcome of an import and the rejects/warnings it left in the warehouse."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sanjeh.ingest.normalize import ident
+from sanjeh.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class TableCounts:
+    read: int
+    accepted: int
+    rejected: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {"read": self.read, "accepted": self.accepted, "rejected": self.rejected}
+
+
+@dataclass
+class ImportSummary:
+    import_id: str
+    tables: dict[str, TableCounts]
+    warnings: int
+    files: list[str]
+    ignored_files: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """CLI.md's shape (``tables``), plus the import id, warning count and files."""
+        return {
+            "tables": {name: c.to_dict() for name, c in self.tables.items()},
+            "import_id": self.import_id,
+            "warnings": self.warnings,
+            "files": list(self.files),
+            "ignored_files": list(self.ignored_files),
+        }
+
+
+def _latest_imports(ws: Workspace) -> dict[str, str]:
+    """For each table, the id of the latest import that read it."""
+    rows = ws.warehouse.fetch("SELECT import_id, summary FROM _imports ORDER BY started_at, finished_at")
+    latest: dict[str, str] = {}
+    for import_id, summary in rows:
+        try:
+            tables = json.loads(summary or "{}").get("tables", {})
+        except ValueError:
+            continue
+        for name in tables:
+            latest[name] = import_id
+    return latest
+
+
+def _list(
+    ws: Workspace, system_table: str, table: str | None, import_id: str | None, raw: bool
+) -> list[dict[str, Any]]:
+    if table is not None:
+        from sanjeh.schema import table as schema_table
+
+        schema_table(table)
+    if import_id is not None:
+        pairs = {(t, import_id) for t in ([table] if table else _latest_imports(ws))}
+        if table is None:
+            pairs = {("*", import_id)}
+    else:
+        latest = _latest_imports(ws)
+        pairs = {(t, i) for t, i in latest.items() if table is None or t == table}
+    if not pairs:
+        return []
+    cols = "table_name, file, line, column_name, value, reason" + (", row_json" if raw else "")
+    wh = ws.warehouse
+    ph = "?" if wh.kind == "duckdb" else "%s"
+    out: list[dict[str, Any]] = []
+    for t, i in sorted(pairs):
+        where = f"import_id = {ph}" + ("" if t == "*" else f" AND table_name = {ph}")
+        params: list[Any] = [i] if t == "*" else [i, t]
+        rows = wh.fetch(
+            f"SELECT {cols} FROM {ident(system_table)} WHERE {where} ORDER BY table_name, file, line", params
+        )
+        for r in rows:
+            item: dict[str, Any] = {
+                "table": r[0],
+                "file": r[1],
+                "line": None if r[2] is None else int(r[2]),
+                "column": r[3],
+                "value": r[4],
+                "reason": r[5],
+            }
+            if raw:
+                item["row"] = json.loads(r[6]) if r[6] else None
+            out.append(item)
+    return out
+
+
+def list_rejects(ws: Workspace, table: str | None = None, import_id: str | None = None) -> list[dict[str, Any]]:
+    """Rejected rows (table, file, line, column, value, reason, row): by default those of each
+    table's latest import, or of the import ``import_id``."""
+    return _list(ws, "_rejects", table, import_id, raw=True)
+
+
+def list_warnings(ws: Workspace, table: str | None = None, import_id: str | None = None) -> list[dict[str, Any]]:
+    """Data-quality warnings (same keys as rejects, without ``row``) of each table's latest import."""
+    return _list(ws, "_warnings", table, import_id, raw=False)

@@ -1,0 +1,307 @@
+"""Validate one canonical table in set-based SQL: typed values, first error per row.
+
+The input is a staging relation with ``__file``, ``__line``, ``__fidx``, ``__row``,
+``__pre_col``/``__pre_reason`` (a mapping's own reject rules) and one raw VARCHAR
+column ``r_<name>`` per canonical column present. :func:`check_sql` turns it into
+typed ``v_<name>`` columns plus ``__col``/``__value``/``__reason`` (the first rule
+the row breaks, in column order, then the cross-column rules). Uniqueness and
+parents are checked afterwards over the rows that are still valid
+(:func:`final_sql`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sanjeh.ingest import normalize as n
+from sanjeh.ingest.normalize import ident, lit
+from sanjeh.schema import CODE_COLUMNS, Column, Table
+
+SQL_TYPES = {
+    "text": "VARCHAR",
+    "code": "VARCHAR",
+    "enum": "VARCHAR",
+    "timestamp": "TIMESTAMP",
+    "date": "DATE",
+    "money": "DOUBLE",
+    "decimal": "DOUBLE",
+    "integer": "BIGINT",
+}
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    timezone: str = "Asia/Tehran"
+    toman_times_ten: bool = True  # the workspace currency is IRR
+    calendar: str = "_calendar"  # relation with day, j_y, j_m, j_d
+
+
+def _is_digit_text(c: Column) -> bool:
+    return c.name.endswith("_id") or c.name in n.DIGIT_TEXT_COLUMNS
+
+
+def _bound_reason(c: Column) -> tuple[str, str] | None:
+    """(SQL condition that breaks the bounds of v, reason) for a numeric column with bounds."""
+    v = ident("v_" + c.name)
+    lo, hi = c.min, c.max
+    if lo is None and hi is None:
+        return None
+
+    def fmt(x: float) -> str:
+        return str(int(x)) if float(x).is_integer() else str(x)
+
+    conds = []
+    if lo is not None:
+        conds.append(f"{v} <= {lo}" if c.min_exclusive else f"{v} < {lo}")
+    if hi is not None:
+        conds.append(f"{v} > {hi}")
+    if lo is not None and hi is not None:
+        reason = f"{c.name} must be between {fmt(lo)} and {fmt(hi)}"
+    elif lo is not None:
+        reason = (
+            f"{c.name} must be greater than {fmt(lo)}" if c.min_exclusive else f"{c.name} must be {fmt(lo)} or more"
+        )
+    else:
+        assert hi is not None
+        reason = f"{c.name} must be {fmt(hi)} or less"
+    return " OR ".join(conds), reason
+
+
+class _Col:
+    """SQL pieces of one column: items of CTE a (parse), a2 (ints), joins, b (value, error)."""
+
+    def __init__(self, c: Column, present: bool, opts: CheckOptions, default: str | None) -> None:
+        self.c = c
+        self.opts = opts
+        name = c.name
+        self.r = ident("r_" + name) if present else "CAST(NULL AS VARCHAR)"
+        if default is not None:
+            self.r = f"coalesce({n.strip_ws(self.r)}, {lit(default)})"
+        self.a: list[str] = []
+        self.a2: list[str] = []
+        self.joins: list[str] = []
+        self.b: list[str] = []
+        kind = c.type
+        if kind in ("timestamp", "date"):
+            self._date()
+        elif kind in ("money", "decimal", "integer"):
+            self._number()
+        else:
+            self._text()
+
+    def q(self, prefix: str) -> str:
+        return ident(prefix + self.c.name)
+
+    def _required(self, nsql: str) -> str:
+        return f"WHEN {nsql} IS NULL THEN {lit(self.c.name + ' is required')} " if self.c.required else ""
+
+    def _text(self) -> None:
+        c = self.c
+        if c.type in ("code", "enum") or c.name in CODE_COLUMNS:
+            expr = n.code(self.r)
+        else:
+            expr = n.text(self.r, digits=_is_digit_text(c))
+        self.a.append(f"{expr} AS {self.q('v_')}")
+        err = self._required(self.q("v_"))
+        if c.type == "enum":
+            allowed = ", ".join(lit(v) for v in c.values)
+            err += f"WHEN {self.q('v_')} NOT IN ({allowed}) THEN {lit(f'{c.name} must be one of: ' + ', '.join(c.values))} "
+        self.b.append(f"CASE {err}END AS {self.q('e_')}" if err else f"CAST(NULL AS VARCHAR) AS {self.q('e_')}")
+        self.b.append(self.q("v_"))
+
+    def _number(self) -> None:
+        c = self.c
+        cleaned, mult = n.number_parts(self.r, money=c.type == "money")
+        x, m, t = self.q("x_"), self.q("m_"), self.q("n_")
+        self.a += [f"{cleaned} AS {x}", f"{n.text(self.r)} AS {t}"]
+        if c.type == "money" and self.opts.toman_times_ten:
+            self.a.append(f"{mult} AS {m}")
+        else:
+            self.a.append(f"1 AS {m}")
+        dbl = f"(CASE WHEN {n.number_valid(x)} THEN TRY_CAST({x} AS DOUBLE) * {m} END)"
+        if c.type == "integer":
+            self.a2.append(f"{dbl} AS {self.q('d_')}")
+            d = self.q("d_")
+            value = f"CASE WHEN {d} = floor({d}) AND abs({d}) < 9e18 THEN CAST({d} AS BIGINT) END"
+            bad = f"{c.name} is not a whole number"
+        else:
+            self.a2.append(f"{dbl} AS {self.q('d_')}")
+            value = self.q("d_")
+            bad = f"{c.name} is not a number"
+        self.b.append(f"{value} AS {self.q('v_')}")
+        err = self._required(t) + f"WHEN {t} IS NOT NULL AND ({value}) IS NULL THEN {lit(bad)} "
+        bounds = _bound_reason(c)
+        if bounds:
+            cond = bounds[0].replace(ident("v_" + c.name), f"({value})")
+            err += f"WHEN {cond} THEN {lit(bounds[1])} "
+        self.b.append(f"CASE {err}END AS {self.q('e_')}")
+
+    def _date(self) -> None:
+        c = self.c
+        p, t = self.q("p_"), self.q("n_")
+        self.a += [f"{n.date_struct(self.r)} AS {p}", f"{n.text(self.r, digits=True)} AS {t}"]
+        y, mo, d = self.q("y_"), self.q("mo_"), self.q("d_")
+        h, mi, s, f, tz = self.q("h_"), self.q("mi_"), self.q("s_"), self.q("f_"), self.q("tz_")
+
+        def part(k: str) -> str:
+            return f"TRY_CAST(nullif({p}.{k}, '') AS INTEGER)"
+
+        self.a2 += [
+            f"{p}.y <> '' AS {self.q('ok_')}",
+            f"{part('y')} AS {y}",
+            f"{part('mo')} AS {mo}",
+            f"{part('d')} AS {d}",
+            f"coalesce({part('h')}, 0) AS {h}",
+            f"coalesce({part('mi')}, 0) AS {mi}",
+            f"coalesce({part('s')}, 0) AS {s}",
+            f"(CASE WHEN {p}.f = '' THEN 0 ELSE CAST(rpad(left({p}.f, 6), 6, '0') AS BIGINT) END) AS {f}",
+            f"nullif({p}.tz, '') AS {tz}",
+        ]
+        cal = ident("cal_" + c.name)
+        self.joins.append(
+            f"LEFT JOIN {self.opts.calendar} AS {cal} ON {y} < 1700 AND {cal}.j_y = {y} "
+            f"AND {cal}.j_m = {mo} AND {cal}.j_d = {d}"
+        )
+        gdim = n.gregorian_days_in_month(y, mo)
+        day = (
+            f"(CASE WHEN {y} >= 1700 AND {mo} BETWEEN 1 AND 12 AND {d} BETWEEN 1 AND {gdim} "
+            f"THEN make_date({y}, {mo}, {d}) WHEN {y} < 1700 THEN {cal}.day END)"
+        )
+        tzp = f"regexp_extract({tz}, '^([+-])([0-9]{{1,2}}):?([0-9]{{2}})?$', ['sg', 'hh', 'mm'])"
+        off_h = f"TRY_CAST(nullif(({tzp}).hh, '') AS INTEGER)"
+        off_m = f"coalesce(TRY_CAST(nullif(({tzp}).mm, '') AS INTEGER), 0)"
+        offset = (
+            f"(CASE WHEN {tz} IS NULL THEN NULL WHEN upper({tz}) = 'Z' THEN 0 "
+            f"ELSE (CASE WHEN ({tzp}).sg = '-' THEN -1 ELSE 1 END) * ({off_h} * 60 + {off_m}) END)"
+        )
+        naive = f"(CAST({day} AS TIMESTAMP) + to_microseconds(CAST({h} * 3600 + {mi} * 60 + {s} AS BIGINT) * 1000000 + {f}))"
+        local = (
+            f"(CASE WHEN {tz} IS NULL THEN {naive} ELSE timezone({lit(self.opts.timezone)}, "
+            f"({naive} - to_minutes(CAST({offset} AS BIGINT))) AT TIME ZONE 'UTC') END)"
+        )
+        ym = f"printf('%04d-%02d', {y}, {mo})"
+        err = (
+            self._required(t)
+            + f"WHEN {t} IS NOT NULL AND NOT {self.q('ok_')} THEN "
+            + lit(f"{c.name} is not a date (use YYYY-MM-DD or YYYY/MM/DD, optionally with a time HH:MM[:SS])")
+            + " "
+            + f"WHEN {t} IS NULL THEN NULL "
+            + f"WHEN {mo} NOT BETWEEN 1 AND 12 THEN 'month ' || {mo} || ' does not exist' "
+            + f"WHEN {d} < 1 THEN 'day ' || {d} || ' does not exist' "
+            + f"WHEN {y} < 1700 AND {y} NOT BETWEEN 1300 AND 1500 THEN "
+            + f"'Jalali year ' || {y} || ' is outside the supported years 1300-1500' "
+            + f"WHEN {day} IS NULL THEN 'day ' || {d} || ' does not exist in ' || {ym} "
+            + f"WHEN {h} > 23 THEN 'hour ' || {h} || ' does not exist' "
+            + f"WHEN {mi} > 59 THEN 'minute ' || {mi} || ' does not exist' "
+            + f"WHEN {s} > 59 THEN 'second ' || {s} || ' does not exist' "
+            + f"WHEN {tz} IS NOT NULL AND ({offset} IS NULL OR abs({offset}) > 14 * 60) THEN "
+            + f"'time zone offset ' || {tz} || ' does not exist' "
+        )
+        self.b.append(f"CASE {err}END AS {self.q('e_')}")
+        value = f"(CASE WHEN {day} IS NOT NULL AND {h} <= 23 AND {mi} <= 59 AND {s} <= 59 THEN {local} END)"
+        if c.type == "date":
+            value = f"CAST({value} AS DATE)"
+        self.b.append(f"{value} AS {self.q('v_')}")
+
+
+def check_sql(table: Table, source: str, present: set[str], opts: CheckOptions) -> str:
+    """SELECT over ``source`` giving typed ``v_*`` columns and the first error of each row."""
+    cols = [_Col(c, c.name in present, opts, table.defaults.get(c.name)) for c in table.columns]
+    a_items = ", ".join(i for col in cols for i in col.a)
+    a2_items = ", ".join(i for col in cols for i in col.a2)
+    b_items = ", ".join(i for col in cols for i in col.b)
+    joins = " ".join(j for col in cols for j in col.joins)
+    d_items = "*"
+    if table.name == "order_lines":
+        # line_no defaults to the line's position among its order's lines in the file
+        d_items = (
+            '* REPLACE (coalesce("v_line_no", row_number() OVER '
+            '(PARTITION BY __fidx, "v_order_id" ORDER BY __line)) AS "v_line_no")'
+        )
+    rules: list[tuple[str, str, str]] = []  # (condition, column, reason)
+    for r in table.rules:
+        v, o, w = ident("v_" + r.column), ident("v_" + (r.other or r.column)), ident("v_" + (r.when_column or r.column))
+        when = f"{w} IN ({', '.join(lit(x) for x in r.when_values)})" if r.when_values else "TRUE"
+        if r.kind == "gte":
+            rules.append((f"{v} < {o}", r.column, r.reason))
+        elif r.kind == "required_when":
+            rules.append((f"{when} AND {v} IS NULL", r.column, r.reason))
+        elif r.kind == "gte_when":
+            rules.append((f"{when} AND {v} < {o}", r.column, r.reason))
+        elif r.kind == "net_amount_nonneg":
+            net = '"v_quantity" * "v_unit_price" - coalesce("v_discount", 0)'
+            rules.append((f"{net} < 0", r.column, r.reason))
+    col_reason = " ".join(f"WHEN {ident('e_' + c.name)} IS NOT NULL THEN {ident('e_' + c.name)}" for c in table.columns)
+    col_name = " ".join(f"WHEN {ident('e_' + c.name)} IS NOT NULL THEN {lit(c.name)}" for c in table.columns)
+    col_value = " ".join(f"WHEN {ident('e_' + c.name)} IS NOT NULL THEN {_raw(c, present)}" for c in table.columns)
+    rule_reason = " ".join(f"WHEN {cond} THEN {lit(reason)}" for cond, _, reason in rules)
+    rule_name = " ".join(f"WHEN {cond} THEN {lit(col)}" for cond, col, _ in rules)
+    rule_value = " ".join(f"WHEN {cond} THEN {_raw(table.column(col), present)}" for cond, col, _ in rules)
+    return (
+        f"WITH a AS (SELECT *, {a_items} FROM {source}), "
+        f"a2 AS (SELECT *{', ' + a2_items if a2_items else ''} FROM a), "
+        f"b AS (SELECT a2.__file, a2.__line, a2.__fidx, a2.__row, a2.__pre_col, a2.__pre_reason, "
+        f"{', '.join(_raw(c, present) + ' AS ' + ident('r_' + c.name) for c in table.columns)}, {b_items} "
+        f"FROM a2 {joins}), "
+        f"d AS (SELECT {d_items} FROM b) "
+        f"SELECT *, "
+        f"CASE WHEN __pre_reason IS NOT NULL THEN __pre_reason {col_reason} {rule_reason} END AS __reason, "
+        f"CASE WHEN __pre_reason IS NOT NULL THEN __pre_col {col_name} {rule_name} END AS __col, "
+        f"CASE WHEN __pre_reason IS NOT NULL THEN NULL {col_value} {rule_value} END AS __value "
+        f"FROM d"
+    )
+
+
+def _raw(c: Column, present: set[str]) -> str:
+    return ident("r_" + c.name) if c.name in present else "CAST(NULL AS VARCHAR)"
+
+
+def final_sql(table: Table, checked: str, parents: dict[str, str]) -> str:
+    """Add parent and uniqueness checks over the rows that are still valid.
+
+    ``parents`` maps a column to a relation with one column ``k`` of known parent keys.
+    """
+    joins = []
+    reason = "__reason"
+    col = "__col"
+    value = "__value"
+    for column, rel in parents.items():
+        alias = ident("p_" + column)
+        v = ident("v_" + column)
+        joins.append(f"LEFT JOIN (SELECT DISTINCT k FROM {rel}) AS {alias} ON {alias}.k = c.{v}")
+        rule = next((r for r in table.rules if r.kind == "parent_exists" and r.column == column), None)
+        why = rule.reason if rule else f"its {column} is missing or was rejected"
+        cond = f"__reason IS NULL AND {alias}.k IS NULL"
+        reason = f"CASE WHEN {cond} THEN {lit(why)} ELSE {reason} END"
+        col = f"CASE WHEN {cond} THEN {lit(column)} ELSE {col} END"
+        value = f"CASE WHEN {cond} THEN c.{ident('r_' + column)} ELSE {value} END"
+    step1 = (
+        f"SELECT c.* REPLACE ({reason} AS __reason, {col} AS __col, {value} AS __value) "
+        f"FROM {checked} c {' '.join(joins)}"
+    )
+    if not table.key_unique:
+        return step1
+    keys = ", ".join(ident("v_" + k) for k in table.key)
+    w = f"(PARTITION BY (__reason IS NULL), {keys} ORDER BY __fidx, __line)"
+    if len(table.key) == 1:
+        what = f"duplicate {table.key[0]}"
+    elif table.name == "order_lines":
+        what = "duplicate line_no within its order"
+    else:
+        what = f"duplicate ({', '.join(table.key)})"
+    first = f"first_value(__line) OVER {w}"
+    first_file = f"first_value(__file) OVER {w}"
+    dup = f"__reason IS NULL AND row_number() OVER {w} > 1"
+    msg = (
+        f"{lit(what + ' (first seen on line ')} || {first} || "
+        f"CASE WHEN {first_file} <> __file THEN ' of ' || {first_file} ELSE '' END || ')'"
+    )
+    kcol = table.key[-1] if table.name == "order_lines" else table.key[0]
+    return (
+        f"SELECT * REPLACE ("
+        f"CASE WHEN {dup} THEN {msg} ELSE __reason END AS __reason, "
+        f"CASE WHEN {dup} THEN {lit(kcol)} ELSE __col END AS __col, "
+        f"CASE WHEN {dup} THEN coalesce({ident('r_' + kcol)}, CAST({ident('v_' + kcol)} AS VARCHAR)) "
+        f"ELSE __value END AS __value) "
+        f"FROM ({step1})"
+    )
