@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -32,6 +33,9 @@ CAL_PREFIX = {"jalali": "j", "gregorian": "g"}
 #: The date dimension covers Jalali 1300-01-01 .. 1500-12-29 (1921-03-21 .. 2122-03-20).
 FIRST_JALALI_YEAR = 1300
 LAST_JALALI_YEAR = 1500
+#: The Gregorian years the date dimension touches (so every label in it parses).
+FIRST_GREGORIAN_YEAR = FIRST_JALALI_YEAR + 621
+LAST_GREGORIAN_YEAR = LAST_JALALI_YEAR + 622
 
 JALALI_MONTHS_FA = (
     "فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور",
@@ -329,8 +333,11 @@ def parse_unit(text: str) -> Unit:
             f"Jalali year {year} is outside the supported years {FIRST_JALALI_YEAR}–{LAST_JALALI_YEAR}",
             details={"period": raw},
         )
-    if cal == "gregorian" and not 1921 <= year <= 2121:
-        raise InvalidPeriod(f"year {year} is outside the supported years 1921–2121", details={"period": raw})
+    if cal == "gregorian" and not FIRST_GREGORIAN_YEAR <= year <= LAST_GREGORIAN_YEAR:
+        raise InvalidPeriod(
+            f"year {year} is outside the supported years {FIRST_GREGORIAN_YEAR}–{LAST_GREGORIAN_YEAR}",
+            details={"period": raw},
+        )
     if m["q"]:
         unit = Unit(cal, "quarter", year, int(m["q"][1:]))
         what = f"quarter {unit.number} does not exist (quarters are 1–4)"
@@ -362,6 +369,11 @@ def parse_period(text: str) -> Period:
         raise InvalidPeriod("a period is required, e.g. 1403-Q1 or 2024-03", details={"period": text})
     if ".." in text:
         a_text, _, b_text = text.partition("..")
+        if not a_text.strip() or not b_text.strip() or ".." in b_text:
+            raise InvalidPeriod(
+                f"{text!r} is not a range; write FROM..TO with both ends, e.g. 1402-07..1403-Q2",
+                details={"period": text},
+            )
         a, b = parse_unit(a_text), parse_unit(b_text)
         if a.calendar != b.calendar:
             raise InvalidPeriod(
@@ -430,7 +442,7 @@ def date_dimension(first_year: int = FIRST_JALALI_YEAR, last_year: int = LAST_JA
             dd, m = 1, m + 1
             if m > 12:
                 m, y = 1, y + 1
-    cols: dict[str, list[object]] = {"day": days, "j_y": jy, "j_m": jm, "j_d": jd}
+    cols: dict[str, Sequence[object]] = {"day": days, "j_y": jy, "j_m": jm, "j_d": jd}
     cols["j_day"] = [f"{a:04d}-{b:02d}-{c:02d}" for a, b, c in zip(jy, jm, jd, strict=True)]
     cols["j_month"] = [f"{a:04d}-{b:02d}" for a, b in zip(jy, jm, strict=True)]
     cols["j_quarter"] = [f"{a:04d}-Q{(b - 1) // 3 + 1}" for a, b in zip(jy, jm, strict=True)]
