@@ -1,0 +1,216 @@
+"""One message catalogue for every user-facing string (dashboard, API pages, CLI).
+
+The catalogues live in ``sanjeh/messages/{fa,en}.toml`` as nested tables; a key is
+the dotted path (``"nav.scorecard"``). :func:`t` looks a key up and formats it with
+``str.format`` keywords. Numbers, money, rates and period labels are rendered for a
+language here too: Persian uses Persian digits, ``٬`` between thousands, ``٫`` as the
+decimal separator and Persian month names.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Literal
+
+from sanjeh.calendar import JALALI_MONTHS_EN, JALALI_MONTHS_FA, calendar_of_year
+
+Lang = Literal["fa", "en"]
+LANGUAGES: tuple[Lang, ...] = ("fa", "en")
+DIRECTION: dict[str, str] = {"fa": "rtl", "en": "ltr"}
+
+GREGORIAN_MONTHS_EN = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+GREGORIAN_MONTHS_FA = (
+    "ژانویه", "فوریه", "مارس", "آوریل", "مه", "ژوئن",
+    "ژوئیه", "اوت", "سپتامبر", "اکتبر", "نوامبر", "دسامبر",
+)  # fmt: skip
+
+_FA_DIGITS = str.maketrans("0123456789.,-%", "۰۱۲۳۴۵۶۷۸۹٫٬−٪")
+
+
+def _flatten(prefix: str, data: dict[str, Any], out: dict[str, str]) -> None:
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            _flatten(path, value, out)
+        else:
+            out[path] = str(value)
+
+
+@lru_cache(maxsize=4)
+def catalogue(lang: str) -> dict[str, str]:
+    """The flat catalogue of ``lang`` (``{"nav.scorecard": "..."}``), read once from the package."""
+    if lang not in LANGUAGES:
+        lang = "en"
+    text = resources.files("sanjeh").joinpath("messages", f"{lang}.toml").read_text(encoding="utf-8")
+    out: dict[str, str] = {}
+    _flatten("", tomllib.loads(text), out)
+    return out
+
+
+def normalize_lang(lang: str | None, default: Lang = "fa") -> Lang:
+    if lang in LANGUAGES:
+        return lang  # type: ignore[return-value]
+    return default
+
+
+def has(key: str, lang: str = "en") -> bool:
+    return key in catalogue(lang)
+
+
+def t(key: str, lang: str = "fa", **kw: Any) -> str:
+    """The message ``key`` in ``lang``, formatted with ``kw``.
+
+    A key missing from ``lang`` falls back to English, then to the key itself, so a
+    missing message shows up on screen instead of breaking the page (a test checks
+    both catalogues have the same keys).
+    """
+    text = catalogue(lang).get(key)
+    if text is None:
+        text = catalogue("en").get(key, key)
+    if kw:
+        try:
+            return text.format(**kw)
+        except (KeyError, IndexError, ValueError):
+            return text
+    return text
+
+
+def t_or(key: str, lang: str, fallback: str) -> str:
+    """The message ``key`` if the catalogue has it, else ``fallback`` (e.g. a raw member id)."""
+    text = catalogue(lang).get(key)
+    return fallback if text is None else text
+
+
+# -- numbers ------------------------------------------------------------------------------
+def digits(text: str, lang: str) -> str:
+    """ASCII digits and separators -> Persian ones (for ``fa``)."""
+    return text.translate(_FA_DIGITS) if lang == "fa" else text
+
+
+def _is_missing(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x)))
+
+
+def fmt_number(x: Any, lang: str = "fa", decimals: int | None = None) -> str:
+    """A number with thousands separators; ``—`` for a missing value.
+
+    Without ``decimals``: integers print whole, other numbers with up to 2 decimals
+    (trailing zeros dropped).
+    """
+    if _is_missing(x):
+        return "—"
+    v = float(x)
+    if decimals is None:
+        text = f"{int(v):,}" if v == int(v) and abs(v) < 1000000000000000.0 else f"{v:,.2f}".rstrip("0").rstrip(".")
+    else:
+        text = f"{v:,.{decimals}f}"
+    if text in ("-0", "-0.0"):
+        text = "0"
+    return digits(text, lang)
+
+
+_SCALES = ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"), (1e3, "thousand"))
+
+
+def fmt_compact(x: Any, lang: str = "fa") -> str:
+    """A big number shortened with a word (``1.5 billion`` / ``۱٫۵ میلیارد``)."""
+    if _is_missing(x):
+        return "—"
+    v = float(x)
+    for scale, word in _SCALES:
+        if abs(v) >= scale:
+            return t(f"number.{word}", lang, n=fmt_number(round(v / scale, 1 if abs(v) / scale < 100 else 0), lang))
+    return fmt_number(round(v, 2), lang)
+
+
+def fmt_money(x: Any, lang: str = "fa", currency: str = "IRR", compact: bool = False) -> str:
+    if _is_missing(x):
+        return "—"
+    n = fmt_compact(x, lang) if compact else fmt_number(round(float(x)), lang)
+    return t("number.money", lang, n=n, currency=t_or(f"currency.{currency}", lang, currency))
+
+
+def fmt_rate(x: Any, lang: str = "fa", decimals: int = 1) -> str:
+    """A fraction as a percentage: 0.153 -> ``15.3%`` / ``۱۵٫۳٪``."""
+    if _is_missing(x):
+        return "—"
+    text = f"{float(x) * 100:,.{decimals}f}".rstrip("0").rstrip(".") + "%"
+    return digits(text, lang)
+
+
+def fmt_signed_rate(x: Any, lang: str = "fa", decimals: int = 1) -> str:
+    if _is_missing(x):
+        return "—"
+    sign = "+" if float(x) > 0 else ""
+    return digits(sign, lang) + fmt_rate(x, lang, decimals)
+
+
+def fmt_value(x: Any, unit: str, lang: str = "fa", currency: str = "IRR", compact: bool = False) -> str:
+    """A measure value by its unit (money, count, rate, days, hours, number, ratio)."""
+    if _is_missing(x):
+        return "—"
+    if unit == "money":
+        return fmt_money(x, lang, currency, compact=compact)
+    if unit == "rate":
+        return fmt_rate(x, lang)
+    if unit == "count":
+        return fmt_compact(x, lang) if compact and abs(float(x)) >= 1e6 else fmt_number(round(float(x)), lang)
+    if unit in ("days", "hours"):
+        return t(f"number.{unit}", lang, n=fmt_number(round(float(x), 1), lang))
+    if unit == "ratio":
+        return fmt_number(round(float(x), 2), lang, decimals=2)
+    return fmt_compact(x, lang) if compact else fmt_number(x, lang)
+
+
+# -- periods --------------------------------------------------------------------------------
+def month_name(calendar: str, month: int, lang: str) -> str:
+    if calendar == "jalali":
+        names = JALALI_MONTHS_FA if lang == "fa" else JALALI_MONTHS_EN
+    else:
+        names = GREGORIAN_MONTHS_FA if lang == "fa" else GREGORIAN_MONTHS_EN
+    return names[month - 1]
+
+
+def period_label(label: Any, lang: str = "fa") -> str:
+    """A canonical period label for people: ``1403-10`` -> ``دی ۱۴۰۳`` / ``Dey 1403``.
+
+    Ranges (``A..B``) render both ends; anything that is not a label comes back as it is.
+    """
+    if label is None:
+        return "—"
+    text = str(label)
+    if ".." in text:
+        a, _, b = text.partition("..")
+        return t("period.range", lang, start=period_label(a, lang), end=period_label(b, lang))
+    parts = text.split("-")
+    if not parts[0].isdigit() or len(parts[0]) != 4:
+        return text
+    year = int(parts[0])
+    cal = calendar_of_year(year)
+    y = digits(str(year), lang)
+    try:
+        if len(parts) == 1:
+            return y
+        if len(parts) == 2 and parts[1][:1] in "Qq":
+            return t(f"period.quarter_{cal}", lang, n=digits(str(int(parts[1][1:])), lang), year=y)
+        if len(parts) == 2 and parts[1][:1] in "Ww":
+            return t("period.week", lang, n=digits(str(int(parts[1][1:])), lang), year=y)
+        if len(parts) == 2:
+            return t("period.month", lang, month=month_name(cal, int(parts[1]), lang), year=y)
+        if len(parts) == 3:
+            return t(
+                "period.day",
+                lang,
+                day=digits(str(int(parts[2])), lang),
+                month=month_name(cal, int(parts[1]), lang),
+                year=y,
+            )
+    except (ValueError, IndexError):
+        return text
+    return text

@@ -1,0 +1,266 @@
+"""The REST API of API.md, under ``/api/v1``: thin, it parses input, calls the engine, returns JSON."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import UploadFile
+
+from sanjeh.errors import AuthError, Forbidden, TooLarge, UserError
+from sanjeh.targets import read_targets, replace_targets
+from sanjeh.users import ROLES, add_user, authenticate, list_users, set_language
+from sanjeh.web.auth import API_TOKEN_SECONDS, token_response
+from sanjeh.web.deps import Caller, admin, caller, client_ip, manager, state_of
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+
+
+# -- typed input/output -------------------------------------------------------------------------
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class UserOut(BaseModel):
+    username: str
+    role: str
+    rep_id: str | None = None
+    language: str | None = None
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str
+    role: str = Field(description="admin, manager or rep")
+    rep_id: str | None = None
+    password: str = Field(min_length=8)
+    language: str | None = None
+
+
+class LanguageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    language: str = Field(description="fa or en")
+
+
+class TargetRow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kpi: str
+    measure: str | None = None
+    period: str
+    dimension: str | None = None
+    member: str | None = None
+    target: float
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "not logged in"},
+    403: {"model": ErrorOut, "description": "not allowed for this role"},
+    404: {"model": ErrorOut, "description": "not found"},
+    422: {"model": ErrorOut, "description": "bad parameters"},
+}
+
+CallerDep = Annotated[Caller, Depends(caller)]
+ManagerDep = Annotated[Caller, Depends(manager)]
+AdminDep = Annotated[Caller, Depends(admin)]
+
+
+# -- auth -----------------------------------------------------------------------------------------
+@router.post("/auth/token", response_model=TokenOut, responses={401: ERRORS[401], 429: {"model": ErrorOut}})
+def token(request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()]) -> dict[str, Any]:
+    """Log in with a user name and password; returns a bearer token."""
+    st = state_of(request)
+    ip = client_ip(request)
+    st.limiter.check(username, ip)
+    try:
+        user = st.call(lambda ws: authenticate(ws, username, password))
+    except AuthError:
+        st.limiter.failed(username, ip)
+        raise
+    st.limiter.succeeded(username, ip)
+    return token_response(st.signer.issue(user.username, "api", API_TOKEN_SECONDS), API_TOKEN_SECONDS)
+
+
+@router.get("/me", response_model=UserOut, responses=ERRORS)
+def me(c: CallerDep) -> dict[str, Any]:
+    """The logged-in user."""
+    return c.user.to_dict()
+
+
+@router.put("/me/language", response_model=UserOut, responses=ERRORS)
+def put_language(request: Request, body: LanguageIn, c: CallerDep) -> dict[str, Any]:
+    """Store the user's language (fa or en)."""
+    st = state_of(request)
+    user = st.call(lambda ws: set_language(ws, c.user.username, body.language))
+    st.forget_user(user.username)
+    return user.to_dict()
+
+
+# -- KPIs -----------------------------------------------------------------------------------------
+@router.get("/kpis", responses=ERRORS)
+def kpis(request: Request, c: CallerDep) -> list[dict[str, Any]]:
+    """The KPI catalogue."""
+    return [k.to_dict() for k in state_of(request).catalogue()]
+
+
+@router.get("/kpis/{name}", responses=ERRORS)
+def kpi(
+    request: Request,
+    name: str,
+    c: CallerDep,
+    period: Annotated[str | None, Query(description="e.g. 1403-Q4, 2024-03, 1402-07..1403-Q2")] = None,
+    grain: Annotated[str | None, Query(description="day, week, month, quarter or year")] = None,
+    by: Annotated[list[str] | None, Query(description="a dimension; may repeat")] = None,
+    filter: Annotated[  # noqa: A002 - the parameter's public name (API.md)
+        list[str] | None, Query(description="DIMENSION:MEMBER, e.g. region:Markazi; may repeat")
+    ] = None,
+    compare: Annotated[str | None, Query(description="previous or year_ago")] = None,
+    explain: Annotated[bool, Query(description="return the SQL instead of the rows")] = False,
+) -> dict[str, Any]:
+    """One KPI over a period (a rep gets only their own rows)."""
+    st = state_of(request)
+    spec = st.spec(c.user, name, period, grain, by or [], filter or [], compare)
+    if explain:
+        return {"kpi": spec.kpi, "period": spec.period, "sql": st.explain(c.user, spec)}
+    return st.run(c.user, spec)
+
+
+@router.get("/scorecard", responses=ERRORS)
+def scorecard(
+    request: Request,
+    c: CallerDep,
+    period: Annotated[str | None, Query(description="default: the latest complete month")] = None,
+) -> dict[str, Any]:
+    """The goals' primary KPIs, then the rest: value, target, attainment, changes, sparkline."""
+    return state_of(request).scorecard(c.user, period)
+
+
+# -- targets ---------------------------------------------------------------------------------------
+@router.get("/targets", response_model=list[TargetRow], responses=ERRORS)
+def get_targets(request: Request, c: CallerDep) -> list[dict[str, Any]]:
+    """Every target (a rep: only the targets set for them)."""
+    st = state_of(request)
+    scope = c.user.rep_scope
+    return st.call(lambda ws: read_targets(ws, rep_id=scope) if c.user.role == "rep" else read_targets(ws))
+
+
+@router.put("/targets", response_model=list[TargetRow], responses=ERRORS)
+def put_targets(request: Request, rows: list[TargetRow], c: ManagerDep) -> list[dict[str, Any]]:
+    """Replace every target (admin, manager). All rows are checked first; nothing changes on an error."""
+    st = state_of(request)
+    stored = st.call(lambda ws: replace_targets(ws, [r.model_dump() for r in rows]))
+    st.data_changed()
+    return stored
+
+
+# -- imports ---------------------------------------------------------------------------------------
+def _safe_name(name: str) -> str:
+    base = Path(name.replace("\\", "/")).name.strip()
+    if not base or base.startswith("."):
+        raise UserError(f"bad file name {name!r}", details={"file": name})
+    return base
+
+
+async def save_uploads(request: Request, files: list[UploadFile], folder: Path) -> list[Path]:
+    """Write uploaded files into ``folder`` (their base names), refusing more than the size limit."""
+    st = state_of(request)
+    total = 0
+    paths: list[Path] = []
+    for f in files:
+        path = folder / _safe_name(f.filename or "")
+        if path in paths:
+            raise UserError(f"the file {path.name} is uploaded twice", details={"file": path.name})
+        with path.open("wb") as out:
+            while chunk := await f.read(1024 * 1024):
+                total += len(chunk)
+                if total > st.max_upload:
+                    raise TooLarge(
+                        f"the upload is larger than {st.max_upload // (1024 * 1024)} MB",
+                        details={"limit": st.max_upload},
+                    )
+                out.write(chunk)
+        paths.append(path)
+    if not paths:
+        raise UserError("no file uploaded: send one or more files in the field 'files'")
+    return paths
+
+
+def import_files(request: Request, paths: list[Path], mapping: str | None, table: str | None, replace: bool) -> Any:
+    from sanjeh.ingest import run_import
+
+    st = state_of(request)
+    try:
+        summary = st.call(
+            lambda ws: run_import(
+                ws, [str(p) for p in paths], mapping=mapping or None, table=table or None, replace=replace
+            )
+        )
+    finally:
+        st.data_changed()
+    return summary
+
+
+@router.post("/imports", responses={**ERRORS, 413: {"model": ErrorOut}})
+async def post_import(request: Request, c: ManagerDep) -> dict[str, Any]:
+    """Upload one or more files (multipart field ``files``; optional ``mapping``, ``table``, ``replace``)."""
+    form = await request.form(max_files=100)
+    files = [v for v in form.getlist("files") if isinstance(v, UploadFile)]
+    files += [v for k, v in form.multi_items() if k != "files" and isinstance(v, UploadFile)]
+    mapping = form.get("mapping")
+    table = form.get("table")
+    replace = str(form.get("replace") or "").lower() in ("1", "true", "yes", "on")
+    with tempfile.TemporaryDirectory(prefix="sanjeh-upload-") as tmp:
+        paths = await save_uploads(request, files, Path(tmp))
+        summary = import_files(
+            request,
+            paths,
+            mapping if isinstance(mapping, str) else None,
+            table if isinstance(table, str) else None,
+            replace,
+        )
+    return dict(summary.to_dict())
+
+
+@router.get("/rejects", responses=ERRORS)
+def rejects(request: Request, c: ManagerDep, table: str | None = None) -> list[dict[str, Any]]:
+    """The rejected rows of the imports (admin, manager)."""
+    from sanjeh.ingest import list_rejects
+
+    return list(state_of(request).call(lambda ws: list_rejects(ws, table=table)))
+
+
+# -- users -----------------------------------------------------------------------------------------
+@router.get("/users", response_model=list[UserOut], responses=ERRORS)
+def users(request: Request, c: AdminDep) -> list[dict[str, Any]]:
+    """Every user (admin)."""
+    return [u.to_dict() for u in state_of(request).call(list_users)]
+
+
+@router.post("/users", response_model=UserOut, status_code=201, responses=ERRORS)
+def create_user(request: Request, body: UserIn, c: AdminDep) -> dict[str, Any]:
+    """Create a user (admin)."""
+    if body.role not in ROLES:
+        raise UserError(f"unknown role {body.role!r}; the roles are: {', '.join(ROLES)}")
+    st = state_of(request)
+    user = st.call(
+        lambda ws: add_user(ws, body.username, body.role, body.rep_id, password=body.password, language=body.language)
+    )
+    st.forget_user(user.username)
+    return user.to_dict()
+
+
+__all__ = ["Forbidden", "router"]

@@ -1,0 +1,232 @@
+"""What the web app holds while it runs: the workspace, the signer, the caches.
+
+Built by :func:`sanjeh.web.app.create_app` and reached from a request as
+``request.app.state.sanjeh``. Every call into the warehouse goes through
+:meth:`AppState.locked` (one DuckDB connection is shared by the server's threads).
+Engine results are cached per (query, rep scope, data version): a repeated view costs
+a dictionary look-up, and an import (which changes the data version) invalidates
+them all.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sanjeh.calendar import latest_complete, parse_grain, parse_period
+from sanjeh.errors import Forbidden, InvalidQuery
+from sanjeh.users import User, get_user
+from sanjeh.web.auth import RateLimiter, Signer
+from sanjeh.workspace import Workspace
+
+T = TypeVar("T")
+COMPARES = ("previous", "year_ago")
+DEFAULT_MAX_UPLOAD = 200 * 1024 * 1024
+
+
+class ResultCache:
+    """A small thread-safe LRU of finished results (JSON-ready dicts)."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._data: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Any) -> Any | None:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return self._data[key]
+            self.misses += 1
+            return None
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    """A parsed, validated KPI request (before it becomes an engine ``Query``)."""
+
+    kpi: str
+    period: str
+    grain: str | None = None
+    by: tuple[str, ...] = ()
+    filters: tuple[tuple[str, str], ...] = ()
+    compare: str | None = None
+
+
+def parse_filter(text: str) -> tuple[str, str]:
+    """``region:Markazi`` (or ``region=Markazi``) -> ``("region", "Markazi")``."""
+    sep = ":" if ":" in text else "="
+    dim, found, member = text.partition(sep)
+    if not found or not dim.strip() or not member.strip():
+        raise InvalidQuery(
+            f"filter {text!r} must look like DIMENSION:MEMBER, e.g. region:Markazi", details={"filter": text}
+        )
+    return dim.strip(), member.strip()
+
+
+@dataclass
+class AppState:
+    ws: Workspace
+    signer: Signer
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    cache: ResultCache = field(default_factory=ResultCache)
+    max_upload: int = DEFAULT_MAX_UPLOAD
+    secure_cookies: bool = False
+    version_ttl: float = 1.0
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _engines: dict[str | None, Any] = field(default_factory=dict)
+    _version: tuple[float, str] = (0.0, "")
+    _users: dict[str, tuple[float, User | None]] = field(default_factory=dict)
+
+    @staticmethod
+    def build(ws: Workspace, **kw: Any) -> AppState:
+        secret = ws.settings.secret or secrets.token_hex(32)  # no secret: sessions end with the process
+        return AppState(ws=ws, signer=Signer(secret), **kw)
+
+    # -- the warehouse, one caller at a time --------------------------------------------
+    @contextmanager
+    def locked(self) -> Iterator[Workspace]:
+        with self._lock:
+            yield self.ws
+
+    def call(self, fn: Callable[[Workspace], T]) -> T:
+        with self._lock:
+            return fn(self.ws)
+
+    def data_version(self) -> str:
+        now = time.monotonic()
+        at, version = self._version
+        if not version or now - at > self.version_ttl:
+            version = self.call(lambda ws: str(ws.data_version()))
+            self._version = (now, version)
+        return version
+
+    def data_changed(self) -> None:
+        """Call after an import or a target change: forget cached results."""
+        self._version = (0.0, "")
+        self.cache.clear()
+        with self._lock:
+            self._engines.clear()
+
+    # -- users ----------------------------------------------------------------------------
+    def user(self, name: str) -> User | None:
+        """The user (cached for a few seconds: a request needs no warehouse round trip)."""
+        now = time.monotonic()
+        hit = self._users.get(name)
+        if hit is not None and now - hit[0] < 5.0:
+            return hit[1]
+        user = self.call(lambda ws: get_user(ws, name))
+        self._users[name] = (now, user)
+        return user
+
+    def forget_user(self, name: str) -> None:
+        self._users.pop(name, None)
+
+    # -- the engine ------------------------------------------------------------------------
+    def engine(self, rep_scope: str | None) -> Any:
+        with self._lock:
+            eng = self._engines.get(rep_scope)
+            if eng is None:
+                eng = self.ws.engine(rep_scope=rep_scope)
+                self._engines[rep_scope] = eng
+            return eng
+
+    def cached(self, key: tuple[Any, ...], rep_scope: str | None, compute: Callable[[Any], T]) -> T:
+        full = (*key, rep_scope, self.data_version())
+        hit = self.cache.get(full)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+        with self._lock:
+            value = compute(self.engine(rep_scope))
+        self.cache.put(full, value)
+        return value
+
+    def catalogue(self) -> list[Any]:
+        return self.cached(("catalogue",), None, lambda e: list(e.catalogue()))
+
+    def kpi(self, name: str) -> Any:
+        from sanjeh.errors import UnknownKPI
+
+        for k in self.catalogue():
+            if k.name == name:
+                return k
+        names = [k.name for k in self.catalogue()]
+        raise UnknownKPI(f"unknown KPI {name!r}", details={"kpi": name, "allowed": names})
+
+    def default_period(self) -> str:
+        cal = self.ws.settings.calendar
+        return latest_complete(self.ws.today(), cal, "month").label
+
+    def spec(
+        self,
+        user: User,
+        kpi: str,
+        period: str | None,
+        grain: str | None = None,
+        by: list[str] | tuple[str, ...] = (),
+        filters: list[str] | tuple[str, ...] = (),
+        compare: str | None = None,
+    ) -> QuerySpec:
+        """Parse request parameters into a :class:`QuerySpec`; 404/422/403 errors for bad ones."""
+        self.kpi(kpi)
+        label = parse_period(period).label if period else self.default_period()
+        g = parse_grain(grain) if grain else None
+        if compare in ("", "none"):
+            compare = None
+        if compare is not None and compare not in COMPARES:
+            raise InvalidQuery(
+                f"unknown comparison {compare!r}; use previous or year_ago",
+                details={"compare": compare, "allowed": list(COMPARES)},
+            )
+        pairs = tuple(parse_filter(f) for f in filters if f)
+        scope = user.rep_scope
+        for dim, member in pairs:
+            if dim == "rep" and scope is not None and member.lower() != scope.lower():
+                raise Forbidden(
+                    "a rep sees only their own data", details={"filter": f"{dim}:{member}", "rep_id": scope}
+                )
+        dims = tuple(dict.fromkeys(b for b in by if b))
+        return QuerySpec(kpi, label, g, dims, pairs, compare)
+
+    def run(self, user: User, spec: QuerySpec) -> dict[str, Any]:
+        """The engine's result for ``spec`` as a dict (``Result.to_dict()``), cached."""
+        from sanjeh.kpis import Query
+
+        def compute(engine: Any) -> dict[str, Any]:
+            q = Query(spec.kpi, spec.period, grain=spec.grain, by=spec.by, filters=spec.filters, compare=spec.compare)
+            return dict(engine.run(q).to_dict())
+
+        return self.cached(("run", spec), user.rep_scope, compute)
+
+    def explain(self, user: User, spec: QuerySpec) -> str:
+        from sanjeh.kpis import Query
+
+        def compute(engine: Any) -> str:
+            q = Query(spec.kpi, spec.period, grain=spec.grain, by=spec.by, filters=spec.filters, compare=spec.compare)
+            return str(engine.explain(q))
+
+        return self.cached(("explain", spec), user.rep_scope, compute)
+
+    def scorecard(self, user: User, period: str | None) -> dict[str, Any]:
+        label = parse_period(period).label if period else self.default_period()
+        return self.cached(("scorecard", label), user.rep_scope, lambda e: dict(e.scorecard(label).to_dict()))

@@ -1,0 +1,96 @@
+"""Users and roles in the warehouse's _users table (argon2 hashes), on DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from sanjeh.errors import AuthError, NotFound, UserError
+from sanjeh.users import (
+    add_user,
+    authenticate,
+    create_demo_users,
+    delete_user,
+    get_user,
+    list_users,
+    set_language,
+    set_password,
+)
+from sanjeh.workspace import Workspace
+
+
+def test_add_authenticate_and_list(any_workspace: Workspace) -> None:
+    ws = any_workspace
+    add_user(ws, "sara", "manager", password="s3cret-pass")
+    add_user(ws, "ali", "rep", "R07", password="another-pass", language="en")
+    assert [u.username for u in list_users(ws)] == ["ali", "sara"]
+    ali = authenticate(ws, "ali", "another-pass")
+    assert (ali.role, ali.rep_id, ali.language, ali.rep_scope) == ("rep", "R07", "en", "R07")
+    sara = authenticate(ws, "sara", "s3cret-pass")
+    assert sara.rep_scope is None and sara.can_manage and not sara.is_admin
+    stored = ws.warehouse.table("_users").to_pyarrow().column("password_hash").to_pylist()
+    assert all(h.startswith("$argon2id$") for h in stored)
+    assert "s3cret-pass" not in "".join(stored)
+
+
+def test_wrong_password_and_unknown_user_give_the_same_error(workspace: Workspace) -> None:
+    add_user(workspace, "sara", "admin", password="s3cret-pass")
+    with pytest.raises(AuthError) as a:
+        authenticate(workspace, "sara", "wrong-pass")
+    with pytest.raises(AuthError) as b:
+        authenticate(workspace, "nobody", "wrong-pass")
+    assert a.value.message == b.value.message
+    assert a.value.status == 401
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "rep_id", "password", "fragment"),
+    [
+        ("x", "boss", None, "long-enough", "unknown role"),
+        ("x", "rep", None, "long-enough", "needs a rep id"),
+        ("x", "admin", "R01", "long-enough", "only a rep"),
+        ("x", "admin", None, "short", "at least 8"),
+        ("bad name", "admin", None, "long-enough", "not a valid user name"),
+        ("", "admin", None, "long-enough", "not a valid user name"),
+    ],
+)
+def test_bad_users_are_refused(
+    workspace: Workspace, name: str, role: str, rep_id: str | None, password: str, fragment: str
+) -> None:
+    with pytest.raises(UserError, match=fragment):
+        add_user(workspace, name, role, rep_id, password=password)
+    assert list_users(workspace) == []
+
+
+def test_duplicate_language_password_delete(workspace: Workspace) -> None:
+    add_user(workspace, "sara", "admin", password="s3cret-pass")
+    with pytest.raises(UserError, match="already exists"):
+        add_user(workspace, "sara", "manager", password="s3cret-pass")
+    assert set_language(workspace, "sara", "en").language == "en"
+    assert get_user(workspace, "sara").language == "en"  # type: ignore[union-attr]
+    with pytest.raises(UserError):
+        set_language(workspace, "sara", "de")
+    set_password(workspace, "sara", "new-password")
+    authenticate(workspace, "sara", "new-password")
+    with pytest.raises(AuthError):
+        authenticate(workspace, "sara", "s3cret-pass")
+    delete_user(workspace, "sara")
+    assert list_users(workspace) == []
+    with pytest.raises(NotFound):
+        set_language(workspace, "sara", "fa")
+
+
+def test_demo_users(workspace: Workspace) -> None:
+    reps = pa.table({"rep_id": ["R02", "R01", "R03"], "name": ["B", "A", "C"]})
+    workspace.warehouse.insert_arrow("reps", reps)
+    logins = create_demo_users(workspace)
+    assert [(u, r, rid) for u, _, r, rid in logins] == [
+        ("admin", "admin", None),
+        ("manager", "manager", None),
+        ("rep1", "rep", "R01"),
+        ("rep2", "rep", "R02"),
+    ]
+    for name, password, _, _ in logins:
+        assert len(password) >= 8
+        authenticate(workspace, name, password)
+    assert create_demo_users(workspace) == []  # existing users are kept as they are

@@ -1,0 +1,116 @@
+"""Shared helpers of the web tests: a demo workspace, users, and the real app served by uvicorn.
+
+Nothing here is a test. The demo workspace is built once per test process (demo
+tables inserted straight into a real DuckDB file, no import step, to keep the run
+short) and served by a real uvicorn server on a free 127.0.0.1 port.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from sanjeh.users import add_user
+from sanjeh.web.app import create_app
+from sanjeh.workspace import Workspace
+from tests.conftest import FIXED_TODAY
+
+PASSWORD = "correct-horse-1"
+#: (username, role, rep_id) of the users every demo workspace gets
+USERS = (("admin", "admin", None), ("manager", "manager", None), ("rep2", "rep", "R02"), ("rep5", "rep", "R05"))
+DEMO_ORDERS = 1500
+PERIOD = "1403-12"  # the latest complete Jalali month on FIXED_TODAY
+
+
+def build_demo_workspace(root: Path, orders: int = DEMO_ORDERS) -> Workspace:
+    from sanjeh.demo import iter_demo_tables
+
+    ws = Workspace.init(root)
+    ws.clock = lambda: FIXED_TODAY
+    with ws.warehouse.transaction():
+        for name, chunk in iter_demo_tables(orders=orders):
+            ws.warehouse.insert_arrow(name, chunk)
+    for name, role, rep_id in USERS:
+        add_user(ws, name, role, rep_id, password=PASSWORD)
+    return ws
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Served:
+    ws: Workspace
+    url: str
+    app: object
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=120)
+
+    def token(self, username: str, password: str = PASSWORD) -> str:
+        with self.client() as c:
+            r = c.post("/api/v1/auth/token", data={"username": username, "password": password})
+            r.raise_for_status()
+            return str(r.json()["access_token"])
+
+    def api(self, username: str) -> httpx.Client:
+        """A client that sends ``username``'s bearer token."""
+        return httpx.Client(base_url=self.url, timeout=120, headers={"Authorization": f"Bearer {self.token(username)}"})
+
+    def browser_session(self, username: str, password: str = PASSWORD) -> tuple[httpx.Client, str]:
+        """A client logged in through the login form (session cookie); returns it and its CSRF token."""
+        c = self.client()
+        page = c.get("/login")
+        login_csrf = csrf_of(page.text)
+        r = c.post("/login", data={"username": username, "password": password, "csrf_token": login_csrf})
+        assert r.status_code in (200, 303), r.text
+        return c, csrf_of(c.get("/kpis").text)
+
+
+def csrf_of(html: str) -> str:
+    m = re.search(r'name="csrf_token" value="([^"]*)"', html)
+    assert m, "no CSRF token in the page"
+    return m.group(1)
+
+
+@contextmanager
+def serve(ws: Workspace, **kw: object) -> Iterator[Served]:
+    """Run the real app with uvicorn in a thread on a free port; stop it afterwards."""
+    app = create_app(ws, **kw)  # type: ignore[arg-type]
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield Served(ws, f"http://127.0.0.1:{port}", app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+_DEMO: dict[str, Workspace] = {}
+
+
+def shared_demo_workspace(base: Path) -> Workspace:
+    """One demo workspace per test process, shared by the web test modules."""
+    if "ws" not in _DEMO:
+        _DEMO["ws"] = build_demo_workspace(base / "demo-ws")
+    return _DEMO["ws"]
