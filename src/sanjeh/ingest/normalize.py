@@ -45,17 +45,36 @@ def ident(name: str) -> str:
 
 
 def strip_ws(sql: str) -> str:
-    """Trim every kind of ASCII whitespace (DuckDB's trim() removes spaces only); empty -> NULL."""
-    return f"nullif(regexp_replace({sql}, '^\\s+|\\s+$', '', 'g'), '')"
+    """Trim every kind of ASCII whitespace (DuckDB's trim() removes spaces only); empty -> NULL.
+
+    The regular expressions only run on values that need them (most do not): this keeps
+    the import fast on large files.
+    """
+    return (
+        f"nullif(CASE WHEN regexp_matches({sql}, '^\\s|\\s$') "
+        f"THEN regexp_replace({sql}, '^\\s+|\\s+$', '', 'g') ELSE {sql} END, '')"
+    )
 
 
 def ascii_digits(sql: str) -> str:
-    return f"translate({sql}, {lit(PERSIAN_DIGITS + ARABIC_DIGITS)}, {lit(ASCII_DIGITS * 2)})"
+    digits = PERSIAN_DIGITS + ARABIC_DIGITS
+    return (
+        f"(CASE WHEN regexp_matches({sql}, {lit('[' + digits + ']')}) "
+        f"THEN translate({sql}, {lit(digits)}, {lit(ASCII_DIGITS * 2)}) ELSE {sql} END)"
+    )
+
+
+def letters(sql: str) -> str:
+    """Arabic letter variants -> Persian, NBSP -> space."""
+    return (
+        f"(CASE WHEN regexp_matches({sql}, {lit('[' + _LETTERS_FROM + ']')}) "
+        f"THEN translate({sql}, {lit(_LETTERS_FROM)}, {lit(_LETTERS_TO)}) ELSE {sql} END)"
+    )
 
 
 def text(sql: str, *, digits: bool = False) -> str:
     """Trimmed text with Persian letters (and ASCII digits when ``digits``); empty -> NULL."""
-    inner = f"translate({sql}, {lit(_LETTERS_FROM)}, {lit(_LETTERS_TO)})"
+    inner = letters(sql)
     if digits:
         inner = ascii_digits(inner)
     return strip_ws(inner)
@@ -72,7 +91,7 @@ def number_parts(sql: str, *, money: bool) -> tuple[str, str]:
     The cleaned text is checked with :func:`number_valid`; the multiplier is 10 for a
     "ten rials" currency word (only meaningful in an IRR workspace, decided by the caller).
     """
-    t = strip_ws(ascii_digits(f"replace({sql}, '\u00a0', ' ')"))
+    t = sql  # already normalised text (see text(..., digits=True))
     if money:
         words = "|".join(RIAL_WORDS + TOMAN_WORDS)
         parts = f"regexp_extract({t}, '(?i)^(.*?)\\s*({words})?$', ['n', 'c'])"
@@ -81,7 +100,10 @@ def number_parts(sql: str, *, money: bool) -> tuple[str, str]:
         mult = f"(CASE WHEN {cur} IN ({', '.join(lit(w) for w in TOMAN_WORDS)}) THEN 10 ELSE 1 END)"
     else:
         num, mult = t, "1"
-    cleaned = f"replace(replace(replace(replace({num}, ',', ''), '\u066c', ''), '\u066b', '.'), ' ', '')"
+    cleaned = (
+        f"(CASE WHEN regexp_matches({num}, '[,\u066c\u066b ]') THEN "
+        f"replace(replace(replace(replace({num}, ',', ''), '\u066c', ''), '\u066b', '.'), ' ', '') ELSE {num} END)"
+    )
     return cleaned, mult
 
 
@@ -90,8 +112,8 @@ def number_valid(cleaned: str) -> str:
 
 
 def date_struct(sql: str) -> str:
-    """A struct of the text parts of a date/time value (all '' when it does not match)."""
-    t = strip_ws(ascii_digits(f"replace({sql}, '\u00a0', ' ')"))
+    """A struct of the text parts of a normalised date/time value (all '' when it does not match)."""
+    t = sql
     parts = ", ".join(lit(p) for p in DATE_PARTS)
     return f"regexp_extract(coalesce({t}, ''), {lit(DATE_RE)}, [{parts}])"
 

@@ -93,6 +93,7 @@ class _Import:
             toman_times_ten=ws.settings.currency.upper() == "IRR",
             calendar=f"(SELECT day, j_y, j_m, j_d FROM {cal})",
         )
+        self.con.execute("SET enable_progress_bar = false")
         self.reader = Reader(self.con, encoding=encoding, sheet=sheet)
         self.temps: list[str] = []
         self.staged: dict[Path, StagedFile] = {}
@@ -241,10 +242,13 @@ class _Import:
             f"CREATE TEMP TABLE {acc} AS SELECT __file, __line, {cols} FROM {res} WHERE __reason IS NULL "
             "ORDER BY __fidx, __line"
         )
-        self.con.execute(
-            f"INSERT INTO {self.rej} SELECT {lit(self.import_id)}, {lit(t.name)}, __file, __line, __col, __value, "
-            f"__reason, __row FROM {res} WHERE __reason IS NOT NULL ORDER BY __fidx, __line"
-        )
+        for fidx, part in enumerate(parts):
+            sf = part.staged
+            self.con.execute(
+                f"INSERT INTO {self.rej} SELECT {lit(self.import_id)}, {lit(t.name)}, r.__file, r.__line, r.__col, "
+                f"r.__value, r.__reason, {sf.row_json_sql('s')} FROM {res} r JOIN {sf.relation} s "
+                f"ON s.__line = r.__line WHERE r.__fidx = {fidx} AND r.__reason IS NOT NULL ORDER BY r.__line"
+            )
         if structural_rows:
             view = "__sanjeh_structural"
             self.con.register(view, pa.Table.from_pylist(structural_rows))
@@ -269,7 +273,7 @@ class _Import:
             f"{lit(sf.name)} AS __file",
             "s.__line AS __line",
             f"{fidx} AS __fidx",
-            f"{sf.row_json_sql('s')} AS __row",
+            "CAST(NULL AS VARCHAR) AS __row",  # filled for rejected rows only (see _check_table)
         ]
         if part.rejects:
             items.append(

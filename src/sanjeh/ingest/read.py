@@ -163,6 +163,8 @@ class Reader:
                 raise UserError(f"unknown encoding {forced!r}; try utf-8 or cp1256") from None
         else:
             enc = "utf-8" if _first_utf8_error(path) is None else "cp1256"
+            if enc == "utf-8":
+                return path, enc
         if enc in ("utf-8", "utf-8-sig"):
             bad = _first_utf8_error(path)
             if bad is not None:
@@ -251,7 +253,7 @@ class Reader:
             sel = ", ".join(f"s.c{i}" for i in range(len(names)))
             self.con.execute(
                 f"CREATE TEMP TABLE {rel} AS SELECT l.line AS __line, {sel} "
-                f"FROM {raw} s JOIN {view} l ON s.rowid = l.rid ORDER BY l.line"
+                f"FROM {raw} s JOIN {view} l ON s.rowid = l.rid"
             )
         finally:
             self.con.unregister(view)

@@ -79,6 +79,7 @@ class _Col:
             self.r = f"coalesce({n.strip_ws(self.r)}, {lit(default)})"
         self.a: list[str] = []
         self.a2: list[str] = []
+        self.a3: list[str] = []
         self.joins: list[str] = []
         self.b: list[str] = []
         kind = c.type
@@ -111,21 +112,22 @@ class _Col:
 
     def _number(self) -> None:
         c = self.c
-        cleaned, mult = n.number_parts(self.r, money=c.type == "money")
         x, m, t = self.q("x_"), self.q("m_"), self.q("n_")
-        self.a += [f"{cleaned} AS {x}", f"{n.text(self.r)} AS {t}"]
+        self.a.append(f"{n.text(self.r, digits=True)} AS {t}")
+        cleaned, mult = n.number_parts(t, money=c.type == "money")
+        self.a2.append(f"{cleaned} AS {x}")
         if c.type == "money" and self.opts.toman_times_ten:
-            self.a.append(f"{mult} AS {m}")
+            self.a2.append(f"{mult} AS {m}")
         else:
-            self.a.append(f"1 AS {m}")
+            self.a2.append(f"1 AS {m}")
         dbl = f"(CASE WHEN {n.number_valid(x)} THEN TRY_CAST({x} AS DOUBLE) * {m} END)"
         if c.type == "integer":
-            self.a2.append(f"{dbl} AS {self.q('d_')}")
+            self.a3.append(f"{dbl} AS {self.q('d_')}")
             d = self.q("d_")
             value = f"CASE WHEN {d} = floor({d}) AND abs({d}) < 9e18 THEN CAST({d} AS BIGINT) END"
             bad = f"{c.name} is not a whole number"
         else:
-            self.a2.append(f"{dbl} AS {self.q('d_')}")
+            self.a3.append(f"{dbl} AS {self.q('d_')}")
             value = self.q("d_")
             bad = f"{c.name} is not a number"
         self.b.append(f"{value} AS {self.q('v_')}")
@@ -139,14 +141,15 @@ class _Col:
     def _date(self) -> None:
         c = self.c
         p, t = self.q("p_"), self.q("n_")
-        self.a += [f"{n.date_struct(self.r)} AS {p}", f"{n.text(self.r, digits=True)} AS {t}"]
+        self.a.append(f"{n.text(self.r, digits=True)} AS {t}")
+        self.a2.append(f"{n.date_struct(t)} AS {p}")
         y, mo, d = self.q("y_"), self.q("mo_"), self.q("d_")
         h, mi, s, f, tz = self.q("h_"), self.q("mi_"), self.q("s_"), self.q("f_"), self.q("tz_")
 
         def part(k: str) -> str:
             return f"TRY_CAST(nullif({p}.{k}, '') AS INTEGER)"
 
-        self.a2 += [
+        self.a3 += [
             f"{p}.y <> '' AS {self.q('ok_')}",
             f"{part('y')} AS {y}",
             f"{part('mo')} AS {mo}",
@@ -159,8 +162,7 @@ class _Col:
         ]
         cal = ident("cal_" + c.name)
         self.joins.append(
-            f"LEFT JOIN {self.opts.calendar} AS {cal} ON {y} < 1700 AND {cal}.j_y = {y} "
-            f"AND {cal}.j_m = {mo} AND {cal}.j_d = {d}"
+            f"LEFT JOIN {self.opts.calendar} AS {cal} ON {cal}.j_y = {y} AND {cal}.j_m = {mo} AND {cal}.j_d = {d}"
         )
         gdim = n.gregorian_days_in_month(y, mo)
         day = (
@@ -209,6 +211,7 @@ def check_sql(table: Table, source: str, present: set[str], opts: CheckOptions) 
     cols = [_Col(c, c.name in present, opts, table.defaults.get(c.name)) for c in table.columns]
     a_items = ", ".join(i for col in cols for i in col.a)
     a2_items = ", ".join(i for col in cols for i in col.a2)
+    a3_items = ", ".join(i for col in cols for i in col.a3)
     b_items = ", ".join(i for col in cols for i in col.b)
     joins = " ".join(j for col in cols for j in col.joins)
     d_items = "*"
@@ -239,7 +242,8 @@ def check_sql(table: Table, source: str, present: set[str], opts: CheckOptions) 
     rule_value = " ".join(f"WHEN {cond} THEN {_raw(table.column(col), present)}" for cond, col, _ in rules)
     return (
         f"WITH a AS (SELECT *, {a_items} FROM {source}), "
-        f"a2 AS (SELECT *{', ' + a2_items if a2_items else ''} FROM a), "
+        f"a1 AS (SELECT *{', ' + a2_items if a2_items else ''} FROM a), "
+        f"a2 AS (SELECT *{', ' + a3_items if a3_items else ''} FROM a1), "
         f"b AS (SELECT a2.__file, a2.__line, a2.__fidx, a2.__row, a2.__pre_col, a2.__pre_reason, "
         f"{', '.join(_raw(c, present) + ' AS ' + ident('r_' + c.name) for c in table.columns)}, {b_items} "
         f"FROM a2 {joins}), "

@@ -1,0 +1,495 @@
+"""Mappings: YAML that turns a foreign export into canonical tables (docs/mappings.md).
+
+A mapping lists, per canonical table, the file(s) that feed it (name or glob),
+an expression per canonical column, optional joins with other files, a filter,
+reject rules with their own reasons and ``distinct`` (one row per key). Column
+expressions use a small, safe language compiled to SQL: column names, quoted
+strings, numbers, ``+ - * /``, comparisons, ``and/or/not`` and a fixed list of
+functions. User text only ever reaches SQL as quoted literals or as a resolved
+staging column; anything else is a :class:`MappingError`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sanjeh.errors import MappingError
+from sanjeh.ingest.normalize import ident, lit
+from sanjeh.ingest.plan import SourcePart
+from sanjeh.ingest.read import StagedFile
+from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME
+
+SHIPPED = ("maven-crm", "olist-funnel", "classicmodels", "uci-online-retail")
+
+
+@dataclass
+class JoinSpec:
+    file: str
+    alias: str
+    on: dict[str, str]  # this file's column -> joined file's column
+
+
+@dataclass
+class TableSpec:
+    table: str
+    source: list[str]  # file names or globs
+    columns: dict[str, Any]
+    joins: list[JoinSpec] = field(default_factory=list)
+    where: str | None = None
+    rejects: list[tuple[str, str]] = field(default_factory=list)
+    distinct: bool = False
+
+
+@dataclass
+class Mapping:
+    name: str
+    origin: str
+    tables: list[TableSpec]
+    description: str = ""
+
+
+def shipped_path(name: str) -> Path | None:
+    res = resources.files("sanjeh") / "mappings" / f"{name}.yaml"
+    return Path(str(res)) if res.is_file() else None
+
+
+def load_mapping(ref: str | Path) -> Mapping:
+    """A shipped mapping by name (``maven-crm``) or a YAML file."""
+    path = shipped_path(str(ref)) if isinstance(ref, str) and "/" not in ref and not ref.endswith(".yaml") else None
+    if path is None:
+        path = Path(ref).expanduser()
+        if not path.is_file():
+            raise MappingError(f"no mapping {str(ref)!r}: not a shipped mapping ({', '.join(SHIPPED)}) nor a YAML file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise MappingError(f"mapping {path.name} is not valid YAML: {exc}") from exc
+    return parse_mapping(data, origin=path.name)
+
+
+def _keys(where: str, d: dict[str, Any], allowed: set[str]) -> None:
+    unknown = set(d) - allowed
+    if unknown:
+        raise MappingError(
+            f"{where}: unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}"
+        )
+
+
+def parse_mapping(data: Any, *, origin: str = "mapping") -> Mapping:
+    if not isinstance(data, dict):
+        raise MappingError(f"{origin}: a mapping is a YAML object with 'tables'")
+    _keys(origin, data, {"name", "description", "tables"})
+    tables = data.get("tables")
+    if not isinstance(tables, list) or not tables:
+        raise MappingError(f"{origin}: 'tables' must be a non-empty list")
+    specs = []
+    for i, t in enumerate(tables):
+        where = f"{origin} tables[{i}]"
+        if not isinstance(t, dict):
+            raise MappingError(f"{where}: each entry is an object")
+        _keys(where, t, {"table", "from", "columns", "join", "where", "reject", "distinct"})
+        name = t.get("table")
+        if name not in TABLES_BY_NAME:
+            raise MappingError(f"{where}: unknown table {name!r}; the tables are: {', '.join(IMPORT_ORDER)}")
+        src = t.get("from")
+        sources = [src] if isinstance(src, str) else src
+        if not isinstance(sources, list) or not sources or not all(isinstance(s, str) for s in sources):
+            raise MappingError(f"{where} ({name}): 'from' must name a file (or a list of files/globs)")
+        cols = t.get("columns") or {}
+        if not isinstance(cols, dict):
+            raise MappingError(f"{where} ({name}): 'columns' must map canonical columns to expressions")
+        table = TABLES_BY_NAME[name]
+        for c in cols:
+            if c not in table.column_names:
+                raise MappingError(
+                    f"{where}: table {name} has no column {c!r}; its columns: {', '.join(table.column_names)}"
+                )
+        missing = [c for c in table.required if c not in cols and c not in table.defaults]
+        if missing:
+            raise MappingError(f"{where}: table {name} needs the column(s) {', '.join(missing)}")
+        joins = []
+        for j in t.get("join") or []:
+            if isinstance(j, dict) and True in j:  # YAML 1.1 reads a bare `on` key as true
+                j = {("on" if k is True else k): v for k, v in j.items()}
+            if not isinstance(j, dict) or not isinstance(j.get("on"), dict):
+                raise MappingError(f"{where} ({name}): a join needs 'file', 'as' and 'on'")
+            _keys(f"{where} join", j, {"file", "as", "on"})
+            alias = str(j.get("as") or "")
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", alias):
+                raise MappingError(f"{where} ({name}): join 'as' must be a simple name, not {alias!r}")
+            joins.append(JoinSpec(str(j["file"]), alias, {str(k): str(v) for k, v in j["on"].items()}))
+        rejects = []
+        for r in t.get("reject") or []:
+            if not isinstance(r, dict) or set(r) != {"when", "reason"}:
+                raise MappingError(f"{where} ({name}): each reject rule has 'when' and 'reason'")
+            rejects.append((str(r["when"]), str(r["reason"])))
+        specs.append(
+            TableSpec(
+                name,
+                sources,
+                cols,
+                joins,
+                str(t["where"]) if t.get("where") is not None else None,
+                rejects,
+                bool(t.get("distinct", False)),
+            )
+        )
+    return Mapping(str(data.get("name") or origin), origin, specs, str(data.get("description") or ""))
+
+
+# -- the expression language -------------------------------------------------------
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<str>'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")|(?P<bt>`[^`]+`)"
+    r"|(?P<name>[A-Za-z_\u0600-\u06ff][A-Za-z0-9_\u0600-\u06ff]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\.`[^`]+`)?)"
+    r"|(?P<op><=|>=|!=|<>|[-+*/(),=<>]))"
+)
+
+# name -> (min args, max args, result type, SQL template builder)
+_FUNCS: dict[str, tuple[int, int, str]] = {
+    "concat": (1, 99, "text"),
+    "coalesce": (1, 99, "text"),
+    "upper": (1, 1, "text"),
+    "lower": (1, 1, "text"),
+    "trim": (1, 1, "text"),
+    "replace": (3, 3, "text"),
+    "substr": (2, 3, "text"),
+    "nullif": (2, 2, "text"),
+    "if": (3, 3, "any"),
+    "starts_with": (2, 2, "bool"),
+    "ends_with": (2, 2, "bool"),
+    "contains": (2, 2, "bool"),
+    "empty": (1, 1, "bool"),
+    "abs": (1, 1, "num"),
+    "round": (1, 2, "num"),
+    "year": (1, 1, "num"),
+    "month": (1, 1, "num"),
+    "day": (1, 1, "num"),
+    "date": (1, 1, "text"),
+}
+
+
+class _Expr:
+    def __init__(self, sql: str, type_: str) -> None:
+        self.sql, self.type = sql, type_
+
+    def text(self) -> str:
+        if self.type == "num":
+            return f"CAST({self.sql} AS VARCHAR)"
+        if self.type == "bool":
+            return f"CAST({self.sql} AS VARCHAR)"
+        return self.sql
+
+    def num(self) -> str:
+        if self.type == "num":
+            return self.sql
+        return f"TRY_CAST(replace(trim({self.sql}), ',', '') AS DOUBLE)"
+
+    def bool(self, src: str) -> str:
+        if self.type != "bool":
+            raise MappingError(f"{src}: expected a condition (a comparison, and/or/not, starts_with, …)")
+        return self.sql
+
+
+class Compiler:
+    """Compiles one expression against a resolver of column names to staging SQL."""
+
+    def __init__(self, resolve: Callable[[str], str], where: str) -> None:
+        self.resolve = resolve
+        self.where = where
+
+    def compile(self, src: str) -> _Expr:
+        self.src = src
+        self.toks = self._tokens(src)
+        self.i = 0
+        e = self._or()
+        if self.i != len(self.toks):
+            raise MappingError(f"{self.where}: unexpected {self.toks[self.i][1]!r} in expression {src!r}")
+        return e
+
+    def _tokens(self, src: str) -> list[tuple[str, str]]:
+        out, pos = [], 0
+        while pos < len(src):
+            if src[pos:].strip() == "":
+                break
+            m = _TOKEN.match(src, pos)
+            if not m or m.end() == pos:
+                raise MappingError(f"{self.where}: cannot read expression {src!r} at {src[pos:]!r}")
+            kind = m.lastgroup or ""
+            out.append((kind, m.group(kind)))
+            pos = m.end()
+        return out
+
+    def _peek(self) -> tuple[str, str] | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def _accept(self, *values: str) -> str | None:
+        t = self._peek()
+        if t and (t[1].lower() in values) and t[0] in ("op", "name"):
+            self.i += 1
+            return t[1].lower()
+        return None
+
+    def _expect(self, value: str) -> None:
+        if not self._accept(value):
+            raise MappingError(f"{self.where}: expected {value!r} in expression {self.src!r}")
+
+    def _or(self) -> _Expr:
+        e = self._and()
+        while self._accept("or"):
+            r = self._and()
+            e = _Expr(f"({e.bool(self.src)} OR {r.bool(self.src)})", "bool")
+        return e
+
+    def _and(self) -> _Expr:
+        e = self._not()
+        while self._accept("and"):
+            r = self._not()
+            e = _Expr(f"({e.bool(self.src)} AND {r.bool(self.src)})", "bool")
+        return e
+
+    def _not(self) -> _Expr:
+        if self._accept("not"):
+            e = self._not()
+            return _Expr(f"(NOT coalesce({e.bool(self.src)}, FALSE))", "bool")
+        return self._cmp()
+
+    def _cmp(self) -> _Expr:
+        e = self._add()
+        op = self._accept("=", "!=", "<>", "<", "<=", ">", ">=")
+        if not op:
+            return e
+        r = self._add()
+        sqlop = "<>" if op == "!=" else op
+        if e.type == "num" or r.type == "num":
+            return _Expr(f"({e.num()} {sqlop} {r.num()})", "bool")
+        return _Expr(f"({e.text()} {sqlop} {r.text()})", "bool")
+
+    def _add(self) -> _Expr:
+        e = self._mul()
+        while True:
+            op = self._accept("+", "-")
+            if not op:
+                return e
+            r = self._mul()
+            e = _Expr(f"({e.num()} {op} {r.num()})", "num")
+
+    def _mul(self) -> _Expr:
+        e = self._unary()
+        while True:
+            op = self._accept("*", "/")
+            if not op:
+                return e
+            r = self._unary()
+            e = _Expr(f"({e.num()} {op} nullif({r.num()}, 0))" if op == "/" else f"({e.num()} * {r.num()})", "num")
+
+    def _unary(self) -> _Expr:
+        if self._accept("-"):
+            e = self._unary()
+            return _Expr(f"(-{e.num()})", "num")
+        return self._atom()
+
+    def _atom(self) -> _Expr:
+        t = self._peek()
+        if t is None:
+            raise MappingError(f"{self.where}: expression {self.src!r} ends too early")
+        kind, val = t
+        self.i += 1
+        if kind == "num":
+            return _Expr(val, "num")
+        if kind == "str":
+            q = val[0]
+            return _Expr(lit(val[1:-1].replace(q + q, q)), "text")
+        if kind == "bt":
+            return _Expr(self.resolve(val[1:-1]), "text")
+        if kind == "op" and val == "(":
+            e = self._or()
+            self._expect(")")
+            return e
+        if kind == "name":
+            low = val.lower()
+            if low == "null":
+                return _Expr("CAST(NULL AS VARCHAR)", "text")
+            if low in ("true", "false"):
+                return _Expr(low.upper(), "bool")
+            nxt = self._peek()
+            if nxt and nxt[1] == "(" and low in _FUNCS:
+                self.i += 1
+                args: list[_Expr] = []
+                if not self._accept(")"):
+                    args.append(self._or())
+                    while self._accept(","):
+                        args.append(self._or())
+                    self._expect(")")
+                return self._call(low, args)
+            if nxt and nxt[1] == "(":
+                raise MappingError(
+                    f"{self.where}: unknown function {val!r}; the functions are: {', '.join(sorted(_FUNCS))}"
+                )
+            if "." in val and not val.startswith("`"):
+                alias, col = val.split(".", 1)
+                return _Expr(self.resolve(alias + "." + col.strip("`")), "text")
+            return _Expr(self.resolve(val), "text")
+        raise MappingError(f"{self.where}: unexpected {val!r} in expression {self.src!r}")
+
+    def _call(self, name: str, args: list[_Expr]) -> _Expr:
+        lo, hi, _type = _FUNCS[name]
+        if not lo <= len(args) <= hi:
+            raise MappingError(f"{self.where}: {name}() takes {lo}–{hi} argument(s), not {len(args)}")
+        t = [a.text() for a in args]
+        if name == "concat":
+            return _Expr(f"concat({', '.join(t)})", "text")
+        if name == "coalesce":
+            return _Expr("coalesce(" + ", ".join(f"nullif(trim({x}), '')" for x in t) + ")", "text")
+        if name in ("upper", "lower", "trim"):
+            return _Expr(f"{name}({t[0]})", "text")
+        if name == "replace":
+            return _Expr(f"replace({t[0]}, {t[1]}, {t[2]})", "text")
+        if name == "substr":
+            ln = f", CAST({args[2].num()} AS BIGINT)" if len(args) == 3 else ""
+            return _Expr(f"substr({t[0]}, CAST({args[1].num()} AS BIGINT){ln})", "text")
+        if name == "nullif":
+            return _Expr(f"nullif({t[0]}, {t[1]})", "text")
+        if name == "if":
+            a, b = args[1], args[2]
+            if a.type == b.type == "num":
+                return _Expr(f"(CASE WHEN {args[0].bool(self.src)} THEN {a.sql} ELSE {b.sql} END)", "num")
+            return _Expr(f"(CASE WHEN {args[0].bool(self.src)} THEN {a.text()} ELSE {b.text()} END)", "text")
+        if name in ("starts_with", "ends_with", "contains"):
+            fn = {"starts_with": "starts_with", "ends_with": "suffix", "contains": "contains"}[name]
+            return _Expr(f"coalesce({fn}({t[0]}, {t[1]}), FALSE)", "bool")
+        if name == "empty":
+            return _Expr(f"(nullif(trim({t[0]}), '') IS NULL)", "bool")
+        if name == "abs":
+            return _Expr(f"abs({args[0].num()})", "num")
+        if name == "round":
+            nd = f", CAST({args[1].num()} AS INTEGER)" if len(args) == 2 else ""
+            return _Expr(f"round({args[0].num()}{nd})", "num")
+        if name in ("year", "month", "day"):
+            return _Expr(f"{name}(TRY_CAST(trim({t[0]}) AS TIMESTAMP))", "num")
+        if name == "date":
+            return _Expr(f"strftime(TRY_CAST(trim({t[0]}) AS TIMESTAMP), '%Y-%m-%d')", "text")
+        raise AssertionError(name)  # pragma: no cover
+
+
+# -- plan -----------------------------------------------------------------------------
+def _find(files: list[Path], pattern: str) -> list[Path]:
+    return [p for p in files if fnmatch.fnmatch(p.name.lower(), pattern.lower())]
+
+
+def build_plan(
+    m: Mapping, files: list[Path], stage: Callable[[Path], StagedFile], *, table: str | None = None
+) -> tuple[dict[str, list[SourcePart]], list[str]]:
+    """The parts feeding each table, and the names of the files the mapping does not use."""
+    plan: dict[str, list[SourcePart]] = {}
+    used: set[Path] = set()
+    for spec in m.tables:
+        if table is not None and spec.table != table:
+            continue
+        matched = [p for pat in spec.source for p in _find(files, pat)]
+        for path in dict.fromkeys(matched):
+            used.add(path)
+            plan.setdefault(spec.table, []).append(_part(m, spec, path, files, stage, used))
+    if not plan:
+        raise MappingError(
+            f"mapping {m.name}: none of the files ({', '.join(p.name for p in files)}) is one it reads "
+            f"({', '.join(sorted({s for t in m.tables for s in t.source}))})"
+        )
+    ignored = [p.name for p in files if p not in used]
+    return plan, ignored
+
+
+def _part(
+    m: Mapping, spec: TableSpec, path: Path, files: list[Path], stage: Callable[[Path], StagedFile], used: set[Path]
+) -> SourcePart:
+    sf = stage(path)
+    joined: dict[str, StagedFile] = {}
+    join_sql: list[str] = []
+    for j in spec.joins:
+        cands = _find(files, j.file) or _find(sorted(path.parent.iterdir()), j.file)
+        if not cands:
+            raise MappingError(f"mapping {m.name}: {spec.table} joins {j.file}, which is not among the files")
+        used.add(cands[0])
+        jf = stage(cands[0])
+        joined[j.alias] = jf
+        conds = []
+        for mine, theirs in j.on.items():
+            a = sf.column_sql(mine)
+            b = jf.column_sql(theirs)
+            if a is None:
+                raise MappingError(f"mapping {m.name}: {path.name} has no column {mine!r} (join with {jf.name})")
+            if b is None:
+                raise MappingError(f"mapping {m.name}: {jf.name} has no column {theirs!r} (join with {path.name})")
+            conds.append((a, b))
+        keys = ", ".join(f"trim({b})" for _, b in conds)
+        alias = ident(j.alias)
+        sub = f"(SELECT * FROM {jf.relation} QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY __line) = 1)"
+        on = " AND ".join(f"trim(s.{a}) = trim({alias}.{b})" for a, b in conds)
+        join_sql.append(f"LEFT JOIN {sub} AS {alias} ON {on}")
+
+    def resolve(name: str) -> str:
+        if "." in name:
+            alias, col = name.split(".", 1)
+            if alias in joined:
+                c = joined[alias].column_sql(col)
+                if c is None:
+                    raise MappingError(
+                        f"mapping {m.name}: {joined[alias].name} has no column {col!r} (table {spec.table})"
+                    )
+                return f"{ident(alias)}.{c}"
+        c = sf.column_sql(name)
+        if c is None:
+            raise MappingError(
+                f"mapping {m.name}: {path.name} has no column {name!r} (table {spec.table}); "
+                f"its columns: {', '.join(sf.columns)}"
+            )
+        return f"s.{c}"
+
+    where = f"mapping {m.name}, table {spec.table}"
+    comp = Compiler(resolve, where)
+    columns = {c: _column(comp, f"{where}, column {c}", v) for c, v in spec.columns.items()}
+    return SourcePart(
+        sf,
+        columns,
+        join_sql,
+        comp.compile(spec.where).bool(spec.where) if spec.where else None,
+        [(comp.compile(w).bool(w), reason) for w, reason in spec.rejects],
+        spec.distinct,
+    )
+
+
+def _column(comp: Compiler, where: str, spec: Any) -> str:
+    """SQL (text) of one column: an expression, ``{value: ...}``, or ``{expr|column: ..., map: {...}}``."""
+    if isinstance(spec, str):
+        return comp.compile(spec).text()
+    if isinstance(spec, int | float) and not isinstance(spec, bool):
+        return lit(str(spec))
+    if not isinstance(spec, dict):
+        raise MappingError(f"{where}: use an expression, {{value: ...}} or {{expr: ..., map: {{...}}}}")
+    _keys(where, spec, {"value", "expr", "column", "map", "default"})
+    if "value" in spec:
+        return "CAST(NULL AS VARCHAR)" if spec["value"] is None else lit(str(spec["value"]))
+    if "column" in spec:
+        base = comp.compile("`" + str(spec["column"]) + "`").text()
+    elif "expr" in spec:
+        base = comp.compile(str(spec["expr"])).text()
+    else:
+        raise MappingError(f"{where}: give 'expr' or 'column' with 'map'")
+    vmap = spec.get("map") or {}
+    if not isinstance(vmap, dict):
+        raise MappingError(f"{where}: 'map' must map source values to values")
+    if not vmap:
+        return base
+    whens = " ".join(
+        f"WHEN {lit(str(k).strip().lower())} THEN {'CAST(NULL AS VARCHAR)' if v is None else lit(str(v))}"
+        for k, v in vmap.items()
+    )
+    default = f"{lit(str(spec['default']))}" if spec.get("default") is not None else base
+    return f"(CASE lower(trim({base})) {whens} ELSE {default} END)"
