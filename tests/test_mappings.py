@@ -1,0 +1,204 @@
+"""Shipped mappings on the real datasets, and the mapping language itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from sanjeh.errors import MappingError
+from sanjeh.ingest import list_rejects, run_import
+from sanjeh.workspace import Workspace
+from tests.conftest import DATASETS
+
+
+def fetch(ws: Workspace, sql: str) -> list[tuple[object, ...]]:
+    return ws.warehouse.fetch(sql)
+
+
+def test_maven_crm(workspace: Workspace) -> None:
+    s = run_import(workspace, [DATASETS / "maven-crm-sales-opportunities"], mapping="maven-crm")
+    t = s.to_dict()["tables"]
+    assert t["opportunities"] == {"read": 8800, "accepted": 8300, "rejected": 500}
+    assert t["reps"]["accepted"] == 35
+    assert t["products"]["accepted"] == 7
+    assert t["customers"]["accepted"] == 85
+    assert s.ignored_files == ["data_dictionary.csv"]
+    reasons = Counter(r["reason"] for r in list_rejects(workspace))
+    assert list(reasons) == [
+        "a Prospecting deal has no date in this export (engage_date is empty), so it has no created_at"
+    ]
+    # GTXPro is unified with products.csv's "GTX Pro": every deal's product exists
+    assert fetch(
+        workspace, "SELECT count(*) FROM opportunities WHERE product_id NOT IN (SELECT product_id FROM products)"
+    ) == [(0,)]
+    assert s.warnings == 0
+    won = fetch(
+        workspace,
+        "SELECT count(*), sum(amount), min(closed_at), count(*) FILTER (WHERE closed_at IS NULL) "
+        "FROM opportunities WHERE status = 'won'",
+    )
+    assert won == [(4238, 10005534.0, dt.datetime(2017, 3, 1), 0)]
+    assert fetch(workspace, "SELECT status, count(*) FROM opportunities GROUP BY 1 ORDER BY 1") == [
+        ("lost", 2473),
+        ("open", 1589),
+        ("won", 4238),
+    ]
+    assert fetch(workspace, "SELECT region, team FROM reps WHERE rep_id = 'Anna Snelling'") == [
+        ("Central", "Dustin Brinkmann")
+    ]
+    assert fetch(workspace, "SELECT count(*) FROM customers WHERE industry = 'technolgy'") == [(0,)]
+
+
+def test_olist_funnel(workspace: Workspace) -> None:
+    s = run_import(workspace, [DATASETS / "olist-marketing-funnel"], mapping="olist-funnel")
+    t = s.to_dict()["tables"]
+    assert t["leads"] == {"read": 8000, "accepted": 8000, "rejected": 0}
+    assert t["opportunities"] == {"read": 842, "accepted": 842, "rejected": 0}
+    assert fetch(workspace, "SELECT count(*) FROM leads WHERE mql_at = created_at") == [(8000,)]
+    assert fetch(workspace, "SELECT count(*) FROM opportunities WHERE status = 'won' AND lead_id IS NOT NULL") == [
+        (842,)
+    ]
+    # the one deal won before its lead's first contact starts when it was won
+    assert fetch(workspace, "SELECT count(*) FROM opportunities WHERE created_at > closed_at") == [(0,)]
+    assert fetch(workspace, "SELECT count(*) FROM leads WHERE source IS NULL")[0][0] > 0  # blank origins stay empty
+    assert s.warnings == 0
+
+
+def test_classicmodels(workspace: Workspace) -> None:
+    s = run_import(workspace, [DATASETS / "classicmodels"], mapping="classicmodels")
+    for name, n in {"orders": 326, "order_lines": 2996, "customers": 122, "products": 110, "reps": 23}.items():
+        assert s.tables[name].to_dict() == {"read": n, "accepted": n, "rejected": 0}, name
+    assert fetch(workspace, "SELECT status, count(*) FROM orders GROUP BY 1 ORDER BY 1") == [
+        ("cancelled", 6),
+        ("fulfilled", 303 + 4),
+        ("placed", 13),
+    ]
+    assert fetch(workspace, "SELECT count(*) FROM orders WHERE status = 'cancelled' AND cancel_reason IS NULL") == [
+        (0,)
+    ]
+    assert fetch(
+        workspace, "SELECT count(*) FROM orders WHERE status <> 'cancelled' AND cancel_reason IS NOT NULL"
+    ) == [(0,)]
+    # NA (North America) stays the string NA
+    assert fetch(workspace, "SELECT region, count(*) FROM reps WHERE team = 'Boston' GROUP BY 1") == [("NA", 2)]
+    assert fetch(workspace, "SELECT count(*) FROM orders WHERE rep_id IS NULL") == [(0,)]
+    revenue = fetch(workspace, "SELECT round(sum(quantity * unit_price), 2) FROM order_lines")
+    assert revenue == [(9604190.61,)]
+
+
+@pytest.mark.slow
+def test_uci_online_retail(workspace: Workspace) -> None:
+    s = run_import(workspace, [DATASETS / "uci-online-retail"], mapping="uci-online-retail")
+    t = s.to_dict()["tables"]
+    assert t["order_lines"] == {"read": 541909, "accepted": 541909 - 1339, "rejected": 1339}
+    assert t["orders"]["read"] == 25900
+    reasons = Counter((r["table"], r["reason"]) for r in list_rejects(workspace))
+    assert reasons == {
+        ("orders", "a stock write-off (negative quantity on an invoice that is not a cancellation), not a sale"): 1336,
+        (
+            "order_lines",
+            "a stock write-off (negative quantity on an invoice that is not a cancellation), not a sale",
+        ): 1336,
+        ("orders", "an 'Adjust bad debt' entry (invoice A...), not a sale"): 3,
+        ("order_lines", "an 'Adjust bad debt' entry (invoice A...), not a sale"): 3,
+    }
+    assert fetch(workspace, "SELECT count(*) FROM orders WHERE status = 'cancelled' AND order_id NOT LIKE 'C%'") == [
+        (0,)
+    ]
+    assert fetch(workspace, "SELECT min(quantity) > 0 FROM order_lines") == [(True,)]
+    assert fetch(workspace, "SELECT count(*) FROM products WHERE product_id = '85123A'") == [(1,)]
+    assert s.warnings == 0
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+    return folder / name
+
+
+def test_custom_mapping_expressions(workspace: Workspace, tmp_path: Path) -> None:
+    src = write(
+        tmp_path / "in",
+        "crm export.csv",
+        "Deal ID,Owner,Stage,Opened,Value,Currency,Region\n"
+        "D-1,Ali,Closed Won,2024-01-02,100,toman,north\n"
+        "D-2,Sara,Negotiation,2024-01-03,,rial,\n"
+        "D-3,Ali,Closed Lost,2024-01-05,7,rial,south'); DROP TABLE orders; --\n",
+    )
+    mapping = write(
+        tmp_path,
+        "m.yaml",
+        """
+tables:
+  - table: opportunities
+    from: "crm*.csv"
+    columns:
+      opportunity_id: lower(replace(`Deal ID`, '-', '_'))
+      rep_id: upper(Owner)
+      status: {column: Stage, map: {Closed Won: won, Closed Lost: lost}, default: open}
+      stage: Stage
+      created_at: Opened
+      closed_at: "if(starts_with(Stage, 'Closed'), Opened, null)"
+      amount: "if(Currency = 'toman', Value * 10, Value)"
+      lost_reason: concat('region ', coalesce(Region, 'none'))
+""",
+    )
+    s = run_import(workspace, [src], mapping=mapping)
+    assert s.tables["opportunities"].accepted == 3
+    got = fetch(
+        workspace, "SELECT opportunity_id, rep_id, status, amount, closed_at, lost_reason FROM opportunities ORDER BY 1"
+    )
+    assert got == [
+        ("d_1", "ALI", "won", 1000.0, dt.datetime(2024, 1, 2), "region north"),
+        ("d_2", "SARA", "open", None, None, "region none"),
+        ("d_3", "ALI", "lost", 7.0, dt.datetime(2024, 1, 5), "region south'); DROP TABLE orders; --"),
+    ]
+    assert fetch(workspace, "SELECT count(*) FROM orders") == [(0,)]
+
+
+def test_mapping_missing_column_names_column_and_file(workspace: Workspace, tmp_path: Path) -> None:
+    src = write(tmp_path / "in", "deals.csv", "id,when\n1,2024-01-01\n")
+    mapping = write(
+        tmp_path,
+        "m.yaml",
+        "tables:\n  - table: opportunities\n    from: deals.csv\n    columns:\n"
+        "      opportunity_id: id\n      created_at: opened_on\n      status: {value: open}\n",
+    )
+    with pytest.raises(MappingError, match=r"deals\.csv has no column 'opened_on'"):
+        run_import(workspace, [src], mapping=mapping)
+
+
+@pytest.mark.parametrize(
+    ("expr", "message"),
+    [
+        ("drop(id)", "unknown function 'drop'"),
+        ("id; DROP TABLE orders", "cannot read expression"),
+        ("concat(id", r"expected '\)'"),
+    ],
+)
+def test_mapping_rejects_unsafe_or_bad_expressions(
+    workspace: Workspace, tmp_path: Path, expr: str, message: str
+) -> None:
+    src = write(tmp_path / "in", "deals.csv", "id,when\n1,2024-01-01\n")
+    mapping = write(
+        tmp_path,
+        "m.yaml",
+        "tables:\n  - table: opportunities\n    from: deals.csv\n    columns:\n"
+        f"      opportunity_id: {expr!r}\n      created_at: when\n      status: {{value: open}}\n",
+    )
+    with pytest.raises(MappingError, match=message):
+        run_import(workspace, [src], mapping=mapping)
+
+
+def test_unknown_mapping_and_missing_required_column(workspace: Workspace, tmp_path: Path) -> None:
+    src = write(tmp_path / "in", "deals.csv", "id\n1\n")
+    with pytest.raises(MappingError, match="not a shipped mapping"):
+        run_import(workspace, [src], mapping="salesforce")
+    mapping = write(
+        tmp_path, "m.yaml", "tables:\n  - table: orders\n    from: deals.csv\n    columns: {order_id: id}\n"
+    )
+    with pytest.raises(MappingError, match="needs the column"):
+        run_import(workspace, [src], mapping=mapping)
