@@ -1,0 +1,110 @@
+"""Loading: upsert, replace, both backends, and all-or-nothing even when the process is killed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sanjeh.ingest import list_rejects, run_import
+from sanjeh.workspace import Workspace
+from tests.conftest import REPO
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+    return folder / name
+
+
+def test_import_upsert_replace_on_both_backends(any_workspace: Workspace, tmp_path: Path) -> None:
+    ws = any_workspace
+    write(
+        tmp_path / "a", "orders.csv", "order_id,ordered_at,status\no1,1403/01/01 10:00,placed\no2,2024-01-02,placed\n"
+    )
+    write(tmp_path / "a", "order_lines.csv", "order_id,product_id,quantity,unit_price\no1,p,1,10\no1,p,2,5\no3,p,1,1\n")
+    s = run_import(ws, [tmp_path / "a"])
+    assert s.to_dict()["tables"] == {
+        "orders": {"read": 2, "accepted": 2, "rejected": 0},
+        "order_lines": {"read": 3, "accepted": 2, "rejected": 1},
+    }
+    assert [r["reason"] for r in list_rejects(ws)] == ["its order is missing or was rejected"]
+    # re-import: o2 is replaced (upsert), o3 is new, o1 stays
+    write(tmp_path / "b", "orders.csv", "order_id,ordered_at,status\no2,2024-01-02,cancelled\no3,2024-01-03,placed\n")
+    run_import(ws, [tmp_path / "b"])
+    got = ws.warehouse.fetch("SELECT order_id, status FROM orders ORDER BY 1")
+    assert got == [("o1", "placed"), ("o2", "cancelled"), ("o3", "placed")]
+    run_import(ws, [tmp_path / "b" / "orders.csv"], replace=True)
+    assert ws.warehouse.fetch("SELECT order_id FROM orders ORDER BY 1") == [("o2",), ("o3",)]
+    assert ws.warehouse.fetch("SELECT count(*) FROM _imports") == [(3,)]
+
+
+def test_failed_import_changes_nothing(workspace: Workspace, tmp_path: Path) -> None:
+    write(tmp_path / "a", "customers.csv", "customer_id,name\nc1,A\n")
+    run_import(workspace, [tmp_path / "a"])
+    write(tmp_path / "b", "customers.csv", "customer_id,name\nc1,B\nc2,C\n")
+    write(tmp_path / "b", "orders.csv", "order_id,status\no1,placed\n")  # refused: no ordered_at
+    with pytest.raises(Exception, match="ordered_at"):
+        run_import(workspace, [tmp_path / "b"])
+    assert workspace.warehouse.fetch("SELECT customer_id, name FROM customers") == [("c1", "A")]
+
+
+SCRIPT = """
+import sys, time
+from sanjeh.ingest import run_import
+from sanjeh.workspace import Workspace
+
+def progress(message, fraction):
+    print(message, flush=True)
+    if message == "loaded orders":
+        time.sleep(60)  # the order lines are still to come: the test kills us here
+
+ws = Workspace.open(sys.argv[1])
+run_import(ws, [sys.argv[2]], progress=progress)
+"""
+
+
+@pytest.mark.slow
+def test_killed_import_leaves_the_workspace_unchanged(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "ws")
+    write(tmp_path / "first", "orders.csv", "order_id,ordered_at,status\nold,2024-01-01,placed\n")
+    run_import(ws, [tmp_path / "first"])
+    ws.close()
+    big = tmp_path / "big"
+    big.mkdir()
+    n_orders, per_order = 200_000, 10  # 2,000,000 order lines
+    with (big / "orders.csv").open("w") as fh:
+        fh.write("order_id,ordered_at,status\n")
+        fh.writelines(f"o{i},2024-01-{i % 28 + 1:02d} 10:00,placed\n" for i in range(n_orders))
+    with (big / "order_lines.csv").open("w") as fh:
+        fh.write("order_id,product_id,quantity,unit_price\n")
+        fh.writelines(f"o{i // per_order},p{i % 50},{i % 7 + 1},{i % 100}.5\n" for i in range(n_orders * per_order))
+    script = tmp_path / "run.py"
+    script.write_text(SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path / "ws"), str(big)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    seen = []
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline().strip()
+        seen.append(line)
+        if line == "loaded orders" or not line:
+            break
+    assert seen[-1] == "loaded orders", seen  # the import is under way, inside its transaction
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    ws = Workspace.open(tmp_path / "ws")
+    try:
+        assert ws.warehouse.fetch("SELECT order_id FROM orders") == [("old",)]
+        assert ws.warehouse.fetch("SELECT count(*) FROM order_lines") == [(0,)]
+        assert ws.warehouse.fetch("SELECT count(*) FROM _imports") == [(1,)]
+    finally:
+        ws.close()
