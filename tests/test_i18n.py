@@ -50,7 +50,7 @@ def test_templates_hold_no_hard_coded_words() -> None:
         text = re.sub(r"{[{%#].*?[}%#]}", "", text, flags=re.S)
         text = re.sub(r"<script.*?</script>", "", text, flags=re.S)
         text = re.sub(r"<[^>]+>", "\n", text)
-        words = [w for w in re.findall(r"[A-Za-z\u0600-\u06FF]{2,}", text)]
+        words = list(re.findall(r"[A-Za-z\u0600-\u06FF]{2,}", text))
         assert words == [], (tpl.name, words)
 
 
@@ -68,7 +68,7 @@ def test_lookup_formats_and_falls_back() -> None:
         (1234567, "fa", "۱٬۲۳۴٬۵۶۷"),
         (1234567, "en", "1,234,567"),
         (1234.5, "fa", "۱٬۲۳۴٫۵"),
-        (-12, "fa", "−۱۲"),
+        (-12, "fa", "\u2066−۱۲\u2069"),
         (None, "fa", "—"),
         (float("nan"), "en", "—"),
         (0.0, "en", "0"),
@@ -91,6 +91,8 @@ def test_rates_money_and_compact() -> None:
     assert fmt_value(12.345, "days", "en") == "12.3 days"
     assert fmt_value(0.25, "rate", "fa") == "۲۵٪"
     assert digits("1403-Q1", "fa") == "۱۴۰۳−Q۱"
+    assert fmt_signed_rate(-0.131, "fa") == "\u2066−۱۳٫۱٪\u2069"  # isolated: the sign stays before the digits
+    assert fmt_signed_rate(0.0001, "en") == "0%"
 
 
 @pytest.mark.parametrize(

@@ -69,14 +69,14 @@ class Served:
         """A client that sends ``username``'s bearer token."""
         return httpx.Client(base_url=self.url, timeout=120, headers={"Authorization": f"Bearer {self.token(username)}"})
 
-    def browser_session(self, username: str, password: str = PASSWORD) -> tuple[httpx.Client, str]:
-        """A client logged in through the login form (session cookie); returns it and its CSRF token."""
-        c = self.client()
-        page = c.get("/login")
-        login_csrf = csrf_of(page.text)
-        r = c.post("/login", data={"username": username, "password": password, "csrf_token": login_csrf})
-        assert r.status_code in (200, 303), r.text
-        return c, csrf_of(c.get("/kpis").text)
+    @contextmanager
+    def browser_session(self, username: str, password: str = PASSWORD) -> Iterator[tuple[httpx.Client, str]]:
+        """A client logged in through the login form (session cookie), and its CSRF token."""
+        with self.client() as c:
+            login_csrf = csrf_of(c.get("/login").text)
+            r = c.post("/login", data={"username": username, "password": password, "csrf_token": login_csrf})
+            assert r.status_code in (200, 303), r.text
+            yield c, csrf_of(c.get("/kpis").text)
 
 
 def csrf_of(html: str) -> str:

@@ -93,6 +93,13 @@ def digits(text: str, lang: str) -> str:
     return text.translate(_FA_DIGITS) if lang == "fa" else text
 
 
+def _signed(text: str, lang: str) -> str:
+    """A signed Persian number isolated left-to-right, so the sign stays before the digits in RTL text."""
+    if lang == "fa" and text[:1] in ("−", "+", "-"):
+        return "\u2066" + text + "\u2069"
+    return text
+
+
 def _is_missing(x: Any) -> bool:
     return x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x)))
 
@@ -112,7 +119,7 @@ def fmt_number(x: Any, lang: str = "fa", decimals: int | None = None) -> str:
         text = f"{v:,.{decimals}f}"
     if text in ("-0", "-0.0"):
         text = "0"
-    return digits(text, lang)
+    return _signed(digits(text, lang), lang)
 
 
 _SCALES = ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"), (1e3, "thousand"))
@@ -141,14 +148,18 @@ def fmt_rate(x: Any, lang: str = "fa", decimals: int = 1) -> str:
     if _is_missing(x):
         return "—"
     text = f"{float(x) * 100:,.{decimals}f}".rstrip("0").rstrip(".") + "%"
-    return digits(text, lang)
+    if text == "-0%":
+        text = "0%"
+    return _signed(digits(text, lang), lang)
 
 
 def fmt_signed_rate(x: Any, lang: str = "fa", decimals: int = 1) -> str:
     if _is_missing(x):
         return "—"
-    sign = "+" if float(x) > 0 else ""
-    return digits(sign, lang) + fmt_rate(x, lang, decimals)
+    text = fmt_rate(x, lang, decimals)
+    if float(x) > 0 and text.strip("\u2066\u2069") != fmt_rate(0, lang):
+        text = _signed("+" + text, lang)
+    return text
 
 
 def fmt_value(x: Any, unit: str, lang: str = "fa", currency: str = "IRR", compact: bool = False) -> str:

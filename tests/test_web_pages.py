@@ -1,0 +1,342 @@
+"""Dashboard pages, sessions, CSRF, the login rate limit, imports and targets, over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from sanjeh.users import add_user
+from sanjeh.workspace import Workspace
+from tests.test_web_support import PASSWORD, PERIOD, Served, csrf_of, serve, shared_demo_workspace
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    ws = shared_demo_workspace(tmp_path_factory.getbasetemp())
+    with serve(ws) as s:
+        yield s
+
+
+@pytest.fixture
+def empty(workspace: Workspace) -> Iterator[Served]:
+    """A served empty workspace (for tests that change data), with an admin, a manager and a rep."""
+    add_user(workspace, "admin", "admin", password=PASSWORD)
+    add_user(workspace, "manager", "manager", password=PASSWORD)
+    add_user(workspace, "rep2", "rep", "R02", password=PASSWORD)
+    with serve(workspace, max_upload=64 * 1024, login_limit=3) as s:
+        yield s
+
+
+def figure_of(html: str, name: str = "kpi-figure") -> dict[str, object]:
+    m = re.search(rf'<script type="application/json" id="{name}">(.*?)</script>', html, re.S)
+    assert m, "no figure in the page"
+    return dict(json.loads(m.group(1)))
+
+
+# -- sessions ----------------------------------------------------------------------------------
+def test_login_sets_a_safe_session_cookie(served: Served) -> None:
+    with served.client() as c:
+        token = csrf_of(c.get("/login").text)
+        r = c.post("/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token, "next": "/kpis"})
+        assert r.status_code == 303
+        assert r.headers["location"] == "/kpis"
+        cookie = next(v for k, v in r.headers.multi_items() if k == "set-cookie" and "sanjeh_session=" in v)
+        assert "HttpOnly" in cookie
+        assert "SameSite=lax" in cookie.replace("Lax", "lax")
+        assert c.get("/kpis").status_code == 200
+
+
+def test_login_refuses_a_foreign_next_url(served: Served) -> None:
+    with served.client() as c:
+        token = csrf_of(c.get("/login").text)
+        r = c.post(
+            "/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token, "next": "//evil.test/x"}
+        )
+        assert r.headers["location"] == "/"
+
+
+def test_login_form_needs_its_csrf_token(served: Served) -> None:
+    with served.client() as c:
+        c.get("/login")
+        r = c.post("/login", data={"username": "admin", "password": PASSWORD, "csrf_token": "forged"})
+        assert r.status_code == 403
+        assert "sanjeh_session" not in r.headers.get("set-cookie", "")
+
+
+def test_wrong_password_on_the_form_shows_a_message(served: Served) -> None:
+    with served.client() as c:
+        token = csrf_of(c.get("/login?lang=en").text)
+        r = c.post("/login", data={"username": "manager", "password": "nope-nope", "csrf_token": token, "lang": "en"})
+        assert r.status_code == 401
+        assert "Wrong user name or password." in r.text
+
+
+def test_logout_needs_csrf_and_ends_the_session(served: Served) -> None:
+    with served.browser_session("manager") as (c, csrf):
+        assert c.post("/logout").status_code == 403
+        r = c.post("/logout", data={"csrf_token": csrf})
+        assert r.status_code == 303
+        assert c.get("/kpis", follow_redirects=False).status_code == 303
+
+
+def test_session_cookie_with_unsafe_api_call_needs_the_csrf_header(empty: Served) -> None:
+    with empty.browser_session("manager") as (c, csrf):
+        assert c.get("/api/v1/targets").status_code == 200  # reading with the cookie is fine
+        r = c.put("/api/v1/targets", json=[])
+        assert r.status_code == 403
+        assert r.json()["error"]["details"]["reason"] == "csrf"
+        assert c.put("/api/v1/targets", json=[], headers={"X-CSRF-Token": csrf}).status_code == 200
+
+
+# -- rate limit ----------------------------------------------------------------------------------
+def test_failed_logins_are_rate_limited(empty: Served) -> None:
+    with empty.client() as c:
+        for _ in range(3):
+            r = c.post("/api/v1/auth/token", data={"username": "manager", "password": "bad-password"})
+            assert r.status_code == 401
+        r = c.post("/api/v1/auth/token", data={"username": "manager", "password": PASSWORD})
+        assert r.status_code == 429
+        assert r.json()["error"]["code"] == "rate_limited"
+        # the login form shares the limit
+        token = csrf_of(c.get("/login?lang=en").text)
+        r = c.post("/login", data={"username": "manager", "password": PASSWORD, "csrf_token": token, "lang": "en"})
+        assert r.status_code == 429
+        assert "Too many failed attempts" in r.text
+        # another user name is not blocked
+        ok = c.post("/api/v1/auth/token", data={"username": "admin", "password": PASSWORD})
+        assert ok.status_code == 200
+
+
+# -- pages ----------------------------------------------------------------------------------------
+def test_scorecard_page_in_persian_and_english(served: Served) -> None:
+    with served.browser_session("admin") as (c, _):
+        fa = c.get("/", params={"period": PERIOD}).text
+        assert '<html lang="fa" dir="rtl">' in fa
+        assert "اسفند ۱۴۰۳" in fa  # Jalali month name, Persian digits
+        assert fa.count('class="card primary"') == 3
+        assert 'data-kpi="revenue"' in fa
+        assert "میلیارد ریال" in fa
+        assert 'class="spark"' in fa
+        en = c.get("/", params={"period": PERIOD, "lang": "en"}).text
+        assert '<html lang="en" dir="ltr">' in en
+        assert "Esfand 1403" in en
+        assert "Main KPIs" in en
+
+
+def test_kpi_page_with_breakdown_drill_urls_and_table(served: Served) -> None:
+    with served.browser_session("admin") as (c, _):
+        r = c.get("/kpi/sales_by_region", params={"period": "1403-Q4", "lang": "en"})
+        assert r.status_code == 200
+        fig = figure_of(r.text)
+        bars = fig["data"][0]  # type: ignore[index]
+        assert bars["type"] == "bar"
+        first_member, first_url = bars["x"][0], bars["customdata"][0]
+        query = parse_qs(urlsplit(first_url).query)
+        assert query["filter"] == [f"region:{first_member}"]
+        assert query["period"] == ["1403-Q4"]
+        assert query["grain"] == ["month"]
+        drilled = c.get(first_url)
+        assert drilled.status_code == 200
+        trend = figure_of(drilled.text)["data"][0]  # type: ignore[index]
+        assert trend["type"] == "scatter"
+        assert trend["name"] == first_member
+        assert "Region = " + first_member in drilled.text
+        assert '<table class="data" id="result-table">' in r.text
+
+
+def test_kpi_page_is_mirrored_in_persian(served: Served) -> None:
+    with served.browser_session("admin") as (c, _):
+        fig = figure_of(c.get("/kpi/revenue", params={"period": "1403", "grain": "month"}).text)
+        layout = fig["layout"]
+        assert layout["xaxis"]["autorange"] == "reversed"  # type: ignore[index]
+        assert layout["yaxis"]["side"] == "right"  # type: ignore[index]
+        assert fig["data"][0]["x"][0] == "فروردین ۱۴۰۳"  # type: ignore[index]
+        assert all("میلیارد" in t or t == "۰" for t in layout["yaxis"]["ticktext"])  # type: ignore[index]
+
+
+def test_funnel_and_cycle_charts(served: Served) -> None:
+    with served.browser_session("admin") as (c, _):
+        funnel = figure_of(c.get("/kpi/mql_to_sql", params={"period": "1403-Q4"}).text)
+        assert funnel["data"][0]["type"] == "funnel"  # type: ignore[index]
+        mqls, sqls = funnel["data"][0]["x"]  # type: ignore[index]
+        assert mqls >= sqls > 0
+        cycle = figure_of(c.get("/kpi/sales_cycle", params={"period": "1403", "by": "segment"}).text)
+        assert cycle["data"][0]["error_y"]["type"] == "data"  # type: ignore[index]
+
+
+def test_kpi_csv_download(served: Served) -> None:
+    with served.browser_session("admin") as (c, _):
+        r = c.get("/kpi/sales_by_region/csv", params={"period": "1403-Q4"})
+        assert r.headers["content-type"].startswith("text/csv")
+        lines = r.text.lstrip("\ufeff").splitlines()
+        assert lines[0].startswith("period,region,revenue")
+        assert len(lines) > 3
+
+
+def test_pages_render_bad_input_as_error_pages(served: Served) -> None:
+    with served.browser_session("admin") as (c, _):
+        r = c.get("/kpi/happiness", params={"lang": "en"})
+        assert r.status_code == 404
+        assert "unknown KPI" in r.text
+        assert "<html" in r.text
+        r = c.get("/kpi/revenue", params={"period": "1403-13"})
+        assert r.status_code == 422
+        assert "month 13 does not exist" in r.text
+        r = c.get("/kpi/revenue", params={"period": PERIOD, "by": "colour"})
+        assert r.status_code == 422
+        assert c.get("/no/such/page").status_code == 404
+
+
+def test_reps_page_and_rep_isolation_on_pages(served: Served) -> None:
+    with served.browser_session("admin") as (admin, _):
+        page = admin.get("/reps", params={"period": "1403"}).text
+        reps = set(re.findall(r'<tr data-rep="([^"]+)"', page))
+        assert len(reps) > 5
+    with served.browser_session("rep2") as (rep, _):
+        page = rep.get("/reps", params={"period": "1403"}).text
+        assert set(re.findall(r'<tr data-rep="([^"]+)"', page)) == {"R02"}
+        regions = figure_of(rep.get("/kpi/sales_per_rep", params={"period": "1403"}).text)
+        assert regions["data"][0]["x"] == ["R02"]  # type: ignore[index]
+        for path in ("/targets", "/data", "/users", "/data/rejects.csv"):
+            assert rep.get(path).status_code == 403
+        assert rep.get("/kpi/revenue", params={"period": "1403", "filter": "rep:R05"}).status_code == 403
+        # the nav offers a rep only what a rep may use
+        nav = rep.get("/kpis").text
+        assert 'href="/targets"' not in nav
+        assert 'href="/data"' not in nav
+        assert 'href="/users"' not in nav
+
+
+def test_language_switch_is_stored_per_user(served: Served) -> None:
+    with served.browser_session("rep5") as (c, csrf):
+        assert c.post("/language", data={"language": "en", "next": "/kpis"}).status_code == 403
+        r = c.post("/language", data={"language": "en", "next": "/kpis?lang=fa", "csrf_token": csrf})
+        assert r.status_code == 303
+        assert r.headers["location"] == "/kpis"
+        assert '<html lang="en" dir="ltr">' in c.get("/kpis").text
+        c.post("/language", data={"language": "fa", "next": "/kpis", "csrf_token": csrf})
+        assert '<html lang="fa" dir="rtl">' in c.get("/kpis").text
+
+
+# -- targets and data (on an empty workspace) ---------------------------------------------------------
+def test_targets_page_edits_through_the_form(empty: Served) -> None:
+    with empty.browser_session("manager") as (c, csrf):
+        assert c.get("/targets").status_code == 200
+        form = {
+            "csrf_token": csrf,
+            "kpi": ["revenue", "sales_by_region", ""],
+            "measure": ["", "", ""],
+            "period": ["1403", "1403-q4", ""],
+            "dimension": ["", "region", ""],
+            "member": ["", "Fars", ""],
+            "target": ["9000000", "1,500", ""],
+        }
+        no_token = {k: v for k, v in form.items() if k != "csrf_token"}
+        assert c.post("/targets", data=no_token).status_code == 403
+        r = c.post("/targets", data=form)
+        assert r.status_code == 303
+        api = c.get("/api/v1/targets").json()
+        assert [(t["kpi"], t["period"], t["member"], t["target"]) for t in api] == [
+            ("revenue", "1403", None, 9e6),
+            ("sales_by_region", "1403-Q4", "Fars", 1500.0),
+        ]
+        bad = dict(form, period=["1403-13", "1403", ""])
+        r = c.post("/targets", data=bad)
+        assert r.status_code == 422
+        assert "month 13 does not exist" in r.text
+        assert len(c.get("/api/v1/targets").json()) == 2  # nothing changed
+        # deleting a row
+        keep = dict(form, delete=["0"])
+        assert c.post("/targets", data=keep).status_code == 303
+        assert [t["kpi"] for t in c.get("/api/v1/targets").json()] == ["sales_by_region"]
+
+
+def test_targets_api_validates(empty: Served) -> None:
+    with empty.api("admin") as c:
+        r = c.put("/api/v1/targets", json=[{"kpi": "happiness", "period": "1403", "target": 1}])
+        assert r.status_code == 422
+        assert r.json()["error"]["code"] == "invalid_targets"
+        r = c.put("/api/v1/targets", json=[{"kpi": "revenue", "period": "1403", "target": "x"}])
+        assert r.status_code == 422
+        assert r.json()["error"]["code"] == "invalid_request"
+        r = c.put("/api/v1/targets", json=[{"kpi": "revenue", "period": "1403", "target": 5}])
+        assert r.status_code == 200
+        assert r.json()[0]["measure"] == "revenue"
+
+
+REPS_CSV = "rep_id,name,region\nR01,Sara,Tehran\nR02,Ali,Fars\n,Nameless,Tehran\n"
+
+
+def test_import_through_the_api_and_rejects(empty: Served) -> None:
+    with empty.api("manager") as c:
+        r = c.post("/api/v1/imports", files=[("files", ("reps.csv", REPS_CSV.encode(), "text/csv"))])
+        assert r.status_code == 200, r.text
+        assert r.json()["tables"]["reps"] == {"read": 3, "accepted": 2, "rejected": 1}
+        rejects = c.get("/api/v1/rejects").json()
+        assert len(rejects) == 1
+        assert rejects[0]["table"] == "reps"
+        assert rejects[0]["column"] == "rep_id"
+        assert empty.ws.warehouse.table("reps").count().execute() == 2
+        # a bad mapping name is the client's error
+        r = c.post(
+            "/api/v1/imports",
+            files=[("files", ("reps.csv", REPS_CSV.encode(), "text/csv"))],
+            data={"mapping": "no-such-mapping"},
+        )
+        assert 400 <= r.status_code < 500
+        assert "error" in r.json()
+        assert c.post("/api/v1/imports", data={"mapping": ""}).status_code == 400
+
+
+def test_uploads_over_the_limit_are_413(empty: Served) -> None:
+    big = b"rep_id,name\n" + b"R1,x\n" * 20_000  # 100 KB > the 64 KB limit of this app
+    with empty.api("admin") as c:
+        r = c.post("/api/v1/imports", files=[("files", ("reps.csv", big, "text/csv"))])
+        assert r.status_code == 413
+        assert r.json()["error"]["code"] == "too_large"
+    assert empty.ws.warehouse.table("reps").count().execute() == 0
+
+
+def test_data_page_upload_summary_and_rejects_csv(empty: Served) -> None:
+    with empty.browser_session("admin") as (c, csrf):
+        page = c.get("/data?lang=en").text
+        assert 'enctype="multipart/form-data"' in page
+        files = [("files", ("reps.csv", REPS_CSV.encode(), "text/csv"))]
+        assert c.post("/data/import", files=files).status_code == 403  # no CSRF token
+        r = c.post("/data/import?lang=en", files=files, data={"csrf_token": csrf})
+        assert r.status_code == 200
+        assert 'id="import-summary"' in r.text
+        rows = re.findall(r"<tr><td>Reps</td>.*?</tr>", r.text)
+        assert rows
+        assert ">2<" in rows[0]
+        csv_text = c.get("/data/rejects.csv").text.lstrip("\ufeff")
+        assert csv_text.splitlines()[0] == "table,file,line,column,value,reason"
+        assert len(csv_text.splitlines()) == 2
+
+
+def test_users_page_for_admins(empty: Served) -> None:
+    with empty.browser_session("admin") as (c, csrf):
+        r = c.post(
+            "/users", data={"csrf_token": csrf, "username": "neda", "role": "rep", "rep_id": "", "password": "x" * 9}
+        )
+        assert r.status_code == 400
+        assert "rep id" in r.text
+        r = c.post(
+            "/users", data={"csrf_token": csrf, "username": "neda", "role": "rep", "rep_id": "R09", "password": "x" * 9}
+        )
+        assert r.status_code == 303
+        assert "neda" in c.get("/users").text
+    with empty.browser_session("manager") as (m, _):
+        assert m.get("/users").status_code == 403
+
+
+def test_serve_binds_localhost_by_default() -> None:
+    import inspect
+
+    from sanjeh.web.app import serve as real_serve
+
+    assert inspect.signature(real_serve).parameters["host"].default == "127.0.0.1"
