@@ -8,14 +8,12 @@ import httpx
 import pytest
 
 from sanjeh.web.auth import Signer
-from tests.test_web_support import PASSWORD, PERIOD, Served, serve, shared_demo_workspace
+from tests.test_web_support import PASSWORD, PERIOD, Served, shared_demo_server
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    ws = shared_demo_workspace(tmp_path_factory.getbasetemp())
-    with serve(ws) as s:
-        yield s
+def served(tmp_path_factory: pytest.TempPathFactory) -> Served:
+    return shared_demo_server(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,12 @@ import pytest
 
 from sanjeh.users import add_user
 from sanjeh.workspace import Workspace
-from tests.test_web_support import PASSWORD, PERIOD, Served, csrf_of, serve, shared_demo_workspace
+from tests.test_web_support import PASSWORD, PERIOD, Served, csrf_of, serve, shared_demo_server
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    ws = shared_demo_workspace(tmp_path_factory.getbasetemp())
-    with serve(ws) as s:
-        yield s
+def served(tmp_path_factory: pytest.TempPathFactory) -> Served:
+    return shared_demo_server(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ short) and served by a real uvicorn server on a free 127.0.0.1 port.
 
 from __future__ import annotations
 
+import atexit
 import re
 import socket
 import threading
@@ -106,11 +107,27 @@ def serve(ws: Workspace, **kw: object) -> Iterator[Served]:
         thread.join(timeout=10)
 
 
-_DEMO: dict[str, Workspace] = {}
+_DEMO: dict[str, object] = {}
 
 
 def shared_demo_workspace(base: Path) -> Workspace:
     """One demo workspace per test process, shared by the web test modules."""
     if "ws" not in _DEMO:
         _DEMO["ws"] = build_demo_workspace(base / "demo-ws")
-    return _DEMO["ws"]
+    ws = _DEMO["ws"]
+    assert isinstance(ws, Workspace)
+    return ws
+
+
+def shared_demo_server(base: Path) -> Served:
+    """One server of the demo workspace per test process (its result cache is shared by the modules).
+
+    The tests that use it only read data (and change the language of ``rep5``).
+    """
+    if "served" not in _DEMO:
+        manager = serve(shared_demo_workspace(base))
+        _DEMO["served"] = manager.__enter__()
+        atexit.register(manager.__exit__, None, None, None)
+    served = _DEMO["served"]
+    assert isinstance(served, Served)
+    return served

@@ -110,6 +110,7 @@ def _render(
         "company": st.ws.settings.company,
         "currency": st.ws.settings.currency,
         "path": request.url.path,
+        "lang_param": request.query_params.get("lang") if request.query_params.get("lang") in ("fa", "en") else "",
         "here": str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
     }
     base.update(ctx)

@@ -1,0 +1,188 @@
+"""The dashboard in a real browser: Debian's chromium driven by Playwright against the real app.
+
+Screenshots of the main pages go to ``test-artifacts/`` (gitignored).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_web_support import PASSWORD, PERIOD, Served, shared_demo_server
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Served:
+    return shared_demo_server(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is needed at /usr/bin/chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Visit:
+    """A browser page that records every request it makes."""
+
+    def __init__(self, browser: Any, served: Served, width: int = 1280, height: int = 900) -> None:
+        self.base = served.url
+        self.page = browser.new_page(viewport={"width": width, "height": height})
+        self.page.set_default_timeout(120_000)
+        self.requests: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+
+    def login(self, username: str, next_url: str = "/kpis", lang: str = "fa") -> None:
+        self.page.goto(f"{self.base}/login?lang={lang}&next={next_url}")
+        self.page.fill("input[name=username]", username)
+        self.page.fill("input[name=password]", PASSWORD)
+        self.page.click("button[type=submit]")
+        self.page.wait_for_load_state("load")
+
+    def goto(self, path: str) -> None:
+        self.page.goto(self.base + path)
+        if self.page.locator("[data-figure]").count():
+            self.page.wait_for_selector("[data-ready]")
+
+    def shot(self, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    def outside(self) -> list[str]:
+        return [u for u in self.requests if not u.startswith((self.base + "/", "data:", "blob:"))]
+
+    def close(self) -> None:
+        self.page.close()
+
+
+@pytest.fixture
+def visit(browser: Any, served: Served) -> Iterator[Visit]:
+    v = Visit(browser, served)
+    try:
+        yield v
+    finally:
+        assert v.outside() == [], f"requests left the app: {v.outside()}"
+        v.close()
+
+
+def test_login_and_read_the_scorecard_in_persian(visit: Visit) -> None:
+    visit.login("admin", next_url=f"/?period={PERIOD}")
+    page = visit.page
+    page.wait_for_selector("#primary-cards .card")
+    assert page.get_attribute("html", "dir") == "rtl"
+    assert page.locator("#primary-cards .card").count() == 3
+    value = page.locator('#primary-cards .card[data-kpi="revenue"] .value').inner_text()
+    assert re.search("[۰-۹]", value)
+    assert "ریال" in value
+    assert page.locator("h1").inner_text().endswith("اسفند ۱۴۰۳")
+    font = page.evaluate("getComputedStyle(document.body).fontFamily")
+    assert "Vazirmatn" in font
+    assert page.evaluate("document.fonts.check('16px Vazirmatn', 'سنجه')")
+    visit.shot("scorecard-fa")
+
+
+def test_change_the_period_and_drill_into_a_member(visit: Visit) -> None:
+    visit.login("admin", lang="en")
+    visit.goto("/kpi/sales_by_region?period=1403-Q3&lang=en")
+    page = visit.page
+    page.fill("#period-input", "1403-Q4")
+    page.click("#period-apply")
+    page.wait_for_url(re.compile(r"period=1403-Q4"))
+    page.wait_for_selector("[data-ready]")
+    assert "Q4 1403" in page.locator("h1").inner_text()
+    visit.shot("kpi-sales-by-region-en")
+    # a quick choice
+    page.click('a[data-quick="last_year"]')
+    page.wait_for_url(re.compile(r"period=1403(&|$)"))
+    page.wait_for_selector("[data-ready]")
+    # click the first (largest) bar: the page drills into that region, by month
+    first = page.locator("#result-table tbody tr").first.locator("td").nth(1).inner_text()
+    bar = page.locator("#chart .bars .point path").first
+    box = bar.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_url(re.compile(r"filter=region%3A"))
+    page.wait_for_selector("[data-ready]")
+    assert f"region:{first}" in page.url.replace("%3A", ":").replace("+", " ").replace("%20", " ")
+    assert "grain=month" in page.url
+    assert page.locator(".filters .chip").inner_text().startswith("Region = ")
+    assert page.locator("#result-table tbody tr").count() == 12
+    visit.shot("kpi-drilled-en")
+
+
+def test_switch_language_changes_direction(visit: Visit) -> None:
+    visit.login("rep5", lang="fa")
+    page = visit.page
+    visit.goto("/kpi/revenue?period=1403&grain=month")
+    assert page.get_attribute("html", "dir") == "rtl"
+    rtl_first_tick = page.locator("#chart .xtick text").first.text_content()
+    page.click("#switch-language")
+    page.wait_for_load_state("load")
+    page.wait_for_selector("[data-ready]")
+    assert page.get_attribute("html", "dir") == "ltr"
+    assert page.get_attribute("html", "lang") == "en"
+    assert "Revenue" in page.locator("h1").inner_text()
+    assert page.locator("#chart .xtick text").first.text_content() == "Farvardin 1403"  # leftmost in English
+    assert rtl_first_tick == "اسفند ۱۴۰۳"  # the leftmost tick: Persian charts run right to left
+    # back to Persian (the choice is stored for the user)
+    page.click("#switch-language")
+    page.wait_for_load_state("load")
+    assert page.get_attribute("html", "dir") == "rtl"
+
+
+def test_a_rep_sees_only_their_own_rows(visit: Visit) -> None:
+    visit.login("rep2", lang="en")
+    visit.goto("/reps?period=1403&lang=en")
+    page = visit.page
+    assert page.locator("#reps-table tbody tr").count() == 1
+    assert page.locator("#reps-table tbody tr").get_attribute("data-rep") == "R02"
+    assert "Only your own data" in page.locator(".scope").inner_text()
+    assert page.locator('nav a[href="/data"]').count() == 0
+    visit.shot("reps-rep2-en")
+    visit.goto("/kpi/sales_per_rep?period=1403&lang=en")
+    ticks = page.locator("#chart .xtick text").all_text_contents()
+    assert ticks == ["R02"]
+
+
+def test_phone_width_and_data_page(browser: Any, served: Served) -> None:
+    v = Visit(browser, served, width=390, height=844)
+    try:
+        v.login("manager", lang="fa", next_url="/data")
+        page = v.page
+        assert page.locator("#tables tbody tr").count() == 12
+        # the page fits the phone: no horizontal scrolling of the document
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        assert not page.locator("nav.nav").is_visible()
+        page.click(".nav-burger")
+        assert page.locator("nav.nav").is_visible()
+        v.shot("data-phone-fa")
+        assert v.outside() == []
+    finally:
+        v.close()
