@@ -109,11 +109,13 @@ class Warehouse:
             finally:
                 raw.unregister(view)
         elif self.kind == "postgres":
+            import pyarrow.csv as pacsv
+
+            buf = pa.BufferOutputStream()
+            pacsv.write_csv(data, buf, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
             pg = self.con.con  # type: ignore[attr-defined]
-            with pg.cursor() as cur, cur.copy(f"COPY {_q(name)} ({cols}) FROM STDIN") as copy:
-                for batch in data.to_batches(max_chunksize=50_000):
-                    for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-                        copy.write_row(row)
+            with pg.cursor() as cur, cur.copy(f"COPY {_q(name)} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
+                copy.write(buf.getvalue().to_pybytes())
         else:
             raise UserError("imports into a Spark warehouse are not supported")
 

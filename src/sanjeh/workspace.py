@@ -15,6 +15,8 @@ from pathlib import Path
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import ibis
+
 from sanjeh.calendar import date_dimension
 from sanjeh.errors import UserError
 from sanjeh.settings import SETTINGS_FILE, Settings
@@ -70,7 +72,9 @@ class Workspace:
         """Create missing tables (canonical, system, the date dimension)."""
         self.warehouse.ensure_tables()
         if not self.warehouse.has_table(CALENDAR_TABLE):
-            self.warehouse.con.create_table(CALENDAR_TABLE, date_dimension())
+            dim = date_dimension()
+            self.warehouse.con.create_table(CALENDAR_TABLE, schema=ibis.Schema.from_pyarrow(dim.schema))
+            self.warehouse.insert_arrow(CALENDAR_TABLE, dim)
 
     def close(self) -> None:
         self.warehouse.close()

@@ -58,6 +58,11 @@ def solid(t: ir.Table) -> ir.Table:
     return t.view() if isinstance(t.op(), ops.JoinChain) else t
 
 
+def _float(value: float) -> ir.FloatingValue:
+    """A float constant typed as a double in every backend's SQL (PostgreSQL reads ``1.0`` as numeric)."""
+    return ibis.literal(value).cast("float32").cast("float64")  # type: ignore[no-any-return]
+
+
 def _blank(col: ir.Value) -> ir.StringValue:
     """Empty or blank text is no value."""
     s: ir.StringValue = col.cast("string").strip()  # type: ignore[attr-defined]
@@ -75,6 +80,7 @@ class Sources:
         self.wh = warehouse
         self.rep_scope = rep_scope
         self.no_orders = no_orders
+        self._cache: dict[tuple[str, bool], ir.Table] = {}
 
     def _t(self, name: str) -> ir.Table:
         t = self.wh.table(name)
@@ -87,10 +93,12 @@ class Sources:
         return self.wh.table("_calendar")
 
     def cohort(self, name: str, *, cpi: bool = False) -> ir.Table:
-        build = getattr(self, "_" + name)
-        if name == "revenue_lines":
-            return solid(build(cpi=cpi))
-        return solid(build())
+        """The cohort's table; built once per Sources, so every use shares one expression."""
+        key = (name, cpi)
+        if key not in self._cache:
+            build = getattr(self, "_" + name)
+            self._cache[key] = solid(build(cpi=cpi) if name == "revenue_lines" else build())
+        return self._cache[key]
 
     # -- orders, with the no-orders fallback ----------------------------------------------
     def _customers(self) -> ir.Table:
@@ -128,6 +136,20 @@ class Sources:
             days=(j.closed_at.epoch_seconds() - start.epoch_seconds()).cast("float64") / 86400.0,
         )
 
+    def _opportunity_attributes(self) -> ir.Table:
+        """What an order takes from its opportunity: source (else the lead's) and contact method."""
+        o = self.wh.table("opportunities")
+        lead = self.wh.table("leads")
+        lead = lead.select(l_id=lead.lead_id, l_source=lead.source)
+        j = o.left_join(lead, o.lead_id == lead.l_id)
+        return solid(
+            j.select(
+                opportunity_id=j.opportunity_id,
+                opp_source=_member(j.source, j.l_source),
+                opp_cm=j.contact_method,
+            )
+        )
+
     def _orders_x(self) -> ir.Table:
         """Orders with region, segment, source, contact method of KPIS.md."""
         if self.no_orders:
@@ -147,7 +169,7 @@ class Sources:
         else:
             o = self._t("orders")
         o = solid(o)
-        opp = solid(self._opportunities_x()).select("opportunity_id", opp_source="source", opp_cm="opp_contact_method")
+        opp = self._opportunity_attributes()
         c = self._customers()
         j = o.left_join(c, o.customer_id == c.cust_id)
         j = j.left_join(opp, j.opportunity_id == opp.opportunity_id)
@@ -174,9 +196,9 @@ class Sources:
             return o.select(
                 order_id=o.opportunity_id,
                 product_id=_member(o.product_id),
-                quantity=ibis.literal(1.0),
+                quantity=_float(1.0),
                 unit_price=o.amount,
-                discount=ibis.literal(0.0),
+                discount=_float(0.0),
             )
         return self.wh.table("order_lines")
 

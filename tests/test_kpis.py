@@ -1,0 +1,324 @@
+"""Every KPI of KPIS.md against numbers computed by hand (tests/kpi_data.py), on DuckDB and PostgreSQL.
+
+Each test runs on both backends (``any_workspace``): the same expected numbers on
+both is what "identical results" means here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sanjeh.errors import InvalidPeriod, InvalidQuery, UnknownKPI
+from sanjeh.kpis import Query
+from sanjeh.workspace import Workspace
+from tests import kpi_data
+from tests.builders import load
+
+approx = pytest.approx
+
+
+@pytest.fixture()
+def ws(any_workspace: Workspace) -> Workspace:
+    return kpi_data.fill(any_workspace)
+
+
+def run(ws: Workspace, kpi: str, period: str, **kw: Any) -> list[dict[str, Any]]:
+    return ws.engine().run(Query(kpi, period, **kw)).rows
+
+
+def by(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    return {r[key]: r for r in rows}
+
+
+def test_revenue_by_month_fills_empty_steps_and_applies_targets(ws: Workspace) -> None:
+    rows = run(ws, "revenue", "1403-Q1", grain="month")
+    assert [r["period"] for r in rows] == ["1403-01", "1403-02", "1403-03"]
+    assert [r["revenue"] for r in rows] == approx([240.0, 25.0, 1000.0])
+    assert [r["orders"] for r in rows] == [1, 1, 1]
+    # a target written `1403-1` applies to the 1403-01 row only
+    assert rows[0]["target"] == 300.0
+    assert rows[0]["attainment"] == approx(0.8)
+    assert rows[1]["target"] is None and rows[1]["attainment"] is None
+
+
+def test_revenue_whole_period(ws: Workspace) -> None:
+    (row,) = run(ws, "revenue", "1403-Q1")
+    assert row["period"] == "1403-Q1"
+    assert row["revenue"] == approx(1265.0)
+    assert row["orders"] == 3
+    assert row["units"] == approx(16.0)
+    assert row["customers"] == 3
+    assert row["target"] == 1000.0 and row["attainment"] == approx(1.265)
+
+
+def test_revenue_compared_with_previous_quarter(ws: Workspace) -> None:
+    (row,) = run(ws, "revenue", "1403-Q1", compare="previous")
+    assert row["previous_revenue"] == approx(80.0)  # O5 on 2024-03-10 is in 1402-Q4
+    assert row["revenue_change"] == approx(1185.0)
+    assert row["revenue_change_rate"] == approx(1185.0 / 80.0)
+
+
+def test_month_comparison_looks_before_the_period(ws: Workspace) -> None:
+    rows = run(ws, "revenue", "1403-Q1", grain="month", compare="previous")
+    assert [r["previous_revenue"] for r in rows] == approx([80.0, 240.0, 25.0])
+
+
+def test_year_ago_without_data_is_zero_and_rate_null(ws: Workspace) -> None:
+    (row,) = run(ws, "revenue", "1403-Q1", compare="year_ago")
+    assert row["previous_revenue"] == 0
+    assert row["revenue_change_rate"] is None
+
+
+def test_sales_by_region_shares_and_target_member_without_sales(ws: Workspace) -> None:
+    rows = by(run(ws, "sales_by_region", "1403-Q1"), "region")
+    assert set(rows) == {"Tehran", "Fars", "unknown", "markazi"}
+    assert rows["Tehran"]["revenue"] == approx(240.0)
+    assert rows["unknown"]["revenue"] == approx(1000.0)  # C3 has no region
+    assert rows["Fars"]["revenue_share"] == approx(25 / 1265)
+    assert rows["markazi"]["revenue"] == 0 and rows["markazi"]["target"] == 1500.0
+    assert rows["markazi"]["attainment"] is None
+    assert rows["Tehran"]["units_target"] == 4.0 and rows["Tehran"]["units_attainment"] == approx(3 / 4)
+
+
+def test_sales_by_product(ws: Workspace) -> None:
+    rows = by(run(ws, "sales_by_product", "1403-Q1"), "product")
+    assert rows["P1"]["revenue"] == approx(200.0) and rows["P1"]["orders"] == 1
+    assert rows["P2"]["revenue"] == approx(1065.0) and rows["P2"]["units"] == approx(14.0)
+    assert rows["P2"]["orders"] == 3
+    assert rows["P2"]["revenue_share"] == approx(1065 / 1265)
+
+
+def test_new_initiative_revenue(ws: Workspace) -> None:
+    (row,) = run(ws, "new_initiative_revenue", "1403-Q1")
+    assert row["initiative"] == "I1"
+    assert row["revenue"] == approx(200.0)
+    assert row["cumulative_revenue"] == approx(200.0)
+    assert row["investment"] == approx(1000.0)
+    assert row["return_ratio"] == approx(0.2)
+    assert row["revenue_share"] == approx(200 / 1265)
+
+
+def test_cancelled_orders(ws: Workspace) -> None:
+    (row,) = run(ws, "cancelled_orders", "1403-Q1")
+    assert row["orders"] == 5 and row["cancelled_orders"] == 2
+    assert row["cancellation_rate"] == approx(0.4)
+    assert row["cancelled_value"] == approx(140.0)
+    assert row["target"] == 0.5 and row["attainment"] == approx(0.5 / 0.4)  # good direction is down
+
+
+def test_cancelled_orders_by_reason_divides_by_all_orders(ws: Workspace) -> None:
+    rows = by(run(ws, "cancelled_orders", "1403-Q1", by=("cancel_reason",)), "cancel_reason")
+    assert set(rows) == {"price", "unspecified"}
+    assert rows["price"]["cancellation_rate"] == approx(0.2)
+    assert rows["unspecified"]["cancelled_value"] == approx(90.0)
+    assert rows["price"]["orders"] == 5
+
+
+def test_cancelled_orders_by_product_counts_an_order_once_per_product(ws: Workspace) -> None:
+    rows = by(run(ws, "cancelled_orders", "1403-Q1", by=("product",)), "product")
+    assert rows["P1"]["orders"] == 3 and rows["P1"]["cancelled_orders"] == 2
+    assert rows["P1"]["cancelled_value"] == approx(120.0)
+    assert rows["P2"]["orders"] == 4 and rows["P2"]["cancellation_rate"] == approx(0.25)
+
+
+def test_opportunities_by_source(ws: Workspace) -> None:
+    rows = by(run(ws, "opportunities_by_source", "1403-Q1"), "source")
+    assert set(rows) == {"webinar", "referral", "cold_call"}  # OP1's source comes from its lead
+    assert rows["webinar"]["pipeline_value"] == approx(300.0) and rows["webinar"]["win_rate"] == 1.0
+    assert rows["referral"]["lost"] == 1 and rows["referral"]["win_rate"] == 0.0
+    assert rows["cold_call"]["win_rate"] is None  # only an open deal: no denominator
+
+
+def test_mql_to_sql(ws: Workspace) -> None:
+    (row,) = run(ws, "mql_to_sql", "1403-Q1")
+    assert (row["mqls"], row["sqls"], row["rate"]) == (4, 2, 0.5)
+    rows = by(run(ws, "mql_to_sql", "1403-Q1", by=("source",)), "source")
+    assert rows["unknown"]["mqls"] == 1 and rows["unknown"]["rate"] == 0.0
+    assert rows["referral"]["rate"] == 1.0
+    regions = by(run(ws, "mql_to_sql", "1403-Q1", by=("region",)), "region")
+    assert regions["Tehran"]["mqls"] == 1 and regions["Markazi"]["sqls"] == 1  # from the lead's customer
+    assert regions["unknown"]["mqls"] == 2
+
+
+def test_mql_boundary_of_jalali_month(ws: Workspace) -> None:
+    # L4 became MQL at 2024-03-19 23:59, the last minute of 1402-12
+    assert run(ws, "mql_to_sql", "1402-12")[0]["mqls"] == 1
+    assert run(ws, "mql_to_sql", "1403-01")[0]["mqls"] == 2
+
+
+def test_article_example_1000_mqls_150_sqls(any_workspace: Workspace) -> None:
+    leads = [
+        {
+            "lead_id": f"L{i}",
+            "created_at": "2024-04-01 00:00:00",
+            "mql_at": "2024-04-02 00:00:00",
+            "sql_at": "2024-05-01 00:00:00" if i < 150 else None,
+        }
+        for i in range(1000)
+    ]
+    load(any_workspace, leads=leads)
+    (row,) = run(any_workspace, "mql_to_sql", "1403-01")
+    assert (row["mqls"], row["sqls"], row["rate"]) == (1000, 150, 0.15)
+
+
+def test_win_rate_and_deal_size(ws: Workspace) -> None:
+    (row,) = run(ws, "win_rate", "1403-Q1")
+    assert (row["won"], row["lost"]) == (2, 1)
+    assert row["win_rate"] == approx(2 / 3)
+    assert row["won_value"] == approx(1300.0) and row["average_deal_size"] == approx(650.0)
+
+
+def test_sales_cycle(ws: Workspace) -> None:
+    (row,) = run(ws, "sales_cycle", "1403-Q1")
+    assert row["deals"] == 2
+    assert row["median_days"] == approx(62.75)  # 35.5 days (from lead L1) and 90 days (from OP4 itself)
+    assert row["mean_days"] == approx(62.75)
+    assert row["p90_days"] == approx(35.5 + 0.9 * 54.5)
+
+
+def test_sales_per_rep(ws: Workspace) -> None:
+    rows = by(run(ws, "sales_per_rep", "1403-Q1"), "rep")
+    assert rows["R1"]["revenue"] == approx(240.0) and rows["R1"]["won_deals"] == 1
+    assert rows["R2"]["revenue"] == approx(1025.0) and rows["R2"]["orders"] == 2
+    assert rows["R2"]["won_value"] == approx(1000.0)
+
+
+def test_calls_per_rep(ws: Workspace) -> None:
+    rows = by(run(ws, "calls_per_rep", "1403-Q1"), "rep")
+    assert rows["R1"]["calls"] == 2 and rows["R1"]["prospects"] == 1  # the email does not count
+    assert rows["R1"]["prospect_rate"] == 0.5
+    assert rows["R1"]["calls_per_month"] == approx(2 / 3)
+    assert rows["R2"]["calls_per_month"] == approx(1 / 3)
+
+
+def test_data_entry_share(ws: Workspace) -> None:
+    (row,) = run(ws, "data_entry_share", "1403-Q1")
+    assert row["share"] == approx(6 / 16)
+    rows = by(run(ws, "data_entry_share", "1403-Q1", by=("rep",)), "rep")
+    assert rows["R1"]["share"] == approx(0.25) and rows["R2"]["share"] == approx(0.5)
+
+
+def test_sales_by_contact_method(ws: Workspace) -> None:
+    rows = by(run(ws, "sales_by_contact_method", "1403-Q1"), "contact_method")
+    assert rows["phone"]["revenue"] == approx(240.0)  # O1 has none: its opportunity's
+    assert rows["meeting"]["revenue"] == approx(1000.0) and rows["meeting"]["win_rate"] == 1.0
+    assert rows["email"]["win_rate"] == 0.0
+
+
+def test_new_customers(ws: Workspace) -> None:
+    rows = run(ws, "new_customers", "1403-Q1", grain="month")
+    assert [r["new_customers"] for r in rows] == [0, 1, 1]  # C1 first bought in 1402-12; O2 was cancelled
+    regions = by(run(ws, "new_customers", "1403-Q1", by=("region",)), "region")
+    assert regions["Markazi"]["new_customers"] == 1 and regions["unknown"]["new_customers"] == 1
+
+
+def test_pipeline_at_each_step_end(ws: Workspace) -> None:
+    rows = run(ws, "pipeline", "1403-Q1", grain="month")
+    assert [r["open_value"] for r in rows] == approx([1700.0, 1200.0, 200.0])
+    assert [r["open_deals"] for r in rows] == [3, 2, 1]
+
+
+def test_sales_growth_nominal_yoy_and_real(ws: Workspace) -> None:
+    rows = run(ws, "sales_growth", "1403-Q1")  # default grain: month
+    assert [r["previous_revenue"] for r in rows] == approx([80.0, 240.0, 25.0])
+    assert [r["growth"] for r in rows] == approx([2.0, 25 / 240 - 1, 39.0])
+    assert all(r["yoy_growth"] is None for r in rows)  # nothing a year earlier
+    assert rows[0]["real_growth"] == approx((240 / 110) / (80 / 100) - 1)
+    assert rows[2]["real_growth"] == approx((1000 / 125) / (25 / 120) - 1)
+
+
+def test_real_growth_is_null_when_an_index_is_missing(ws: Workspace) -> None:
+    rows = run(ws, "sales_growth", "1403-02..1403-04")
+    assert rows[0]["real_growth"] is not None
+    assert rows[2]["period"] == "1403-04" and rows[2]["real_growth"] is None
+
+
+def test_sales_growth_by_dimension_keeps_members_with_previous_revenue(ws: Workspace) -> None:
+    rows = run(ws, "sales_growth", "1403-02", by=("region",))
+    regions = by(rows, "region")
+    assert regions["Tehran"]["revenue"] == 0 and regions["Tehran"]["previous_revenue"] == approx(240.0)
+    assert regions["Tehran"]["growth"] == -1.0
+    assert regions["Fars"]["growth"] is None  # nothing before
+
+
+def test_no_orders_fallback_uses_won_opportunities(any_workspace: Workspace) -> None:
+    load(any_workspace, opportunities=kpi_data.TABLES["opportunities"], customers=kpi_data.TABLES["customers"])
+    (row,) = run(any_workspace, "revenue", "1403-Q1")
+    assert row["revenue"] == approx(1300.0) and row["orders"] == 2
+    products = by(run(any_workspace, "sales_by_product", "1403-Q1"), "product")
+    assert products["P1"]["revenue"] == approx(300.0)
+
+
+def test_empty_period_has_one_row_with_zero_and_null(ws: Workspace) -> None:
+    (row,) = run(ws, "revenue", "1399")
+    assert row["revenue"] == 0 and row["orders"] == 0
+    (wr,) = run(ws, "win_rate", "1399")
+    assert wr["win_rate"] is None
+
+
+@pytest.mark.parametrize(("period", "days"), [("1400-12", 29), ("1403-12", 30), ("1403-01", 31)])
+def test_jalali_month_lengths_by_day(ws: Workspace, period: str, days: int) -> None:
+    rows = run(ws, "revenue", period, grain="day")
+    assert len(rows) == days
+    assert rows[0]["period"] == f"{period}-01"
+
+
+def test_week_grain_clips_the_last_week(ws: Workspace) -> None:
+    rows = run(ws, "revenue", "1403", grain="week")
+    assert rows[0]["period"] == "1403-W01" and rows[-1]["period"] == "1404-W01"
+    assert sum(r["revenue"] for r in rows) == approx(1265.0)
+
+
+def test_gregorian_target_never_matches_a_jalali_row(ws: Workspace) -> None:
+    (row,) = run(ws, "revenue", "2024-Q2")
+    assert row["target"] == 5.0  # matches its own calendar's row
+    rows = run(ws, "revenue", "1403-Q1", grain="quarter")
+    assert rows[0]["target"] == 1000.0
+
+
+def test_filter_and_rep_scope(ws: Workspace) -> None:
+    (row,) = run(ws, "revenue", "1403-Q1", filters=(("region", "tehran"),))
+    assert row["revenue"] == approx(240.0)
+    scoped = ws.engine(rep_scope="R1").run(Query("revenue", "1403-Q1")).rows[0]
+    assert scoped["revenue"] == approx(240.0)
+    assert scoped["target"] is None  # company targets are not a rep's
+
+
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        (Query("nope", "1403"), UnknownKPI),
+        (Query("revenue", "1403-13"), InvalidPeriod),
+        (Query("revenue", "2024-Q5"), InvalidPeriod),
+        (Query("revenue", "1403-02..1403-01"), InvalidPeriod),
+        (Query("revenue", "1403..2024"), InvalidPeriod),
+        (Query("revenue", "1403", grain="hour"), InvalidPeriod),
+        (Query("revenue", "1403", by=("stage",)), InvalidQuery),
+        (Query("revenue", "1403", by=("region; DROP TABLE orders",)), InvalidQuery),
+        (Query("revenue", "1403", filters=(("region", "x' OR '1'='1"),)), InvalidQuery),
+        (Query("revenue", "1403", compare="last_week"), InvalidQuery),
+        (Query("revenue", "1403", measures=("nope",)), InvalidQuery),
+    ],
+)
+def test_bad_queries_are_clear_errors(ws: Workspace, query: Query, error: type[Exception]) -> None:
+    with pytest.raises(error) as info:
+        ws.engine().run(query)
+    assert info.value.args[0]
+    assert ws.warehouse.table("orders").count().execute() == 6  # injection attempts changed nothing
+
+
+def test_explain_returns_sql_without_running(ws: Workspace) -> None:
+    sql = ws.engine().explain(Query("sales_by_region", "1403-Q1", grain="month"))
+    assert "SELECT" in sql and "order_lines" in sql
+
+
+def test_scorecard_puts_goal_kpis_first(ws: Workspace) -> None:
+    sc = ws.engine().scorecard("1403-Q1").to_dict()
+    assert [c["kpi"] for c in sc["primary"]] == ["revenue", "sales_growth", "sales_by_product"]
+    rev = sc["primary"][0]
+    assert rev["value"] == approx(1265.0) and rev["target"] == 1000.0
+    assert rev["previous"] == approx(80.0) and rev["year_ago"] == 0
+    assert len(rev["spark"]) == 12 and rev["spark"][-1]["period"] == "1403-03"
+    assert {c["kpi"] for c in sc["secondary"]} >= {"win_rate", "pipeline", "cancelled_orders"}
