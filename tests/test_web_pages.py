@@ -311,6 +311,8 @@ def test_data_page_upload_summary_and_rejects_csv(empty: Served) -> None:
         rows = re.findall(r"<tr><td>Reps</td>.*?</tr>", r.text)
         assert rows
         assert ">2<" in rows[0]
+        page = c.get("/data?lang=en").text
+        assert re.search(r'Reps <small class="muted">reps</small></td><td class="num">2</td><td dir="ltr">\d{4}-', page)
         csv_text = c.get("/data/rejects.csv").text.lstrip("\ufeff")
         assert csv_text.splitlines()[0] == "table,file,line,column,value,reason"
         assert len(csv_text.splitlines()) == 2
@@ -338,3 +340,32 @@ def test_serve_binds_localhost_by_default() -> None:
     from sanjeh.web.app import serve as real_serve
 
     assert inspect.signature(real_serve).parameters["host"].default == "127.0.0.1"
+
+
+def test_comparison_and_targets_are_drawn(served: Served) -> None:
+    with served.browser_session("admin") as (c, _):
+        bars = figure_of(
+            c.get("/kpi/sales_by_region", params={"period": PERIOD, "compare": "year_ago", "lang": "en"}).text
+        )
+        names = [trace["name"] for trace in bars["data"]]  # type: ignore[attr-defined]
+        assert "Compared period" in names
+        line = figure_of(
+            c.get("/kpi/revenue", params={"period": "1403", "grain": "month", "compare": "previous", "lang": "en"}).text
+        )
+        names = [trace["name"] for trace in line["data"]]  # type: ignore[attr-defined]
+        assert names[1:] == ["Compared period", "Target"]  # the demo sets monthly revenue targets
+
+
+def test_concurrent_views_compute_a_result_once(served: Served) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    state = served.app.state.sanjeh  # type: ignore[attr-defined]
+    with served.api("manager") as c:
+        params = {"period": "1402-Q3", "grain": "month", "by": "region"}
+        before = state.computed
+        with ThreadPoolExecutor(8) as pool:
+            bodies = list(pool.map(lambda _: c.get("/api/v1/kpis/revenue", params=params).json(), range(8)))
+        assert all(b == bodies[0] for b in bodies)
+        assert state.computed == before + 1  # one computes, the others wait and take its result
+        c.get("/api/v1/kpis/revenue", params=params)
+        assert state.computed == before + 1

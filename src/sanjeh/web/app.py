@@ -182,11 +182,19 @@ def serve(
     port: int = 8000,
     *,
     log_level: str = "info",
+    warm: bool = True,
 ) -> None:
-    """Serve the dashboard and the API (blocks until stopped). Binds 127.0.0.1 unless told otherwise."""
+    """Serve the dashboard and the API (blocks until stopped). Binds 127.0.0.1 unless told otherwise.
+
+    With ``warm``, the default scorecard is computed in the background while the server starts.
+    """
     import uvicorn
 
     app = create_app(ws_or_settings)
+    if warm:
+        import threading
+
+        threading.Thread(target=app.state.sanjeh.warm, name="sanjeh-warm", daemon=True).start()
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 

@@ -162,7 +162,29 @@ def build_chart(
                     "connectgaps": False,
                 }
             )
-        return {"data": traces, "layout": _base_layout(lang, unit, values)}
+        if len(ranked) == 1:
+            rs = ranked[0][1]
+            xs = [period_label(r.get("period"), lang) for r in rs]
+            for column, key, dash in ((f"previous_{head}", "col.compared", "dash"), ("target", "col.target", "dot")):
+                ys = [r.get(column) for r in rs]
+                if any(v is not None for v in ys):
+                    values += ys
+                    name = t(key, lang)
+                    traces.append(
+                        {
+                            "type": "scatter",
+                            "mode": "lines",
+                            "name": name,
+                            "x": xs,
+                            "y": ys,
+                            "text": [fmt(v) for v in ys],
+                            "hovertemplate": "%{x}: %{text}<extra>" + name + "</extra>",
+                            "line": {"dash": dash, "width": 2},
+                        }
+                    )
+        layout = _base_layout(lang, unit, values)
+        layout["showlegend"] = len(traces) > 1
+        return {"data": traces, "layout": layout}
 
     # breakdown: bars per member of the first dimension (colour by the second, if any)
     dim = by[0] if by else None
@@ -181,6 +203,20 @@ def build_chart(
     if dim and drill is not None:
         trace["customdata"] = [drill(dim, str(r.get(dim))) for r in rows]
     data: list[dict[str, Any]] = [trace]
+    previous = [r.get(f"previous_{head}") for r in rows]
+    if any(v is not None for v in previous):
+        data.append(
+            {
+                "type": "bar",
+                "name": t("col.compared", lang),
+                "x": xs,
+                "y": previous,
+                "text": [fmt(v) for v in previous],
+                "textposition": "none",
+                "hovertemplate": "%{x}: %{text}<extra>" + t("col.compared", lang) + "</extra>",
+                "marker": {"color": "#b8c4cc"},
+            }
+        )
     targets = [r.get("target") for r in rows]
     if any(v is not None for v in targets):
         data.append(
@@ -195,7 +231,7 @@ def build_chart(
                 "marker": {"symbol": "line-ew-open", "size": 26, "line": {"width": 3, "color": "#c0392b"}},
             }
         )
-    layout = _base_layout(lang, unit, [*ys, *targets])
+    layout = _base_layout(lang, unit, [*ys, *targets, *previous])
     layout["showlegend"] = len(data) > 1
     return {"data": data, "layout": layout}
 

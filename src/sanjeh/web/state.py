@@ -10,6 +10,7 @@ them all.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -26,6 +27,7 @@ from sanjeh.web.auth import RateLimiter, Signer
 from sanjeh.workspace import Workspace
 
 T = TypeVar("T")
+log = logging.getLogger("sanjeh.web")
 COMPARES = ("previous", "year_ago")
 DEFAULT_MAX_UPLOAD = 200 * 1024 * 1024
 
@@ -93,6 +95,7 @@ class AppState:
     max_upload: int = DEFAULT_MAX_UPLOAD
     secure_cookies: bool = False
     version_ttl: float = 1.0
+    computed: int = 0  # engine calls made (not served from the cache)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _engines: dict[str | None, Any] = field(default_factory=dict)
     _version: tuple[float, str] = (0.0, "")
@@ -157,9 +160,24 @@ class AppState:
         if hit is not None:
             return hit  # type: ignore[no-any-return]
         with self._lock:
+            # another thread may have computed it while this one waited (20 clients, one cold scorecard)
+            hit = self.cache.get(full)
+            if hit is not None:
+                return hit  # type: ignore[no-any-return]
             value = compute(self.engine(rep_scope))
-        self.cache.put(full, value)
+            self.computed += 1
+            self.cache.put(full, value)
         return value
+
+    def warm(self) -> None:
+        """Compute the catalogue and the default scorecard (what the first visitor opens) ahead of time."""
+        try:
+            self.catalogue()
+            self.cached(
+                ("scorecard", self.default_period()), None, lambda e: dict(e.scorecard(self.default_period()).to_dict())
+            )
+        except Exception:  # warming is best effort: a real request will report any error
+            log.warning("could not warm the result cache", exc_info=True)
 
     def catalogue(self) -> list[Any]:
         return self.cached(("catalogue",), None, lambda e: list(e.catalogue()))
