@@ -12,7 +12,13 @@ def test_replace_and_read(workspace: Workspace) -> None:
     stored = replace_targets(
         workspace,
         [
-            {"kpi": "sales_by_region", "period": "1403-q4", "dimension": "region", "member": "Markazi", "target": "1,500"},
+            {
+                "kpi": "sales_by_region",
+                "period": "1403-q4",
+                "dimension": "region",
+                "member": "Markazi",
+                "target": "1,500",
+            },
             {"kpi": "revenue", "measure": "orders", "period": "2024-3", "target": 120},
             {"kpi": "revenue", "period": "1403", "target": 9e9},
         ],
@@ -20,7 +26,14 @@ def test_replace_and_read(workspace: Workspace) -> None:
     assert stored == read_targets(workspace)
     assert stored == [
         {"kpi": "revenue", "measure": "revenue", "period": "1403", "dimension": None, "member": None, "target": 9e9},
-        {"kpi": "revenue", "measure": "orders", "period": "2024-03", "dimension": None, "member": None, "target": 120.0},
+        {
+            "kpi": "revenue",
+            "measure": "orders",
+            "period": "2024-03",
+            "dimension": None,
+            "member": None,
+            "target": 120.0,
+        },
         {
             "kpi": "sales_by_region",
             "measure": "revenue",
@@ -81,5 +94,6 @@ def test_every_problem_is_listed_and_nothing_changes(workspace: Workspace) -> No
         (11, "period"),
     } <= by_row
     assert (10, "period") not in by_row
-    assert "row 1" in err.value.message and "more" in err.value.message
+    assert "row 1" in err.value.message
+    assert "more" in err.value.message
     assert [t["target"] for t in read_targets(workspace)] == [1.0]

@@ -27,7 +27,9 @@ def test_add_authenticate_and_list(any_workspace: Workspace) -> None:
     ali = authenticate(ws, "ali", "another-pass")
     assert (ali.role, ali.rep_id, ali.language, ali.rep_scope) == ("rep", "R07", "en", "R07")
     sara = authenticate(ws, "sara", "s3cret-pass")
-    assert sara.rep_scope is None and sara.can_manage and not sara.is_admin
+    assert sara.rep_scope is None
+    assert sara.can_manage
+    assert not sara.is_admin
     stored = ws.warehouse.table("_users").to_pyarrow().column("password_hash").to_pylist()
     assert all(h.startswith("$argon2id$") for h in stored)
     assert "s3cret-pass" not in "".join(stored)
