@@ -235,9 +235,13 @@ def _result_table(result: Any, lang: str) -> Table:
             if c in ("period", *result.plan.by):
                 cells.append(str(v))
                 continue
-            unit = units.get(c) or ("rate" if c.endswith(("_rate", "attainment")) else units.get(h, "number"))
-            if c.startswith("previous_") or c.endswith("_change"):
-                unit = units.get(h, "number")
+            if c in units:
+                unit = units[c]
+            elif c.endswith(("_rate", "attainment")):
+                unit = "rate"
+            else:  # targets, previous values and changes are in their measure's unit
+                base = c.removesuffix("_target").removesuffix("_change").removeprefix("previous_")
+                unit = units.get(base, units.get(h, "number")) if c != "target" else units.get(h, "number")
             text = fmt_value(v, unit)
             if c == f"{h}_change" or c == f"{h}_change_rate":
                 a, style = arrow(v, kpi.direction)
@@ -317,9 +321,7 @@ def scorecard(
 
 
 def _default_period(ws: Any) -> str:
-    from sanjeh.calendar import latest_complete
-
-    return latest_complete(ws.today(), ws.settings.calendar, "quarter").label
+    return str(ws.default_period())
 
 
 def _render_scorecard(sc: Any, lang: str, fmt: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
@@ -33,9 +33,15 @@ class Warehouse:
     kind: str  # "duckdb" | "postgres" | "pyspark"
     con: BaseBackend
 
+    _tables: dict[str, ibis.Table] = field(default_factory=dict, repr=False)
+
     # -- tables ---------------------------------------------------------------
     def table(self, name: str) -> ibis.Table:
-        return self.con.table(name)
+        """The table's expression; its schema is read once (Sanjeh's tables never change shape)."""
+        t = self._tables.get(name)
+        if t is None:
+            t = self._tables[name] = self.con.table(name)
+        return t
 
     def has_table(self, name: str) -> bool:
         return name in self.con.list_tables()

@@ -349,21 +349,32 @@ class Compiler:
         main = Buckets.main(plan)
         rows = self.values(main)
         rows = self._apply_targets(rows, dims)
-        h = kpi.headline
-        if plan.compare:
-            sb = main.shifted(plan.compare)
-            hm = kpi.headline_measure
-            if sb is None:
-                rows = rows.mutate(**{f"previous_{h}": ibis.null("float64")})
-            else:
-                cmp = self.values(sb).select("step", *dims, **{f"previous_{h}": h})
-                rows = _keys_join(rows, cmp, ["step", *dims])
-                if hm.zero_when_empty:
-                    rows = rows.mutate(**{f"previous_{h}": ibis.coalesce(rows[f"previous_{h}"], ibis.literal(0))})
-            prev = rows[f"previous_{h}"]
-            change = (rows[h] - prev).cast("float64")
-            rows = rows.mutate(**{f"{h}_change": change, f"{h}_change_rate": _ratio(change, prev)})
+        offsets = ("previous", "year_ago") if plan.compare == "both" else (plan.compare,) if plan.compare else ()
+        for offset in offsets:
+            rows = self._compare(rows, main, dims, offset, prefix="previous" if offset == plan.compare else offset)
         return self._present(rows, dims)
+
+    def _compare(self, rows: ir.Table, main: Buckets, dims: list[str], offset: str, prefix: str) -> ir.Table:
+        """Add ``<prefix>_m``, ``m_change`` and ``m_change_rate`` for the headline ``m``.
+
+        With both comparisons at once (the scorecard), the year-ago columns are
+        ``year_ago_m``, ``m_year_ago_change`` and ``m_year_ago_change_rate``.
+        """
+        kpi = self.kpi
+        h, hm = kpi.headline, kpi.headline_measure
+        col = f"{prefix}_{h}"
+        tag = "" if prefix == "previous" else f"_{prefix}"
+        sb = main.shifted(offset)
+        if sb is None:
+            rows = rows.mutate(**{col: ibis.null("float64")})
+        else:
+            cmp = self.values(sb).select("step", *dims, **{col: h})
+            rows = _keys_join(rows, cmp, ["step", *dims])
+            if hm.zero_when_empty:
+                rows = rows.mutate(**{col: ibis.coalesce(rows[col], ibis.literal(0))})
+        prev = rows[col]
+        change = (rows[h] - prev).cast("float64")
+        return rows.mutate(**{f"{h}{tag}_change": change, f"{h}{tag}_change_rate": _ratio(change, prev)})
 
     def _targeted_measures(self) -> list[str]:
         names = {t.measure for t in self.targets}
@@ -421,7 +432,9 @@ class Compiler:
             a = "attainment" if m == kpi.headline else f"{m}_attainment"
             extra += [c for c in (t, a) if c in rows.columns]
         h = kpi.headline
-        extra += [c for c in (f"previous_{h}", f"{h}_change", f"{h}_change_rate") if c in rows.columns]
+        compared = (f"previous_{h}", f"{h}_change", f"{h}_change_rate")
+        compared += (f"year_ago_{h}", f"{h}_year_ago_change", f"{h}_year_ago_change_rate")
+        extra += [c for c in compared if c in rows.columns]
         out = rows.select(rows.step.name(STEP), *dims, *shown, *extra)
         order = [out[STEP]]
         if dims:

@@ -77,6 +77,7 @@ class Engine:
         self.rep_scope = rep_scope
         self._catalogue: dict[str, KPI] | None = None
         self._no_orders: bool | None = None
+        self._raw_targets: list[dict[str, Any]] | None = None
 
     # -- the catalogue ---------------------------------------------------------------------
     def catalogue(self) -> list[KPI]:
@@ -150,9 +151,9 @@ class Engine:
 
     def _targets(self, p: Plan) -> list[Target]:
         """The targets that apply to this query's rows (KPIS.md, Targets and comparisons)."""
-        t = self.ws.warehouse.table("targets")
-        t = t.filter(t.kpi.lower().strip() == p.kpi.name)
-        raw = t.to_pyarrow().to_pylist()
+        if self._raw_targets is None:  # the targets table is small: read once per engine
+            self._raw_targets = self.ws.warehouse.table("targets").to_pyarrow().to_pylist()
+        raw = [r for r in self._raw_targets if str(r.get("kpi") or "").strip().lower() == p.kpi.name]
         if not raw:
             return []
         if p.grain is None:

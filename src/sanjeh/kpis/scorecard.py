@@ -24,8 +24,7 @@ def _spark_period(period: Period, n: int) -> tuple[str, str]:
 def card(engine: Engine, kpi: KPI, period: str, spark_steps: int) -> dict[str, Any]:
     h = kpi.headline
     base = dataclasses.replace(engine.plan(Query(kpi.name, period), whole=True), grain=None)
-    now = engine.run_plan(dataclasses.replace(base, compare="previous")).rows[0]
-    ago = engine.run_plan(dataclasses.replace(base, compare="year_ago")).rows[0]
+    now = engine.run_plan(dataclasses.replace(base, compare="both")).rows[0]
     spark_label, grain = _spark_period(base.period, spark_steps)
     spark_plan = dataclasses.replace(base, period=parse_period(spark_label), grain=grain)  # type: ignore[arg-type]
     spark = [{"period": r["period"], "value": r[h]} for r in engine.run_plan(spark_plan).rows]
@@ -44,9 +43,9 @@ def card(engine: Engine, kpi: KPI, period: str, spark_steps: int) -> dict[str, A
         "previous": now.get(f"previous_{h}"),
         "change": now.get(f"{h}_change"),
         "change_rate": now.get(f"{h}_change_rate"),
-        "year_ago": ago.get(f"previous_{h}"),
-        "year_ago_change": ago.get(f"{h}_change"),
-        "year_ago_change_rate": ago.get(f"{h}_change_rate"),
+        "year_ago": now.get(f"year_ago_{h}"),
+        "year_ago_change": now.get(f"{h}_year_ago_change"),
+        "year_ago_change_rate": now.get(f"{h}_year_ago_change_rate"),
         "spark": spark,
     }
 
