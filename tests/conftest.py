@@ -27,13 +27,13 @@ def pg_server() -> Iterator[pgserver.PostgresServer]:
         server.stop()
 
 
-@pytest.fixture()
+@pytest.fixture
 def pg_url(pg_server: pgserver.PostgresServer) -> str:
     """A fresh, empty database on the session's PostgreSQL server."""
     return pg_server.create_database()
 
 
-@pytest.fixture()
+@pytest.fixture
 def workspace(tmp_path: Path) -> Iterator[Workspace]:
     """An empty workspace on a real DuckDB file, with a fixed clock."""
     ws = Workspace.init(tmp_path / "ws")

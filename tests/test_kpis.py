@@ -19,7 +19,7 @@ from tests.builders import load
 approx = pytest.approx
 
 
-@pytest.fixture()
+@pytest.fixture
 def ws(any_workspace: Workspace) -> Workspace:
     return kpi_data.fill(any_workspace)
 

@@ -29,7 +29,9 @@ app.add_typer(users_app, name="users")
 
 WorkspaceOpt = Annotated[
     Path | None,
-    typer.Option("--workspace", "-w", help="The workspace folder (default: $SANJEH_WORKSPACE, else the current folder)."),
+    typer.Option(
+        "--workspace", "-w", help="The workspace folder (default: $SANJEH_WORKSPACE, else the current folder)."
+    ),
 ]
 FormatOpt = Annotated[str, typer.Option("--format", help="table | json | csv")]
 FORMATS = ("table", "json", "csv")
@@ -257,7 +259,9 @@ def _result_table(result: Any, lang: str) -> Table:
 @app.command()
 def kpi(
     name: Annotated[str | None, typer.Argument(help="The KPI (see `sanjeh kpis`).")] = None,
-    period: Annotated[str | None, typer.Option(help="A period label, e.g. 1403-Q1, 1403-01, 2024-03 or FROM..TO.")] = None,
+    period: Annotated[
+        str | None, typer.Option(help="A period label, e.g. 1403-Q1, 1403-01, 2024-03 or FROM..TO.")
+    ] = None,
     grain: Annotated[str | None, typer.Option(help="day | week | month | quarter | year")] = None,
     by: Annotated[list[str] | None, typer.Option(help="Split by a dimension (repeatable).")] = None,
     filter_: Annotated[list[str] | None, typer.Option("--filter", help="DIMENSION=MEMBER (repeatable).")] = None,
@@ -279,9 +283,10 @@ def kpi(
     engine = ws.engine()
     lang = ws.settings.language
     filters = _parse_filters(filter_ or [])
-    names = [k.name for k in engine.catalogue()] if all_ else [name]
+    names = [k.name for k in engine.catalogue()] if all_ else [str(name)]
     queries = [
-        Query(n, period, grain, tuple(by or ()) if not all_ else (), filters if not all_ else (), compare) for n in names
+        Query(n, period, grain, tuple(by or ()) if not all_ else (), filters if not all_ else (), compare)
+        for n in names
     ]
     if explain:
         for q in queries:
@@ -329,7 +334,9 @@ def _render_scorecard(sc: Any, lang: str, fmt: str) -> None:
     if fmt == "json":
         _print_json(data)
         return
-    cards = [dict(c, group="primary") for c in data["primary"]] + [dict(c, group="secondary") for c in data["secondary"]]
+    cards = [dict(c, group="primary") for c in data["primary"]] + [
+        dict(c, group="secondary") for c in data["secondary"]
+    ]
     if fmt == "csv":
         cols = ["group", "kpi", "measure", "value", "target", "attainment", "previous", "change_rate", "year_ago"]
         sys.stdout.write(to_csv(cards, [*cols, "year_ago_change_rate"]))
@@ -337,11 +344,14 @@ def _render_scorecard(sc: Any, lang: str, fmt: str) -> None:
     out = _out()
     heading = {"fa": "کارنامه", "en": "Scorecard"}[lang]
     for group in ("primary", "secondary"):
-        label = {"primary": {"fa": "شاخص‌های اصلی", "en": "Primary KPIs"}, "secondary": {"fa": "شاخص‌های ثانویه", "en": "Secondary KPIs"}}
+        label = {
+            "primary": {"fa": "شاخص‌های اصلی", "en": "Primary KPIs"},
+            "secondary": {"fa": "شاخص‌های ثانویه", "en": "Secondary KPIs"},
+        }
         t = Table(title=f"{heading} {data['period']} · {label[group][lang]}")
-        for c in ("KPI", "value", "target", "attainment", "vs previous", "vs a year ago"):
-            t.add_column(c, justify="left" if c == "KPI" else "right", overflow="fold")
-        for c in (c for c in cards if c["group"] == group):
+        for head in ("KPI", "value", "target", "attainment", "vs previous", "vs a year ago"):
+            t.add_column(head, justify="left" if head == "KPI" else "right", overflow="fold")
+        for c in (card for card in cards if card["group"] == group):
             a1, s1 = arrow(c["change_rate"], c["direction"])
             a2, s2 = arrow(c["year_ago_change_rate"], c["direction"])
             st = attainment_style(c["attainment"])
@@ -442,7 +452,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: say so plainly, traceback only with --debug
         if debug:
             traceback.print_exc()
-        err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc} (run with --debug for details)", highlight=False)
+        err.print(
+            f"[red]internal error:[/red] {type(exc).__name__}: {exc} (run with --debug for details)", highlight=False
+        )
         return 1
     return 0
 

@@ -90,7 +90,7 @@ class Table:
         return {c.name: c.storage_type for c in self.columns}
 
 
-def _c(name: str, type: ColumnType = "text", **kw: object) -> Column:
+def _c(name: str, type: ColumnType = "text", **kw: object) -> Column:  # noqa: A002
     return Column(name, type, **kw)  # type: ignore[arg-type]
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import ibis

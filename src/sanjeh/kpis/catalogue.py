@@ -44,7 +44,12 @@ REVENUE = _sum("revenue", "net_amount", "money", "درآمد", "Revenue")
 UNITS = _sum("units", "quantity", "number", "تعداد فروخته‌شده", "Units")
 ORDERS = _distinct("orders", "order_id", "سفارش‌ها", "Orders")
 REVENUE_SHARE = Measure(
-    "revenue_share", "share", of="revenue", cohort="revenue_lines", unit="rate", title=_t("سهم از درآمد", "Revenue share")
+    "revenue_share",
+    "share",
+    of="revenue",
+    cohort="revenue_lines",
+    unit="rate",
+    title=_t("سهم از درآمد", "Revenue share"),
 )
 WON_COUNT = _count("won", "معامله‌های موفق", "Won", where=(WON,))
 LOST_COUNT = _count("lost", "معامله‌های ناموفق", "Lost", where=(LOST,))
@@ -81,9 +86,7 @@ CATALOGUE: tuple[KPI, ...] = (
                 unit="money",
                 title=_t("درآمد تجمعی", "Cumulative revenue"),
             ),
-            Measure(
-                "investment", "lookup", column="investment", unit="money", title=_t("سرمایه‌گذاری", "Investment")
-            ),
+            Measure("investment", "lookup", column="investment", unit="money", title=_t("سرمایه‌گذاری", "Investment")),
             _ratio("return_ratio", "cumulative_revenue", "investment", "نسبت بازگشت", "Return ratio", unit="ratio"),
             REVENUE_SHARE,
         ),
@@ -137,9 +140,7 @@ CATALOGUE: tuple[KPI, ...] = (
         name="sales_by_region",
         number="4",
         title=_t("فروش بر اساس منطقه", "Sales by region"),
-        description=_t(
-            "فروش هر منطقه و سهم آن از کل فروش.", "Each region's sales and its share of all sales."
-        ),
+        description=_t("فروش هر منطقه و سهم آن از کل فروش.", "Each region's sales and its share of all sales."),
         formula=_t(
             "درآمد خطوط سفارش‌های لغونشده به تفکیک منطقه‌ی سفارش (وگرنه منطقه‌ی مشتری)",
             "Revenue of lines of orders not cancelled, by the order's region (else its customer's)",
@@ -167,9 +168,7 @@ CATALOGUE: tuple[KPI, ...] = (
         measures=(
             _ratio("cancellation_rate", "cancelled_orders", "orders", "نرخ لغو", "Cancellation rate"),
             _distinct("cancelled_orders", "order_id", "سفارش‌های لغوشده", "Cancelled orders", where=(CANCELLED,)),
-            _sum(
-                "cancelled_value", "net_amount", "money", "ارزش لغوشده", "Cancelled value", where=(CANCELLED,)
-            ),
+            _sum("cancelled_value", "net_amount", "money", "ارزش لغوشده", "Cancelled value", where=(CANCELLED,)),
             _distinct("orders", "order_id", "همه‌ی سفارش‌ها", "Orders", ignore_dims=("cancel_reason",)),
         ),
         headline="cancellation_rate",
@@ -220,13 +219,27 @@ CATALOGUE: tuple[KPI, ...] = (
             Measure("growth", "growth", of="revenue", unit="rate", title=_t("رشد", "Growth")),
             REVENUE,
             Measure(
-                "previous_revenue", "previous", of="revenue", unit="money", title=_t("درآمد دوره‌ی قبل", "Previous revenue")
+                "previous_revenue",
+                "previous",
+                of="revenue",
+                unit="money",
+                title=_t("درآمد دوره‌ی قبل", "Previous revenue"),
             ),
             Measure(
-                "yoy_growth", "growth", of="revenue", offset="year_ago", unit="rate", title=_t("رشد سالانه", "YoY growth")
+                "yoy_growth",
+                "growth",
+                of="revenue",
+                offset="year_ago",
+                unit="rate",
+                title=_t("رشد سالانه", "YoY growth"),
             ),
             Measure(
-                "_real_revenue", "sum", column="real_amount", unit="money", title=_t("درآمد واقعی", "Real revenue"), hidden=True
+                "_real_revenue",
+                "sum",
+                column="real_amount",
+                unit="money",
+                title=_t("درآمد واقعی", "Real revenue"),
+                hidden=True,
             ),
             Measure("real_growth", "growth", of="_real_revenue", unit="rate", title=_t("رشد واقعی", "Real growth")),
         ),
@@ -250,7 +263,13 @@ CATALOGUE: tuple[KPI, ...] = (
             ORDERS,
             _count("won_deals", "معامله‌های موفق", "Won deals", where=(WON,), cohort="opportunities_closed"),
             _sum(
-                "won_value", "amount", "money", "ارزش معامله‌های موفق", "Won value", where=(WON,), cohort="opportunities_closed"
+                "won_value",
+                "amount",
+                "money",
+                "ارزش معامله‌های موفق",
+                "Won value",
+                where=(WON,),
+                cohort="opportunities_closed",
             ),
         ),
         headline="revenue",
@@ -275,7 +294,9 @@ CATALOGUE: tuple[KPI, ...] = (
             _count("calls", "تماس‌ها", "Calls"),
             _count("prospects", "مشتریان بالقوه", "Prospects", where=(Cond("outcome", "eq", "prospect"),)),
             _ratio("prospect_rate", "prospects", "calls", "نرخ یافتن مشتری بالقوه", "Prospect rate"),
-            Measure("calls_per_month", "per_month", of="calls", unit="number", title=_t("تماس در ماه", "Calls per month")),
+            Measure(
+                "calls_per_month", "per_month", of="calls", unit="number", title=_t("تماس در ماه", "Calls per month")
+            ),
         ),
         headline="calls",
         dimensions=("rep",),
@@ -353,9 +374,18 @@ CATALOGUE: tuple[KPI, ...] = (
         cohort="opportunities_closed",
         where=(WON,),
         measures=(
-            Measure("median_days", "quantile", column="days", q=0.5, unit="days", title=_t("میانه‌ی روزها", "Median days")),
+            Measure(
+                "median_days", "quantile", column="days", q=0.5, unit="days", title=_t("میانه‌ی روزها", "Median days")
+            ),
             Measure("mean_days", "mean", column="days", unit="days", title=_t("میانگین روزها", "Mean days")),
-            Measure("p90_days", "quantile", column="days", q=0.9, unit="days", title=_t("صدک ۹۰ روزها", "90th percentile days")),
+            Measure(
+                "p90_days",
+                "quantile",
+                column="days",
+                q=0.9,
+                unit="days",
+                title=_t("صدک ۹۰ روزها", "90th percentile days"),
+            ),
             _count("deals", "معامله‌ها", "Deals"),
         ),
         headline="median_days",
@@ -396,7 +426,9 @@ CATALOGUE: tuple[KPI, ...] = (
             WON_COUNT,
             LOST_COUNT,
             WON_VALUE,
-            _ratio("average_deal_size", "won_value", "won", "میانگین اندازه‌ی معامله", "Average deal size", unit="money"),
+            _ratio(
+                "average_deal_size", "won_value", "won", "میانگین اندازه‌ی معامله", "Average deal size", unit="money"
+            ),
         ),
         headline="win_rate",
         dimensions=("rep", "source", "product", "contact_method"),

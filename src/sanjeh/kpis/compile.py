@@ -344,7 +344,7 @@ class Compiler:
 
     # -- the whole query --------------------------------------------------------------------
     def expr(self) -> ir.Table:
-        plan, kpi = self.plan, self.kpi
+        plan = self.plan
         dims = list(plan.by)
         main = Buckets.main(plan)
         rows = self.values(main)
@@ -405,7 +405,9 @@ class Compiler:
                 for m in kpi.measures
                 if m.zero_when_empty and m.column not in NULLABLE_VALUES and m.name in rows.columns
             }
-            j = j.mutate(step=ibis.coalesce(j.step, j["__tstep"]), **{dim: ibis.coalesce(j[dim], j["__tlabel"])}, **fill)
+            j = j.mutate(
+                step=ibis.coalesce(j.step, j["__tstep"]), **{dim: ibis.coalesce(j[dim], j["__tlabel"])}, **fill
+            )
             rows = solid(j.drop("__tstep", "__tkey", "__tlabel"))
         for m in kpi.visible_measures:
             tcol = "target" if m.name == kpi.headline else f"{m.name}_target"
@@ -433,7 +435,7 @@ class Compiler:
             extra += [c for c in (t, a) if c in rows.columns]
         h = kpi.headline
         compared = (f"previous_{h}", f"{h}_change", f"{h}_change_rate")
-        compared += (f"year_ago_{h}", f"{h}_year_ago_change", f"{h}_year_ago_change_rate")
+        compared += (f"year_ago_{h}", f"{h}_year_ago_change", f"{h}_year_ago_change_rate")  # type: ignore[assignment]
         extra += [c for c in compared if c in rows.columns]
         out = rows.select(rows.step.name(STEP), *dims, *shown, *extra)
         order = [out[STEP]]

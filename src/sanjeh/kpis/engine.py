@@ -44,7 +44,8 @@ class Result:
         return [{k: _clean(v) for k, v in r.items()} for r in self.table.to_pylist()]
 
     def to_pandas(self) -> pd.DataFrame:
-        return self.table.to_pandas()
+        df: pd.DataFrame = self.table.to_pandas()
+        return df
 
     def to_arrow(self) -> pa.Table:
         return self.table
@@ -57,7 +58,7 @@ class Result:
             "calendar": p.period.calendar,
             "grain": p.grain,
             "by": list(p.by),
-            "filters": {d: m for d, m in p.filters},
+            "filters": dict(p.filters),
             "compare": p.compare,
             "rows": self.rows,
         }

@@ -100,4 +100,3 @@ def plan(query: Query, catalogue: dict[str, KPI], *, whole: bool = False) -> Pla
                 details={"measure": m, "allowed": visible},
             )
     return Plan(kpi, period, grain, tuple(by), tuple(filters), compare, tuple(query.measures))
-

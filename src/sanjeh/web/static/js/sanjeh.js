@@ -25,7 +25,14 @@
   }
   function formHelpers() {
     document.querySelectorAll("select.auto-submit").forEach(function (sel) {
-      sel.addEventListener("change", function () { sel.form.submit(); });
+      sel.addEventListener("change", function () {
+        if (sel.name === "cal") {
+          // another calendar: its quick choices, and its latest month instead of the typed period
+          var input = document.getElementById("period-input");
+          if (input) input.disabled = true;
+        }
+        sel.form.submit();
+      });
     });
     var add = document.getElementById("filter-add");
     if (add) {
@@ -35,17 +42,6 @@
         var hidden = document.getElementById("filter-new");
         if (member) { hidden.value = dim + ":" + member; hidden.disabled = false; }
       });
-    }
-    // the calendar switch changes the quick choices: submit without the custom period
-    var form = document.getElementById("period-form");
-    if (form) {
-      var cal = form.querySelector("select[name=cal]");
-      if (cal) {
-        cal.addEventListener("change", function () {
-          var input = document.getElementById("period-input");
-          if (input) input.disabled = true;
-        }, true);
-      }
     }
   }
   document.addEventListener("DOMContentLoaded", function () { formHelpers(); drawCharts(); });
