@@ -137,6 +137,28 @@ def test_change_the_period_and_drill_into_a_member(visit: Visit) -> None:
     visit.shot("kpi-drilled-en")
 
 
+def test_calendar_switch_and_filter_controls(visit: Visit) -> None:
+    visit.login("manager", lang="en")
+    visit.goto("/kpi/revenue?period=1403-Q4&grain=month&lang=en")
+    page = visit.page
+    page.select_option("select[name=cal]", "gregorian")
+    page.wait_for_url(re.compile(r"cal=gregorian"))
+    assert "period=" not in page.url  # the latest complete Gregorian month instead
+    assert page.locator("h1 small").inner_text() == "March 2025"
+    assert page.locator('a[data-quick="last_year"]').get_attribute("data-period") == "2024"
+    page.select_option("#filter-dim", "region")
+    page.fill("#filter-member", "Tehran")
+    page.click("#filter-add")
+    page.wait_for_url(re.compile(r"filter=region%3ATehran"))
+    assert page.locator(".filters .chip").inner_text().startswith("Region = Tehran")
+    page.select_option("#compare", "year_ago")
+    page.wait_for_url(re.compile(r"compare=year_ago"))
+    assert "filter=region%3ATehran" in page.url  # the other controls are kept
+    page.click(".filters .chip")  # removes the filter
+    page.wait_for_url(re.compile(r"^((?!filter=).)*$"))
+    assert "compare=year_ago" in page.url
+
+
 def test_switch_language_changes_direction(visit: Visit) -> None:
     visit.login("rep5", lang="fa")
     page = visit.page
