@@ -57,7 +57,11 @@ class Visit:
         self.page = browser.new_page(viewport={"width": width, "height": height})
         self.page.set_default_timeout(120_000)
         self.requests: list[str] = []
+        self.errors: list[str] = []
         self.page.on("request", lambda r: self.requests.append(r.url))
+        # console errors include Content-Security-Policy violations and failed loads
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
 
     def login(self, username: str, next_url: str = "/kpis", lang: str = "fa") -> None:
         self.page.goto(f"{self.base}/login?lang={lang}&next={next_url}")
@@ -89,6 +93,7 @@ def visit(browser: Any, served: Served) -> Iterator[Visit]:
         yield v
     finally:
         assert v.outside() == [], f"requests left the app: {v.outside()}"
+        assert v.errors == [], f"errors in the browser console: {v.errors}"
         v.close()
 
 
