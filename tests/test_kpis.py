@@ -322,3 +322,52 @@ def test_scorecard_puts_goal_kpis_first(ws: Workspace) -> None:
     assert rev["previous"] == approx(80.0) and rev["year_ago"] == 0
     assert len(rev["spark"]) == 12 and rev["spark"][-1]["period"] == "1403-03"
     assert {c["kpi"] for c in sc["secondary"]} >= {"win_rate", "pipeline", "cancelled_orders"}
+
+
+WORKSPACE_KPI = """
+[[kpis]]
+name = "calls_by_outcome"
+title_fa = "تماس‌ها بر اساس نتیجه"
+title_en = "Calls by outcome"
+cohort = "activities"
+where = [["type", "eq", "call"]]
+headline = "calls"
+dimensions = ["outcome", "rep"]
+[[kpis.measures]]
+name = "calls"
+kind = "count"
+unit = "count"
+[[kpis.measures]]
+name = "per_month"
+kind = "per_month"
+of = "calls"
+"""
+
+
+def test_workspace_kpi_from_settings_is_a_kpi_like_the_others(workspace: Workspace) -> None:
+    kpi_data.fill(workspace)
+    settings_file = workspace.root / "sanjeh.toml"
+    settings_file.write_text(settings_file.read_text(encoding="utf-8") + WORKSPACE_KPI, encoding="utf-8")
+    ws = Workspace.open(workspace.root)
+    try:
+        assert "calls_by_outcome" in [k.name for k in ws.engine().catalogue()]
+        rows = by(run(ws, "calls_by_outcome", "1403-Q1", by=("outcome",)), "outcome")
+        assert rows["prospect"]["calls"] == 2 and rows["no_answer"]["calls"] == 1
+        assert rows["prospect"]["per_month"] == approx(2 / 3)
+        assert "calls_by_outcome" not in [c["kpi"] for c in ws.engine().scorecard("1403-Q1").primary]
+    finally:
+        ws.close()
+
+
+def test_workspace_kpi_with_an_unknown_dimension_is_refused(workspace: Workspace) -> None:
+    from sanjeh.errors import SettingsError
+
+    settings_file = workspace.root / "sanjeh.toml"
+    bad = WORKSPACE_KPI.replace('["outcome", "rep"]', '["colour"]')
+    settings_file.write_text(settings_file.read_text(encoding="utf-8") + bad, encoding="utf-8")
+    ws = Workspace.open(workspace.root)
+    try:
+        with pytest.raises(SettingsError, match="colour"):
+            ws.engine().catalogue()
+    finally:
+        ws.close()
