@@ -371,3 +371,28 @@ def test_workspace_kpi_with_an_unknown_dimension_is_refused(workspace: Workspace
             ws.engine().catalogue()
     finally:
         ws.close()
+
+
+def test_negative_sales_cycle_is_kept_and_warned(any_workspace: Workspace) -> None:
+    load(
+        any_workspace,
+        leads=[{"lead_id": "L1", "created_at": "2024-04-10 00:00:00"}],
+        opportunities=[
+            {"opportunity_id": "X1", "created_at": "2024-04-01 00:00:00", "lead_id": "L1", "status": "won",
+             "closed_at": "2024-04-08 00:00:00"},
+            {"opportunity_id": "X2", "created_at": "2024-04-01 00:00:00", "status": "won",
+             "closed_at": "2024-04-05 00:00:00"},
+        ],
+    )  # fmt: skip
+    result = any_workspace.engine().run(Query("sales_cycle", "1403-01"))
+    (row,) = result.rows
+    assert row["deals"] == 2 and row["median_days"] == approx((-2 + 4) / 2)
+    assert result.warnings and "1 deal(s) closed before they started" in result.warnings[0]["en"]
+    assert "warning__" not in "".join(result.columns)
+
+
+def test_rows_carry_member_names(ws: Workspace) -> None:
+    rows = by(run(ws, "sales_per_rep", "1403-Q1"), "rep")
+    assert rows["R1"]["rep_name"] == "Sara"
+    products = by(run(ws, "sales_by_product", "1403-Q1"), "product")
+    assert products["P2"]["product_name"] == "Valve"

@@ -387,6 +387,16 @@ CATALOGUE: tuple[KPI, ...] = (
                 title=_t("صدک ۹۰ روزها", "90th percentile days"),
             ),
             _count("deals", "معامله‌ها", "Deals"),
+            _count("_negative_days", "روزهای منفی", "Negative days", where=(Cond("days", "lt", 0),), hidden=True),
+        ),
+        warnings=(
+            (
+                "_negative_days",
+                _t(
+                    "{n} معامله پیش از شروعشان بسته شده‌اند (روزهای منفی)؛ در محاسبه مانده‌اند",
+                    "{n} deal(s) closed before they started (negative days); they are kept",
+                ),
+            ),
         ),
         headline="median_days",
         dimensions=("rep", "source", "product", "segment"),

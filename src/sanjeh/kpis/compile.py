@@ -25,6 +25,14 @@ from sanjeh.kpis.sources import COHORTS, SPARSE_DIMS, Sources, solid
 STEP = "period"
 #: Value columns that may be null inside a cohort: a sum over them is null when any is.
 NULLABLE_VALUES = frozenset({"real_amount", "days"})
+#: Dimensions whose members have names: dimension -> (table, id column, name column).
+NAMES = {
+    "product": ("products", "product_id", "name"),
+    "rep": ("reps", "rep_id", "name"),
+    "initiative": ("initiatives", "initiative_id", "name"),
+}
+#: Hidden columns carrying data-quality warning counts start with this.
+WARNING_PREFIX = "warning__"
 #: ``lookup`` measures: measure column -> (table, key column, dimension).
 LOOKUPS = {"investment": ("initiatives", "initiative_id", "initiative")}
 
@@ -110,6 +118,10 @@ def _cond(t: ir.Table, conds: Iterable[Cond]) -> ir.BooleanValue | None:
             e = col.isin(list(c.value))
         elif c.op == "not_in":
             e = ~col.isin(list(c.value))
+        elif c.op == "lt":
+            e = col < c.value
+        elif c.op == "gt":
+            e = col > c.value
         elif c.op == "null":
             e = col.isnull()
         else:
@@ -437,7 +449,17 @@ class Compiler:
         compared = (f"previous_{h}", f"{h}_change", f"{h}_change_rate")
         compared += (f"year_ago_{h}", f"{h}_year_ago_change", f"{h}_year_ago_change_rate")  # type: ignore[assignment]
         extra += [c for c in compared if c in rows.columns]
-        out = rows.select(rows.step.name(STEP), *dims, *shown, *extra)
+        warn = {f"{WARNING_PREFIX}{m}": rows[m] for m, _ in kpi.warnings if m in rows.columns}
+        named: list[str] = []
+        for d in dims:
+            if d in NAMES:
+                table, key, name = NAMES[d]
+                t = self.src.wh.table(table)
+                rows = _keys_join(rows, t.select(**{d: t[key], f"{d}_name": t[name]}), [d])
+                named += [d, f"{d}_name"]
+            else:
+                named.append(d)
+        out = rows.select(rows.step.name(STEP), *named, *shown, *extra, **warn)
         order = [out[STEP]]
         if dims:
             order.append(out[h].desc(nulls_first=False))

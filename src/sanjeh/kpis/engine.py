@@ -19,7 +19,7 @@ import pyarrow as pa
 from sanjeh.calendar import parse_unit, steps
 from sanjeh.errors import InvalidPeriod, InvalidQuery
 from sanjeh.kpis.catalogue import CATALOGUE, GOALS
-from sanjeh.kpis.compile import STEP, Compiler, Target
+from sanjeh.kpis.compile import STEP, WARNING_PREFIX, Compiler, Target
 from sanjeh.kpis.model import KPI, kpi_from_settings
 from sanjeh.kpis.query import Plan, Query, plan
 from sanjeh.kpis.sources import COHORTS, Sources
@@ -34,6 +34,20 @@ class Result:
     kpi: KPI
     plan: Plan
     table: pa.Table
+    #: Data-quality warnings about the rows counted (e.g. negative sales cycles), in fa and en.
+    warnings: list[dict[str, str]] = field(default_factory=list)
+
+    @staticmethod
+    def build(kpi: KPI, p: Plan, table: pa.Table) -> Result:
+        warnings: list[dict[str, str]] = []
+        for measure, message in kpi.warnings:
+            col = WARNING_PREFIX + measure
+            if col in table.column_names:
+                n = int(sum(v or 0 for v in table[col].to_pylist()))
+                if n > 0:
+                    warnings.append({lang: text.format(n=n) for lang, text in message.items()})
+        keep = [c for c in table.column_names if not c.startswith(WARNING_PREFIX)]
+        return Result(kpi, p, table.select(keep), warnings)
 
     @property
     def columns(self) -> list[str]:
@@ -60,7 +74,9 @@ class Result:
             "by": list(p.by),
             "filters": dict(p.filters),
             "compare": p.compare,
+            "columns": self.columns,
             "rows": self.rows,
+            "warnings": [w["en"] for w in self.warnings],
         }
 
 
@@ -126,8 +142,7 @@ class Engine:
 
     def run_plan(self, p: Plan) -> Result:
         expr = self.compile(p)
-        table = expr.to_pyarrow()
-        return Result(p.kpi, p, table)
+        return Result.build(p.kpi, p, expr.to_pyarrow())
 
     def explain(self, query: Query) -> str:
         p = self.plan(query)

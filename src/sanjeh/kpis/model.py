@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from sanjeh.errors import SettingsError
 
-CondOp = Literal["eq", "ne", "in", "not_in", "null", "not_null"]
+CondOp = Literal["eq", "ne", "in", "not_in", "null", "not_null", "lt", "gt"]
 MeasureKind = Literal[
     # aggregations over the cohort's rows in each step
     "sum",
@@ -90,6 +90,8 @@ class KPI:
     where: tuple[Cond, ...] = ()  # which of the cohort's rows count at all
     default_grain: str | None = None
     builtin: bool = True
+    #: Data-quality warnings: (a hidden count measure, message with ``{n}`` in fa/en); shown when n > 0.
+    warnings: tuple[tuple[str, dict[str, str]], ...] = ()
 
     def measure(self, name: str) -> Measure:
         for m in self.measures:
@@ -173,7 +175,7 @@ def _conds(raw: Any, where: str) -> tuple[Cond, ...]:
         if not isinstance(item, list | tuple) or not 2 <= len(item) <= 3:
             raise SettingsError(f"{where}: a condition is [column, op, value], not {item!r}")
         op = item[1]
-        if op not in ("eq", "ne", "in", "not_in", "null", "not_null"):
+        if op not in ("eq", "ne", "in", "not_in", "null", "not_null", "lt", "gt"):
             raise SettingsError(f"{where}: unknown condition operator {op!r}")
         out.append(Cond(str(item[0]), op, item[2] if len(item) == 3 else None))
     return tuple(out)
