@@ -62,12 +62,13 @@ class Buckets:
     clip: tuple[dt.date, dt.date] | None = None
 
     @staticmethod
-    def main(plan: Plan) -> Buckets:
+    def main(plan: Plan, tag: str = "") -> Buckets:
+        """The steps of ``plan``; ``tag`` prefixes their labels (to run several step sets in one query)."""
         p = plan.period
         if plan.grain is None:
-            return Buckets(span=p, label=p.label)
+            return Buckets(span=p, label=tag + p.label)
         col = f"{plan.calendar_prefix}_{plan.grain}"
-        pairs = tuple((s.unit, s.label) for s in steps(p, plan.grain))
+        pairs = tuple((s.unit, tag + s.label) for s in steps(p, plan.grain))
         return Buckets(col=col, pairs=pairs, clip=(p.start, p.end))
 
     def shifted(self, offset: str) -> Buckets | None:
@@ -104,6 +105,25 @@ class Buckets:
             c = c.filter(c[self.col].isin([u.label for u, _ in self.pairs]))
             step = c[self.col].substitute({u.label: label for u, label in self.pairs})
         return c.select(day=c.day, step=step, month=c[month_col])
+
+
+@dataclass(frozen=True)
+class MultiBuckets:
+    """Several step sets counted in one query (their labels must differ): the scorecard's
+    period value and its sparkline, for example."""
+
+    parts: tuple[Buckets, ...]
+
+    def shifted(self, offset: str) -> MultiBuckets | None:
+        parts = tuple(s for s in (p.shifted(offset) for p in self.parts) if s is not None)
+        return MultiBuckets(parts) if parts else None
+
+    def day_map(self, cal: ir.Table, month_col: str) -> ir.Table:
+        maps = [p.day_map(cal, month_col) for p in self.parts]
+        return ibis.union(*maps, distinct=False) if len(maps) > 1 else maps[0]
+
+
+AnyBuckets = Buckets | MultiBuckets
 
 
 def _cond(t: ir.Table, conds: Iterable[Cond]) -> ir.BooleanValue | None:
@@ -157,8 +177,11 @@ def _keys_join(
 class Compiler:
     """Builds the expression of one plan over the sources of one workspace (and rep scope)."""
 
-    def __init__(self, src: Sources, plan: Plan, targets: Sequence[Target] = ()) -> None:
+    def __init__(
+        self, src: Sources, plan: Plan, targets: Sequence[Target] = (), buckets: AnyBuckets | None = None
+    ) -> None:
         self.src = src
+        self.buckets = buckets
         self.plan = plan
         self.kpi: KPI = plan.kpi
         self.targets = targets
@@ -208,7 +231,7 @@ class Compiler:
 
     def aggregate(
         self,
-        b: Buckets,
+        b: AnyBuckets,
         cohort: str,
         measures: Sequence[Measure],
         dims: Sequence[str],
@@ -237,7 +260,7 @@ class Compiler:
         return out
 
     # -- values of every measure for one set of buckets ------------------------------------
-    def values(self, b: Buckets) -> ir.Table:
+    def values(self, b: AnyBuckets) -> ir.Table:
         kpi, dims = self.kpi, list(self.plan.by)
         groups: dict[tuple[str, tuple[str, ...]], list[Measure]] = {}
         for m in kpi.measures:
@@ -270,7 +293,7 @@ class Compiler:
         base = self._fill(base)
         return self._derived(base)
 
-    def _initiative_blocks(self, base: ir.Table, b: Buckets, dims: list[str]) -> ir.Table:
+    def _initiative_blocks(self, base: ir.Table, b: AnyBuckets, dims: list[str]) -> ir.Table:
         for m in self.kpi.measures:
             if m.kind == "cumulative":
                 f = self.facts(self.kpi.cohort, kpi_where=True, filters=True)
@@ -295,7 +318,7 @@ class Compiler:
                     base = base.cross_join(total)
         return base
 
-    def _step_blocks(self, base: ir.Table, b: Buckets, dims: list[str]) -> ir.Table:
+    def _step_blocks(self, base: ir.Table, b: AnyBuckets, dims: list[str]) -> ir.Table:
         """Shares, per-month rates and previous-step values."""
         kpi = self.kpi
         for m in kpi.measures:
@@ -358,7 +381,7 @@ class Compiler:
     def expr(self) -> ir.Table:
         plan = self.plan
         dims = list(plan.by)
-        main = Buckets.main(plan)
+        main = self.buckets or Buckets.main(plan)
         rows = self.values(main)
         rows = self._apply_targets(rows, dims)
         offsets = ("previous", "year_ago") if plan.compare == "both" else (plan.compare,) if plan.compare else ()
@@ -366,7 +389,7 @@ class Compiler:
             rows = self._compare(rows, main, dims, offset, prefix="previous" if offset == plan.compare else offset)
         return self._present(rows, dims)
 
-    def _compare(self, rows: ir.Table, main: Buckets, dims: list[str], offset: str, prefix: str) -> ir.Table:
+    def _compare(self, rows: ir.Table, main: AnyBuckets, dims: list[str], offset: str, prefix: str) -> ir.Table:
         """Add ``<prefix>_m``, ``m_change`` and ``m_change_rate`` for the headline ``m``.
 
         With both comparisons at once (the scorecard), the year-ago columns are

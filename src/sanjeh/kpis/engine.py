@@ -19,7 +19,7 @@ import pyarrow as pa
 from sanjeh.calendar import parse_unit, steps
 from sanjeh.errors import InvalidPeriod, InvalidQuery
 from sanjeh.kpis.catalogue import CATALOGUE, GOALS
-from sanjeh.kpis.compile import STEP, WARNING_PREFIX, Compiler, Target
+from sanjeh.kpis.compile import STEP, WARNING_PREFIX, AnyBuckets, Compiler, Target
 from sanjeh.kpis.model import KPI, kpi_from_settings
 from sanjeh.kpis.query import Plan, Query, plan
 from sanjeh.kpis.sources import COHORTS, Sources
@@ -132,16 +132,16 @@ class Engine:
     def plan(self, query: Query, *, whole: bool = False) -> Plan:
         return plan(query, self._kpis(), whole=whole)
 
-    def compile(self, p: Plan) -> ibis.Table:
+    def compile(self, p: Plan, buckets: AnyBuckets | None = None) -> ibis.Table:
         src = self._sources()
         self._check_members(src, p)
-        return Compiler(src, p, self._targets(p)).expr()
+        return Compiler(src, p, self._targets(p), buckets).expr()
 
     def run(self, query: Query, *, whole: bool = False) -> Result:
         return self.run_plan(self.plan(query, whole=whole))
 
-    def run_plan(self, p: Plan) -> Result:
-        expr = self.compile(p)
+    def run_plan(self, p: Plan, buckets: AnyBuckets | None = None) -> Result:
+        expr = self.compile(p, buckets)
         return Result.build(p.kpi, p, expr.to_pyarrow())
 
     def explain(self, query: Query) -> str:

@@ -6,7 +6,10 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from sanjeh.calendar import Period, parse_period, unit_of
+from sanjeh.kpis.compile import Buckets, MultiBuckets
 from sanjeh.kpis.query import Query
+
+SPARK = "spark:"
 
 if TYPE_CHECKING:
     from sanjeh.kpis.engine import Engine, Scorecard
@@ -23,11 +26,16 @@ def _spark_period(period: Period, n: int) -> tuple[str, str]:
 
 def card(engine: Engine, kpi: KPI, period: str, spark_steps: int) -> dict[str, Any]:
     h = kpi.headline
-    base = dataclasses.replace(engine.plan(Query(kpi.name, period), whole=True), grain=None)
-    now = engine.run_plan(dataclasses.replace(base, compare="both")).rows[0]
+    base = dataclasses.replace(engine.plan(Query(kpi.name, period), whole=True), grain=None, compare="both")
     spark_label, grain = _spark_period(base.period, spark_steps)
     spark_plan = dataclasses.replace(base, period=parse_period(spark_label), grain=grain)  # type: ignore[arg-type]
-    spark = [{"period": r["period"], "value": r[h]} for r in engine.run_plan(spark_plan).rows]
+    # one query: the period's value with both comparisons, and the sparkline's steps
+    buckets = MultiBuckets((Buckets.main(base), Buckets.main(spark_plan, tag=SPARK)))
+    rows = engine.run_plan(base, buckets).rows
+    now = next(r for r in rows if r["period"] == base.period.label)
+    spark = [
+        {"period": r["period"][len(SPARK) :], "value": r[h]} for r in rows if str(r["period"]).startswith(SPARK)
+    ]
     hm = kpi.headline_measure
     return {
         "kpi": kpi.name,
