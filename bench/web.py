@@ -1,0 +1,161 @@
+"""The dashboard's scorecard page under load: a real uvicorn server on 127.0.0.1, real HTTP.
+
+:func:`measure` adds a benchmark user to the workspace, starts
+``python -m bench.web serve WORKSPACE PORT`` (uvicorn, one process), logs in through
+the login form, then times ``GET /?period=…`` (the scorecard page) as a client on
+the loopback sees it: cold pages (each period asked for the first time) from
+``CLIENTS`` concurrent clients, the same pages again (cached) from ``CLIENTS``
+clients, and one repeated view from a single client.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.measure import proc_status_mb, python_module
+
+USER = "bench-admin"
+PASSWORD = "bench-password-1403"
+CLIENTS = 20
+WARM_ROUNDS = 5  # cached requests per client
+REPEATS = 20  # a single client's repeated view
+#: Concurrent first views of distinct periods. Kept small: the app computes one scorecard at a
+#: time (AppState lock), so N cold pages take about N times one, and one takes seconds.
+COLD = 3
+
+
+def _periods(n: int) -> list[str]:
+    """``n`` Jalali months ending at 1403-12 (each a scorecard not yet computed)."""
+    out = []
+    y, m = 1403, 12
+    for _ in range(n):
+        out.append(f"{y}-{m:02d}")
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def ensure_user(workspace: Path) -> None:
+    from sanjeh.users import add_user, get_user
+    from sanjeh.workspace import Workspace
+
+    ws = Workspace.open(workspace)
+    try:
+        if get_user(ws, USER) is None:
+            add_user(ws, USER, "admin", password=PASSWORD)
+    finally:
+        ws.close()
+
+
+def login(base: str) -> httpx.Cookies:
+    with httpx.Client(base_url=base, timeout=600) as c:
+        page = c.get("/login")
+        m = re.search(r'name="csrf_token" value="([^"]*)"', page.text)
+        if m is None:
+            raise RuntimeError("no CSRF token on the login page")
+        r = c.post("/login", data={"username": USER, "password": PASSWORD, "csrf_token": m.group(1)})
+        if r.status_code != 303:  # a redirect with the session cookie; anything else is a failed login
+            raise RuntimeError(f"login failed: HTTP {r.status_code}")
+        return c.cookies
+
+
+def _get(base: str, cookies: httpx.Cookies, paths: list[str]) -> list[float]:
+    out = []
+    with httpx.Client(base_url=base, cookies=cookies, timeout=600) as c:
+        for p in paths:
+            t = time.perf_counter()
+            r = c.get(p)
+            out.append(time.perf_counter() - t)
+            if r.status_code != 200:
+                raise RuntimeError(f"GET {p}: HTTP {r.status_code}: {r.text[:200]}")
+    return out
+
+
+def _stats(ts: list[float]) -> dict[str, Any]:
+    s = sorted(ts)
+    p95 = s[min(len(s) - 1, round(0.95 * (len(s) - 1)))]
+    return {
+        "requests": len(s),
+        "median_ms": round(statistics.median(s) * 1000, 1),
+        "p95_ms": round(p95 * 1000, 1),
+        "max_ms": round(s[-1] * 1000, 1),
+    }
+
+
+def _concurrent(base: str, cookies: httpx.Cookies, per_client: list[list[str]]) -> list[float]:
+    with ThreadPoolExecutor(len(per_client)) as pool:
+        results = list(pool.map(lambda paths: _get(base, cookies, paths), per_client))
+    return [t for r in results for t in r]
+
+
+def measure(workspace: Path, *, clients: int = CLIENTS, cold: int = COLD) -> dict[str, Any]:
+    ensure_user(workspace)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(python_module("bench.web", "serve", str(workspace), str(port)))
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the benchmark server did not start")
+            time.sleep(0.1)
+        cookies = login(base)
+        periods = [f"/?period={p}" for p in _periods(cold + 1)]
+        repeated, cold_pages = periods[0], periods[1:]
+        first = _get(base, cookies, [repeated])[0]
+        again = _get(base, cookies, [repeated] * REPEATS)
+        cold_ts = _concurrent(base, cookies, [[p] for p in cold_pages]) if cold else []
+        warm = _concurrent(
+            base, cookies, [[periods[(i + k) % len(periods)] for k in range(WARM_ROUNDS)] for i in range(clients)]
+        )
+        return {
+            "clients": clients,
+            "first_view_ms": round(first * 1000, 1),
+            "repeated_view": _stats(again),
+            "cold_concurrent": _stats(cold_ts) if cold_ts else None,
+            "warm_concurrent": _stats(warm),
+            "server_peak_rss_mb": round(proc_status_mb(server.pid, "VmHWM"), 1),
+        }
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def serve(workspace: str, port: int) -> None:
+    import uvicorn
+
+    from sanjeh.web.app import create_app
+
+    uvicorn.run(create_app(workspace), host="127.0.0.1", port=port, log_level="warning")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "serve":
+        serve(sys.argv[2], int(sys.argv[3]))
+    else:
+        sys.stderr.write("usage: python -m bench.web serve WORKSPACE PORT\n")
+        raise SystemExit(2)

@@ -1,0 +1,58 @@
+"""The benchmark code paths at a tiny size, so bench/ cannot rot (the figures come from `make bench`)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from bench.compare import compare
+from bench.run import run
+from bench.web import _periods, _stats
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    work = tmp_path_factory.mktemp("bench")
+    return run(2000, only=["import", "kpi"], keep=work, results=work / "figures.json", repeat=1)
+
+
+def test_import_and_kpi_steps_measure_whole_processes(report: dict[str, object]) -> None:
+    imp, kpi = report["import"], report["kpi"]
+    assert isinstance(imp, dict)
+    assert isinstance(kpi, dict)
+    for m in (imp["sanjeh"], imp["baseline"], kpi["sanjeh"], kpi["sql"], kpi["pandas"]):
+        assert m["returncode"] == 0
+        assert m["wall_s"] > 0
+        assert m["peak_rss_mb"] > 10
+    assert imp["rejected"] == 0
+    assert kpi["ratio_vs_sql"] > 0
+
+
+def test_engine_and_both_baselines_agree(report: dict[str, object], tmp_path: Path) -> None:
+    kpi = report["kpi"]
+    assert isinstance(kpi, dict)
+    assert kpi["mismatches"] == []
+    assert [q["repeat"] for q in kpi["warm"]["single"]] == [1] * len(kpi["warm"]["single"])
+
+
+def test_the_comparison_reports_a_changed_number() -> None:
+    base = {"revenue": {"by": [], "rows": [{"period": "1403-01", "revenue": 100.0, "orders": 3}]}}
+    engine = copy.deepcopy(base)
+    assert compare(engine, base, label="x") == []
+    engine["revenue"]["rows"][0]["revenue"] = 100.0 * (1 + 1e-8)
+    assert compare(engine, base, label="x") == ["x: revenue ('1403-01',) revenue: engine 100.000001, baseline 100.0"]
+    engine["revenue"]["rows"] = []
+    assert compare(engine, base, label="x") == ["x: revenue ('1403-01',): row missing from the engine"]
+
+
+def test_figures_file_and_web_helpers(report: dict[str, object]) -> None:
+    assert report["orders"] == 2000
+    assert _periods(3) == ["1403-12", "1403-11", "1403-10"]
+    assert _periods(13)[-1] == "1402-12"
+    s = _stats([0.01 * i for i in range(1, 21)])
+    assert s["requests"] == 20
+    assert s["p95_ms"] == 190.0
+    assert s["max_ms"] == 200.0
+    assert json.dumps(report)
