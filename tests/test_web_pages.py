@@ -198,7 +198,10 @@ def test_reps_page_and_rep_isolation_on_pages(served: Served) -> None:
         page = rep.get("/reps", params={"period": "1403"}).text
         assert set(re.findall(r'<tr data-rep="([^"]+)"', page)) == {"R02"}
         regions = figure_of(rep.get("/kpi/sales_per_rep", params={"period": "1403"}).text)
-        assert regions["data"][0]["x"] == ["R02"]  # type: ignore[index]
+        reps_t = served.ws.warehouse.table("reps")
+        name = reps_t.filter(reps_t.rep_id == "R02").select("name").to_pyarrow()["name"][0].as_py()
+        assert regions["data"][0]["x"] == [name]  # type: ignore[index]  # names shown, ids behind
+        assert "R02" in regions["data"][0]["customdata"][0]  # type: ignore[index]  # a click drills by id
         for path in ("/targets", "/data", "/users", "/data/rejects.csv"):
             assert rep.get(path).status_code == 403
         assert rep.get("/kpi/revenue", params={"period": "1403", "filter": "rep:R05"}).status_code == 403

@@ -228,7 +228,9 @@ def _result_table(result: Any, lang: str) -> Table:
     title = f"{kpi.title[lang]} · {result.plan.period.label}"
     t = Table(title=title)
     for c in result.columns:
-        t.add_column(c, justify="left" if c in ("period", *result.plan.by) or c.endswith("_name") else "right", overflow="fold")
+        t.add_column(
+            c, justify="left" if c in ("period", *result.plan.by) or c.endswith("_name") else "right", overflow="fold"
+        )
     h = kpi.headline
     for r in result.rows:
         cells = []

@@ -33,9 +33,7 @@ def card(engine: Engine, kpi: KPI, period: str, spark_steps: int) -> dict[str, A
     buckets = MultiBuckets((Buckets.main(base), Buckets.main(spark_plan, tag=SPARK)))
     rows = engine.run_plan(base, buckets).rows
     now = next(r for r in rows if r["period"] == base.period.label)
-    spark = [
-        {"period": r["period"][len(SPARK) :], "value": r[h]} for r in rows if str(r["period"]).startswith(SPARK)
-    ]
+    spark = [{"period": r["period"][len(SPARK) :], "value": r[h]} for r in rows if str(r["period"]).startswith(SPARK)]
     hm = kpi.headline_measure
     return {
         "kpi": kpi.name,
