@@ -8,17 +8,12 @@ shape as :mod:`bench.kpi_sql`.
 
 from __future__ import annotations
 
-import json
-import sys
-import time
-from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 
-from bench.kpi_sql import COVERED
+from bench.kpi_sql import COVERED, baseline_main
 
 COLUMNS = {
     "orders": "order_id, ordered_at, customer_id, region, status",
@@ -228,16 +223,7 @@ def run_all(con: Any, year: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) not in (2, 3):
-        sys.stderr.write("usage: python -m bench.kpi_pandas WAREHOUSE OUT_JSON [YEAR]\n")
-        return 2
-    start = time.perf_counter()
-    with duckdb.connect(args[0], read_only=True) as con:
-        data = run_all(con, args[2] if len(args) == 3 else "1403")
-    data["_seconds"] = time.perf_counter() - start
-    Path(args[1]).write_text(json.dumps(data, default=str))
-    return 0
+    return baseline_main("bench.kpi_pandas", run_all, argv)
 
 
 if __name__ == "__main__":

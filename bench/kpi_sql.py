@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -154,17 +155,22 @@ def run_all(con: Any, year: str) -> dict[str, Any]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def baseline_main(module: str, compute: Callable[[Any, str], dict[str, Any]], argv: list[str] | None) -> int:
+    """``python -m MODULE WAREHOUSE OUT_JSON [YEAR]``: ``compute(connection, year)`` written as JSON."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) not in (2, 3):
-        sys.stderr.write("usage: python -m bench.kpi_sql WAREHOUSE OUT_JSON [YEAR]\n")
+        sys.stderr.write(f"usage: python -m {module} WAREHOUSE OUT_JSON [YEAR]\n")
         return 2
     start = time.perf_counter()
     with duckdb.connect(args[0], read_only=True) as con:
-        data = run_all(con, args[2] if len(args) == 3 else "1403")
+        data = compute(con, args[2] if len(args) == 3 else "1403")
     data["_seconds"] = time.perf_counter() - start
     Path(args[1]).write_text(json.dumps(data, default=str))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return baseline_main("bench.kpi_sql", run_all, argv)
 
 
 if __name__ == "__main__":
