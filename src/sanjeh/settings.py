@@ -35,10 +35,11 @@ class Settings:
     def warehouse_url(self) -> str:
         """The warehouse URL with a relative DuckDB path made absolute to the workspace."""
         url = self.warehouse
-        if url.startswith("duckdb://"):
-            path = url[len("duckdb://") :]
-            if path and path != ":memory:" and not Path(path).is_absolute():
-                return "duckdb://" + str(self.root / path)
+        for scheme in ("duckdb://", "pyspark://"):
+            if url.startswith(scheme):
+                path = url[len(scheme) :]
+                if path and path != ":memory:" and not Path(path).is_absolute():
+                    return scheme + str(self.root / path)
         return url
 
     @staticmethod

@@ -114,6 +114,8 @@ class Warehouse:
                 raw.execute(f"INSERT INTO {_q(name)} ({cols}) SELECT {cols} FROM {view}")
             finally:
                 raw.unregister(view)
+        elif self.kind == "pyspark":
+            self.con.insert(name, data)
         elif self.kind == "postgres":
             import pyarrow.csv as pacsv
 
@@ -185,6 +187,8 @@ def connect(url: str, *, read_only: bool = False) -> Warehouse:
 
 
 def _connect_spark(url: str) -> Warehouse:
+    """``spark-connect://host:port`` (a real cluster) or ``pyspark://DIR`` (a local session whose
+    tables live in DIR)."""
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
@@ -192,5 +196,11 @@ def _connect_spark(url: str) -> Warehouse:
     if url.startswith("spark-connect://"):
         session = SparkSession.builder.remote("sc://" + url[len("spark-connect://") :]).getOrCreate()
     else:
-        session = SparkSession.builder.master("local[2]").appName("sanjeh").getOrCreate()
+        builder = SparkSession.builder.master("local[2]").appName("sanjeh")
+        builder = builder.config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
+        builder = builder.config("spark.sql.shuffle.partitions", "4")
+        path = url[len("pyspark://") :]
+        if path:
+            builder = builder.config("spark.sql.warehouse.dir", path)
+        session = builder.getOrCreate()
     return Warehouse(url, "pyspark", ibis.pyspark.connect(session))

@@ -84,6 +84,17 @@ class Buckets:
                 pairs.append((src, label))
         return Buckets(col=self.col, pairs=tuple(pairs)) if pairs else None
 
+    def bounds(self) -> tuple[dt.date, dt.date]:
+        """The first and last day any step counts (facts are filtered to these early)."""
+        if self.col is None:
+            assert self.span is not None
+            return self.span.start, self.span.end
+        lo = min(u.start for u, _ in self.pairs)
+        hi = max(u.end for u, _ in self.pairs)
+        if self.clip:
+            lo, hi = max(lo, self.clip[0]), min(hi, self.clip[1])
+        return lo, hi
+
     @property
     def identity(self) -> bool:
         return all(u.label == label for u, label in self.pairs)
@@ -94,10 +105,7 @@ class Buckets:
             assert self.span is not None
             c = cal.filter(cal.day.between(self.span.start, self.span.end))
             return c.select(day=c.day, step=ibis.literal(self.label), month=c[month_col])
-        lo = min(u.start for u, _ in self.pairs)
-        hi = max(u.end for u, _ in self.pairs)
-        if self.clip:
-            lo, hi = max(lo, self.clip[0]), min(hi, self.clip[1])
+        lo, hi = self.bounds()
         c = cal.filter(cal.day.between(lo, hi))
         if self.identity:
             step = c[self.col]
@@ -117,6 +125,10 @@ class MultiBuckets:
     def shifted(self, offset: str) -> MultiBuckets | None:
         parts = tuple(s for s in (p.shifted(offset) for p in self.parts) if s is not None)
         return MultiBuckets(parts) if parts else None
+
+    def bounds(self) -> tuple[dt.date, dt.date]:
+        spans = [p.bounds() for p in self.parts]
+        return min(a for a, _ in spans), max(b for _, b in spans)
 
     def day_map(self, cal: ir.Table, month_col: str) -> ir.Table:
         maps = [p.day_map(cal, month_col) for p in self.parts]
@@ -248,11 +260,14 @@ class Compiler:
             if d in SPARSE_DIMS:
                 f = f.filter(f[d].notnull())
         dm = b.day_map(self.src.calendar, self.month_col)
+        lo, hi = b.bounds()
         if COHORTS[cohort].snapshot:
+            f = f.filter(f.created_day <= hi)
             ends = dm.group_by("step").aggregate(end=dm.day.max())
             j = solid(f.join(ends, [f.created_day <= ends.end]))
             f = j.filter(j.closed_day.isnull() | (j.closed_day > j.end))
-        else:
+        else:  # filter on the day first: the warehouse prunes rows before any join
+            f = f.filter(f.day.between(lo, hi))
             f = solid(f.join(dm.select("day", "step"), "day"))
         names = names or {}
         aggs = {names.get(m.name, m.name): self._agg(f, m) for m in measures}
@@ -297,6 +312,7 @@ class Compiler:
         for m in self.kpi.measures:
             if m.kind == "cumulative":
                 f = self.facts(self.kpi.cohort, kpi_where=True, filters=True)
+                f = f.filter(f.day <= b.bounds()[1])
                 daily = f.group_by(["day", *dims, *(["initiative"] if "initiative" not in dims else [])]).aggregate(
                     v=f[m.column].sum()
                 )
