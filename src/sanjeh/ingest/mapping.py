@@ -462,6 +462,7 @@ def _part(
         comp.compile(spec.where).bool(spec.where) if spec.where else None,
         [(comp.compile(w).bool(w), reason) for w, reason in spec.rejects],
         spec.distinct,
+        list(joined.values()),
     )
 
 

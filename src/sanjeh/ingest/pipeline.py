@@ -21,7 +21,7 @@ from sanjeh.ingest.normalize import ident, lit
 from sanjeh.ingest.plan import SourcePart
 from sanjeh.ingest.read import Reader, StagedFile, expand_paths
 from sanjeh.ingest.results import ImportSummary, TableCounts
-from sanjeh.ingest.validate import SQL_TYPES, CheckOptions, check_sql, final_sql
+from sanjeh.ingest.validate import SQL_TYPES, CheckOptions, check_sql
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME, Table
 from sanjeh.schema import table as schema_table
 from sanjeh.workspace import Workspace
@@ -30,6 +30,24 @@ Progress = Callable[[str, float], None]
 
 REJECT_COLUMNS = ("import_id", "table_name", "file", "line", "column_name", "value", "reason", "row_json")
 WARNING_COLUMNS = REJECT_COLUMNS[:-1]
+
+
+#: DuckDB's memory during an import (it spills to disk beyond this); see docs/import.md.
+MEMORY_LIMIT_BYTES = 1024**3
+
+
+def _bytes(setting: str) -> float:
+    """A DuckDB size setting ("19.0 GiB", "512.0 MiB", "1000 bytes") in bytes (inf when unknown)."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([KMGTP]?)(i?)(B|bytes)?\s*", setting, re.IGNORECASE)
+    if not m:
+        return float("inf")
+    power = " KMGTP".index(m.group(2).upper() or " ")
+    return float(m.group(1)) * float(1024 if m.group(3) else 1000) ** power
+
+
+def _dup_column(t: Table) -> str:
+    """The column a duplicate-key reject names."""
+    return t.key[-1] if t.name == "order_lines" else t.key[0]
 
 
 def header_key(name: str) -> str:
@@ -95,7 +113,10 @@ class _Import:
         )
         self.con.execute("SET enable_progress_bar = false")
         self.reader = Reader(self.con, encoding=encoding, sheet=sheet)
+        self.restore: list[str] = []
+        self._limit_memory()
         self.temps: list[str] = []
+        self.views: list[str] = []
         self.staged: dict[Path, StagedFile] = {}
         self.rej = self._temp("rej")
         self.warn = self._temp("warn")
@@ -113,11 +134,34 @@ class _Import:
         self.temps.append(name)
         return name
 
+    def _limit_memory(self) -> None:
+        """Bound DuckDB's memory during the import: staged and checked tables spill to disk
+        (the connection's temp directory: ``<warehouse>.tmp`` in the workspace, else a temp
+        directory of this import) instead of growing with the data. Restored in :meth:`close`."""
+        rows = dict(
+            self.con.execute(
+                "SELECT name, value FROM duckdb_settings() WHERE name IN ('memory_limit', 'temp_directory')"
+            ).fetchall()
+        )
+        old_limit = str(rows.get("memory_limit") or "")
+        if _bytes(old_limit) > MEMORY_LIMIT_BYTES:
+            self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT_BYTES // 1024**2}MiB'")
+            self.restore.append(f"SET memory_limit = {lit(old_limit)}")
+        if not rows.get("temp_directory"):
+            self.con.execute(f"SET temp_directory = {lit(self.reader.tmp_dir)}")
+            self.restore.append("RESET temp_directory")
+
     def close(self) -> None:
+        for v in reversed(self.views):
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute(f"DROP VIEW IF EXISTS {v}")
         for t in self.temps:
             with contextlib.suppress(duckdb.Error):
                 self.con.execute(f"DROP TABLE IF EXISTS {t}")
         self.reader.close()
+        for stmt in self.restore:
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute(stmt)
         if self.own_con:
             self.con.close()
 
@@ -138,9 +182,18 @@ class _Import:
             plan = self._direct_plan(table)
         counts: dict[str, TableCounts] = {}
         order = [t for t in IMPORT_ORDER if t in plan]
+        last_use: dict[str, tuple[int, StagedFile]] = {}
+        for i, name in enumerate(order):
+            for part in plan[name]:
+                for sf in (part.staged, *part.uses):
+                    last_use[sf.relation] = (i, sf)
         for i, name in enumerate(order):
             self.progress(f"checking {name}", (i + 1) / (len(order) + 1))
             counts[name] = self._check_table(TABLES_BY_NAME[name], plan[name])
+            for rel, (j, sf) in list(last_use.items()):
+                if j == i:  # nothing later reads this file: free its staging now
+                    self.reader.drop(sf)
+                    del last_use[rel]
         self._reference_warnings(order)
         n_warn = int(self.con.execute(f"SELECT count(*) FROM {self.warn}").fetchone()[0])
         files = [p.name for p in self.files if p.name not in ignored]
@@ -203,8 +256,18 @@ class _Import:
         )
 
     # -- one table ----------------------------------------------------------------
+    def _file_sql(self, parts: list[SourcePart], fidx: str) -> str:
+        """SQL of the file name of the part numbered by the SQL ``fidx``."""
+        if len({p.staged.name for p in parts}) == 1:
+            return lit(parts[0].staged.name)
+        return (
+            "(CASE " + " ".join(f"WHEN {fidx} = {i} THEN {lit(p.staged.name)}" for i, p in enumerate(parts)) + " END)"
+        )
+
     def _check_table(self, t: Table, parts: list[SourcePart]) -> TableCounts:
-        src = self._temp(f"src_{t.name}")
+        """Stage, check and decide one table in one materialisation (``chk``): the typed values,
+        and per row the first rule it breaks; parents and duplicates are then marked in place
+        (an UPDATE touches the rows that break them only). ``acc`` is a view of its good rows."""
         present = sorted({c for p in parts for c in p.columns})
         selects = []
         structural_rows: list[dict[str, Any]] = []
@@ -223,31 +286,49 @@ class _Import:
                         "row_json": json.dumps(sr.fields, ensure_ascii=False),
                     }
                 )
-        self.con.execute(f"CREATE TEMP TABLE {src} AS " + " UNION ALL ".join(selects))
+        parent_rules = [r for r in t.rules if r.kind == "parent_exists"]
+        raw_kept = {r.column for r in parent_rules}
+        if t.key_unique:
+            raw_kept.add(_dup_column(t))
         checked = self._temp(f"chk_{t.name}")
-        self.con.execute(f"CREATE TEMP TABLE {checked} AS " + check_sql(t, src, set(present), self.opts))
-        parents: dict[str, str] = {}
-        for rule in t.rules:
-            if rule.kind == "parent_exists":
-                ptable, pcol = rule.other.split(".")
-                parents[rule.column] = self._known(
-                    ptable, pcol, f"SELECT DISTINCT {ident('v_' + rule.column)} FROM {checked}"
-                )
-        res = self._temp(f"res_{t.name}")
-        self.con.execute(f"CREATE TEMP TABLE {res} AS " + final_sql(t, checked, parents))
+        src = "(" + " UNION ALL ".join(selects) + ")"
+        self.con.execute(
+            f"CREATE TEMP TABLE {checked} AS " + check_sql(t, src, set(present), self.opts, keep_raw=raw_kept)
+        )
+        # parents: when a row breaks several, the last rule listed is reported, so apply them last-first
+        for rule in reversed(parent_rules):
+            ptable, pcol = rule.other.split(".")
+            v = ident("v_" + rule.column)
+            known = self._known(ptable, pcol, f"SELECT DISTINCT {v} FROM {checked}")
+            self.con.execute(
+                f"UPDATE {checked} AS c SET __reason = {lit(rule.reason)}, __col = {lit(rule.column)}, "
+                f"__value = c.{ident('r_' + rule.column)} WHERE c.__reason IS NULL "
+                f"AND NOT EXISTS (SELECT 1 FROM {known} AS k WHERE k.k = c.{v})"
+            )
+        if t.key_unique:
+            self._mark_duplicates(t, checked, parts)
         acc = f"__sanjeh_acc_{t.name}"
-        self.temps.append(acc)
+        self.views.append(acc)
         cols = ", ".join(f"CAST({ident('v_' + c.name)} AS {SQL_TYPES[c.type]}) AS {ident(c.name)}" for c in t.columns)
         self.con.execute(
-            f"CREATE TEMP TABLE {acc} AS SELECT __file, __line, {cols} FROM {res} WHERE __reason IS NULL "
-            "ORDER BY __fidx, __line"
+            f"CREATE TEMP VIEW {acc} AS SELECT {self._file_sql(parts, '__fidx')} AS __file, __line, {cols} "
+            f"FROM {checked} WHERE __reason IS NULL"
+        )
+        bad = dict(
+            self.con.execute(
+                f"SELECT __fidx, count(*) FROM {checked} WHERE __reason IS NOT NULL GROUP BY __fidx"
+            ).fetchall()
         )
         for fidx, part in enumerate(parts):
+            if not bad.get(fidx):
+                continue
             sf = part.staged
             self.con.execute(
-                f"INSERT INTO {self.rej} SELECT {lit(self.import_id)}, {lit(t.name)}, r.__file, r.__line, r.__col, "
-                f"r.__value, r.__reason, {sf.row_json_sql('s')} FROM {res} r JOIN {sf.relation} s "
-                f"ON s.__line = r.__line WHERE r.__fidx = {fidx} AND r.__reason IS NOT NULL ORDER BY r.__line"
+                f"INSERT INTO {self.rej} SELECT {lit(self.import_id)}, {lit(t.name)}, {lit(sf.name)}, r.__line, "
+                f"r.__col, r.__value, r.__reason, {sf.row_json_sql('s')} "
+                f"FROM (SELECT __line, __col, __value, __reason FROM {checked} "
+                f"WHERE __fidx = {fidx} AND __reason IS NOT NULL) r JOIN {sf.relation} s "
+                f"ON s.__line = r.__line ORDER BY r.__line"
             )
         if structural_rows:
             view = "__sanjeh_structural"
@@ -256,8 +337,8 @@ class _Import:
                 self.con.execute(f"INSERT INTO {self.rej} SELECT * FROM {view}")
             finally:
                 self.con.unregister(view)
-        read_rows = int(self.con.execute(f"SELECT count(*) FROM {src}").fetchone()[0]) + len(structural_rows)
-        accepted = int(self.con.execute(f"SELECT count(*) FROM {acc}").fetchone()[0])
+        read_rows = int(self.con.execute(f"SELECT count(*) FROM {checked}").fetchone()[0]) + len(structural_rows)
+        accepted = read_rows - len(structural_rows) - sum(int(x) for x in bad.values())
         rejected = int(
             self.con.execute(f"SELECT count(*) FROM {self.rej} WHERE table_name = ?", [t.name]).fetchone()[0]
         )
@@ -267,14 +348,36 @@ class _Import:
             )
         return TableCounts(read_rows, accepted, rejected)
 
+    def _mark_duplicates(self, t: Table, checked: str, parts: list[SourcePart]) -> None:
+        """Among the rows still valid, every row but the first (by file, then line) of a key is a duplicate."""
+        keys = [ident("v_" + k) for k in t.key]
+        pos = "(CAST(__fidx AS BIGINT) * 1000000000000 + __line)"
+        if len(t.key) == 1:
+            what = f"duplicate {t.key[0]}"
+        elif t.name == "order_lines":
+            what = "duplicate line_no within its order"
+        else:
+            what = f"duplicate ({', '.join(t.key)})"
+        kcol = _dup_column(t)
+        first_file = self._file_sql(parts, "d.__ff")
+        this_file = self._file_sql(parts, "c.__fidx")
+        msg = (
+            f"{lit(what + ' (first seen on line ')} || d.__fl || "
+            f"CASE WHEN {first_file} <> {this_file} THEN ' of ' || {first_file} ELSE '' END || ')'"
+        )
+        on = " AND ".join(f"c.{k} IS NOT DISTINCT FROM d.{k}" for k in keys)
+        self.con.execute(
+            f"UPDATE {checked} AS c SET __reason = {msg}, __col = {lit(kcol)}, "
+            f"__value = coalesce(c.{ident('r_' + kcol)}, CAST(c.{ident('v_' + kcol)} AS VARCHAR)) "
+            f"FROM (SELECT {', '.join(keys)}, min({pos}) AS __fp, arg_min(__line, {pos}) AS __fl, "
+            f"arg_min(__fidx, {pos}) AS __ff FROM {checked} WHERE __reason IS NULL "
+            f"GROUP BY {', '.join(keys)} HAVING count(*) > 1) AS d "
+            f"WHERE c.__reason IS NULL AND {on} AND (CAST(c.__fidx AS BIGINT) * 1000000000000 + c.__line) > d.__fp"
+        )
+
     def _part_sql(self, t: Table, part: SourcePart, fidx: int, present: list[str]) -> str:
         sf = part.staged
-        items = [
-            f"{lit(sf.name)} AS __file",
-            "s.__line AS __line",
-            f"{fidx} AS __fidx",
-            "CAST(NULL AS VARCHAR) AS __row",  # filled for rejected rows only (see _check_table)
-        ]
+        items = ["s.__line AS __line", f"{fidx} AS __fidx"]
         if part.rejects:
             items.append(
                 "CASE " + " ".join(f"WHEN {c} THEN {lit(r)}" for c, r in part.rejects) + " END AS __pre_reason"
@@ -306,9 +409,9 @@ class _Import:
         rel = self._temp(f"known_{table}_{column}")
         parts = []
         acc = f"__sanjeh_acc_{table}"
-        if acc in self.temps:
+        if acc in self.views:
             parts.append(f"SELECT {ident(column)} AS k FROM {acc}")
-        if not (self.replace and acc in self.temps):
+        if not (self.replace and acc in self.views):
             if self.ws.warehouse.kind == "duckdb":
                 parts.append(f"SELECT {ident(column)} AS k FROM {ident(table)}")
             else:

@@ -14,7 +14,9 @@ class SourcePart:
     ``columns`` maps a canonical column to SQL over ``s`` (and the ``joins``' aliases)
     giving raw text. ``where`` keeps only some rows for this table; ``rejects`` are
     (SQL condition, reason) pairs that reject a row with a mapping's own reason;
-    ``distinct`` collapses rows with the same key into the first one (by line).
+    ``distinct`` collapses rows with the same key into the first one (by line);
+    ``uses`` lists the other staged files the ``joins`` read (so their staging can be
+    freed once the last table reading them is checked).
     """
 
     staged: StagedFile
@@ -23,3 +25,4 @@ class SourcePart:
     where: str | None = None
     rejects: list[tuple[str, str]] = field(default_factory=list)
     distinct: bool = False
+    uses: list[StagedFile] = field(default_factory=list)

@@ -122,12 +122,26 @@ class Reader:
         self.sheet = sheet
         self._n = 0
         self._tmp = tempfile.TemporaryDirectory(prefix="sanjeh-import-")
-        self.relations: list[str] = []
+        self._owned: list[tuple[str, str]] = []  # ("TABLE" | "VIEW", name), in creation order
+
+    @property
+    def tmp_dir(self) -> str:
+        return self._tmp.name
+
+    def drop(self, staged: StagedFile) -> None:
+        """Drop a staged file (its view and the tables behind it) once nothing reads it any more."""
+        prefix = staged.relation
+        mine = [(k, n) for k, n in self._owned if n == prefix or n.startswith(prefix + "_")]
+        for kind, name in sorted(mine, key=lambda kn: kn[0] != "VIEW"):  # views first
+            with contextlib.suppress(Exception):
+                self.con.execute(f"DROP {kind} IF EXISTS {name}")
+            self._owned.remove((kind, name))
 
     def close(self) -> None:
-        for rel in self.relations:
+        for kind, name in sorted(self._owned, key=lambda kn: kn[0] != "VIEW"):
             with contextlib.suppress(Exception):
-                self.con.execute(f"DROP TABLE IF EXISTS {rel}")
+                self.con.execute(f"DROP {kind} IF EXISTS {name}")
+        self._owned.clear()
         self._tmp.cleanup()
 
     def _name(self, prefix: str) -> str:
@@ -195,11 +209,11 @@ class Reader:
 
     def _stage_csv(self, path: Path) -> StagedFile:
         src, enc = self._utf8_source(path)
-        buf = np.fromfile(src, dtype=np.uint8)
-        records = _Records(buf)
-        if records.header is None:
+        head = _Scan(src)
+        header = head.header_text()
+        if header is None:
             raise ImportRefused(f"{path.name} has no header line; nothing was imported")
-        header_text = records.text(records.header).lstrip("\ufeff")
+        header_text = header.lstrip("\ufeff")
         delim = _detect_delimiter(header_text)
         names = [n.strip().lstrip("\ufeff") for n in next(csv.reader([header_text], delimiter=delim))]
         names = [n or f"column{i + 1}" for i, n in enumerate(names)]
@@ -211,7 +225,7 @@ class Reader:
         rel = self._name("csv")
         raw, rj, rs = rel + "_raw", rel + "_rj", rel + "_rs"
         cols = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(names))) + "}"
-        skip = int(records.header_line) - 1
+        skip = head.header_line - 1
         try:
             self.con.execute(
                 f"CREATE TEMP TABLE {raw} AS SELECT * FROM read_csv({lit(str(src))}, delim={lit(delim)}, "
@@ -219,6 +233,7 @@ class Reader:
                 f"store_rejects=true, rejects_table={lit(rj)}, rejects_scan={lit(rs)}, "
                 f"max_line_size=16777216)"
             )
+            self._owned.append(("TABLE", raw))
             rejected = self.con.execute(
                 f"SELECT min(line), count(DISTINCT line_byte_position), any_value(error_message) FROM {rj}"
             ).fetchone()
@@ -230,35 +245,42 @@ class Reader:
             self.con.execute(f"DROP TABLE IF EXISTS {rj}")
             self.con.execute(f"DROP TABLE IF EXISTS {rs}")
         n_rejected = int(rejected[1] or 0)
-        numbered = records.number(delim, len(names), n_rows, n_rejected)
-        if numbered is None:
-            records = _Records(buf, quotes=False)
-            numbered = records.number(delim, len(names), n_rows, n_rejected)
-        if numbered is None:
+        scan = _Scan(src, delim=delim, n_fields=len(names))
+        if not scan.adds_up(n_rows, n_rejected):
+            scan = _Scan(src, quotes=False, delim=delim, n_fields=len(names))
+        if not scan.adds_up(n_rows, n_rejected):
             self.con.execute(f"DROP TABLE {raw}")
             where = f" near line {int(rejected[0]) + skip}: {rejected[2]}" if n_rejected else ""
             raise ImportRefused(
                 f"{path.name} cannot be split into rows reliably (is a quote never closed?){where}; "
                 "nothing was imported"
             )
-        accepted_lines, ragged = numbered
         structural: list[StructuralReject] = []
-        for idx in ragged:
-            fields = next(csv.reader([records.text(idx)], delimiter=delim), [])
-            reason = ragged_reason(len(fields), len(names))
-            structural.append(StructuralReject(records.line_of(idx), reason, fields))
-        view = rel + "_lines"
-        self.con.register(view, pa.table({"rid": pa.array(np.arange(n_rows)), "line": pa.array(accepted_lines)}))
-        try:
-            sel = ", ".join(f"s.c{i}" for i in range(len(names)))
+        for line, start, stop in scan.ragged:
+            fields = next(csv.reader([scan.text(start, stop)], delimiter=delim), [])
+            structural.append(StructuralReject(line, ragged_reason(len(fields), len(names)), fields))
+        lines = scan.lines
+        sel = ", ".join(f"s.c{i}" for i in range(len(names)))
+        sel = ", " + sel if sel else ""
+        if n_rows == 0 or int(lines[-1]) - int(lines[0]) == n_rows - 1:
+            # one physical line per row (the usual case): the line is the row's position
+            first = int(lines[0]) if n_rows else 0
             self.con.execute(
-                f"CREATE TEMP TABLE {rel} AS SELECT l.line AS __line, {sel} "
-                f"FROM {raw} s JOIN {view} l ON s.rowid = l.rid"
+                f"CREATE TEMP VIEW {rel} AS SELECT CAST(s.rowid + {first} AS BIGINT) AS __line{sel} FROM {raw} s"
             )
-        finally:
-            self.con.unregister(view)
-            self.con.execute(f"DROP TABLE {raw}")
-        self.relations.append(rel)
+        else:
+            ln = rel + "_ln"
+            view = ln + "_src"
+            self.con.register(view, pa.table({"line": pa.array(lines)}))
+            try:
+                self.con.execute(f"CREATE TEMP TABLE {ln} AS SELECT line FROM {view}")
+            finally:
+                self.con.unregister(view)
+            self._owned.append(("TABLE", ln))
+            self.con.execute(
+                f"CREATE TEMP VIEW {rel} AS SELECT l.line AS __line{sel} FROM {raw} s POSITIONAL JOIN {ln} l"
+            )
+        self._owned.append(("VIEW", rel))
         return StagedFile(path, rel, names, n_rows, structural, enc)
 
     # -- XLSX ----------------------------------------------------------------------
@@ -329,7 +351,7 @@ class Reader:
             self.con.execute(f"CREATE TEMP TABLE {rel} AS SELECT * FROM {view}")
         finally:
             self.con.unregister(view)
-        self.relations.append(rel)
+        self._owned.append(("TABLE", rel))
         return StagedFile(path, rel, names, data.num_rows, structural, "xlsx")
 
     # -- Parquet -------------------------------------------------------------------
@@ -358,7 +380,7 @@ class Reader:
             )
         except Exception as exc:
             raise ImportRefused(f"{path.name} cannot be read as a Parquet file: {exc}") from exc
-        self.relations.append(rel)
+        self._owned.append(("TABLE", rel))
         n_rows = int(self.con.execute(f"SELECT count(*) FROM {rel}").fetchone()[0])
         return StagedFile(path, rel, names, n_rows, [], "parquet")
 
@@ -419,51 +441,115 @@ def _detect_delimiter(header: str) -> str:
     return best[2] if best[0] > 0 else ","
 
 
-class _Records:
-    """Record boundaries of a UTF-8 CSV buffer, found with vectorised numpy scans.
+class _Scan:
+    """Record boundaries of a UTF-8 CSV file, found chunk by chunk with vectorised numpy scans.
 
-    A record ends at a newline outside quotes (an even number of ``"`` before it);
-    blank records are skipped as CSV readers do. ``line_of`` is the physical line
-    (1-based) where a record starts, counting quoted newlines.
+    A record ends at a newline outside quotes (an even number of ``"`` before it in the
+    file); blank records are skipped as CSV readers do. A record's line is the physical
+    line (1-based) where it starts, counting quoted newlines. The file is read in chunks
+    of ``_CHUNK`` bytes, so memory does not grow with the file: only the line of each
+    well-formed row (8 bytes a row) and the places of the ragged rows are kept.
+
+    Without a delimiter the scan stops at the header (the first non-blank record).
+    With one, every later record is counted: ``lines`` of the rows with ``n_fields``
+    fields, ``ragged`` (line, start, stop) of the others.
     """
 
-    def __init__(self, buf: np.ndarray, *, quotes: bool = True) -> None:
-        self.buf = buf
-        self.newlines = np.flatnonzero(buf == 10)
-        self.quotes = np.flatnonzero(buf == 34) if quotes else None
-        if self.quotes is not None:
-            ends = self.newlines[np.searchsorted(self.quotes, self.newlines) % 2 == 0]
+    def __init__(self, path: Path, *, quotes: bool = True, delim: str | None = None, n_fields: int = 0) -> None:
+        self.path = path
+        self.header: tuple[int, int, int] | None = None  # (line, start, stop)
+        self.ragged: list[tuple[int, int, int]] = []
+        self.records = 0  # data records (not the header, not blank)
+        lines: list[np.ndarray] = []
+        dbyte = ord(delim) if delim else -1
+        parity = 0  # quotes seen so far, mod 2
+        nl_before = 0  # newlines in earlier chunks
+        rec_start, rec_line, rec_delims = 0, 1, 0  # the record still open at a chunk's start
+        prev_last = -1  # last byte of the previous chunk
+        base = 0
+        with path.open("rb") as fh:
+            while True:
+                chunk = fh.read(_CHUNK)
+                if not chunk:
+                    break
+                buf = np.frombuffer(chunk, dtype=np.uint8)
+                nl = np.flatnonzero(buf == 10)
+                dl = np.flatnonzero(buf == dbyte) if dbyte >= 0 else np.empty(0, dtype=np.int64)
+                if quotes:
+                    q = np.flatnonzero(buf == 34)
+                    end_idx = np.flatnonzero((np.searchsorted(q, nl) + parity) % 2 == 0)
+                    if len(dl):
+                        dl = dl[(np.searchsorted(q, dl) + parity) % 2 == 0]
+                    parity = (parity + len(q)) % 2
+                else:
+                    end_idx = np.arange(len(nl))
+                ends = nl[end_idx]
+                if len(ends):
+                    starts_g = np.concatenate(([rec_start], base + ends[:-1] + 1)).astype(np.int64)
+                    stops_g = (base + ends).astype(np.int64)
+                    rec_lines = np.concatenate(([rec_line], nl_before + end_idx[:-1] + 2)).astype(np.int64)
+                    cum = np.searchsorted(dl, ends)
+                    delims = np.diff(np.concatenate(([0], cum)))
+                    delims[0] += rec_delims
+                    lens = stops_g - starts_g
+                    lastb = np.where(ends > 0, buf[np.maximum(ends - 1, 0)], prev_last)
+                    keep = (lens - ((lens > 0) & (lastb == 13))) > 0
+                    if self._take(starts_g[keep], stops_g[keep], rec_lines[keep], delims[keep] + 1, n_fields, lines):
+                        return
+                    rec_start = base + int(ends[-1]) + 1
+                    rec_line = nl_before + int(end_idx[-1]) + 2
+                    rec_delims = len(dl) - int(cum[-1])
+                else:
+                    rec_delims += len(dl)
+                nl_before += len(nl)
+                prev_last = int(buf[-1])
+                base += len(buf)
+        n = base - rec_start
+        if n - (1 if n > 0 and prev_last == 13 else 0) > 0:
+            one = np.array([rec_start], dtype=np.int64)
+            self._take(one, np.array([base]), np.array([rec_line]), np.array([rec_delims + 1]), n_fields, lines)
+        self.lines = np.concatenate(lines) if lines else np.empty(0, dtype=np.int64)
+
+    def _take(
+        self,
+        starts: np.ndarray,
+        stops: np.ndarray,
+        lines: np.ndarray,
+        fields: np.ndarray,
+        n_fields: int,
+        out: list[np.ndarray],
+    ) -> bool:
+        """Count these non-blank records; True when the scan can stop (header found, no delimiter)."""
+        if not len(starts):
+            return False
+        if self.header is None:
+            self.header = (int(lines[0]), int(starts[0]), int(stops[0]))
+            if n_fields <= 0:
+                self.lines = np.empty(0, dtype=np.int64)
+                return True
+            starts, stops, lines, fields = starts[1:], stops[1:], lines[1:], fields[1:]
+        self.records += len(starts)
+        bad = fields != n_fields
+        if bad.any():
+            self.ragged += list(zip(lines[bad].tolist(), starts[bad].tolist(), stops[bad].tolist(), strict=True))
+            out.append(lines[~bad])
         else:
-            ends = self.newlines
-        starts = np.concatenate(([0], ends + 1)).astype(np.int64)
-        stops = np.concatenate((ends, [len(buf)])).astype(np.int64)
-        lens = stops - starts
-        last = np.clip(stops - 1, 0, max(len(buf) - 1, 0))
-        has_cr = (lens > 0) & (buf[last] == 13) if len(buf) else np.zeros(len(lens), dtype=bool)
-        keep = (lens - has_cr) > 0
-        self.starts = starts[keep]
-        self.stops = stops[keep]
-        self.header: int | None = 0 if len(self.starts) else None
-        self.header_line = self.line_of(0) if len(self.starts) else 0
+            out.append(lines)
+        return False
 
-    def line_of(self, idx: int) -> int:
-        return int(np.searchsorted(self.newlines, self.starts[idx])) + 1
-
-    def text(self, idx: int) -> str:
-        raw = self.buf[self.starts[idx] : self.stops[idx]].tobytes()
+    def text(self, start: int, stop: int) -> str:
+        with self.path.open("rb") as fh:
+            fh.seek(start)
+            raw = fh.read(stop - start)
         return raw.decode("utf-8", errors="replace").rstrip("\r")
 
-    def number(self, delim: str, n_fields: int, accepted: int, rejected: int) -> tuple[np.ndarray, list[int]] | None:
-        """(lines of the well-formed rows in order, record indices of the ragged rows), or None
-        when these records do not add up to what the CSV parser accepted and rejected."""
-        d = np.flatnonzero(self.buf == ord(delim))
-        if self.quotes is not None:
-            d = d[np.searchsorted(self.quotes, d) % 2 == 0]
-        starts, stops = self.starts[1:], self.stops[1:]
-        fields = np.searchsorted(d, stops) - np.searchsorted(d, starts) + 1
-        ragged = fields != n_fields
-        n_ragged = int(ragged.sum())
-        if n_ragged != rejected or len(starts) - n_ragged != accepted:
-            return None
-        lines = np.searchsorted(self.newlines, starts[~ragged]).astype(np.int64) + 1
-        return lines, (np.flatnonzero(ragged) + 1).tolist()
+    @property
+    def header_line(self) -> int:
+        return self.header[0] if self.header else 0
+
+    def header_text(self) -> str | None:
+        return None if self.header is None else self.text(self.header[1], self.header[2])
+
+    def adds_up(self, accepted: int, rejected: int) -> bool:
+        """Do these records add up to what the CSV parser accepted and rejected?"""
+        return len(self.ragged) == rejected and self.records - len(self.ragged) == accepted

@@ -5,8 +5,7 @@ The input is a staging relation with ``__file``, ``__line``, ``__fidx``, ``__row
 column ``r_<name>`` per canonical column present. :func:`check_sql` turns it into
 typed ``v_<name>`` columns plus ``__col``/``__value``/``__reason`` (the first rule
 the row breaks, in column order, then the cross-column rules). Uniqueness and
-parents are checked afterwards over the rows that are still valid
-(:func:`final_sql`).
+parents are checked afterwards over the rows that are still valid (``pipeline``).
 """
 
 from __future__ import annotations
@@ -206,8 +205,17 @@ class _Col:
         self.b.append(f"{value} AS {self.q('v_')}")
 
 
-def check_sql(table: Table, source: str, present: set[str], opts: CheckOptions) -> str:
-    """SELECT over ``source`` giving typed ``v_*`` columns and the first error of each row."""
+def check_sql(
+    table: Table,
+    source: str,
+    present: set[str],
+    opts: CheckOptions,
+    *,
+    keep_raw: set[str] | frozenset[str] = frozenset(),
+) -> str:
+    """SELECT over ``source`` giving, in (``__fidx``, ``__line``) order, ``__fidx``, ``__line``,
+    the first error of each row (``__reason``, ``__col``, ``__value``), the typed ``v_*``
+    columns and the raw ``r_*`` columns of ``keep_raw`` (for later rejects' values)."""
     cols = [_Col(c, c.name in present, opts, table.defaults.get(c.name)) for c in table.columns]
     a_items = ", ".join(i for col in cols for i in col.a)
     a2_items = ", ".join(i for col in cols for i in col.a2)
@@ -240,72 +248,26 @@ def check_sql(table: Table, source: str, present: set[str], opts: CheckOptions) 
     rule_reason = " ".join(f"WHEN {cond} THEN {lit(reason)}" for cond, _, reason in rules)
     rule_name = " ".join(f"WHEN {cond} THEN {lit(col)}" for cond, col, _ in rules)
     rule_value = " ".join(f"WHEN {cond} THEN {_raw(table.column(col), present)}" for cond, col, _ in rules)
+    kept = ", ".join(
+        [ident("v_" + c.name) for c in table.columns]
+        + [ident("r_" + c.name) for c in table.columns if c.name in keep_raw]
+    )
     return (
         f"WITH a AS (SELECT *, {a_items} FROM {source}), "
         f"a1 AS (SELECT *{', ' + a2_items if a2_items else ''} FROM a), "
         f"a2 AS (SELECT *{', ' + a3_items if a3_items else ''} FROM a1), "
-        f"b AS (SELECT a2.__file, a2.__line, a2.__fidx, a2.__row, a2.__pre_col, a2.__pre_reason, "
+        f"b AS (SELECT a2.__line, a2.__fidx, a2.__pre_col, a2.__pre_reason, "
         f"{', '.join(_raw(c, present) + ' AS ' + ident('r_' + c.name) for c in table.columns)}, {b_items} "
         f"FROM a2 {joins}), "
         f"d AS (SELECT {d_items} FROM b) "
-        f"SELECT *, "
+        f"SELECT __fidx, __line, "
         f"CASE WHEN __pre_reason IS NOT NULL THEN __pre_reason {col_reason} {rule_reason} END AS __reason, "
         f"CASE WHEN __pre_reason IS NOT NULL THEN __pre_col {col_name} {rule_name} END AS __col, "
-        f"CASE WHEN __pre_reason IS NOT NULL THEN NULL {col_value} {rule_value} END AS __value "
-        f"FROM d"
+        f"CASE WHEN __pre_reason IS NOT NULL THEN NULL {col_value} {rule_value} END AS __value, "
+        f"{kept} "
+        f"FROM d ORDER BY __fidx, __line"
     )
 
 
 def _raw(c: Column, present: set[str]) -> str:
     return ident("r_" + c.name) if c.name in present else "CAST(NULL AS VARCHAR)"
-
-
-def final_sql(table: Table, checked: str, parents: dict[str, str]) -> str:
-    """Add parent and uniqueness checks over the rows that are still valid.
-
-    ``parents`` maps a column to a relation with one column ``k`` of known parent keys.
-    """
-    joins = []
-    reason = "__reason"
-    col = "__col"
-    value = "__value"
-    for column, rel in parents.items():
-        alias = ident("p_" + column)
-        v = ident("v_" + column)
-        joins.append(f"LEFT JOIN (SELECT DISTINCT k FROM {rel}) AS {alias} ON {alias}.k = c.{v}")
-        rule = next((r for r in table.rules if r.kind == "parent_exists" and r.column == column), None)
-        why = rule.reason if rule else f"its {column} is missing or was rejected"
-        cond = f"__reason IS NULL AND {alias}.k IS NULL"
-        reason = f"CASE WHEN {cond} THEN {lit(why)} ELSE {reason} END"
-        col = f"CASE WHEN {cond} THEN {lit(column)} ELSE {col} END"
-        value = f"CASE WHEN {cond} THEN c.{ident('r_' + column)} ELSE {value} END"
-    step1 = (
-        f"SELECT c.* REPLACE ({reason} AS __reason, {col} AS __col, {value} AS __value) "
-        f"FROM {checked} c {' '.join(joins)}"
-    )
-    if not table.key_unique:
-        return step1
-    keys = ", ".join(ident("v_" + k) for k in table.key)
-    w = f"(PARTITION BY (__reason IS NULL), {keys} ORDER BY __fidx, __line)"
-    if len(table.key) == 1:
-        what = f"duplicate {table.key[0]}"
-    elif table.name == "order_lines":
-        what = "duplicate line_no within its order"
-    else:
-        what = f"duplicate ({', '.join(table.key)})"
-    first = f"first_value(__line) OVER {w}"
-    first_file = f"first_value(__file) OVER {w}"
-    dup = f"__reason IS NULL AND row_number() OVER {w} > 1"
-    msg = (
-        f"{lit(what + ' (first seen on line ')} || {first} || "
-        f"CASE WHEN {first_file} <> __file THEN ' of ' || {first_file} ELSE '' END || ')'"
-    )
-    kcol = table.key[-1] if table.name == "order_lines" else table.key[0]
-    return (
-        f"SELECT * REPLACE ("
-        f"CASE WHEN {dup} THEN {msg} ELSE __reason END AS __reason, "
-        f"CASE WHEN {dup} THEN {lit(kcol)} ELSE __col END AS __col, "
-        f"CASE WHEN {dup} THEN coalesce({ident('r_' + kcol)}, CAST({ident('v_' + kcol)} AS VARCHAR)) "
-        f"ELSE __value END AS __value) "
-        f"FROM ({step1})"
-    )
