@@ -72,17 +72,38 @@ def letters(sql: str) -> str:
     )
 
 
+def plain_ascii(sql: str) -> str:
+    """SQL: the value is ASCII (bytes = characters) and neither starts nor ends with whitespace
+    or a control character -- then no normalisation of :func:`text` changes it (no regex runs)."""
+    return f"(strlen({sql}) = length({sql}) AND ascii({sql}) > 32 AND ascii(right({sql}, 1)) > 32)"
+
+
 def text(sql: str, *, digits: bool = False) -> str:
-    """Trimmed text with Persian letters (and ASCII digits when ``digits``); empty -> NULL."""
+    """Trimmed text with Persian letters (and ASCII digits when ``digits``); empty -> NULL.
+
+    Fast paths (same result): a plain ASCII value is kept as is; any other value that has
+    nothing to change (one regex finds no letter variant, digit or edge whitespace) too.
+    """
     inner = letters(sql)
+    chars = _LETTERS_FROM
     if digits:
         inner = ascii_digits(inner)
-    return strip_ws(inner)
+        chars += PERSIAN_DIGITS + ARABIC_DIGITS
+    nothing = lit("[" + chars + "]|^\\s|\\s$")
+    return (
+        f"(CASE WHEN {plain_ascii(sql)} THEN {sql} WHEN NOT regexp_matches({sql}, {nothing}) THEN nullif({sql}, '') "
+        f"ELSE {strip_ws(inner)} END)"
+    )
+
+
+#: A code that is already canonical (lower case, single ``_`` between parts): kept as is.
+_CLEAN_CODE_RE = "[a-z0-9]+(?:_[a-z0-9]+)*"
 
 
 def code(sql: str) -> str:
     """A code: normalised text, lower case, runs of spaces/hyphens/underscores -> one ``_``."""
-    return f"lower(regexp_replace({text(sql, digits=True)}, '[\\s_-]+', '_', 'g'))"
+    full = f"lower(regexp_replace({text(sql, digits=True)}, '[\\s_-]+', '_', 'g'))"
+    return f"(CASE WHEN regexp_full_match({sql}, {lit(_CLEAN_CODE_RE)}) THEN {sql} ELSE {full} END)"
 
 
 def number_parts(sql: str, *, money: bool) -> tuple[str, str]:
@@ -111,11 +132,33 @@ def number_valid(cleaned: str) -> str:
     return f"regexp_full_match({cleaned}, {lit(_NUMBER_RE)})"
 
 
+def number_plain(sql: str) -> str:
+    """SQL: the normalised text is already a plain number (no separators, no currency word)."""
+    return f"regexp_full_match({sql}, {lit(_NUMBER_RE)})"
+
+
+#: The usual ``YYYY-MM-DD`` or ``YYYY-MM-DD HH:MM:SS``: its parts are cut out by position.
+_PLAIN_DATE_RE = "[0-9]{4}-[0-9]{2}-[0-9]{2}(?: [0-9]{2}:[0-9]{2}:[0-9]{2})?"
+
+
 def date_struct(sql: str) -> str:
-    """A struct of the text parts of a normalised date/time value (all '' when it does not match)."""
+    """A struct of the text parts of a normalised date/time value (all '' when it does not match).
+
+    The usual forms take a fast path (substrings instead of the capturing regex; same struct).
+    """
     t = sql
     parts = ", ".join(lit(p) for p in DATE_PARTS)
-    return f"regexp_extract(coalesce({t}, ''), {lit(DATE_RE)}, [{parts}])"
+    full = f"regexp_extract(coalesce({t}, ''), {lit(DATE_RE)}, [{parts}])"
+
+    def cut(start: int, timed: bool) -> str:
+        piece = f"substr({t}, {start}, {4 if start == 1 else 2})"
+        return f"(CASE WHEN strlen({t}) = 19 THEN {piece} ELSE '' END)" if timed else piece
+
+    fast = (
+        f"struct_pack(y := {cut(1, False)}, mo := {cut(6, False)}, d := {cut(9, False)}, h := {cut(12, True)}, "
+        f"mi := {cut(15, True)}, s := {cut(18, True)}, f := '', tz := '')"
+    )
+    return f"(CASE WHEN regexp_full_match({t}, {lit(_PLAIN_DATE_RE)}) THEN {fast} ELSE {full} END)"
 
 
 def gregorian_days_in_month(y: str, m: str) -> str:

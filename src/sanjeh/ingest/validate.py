@@ -67,7 +67,7 @@ def _bound_reason(c: Column) -> tuple[str, str] | None:
 
 
 class _Col:
-    """SQL pieces of one column: items of CTE a (parse), a2 (ints), joins, b (value, error)."""
+    """SQL pieces of one column: items of CTEs a (normalise), a0 (parse), a1, a2 (parts, numbers), joins, b (value, error)."""
 
     def __init__(self, c: Column, present: bool, opts: CheckOptions, default: str | None) -> None:
         self.c = c
@@ -77,6 +77,7 @@ class _Col:
         if default is not None:
             self.r = f"coalesce({n.strip_ws(self.r)}, {lit(default)})"
         self.a: list[str] = []
+        self.a1: list[str] = []
         self.a2: list[str] = []
         self.a3: list[str] = []
         self.joins: list[str] = []
@@ -112,14 +113,20 @@ class _Col:
     def _number(self) -> None:
         c = self.c
         x, m, t = self.q("x_"), self.q("m_"), self.q("n_")
+        k = self.q("k_")
         self.a.append(f"{n.text(self.r, digits=True)} AS {t}")
+        self.a1.append(f"{n.number_plain(t)} AS {k}")
         cleaned, mult = n.number_parts(t, money=c.type == "money")
-        self.a2.append(f"{cleaned} AS {x}")
+        # a plain number (the usual case) skips the separators and currency words
+        self.a2.append(f"(CASE WHEN {k} THEN {t} ELSE {cleaned} END) AS {x}")
         if c.type == "money" and self.opts.toman_times_ten:
-            self.a2.append(f"{mult} AS {m}")
+            self.a2.append(f"(CASE WHEN {k} THEN 1 ELSE {mult} END) AS {m}")
         else:
             self.a2.append(f"1 AS {m}")
-        dbl = f"(CASE WHEN {n.number_valid(x)} THEN TRY_CAST({x} AS DOUBLE) * {m} END)"
+        dbl = (
+            f"(CASE WHEN {k} THEN TRY_CAST({x} AS DOUBLE) "
+            f"WHEN {n.number_valid(x)} THEN TRY_CAST({x} AS DOUBLE) * {m} END)"
+        )
         if c.type == "integer":
             self.a3.append(f"{dbl} AS {self.q('d_')}")
             d = self.q("d_")
@@ -141,7 +148,7 @@ class _Col:
         c = self.c
         p, t = self.q("p_"), self.q("n_")
         self.a.append(f"{n.text(self.r, digits=True)} AS {t}")
-        self.a2.append(f"{n.date_struct(t)} AS {p}")
+        self.a1.append(f"{n.date_struct(t)} AS {p}")
         y, mo, d = self.q("y_"), self.q("mo_"), self.q("d_")
         h, mi, s, f, tz = self.q("h_"), self.q("mi_"), self.q("s_"), self.q("f_"), self.q("tz_")
 
@@ -218,6 +225,7 @@ def check_sql(
     columns and the raw ``r_*`` columns of ``keep_raw`` (for later rejects' values)."""
     cols = [_Col(c, c.name in present, opts, table.defaults.get(c.name)) for c in table.columns]
     a_items = ", ".join(i for col in cols for i in col.a)
+    a1_items = ", ".join(i for col in cols for i in col.a1)
     a2_items = ", ".join(i for col in cols for i in col.a2)
     a3_items = ", ".join(i for col in cols for i in col.a3)
     b_items = ", ".join(i for col in cols for i in col.b)
@@ -254,7 +262,8 @@ def check_sql(
     )
     return (
         f"WITH a AS (SELECT *, {a_items} FROM {source}), "
-        f"a1 AS (SELECT *{', ' + a2_items if a2_items else ''} FROM a), "
+        f"a0 AS (SELECT *{', ' + a1_items if a1_items else ''} FROM a), "
+        f"a1 AS (SELECT *{', ' + a2_items if a2_items else ''} FROM a0), "
         f"a2 AS (SELECT *{', ' + a3_items if a3_items else ''} FROM a1), "
         f"b AS (SELECT a2.__line, a2.__fidx, a2.__pre_col, a2.__pre_reason, "
         f"{', '.join(_raw(c, present) + ' AS ' + ident('r_' + c.name) for c in table.columns)}, {b_items} "

@@ -1,0 +1,132 @@
+"""The import's fast paths give the same results as the full rules; the chunked line scan
+gives the same lines whatever the chunk size; the import leaves DuckDB's settings as they were."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sanjeh.ingest import list_rejects, normalize, read, run_import
+from sanjeh.workspace import Workspace
+
+TRICKY = [
+    None,
+    "",
+    " ",
+    "abc",
+    " abc",
+    "abc\t",
+    "a b",
+    "A-B  c__d",
+    "on_hold",
+    "_x",
+    "x_",
+    "۱۲۳",
+    "٤٥",
+    "علي",
+    "كتاب",
+    "\u00a0نام\u00a0",
+    "نام",
+    "ZWNJ\u200cکار",
+    "1,234,567",
+    "12٫5",
+    "1٬000 تومان",
+    "250 IRR",
+    "12.5",
+    "-3",
+    ".5",
+    "1e3",
+    "inf",
+    "2024-01-31",
+    "2024-01-31 23:59:59",
+    "2024-1-3",
+    "۱۴۰۲/۰۱/۰۱",
+    "2024-01-31T10:00:00Z",
+    "2024-01-31 10:00:00+03:30",
+    "2024-01-31 10:00:00.123",
+    "2024-13-01 10:00:00",
+    "\x01x",
+    "x\x7f",
+]
+
+
+def _full_text(sql: str, *, digits: bool) -> str:
+    inner = normalize.letters(sql)
+    if digits:
+        inner = normalize.ascii_digits(inner)
+    return normalize.strip_ws(inner)
+
+
+@pytest.mark.parametrize("digits", [False, True])
+def test_text_and_code_fast_paths_agree_with_the_full_rules(digits: bool) -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE v (x VARCHAR)")
+    con.executemany("INSERT INTO v VALUES (?)", [[x] for x in TRICKY])
+    full_code = f"lower(regexp_replace({_full_text('x', digits=True)}, '[\\s_-]+', '_', 'g'))"
+    rows = con.execute(
+        f"SELECT x, {normalize.text('x', digits=digits)}, {_full_text('x', digits=digits)}, "
+        f"{normalize.code('x')}, {full_code} FROM v"
+    ).fetchall()
+    for x, fast, full, fast_code, slow_code in rows:
+        assert fast == full, x
+        assert fast_code == slow_code, x
+
+
+def test_number_and_date_fast_paths_agree_with_the_full_rules() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE v (x VARCHAR)")
+    con.executemany("INSERT INTO v VALUES (?)", [[x] for x in TRICKY])
+    t = normalize.text("x", digits=True)
+    parts = ", ".join(normalize.lit(p) for p in normalize.DATE_PARTS)
+    rows = con.execute(
+        f"SELECT x, {normalize.date_struct(t)}, regexp_extract(coalesce({t}, ''), {normalize.lit(normalize.DATE_RE)}, "
+        f"[{parts}]), {normalize.number_plain(t)}, {normalize.number_valid(normalize.number_parts(t, money=True)[0])}, "
+        f"{normalize.number_parts(t, money=True)[1]} FROM v"
+    ).fetchall()
+    for x, fast, full, plain, valid, mult in rows:
+        assert fast == full, x
+        if plain:  # a plain number is valid as it stands, with no currency word
+            assert valid and mult == 1, x
+
+
+CSV = 'customer_id,name,region\nc1,"Two\nlines",x\n\n\nc2,short\nc3,a,b,c\nc4,"with ""quotes""",y\nc5,,z\nc6,"a,b",w'
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64])
+def test_chunked_line_scan_gives_the_same_lines(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    (tmp_path / "customers.csv").write_text(CSV, encoding="utf-8")
+    monkeypatch.setattr(read, "_CHUNK", chunk)
+    s = run_import(workspace, [tmp_path / "customers.csv"])
+    assert s.tables["customers"].to_dict() == {"read": 6, "accepted": 3, "rejected": 3}
+    rejects = {r["line"]: (r["reason"], r["row"]) for r in list_rejects(workspace)}
+    assert rejects == {
+        6: ("row has 2 fields, the header has 3", ["c2", "short"]),
+        7: ("row has 4 fields, the header has 3", ["c3", "a", "b", "c"]),
+        9: ("name is required", {"customer_id": "c5", "name": None, "region": "z"}),
+    }
+    assert workspace.warehouse.fetch("SELECT name FROM customers ORDER BY 1") == [
+        ("Two\nlines",),
+        ("a,b",),
+        ('with "quotes"',),
+    ]
+
+
+def test_import_restores_the_memory_limit(workspace: Workspace, tmp_path: Path) -> None:
+    con = workspace.warehouse.duckdb
+    con.execute("SET memory_limit = '3GiB'")
+    before = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    (tmp_path / "customers.csv").write_text("customer_id,name\nc1,a\nc1,b\n", encoding="utf-8")
+    s = run_import(workspace, [tmp_path / "customers.csv"])
+    assert s.tables["customers"].to_dict() == {"read": 2, "accepted": 1, "rejected": 1}
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone() == before
+    (tmp_path / "customers.csv").write_text("customer_id\nc1\n", encoding="utf-8")
+    with pytest.raises(Exception, match="name"):
+        run_import(workspace, [tmp_path / "customers.csv"])
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone() == before
+    temps = con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    temps += con.execute("SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal").fetchall()
+    assert [t for t in temps if str(t[0]).startswith("__sanjeh")] == []
