@@ -310,8 +310,10 @@ def test_bad_queries_are_clear_errors(ws: Workspace, query: Query, error: type[E
 
 
 def test_explain_returns_sql_without_running(ws: Workspace) -> None:
-    sql = ws.engine().explain(Query("sales_by_region", "1403-Q1", grain="month"))
+    sql = ws.engine(use_facts=False).explain(Query("sales_by_region", "1403-Q1", grain="month"))
     assert "SELECT" in sql and "order_lines" in sql
+    fast = ws.engine().explain(Query("sales_by_region", "1403-Q1", grain="month"))
+    assert "_f_revenue_lines" in fast and "order_lines" not in fast  # the materialised cohort
 
 
 def test_scorecard_puts_goal_kpis_first(ws: Workspace) -> None:

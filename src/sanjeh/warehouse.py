@@ -43,6 +43,10 @@ class Warehouse:
             t = self._tables[name] = self.con.table(name)
         return t
 
+    def forget(self, name: str) -> None:
+        """Drop the cached expression of a table that was just (re)created."""
+        self._tables.pop(name, None)
+
     def has_table(self, name: str) -> bool:
         return name in self.con.list_tables()
 
@@ -169,6 +173,7 @@ def connect(url: str, *, read_only: bool = False) -> Warehouse:
         if scheme == "duckdb":
             path = url[len("duckdb://") :] or ":memory:"
             con = ibis.duckdb.connect(path, read_only=read_only)
+            con.con.execute("SET enable_progress_bar = false")  # type: ignore[attr-defined]  # output is ours
             return Warehouse(url, "duckdb", con)
         if scheme in ("postgresql", "postgres"):
             con = ibis.connect(url.replace("postgresql://", "postgres://", 1))

@@ -36,6 +36,7 @@ class Workspace:
     settings: Settings
     warehouse: Warehouse
     clock: Callable[[], dt.date] = field(default=_today)
+    read_only: bool = False
 
     @property
     def root(self) -> Path:
@@ -62,7 +63,7 @@ class Workspace:
     def open(path: Path | str, *, clock: Callable[[], dt.date] | None = None, read_only: bool = False) -> Workspace:
         settings = Settings.load(path)
         wh = connect(settings.warehouse_url, read_only=read_only)
-        ws = Workspace(settings, wh, clock or _today)
+        ws = Workspace(settings, wh, clock or _today, read_only)
         if not read_only:
             ws.ensure_ready()
         return ws
@@ -88,10 +89,10 @@ class Workspace:
         return self.clock()
 
     # -- the engine ---------------------------------------------------------------------------
-    def engine(self, rep_scope: str | None = None) -> Engine:
+    def engine(self, rep_scope: str | None = None, *, use_facts: bool = True) -> Engine:
         from sanjeh.kpis.engine import Engine
 
-        return Engine(self, rep_scope=rep_scope)
+        return Engine(self, rep_scope=rep_scope, use_facts=use_facts)
 
     def kpi(
         self,
@@ -115,11 +116,11 @@ class Workspace:
     def scorecard(self, period: str) -> Scorecard:
         return self.engine().scorecard(period)
 
-    def default_period(self, kind: str = "quarter") -> str:
+    def default_period(self, kind: str = "quarter", calendar: str | None = None) -> str:
         """The latest complete quarter (by the clock), or the last quarter with orders if the data ends earlier."""
         from sanjeh.calendar import latest_complete, unit_of
 
-        cal = self.settings.calendar
+        cal = calendar or self.settings.calendar
         latest = latest_complete(self.today(), cal, kind)  # type: ignore[arg-type]
         t = self.warehouse.table("orders")
         last = t.ordered_at.max().execute()

@@ -488,7 +488,6 @@ class Compiler:
         compared = (f"previous_{h}", f"{h}_change", f"{h}_change_rate")
         compared += (f"year_ago_{h}", f"{h}_year_ago_change", f"{h}_year_ago_change_rate")  # type: ignore[assignment]
         extra += [c for c in compared if c in rows.columns]
-        warn = {f"{WARNING_PREFIX}{m}": rows[m] for m, _ in kpi.warnings if m in rows.columns}
         named: list[str] = []
         for d in dims:
             if d in NAMES:
@@ -498,6 +497,7 @@ class Compiler:
                 named += [d, f"{d}_name"]
             else:
                 named.append(d)
+        warn = {f"{WARNING_PREFIX}{m}": rows[m] for m, _ in kpi.warnings if m in rows.columns}
         out = rows.select(rows.step.name(STEP), *named, *shown, *extra, **warn)
         order = [out[STEP]]
         if dims:

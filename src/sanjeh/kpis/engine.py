@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from sanjeh.calendar import parse_unit, steps
 from sanjeh.errors import InvalidPeriod, InvalidQuery
+from sanjeh.kpis import facts
 from sanjeh.kpis.catalogue import CATALOGUE, GOALS
 from sanjeh.kpis.compile import STEP, WARNING_PREFIX, AnyBuckets, Compiler, Target
 from sanjeh.kpis.model import KPI, kpi_from_settings
@@ -89,12 +90,14 @@ def _clean(v: Any) -> Any:
 class Engine:
     """KPI queries over one workspace, optionally restricted to one rep's rows."""
 
-    def __init__(self, ws: Workspace, *, rep_scope: str | None = None) -> None:
+    def __init__(self, ws: Workspace, *, rep_scope: str | None = None, use_facts: bool = True) -> None:
         self.ws = ws
         self.rep_scope = rep_scope
         self._catalogue: dict[str, KPI] | None = None
         self._no_orders: bool | None = None
         self._raw_targets: list[dict[str, Any]] | None = None
+        self._facts: bool | None = None
+        self.use_facts = use_facts
 
     # -- the catalogue ---------------------------------------------------------------------
     def catalogue(self) -> list[KPI]:
@@ -125,9 +128,26 @@ class Engine:
 
     # -- queries -----------------------------------------------------------------------------
     def _sources(self) -> Sources:
+        wh = self.ws.warehouse
         if self._no_orders is None:
-            self._no_orders = int(self.ws.warehouse.table("orders").count().execute()) == 0
-        return Sources(self.ws.warehouse, rep_scope=self.rep_scope, no_orders=self._no_orders)
+            self._no_orders = int(wh.table("orders").count().execute()) == 0
+        if self._facts is None:
+            self._facts = self._ensure_facts()
+        return Sources(wh, rep_scope=self.rep_scope, no_orders=self._no_orders, facts=self._facts)
+
+    def _ensure_facts(self) -> bool:
+        """Use the materialised cohorts (facts.py), building them when the data changed."""
+        if not self.use_facts:
+            return False
+        wh = self.ws.warehouse
+        print_ = facts.fingerprint(wh)
+        if facts.is_fresh(wh, print_):
+            return True
+        if self.ws.read_only:
+            return False
+        live = Sources(wh, no_orders=bool(self._no_orders))
+        facts.refresh(wh, live, print_)
+        return True
 
     def plan(self, query: Query, *, whole: bool = False) -> Plan:
         return plan(query, self._kpis(), whole=whole)

@@ -76,10 +76,13 @@ def _member(*cols: ir.Value, default: str = UNKNOWN) -> ir.StringValue:
 class Sources:
     """Builds cohorts from the warehouse, restricted to one rep's rows when ``rep_scope`` is set."""
 
-    def __init__(self, warehouse: Warehouse, *, rep_scope: str | None = None, no_orders: bool = False) -> None:
+    def __init__(
+        self, warehouse: Warehouse, *, rep_scope: str | None = None, no_orders: bool = False, facts: bool = False
+    ) -> None:
         self.wh = warehouse
         self.rep_scope = rep_scope
         self.no_orders = no_orders
+        self.facts = facts  # read the materialised cohorts (facts.py) instead of joining live
         self._cache: dict[tuple[str, bool], ir.Table] = {}
 
     def _t(self, name: str) -> ir.Table:
@@ -96,8 +99,34 @@ class Sources:
         """The cohort's table; built once per Sources, so every use shares one expression."""
         key = (name, cpi)
         if key not in self._cache:
-            build = getattr(self, "_" + name)
-            self._cache[key] = solid(build(cpi=cpi) if name == "revenue_lines" else build())
+            stored = self._stored(name)
+            if stored is not None:
+                self._cache[key] = self._with_real_amount(stored) if cpi else stored
+            else:
+                build = getattr(self, "_" + name)
+                self._cache[key] = solid(build(cpi=cpi) if name == "revenue_lines" else build())
+        return self._cache[key]
+
+    def _stored(self, cohort: str) -> ir.Table | None:
+        """The materialised cohort, restricted to the rep's rows; None to build it live."""
+        from sanjeh.kpis.facts import FACTS
+
+        if not self.facts or cohort not in FACTS:
+            return None
+        table, owner = FACTS[cohort]
+        if self.rep_scope is not None and owner is None:
+            return None  # e.g. first orders: a rep's customers' first orders among the rep's orders
+        t = self.wh.table(table)
+        if self.rep_scope is not None and owner is not None:
+            t = t.filter(t[owner] == self.rep_scope)
+        return t
+
+    def opportunities_x(self) -> ir.Table:
+        """Opportunities with every attribute the deal KPIs use (materialised when facts are on)."""
+        key = ("opportunities", False)
+        if key not in self._cache:
+            stored = self._stored("opportunities")
+            self._cache[key] = stored if stored is not None else solid(self._opportunities_x())
         return self._cache[key]
 
     # -- orders, with the no-orders fallback ----------------------------------------------
@@ -117,7 +146,7 @@ class Sources:
         j = j.left_join(c1, j.customer_id == c1.c1_id)
         j = j.left_join(c2, j.l_cust == c2.c2_id)
         start = ibis.coalesce(j.l_created, j.created_at)
-        return j.select(
+        out = j.select(
             opportunity_id=j.opportunity_id,
             created_at=j.created_at,
             closed_at=j.closed_at,
@@ -134,6 +163,10 @@ class Sources:
             stage=_member(j.stage),
             opp_contact_method=j.contact_method,
             days=(j.closed_at.epoch_seconds() - start.epoch_seconds()).cast("float64") / 86400.0,
+        )
+        return out.mutate(
+            created_day=out.created_at.date(),
+            closed_day=ibis.ifelse(out.status.isin(("won", "lost")), out.closed_at.date(), ibis.null("date")),
         )
 
     def _opportunity_attributes(self) -> ir.Table:
@@ -153,7 +186,7 @@ class Sources:
     def _orders_x(self) -> ir.Table:
         """Orders with region, segment, source, contact method of KPIS.md."""
         if self.no_orders:
-            o = solid(self._opportunities_x())
+            o = self.opportunities_x()
             o = o.filter(o.status == "won")
             o = o.select(
                 order_id=o.opportunity_id,
@@ -191,7 +224,7 @@ class Sources:
 
     def _lines(self) -> ir.Table:
         if self.no_orders:
-            o = solid(self._opportunities_x())
+            o = self.opportunities_x()
             o = o.filter(o.status == "won")
             return o.select(
                 order_id=o.opportunity_id,
@@ -294,20 +327,16 @@ class Sources:
         )
 
     def _opportunities_created(self) -> ir.Table:
-        o = solid(self._opportunities_x())
-        return o.mutate(day=o.created_at.date())
+        o = self.opportunities_x()
+        return o.mutate(day=o.created_day)
 
     def _opportunities_closed(self) -> ir.Table:
-        o = solid(self._opportunities_x())
+        o = self.opportunities_x()
         o = o.filter(o.status.isin(("won", "lost")) & o.closed_at.notnull())
-        return o.mutate(day=o.closed_at.date())
+        return o.mutate(day=o.closed_day)
 
     def _pipeline(self) -> ir.Table:
-        o = solid(self._opportunities_x())
-        return o.mutate(
-            created_day=o.created_at.date(),
-            closed_day=ibis.ifelse(o.status.isin(("won", "lost")), o.closed_at.date(), ibis.null("date")),
-        )
+        return self.opportunities_x()
 
     # -- reps' work -----------------------------------------------------------------------
     def _activities(self) -> ir.Table:

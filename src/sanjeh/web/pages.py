@@ -180,7 +180,7 @@ def _period_param(request: Request, st: AppState) -> str:
     if asked:
         return parse_period(asked).label
     cal: Any = _calendar(request, st)
-    return latest_complete(st.ws.today(), cal, "month").label
+    return st.default_period(cal)
 
 
 def _kpi_view(k: Any, lang: str) -> dict[str, Any]:

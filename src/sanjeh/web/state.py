@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sanjeh.calendar import latest_complete, parse_grain, parse_period
+from sanjeh.calendar import parse_grain, parse_period
 from sanjeh.errors import Forbidden, InvalidQuery
 from sanjeh.users import User, get_user
 from sanjeh.web.auth import RateLimiter, Signer
@@ -191,9 +191,10 @@ class AppState:
         names = [k.name for k in self.catalogue()]
         raise UnknownKPI(f"unknown KPI {name!r}", details={"kpi": name, "allowed": names})
 
-    def default_period(self) -> str:
-        cal = self.ws.settings.calendar
-        return latest_complete(self.ws.today(), cal, "month").label
+    def default_period(self, calendar: str | None = None) -> str:
+        """The latest complete month, or the last month with data when the data ends earlier."""
+        cal = calendar or self.ws.settings.calendar
+        return self.cached(("default_period", cal), None, lambda e: str(self.ws.default_period("month", cal)))
 
     def spec(
         self,

@@ -1,0 +1,67 @@
+"""Materialised cohorts: the joins of ``sources.py`` computed once per data change.
+
+Every KPI query reads a cohort (revenue lines with their order's region, source,
+segment…). Computing those joins on every query costs more than the KPI itself,
+so after the data changes the engine stores the company-wide cohorts as tables
+(``_f_*``), sorted by day so the warehouse can skip whole blocks outside a period.
+
+They are only used while they match the data they were built from: the engine
+compares a fingerprint (the import log and the row count of every canonical table)
+and falls back to the live joins when it differs, so a stale table is never read.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+import ibis
+
+from sanjeh.schema import TABLES
+
+if TYPE_CHECKING:
+    from sanjeh.kpis.sources import Sources
+    from sanjeh.warehouse import Warehouse
+
+META = "_facts"
+#: cohort -> (table, the column that holds the owning rep for a rep's view; None: not for reps)
+FACTS: dict[str, tuple[str, str | None]] = {
+    "revenue_lines": ("_f_revenue_lines", "rep"),
+    "orders": ("_f_orders", "rep"),
+    "leads_mql": ("_f_leads_mql", "rep"),
+    "opportunities": ("_f_opportunities", "rep_id"),
+    "first_orders": ("_f_first_orders", None),
+}
+_LOCK = threading.Lock()
+
+
+def fingerprint(wh: Warehouse) -> str:
+    """What the facts were built from: the import log and every canonical table's size."""
+    parts = [
+        wh.table(t.name).aggregate(t=ibis.literal(t.name), n=ibis._.count()) for t in TABLES if t.name != "targets"
+    ]
+    imports = wh.table("_imports")
+    parts.append(imports.aggregate(t=imports.finished_at.max().cast("string"), n=imports.count()))
+    rows = ibis.union(*parts, distinct=False).to_pyarrow().to_pylist()
+    return "|".join(sorted(f"{r['t']}={r['n']}" for r in rows))
+
+
+def is_fresh(wh: Warehouse, print_: str) -> bool:
+    if not wh.has_table(META):
+        return False
+    rows = wh.table(META).to_pyarrow().to_pylist()
+    return bool(rows) and rows[0]["fingerprint"] == print_ and all(wh.has_table(t) for t, _ in FACTS.values())
+
+
+def refresh(wh: Warehouse, live: Sources, print_: str) -> None:
+    """Build every fact table from the live cohorts, then record the fingerprint."""
+    with _LOCK:
+        if wh.has_table(META):
+            wh.con.drop_table(META)  # first, so a failure half-way leaves the facts unused
+        for cohort, (table, _) in FACTS.items():
+            expr = live.opportunities_x() if cohort == "opportunities" else live.cohort(cohort)
+            order = "created_day" if cohort == "opportunities" else "day"
+            wh.con.create_table(table, expr.order_by(order), overwrite=True)
+            wh.forget(table)
+        wh.con.create_table(META, ibis.memtable({"fingerprint": [print_]}), overwrite=True)
+        wh.forget(META)
