@@ -119,7 +119,11 @@ class Warehouse:
             finally:
                 raw.unregister(view)
         elif self.kind == "pyspark":
-            self.con.insert(name, data)
+            df = data.to_pandas()
+            for col in data.column_names:  # pandas 3 reads missing text as NaN; Spark needs None
+                if pa.types.is_string(data.schema.field(col).type):
+                    df[col] = df[col].astype(object).where(df[col].notna(), None)
+            self.con.insert(name, df)
         elif self.kind == "postgres":
             import pyarrow.csv as pacsv
 
