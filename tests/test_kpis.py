@@ -398,3 +398,19 @@ def test_rows_carry_member_names(ws: Workspace) -> None:
     assert rows["R1"]["rep_name"] == "Sara"
     products = by(run(ws, "sales_by_product", "1403-Q1"), "product")
     assert products["P2"]["product_name"] == "Valve"
+
+
+def test_python_api_returns_the_cli_rows(ws: Workspace) -> None:
+    import sanjeh
+
+    opened = sanjeh.open(ws.root) if ws.warehouse.kind == "duckdb" else ws
+    try:
+        df = opened.kpi("sales_by_region", period="1403-Q1", grain="month", filters={"region": "Tehran"})
+        assert list(df.columns[:3]) == ["period", "region", "revenue"]
+        assert df["revenue"].tolist() == approx([240.0])
+        table = opened.kpi("revenue", "1403-Q1", arrow=True)
+        assert table.num_rows == 1 and table["revenue"][0].as_py() == approx(1265.0)
+        assert opened.scorecard("1403-Q1").primary[0]["kpi"] == "revenue"
+    finally:
+        if opened is not ws:
+            opened.close()
