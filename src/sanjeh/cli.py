@@ -101,8 +101,6 @@ def import_(
     """Import CSV/XLSX/Parquet files or folders into the workspace."""
     from rich.progress import Progress
 
-    from sanjeh.ingest import run_import
-
     fmt = _check_format(fmt)
     ws = _open(workspace)
     with Progress(transient=True, console=Console(stderr=True), disable=fmt != "table") as progress:
@@ -111,8 +109,8 @@ def import_(
         def report(what: str, fraction: float) -> None:
             progress.update(task, description=what, completed=fraction)
 
-        summary = run_import(
-            ws, paths, mapping=mapping, table=table, replace=replace, encoding=encoding, sheet=sheet, progress=report
+        summary = ws.import_files(
+            paths, mapping=mapping, table=table, replace=replace, encoding=encoding, sheet=sheet, progress=report
         )
     data = summary.to_dict()
     rows = [{"table": t, **c} for t, c in data["tables"].items()]

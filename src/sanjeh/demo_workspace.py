@@ -23,7 +23,6 @@ def build_demo_workspace(
 ) -> tuple[Workspace, list[tuple[str, str, str, str | None]]]:
     """(Re)build the demo workspace at ``path``; returns it and the demo logins."""
     from sanjeh.demo import write_demo_csv
-    from sanjeh.ingest import run_import
     from sanjeh.users import create_demo_users
 
     root = Path(path).expanduser().resolve()
@@ -47,6 +46,6 @@ def build_demo_workspace(
 
         write_demo_csv(Path(tmp), orders=orders, seed=seed, progress=report)
         bar.update(task, description="importing", completed=0.0)
-        run_import(ws, [Path(tmp)], progress=report)
+        ws.import_files([Path(tmp)], progress=report)
     logins = create_demo_users(ws)
     return ws, logins

@@ -22,6 +22,7 @@ from sanjeh.settings import SETTINGS_FILE, Settings
 from sanjeh.warehouse import Warehouse, connect
 
 if TYPE_CHECKING:
+    from sanjeh.ingest import ImportSummary
     from sanjeh.kpis.engine import Engine, Scorecard
 
 CALENDAR_TABLE = "_calendar"
@@ -87,6 +88,21 @@ class Workspace:
 
     def today(self) -> dt.date:
         return self.clock()
+
+    # -- data in ------------------------------------------------------------------------------
+    def import_files(self, paths: Sequence[Path | str], **options: Any) -> ImportSummary:
+        """Import files (``sanjeh.ingest.run_import`` options), then rebuild the engine's
+        materialised cohorts so the first query after an import is as fast as the next."""
+        from sanjeh.ingest import run_import
+
+        summary = run_import(self, paths, **options)
+        self.refresh_facts()
+        return summary
+
+    def refresh_facts(self) -> None:
+        """Rebuild the materialised cohorts if the data changed (a no-op when they are fresh)."""
+        if self.warehouse.kind != "pyspark":
+            self.engine()._sources()
 
     # -- the engine ---------------------------------------------------------------------------
     def engine(self, rep_scope: str | None = None, *, use_facts: bool = True) -> Engine:

@@ -200,13 +200,11 @@ async def save_uploads(request: Request, files: list[UploadFile], folder: Path) 
 
 
 def import_files(request: Request, paths: list[Path], mapping: str | None, table: str | None, replace: bool) -> Any:
-    from sanjeh.ingest import run_import
-
     st = state_of(request)
     try:
         summary = st.call(
-            lambda ws: run_import(
-                ws, [str(p) for p in paths], mapping=mapping or None, table=table or None, replace=replace
+            lambda ws: ws.import_files(
+                [str(p) for p in paths], mapping=mapping or None, table=table or None, replace=replace
             )
         )
     finally:
