@@ -324,6 +324,8 @@ def test_scorecard_puts_goal_kpis_first(ws: Workspace) -> None:
     assert rev["previous"] == approx(80.0) and rev["year_ago"] == 0
     assert len(rev["spark"]) == 12 and rev["spark"][-1]["period"] == "1403-03"
     assert {c["kpi"] for c in sc["secondary"]} >= {"win_rate", "pipeline", "cancelled_orders"}
+    improved = [f for f in sc["insights"] if f["kpi"] == "revenue" and f["kind"] == "improved"]
+    assert improved and "rose" in improved[0]["text"]["en"]
 
 
 WORKSPACE_KPI = """

@@ -123,6 +123,7 @@ def test_scorecard_page_in_persian_and_english(served: Served) -> None:
         assert '<html lang="en" dir="ltr">' in en
         assert "Esfand 1403" in en
         assert "Main KPIs" in en
+        assert 'id="insights"' in en and "What stands out" in en  # the scorecard says where to look
 
 
 def test_kpi_page_with_breakdown_drill_urls_and_table(served: Served) -> None:

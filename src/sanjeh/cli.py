@@ -364,6 +364,13 @@ def _render_scorecard(sc: Any, lang: str, fmt: str) -> None:
                 f"[{s2}]{a2} {fmt_value(c['year_ago_change_rate'], 'rate')}[/{s2}]",
             )
         out.print(t)
+    from sanjeh.i18n import t as message
+
+    out.print(f"[bold]{message('insight.heading', lang)}[/bold]")
+    for f in data.get("insights") or []:
+        out.print(f"  • {f['text'][lang]}")
+    if not data.get("insights"):
+        out.print(f"  {message('insight.none', lang)}")
 
 
 # -- users, demo, serve ----------------------------------------------------------------------

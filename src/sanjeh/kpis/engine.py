@@ -266,6 +266,8 @@ class Scorecard:
     goals: list[str]
     primary: list[dict[str, Any]] = field(default_factory=list)
     secondary: list[dict[str, Any]] = field(default_factory=list)
+    #: What stands out, in words (kpis/insights.py): ``{"kind", "kpi", "text": {"fa", "en"}}``.
+    insights: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -274,6 +276,7 @@ class Scorecard:
             "goals": self.goals,
             "primary": self.primary,
             "secondary": self.secondary,
+            "insights": self.insights,
         }
 
 

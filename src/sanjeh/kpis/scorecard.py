@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sanjeh.calendar import Period, parse_period, unit_of
 from sanjeh.kpis.compile import Buckets, MultiBuckets
+from sanjeh.kpis.insights import findings
 from sanjeh.kpis.query import Query
 
 SPARK = "spark:"
@@ -69,4 +70,6 @@ def build_scorecard(engine: Engine, period: str, *, spark_steps: int = 12) -> Sc
     for name, k in kpis.items():
         if name not in primary_names:
             sc.secondary.append(card(engine, k, p.label, spark_steps))
+    cards = [dict(c, primary=True) for c in sc.primary] + [dict(c, primary=False) for c in sc.secondary]
+    sc.insights = findings(cards, currency=engine.ws.settings.currency)
     return sc

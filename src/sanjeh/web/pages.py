@@ -399,6 +399,7 @@ def scorecard_page(request: Request) -> Response:
         goals=[t_or(f"goal.{g}", lang, g) for g in card.get("goals", [])],
         primary=[_card_view(x, lang, cur) for x in card.get("primary", [])],
         secondary=[_card_view(x, lang, cur) for x in card.get("secondary", [])],
+        insights=[f["text"][lang] for f in card.get("insights", [])],
         extra_params=[],
     )
 

@@ -1,0 +1,47 @@
+"""What stands out in a scorecard, in words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sanjeh.kpis.insights import findings
+
+
+def _card(kpi: str, **kw: Any) -> dict[str, Any]:
+    base = {
+        "kpi": kpi,
+        "title": {"fa": kpi, "en": kpi.title()},
+        "unit": "money",
+        "direction": "up",
+        "target": None,
+        "attainment": None,
+        "change_rate": None,
+        "year_ago_change_rate": None,
+        "primary": False,
+    }
+    return {**base, **kw}
+
+
+def test_missed_targets_and_bad_moves_come_first() -> None:
+    cards = [
+        _card("revenue", target=1000.0, attainment=0.8, primary=True),
+        _card("win_rate", unit="rate", change_rate=-0.3),
+        _card("new_customers", unit="count", year_ago_change_rate=0.5),
+        _card("pipeline", change_rate=0.02),  # too small to mention
+        _card("cancelled_orders", unit="rate", direction="down", change_rate=0.4),  # up is bad here
+    ]
+    out = findings(cards)
+    kinds = [(f["kpi"], f["kind"]) for f in out]
+    assert kinds[0] == ("revenue", "short_of_target")
+    assert ("cancelled_orders", "worsened") in kinds and ("win_rate", "worsened") in kinds
+    assert ("new_customers", "improved") in kinds
+    assert all(k != "pipeline" for k, _ in kinds)
+    revenue = out[0]["text"]
+    assert "80%" in revenue["en"] and "Revenue" in revenue["en"]
+    assert "۸۰٪" in revenue["fa"]
+    worse = next(f for f in out if f["kpi"] == "cancelled_orders")["text"]["en"]
+    assert "rose 40%" in worse and "worth a look" in worse
+
+
+def test_a_quiet_scorecard_has_no_findings() -> None:
+    assert findings([_card("revenue", attainment=1.02, change_rate=0.03)]) == []
