@@ -44,3 +44,18 @@ def load(ws: Workspace, **tables: list[dict[str, Any]]) -> None:
         unknown = {k for r in rows for k in r} - set(t.column_names)
         assert not unknown, f"unknown columns for {name}: {unknown}"
         ws.warehouse.insert_arrow(name, pa.table(cols))
+
+
+def assert_same_rows(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> None:
+    """Two KPI results hold the same rows: same keys, same values, floats to a relative 1e-9."""
+    import math
+
+    assert len(a) == len(b)
+    for ra, rb in zip(a, b, strict=True):
+        assert ra.keys() == rb.keys()
+        for k, va in ra.items():
+            vb = rb[k]
+            if isinstance(va, float) and isinstance(vb, float):
+                assert math.isclose(va, vb, rel_tol=1e-9, abs_tol=1e-12), (k, va, vb)
+            else:
+                assert va == vb, (k, va, vb)

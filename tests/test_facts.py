@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -13,6 +11,7 @@ from sanjeh.ingest import run_import
 from sanjeh.kpis import Query
 from sanjeh.kpis.facts import FACTS, META
 from sanjeh.workspace import Workspace
+from tests.builders import assert_same_rows
 from tests.conftest import FIXED_TODAY
 
 
@@ -26,18 +25,6 @@ def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     return ws
 
 
-def _same(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> None:
-    assert len(a) == len(b)
-    for ra, rb in zip(a, b, strict=True):
-        assert ra.keys() == rb.keys()
-        for k, va in ra.items():
-            vb = rb[k]
-            if isinstance(va, float) and isinstance(vb, float):
-                assert math.isclose(va, vb, rel_tol=1e-9, abs_tol=1e-9), (k, va, vb)
-            else:
-                assert va == vb, (k, va, vb)
-
-
 def _queries(ws: Workspace) -> list[Query]:
     out = []
     for k in ws.engine().catalogue():
@@ -49,7 +36,7 @@ def _queries(ws: Workspace) -> list[Query]:
 def test_facts_equal_live_joins_for_every_kpi(demo_ws: Workspace) -> None:
     fast, live = demo_ws.engine(), demo_ws.engine(use_facts=False)
     for q in _queries(demo_ws):
-        _same(fast.run(q).rows, live.run(q).rows)
+        assert_same_rows(fast.run(q).rows, live.run(q).rows)
     assert demo_ws.warehouse.has_table(META)
 
 
@@ -58,7 +45,7 @@ def test_facts_equal_live_joins_for_a_rep(demo_ws: Workspace) -> None:
     fast, live = demo_ws.engine(rep_scope=rep), demo_ws.engine(rep_scope=rep, use_facts=False)
     for name in ("revenue", "sales_per_rep", "win_rate", "new_customers", "mql_to_sql", "pipeline"):
         q = Query(name, "1403", grain="quarter")
-        _same(fast.run(q).rows, live.run(q).rows)
+        assert_same_rows(fast.run(q).rows, live.run(q).rows)
 
 
 def test_an_import_makes_the_facts_stale_and_they_are_rebuilt(demo_ws: Workspace, tmp_path: Path) -> None:

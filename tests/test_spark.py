@@ -7,7 +7,6 @@ of query shapes rather than every test of test_kpis.py. Imports into Spark are r
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +16,7 @@ from sanjeh.errors import UserError
 from sanjeh.kpis import Query
 from sanjeh.workspace import Workspace
 from tests import kpi_data
+from tests.builders import assert_same_rows
 from tests.conftest import FIXED_TODAY
 
 pytest.importorskip("pyspark", reason="the spark extra is part of .[dev]; install it to run these")
@@ -60,22 +60,10 @@ def duck_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     ws.close()
 
 
-def _same(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> None:
-    assert len(a) == len(b)
-    for ra, rb in zip(a, b, strict=True):
-        assert ra.keys() == rb.keys()
-        for k, va in ra.items():
-            vb = rb[k]
-            if isinstance(va, float) and isinstance(vb, float):
-                assert math.isclose(va, vb, rel_tol=1e-9, abs_tol=1e-12), (k, va, vb)
-            else:
-                assert va == vb, (k, va, vb)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("query", QUERIES, ids=lambda q: f"{q.kpi}-{q.period}-{q.grain}-{'-'.join(q.by)}")
 def test_spark_gives_the_duckdb_rows(spark_ws: Workspace, duck_ws: Workspace, query: Query) -> None:
-    _same(spark_ws.engine().run(query).rows, duck_ws.engine().run(query).rows)
+    assert_same_rows(spark_ws.engine().run(query).rows, duck_ws.engine().run(query).rows)
 
 
 @pytest.mark.slow

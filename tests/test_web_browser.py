@@ -13,22 +13,14 @@ from typing import Any
 import pytest
 
 from sanjeh.users import set_language
+from sanjeh.web.screenshots import CHROMIUM_ARGS
 from tests.test_web_support import PASSWORD, PERIOD, Served, shared_demo_server
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+ARGS = CHROMIUM_ARGS  # the launch flags that work on this machine, shared with the screenshot tool
 
 
 @pytest.fixture(scope="module")
