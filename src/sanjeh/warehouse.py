@@ -105,6 +105,20 @@ class Warehouse:
         else:
             raise UserError("imports into a Spark warehouse are not supported; import into DuckDB or PostgreSQL")
 
+    @contextlib.contextmanager
+    def memory_cap(self, limit: str) -> Iterator[None]:
+        """Cap DuckDB's memory for a heavy step (it spills beyond it); a no-op elsewhere."""
+        if self.kind != "duckdb":
+            yield
+            return
+        raw = self.duckdb
+        old = raw.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        raw.execute(f"SET memory_limit = '{limit}'")
+        try:
+            yield
+        finally:
+            raw.execute(f"SET memory_limit = '{old}'")
+
     def insert_arrow(self, name: str, data: pa.Table) -> None:
         """Append rows (columns by name) to an existing table."""
         if data.num_rows == 0:

@@ -33,6 +33,8 @@ FACTS: dict[str, tuple[str, str | None]] = {
     "first_orders": ("_f_first_orders", None),
 }
 _LOCK = threading.Lock()
+#: DuckDB's memory while building (it spills the joins and sorts to disk beyond it).
+BUILD_MEMORY = "1536MiB"
 
 
 def fingerprint(wh: Warehouse) -> str:
@@ -55,7 +57,7 @@ def is_fresh(wh: Warehouse, print_: str) -> bool:
 
 def refresh(wh: Warehouse, live: Sources, print_: str) -> None:
     """Build every fact table from the live cohorts, then record the fingerprint."""
-    with _LOCK:
+    with _LOCK, wh.memory_cap(BUILD_MEMORY):
         if wh.has_table(META):
             wh.con.drop_table(META)  # first, so a failure half-way leaves the facts unused
         for cohort, (table, _) in FACTS.items():
