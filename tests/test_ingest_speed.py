@@ -130,3 +130,12 @@ def test_import_restores_the_memory_limit(workspace: Workspace, tmp_path: Path) 
     temps = con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
     temps += con.execute("SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal").fetchall()
     assert [t for t in temps if str(t[0]).startswith("__sanjeh")] == []
+
+
+def test_the_memory_cap_grows_with_the_input_within_bounds() -> None:
+    from sanjeh.ingest.pipeline import MEMORY_LIMIT_BYTES, MEMORY_LIMIT_MAX_BYTES, memory_limit
+
+    assert memory_limit(0) == MEMORY_LIMIT_BYTES == 1024**3
+    assert memory_limit(715_000_000) == MEMORY_LIMIT_BYTES  # 1 M orders
+    assert memory_limit(4_500_000_000) == 1_500_000_000
+    assert memory_limit(7_100_000_000) == MEMORY_LIMIT_MAX_BYTES == 2 * 1024**3  # 10 M orders
