@@ -107,17 +107,22 @@ class Warehouse:
 
     @contextlib.contextmanager
     def memory_cap(self, limit: str) -> Iterator[None]:
-        """Cap DuckDB's memory for a heavy step (it spills beyond it); a no-op elsewhere."""
+        """Cap DuckDB's memory for a heavy step that orders its output explicitly (it spills beyond
+        the cap); a no-op on other backends."""
         if self.kind != "duckdb":
             yield
             return
         raw = self.duckdb
-        old = raw.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        old = raw.execute(
+            "SELECT current_setting('memory_limit'), current_setting('preserve_insertion_order')"
+        ).fetchone()
         raw.execute(f"SET memory_limit = '{limit}'")
+        raw.execute("SET preserve_insertion_order = false")  # lets more operators spill; order is explicit
         try:
             yield
         finally:
-            raw.execute(f"SET memory_limit = '{old}'")
+            raw.execute(f"SET memory_limit = '{old[0]}'")
+            raw.execute(f"SET preserve_insertion_order = {str(old[1]).lower()}")
 
     def insert_arrow(self, name: str, data: pa.Table) -> None:
         """Append rows (columns by name) to an existing table."""

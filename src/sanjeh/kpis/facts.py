@@ -34,7 +34,7 @@ FACTS: dict[str, tuple[str, str | None]] = {
 }
 _LOCK = threading.Lock()
 #: DuckDB's memory while building (it spills the joins and sorts to disk beyond it).
-BUILD_MEMORY = "1536MiB"
+BUILD_MEMORY = "2560MiB"
 
 
 def fingerprint(wh: Warehouse) -> str:
