@@ -60,3 +60,18 @@ def test_an_import_makes_the_facts_stale_and_they_are_rebuilt(demo_ws: Workspace
     after = demo_ws.engine().run(q).rows[0]["orders"]
     assert after == before + 1
     assert all(demo_ws.warehouse.has_table(t) for t, _ in FACTS.values())
+
+
+def test_a_build_that_runs_out_of_memory_falls_back_to_live_joins(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sanjeh.kpis import facts
+    from tests import kpi_data
+
+    kpi_data.fill(workspace)
+    monkeypatch.setattr(facts, "BUILD_MEMORY", "1MiB")  # DuckDB cannot build anything in 1 MiB
+    (row,) = workspace.engine().run(Query("revenue", "1403-Q1")).rows
+    assert row["revenue"] == 1265.0  # the same number, from the live joins
+    assert not workspace.warehouse.has_table(META)
+    limit = workspace.warehouse.duckdb.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert limit != "1.0 MiB"  # the cap was lifted again

@@ -106,7 +106,7 @@ class Warehouse:
             raise UserError("imports into a Spark warehouse are not supported; import into DuckDB or PostgreSQL")
 
     @contextlib.contextmanager
-    def memory_cap(self, limit: str) -> Iterator[None]:
+    def memory_cap(self, limit: str, threads: int | None = None) -> Iterator[None]:
         """Cap DuckDB's memory for a heavy step that orders its output explicitly (it spills beyond
         the cap); a no-op on other backends."""
         if self.kind != "duckdb":
@@ -114,15 +114,19 @@ class Warehouse:
             return
         raw = self.duckdb
         old = raw.execute(
-            "SELECT current_setting('memory_limit'), current_setting('preserve_insertion_order')"
+            "SELECT current_setting('memory_limit'), current_setting('preserve_insertion_order'),"
+            " current_setting('threads')"
         ).fetchone()
-        raw.execute(f"SET memory_limit = '{limit}'")
-        raw.execute("SET preserve_insertion_order = false")  # lets more operators spill; order is explicit
-        try:
+        try:  # settings first inside the try: a refused SET is undone too
+            raw.execute(f"SET memory_limit = '{limit}'")
+            raw.execute("SET preserve_insertion_order = false")  # lets more operators spill; order is explicit
+            if threads is not None:
+                raw.execute(f"SET threads = {int(threads)}")
             yield
         finally:
             raw.execute(f"SET memory_limit = '{old[0]}'")
             raw.execute(f"SET preserve_insertion_order = {str(old[1]).lower()}")
+            raw.execute(f"SET threads = {int(old[2])}")
 
     def insert_arrow(self, name: str, data: pa.Table) -> None:
         """Append rows (columns by name) to an existing table."""

@@ -8,6 +8,7 @@ the goals' primary KPIs first (KPIS.md, Goals).
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,8 @@ from sanjeh.text import normalize_member
 
 if TYPE_CHECKING:
     from sanjeh.workspace import Workspace
+
+log = logging.getLogger("sanjeh.engine")
 
 
 @dataclass
@@ -146,7 +149,11 @@ class Engine:
         if self.ws.read_only:
             return False
         live = Sources(wh, no_orders=bool(self._no_orders))
-        facts.refresh(wh, live, print_)
+        try:
+            facts.refresh(wh, live, print_)
+        except Exception:  # a failed build is never fatal: the same numbers come from live joins
+            log.warning("could not build the materialised cohorts; joining live", exc_info=True)
+            return False
         return True
 
     def plan(self, query: Query, *, whole: bool = False) -> Plan:

@@ -56,8 +56,22 @@ def is_fresh(wh: Warehouse, print_: str) -> bool:
 
 
 def refresh(wh: Warehouse, live: Sources, print_: str) -> None:
-    """Build every fact table from the live cohorts, then record the fingerprint."""
-    with _LOCK, wh.memory_cap(BUILD_MEMORY):
+    """Build every fact table from the live cohorts, then record the fingerprint.
+
+    A build that runs out of memory is tried once more on one thread (DuckDB's sorts then
+    need far less memory); if that fails too the error propagates and the engine keeps
+    joining live.
+    """
+    try:
+        _build(wh, live, print_, threads=None)
+    except Exception as exc:
+        if "out of memory" not in str(exc).lower():
+            raise
+        _build(wh, live, print_, threads=1)
+
+
+def _build(wh: Warehouse, live: Sources, print_: str, threads: int | None) -> None:
+    with _LOCK, wh.memory_cap(BUILD_MEMORY, threads=threads):
         if wh.has_table(META):
             wh.con.drop_table(META)  # first, so a failure half-way leaves the facts unused
         for cohort, (table, _) in FACTS.items():
