@@ -53,20 +53,26 @@ def find_kpi(name: str, catalogue: dict[str, KPI]) -> KPI:
     return kpi
 
 
+def _dimension(kpi: KPI, name: str, verb: str) -> str:
+    """A dimension the KPI allows (normalised), or an error naming the allowed ones."""
+    d = name.strip().lower()
+    if d not in kpi.dimensions:
+        allowed = ", ".join(kpi.dimensions) or "none"
+        raise InvalidQuery(
+            f"{kpi.name} cannot be {verb} by {d!r}; its dimensions are: {allowed}",
+            details={"dimension": d, "allowed": list(kpi.dimensions)},
+        )
+    return d
+
+
 def plan(query: Query, catalogue: dict[str, KPI], *, whole: bool = False) -> Plan:
     """Check ``query``. ``whole`` leaves a KPI's fixed dimensions out (one company-wide row)."""
     kpi = find_kpi(query.kpi, catalogue)
     period = parse_period(query.period)
     grain = parse_grain(query.grain) if query.grain else (parse_grain(kpi.default_grain) if kpi.default_grain else None)
     by: list[str] = []
-    for d in query.by:
-        d = d.strip().lower()
-        if d not in kpi.dimensions:
-            allowed = ", ".join(kpi.dimensions) or "none"
-            raise InvalidQuery(
-                f"{kpi.name} cannot be split by {d!r}; its dimensions are: {allowed}",
-                details={"dimension": d, "allowed": list(kpi.dimensions)},
-            )
+    for raw in query.by:
+        d = _dimension(kpi, raw, "split")
         if d not in by:
             by.append(d)
     if not whole:
@@ -74,14 +80,8 @@ def plan(query: Query, catalogue: dict[str, KPI], *, whole: bool = False) -> Pla
             if d not in by:
                 by.insert(0, d)
     filters: list[tuple[str, str]] = []
-    for d, member in query.filters:
-        d = d.strip().lower()
-        if d not in kpi.dimensions:
-            allowed = ", ".join(kpi.dimensions) or "none"
-            raise InvalidQuery(
-                f"{kpi.name} cannot be filtered by {d!r}; its dimensions are: {allowed}",
-                details={"dimension": d, "allowed": list(kpi.dimensions)},
-            )
+    for raw, member in query.filters:
+        d = _dimension(kpi, raw, "filtered")
         m = normalize_member(member, code=d in CODE_DIMS)
         if not m:
             raise InvalidQuery(f"the filter on {d} needs a member, e.g. {d}=…", details={"dimension": d})

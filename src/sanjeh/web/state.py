@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from sanjeh.calendar import parse_grain, parse_period
 from sanjeh.errors import Forbidden, InvalidQuery
+from sanjeh.kpis.query import Query
 from sanjeh.users import User, get_user
 from sanjeh.web.auth import RateLimiter, Signer
 from sanjeh.workspace import Workspace
@@ -63,16 +64,8 @@ class ResultCache:
             self._data.clear()
 
 
-@dataclass(frozen=True)
-class QuerySpec:
-    """A parsed, validated KPI request (before it becomes an engine ``Query``)."""
-
-    kpi: str
-    period: str
-    grain: str | None = None
-    by: tuple[str, ...] = ()
-    filters: tuple[tuple[str, str], ...] = ()
-    compare: str | None = None
+#: A parsed, validated KPI request is the engine's own query (frozen, so it keys the cache).
+QuerySpec = Query
 
 
 def parse_filter(text: str) -> tuple[str, str]:
@@ -229,20 +222,15 @@ class AppState:
 
     def run(self, user: User, spec: QuerySpec) -> dict[str, Any]:
         """The engine's result for ``spec`` as a dict (``Result.to_dict()``), cached."""
-        from sanjeh.kpis import Query
 
         def compute(engine: Any) -> dict[str, Any]:
-            q = Query(spec.kpi, spec.period, grain=spec.grain, by=spec.by, filters=spec.filters, compare=spec.compare)
-            return dict(engine.run(q).to_dict())
+            return dict(engine.run(spec).to_dict())
 
         return self.cached(("run", spec), user.rep_scope, compute)
 
     def explain(self, user: User, spec: QuerySpec) -> str:
-        from sanjeh.kpis import Query
-
         def compute(engine: Any) -> str:
-            q = Query(spec.kpi, spec.period, grain=spec.grain, by=spec.by, filters=spec.filters, compare=spec.compare)
-            return str(engine.explain(q))
+            return str(engine.explain(spec))
 
         return self.cached(("explain", spec), user.rep_scope, compute)
 
