@@ -73,6 +73,38 @@ def test_wrong_encoding_guess_names_the_line(workspace: Workspace, tmp_path: Pat
         run_import(workspace, [tmp_path / "customers.csv"], encoding="klingon")
 
 
+def test_windows_1256_found_after_a_long_ascii_start(workspace: Workspace, tmp_path: Path) -> None:
+    """The first 64 KiB decide only tentatively: a Windows-1256 byte far into the file still
+    makes the whole file Windows-1256 (DuckDB's reader reports it, then every byte is checked)."""
+    ascii_rows = "".join(f"c{i:05d},name {i}\n" for i in range(8000))  # > 64 KiB
+    data = ("customer_id,name\n" + ascii_rows + "c99999,علي\n").encode("cp1256")
+    assert len(data) > 65536
+    (tmp_path / "customers.csv").write_bytes(data)
+    s = run_import(workspace, [tmp_path / "customers.csv"])
+    assert s.tables["customers"].to_dict() == {"read": 8001, "accepted": 8001, "rejected": 0}
+    assert workspace.warehouse.fetch("SELECT name FROM customers WHERE customer_id = 'c99999'") == [("علی",)]
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        ("customer_id,name\nc1,a\nc2,b\n", [2, 3]),  # one line per row: counted, not scanned
+        ("customer_id,name\nc1,a\nc2,b", [2, 3]),  # no newline at the end
+        ("customer_id,name\r\nc1,a\r\nc2,b\r\n", [2, 3]),
+        ("\n\ncustomer_id,name\nc1,a\nc2,b\n", [4, 5]),  # blank lines before the header
+        ("customer_id,name\nc1,a\n\nc2,b\n", [2, 4]),  # a blank line between rows
+        ("customer_id,name\nc1,a\nc2,b\n\n\n", [2, 3]),  # blank lines at the end
+        ('customer_id,name\nc1,"a\nb"\nc2,b\n', [2, 4]),  # a row over two lines
+    ],
+)
+def test_line_numbers_of_rows(workspace: Workspace, tmp_path: Path, text: str, lines: list[int]) -> None:
+    (tmp_path / "customers.csv").write_text(text.replace("c2,b", "c2,"), encoding="utf-8", newline="")
+    s = run_import(workspace, [tmp_path / "customers.csv"])
+    assert s.tables["customers"].to_dict() == {"read": 2, "accepted": 1, "rejected": 1}
+    assert [r["line"] for r in list_rejects(workspace)] == [lines[1]]
+    assert workspace.warehouse.fetch("SELECT customer_id FROM customers") == [("c1",)]
+
+
 def test_ragged_rows_and_line_numbers(workspace: Workspace, tmp_path: Path) -> None:
     (tmp_path / "customers.csv").write_text(
         'customer_id,name,region\nc1,"Two\nlines",x\n\nc2,short\nc3,a,b,c\nc4,"with ""quotes""",y\nc5,,z\n',

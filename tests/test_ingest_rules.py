@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from sanjeh.calendar import date_dimension
 from sanjeh.errors import ImportRefused, UserError
-from sanjeh.ingest import list_rejects, list_warnings, run_import
+from sanjeh.ingest import list_rejects, list_warnings, normalize, run_import
 from sanjeh.workspace import Workspace
 
 
@@ -117,6 +119,23 @@ def test_dates_on_date_columns(workspace: Workspace, tmp_path: Path) -> None:
     run_import(workspace, [tmp_path / "customers.csv"])
     got = rows(workspace, "SELECT customer_id, created_on FROM customers ORDER BY 1")
     assert got == [("c1", dt.date(2024, 3, 20)), ("c2", dt.date(2024, 2, 3))]
+
+
+def test_every_jalali_day_reads_as_the_calendars_date() -> None:
+    """The import's Jalali arithmetic (no calendar join) agrees with the calendar module on every
+    supported day, and a day that does not exist is NULL (Esfand 30 of a common year, Mehr 31, ...)."""
+    con = duckdb.connect()
+    con.register("cal", date_dimension().select(["day", "j_y", "j_m", "j_d"]))
+    wrong = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE {normalize.jalali_day('j_y', 'j_m', 'j_d')} "
+        "IS DISTINCT FROM day) FROM cal"
+    ).fetchone()
+    assert wrong is not None and wrong[0] == 73_414 and wrong[1] == 0
+    missing = [(1403, 12, 31), (1402, 12, 30), (1403, 7, 31), (1403, 1, 32), (1403, 0, 1), (1403, 13, 1)]
+    missing += [(1403, 1, 0), (1299, 12, 29), (1501, 1, 1)]
+    for y, m, d in missing:
+        assert con.execute(f"SELECT {normalize.jalali_day(str(y), str(m), str(d))}").fetchone() == (None,), (y, m, d)
+    assert con.execute(f"SELECT {normalize.jalali_day('1403', '12', '30')}").fetchone() == (dt.date(2025, 3, 20),)
 
 
 def test_money_values(workspace: Workspace, tmp_path: Path) -> None:

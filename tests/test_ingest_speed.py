@@ -3,6 +3,8 @@ gives the same lines whatever the chunk size; the import leaves DuckDB's setting
 
 from __future__ import annotations
 
+import datetime as dt
+import random
 from pathlib import Path
 
 import duckdb
@@ -89,6 +91,30 @@ def test_number_and_date_fast_paths_agree_with_the_full_rules() -> None:
         assert fast == full, x
         if plain:  # a plain number is valid as it stands, with no currency word
             assert valid and mult == 1, x
+
+
+def test_the_cast_fast_path_for_dates_agrees_with_the_full_rules(workspace: Workspace, tmp_path: Path) -> None:
+    """Dates in the usual ``YYYY-MM-DD HH:MM:SS`` form are read by DuckDB's cast; the same moments
+    written with slashes take the full rules. Both must give the same value, and what the cast
+    would read differently (hour 24, years before 1700, 29 February of a common year) must not
+    take the fast path."""
+    rng = random.Random(7)
+    rows = ["order_id,ordered_at,status"]
+    for i in range(400):
+        day = dt.date(1700, 1, 1) + dt.timedelta(days=rng.randrange(0, 146_000))
+        at = dt.datetime.combine(day, dt.time(rng.randrange(24), rng.randrange(60), rng.randrange(60)))
+        text = at.strftime("%Y-%m-%d") if i % 4 == 0 else at.strftime("%Y-%m-%d %H:%M:%S")
+        rows += [f"f{i},{text},placed", f"s{i},{text.replace('-', '/')},placed"]
+    rows += ["f400,2024-02-29 23:59:59,placed", "s400,2024/02/29 23:59:59,placed"]
+    (tmp_path / "orders.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    s = run_import(workspace, [tmp_path / "orders.csv"])
+    assert s.tables["orders"].to_dict() == {"read": 802, "accepted": 802, "rejected": 0}
+    got = dict(workspace.warehouse.fetch("SELECT order_id, ordered_at FROM orders"))
+    for i in range(401):
+        assert got[f"f{i}"] == got[f"s{i}"], i
+    con = duckdb.connect()
+    for value in ("2024-01-01 24:00:00", "1699-12-31", "2023-02-29", "2024-13-01", "2024-01-01 10:00:60", "1403-01-01"):
+        assert con.execute(f"SELECT {normalize.plain_timestamp(normalize.lit(value))}").fetchone() == (None,), value
 
 
 CSV = 'customer_id,name,region\nc1,"Two\nlines",x\n\n\nc2,short\nc3,a,b,c\nc4,"with ""quotes""",y\nc5,,z\nc6,"a,b",w'

@@ -42,10 +42,12 @@ class Loader:
                 cols = ", ".join(ident(c) for c in t.column_names)
                 acc = accepted[name]
                 keys = ", ".join(ident(k) for k in t.key)
+                # nothing to replace or upsert in an empty table (a first import): skip the key scan
+                empty = not wh.fetch(f"SELECT 1 FROM {ident(name)} LIMIT 1")
                 if same:
-                    if replace:
+                    if replace and not empty:
                         wh.execute(f"DELETE FROM {ident(name)}")
-                    else:
+                    elif not empty:
                         cond = " AND ".join(f"t.{ident(k)} IS NOT DISTINCT FROM k.{ident(k)}" for k in t.key)
                         wh.execute(
                             f"DELETE FROM {ident(name)} AS t USING (SELECT DISTINCT {keys} FROM {acc}) AS k "
@@ -53,9 +55,9 @@ class Loader:
                         )
                     wh.execute(f"INSERT INTO {ident(name)} ({cols}) SELECT {cols} FROM {acc}")
                 else:
-                    if replace:
+                    if replace and not empty:
                         wh.truncate(name)
-                    else:
+                    elif not empty:
                         wh.delete_matching(
                             name, self.staging.execute(f"SELECT DISTINCT {keys} FROM {acc}").to_arrow_table()
                         )

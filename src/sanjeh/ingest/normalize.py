@@ -8,6 +8,10 @@ user text that ends up in SQL goes through :func:`lit` (a quoted literal).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+from sanjeh.calendar import FIRST_JALALI_YEAR, LAST_JALALI_YEAR, jalali_to_gregorian
+
 PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
 ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
 ASCII_DIGITS = "0123456789"
@@ -141,6 +145,19 @@ def number_plain(sql: str) -> str:
 _PLAIN_DATE_RE = "[0-9]{4}-[0-9]{2}-[0-9]{2}(?: [0-9]{2}:[0-9]{2}:[0-9]{2})?"
 
 
+#: A Gregorian ``YYYY-MM-DD[ HH:MM:SS]`` whose every part is in range (year 1700 or later; the
+#: day is checked against its month by the cast): DuckDB's own cast reads it exactly as the rules do.
+_CHECKED_DATE_RE = (
+    "(1[7-9]|[2-9][0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])( ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])?"
+)
+
+
+def plain_timestamp(sql: str) -> str:
+    """SQL: the TIMESTAMP of a normalised value in the usual Gregorian form, else NULL (the value then
+    takes the full rules of :func:`date_struct`). A fast path: most values of a large file take it."""
+    return f"(CASE WHEN regexp_full_match({sql}, {lit(_CHECKED_DATE_RE)}) THEN TRY_CAST({sql} AS TIMESTAMP) END)"
+
+
 def date_struct(sql: str) -> str:
     """A struct of the text parts of a normalised date/time value (all '' when it does not match).
 
@@ -166,4 +183,32 @@ def gregorian_days_in_month(y: str, m: str) -> str:
     return (
         f"(CASE WHEN ({m}) IN (1,3,5,7,8,10,12) THEN 31 WHEN ({m}) IN (4,6,9,11) THEN 30 "
         f"WHEN {leap} THEN 29 ELSE 28 END)"
+    )
+
+
+@lru_cache(maxsize=1)
+def _farvardin_firsts() -> tuple[str, str]:
+    """(the Gregorian date of 1 Farvardin of the first supported Jalali year as SQL, the SQL list of
+    the day offsets of 1 Farvardin of every supported year and the next one, from that date)."""
+    epoch = jalali_to_gregorian(FIRST_JALALI_YEAR, 1, 1)
+    offsets = [(jalali_to_gregorian(y, 1, 1) - epoch).days for y in range(FIRST_JALALI_YEAR, LAST_JALALI_YEAR + 2)]
+    return f"DATE '{epoch.isoformat()}'", "[" + ",".join(map(str, offsets)) + "]"
+
+
+def jalali_day(y: str, m: str, d: str) -> str:
+    """SQL: the Gregorian DATE of the Jalali date (integer SQL ``y``, ``m``, ``d``); NULL when that day
+    does not exist or the year is outside the supported years.
+
+    Arithmetic over a constant list (1 Farvardin of each year, from :mod:`sanjeh.calendar`), so the
+    import reads Jalali dates without joining a calendar table; months 1-6 have 31 days, 7-11 have
+    30, and Esfand has what is left before the next 1 Farvardin.
+    """
+    epoch, firsts = _farvardin_firsts()
+    i = f"(({y}) - {FIRST_JALALI_YEAR - 1})"
+    esfand = f"({firsts}[{i} + 1] - {firsts}[{i}] - 336)"
+    month_days = f"(CASE WHEN ({m}) <= 6 THEN 31 WHEN ({m}) <= 11 THEN 30 ELSE {esfand} END)"
+    before = f"(CASE WHEN ({m}) <= 7 THEN (({m}) - 1) * 31 ELSE 186 + (({m}) - 7) * 30 END)"
+    return (
+        f"(CASE WHEN ({y}) BETWEEN {FIRST_JALALI_YEAR} AND {LAST_JALALI_YEAR} AND ({m}) BETWEEN 1 AND 12 "
+        f"AND ({d}) BETWEEN 1 AND {month_days} THEN {epoch} + ({firsts}[{i}] + {before} + ({d}) - 1) END)"
     )

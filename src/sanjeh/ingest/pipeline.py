@@ -14,14 +14,13 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from sanjeh.calendar import date_dimension
 from sanjeh.errors import ImportRefused, InternalError, UserError
 from sanjeh.ingest.load import Loader
 from sanjeh.ingest.normalize import ident, lit
 from sanjeh.ingest.plan import SourcePart
 from sanjeh.ingest.read import Reader, StagedFile, expand_paths
 from sanjeh.ingest.results import ImportSummary, TableCounts
-from sanjeh.ingest.validate import SQL_TYPES, CheckOptions, check_sql
+from sanjeh.ingest.validate import SQL_TYPES, CheckOptions, check_sql, fill_defaults_sql
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME, Table
 from sanjeh.schema import table as schema_table
 from sanjeh.workspace import Workspace
@@ -109,16 +108,12 @@ class _Import:
         if wh.kind == "duckdb":
             self.con: Any = wh.duckdb
             self.own_con = False
-            cal = "_calendar"
         else:
             self.con = duckdb.connect(":memory:")
             self.own_con = True
-            self.con.register("__sanjeh_calendar", date_dimension().select(["day", "j_y", "j_m", "j_d"]))
-            cal = "__sanjeh_calendar"
         self.opts = CheckOptions(
             timezone=ws.settings.timezone,
             toman_times_ten=ws.settings.currency.upper() == "IRR",
-            calendar=f"(SELECT day, j_y, j_m, j_d FROM {cal})",
         )
         self.con.execute("SET enable_progress_bar = false")
         self.reader = Reader(self.con, encoding=encoding, sheet=sheet)
@@ -307,16 +302,13 @@ class _Import:
             raw_kept.add(_dup_column(t))
         checked = self._temp(f"chk_{t.name}")
         src = "(" + " UNION ALL ".join(selects) + ")"
-        # One thread for this statement: its final sort (file, line order) of the wide checked rows
-        # runs out of memory with two threads under the cap (measured: docs/import.md).
-        threads = self.con.execute("SELECT current_setting('threads')").fetchone()[0]
-        self.con.execute("SET threads = 1")
-        try:
-            self.con.execute(
-                f"CREATE TEMP TABLE {checked} AS " + check_sql(t, src, set(present), self.opts, keep_raw=raw_kept)
-            )
-        finally:
-            self.con.execute(f"SET threads = {int(threads)}")
+        # A projection row by row: it streams (no sort, no join) and keeps the staged files' order.
+        self.con.execute(
+            f"CREATE TEMP TABLE {checked} AS " + check_sql(t, src, set(present), self.opts, keep_raw=raw_kept)
+        )
+        fill = fill_defaults_sql(t, checked)
+        if fill:
+            self.con.execute(fill)
         # parents: when a row breaks several, the last rule listed is reported, so apply them last-first
         for rule in reversed(parent_rules):
             ptable, pcol = rule.other.split(".")

@@ -167,18 +167,28 @@ class Reader:
         return self._stage_csv(path)
 
     # -- CSV -----------------------------------------------------------------------
-    def _utf8_source(self, path: Path) -> tuple[Path, str]:
-        """A UTF-8 file with the same text: the file itself, or a transcoded temp copy."""
+    def _utf8_source(self, path: Path, *, whole: bool) -> tuple[Path, str, bool]:
+        """A UTF-8 file with the same text (the file itself, or a transcoded temp copy), its
+        encoding, and whether that choice is final.
+
+        A file is read as UTF-8 when every byte of it is valid UTF-8, else as Windows-1256
+        (unless an encoding is forced). Checking every byte in Python is slow on large files,
+        so unless ``whole`` only the first 64 KiB are checked here: the choice is then
+        tentative, and DuckDB's CSV reader, which validates every value, tells whether the
+        rest is UTF-8 too (:meth:`_stage_csv` then comes back with ``whole``).
+        """
         forced = self.encoding
         if forced:
             try:
                 enc = codecs.lookup(forced).name
             except LookupError:
                 raise UserError(f"unknown encoding {forced!r}; try utf-8 or cp1256") from None
+        elif not whole and _head_is_utf8(path):
+            return path, "utf-8", False
         else:
             enc = "utf-8" if _first_utf8_error(path) is None else "cp1256"
             if enc == "utf-8":
-                return path, enc
+                return path, enc, True
         if enc in ("utf-8", "utf-8-sig"):
             bad = _first_utf8_error(path)
             if bad is not None:
@@ -187,7 +197,7 @@ class Reader:
                     f"{path.name} is not valid {forced or 'UTF-8'}: line {line} has the byte 0x{byte:02x}; "
                     "it may be Windows-1256 (encoding cp1256); nothing was imported"
                 )
-            return path, "utf-8"
+            return path, "utf-8", True
         out = Path(self._tmp.name) / f"{self._n}-{path.stem}.utf8.csv"
         decoder = codecs.getincrementaldecoder(enc)(errors="strict")
         lines = 1
@@ -205,10 +215,10 @@ class Reader:
                 if not chunk:
                     break
                 lines += chunk.count(b"\n")
-        return out, enc
+        return out, enc, True
 
-    def _stage_csv(self, path: Path) -> StagedFile:
-        src, enc = self._utf8_source(path)
+    def _stage_csv(self, path: Path, *, whole: bool = False) -> StagedFile:
+        src, enc, final = self._utf8_source(path, whole=whole)
         head = _Scan(src)
         header = head.header_text()
         if header is None:
@@ -235,17 +245,27 @@ class Reader:
             )
             self._owned.append(("TABLE", raw))
             rejected = self.con.execute(
-                f"SELECT min(line), count(DISTINCT line_byte_position), any_value(error_message) FROM {rj}"
+                f"SELECT min(line), count(DISTINCT line_byte_position), any_value(error_message), "
+                f"count(*) FILTER (WHERE error_type = 'INVALID ENCODING') FROM {rj}"
             ).fetchone()
             n_rows = int(self.con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0])
         except Exception as exc:
             self.con.execute(f"DROP TABLE IF EXISTS {raw}")
+            if not final and "unicode" in str(exc).lower():
+                self._owned = [o for o in self._owned if o[1] != raw]
+                return self._stage_csv(path, whole=True)
             raise ImportRefused(f"{path.name} cannot be read as CSV: {exc}") from exc
         finally:
             self.con.execute(f"DROP TABLE IF EXISTS {rj}")
             self.con.execute(f"DROP TABLE IF EXISTS {rs}")
+        if not final and int(rejected[3] or 0):  # not UTF-8 after all: decide on the whole file
+            self.con.execute(f"DROP TABLE {raw}")
+            self._owned.remove(("TABLE", raw))
+            return self._stage_csv(path, whole=True)
         n_rejected = int(rejected[1] or 0)
-        scan = _Scan(src, delim=delim, n_fields=len(names))
+        scan = _Scan.one_line_rows(src, head, n_rows) if n_rejected == 0 else None
+        if scan is None:
+            scan = _Scan(src, delim=delim, n_fields=len(names))
         if not scan.adds_up(n_rows, n_rejected):
             scan = _Scan(src, quotes=False, delim=delim, n_fields=len(names))
         if not scan.adds_up(n_rows, n_rejected):
@@ -408,6 +428,17 @@ def _cell_text(v: object) -> str | None:
     return str(v)
 
 
+def _head_is_utf8(path: Path) -> bool:
+    """Are the first 64 KiB of the file valid UTF-8 (a character cut at the end is fine)?"""
+    with path.open("rb") as fh:
+        head = fh.read(65536)
+    try:
+        codecs.getincrementaldecoder("utf-8")(errors="strict").decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _first_utf8_error(path: Path) -> tuple[int, int] | None:
     """(line, byte) of the first byte that is not valid UTF-8, or None."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
@@ -510,6 +541,30 @@ class _Scan:
             self._take(one, np.array([base]), np.array([rec_line]), np.array([rec_delims + 1]), n_fields, lines)
         self.lines = np.concatenate(lines) if lines else np.empty(0, dtype=np.int64)
 
+    @classmethod
+    def one_line_rows(cls, path: Path, head: _Scan, rows: int) -> _Scan | None:
+        """The scan of a file whose every data row is one physical line, without scanning it;
+        None when that is not so.
+
+        Counting newlines is enough to know: every row takes one line or more, so when the
+        lines after the header are exactly as many as the rows the CSV reader accepted (and
+        none rejected), no row spans lines and no line is blank.
+        """
+        if head.header is None or b"\n" in head.raw(head.header[1], head.header[2]):
+            return None
+        newlines, last = 0, b""
+        with path.open("rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                newlines += chunk.count(b"\n")
+                last = chunk[-1:]
+        lines = newlines + (0 if last in (b"\n", b"") else 1)
+        if lines != head.header_line + rows:
+            return None
+        scan = cls.__new__(cls)
+        scan.path, scan.header, scan.ragged, scan.records = path, head.header, [], rows
+        scan.lines = np.arange(head.header_line + 1, head.header_line + 1 + rows, dtype=np.int64)
+        return scan
+
     def _take(
         self,
         starts: np.ndarray,
@@ -537,11 +592,13 @@ class _Scan:
             out.append(lines)
         return False
 
-    def text(self, start: int, stop: int) -> str:
+    def raw(self, start: int, stop: int) -> bytes:
         with self.path.open("rb") as fh:
             fh.seek(start)
-            raw = fh.read(stop - start)
-        return raw.decode("utf-8", errors="replace").rstrip("\r")
+            return fh.read(stop - start)
+
+    def text(self, start: int, stop: int) -> str:
+        return self.raw(start, stop).decode("utf-8", errors="replace").rstrip("\r")
 
     @property
     def header_line(self) -> int:

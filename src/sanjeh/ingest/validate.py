@@ -32,7 +32,6 @@ SQL_TYPES = {
 class CheckOptions:
     timezone: str = "Asia/Tehran"
     toman_times_ten: bool = True  # the workspace currency is IRR
-    calendar: str = "_calendar"  # relation with day, j_y, j_m, j_d
 
 
 def _is_digit_text(c: Column) -> bool:
@@ -67,7 +66,7 @@ def _bound_reason(c: Column) -> tuple[str, str] | None:
 
 
 class _Col:
-    """SQL pieces of one column: items of CTEs a (normalise), a0 (parse), a1, a2 (parts, numbers), joins, b (value, error)."""
+    """SQL pieces of one column: items of CTEs a (normalise), a0 (parse), a1, a2 (parts, numbers), b (value, error)."""
 
     def __init__(self, c: Column, present: bool, opts: CheckOptions, default: str | None) -> None:
         self.c = c
@@ -80,7 +79,6 @@ class _Col:
         self.a1: list[str] = []
         self.a2: list[str] = []
         self.a3: list[str] = []
-        self.joins: list[str] = []
         self.b: list[str] = []
         kind = c.type
         if kind in ("timestamp", "date"):
@@ -148,7 +146,9 @@ class _Col:
         c = self.c
         p, t = self.q("p_"), self.q("n_")
         self.a.append(f"{n.text(self.r, digits=True)} AS {t}")
-        self.a1.append(f"{n.date_struct(t)} AS {p}")
+        fast = self.q("fa_")  # the usual Gregorian form, read by DuckDB's cast; NULL for the rest
+        self.a1.append(f"{n.plain_timestamp(t)} AS {fast}")
+        self.a2.append(f"(CASE WHEN {fast} IS NULL THEN {n.date_struct(t)} END) AS {p}")
         y, mo, d = self.q("y_"), self.q("mo_"), self.q("d_")
         h, mi, s, f, tz = self.q("h_"), self.q("mi_"), self.q("s_"), self.q("f_"), self.q("tz_")
 
@@ -166,14 +166,10 @@ class _Col:
             f"(CASE WHEN {p}.f = '' THEN 0 ELSE CAST(rpad(left({p}.f, 6), 6, '0') AS BIGINT) END) AS {f}",
             f"nullif({p}.tz, '') AS {tz}",
         ]
-        cal = ident("cal_" + c.name)
-        self.joins.append(
-            f"LEFT JOIN {self.opts.calendar} AS {cal} ON {cal}.j_y = {y} AND {cal}.j_m = {mo} AND {cal}.j_d = {d}"
-        )
         gdim = n.gregorian_days_in_month(y, mo)
         day = (
             f"(CASE WHEN {y} >= 1700 AND {mo} BETWEEN 1 AND 12 AND {d} BETWEEN 1 AND {gdim} "
-            f"THEN make_date({y}, {mo}, {d}) WHEN {y} < 1700 THEN {cal}.day END)"
+            f"THEN make_date({y}, {mo}, {d}) WHEN {y} < 1700 THEN {n.jalali_day(y, mo, d)} END)"
         )
         tzp = f"regexp_extract({tz}, '^([+-])([0-9]{{1,2}}):?([0-9]{{2}})?$', ['sg', 'hh', 'mm'])"
         off_h = f"TRY_CAST(nullif(({tzp}).hh, '') AS INTEGER)"
@@ -189,7 +185,8 @@ class _Col:
         )
         ym = f"printf('%04d-%02d', {y}, {mo})"
         err = (
-            self._required(t)
+            f"WHEN {fast} IS NOT NULL THEN NULL "
+            + self._required(t)
             + f"WHEN {t} IS NOT NULL AND NOT {self.q('ok_')} THEN "
             + lit(f"{c.name} is not a date (use YYYY-MM-DD or YYYY/MM/DD, optionally with a time HH:MM[:SS])")
             + " "
@@ -206,7 +203,10 @@ class _Col:
             + f"'time zone offset ' || {tz} || ' does not exist' "
         )
         self.b.append(f"CASE {err}END AS {self.q('e_')}")
-        value = f"(CASE WHEN {day} IS NOT NULL AND {h} <= 23 AND {mi} <= 59 AND {s} <= 59 THEN {local} END)"
+        value = (
+            f"(CASE WHEN {fast} IS NOT NULL THEN {fast} "
+            f"WHEN {day} IS NOT NULL AND {h} <= 23 AND {mi} <= 59 AND {s} <= 59 THEN {local} END)"
+        )
         if c.type == "date":
             value = f"CAST({value} AS DATE)"
         self.b.append(f"{value} AS {self.q('v_')}")
@@ -220,7 +220,7 @@ def check_sql(
     *,
     keep_raw: set[str] | frozenset[str] = frozenset(),
 ) -> str:
-    """SELECT over ``source`` giving, in (``__fidx``, ``__line``) order, ``__fidx``, ``__line``,
+    """SELECT over ``source`` giving, row by row, ``__fidx``, ``__line``,
     the first error of each row (``__reason``, ``__col``, ``__value``), the typed ``v_*``
     columns and the raw ``r_*`` columns of ``keep_raw`` (for later rejects' values)."""
     cols = [_Col(c, c.name in present, opts, table.defaults.get(c.name)) for c in table.columns]
@@ -229,14 +229,6 @@ def check_sql(
     a2_items = ", ".join(i for col in cols for i in col.a2)
     a3_items = ", ".join(i for col in cols for i in col.a3)
     b_items = ", ".join(i for col in cols for i in col.b)
-    joins = " ".join(j for col in cols for j in col.joins)
-    d_items = "*"
-    if table.name == "order_lines":
-        # line_no defaults to the line's position among its order's lines in the file
-        d_items = (
-            '* REPLACE (coalesce("v_line_no", row_number() OVER '
-            '(PARTITION BY __fidx, "v_order_id" ORDER BY __line)) AS "v_line_no")'
-        )
     rules: list[tuple[str, str, str]] = []  # (condition, column, reason)
     for r in table.rules:
         v, o, w = ident("v_" + r.column), ident("v_" + (r.other or r.column)), ident("v_" + (r.when_column or r.column))
@@ -267,14 +259,31 @@ def check_sql(
         f"a2 AS (SELECT *{', ' + a3_items if a3_items else ''} FROM a1), "
         f"b AS (SELECT a2.__line, a2.__fidx, a2.__pre_col, a2.__pre_reason, "
         f"{', '.join(_raw(c, present) + ' AS ' + ident('r_' + c.name) for c in table.columns)}, {b_items} "
-        f"FROM a2 {joins}), "
-        f"d AS (SELECT {d_items} FROM b) "
+        f"FROM a2) "
         f"SELECT __fidx, __line, "
         f"CASE WHEN __pre_reason IS NOT NULL THEN __pre_reason {col_reason} {rule_reason} END AS __reason, "
         f"CASE WHEN __pre_reason IS NOT NULL THEN __pre_col {col_name} {rule_name} END AS __col, "
         f"CASE WHEN __pre_reason IS NOT NULL THEN NULL {col_value} {rule_value} END AS __value, "
         f"{kept} "
-        f"FROM d ORDER BY __fidx, __line"
+        f"FROM b"
+    )
+
+
+def fill_defaults_sql(table: Table, checked: str) -> str | None:
+    """An UPDATE of the checked rows (``checked``) that fills the defaults computed across rows, or None.
+
+    An order line without ``line_no`` takes its position among its order's lines in its file.
+    It touches only the orders with such a line (usually none), so the check itself stays a
+    row-by-row projection that keeps the file's order without a sort.
+    """
+    if table.name != "order_lines":
+        return None
+    return (
+        f"UPDATE {checked} AS c SET v_line_no = w.n FROM (SELECT l.__fidx, l.__line, row_number() OVER "
+        f"(PARTITION BY l.__fidx, l.v_order_id ORDER BY l.__line) AS n FROM {checked} AS l SEMI JOIN "
+        f"(SELECT DISTINCT __fidx, v_order_id FROM {checked} WHERE v_line_no IS NULL) AS o "
+        f"ON l.__fidx = o.__fidx AND l.v_order_id = o.v_order_id) AS w "
+        f"WHERE c.v_line_no IS NULL AND c.__fidx = w.__fidx AND c.__line = w.__line"
     )
 
 

@@ -136,7 +136,8 @@ class Engine:
             self._no_orders = int(wh.table("orders").count().execute()) == 0
         if self._facts is None:
             self._facts = self._ensure_facts()
-        return Sources(wh, rep_scope=self.rep_scope, no_orders=self._no_orders, facts=self._facts)
+        stored = frozenset(facts.FACTS) if self._facts else frozenset()
+        return Sources(wh, rep_scope=self.rep_scope, no_orders=self._no_orders, facts=stored)
 
     def _ensure_facts(self) -> bool:
         """Use the materialised cohorts (facts.py), building them when the data changed."""
@@ -148,9 +149,8 @@ class Engine:
             return True
         if self.ws.read_only:
             return False
-        live = Sources(wh, no_orders=bool(self._no_orders))
         try:
-            facts.refresh(wh, live, print_)
+            facts.refresh(wh, print_, no_orders=bool(self._no_orders))
         except Exception:  # a failed build is never fatal: the same numbers come from live joins
             log.warning("could not build the materialised cohorts; joining live", exc_info=True)
             return False

@@ -20,16 +20,18 @@ import ibis
 from sanjeh.schema import TABLES
 
 if TYPE_CHECKING:
-    from sanjeh.kpis.sources import Sources
     from sanjeh.warehouse import Warehouse
 
 META = "_facts"
-#: cohort -> (table, the column that holds the owning rep for a rep's view; None: not for reps)
+#: cohort -> (table, the column that holds the owning rep for a rep's view; None: not for reps),
+#: in build order: a cohort is built from the ones stored before it (``orders_x``, the orders
+#: with their attributes, is joined once and feeds the three order cohorts after it).
 FACTS: dict[str, tuple[str, str | None]] = {
+    "opportunities": ("_f_opportunities", "rep_id"),
+    "orders_x": ("_f_orders_x", "rep"),
     "revenue_lines": ("_f_revenue_lines", "rep"),
     "orders": ("_f_orders", "rep"),
     "leads_mql": ("_f_leads_mql", "rep"),
-    "opportunities": ("_f_opportunities", "rep_id"),
     "first_orders": ("_f_first_orders", None),
 }
 _LOCK = threading.Lock()
@@ -55,7 +57,7 @@ def is_fresh(wh: Warehouse, print_: str) -> bool:
     return bool(rows) and rows[0]["fingerprint"] == print_ and all(wh.has_table(t) for t, _ in FACTS.values())
 
 
-def refresh(wh: Warehouse, live: Sources, print_: str) -> None:
+def refresh(wh: Warehouse, print_: str, *, no_orders: bool) -> None:
     """Build every fact table from the live cohorts, then record the fingerprint.
 
     A build that runs out of memory is tried once more on one thread (DuckDB's sorts then
@@ -63,21 +65,30 @@ def refresh(wh: Warehouse, live: Sources, print_: str) -> None:
     joining live.
     """
     try:
-        _build(wh, live, print_, threads=None)
+        _build(wh, print_, no_orders=no_orders, threads=None)
     except Exception as exc:
         if "out of memory" not in str(exc).lower():
             raise
-        _build(wh, live, print_, threads=1)
+        _build(wh, print_, no_orders=no_orders, threads=1)
 
 
-def _build(wh: Warehouse, live: Sources, print_: str, threads: int | None) -> None:
+def _build(wh: Warehouse, print_: str, *, no_orders: bool, threads: int | None) -> None:
+    from sanjeh.kpis.sources import Sources
+
     with _LOCK, wh.memory_cap(BUILD_MEMORY, threads=threads):
         if wh.has_table(META):
             wh.con.drop_table(META)  # first, so a failure half-way leaves the facts unused
+        built: list[str] = []
         for cohort, (table, _) in FACTS.items():
-            expr = live.opportunities_x() if cohort == "opportunities" else live.cohort(cohort)
-            order = "created_day" if cohort == "opportunities" else "day"
+            src = Sources(wh, no_orders=no_orders, facts=frozenset(built))
+            if cohort == "opportunities":
+                expr, order = src.opportunities_x(), "created_day"
+            elif cohort == "orders_x":
+                expr, order = src.orders_x(), "day"
+            else:
+                expr, order = src.cohort(cohort), "day"
             wh.con.create_table(table, expr.order_by(order), overwrite=True)
             wh.forget(table)
+            built.append(cohort)
         wh.con.create_table(META, ibis.memtable({"fingerprint": [print_]}), overwrite=True)
         wh.forget(META)

@@ -9,6 +9,7 @@ the no-orders fallback) live here, once.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import ibis
@@ -77,12 +78,17 @@ class Sources:
     """Builds cohorts from the warehouse, restricted to one rep's rows when ``rep_scope`` is set."""
 
     def __init__(
-        self, warehouse: Warehouse, *, rep_scope: str | None = None, no_orders: bool = False, facts: bool = False
+        self,
+        warehouse: Warehouse,
+        *,
+        rep_scope: str | None = None,
+        no_orders: bool = False,
+        facts: Collection[str] = (),
     ) -> None:
         self.wh = warehouse
         self.rep_scope = rep_scope
         self.no_orders = no_orders
-        self.facts = facts  # read the materialised cohorts (facts.py) instead of joining live
+        self.facts = facts  # the cohorts to read materialised (facts.py) instead of joining live
         self._cache: dict[tuple[str, bool], ir.Table] = {}
 
     def _t(self, name: str) -> ir.Table:
@@ -111,7 +117,7 @@ class Sources:
         """The materialised cohort, restricted to the rep's rows; None to build it live."""
         from sanjeh.kpis.facts import FACTS
 
-        if not self.facts or cohort not in FACTS:
+        if cohort not in self.facts or cohort not in FACTS:
             return None
         table, owner = FACTS[cohort]
         if self.rep_scope is not None and owner is None:
@@ -127,6 +133,14 @@ class Sources:
         if key not in self._cache:
             stored = self._stored("opportunities")
             self._cache[key] = stored if stored is not None else solid(self._opportunities_x())
+        return self._cache[key]
+
+    def orders_x(self) -> ir.Table:
+        """Orders with their attributes (materialised when facts are on): every order cohort starts here."""
+        key = ("orders_x", False)
+        if key not in self._cache:
+            stored = self._stored("orders_x")
+            self._cache[key] = stored if stored is not None else solid(self._orders_x())
         return self._cache[key]
 
     # -- orders, with the no-orders fallback ----------------------------------------------
@@ -236,7 +250,7 @@ class Sources:
         return self.wh.table("order_lines")
 
     def _revenue_lines(self, *, cpi: bool = False) -> ir.Table:
-        o = solid(self._orders_x())
+        o = self.orders_x()
         o = o.filter(~o.cancelled)
         lines = solid(self._lines())
         p = self.wh.table("products")
@@ -278,7 +292,7 @@ class Sources:
 
     def _orders(self) -> ir.Table:
         """Orders of every status, one row per (order, product) so an order counts once per product."""
-        o = solid(self._orders_x())
+        o = self.orders_x()
         lines = solid(self._lines())
         per_product = lines.group_by(lp_order="order_id", lp_product="product_id").aggregate(
             net_amount=(lines.quantity * lines.unit_price - ibis.coalesce(lines.discount, ibis.literal(0.0))).sum()
@@ -299,7 +313,7 @@ class Sources:
         )
 
     def _first_orders(self) -> ir.Table:
-        o = solid(self._orders_x())
+        o = self.orders_x()
         o = o.filter(~o.cancelled & o.customer_id.notnull())
         first = o.group_by("customer_id").aggregate(first_at=o.ordered_at.min())
         c = self._customers()
