@@ -9,7 +9,7 @@ import pytest
 from sanjeh.demo import write_demo_csv
 from sanjeh.ingest import run_import
 from sanjeh.kpis import Query
-from sanjeh.kpis.facts import FACTS, META
+from sanjeh.kpis.facts import FACTS, INTERMEDIATE, META, STORED
 from sanjeh.workspace import Workspace
 from tests.builders import assert_same_rows
 from tests.conftest import FIXED_TODAY
@@ -43,7 +43,8 @@ def test_facts_equal_live_joins_for_every_kpi(demo_ws: Workspace) -> None:
 def test_facts_equal_live_joins_for_a_rep(demo_ws: Workspace) -> None:
     rep = demo_ws.warehouse.table("orders").rep_id.max().execute()
     fast, live = demo_ws.engine(rep_scope=rep), demo_ws.engine(rep_scope=rep, use_facts=False)
-    for name in ("revenue", "sales_per_rep", "win_rate", "new_customers", "mql_to_sql", "pipeline"):
+    names = ["revenue", "sales_per_rep", "win_rate", "new_customers", "mql_to_sql", "pipeline", "cancelled_orders"]
+    for name in [*names, "sales_by_contact_method", "opportunities_by_source", "sales_by_product"]:
         q = Query(name, "1403", grain="quarter")
         assert_same_rows(fast.run(q).rows, live.run(q).rows)
 
@@ -59,7 +60,8 @@ def test_an_import_makes_the_facts_stale_and_they_are_rebuilt(demo_ws: Workspace
     run_import(demo_ws, [extra, tmp_path / "order_lines.csv"])
     after = demo_ws.engine().run(q).rows[0]["orders"]
     assert after == before + 1
-    assert all(demo_ws.warehouse.has_table(t) for t, _ in FACTS.values())
+    assert all(demo_ws.warehouse.has_table(FACTS[c][0]) for c in STORED)
+    assert not any(demo_ws.warehouse.has_table(FACTS[c][0]) for c in INTERMEDIATE)  # dropped after the build
 
 
 def test_a_build_that_runs_out_of_memory_falls_back_to_live_joins(

@@ -418,9 +418,12 @@ class _Import:
 
     # -- references -----------------------------------------------------------------
     def _known(self, table: str, column: str, candidates: str) -> str:
-        """A relation (column ``k``) of the candidate values that exist: accepted in this import,
-        or in the warehouse (unless this import replaces that table)."""
-        rel = self._temp(f"known_{table}_{column}")
+        """A relation (column ``k``, repeats allowed) of the values that exist: accepted in this
+        import, or in the warehouse (unless this import replaces that table). Callers test
+        membership with ``NOT EXISTS``: an anti-join, with no distinct set built first.
+
+        In DuckDB it is a subquery over the accepted rows and the warehouse table; elsewhere the
+        warehouse is asked only for the ``candidates`` (SQL of the values to look up)."""
         parts = []
         acc = f"__sanjeh_acc_{table}"
         if acc in self.views:
@@ -429,6 +432,7 @@ class _Import:
             if self.ws.warehouse.kind == "duckdb":
                 parts.append(f"SELECT {ident(column)} AS k FROM {ident(table)}")
             else:
+                rel = self._temp(f"known_{table}_{column}")
                 values = [r[0] for r in self.con.execute(candidates).fetchall() if r[0] is not None]
                 found: list[Any] = []
                 if values:
@@ -441,14 +445,14 @@ class _Import:
                     ]
                 view = rel + "_pg"
                 self.con.register(view, pa.table({"k": pa.array(found, pa.string())}))
-                self.con.execute(f"CREATE TEMP TABLE {view}_t AS SELECT k FROM {view}")
-                self.con.unregister(view)
-                self.temps.append(view + "_t")
-                parts.append(f"SELECT k FROM {view}_t")
+                try:
+                    self.con.execute(f"CREATE TEMP TABLE {rel} AS SELECT k FROM {view}")
+                finally:
+                    self.con.unregister(view)
+                parts.append(f"SELECT k FROM {rel}")
         if not parts:
             parts.append("SELECT CAST(NULL AS VARCHAR) AS k WHERE FALSE")
-        self.con.execute(f"CREATE TEMP TABLE {rel} AS " + " UNION ".join(parts))
-        return rel
+        return "(" + " UNION ALL ".join(parts) + ")"
 
     def _reference_warnings(self, order: list[str]) -> None:
         for name in order:
@@ -467,6 +471,6 @@ class _Import:
                     f"INSERT INTO {self.warn} SELECT {lit(self.import_id)}, {lit(name)}, min_by(__file, __line), "
                     f"min(__line), {lit(c.name)}, a.{col}, "
                     f"{lit(reason)} || count(*) || ' row' || CASE WHEN count(*) = 1 THEN '' ELSE 's' END "
-                    f"FROM {acc} a LEFT JOIN {known} k ON k.k = a.{col} "
-                    f"WHERE a.{col} IS NOT NULL AND k.k IS NULL GROUP BY a.{col} ORDER BY min(__line)"
+                    f"FROM {acc} a WHERE a.{col} IS NOT NULL AND NOT EXISTS "
+                    f"(SELECT 1 FROM {known} AS k WHERE k.k = a.{col}) GROUP BY a.{col} ORDER BY min(__line)"
                 )

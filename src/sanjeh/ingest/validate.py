@@ -112,8 +112,9 @@ class _Col:
         c = self.c
         x, m, t = self.q("x_"), self.q("m_"), self.q("n_")
         k = self.q("k_")
-        self.a.append(f"{n.text(self.r, digits=True)} AS {t}")
-        self.a1.append(f"{n.number_plain(t)} AS {k}")
+        # a raw value that is already a plain number (the usual case) skips the text rules too
+        self.a.append(f"{n.number_plain(self.r)} AS {k}")
+        self.a1.append(f"(CASE WHEN {k} THEN {self.r} ELSE {n.text(self.r, digits=True)} END) AS {t}")
         cleaned, mult = n.number_parts(t, money=c.type == "money")
         # a plain number (the usual case) skips the separators and currency words
         self.a2.append(f"(CASE WHEN {k} THEN {t} ELSE {cleaned} END) AS {x}")
@@ -145,9 +146,11 @@ class _Col:
     def _date(self) -> None:
         c = self.c
         p, t = self.q("p_"), self.q("n_")
-        self.a.append(f"{n.text(self.r, digits=True)} AS {t}")
-        fast = self.q("fa_")  # the usual Gregorian form, read by DuckDB's cast; NULL for the rest
-        self.a1.append(f"{n.plain_timestamp(t)} AS {fast}")
+        # the usual Gregorian form is read from the raw text by DuckDB's cast (it has nothing to
+        # normalise); the rest is normalised and parsed by the full rules
+        fast = self.q("fa_")
+        self.a.append(f"{n.plain_timestamp(self.r)} AS {fast}")
+        self.a1.append(f"(CASE WHEN {fast} IS NULL THEN {n.text(self.r, digits=True)} END) AS {t}")
         self.a2.append(f"(CASE WHEN {fast} IS NULL THEN {n.date_struct(t)} END) AS {p}")
         y, mo, d = self.q("y_"), self.q("mo_"), self.q("d_")
         h, mi, s, f, tz = self.q("h_"), self.q("mi_"), self.q("s_"), self.q("f_"), self.q("tz_")
@@ -242,12 +245,15 @@ def check_sql(
         elif r.kind == "net_amount_nonneg":
             net = '"v_quantity" * "v_unit_price" - coalesce("v_discount", 0)'
             rules.append((f"{net} < 0", r.column, r.reason))
-    col_reason = " ".join(f"WHEN {ident('e_' + c.name)} IS NOT NULL THEN {ident('e_' + c.name)}" for c in table.columns)
+    errors = [ident("e_" + c.name) for c in table.columns]
+    rule_reason = " ".join(f"WHEN {cond} THEN {lit(reason)}" for cond, _, reason in rules)
     col_name = " ".join(f"WHEN {ident('e_' + c.name)} IS NOT NULL THEN {lit(c.name)}" for c in table.columns)
     col_value = " ".join(f"WHEN {ident('e_' + c.name)} IS NOT NULL THEN {_raw(c, present)}" for c in table.columns)
-    rule_reason = " ".join(f"WHEN {cond} THEN {lit(reason)}" for cond, _, reason in rules)
     rule_name = " ".join(f"WHEN {cond} THEN {lit(col)}" for cond, col, _ in rules)
     rule_value = " ".join(f"WHEN {cond} THEN {_raw(table.column(col), present)}" for cond, col, _ in rules)
+    # the first reason: the mapping's, then the columns' in order, then the rules'. The column
+    # and value of a reason are only worked out for the (few) rows that have one.
+    reason = f"coalesce(__pre_reason, {', '.join(errors)}{', CASE ' + rule_reason + ' END' if rules else ''})"
     kept = ", ".join(
         [ident("v_" + c.name) for c in table.columns]
         + [ident("r_" + c.name) for c in table.columns if c.name in keep_raw]
@@ -259,13 +265,14 @@ def check_sql(
         f"a2 AS (SELECT *{', ' + a3_items if a3_items else ''} FROM a1), "
         f"b AS (SELECT a2.__line, a2.__fidx, a2.__pre_col, a2.__pre_reason, "
         f"{', '.join(_raw(c, present) + ' AS ' + ident('r_' + c.name) for c in table.columns)}, {b_items} "
-        f"FROM a2) "
-        f"SELECT __fidx, __line, "
-        f"CASE WHEN __pre_reason IS NOT NULL THEN __pre_reason {col_reason} {rule_reason} END AS __reason, "
-        f"CASE WHEN __pre_reason IS NOT NULL THEN __pre_col {col_name} {rule_name} END AS __col, "
-        f"CASE WHEN __pre_reason IS NOT NULL THEN NULL {col_value} {rule_value} END AS __value, "
+        f"FROM a2), "
+        f"c AS (SELECT *, {reason} AS __reason FROM b) "
+        f"SELECT __fidx, __line, __reason, "
+        f"CASE WHEN __reason IS NULL THEN NULL WHEN __pre_reason IS NOT NULL THEN __pre_col "
+        f"{col_name} {rule_name} END AS __col, "
+        f"CASE WHEN __reason IS NULL OR __pre_reason IS NOT NULL THEN NULL {col_value} {rule_value} END AS __value, "
         f"{kept} "
-        f"FROM b"
+        f"FROM c"
     )
 
 

@@ -136,7 +136,7 @@ class Engine:
             self._no_orders = int(wh.table("orders").count().execute()) == 0
         if self._facts is None:
             self._facts = self._ensure_facts()
-        stored = frozenset(facts.FACTS) if self._facts else frozenset()
+        stored = facts.STORED if self._facts else frozenset()
         return Sources(wh, rep_scope=self.rep_scope, no_orders=self._no_orders, facts=stored)
 
     def _ensure_facts(self) -> bool:

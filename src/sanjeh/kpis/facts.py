@@ -24,16 +24,21 @@ if TYPE_CHECKING:
 
 META = "_facts"
 #: cohort -> (table, the column that holds the owning rep for a rep's view; None: not for reps),
-#: in build order: a cohort is built from the ones stored before it (``orders_x``, the orders
-#: with their attributes, is joined once and feeds the three order cohorts after it).
+#: in build order: a cohort is built from the ones stored before it.
 FACTS: dict[str, tuple[str, str | None]] = {
     "opportunities": ("_f_opportunities", "rep_id"),
-    "orders_x": ("_f_orders_x", "rep"),
+    "orders_x": ("_f_orders_x", "rep"),  # intermediate (see below)
     "revenue_lines": ("_f_revenue_lines", "rep"),
     "orders": ("_f_orders", "rep"),
     "leads_mql": ("_f_leads_mql", "rep"),
     "first_orders": ("_f_first_orders", None),
 }
+#: Built only to feed the cohorts after them, as temporary tables dropped at the end of the build:
+#: the orders with their attributes are joined once for the three order cohorts, and writing
+#: them to the warehouse file would cost more than the join saves at query time.
+INTERMEDIATE = frozenset({"orders_x"})
+#: The cohorts a query reads materialised when the facts are fresh.
+STORED = frozenset(FACTS) - INTERMEDIATE
 _LOCK = threading.Lock()
 #: DuckDB's memory while building (it spills the joins and sorts to disk beyond it).
 BUILD_MEMORY = "2560MiB"
@@ -54,7 +59,7 @@ def is_fresh(wh: Warehouse, print_: str) -> bool:
     if not wh.has_table(META):
         return False
     rows = wh.table(META).to_pyarrow().to_pylist()
-    return bool(rows) and rows[0]["fingerprint"] == print_ and all(wh.has_table(t) for t, _ in FACTS.values())
+    return bool(rows) and rows[0]["fingerprint"] == print_ and all(wh.has_table(FACTS[c][0]) for c in STORED)
 
 
 def refresh(wh: Warehouse, print_: str, *, no_orders: bool) -> None:
@@ -79,16 +84,24 @@ def _build(wh: Warehouse, print_: str, *, no_orders: bool, threads: int | None) 
         if wh.has_table(META):
             wh.con.drop_table(META)  # first, so a failure half-way leaves the facts unused
         built: list[str] = []
-        for cohort, (table, _) in FACTS.items():
-            src = Sources(wh, no_orders=no_orders, facts=frozenset(built))
-            if cohort == "opportunities":
-                expr, order = src.opportunities_x(), "created_day"
-            elif cohort == "orders_x":
-                expr, order = src.orders_x(), "day"
-            else:
-                expr, order = src.cohort(cohort), "day"
-            wh.con.create_table(table, expr.order_by(order), overwrite=True)
-            wh.forget(table)
-            built.append(cohort)
+        try:
+            for cohort, (table, _) in FACTS.items():
+                src = Sources(wh, no_orders=no_orders, facts=frozenset(built))
+                if cohort == "opportunities":
+                    expr, order = src.opportunities_x(), "created_day"
+                elif cohort == "orders_x":
+                    expr, order = src.orders_x(), "day"
+                else:
+                    expr, order = src.cohort(cohort), "day"
+                if cohort in INTERMEDIATE:
+                    wh.con.create_table(table, expr, temp=True, overwrite=True)
+                else:
+                    wh.con.create_table(table, expr.order_by(order), overwrite=True)
+                wh.forget(table)
+                built.append(cohort)
+        finally:
+            for cohort in INTERMEDIATE:
+                wh.con.drop_table(FACTS[cohort][0], force=True)
+                wh.forget(FACTS[cohort][0])
         wh.con.create_table(META, ibis.memtable({"fingerprint": [print_]}), overwrite=True)
         wh.forget(META)

@@ -65,8 +65,13 @@ def _float(value: float) -> ir.FloatingValue:
 
 
 def _blank(col: ir.Value) -> ir.StringValue:
-    """Empty or blank text is no value."""
-    s: ir.StringValue = col.cast("string").strip()  # type: ignore[attr-defined]
+    """Empty text is no value.
+
+    The import already trims every text value and stores empty ones as NULL (SCHEMA.md's
+    conventions), so this does not trim again: trimming a whitespace set costs more than the
+    rest of a cohort's projection (measured: docs/benchmarks.md), on every row of every build.
+    """
+    s: ir.StringValue = col.cast("string")  # type: ignore[assignment]
     return s.nullif("")
 
 
@@ -184,7 +189,16 @@ class Sources:
         )
 
     def _opportunity_attributes(self) -> ir.Table:
-        """What an order takes from its opportunity: source (else the lead's) and contact method."""
+        """What an order takes from its opportunity: source (else the lead's) and contact method.
+
+        Every rep's opportunities (an order's opportunity may be another rep's), so the stored
+        cohort is read whole when there is one: it holds these columns, already joined.
+        """
+        if "opportunities" in self.facts:
+            from sanjeh.kpis.facts import FACTS
+
+            x = self.wh.table(FACTS["opportunities"][0])
+            return x.select(opportunity_id=x.opportunity_id, opp_source=x.source, opp_cm=x.opp_contact_method)
         o = self.wh.table("opportunities")
         lead = self.wh.table("leads")
         lead = lead.select(l_id=lead.lead_id, l_source=lead.source)
