@@ -15,7 +15,7 @@ from bench.web import _periods, _stats
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     work = tmp_path_factory.mktemp("bench")
-    return run(2000, only=["import", "kpi"], keep=work, results=work / "figures.json", repeat=1)
+    return run(2000, only=["import", "kpi"], keep=work, results=work / "figures.json", repeat=1, import_runs=2)
 
 
 def test_import_and_kpi_steps_measure_whole_processes(report: dict[str, object]) -> None:
@@ -27,6 +27,9 @@ def test_import_and_kpi_steps_measure_whole_processes(report: dict[str, object])
         assert m["wall_s"] > 0
         assert m["peak_rss_mb"] > 10
     assert imp["rejected"] == 0
+    runs = imp["runs"]  # the import and its baseline ran twice, alternating; the figures are medians
+    assert isinstance(runs, list) and len(runs) == 2
+    assert all(r["sanjeh_s"] > 0 and r["baseline_s"] > 0 for r in runs)
     assert kpi["ratio_vs_sql"] > 0
 
 

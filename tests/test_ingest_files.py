@@ -85,6 +85,18 @@ def test_windows_1256_found_after_a_long_ascii_start(workspace: Workspace, tmp_p
     assert workspace.warehouse.fetch("SELECT name FROM customers WHERE customer_id = 'c99999'") == [("علی",)]
 
 
+def test_a_file_that_mixes_encodings_is_refused(workspace: Workspace, tmp_path: Path) -> None:
+    """A UTF-8 header with a Persian column name (and 64 KiB of UTF-8 after it), then Windows-1256
+    bytes further down: neither reading is right, so nothing is imported and the message says why."""
+    rows = "".join(f"c{i:05d},name {i},یادداشت\n" for i in range(5000))
+    data = ("customer_id,name,یادداشت\n" + rows).encode("utf-8") + "c99999,علي,x\n".encode("cp1256")
+    assert len(data) > 65536
+    (tmp_path / "customers.csv").write_bytes(data)
+    with pytest.raises(ImportRefused, match=r"customers\.csv mixes encodings"):
+        run_import(workspace, [tmp_path / "customers.csv"])
+    assert workspace.warehouse.fetch("SELECT count(*) FROM _imports") == [(0,)]
+
+
 @pytest.mark.parametrize(
     ("text", "lines"),
     [

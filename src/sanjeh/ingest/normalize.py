@@ -77,9 +77,12 @@ def letters(sql: str) -> str:
 
 
 def plain_ascii(sql: str) -> str:
-    """SQL: the value is ASCII (bytes = characters) and neither starts nor ends with whitespace
-    or a control character -- then no normalisation of :func:`text` changes it (no regex runs)."""
-    return f"(strlen({sql}) = length({sql}) AND ascii({sql}) > 32 AND ascii(right({sql}, 1)) > 32)"
+    """SQL: the value is ASCII (bytes = characters), does not start with whitespace or a control
+    character and does not end with whitespace (``\\s`` of the regular expressions: space, tab,
+    LF, CR, FF) -- then no normalisation of :func:`text` changes it (no regex runs). Suffix tests
+    instead of cutting out the last character: half the cost on large files."""
+    ends = " OR ".join(f"suffix({sql}, chr({c}))" for c in (32, 9, 10, 13, 12))
+    return f"(strlen({sql}) = length({sql}) AND ascii({sql}) > 32 AND NOT ({ends}))"
 
 
 def text(sql: str, *, digits: bool = False) -> str:

