@@ -368,6 +368,12 @@ class _Import:
     def _mark_duplicates(self, t: Table, checked: str, parts: list[SourcePart]) -> None:
         """Among the rows still valid, every row but the first (by file, then line) of a key is a duplicate."""
         keys = [ident("v_" + k) for k in t.key]
+        valid = f"FROM {checked} WHERE __reason IS NULL"
+        rows, distinct = self.con.execute(
+            f"SELECT (SELECT count(*) {valid}), (SELECT count(*) FROM (SELECT DISTINCT {', '.join(keys)} {valid}))"
+        ).fetchone()
+        if rows == distinct:  # the usual case: no duplicates, and counting is cheaper than marking
+            return
         pos = "(CAST(__fidx AS BIGINT) * 1000000000000 + __line)"
         if len(t.key) == 1:
             what = f"duplicate {t.key[0]}"
