@@ -140,8 +140,9 @@ def number_valid(cleaned: str) -> str:
 
 
 def number_plain(sql: str) -> str:
-    """SQL: the normalised text is already a plain number (no separators, no currency word)."""
-    return f"regexp_full_match({sql}, {lit(_NUMBER_RE)})"
+    """SQL: the text is already a plain number (no separators, no currency word): the same test
+    as :func:`number_valid`, asked of the text before any cleaning."""
+    return number_valid(sql)
 
 
 #: The usual ``YYYY-MM-DD`` or ``YYYY-MM-DD HH:MM:SS``: its parts are cut out by position.
@@ -158,7 +159,7 @@ def plain_timestamp(sql: str) -> str:
     alone is looser (it reads ``10:20:5.``): tests/test_ingest_speed.py fuzzes the difference.
     """
     shape = (
-        f"regexp_full_match({sql}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}( [0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}})?') "
+        f"regexp_full_match({sql}, {lit(_PLAIN_DATE_RE)}) "
         f"AND {sql} >= '1700' AND (strlen({sql}) = 10 OR substr({sql}, 12, 2) < '24')"
     )
     return f"(CASE WHEN {shape} THEN TRY_CAST({sql} AS TIMESTAMP) END)"

@@ -9,7 +9,7 @@ the no-orders fallback) live here, once.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import ibis
@@ -134,18 +134,18 @@ class Sources:
 
     def opportunities_x(self) -> ir.Table:
         """Opportunities with every attribute the deal KPIs use (materialised when facts are on)."""
-        key = ("opportunities", False)
-        if key not in self._cache:
-            stored = self._stored("opportunities")
-            self._cache[key] = stored if stored is not None else solid(self._opportunities_x())
-        return self._cache[key]
+        return self._materialised("opportunities", self._opportunities_x)
 
     def orders_x(self) -> ir.Table:
         """Orders with their attributes (materialised when facts are on): every order cohort starts here."""
-        key = ("orders_x", False)
+        return self._materialised("orders_x", self._orders_x)
+
+    def _materialised(self, cohort: str, build: Callable[[], ir.Table]) -> ir.Table:
+        """The stored ``cohort`` when there is one, else ``build()``; once per Sources."""
+        key = (cohort, False)
         if key not in self._cache:
-            stored = self._stored("orders_x")
-            self._cache[key] = stored if stored is not None else solid(self._orders_x())
+            stored = self._stored(cohort)
+            self._cache[key] = stored if stored is not None else solid(build())
         return self._cache[key]
 
     # -- orders, with the no-orders fallback ----------------------------------------------
