@@ -61,8 +61,8 @@ from sanjeh.workspace import Workspace
 
 def progress(message, fraction):
     print(message, flush=True)
-    if message == "loaded orders":
-        time.sleep(60)  # the order lines are still to come: the test kills us here
+    if message == sys.argv[3]:
+        time.sleep(60)  # the test kills us here
 
 ws = Workspace.open(sys.argv[1])
 run_import(ws, [sys.argv[2]], progress=progress)
@@ -70,7 +70,14 @@ run_import(ws, [sys.argv[2]], progress=progress)
 
 
 @pytest.mark.slow
-def test_killed_import_leaves_the_workspace_unchanged(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "kill_at",
+    [
+        "loaded orders",  # inside the final transaction: orders written, order lines still to come
+        "reading and checking order_lines",  # orders checked and parked in a shadow table
+    ],
+)
+def test_killed_import_leaves_the_workspace_unchanged(tmp_path: Path, kill_at: str) -> None:
     ws = Workspace.init(tmp_path / "ws")
     write(tmp_path / "first", "orders.csv", "order_id,ordered_at,status\nold,2024-01-01,placed\n")
     run_import(ws, [tmp_path / "first"])
@@ -88,7 +95,10 @@ def test_killed_import_leaves_the_workspace_unchanged(tmp_path: Path) -> None:
     script.write_text(SCRIPT)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, str(script), str(tmp_path / "ws"), str(big)], stdout=subprocess.PIPE, text=True, env=env
+        [sys.executable, str(script), str(tmp_path / "ws"), str(big), kill_at],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     seen = []
     assert proc.stdout is not None
@@ -96,13 +106,18 @@ def test_killed_import_leaves_the_workspace_unchanged(tmp_path: Path) -> None:
     while time.monotonic() < deadline:
         line = proc.stdout.readline().strip()
         seen.append(line)
-        if line == "loaded orders" or not line:
+        if line == kill_at or not line:
             break
-    assert seen[-1] == "loaded orders", seen  # the import is under way, inside its transaction
+    assert seen[-1] == kill_at, seen  # the import is under way
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    ws = Workspace.open(tmp_path / "ws")
+    with Workspace.open(tmp_path / "ws", read_only=True) as ro:  # read-only: nothing is swept yet
+        shadows = [name for name in ro.warehouse.con.list_tables() if name.startswith("__import_")]
+        assert shadows and all(name.endswith("_orders") or name.endswith("_order_lines") for name in shadows)
+        assert ro.warehouse.fetch("SELECT order_id FROM orders") == [("old",)]
+    ws = Workspace.open(tmp_path / "ws")  # opening for writing drops the killed import's shadow tables
     try:
+        assert not [name for name in ws.warehouse.con.list_tables() if name.startswith("__import_")]
         assert ws.warehouse.fetch("SELECT order_id FROM orders") == [("old",)]
         assert ws.warehouse.fetch("SELECT count(*) FROM order_lines") == [(0,)]
         assert ws.warehouse.fetch("SELECT count(*) FROM _imports") == [(1,)]

@@ -9,6 +9,7 @@ the warehouse through :class:`Warehouse`.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,16 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from sanjeh.errors import InternalError, UserError
-from sanjeh.schema import SYSTEM_TABLES, TABLES
+from sanjeh.schema import SYSTEM_TABLES, TABLES, Table
+
+#: Prefix of the tables an import parks its checked rows in until its final transaction
+#: (``__import_<pid>_<import id>_<table>``); see :func:`shadow_name`.
+SHADOW_PREFIX = "__import_"
+
+
+def shadow_name(import_id: str, table: str) -> str:
+    """The table where an import of this process parks ``table``'s accepted rows."""
+    return f"{SHADOW_PREFIX}{os.getpid()}_{import_id}_{table}"
 
 
 def _q(name: str) -> str:
@@ -51,14 +61,23 @@ class Warehouse:
         return name in self.con.list_tables()
 
     def ensure_tables(self) -> None:
-        """Create every canonical and system table that does not exist yet."""
+        """Create every canonical and system table that does not exist yet, and drop the
+        shadow tables an import left behind when its process was killed."""
         existing = set(self.con.list_tables())
         for t in TABLES:
             if t.name not in existing:
-                self.con.create_table(t.name, schema=ibis.schema(t.ibis_schema()))
+                self.create_canonical(t)
         for name, schema in SYSTEM_TABLES.items():
             if name not in existing:
                 self.con.create_table(name, schema=ibis.schema(schema))
+        mine = f"{SHADOW_PREFIX}{os.getpid()}_"  # a live import of this process (same file opened twice)
+        for name in existing:
+            if name.startswith(SHADOW_PREFIX) and not name.startswith(mine):
+                self.execute(f"DROP TABLE IF EXISTS {_q(name)}")
+
+    def create_canonical(self, t: Table, name: str | None = None) -> None:
+        """Create the canonical table ``t`` (named ``name``, for an import's shadow of it)."""
+        self.con.create_table(name or t.name, schema=ibis.schema(t.ibis_schema()))
 
     # -- raw access for loading -------------------------------------------------
     @property

@@ -1,4 +1,11 @@
-"""``run_import``: files -> staging -> validated tables -> one warehouse transaction."""
+"""``run_import``: files -> staging -> validated tables -> parked -> one warehouse transaction.
+
+Tables are checked one at a time (parents first). A checked table's accepted rows are then
+*parked* (a shadow table in a DuckDB warehouse, outside any transaction; a compact temp table
+of the staging connection otherwise) and its checked rows freed, so one table's work is held
+at a time. The final transaction moves every parked table into place (a rename when the table
+was empty or is replaced) and stores rejects, warnings and the log row: all or nothing.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ from sanjeh.ingest.results import ImportSummary, TableCounts
 from sanjeh.ingest.validate import SQL_TYPES, CheckOptions, check_sql, fill_defaults_sql
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME, Table
 from sanjeh.schema import table as schema_table
+from sanjeh.warehouse import shadow_name
 from sanjeh.workspace import Workspace
 
 Progress = Callable[[str, float], None]
@@ -121,6 +129,8 @@ class _Import:
         self._limit_memory()
         self.temps: list[str] = []
         self.views: list[str] = []
+        self.accepted: dict[str, str] = {}  # table -> its parked accepted rows
+        self.shadows: list[str] = []  # parked tables in the warehouse (dropped if the import fails)
         self.staged: dict[Path, StagedFile] = {}
         self.rej = self._temp("rej")
         self.warn = self._temp("warn")
@@ -168,6 +178,9 @@ class _Import:
         for t in self.temps:
             with contextlib.suppress(duckdb.Error):
                 self.con.execute(f"DROP TABLE IF EXISTS {t}")
+        for t in self.shadows:  # moved into place by a successful import; left by a failed one
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute(f"DROP TABLE IF EXISTS {ident(t)}")
         self.reader.close()
         for stmt in self.restore:
             with contextlib.suppress(duckdb.Error):
@@ -204,13 +217,13 @@ class _Import:
                 if j == i:  # nothing later reads this file: free its staging now
                     self.reader.drop(sf)
                     del last_use[rel]
-        self._reference_warnings(order)
         n_warn = int(self.con.execute(f"SELECT count(*) FROM {self.warn}").fetchone()[0])
         files = [p.name for p in self.files if p.name not in ignored]
         summary = ImportSummary(self.import_id, counts, n_warn, files, ignored)
         Loader(self.ws, self.con, self.progress).load(
             order=order,
-            accepted={t: f"__sanjeh_acc_{t}" for t in order},
+            accepted=self.accepted,
+            parked_in_warehouse=bool(self.shadows),
             replace=self.replace,
             rejects=self.rej,
             warnings=self.warn,
@@ -277,7 +290,8 @@ class _Import:
     def _check_table(self, t: Table, parts: list[SourcePart]) -> TableCounts:
         """Stage, check and decide one table in one materialisation (``chk``): the typed values,
         and per row the first rule it breaks; parents and duplicates are then marked in place
-        (an UPDATE touches the rows that break them only). ``acc`` is a view of its good rows."""
+        (an UPDATE touches the rows that break them only). Rejects and reference warnings are
+        stored, then the good rows are parked (:meth:`_park`) and ``chk`` is dropped."""
         for part in parts:  # the rows of this table's files are read now, not at planning
             for sf in (part.staged, *part.uses):
                 self.reader.load(sf)
@@ -324,8 +338,7 @@ class _Import:
             )
         if t.key_unique:
             self._mark_duplicates(t, checked, parts)
-        acc = f"__sanjeh_acc_{t.name}"
-        self.views.append(acc)
+        acc = self._view(f"acc_{t.name}")
         cols = ", ".join(f"CAST({ident('v_' + c.name)} AS {SQL_TYPES[c.type]}) AS {ident(c.name)}" for c in t.columns)
         self.con.execute(
             f"CREATE TEMP VIEW {acc} AS SELECT {self._file_sql(parts, '__fidx')} AS __file, __line, {cols} "
@@ -363,7 +376,37 @@ class _Import:
             raise InternalError(
                 f"import of {t.name} does not add up: read {read_rows}, accepted {accepted}, rejected {rejected}"
             )
+        self._reference_warnings(t, acc)
+        self._park(t, checked, acc)
         return TableCounts(read_rows, accepted, rejected)
+
+    def _view(self, what: str) -> str:
+        name = f"__sanjeh_{what}"
+        self.views.append(name)
+        return name
+
+    def _park(self, t: Table, checked: str, acc: str) -> None:
+        """Keep the accepted rows (view ``acc``) in a table of their own and free the checked rows.
+
+        In a DuckDB warehouse the rows go to a shadow table of the warehouse file, written outside
+        any transaction (DuckDB is slow on temp tables made inside one) and invisible to users;
+        the final transaction renames or copies it into place, and one left by a killed import is
+        dropped when the workspace is next opened. Elsewhere they stay in the staging connection.
+        """
+        cols = ", ".join(ident(c) for c in t.column_names)
+        if self.ws.warehouse.kind == "duckdb":
+            name = shadow_name(self.import_id, t.name)
+            self.shadows.append(name)
+            self.ws.warehouse.create_canonical(t, name)
+            self.con.execute(f"INSERT INTO {ident(name)} ({cols}) SELECT {cols} FROM {acc}")
+            rel = ident(name)
+        else:
+            rel = self._temp(f"acc_{t.name}")
+            self.con.execute(f"CREATE TEMP TABLE {rel} AS SELECT {cols} FROM {acc}")
+        self.con.execute(f"DROP VIEW {acc}")
+        self.views.remove(acc)
+        self.con.execute(f"DROP TABLE {checked}")
+        self.accepted[t.name] = rel
 
     def _mark_duplicates(self, t: Table, checked: str, parts: list[SourcePart]) -> None:
         """Among the rows still valid, every row but the first (by file, then line) of a key is a duplicate."""
@@ -434,10 +477,10 @@ class _Import:
         In DuckDB it is a subquery over the accepted rows and the warehouse table; elsewhere the
         warehouse is asked only for the ``candidates`` (SQL of the values to look up)."""
         parts = []
-        acc = f"__sanjeh_acc_{table}"
-        if acc in self.views:
+        acc = self.accepted.get(table)
+        if acc is not None:
             parts.append(f"SELECT {ident(column)} AS k FROM {acc}")
-        if not (self.replace and acc in self.views):
+        if not (self.replace and acc is not None):
             if self.ws.warehouse.kind == "duckdb":
                 parts.append(f"SELECT {ident(column)} AS k FROM {ident(table)}")
             else:
@@ -463,23 +506,24 @@ class _Import:
             parts.append("SELECT CAST(NULL AS VARCHAR) AS k WHERE FALSE")
         return "(" + " UNION ALL ".join(parts) + ")"
 
-    def _reference_warnings(self, order: list[str]) -> None:
-        for name in order:
-            t = TABLES_BY_NAME[name]
-            acc = f"__sanjeh_acc_{name}"
-            for c in t.columns:
-                if not c.references:
-                    continue
-                if any(r.kind == "parent_exists" and r.column == c.name for r in t.rules):
-                    continue
-                rtable, rcol = c.references.split(".")
-                col = ident(c.name)
-                known = self._known(rtable, rcol, f"SELECT DISTINCT {col} FROM {acc}")
-                reason = f"unknown {c.name} (not in {rtable}); accepted anyway, on "
-                self.con.execute(
-                    f"INSERT INTO {self.warn} SELECT {lit(self.import_id)}, {lit(name)}, min_by(__file, __line), "
-                    f"min(__line), {lit(c.name)}, a.{col}, "
-                    f"{lit(reason)} || count(*) || ' row' || CASE WHEN count(*) = 1 THEN '' ELSE 's' END "
-                    f"FROM {acc} a WHERE a.{col} IS NOT NULL AND NOT EXISTS "
-                    f"(SELECT 1 FROM {known} AS k WHERE k.k = a.{col}) GROUP BY a.{col} ORDER BY min(__line)"
-                )
+    def _reference_warnings(self, t: Table, acc: str) -> None:
+        """Warn of the values of ``t``'s references (other than its parents) that exist nowhere.
+        Referenced tables come earlier in the import order, so they are already parked."""
+        for c in t.columns:
+            if not c.references:
+                continue
+            if any(r.kind == "parent_exists" and r.column == c.name for r in t.rules):
+                continue
+            rtable, rcol = c.references.split(".")
+            if IMPORT_ORDER.index(rtable) >= IMPORT_ORDER.index(t.name):
+                raise InternalError(f"{t.name}.{c.name} references {rtable}, which is imported later")
+            col = ident(c.name)
+            known = self._known(rtable, rcol, f"SELECT DISTINCT {col} FROM {acc}")
+            reason = f"unknown {c.name} (not in {rtable}); accepted anyway, on "
+            self.con.execute(
+                f"INSERT INTO {self.warn} SELECT {lit(self.import_id)}, {lit(t.name)}, min_by(__file, __line), "
+                f"min(__line), {lit(c.name)}, a.{col}, "
+                f"{lit(reason)} || count(*) || ' row' || CASE WHEN count(*) = 1 THEN '' ELSE 's' END "
+                f"FROM {acc} a WHERE a.{col} IS NOT NULL AND NOT EXISTS "
+                f"(SELECT 1 FROM {known} AS k WHERE k.k = a.{col}) GROUP BY a.{col} ORDER BY min(__line)"
+            )
