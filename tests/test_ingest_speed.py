@@ -122,7 +122,18 @@ def test_the_cast_fast_path_for_dates_agrees_with_the_full_rules(workspace: Work
     for i in range(401):
         assert got[f"f{i}"] == got[f"s{i}"], i
     con = duckdb.connect()
-    for value in ("2024-01-01 24:00:00", "1699-12-31", "2023-02-29", "2024-13-01", "2024-01-01 10:00:60", "1403-01-01"):
+    cast_reads_these = ("2024-01-3T 10:20:30", "2024-01-3  10:20:30", "2024-01-05 10:20:5Z", "2024-01-05 10:20:0 ")
+    for value in cast_reads_these:
+        assert con.execute(f"SELECT TRY_CAST({normalize.lit(value)} AS TIMESTAMP)").fetchone() != (None,), value
+    for value in (
+        *cast_reads_these,
+        "2024-01-01 24:00:00",
+        "1699-12-31",
+        "2023-02-29",
+        "2024-13-01",
+        "2024-01-01 10:00:60",
+        "1403-01-01",
+    ):
         assert con.execute(f"SELECT {normalize.plain_timestamp(normalize.lit(value))}").fetchone() == (None,), value
 
 

@@ -66,15 +66,19 @@ def _bound_reason(c: Column) -> tuple[str, str] | None:
 
 
 class _Col:
-    """SQL pieces of one column: items of CTEs a (normalise), a0 (parse), a1, a2 (parts, numbers), b (value, error)."""
+    """SQL pieces of one column: items of CTEs pre (defaults), a (normalise), a0 (parse), a1, a2 (parts, numbers),
+    b (value, error)."""
 
     def __init__(self, c: Column, present: bool, opts: CheckOptions, default: str | None) -> None:
         self.c = c
         self.opts = opts
         name = c.name
         self.r = ident("r_" + name) if present else "CAST(NULL AS VARCHAR)"
+        #: items of the first CTE (``pre``): a column with a default is worked out once there
+        self.pre: list[str] = []
         if default is not None:
-            self.r = f"coalesce({n.strip_ws(self.r)}, {lit(default)})"
+            self.pre.append(f"coalesce({n.strip_ws(self.r)}, {lit(default)}) AS {self.q('dr_')}")
+            self.r = self.q("dr_")
         self.a: list[str] = []
         self.a1: list[str] = []
         self.a2: list[str] = []
@@ -116,8 +120,8 @@ class _Col:
         self.a.append(f"{n.number_plain(self.r)} AS {k}")
         self.a1.append(f"(CASE WHEN {k} THEN {self.r} ELSE {n.text(self.r, digits=True)} END) AS {t}")
         cleaned, mult = n.number_parts(t, money=c.type == "money")
-        # a plain number (the usual case) skips the separators and currency words
-        self.a2.append(f"(CASE WHEN {k} THEN {t} ELSE {cleaned} END) AS {x}")
+        # a plain number (the usual case) and a missing one skip the separators and currency words
+        self.a2.append(f"(CASE WHEN {k} THEN {t} WHEN {t} IS NOT NULL THEN {cleaned} END) AS {x}")
         if c.type == "money" and self.opts.toman_times_ten:
             self.a2.append(f"(CASE WHEN {k} THEN 1 ELSE {mult} END) AS {m}")
         else:
@@ -150,8 +154,11 @@ class _Col:
         # normalise); the rest is normalised and parsed by the full rules
         fast = self.q("fa_")
         self.a.append(f"{n.plain_timestamp(self.r)} AS {fast}")
-        self.a1.append(f"(CASE WHEN {fast} IS NULL THEN {n.text(self.r, digits=True)} END) AS {t}")
-        self.a2.append(f"(CASE WHEN {fast} IS NULL THEN {n.date_struct(t)} END) AS {p}")
+        # an empty value (often most of an optional date column) skips the rules too
+        self.a1.append(
+            f"(CASE WHEN {fast} IS NULL AND {self.r} IS NOT NULL THEN {n.text(self.r, digits=True)} END) AS {t}"
+        )
+        self.a2.append(f"(CASE WHEN {fast} IS NULL AND {t} IS NOT NULL THEN {n.date_struct(t)} END) AS {p}")
         y, mo, d = self.q("y_"), self.q("mo_"), self.q("d_")
         h, mi, s, f, tz = self.q("h_"), self.q("mi_"), self.q("s_"), self.q("f_"), self.q("tz_")
 
@@ -227,6 +234,7 @@ def check_sql(
     the first error of each row (``__reason``, ``__col``, ``__value``), the typed ``v_*``
     columns and the raw ``r_*`` columns of ``keep_raw`` (for later rejects' values)."""
     cols = [_Col(c, c.name in present, opts, table.defaults.get(c.name)) for c in table.columns]
+    pre_items = ", ".join(i for col in cols for i in col.pre)
     a_items = ", ".join(i for col in cols for i in col.a)
     a1_items = ", ".join(i for col in cols for i in col.a1)
     a2_items = ", ".join(i for col in cols for i in col.a2)
@@ -259,7 +267,8 @@ def check_sql(
         + [ident("r_" + c.name) for c in table.columns if c.name in keep_raw]
     )
     return (
-        f"WITH a AS (SELECT *, {a_items} FROM {source}), "
+        f"WITH pre AS (SELECT *{', ' + pre_items if pre_items else ''} FROM {source}), "
+        f"a AS (SELECT *, {a_items} FROM pre), "
         f"a0 AS (SELECT *{', ' + a1_items if a1_items else ''} FROM a), "
         f"a1 AS (SELECT *{', ' + a2_items if a2_items else ''} FROM a0), "
         f"a2 AS (SELECT *{', ' + a3_items if a3_items else ''} FROM a1), "
