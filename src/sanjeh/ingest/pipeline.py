@@ -326,24 +326,37 @@ class _Import:
         fill = fill_defaults_sql(t, checked)
         if fill:
             self.con.execute(fill)
-        # parents: when a row breaks several, the last rule listed is reported, so apply them last-first
-        for rule in reversed(parent_rules):
-            ptable, pcol = rule.other.split(".")
-            v = ident("v_" + rule.column)
-            known = self._known(ptable, pcol, f"SELECT DISTINCT {v} FROM {checked}")
-            self.con.execute(
-                f"UPDATE {checked} AS c SET __reason = {lit(rule.reason)}, __col = {lit(rule.column)}, "
-                f"__value = c.{ident('r_' + rule.column)} WHERE c.__reason IS NULL "
-                f"AND NOT EXISTS (SELECT 1 FROM {known} AS k WHERE k.k = c.{v})"
-            )
-        if t.key_unique:
-            self._mark_duplicates(t, checked, parts)
         acc = self._view(f"acc_{t.name}")
         cols = ", ".join(f"CAST({ident('v_' + c.name)} AS {SQL_TYPES[c.type]}) AS {ident(c.name)}" for c in t.columns)
         self.con.execute(
             f"CREATE TEMP VIEW {acc} AS SELECT {self._file_sql(parts, '__fidx')} AS __file, __line, {cols} "
             f"FROM {checked} WHERE __reason IS NULL"
         )
+        # The rows that pass the row rules are parked first: missing parents and duplicate keys
+        # are then looked for in the parked (compact) rows, and only when there are some are
+        # they marked in ``chk`` and the rows parked again. At 10 M orders this reads far less
+        # than the checked rows (the order lines' parents: 1.7 s instead of 6.9 s).
+        parked = self._park(t, acc)
+        marked = False
+        # parents: when a row breaks several, the last rule listed is reported, so apply them last-first
+        for rule in reversed(parent_rules):
+            ptable, pcol = rule.other.split(".")
+            col = ident(rule.column)
+            known = self._known(ptable, pcol, f"SELECT DISTINCT {col} FROM {parked}")
+            if self._any(
+                f"SELECT 1 FROM {parked} AS c WHERE NOT EXISTS (SELECT 1 FROM {known} AS k WHERE k.k = c.{col})"
+            ):
+                v = ident("v_" + rule.column)
+                self.con.execute(
+                    f"UPDATE {checked} AS c SET __reason = {lit(rule.reason)}, __col = {lit(rule.column)}, "
+                    f"__value = c.{ident('r_' + rule.column)} WHERE c.__reason IS NULL "
+                    f"AND NOT EXISTS (SELECT 1 FROM {known} AS k WHERE k.k = c.{v})"
+                )
+                marked = True
+        if t.key_unique:
+            marked = self._mark_duplicates(t, checked, parts, counted_in=None if marked else parked) or marked
+        if marked:
+            parked = self._park(t, acc)
         bad = dict(
             self.con.execute(
                 f"SELECT __fidx, count(*) FROM {checked} WHERE __reason IS NOT NULL GROUP BY __fidx"
@@ -376,17 +389,24 @@ class _Import:
             raise InternalError(
                 f"import of {t.name} does not add up: read {read_rows}, accepted {accepted}, rejected {rejected}"
             )
-        self._reference_warnings(t, acc)
-        self._park(t, checked, acc)
+        self._reference_warnings(t, acc, parked)
+        self.con.execute(f"DROP VIEW {acc}")
+        self.views.remove(acc)
+        self.con.execute(f"DROP TABLE {checked}")
         return TableCounts(read_rows, accepted, rejected)
+
+    def _any(self, sql: str) -> bool:
+        """Does the query return a row?"""
+        return self.con.execute(f"SELECT EXISTS ({sql})").fetchone()[0] is True
 
     def _view(self, what: str) -> str:
         name = f"__sanjeh_{what}"
         self.views.append(name)
         return name
 
-    def _park(self, t: Table, checked: str, acc: str) -> None:
-        """Keep the accepted rows (view ``acc``) in a table of their own and free the checked rows.
+    def _park(self, t: Table, acc: str) -> str:
+        """Keep the accepted rows (view ``acc``) in a table of their own (replacing an earlier
+        parking of the table); returns its SQL name.
 
         In a DuckDB warehouse the rows go to a shadow table of the warehouse file, written outside
         any transaction (DuckDB is slow on temp tables made inside one) and invisible to users;
@@ -396,27 +416,37 @@ class _Import:
         cols = ", ".join(ident(c) for c in t.column_names)
         if self.ws.warehouse.kind == "duckdb":
             name = shadow_name(self.import_id, t.name)
-            self.shadows.append(name)
+            if name in self.shadows:
+                self.con.execute(f"DROP TABLE {ident(name)}")
+            else:
+                self.shadows.append(name)
             self.ws.warehouse.create_canonical(t, name)
             self.con.execute(f"INSERT INTO {ident(name)} ({cols}) SELECT {cols} FROM {acc}")
             rel = ident(name)
         else:
-            rel = self._temp(f"acc_{t.name}")
-            self.con.execute(f"CREATE TEMP TABLE {rel} AS SELECT {cols} FROM {acc}")
-        self.con.execute(f"DROP VIEW {acc}")
-        self.views.remove(acc)
-        self.con.execute(f"DROP TABLE {checked}")
+            rel = f"__sanjeh_acc_{t.name}_parked"
+            if rel not in self.temps:
+                self.temps.append(rel)
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {rel} AS SELECT {cols} FROM {acc}")
         self.accepted[t.name] = rel
+        return rel
 
-    def _mark_duplicates(self, t: Table, checked: str, parts: list[SourcePart]) -> None:
-        """Among the rows still valid, every row but the first (by file, then line) of a key is a duplicate."""
-        keys = [ident("v_" + k) for k in t.key]
-        valid = f"FROM {checked} WHERE __reason IS NULL"
+    def _mark_duplicates(
+        self, t: Table, checked: str, parts: list[SourcePart], *, counted_in: str | None = None
+    ) -> bool:
+        """Among the rows still valid, every row but the first (by file, then line) of a key is a
+        duplicate; True when some were marked. The keys are first counted (in ``counted_in``, the
+        parked valid rows, when given): when they are all distinct (the usual case) nothing is marked."""
+        if counted_in is not None:
+            keys, valid = [ident(k) for k in t.key], f"FROM {counted_in}"
+        else:
+            keys, valid = [ident("v_" + k) for k in t.key], f"FROM {checked} WHERE __reason IS NULL"
         rows, distinct = self.con.execute(
             f"SELECT (SELECT count(*) {valid}), (SELECT count(*) FROM (SELECT DISTINCT {', '.join(keys)} {valid}))"
         ).fetchone()
         if rows == distinct:  # the usual case: no duplicates, and counting is cheaper than marking
-            return
+            return False
+        keys = [ident("v_" + k) for k in t.key]
         pos = "(CAST(__fidx AS BIGINT) * 1000000000000 + __line)"
         if len(t.key) == 1:
             what = f"duplicate {t.key[0]}"
@@ -440,6 +470,7 @@ class _Import:
             f"GROUP BY {', '.join(keys)} HAVING count(*) > 1) AS d "
             f"WHERE c.__reason IS NULL AND {on} AND (CAST(c.__fidx AS BIGINT) * 1000000000000 + c.__line) > d.__fp"
         )
+        return True
 
     def _part_sql(self, t: Table, part: SourcePart, fidx: int, present: list[str]) -> str:
         sf = part.staged
@@ -506,9 +537,11 @@ class _Import:
             parts.append("SELECT CAST(NULL AS VARCHAR) AS k WHERE FALSE")
         return "(" + " UNION ALL ".join(parts) + ")"
 
-    def _reference_warnings(self, t: Table, acc: str) -> None:
+    def _reference_warnings(self, t: Table, acc: str, parked: str) -> None:
         """Warn of the values of ``t``'s references (other than its parents) that exist nowhere.
-        Referenced tables come earlier in the import order, so they are already parked."""
+        Referenced tables come earlier in the import order, so they are already parked. The
+        parked rows are asked first whether there is any such value (usually there is none);
+        only then are the checked rows (``acc``, with their lines) grouped for the warnings."""
         for c in t.columns:
             if not c.references:
                 continue
@@ -518,12 +551,14 @@ class _Import:
             if IMPORT_ORDER.index(rtable) >= IMPORT_ORDER.index(t.name):
                 raise InternalError(f"{t.name}.{c.name} references {rtable}, which is imported later")
             col = ident(c.name)
-            known = self._known(rtable, rcol, f"SELECT DISTINCT {col} FROM {acc}")
+            known = self._known(rtable, rcol, f"SELECT DISTINCT {col} FROM {parked}")
+            unknown = f"a.{col} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {known} AS k WHERE k.k = a.{col})"
+            if not self._any(f"SELECT 1 FROM {parked} AS a WHERE {unknown}"):
+                continue
             reason = f"unknown {c.name} (not in {rtable}); accepted anyway, on "
             self.con.execute(
                 f"INSERT INTO {self.warn} SELECT {lit(self.import_id)}, {lit(t.name)}, min_by(__file, __line), "
                 f"min(__line), {lit(c.name)}, a.{col}, "
                 f"{lit(reason)} || count(*) || ' row' || CASE WHEN count(*) = 1 THEN '' ELSE 's' END "
-                f"FROM {acc} a WHERE a.{col} IS NOT NULL AND NOT EXISTS "
-                f"(SELECT 1 FROM {known} AS k WHERE k.k = a.{col}) GROUP BY a.{col} ORDER BY min(__line)"
+                f"FROM {acc} a WHERE {unknown} GROUP BY a.{col} ORDER BY min(__line)"
             )
