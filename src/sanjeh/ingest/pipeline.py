@@ -289,9 +289,10 @@ class _Import:
 
     def _check_table(self, t: Table, parts: list[SourcePart]) -> TableCounts:
         """Stage, check and decide one table in one materialisation (``chk``): the typed values,
-        and per row the first rule it breaks; parents and duplicates are then marked in place
-        (an UPDATE touches the rows that break them only). Rejects and reference warnings are
-        stored, then the good rows are parked (:meth:`_park`) and ``chk`` is dropped."""
+        and per row the first rule it breaks. The rows without one are parked (:meth:`_park`);
+        missing parents and duplicate keys are looked for there and, when there are some, marked
+        in ``chk`` (an UPDATE touches the rows that break them only) and the table parked again.
+        Then rejects and reference warnings are stored and ``chk`` is dropped."""
         for part in parts:  # the rows of this table's files are read now, not at planning
             for sf in (part.staged, *part.uses):
                 self.reader.load(sf)
