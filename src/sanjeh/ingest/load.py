@@ -23,7 +23,6 @@ class Loader:
         *,
         order: list[str],
         accepted: dict[str, str],
-        parked_in_warehouse: bool,
         replace: bool,
         rejects: str,
         warnings: str,
@@ -31,10 +30,10 @@ class Loader:
     ) -> None:
         """Upsert (or replace) every table, then store rejects, warnings and the ``_imports`` row.
 
-        ``accepted`` names each table's parked rows: shadow tables of the warehouse when
-        ``parked_in_warehouse`` (DuckDB), else tables of the staging connection. A shadow
-        becomes the table itself when the table is empty or replaced (a rename, no copy);
-        otherwise its rows are upserted and it is dropped.
+        ``accepted`` names each table's parked rows: shadow tables of the warehouse when it is
+        DuckDB (the staging connection is the warehouse's), else tables of the staging
+        connection. A shadow becomes the table itself when the table is empty or replaced (a
+        rename, no copy); otherwise its rows are upserted and it is dropped.
 
         Everything happens inside ``Warehouse.transaction()``: a failure, or a killed
         process, leaves the warehouse exactly as it was.
@@ -50,7 +49,7 @@ class Loader:
                 keys = ", ".join(ident(k) for k in t.key)
                 # nothing to replace or upsert in an empty table (a first import): skip the key scan
                 empty = not wh.fetch(f"SELECT 1 FROM {ident(name)} LIMIT 1")
-                if same and parked_in_warehouse and (replace or empty):
+                if same and (replace or empty):
                     wh.execute(f"DROP TABLE {ident(name)}")
                     wh.execute(f"ALTER TABLE {acc} RENAME TO {ident(name)}")
                     wh.forget(name)
@@ -64,8 +63,7 @@ class Loader:
                             f"WHERE {cond}"
                         )
                     wh.execute(f"INSERT INTO {ident(name)} ({cols}) SELECT {cols} FROM {acc}")
-                    if parked_in_warehouse:
-                        wh.execute(f"DROP TABLE {acc}")
+                    wh.execute(f"DROP TABLE {acc}")
                 else:
                     if replace and not empty:
                         wh.truncate(name)

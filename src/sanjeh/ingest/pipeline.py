@@ -129,8 +129,7 @@ class _Import:
         self._limit_memory()
         self.temps: list[str] = []
         self.views: list[str] = []
-        self.accepted: dict[str, str] = {}  # table -> its parked accepted rows
-        self.shadows: list[str] = []  # parked tables in the warehouse (dropped if the import fails)
+        self.accepted: dict[str, str] = {}  # table -> its parked accepted rows (see _park)
         self.staged: dict[Path, StagedFile] = {}
         self.rej = self._temp("rej")
         self.warn = self._temp("warn")
@@ -178,9 +177,10 @@ class _Import:
         for t in self.temps:
             with contextlib.suppress(duckdb.Error):
                 self.con.execute(f"DROP TABLE IF EXISTS {t}")
-        for t in self.shadows:  # moved into place by a successful import; left by a failed one
-            with contextlib.suppress(duckdb.Error):
-                self.con.execute(f"DROP TABLE IF EXISTS {ident(t)}")
+        if self.ws.warehouse.kind == "duckdb":  # shadows: moved into place by a successful import, left by a failed one
+            for rel in self.accepted.values():
+                with contextlib.suppress(duckdb.Error):
+                    self.con.execute(f"DROP TABLE IF EXISTS {rel}")
         self.reader.close()
         for stmt in self.restore:
             with contextlib.suppress(duckdb.Error):
@@ -223,7 +223,6 @@ class _Import:
         Loader(self.ws, self.con, self.progress).load(
             order=order,
             accepted=self.accepted,
-            parked_in_warehouse=bool(self.shadows),
             replace=self.replace,
             rejects=self.rej,
             warnings=self.warn,
@@ -415,18 +414,17 @@ class _Import:
         dropped when the workspace is next opened. Elsewhere they stay in the staging connection.
         """
         cols = ", ".join(ident(c) for c in t.column_names)
+        again = t.name in self.accepted
         if self.ws.warehouse.kind == "duckdb":
             name = shadow_name(self.import_id, t.name)
-            if name in self.shadows:
-                self.con.execute(f"DROP TABLE {ident(name)}")
-            else:
-                self.shadows.append(name)
-            self.ws.warehouse.create_canonical(t, name)
-            self.con.execute(f"INSERT INTO {ident(name)} ({cols}) SELECT {cols} FROM {acc}")
             rel = ident(name)
+            if again:
+                self.con.execute(f"DROP TABLE {rel}")
+            self.ws.warehouse.create_canonical(t, name)
+            self.con.execute(f"INSERT INTO {rel} ({cols}) SELECT {cols} FROM {acc}")
         else:
             rel = f"__sanjeh_acc_{t.name}_parked"
-            if rel not in self.temps:
+            if not again:
                 self.temps.append(rel)
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE {rel} AS SELECT {cols} FROM {acc}")
         self.accepted[t.name] = rel
