@@ -44,6 +44,28 @@ def test_import_upsert_replace_on_both_backends(any_workspace: Workspace, tmp_pa
     assert ws.warehouse.fetch("SELECT count(*) FROM _imports") == [(3,)]
 
 
+def test_imported_tables_keep_the_canonical_shape(workspace: Workspace, tmp_path: Path) -> None:
+    """The checked rows are written once and become the table (rejected rows deleted, helper
+    columns dropped): its columns, in order, and their types are the canonical table's, on a
+    first import (a rename) and on an upsert (a copy), with rejects and defaults filled."""
+    fresh = Workspace.init(tmp_path / "fresh")
+    tables = ["orders", "order_lines"]
+    shape = "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = ? "
+    shape += "ORDER BY ordinal_position"
+    want = {t: fresh.warehouse.fetch(shape, [t]) for t in tables}
+    fresh.close()
+    write(tmp_path / "a", "orders.csv", "order_id,ordered_at,status\no1,2024-01-01,placed\no1,2024-01-01,placed\n")
+    write(tmp_path / "a", "order_lines.csv", "order_id,product_id,quantity,unit_price\no1,p,1,10\no9,p,1,1\no1,p,x,1\n")
+    for folder in ("a", "a"):  # the second import upserts into non-empty tables
+        s = run_import(workspace, [tmp_path / folder])
+        assert s.to_dict()["tables"]["order_lines"] == {"read": 3, "accepted": 1, "rejected": 2}
+        for t in tables:
+            assert workspace.warehouse.fetch(shape, [t]) == want[t]
+        assert workspace.warehouse.fetch("SELECT order_id, line_no, quantity FROM order_lines") == [("o1", 1, 1)]
+    left = workspace.warehouse.fetch("SELECT table_name FROM information_schema.tables WHERE table_name LIKE '__im%'")
+    assert left == []
+
+
 def test_failed_import_changes_nothing(workspace: Workspace, tmp_path: Path) -> None:
     write(tmp_path / "a", "customers.csv", "customer_id,name\nc1,A\n")
     run_import(workspace, [tmp_path / "a"])

@@ -184,6 +184,21 @@ def test_duplicate_ids_first_wins(workspace: Workspace, tmp_path: Path) -> None:
         ("c3", "Third"),
     ]
     assert reject_reasons(workspace) == {4: "duplicate customer_id (first seen on line 2)", 5: "name is required"}
+    # the value is the file's text, not the trimmed key it was found equal to
+    assert [(r["line"], r["column"], r["value"]) for r in list_rejects(workspace)] == [
+        (4, "customer_id", " c1 "),
+        (5, "name", None),
+    ]
+
+
+def test_duplicate_ids_across_files(workspace: Workspace, tmp_path: Path) -> None:
+    write(tmp_path, "a.csv", "customer_id,name\nc1,First\nc2,Other\n")
+    write(tmp_path, "b.csv", "customer_id,name\nc3,Third\nc۲,Again\n")
+    s = run_import(workspace, [tmp_path / "a.csv", tmp_path / "b.csv"], table="customers")
+    assert s.tables["customers"].to_dict() == {"read": 4, "accepted": 3, "rejected": 1}
+    assert [(r["file"], r["line"], r["value"], r["reason"]) for r in list_rejects(workspace)] == [
+        ("b.csv", 3, "c۲", "duplicate customer_id (first seen on line 3 of a.csv)"),
+    ]
 
 
 def test_duplicate_targets_key(workspace: Workspace, tmp_path: Path) -> None:
@@ -226,6 +241,8 @@ def test_order_lines_rules(workspace: Workspace, tmp_path: Path) -> None:
         8: "quantity must be greater than 0",
         9: "unit_price must be 0 or more",
     }
+    values = {r["line"]: (r["column"], r["value"]) for r in list_rejects(workspace, "order_lines")}
+    assert values[4] == ("order_id", "o2") and values[5] == ("order_id", "o9") and values[7] == ("line_no", "1")
 
 
 def test_order_line_whose_order_is_in_the_warehouse(workspace: Workspace, tmp_path: Path) -> None:

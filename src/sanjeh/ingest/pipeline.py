@@ -1,10 +1,11 @@
 """``run_import``: files -> staging -> validated tables -> parked -> one warehouse transaction.
 
-Tables are checked one at a time (parents first). A checked table's accepted rows are then
-*parked* (a shadow table in a DuckDB warehouse, outside any transaction; a compact temp table
-of the staging connection otherwise) and its checked rows freed, so one table's work is held
-at a time. The final transaction moves every parked table into place (a rename when the table
-was empty or is replaced) and stores rejects, warnings and the log row: all or nothing.
+Tables are checked one at a time (parents first). A table's checked rows are written once,
+where its accepted rows are *parked* (a shadow table in a DuckDB warehouse, outside any
+transaction; a temp table of the staging connection otherwise); its rejected rows are then
+deleted and the helper columns dropped, so one table's work is held at a time. The final
+transaction moves every parked table into place (a rename when the table was empty or is
+replaced) and stores rejects, warnings and the log row: all or nothing.
 """
 
 from __future__ import annotations
@@ -128,7 +129,6 @@ class _Import:
         self.restore: list[str] = []
         self._limit_memory()
         self.temps: list[str] = []
-        self.views: list[str] = []
         self.accepted: dict[str, str] = {}  # table -> its parked accepted rows (see _park)
         self.staged: dict[Path, StagedFile] = {}
         self.rej = self._temp("rej")
@@ -171,9 +171,6 @@ class _Import:
             self.restore.append("RESET temp_directory")
 
     def close(self) -> None:
-        for v in reversed(self.views):
-            with contextlib.suppress(duckdb.Error):
-                self.con.execute(f"DROP VIEW IF EXISTS {v}")
         for t in self.temps:
             with contextlib.suppress(duckdb.Error):
                 self.con.execute(f"DROP TABLE IF EXISTS {t}")
@@ -287,11 +284,13 @@ class _Import:
         )
 
     def _check_table(self, t: Table, parts: list[SourcePart]) -> TableCounts:
-        """Stage, check and decide one table in one materialisation (``chk``): the typed values,
-        and per row the first rule it breaks. The rows without one are parked (:meth:`_park`);
-        missing parents and duplicate keys are looked for there and, when there are some, marked
-        in ``chk`` (an UPDATE touches the rows that break them only) and the table parked again.
-        Then rejects and reference warnings are stored and ``chk`` is dropped."""
+        """Stage, check and decide one table in one materialisation, written where its accepted
+        rows are to be parked (:meth:`_checked_table`): the typed canonical columns and, per
+        row, the first rule it breaks (``__reason``, ``__col``, ``__value``). Missing parents
+        and duplicate keys are then looked for and, when there are some, marked (an UPDATE
+        touches the rows that break them only). Rejects and reference warnings are stored, the
+        rejected rows deleted and the helper columns dropped: what is left is the parked table.
+        """
         for part in parts:  # the rows of this table's files are read now, not at planning
             for sf in (part.staged, *part.uses):
                 self.reader.load(sf)
@@ -314,49 +313,34 @@ class _Import:
                     }
                 )
         parent_rules = [r for r in t.rules if r.kind == "parent_exists"]
-        raw_kept = {r.column for r in parent_rules}
-        if t.key_unique:
-            raw_kept.add(_dup_column(t))
-        checked = self._temp(f"chk_{t.name}")
+        helpers = ["__fidx", "__line", "__reason", "__col", "__value"]
+        checked = self._checked_table(t)
         src = "(" + " UNION ALL ".join(selects) + ")"
+        cols = ", ".join(f"CAST({ident('v_' + c.name)} AS {SQL_TYPES[c.type]}) AS {ident(c.name)}" for c in t.columns)
         # A projection row by row: it streams (no sort, no join) and keeps the staged files' order.
         self.con.execute(
-            f"CREATE TEMP TABLE {checked} AS " + check_sql(t, src, set(present), self.opts, keep_raw=raw_kept)
+            f"CREATE {'' if self.ws.warehouse.kind == 'duckdb' else 'TEMP '}TABLE {checked} AS "
+            f"SELECT {cols}, {', '.join(helpers)} "
+            f"FROM ({check_sql(t, src, set(present), self.opts)})"
         )
         fill = fill_defaults_sql(t, checked)
         if fill:
             self.con.execute(fill)
-        acc = self._view(f"acc_{t.name}")
-        cols = ", ".join(f"CAST({ident('v_' + c.name)} AS {SQL_TYPES[c.type]}) AS {ident(c.name)}" for c in t.columns)
-        self.con.execute(
-            f"CREATE TEMP VIEW {acc} AS SELECT {self._file_sql(parts, '__fidx')} AS __file, __line, {cols} "
-            f"FROM {checked} WHERE __reason IS NULL"
-        )
-        # The rows that pass the row rules are parked first: missing parents and duplicate keys
-        # are then looked for in the parked (compact) rows, and only when there are some are
-        # they marked in ``chk`` and the rows parked again. At 10 M orders this reads far less
-        # than the checked rows (the order lines' parents: 1.7 s instead of 6.9 s).
-        parked = self._park(t, acc)
-        marked = False
         # parents: when a row breaks several, the last rule listed is reported, so apply them last-first
         for rule in reversed(parent_rules):
             ptable, pcol = rule.other.split(".")
             col = ident(rule.column)
-            known = self._known(ptable, pcol, f"SELECT DISTINCT {col} FROM {parked}")
-            if self._any(
-                f"SELECT 1 FROM {parked} AS c WHERE NOT EXISTS (SELECT 1 FROM {known} AS k WHERE k.k = c.{col})"
-            ):
-                v = ident("v_" + rule.column)
+            valid = f"FROM {checked} AS c WHERE c.__reason IS NULL"
+            known = self._known(ptable, pcol, f"SELECT DISTINCT c.{col} {valid}")
+            missing = f"NOT EXISTS (SELECT 1 FROM {known} AS k WHERE k.k = c.{col})"
+            if self._any(f"SELECT 1 {valid} AND {missing}"):
                 self.con.execute(
                     f"UPDATE {checked} AS c SET __reason = {lit(rule.reason)}, __col = {lit(rule.column)}, "
-                    f"__value = c.{ident('r_' + rule.column)} WHERE c.__reason IS NULL "
-                    f"AND NOT EXISTS (SELECT 1 FROM {known} AS k WHERE k.k = c.{v})"
+                    f"__value = NULL WHERE c.__reason IS NULL AND {missing}"
                 )
-                marked = True
-        if t.key_unique:
-            marked = self._mark_duplicates(t, checked, parts, counted_in=None if marked else parked) or marked
-        if marked:
-            parked = self._park(t, acc)
+                self._raw_values(t, checked, parts, present, rule.column)
+        if t.key_unique and self._mark_duplicates(t, checked, parts):
+            self._raw_values(t, checked, parts, present, _dup_column(t))
         bad = dict(
             self.con.execute(
                 f"SELECT __fidx, count(*) FROM {checked} WHERE __reason IS NOT NULL GROUP BY __fidx"
@@ -389,63 +373,47 @@ class _Import:
             raise InternalError(
                 f"import of {t.name} does not add up: read {read_rows}, accepted {accepted}, rejected {rejected}"
             )
-        self._reference_warnings(t, acc, parked)
-        self.con.execute(f"DROP VIEW {acc}")
-        self.views.remove(acc)
-        self.con.execute(f"DROP TABLE {checked}")
+        if bad:
+            self.con.execute(f"DELETE FROM {checked} WHERE __reason IS NOT NULL")
+        self._reference_warnings(t, checked, self._file_sql(parts, "__fidx"))
+        for h in helpers:  # what is left is the parked table (canonical columns, in order)
+            self.con.execute(f"ALTER TABLE {checked} DROP COLUMN {h}")
         return TableCounts(read_rows, accepted, rejected)
 
     def _any(self, sql: str) -> bool:
         """Does the query return a row?"""
         return self.con.execute(f"SELECT EXISTS ({sql})").fetchone()[0] is True
 
-    def _view(self, what: str) -> str:
-        name = f"__sanjeh_{what}"
-        self.views.append(name)
-        return name
+    def _checked_table(self, t: Table) -> str:
+        """The SQL name of the table that will hold ``t``'s checked rows and then, once the
+        rejected rows are deleted and the helper columns dropped, its accepted (parked) rows.
 
-    def _park(self, t: Table, acc: str) -> str:
-        """Keep the accepted rows (view ``acc``) in a table of their own (replacing an earlier
-        parking of the table); returns its SQL name.
-
-        In a DuckDB warehouse the rows go to a shadow table of the warehouse file, written outside
-        any transaction (DuckDB is slow on temp tables made inside one) and invisible to users;
-        the final transaction renames or copies it into place, and one left by a killed import is
-        dropped when the workspace is next opened. Elsewhere they stay in the staging connection.
+        In a DuckDB warehouse it is a shadow table of the warehouse file, written outside any
+        transaction (DuckDB is slow on tables made inside one) and invisible to users: the rows
+        are written once, compressed, and the final transaction renames (or copies) it into
+        place; one left by a killed import is dropped when the workspace is next opened.
+        Elsewhere it is a temp table of the staging connection. Either way it is registered in
+        ``accepted`` at once, so that :meth:`close` drops it if the import fails.
         """
-        cols = ", ".join(ident(c) for c in t.column_names)
-        again = t.name in self.accepted
         if self.ws.warehouse.kind == "duckdb":
-            name = shadow_name(self.import_id, t.name)
-            rel = ident(name)
-            if again:
-                self.con.execute(f"DROP TABLE {rel}")
-            self.ws.warehouse.create_canonical(t, name)
-            self.con.execute(f"INSERT INTO {rel} ({cols}) SELECT {cols} FROM {acc}")
+            rel = ident(shadow_name(self.import_id, t.name))
         else:
-            rel = f"__sanjeh_acc_{t.name}_parked"
-            if not again:
-                self.temps.append(rel)
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {rel} AS SELECT {cols} FROM {acc}")
+            rel = f"__sanjeh_acc_{t.name}"
+            self.temps.append(rel)
         self.accepted[t.name] = rel
         return rel
 
-    def _mark_duplicates(
-        self, t: Table, checked: str, parts: list[SourcePart], *, counted_in: str | None = None
-    ) -> bool:
+    def _mark_duplicates(self, t: Table, checked: str, parts: list[SourcePart]) -> bool:
         """Among the rows still valid, every row but the first (by file, then line) of a key is a
-        duplicate; True when some were marked. The keys are first counted (in ``counted_in``, the
-        parked valid rows, when given): when they are all distinct (the usual case) nothing is marked."""
-        if counted_in is not None:
-            keys, valid = [ident(k) for k in t.key], f"FROM {counted_in}"
-        else:
-            keys, valid = [ident("v_" + k) for k in t.key], f"FROM {checked} WHERE __reason IS NULL"
+        duplicate; True when some were marked. The keys are first counted: when they are all
+        distinct (the usual case) nothing is marked."""
+        keys = [ident(k) for k in t.key]
+        valid = f"FROM {checked} WHERE __reason IS NULL"
         rows, distinct = self.con.execute(
             f"SELECT (SELECT count(*) {valid}), (SELECT count(*) FROM (SELECT DISTINCT {', '.join(keys)} {valid}))"
         ).fetchone()
         if rows == distinct:  # the usual case: no duplicates, and counting is cheaper than marking
             return False
-        keys = [ident("v_" + k) for k in t.key]
         pos = "(CAST(__fidx AS BIGINT) * 1000000000000 + __line)"
         if len(t.key) == 1:
             what = f"duplicate {t.key[0]}"
@@ -462,14 +430,32 @@ class _Import:
         )
         on = " AND ".join(f"c.{k} IS NOT DISTINCT FROM d.{k}" for k in keys)
         self.con.execute(
-            f"UPDATE {checked} AS c SET __reason = {msg}, __col = {lit(kcol)}, "
-            f"__value = coalesce(c.{ident('r_' + kcol)}, CAST(c.{ident('v_' + kcol)} AS VARCHAR)) "
+            f"UPDATE {checked} AS c SET __reason = {msg}, __col = {lit(kcol)}, __value = NULL "
             f"FROM (SELECT {', '.join(keys)}, min({pos}) AS __fp, arg_min(__line, {pos}) AS __fl, "
             f"arg_min(__fidx, {pos}) AS __ff FROM {checked} WHERE __reason IS NULL "
             f"GROUP BY {', '.join(keys)} HAVING count(*) > 1) AS d "
             f"WHERE c.__reason IS NULL AND {on} AND (CAST(c.__fidx AS BIGINT) * 1000000000000 + c.__line) > d.__fp"
         )
         return True
+
+    def _raw_values(self, t: Table, checked: str, parts: list[SourcePart], present: list[str], column: str) -> None:
+        """Give the rows just rejected on ``column`` (``__value`` NULL) the value as it was in
+        their file (else the value it took, a filled default). The checked rows keep no raw
+        text (writing it cost more than reading the files again on this rare path), so the
+        parts are read again for those rows."""
+        rows = f"c.__reason IS NOT NULL AND c.__value IS NULL AND c.__col = {lit(column)}"
+        typed = f"CAST(c.{ident(column)} AS VARCHAR)"
+        if column not in present:  # no file has the column: its value is a filled default
+            self.con.execute(f"UPDATE {checked} AS c SET __value = {typed} WHERE {rows}")
+            return
+        raw = " UNION ALL ".join(
+            f"SELECT __fidx, __line, {ident('r_' + column)} AS v FROM ({self._part_sql(t, part, i, present)})"
+            for i, part in enumerate(parts)
+        )
+        self.con.execute(
+            f"UPDATE {checked} AS c SET __value = coalesce(p.v, {typed}) FROM ({raw}) AS p "
+            f"WHERE {rows} AND c.__fidx = p.__fidx AND c.__line = p.__line"
+        )
 
     def _part_sql(self, t: Table, part: SourcePart, fidx: int, present: list[str]) -> str:
         sf = part.staged
@@ -536,11 +522,12 @@ class _Import:
             parts.append("SELECT CAST(NULL AS VARCHAR) AS k WHERE FALSE")
         return "(" + " UNION ALL ".join(parts) + ")"
 
-    def _reference_warnings(self, t: Table, acc: str, parked: str) -> None:
+    def _reference_warnings(self, t: Table, parked: str, file_sql: str) -> None:
         """Warn of the values of ``t``'s references (other than its parents) that exist nowhere.
-        Referenced tables come earlier in the import order, so they are already parked. The
-        parked rows are asked first whether there is any such value (usually there is none);
-        only then are the checked rows (``acc``, with their lines) grouped for the warnings."""
+        ``parked`` holds ``t``'s accepted rows (with ``__fidx`` and ``__line``; ``file_sql``
+        names a row's file). Referenced tables come earlier in the import order, so they are
+        already parked. The rows are asked first whether there is any such value (usually there
+        is none); only then are they grouped for the warnings."""
         for c in t.columns:
             if not c.references:
                 continue
@@ -556,8 +543,8 @@ class _Import:
                 continue
             reason = f"unknown {c.name} (not in {rtable}); accepted anyway, on "
             self.con.execute(
-                f"INSERT INTO {self.warn} SELECT {lit(self.import_id)}, {lit(t.name)}, min_by(__file, __line), "
+                f"INSERT INTO {self.warn} SELECT {lit(self.import_id)}, {lit(t.name)}, min_by({file_sql}, __line), "
                 f"min(__line), {lit(c.name)}, a.{col}, "
                 f"{lit(reason)} || count(*) || ' row' || CASE WHEN count(*) = 1 THEN '' ELSE 's' END "
-                f"FROM {acc} a WHERE {unknown} GROUP BY a.{col} ORDER BY min(__line)"
+                f"FROM {parked} a WHERE {unknown} GROUP BY a.{col} ORDER BY min(__line)"
             )

@@ -227,12 +227,10 @@ def check_sql(
     source: str,
     present: set[str],
     opts: CheckOptions,
-    *,
-    keep_raw: set[str] | frozenset[str] = frozenset(),
 ) -> str:
     """SELECT over ``source`` giving, row by row, ``__fidx``, ``__line``,
-    the first error of each row (``__reason``, ``__col``, ``__value``), the typed ``v_*``
-    columns and the raw ``r_*`` columns of ``keep_raw`` (for later rejects' values)."""
+    the first error of each row (``__reason``, ``__col``, ``__value``) and the typed ``v_*``
+    columns."""
     cols = [_Col(c, c.name in present, opts, table.defaults.get(c.name)) for c in table.columns]
     pre_items = ", ".join(i for col in cols for i in col.pre)
     a_items = ", ".join(i for col in cols for i in col.a)
@@ -262,10 +260,7 @@ def check_sql(
     # the first reason: the mapping's, then the columns' in order, then the rules'. The column
     # and value of a reason are only worked out for the (few) rows that have one.
     reason = f"coalesce(__pre_reason, {', '.join(errors)}{', CASE ' + rule_reason + ' END' if rules else ''})"
-    kept = ", ".join(
-        [ident("v_" + c.name) for c in table.columns]
-        + [ident("r_" + c.name) for c in table.columns if c.name in keep_raw]
-    )
+    kept = ", ".join(ident("v_" + c.name) for c in table.columns)
     return (
         f"WITH pre AS (SELECT *{', ' + pre_items if pre_items else ''} FROM {source}), "
         f"a AS (SELECT *, {a_items} FROM pre), "
@@ -286,7 +281,8 @@ def check_sql(
 
 
 def fill_defaults_sql(table: Table, checked: str) -> str | None:
-    """An UPDATE of the checked rows (``checked``) that fills the defaults computed across rows, or None.
+    """An UPDATE of the checked rows (``checked``, canonical column names) that fills the
+    defaults computed across rows, or None.
 
     An order line without ``line_no`` takes its position among its order's lines in its file.
     It touches only the orders with such a line (usually none), so the check itself stays a
@@ -295,11 +291,11 @@ def fill_defaults_sql(table: Table, checked: str) -> str | None:
     if table.name != "order_lines":
         return None
     return (
-        f"UPDATE {checked} AS c SET v_line_no = w.n FROM (SELECT l.__fidx, l.__line, row_number() OVER "
-        f"(PARTITION BY l.__fidx, l.v_order_id ORDER BY l.__line) AS n FROM {checked} AS l SEMI JOIN "
-        f"(SELECT DISTINCT __fidx, v_order_id FROM {checked} WHERE v_line_no IS NULL) AS o "
-        f"ON l.__fidx = o.__fidx AND l.v_order_id = o.v_order_id) AS w "
-        f"WHERE c.v_line_no IS NULL AND c.__fidx = w.__fidx AND c.__line = w.__line"
+        f"UPDATE {checked} AS c SET line_no = w.n FROM (SELECT l.__fidx, l.__line, row_number() OVER "
+        f"(PARTITION BY l.__fidx, l.order_id ORDER BY l.__line) AS n FROM {checked} AS l SEMI JOIN "
+        f"(SELECT DISTINCT __fidx, order_id FROM {checked} WHERE line_no IS NULL) AS o "
+        f"ON l.__fidx = o.__fidx AND l.order_id = o.order_id) AS w "
+        f"WHERE c.line_no IS NULL AND c.__fidx = w.__fidx AND c.__line = w.__line"
     )
 
 
