@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -12,6 +13,7 @@ import pytest
 
 from sanjeh.errors import ImportRefused, UserError
 from sanjeh.ingest import list_rejects, run_import
+from sanjeh.ingest.read import Reader
 from sanjeh.workspace import Workspace
 
 CUSTOMERS = "customer_id,name,region\nc1,علی,تهران\nc2,Sara,یزد\n"
@@ -115,6 +117,36 @@ def test_line_numbers_of_rows(workspace: Workspace, tmp_path: Path, text: str, l
     assert s.tables["customers"].to_dict() == {"read": 2, "accepted": 1, "rejected": 1}
     assert [r["line"] for r in list_rejects(workspace)] == [lines[1]]
     assert workspace.warehouse.fetch("SELECT customer_id FROM customers") == [("c1",)]
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("x,y\n1,a\n2,b\n", 2),  # the usual file: read straight into its check, row i on line 2 + i
+        ("\nx,y\n1,a\n2,b", 3),  # a blank line before the header, no newline at the end
+        ('x,y\n1,"a\nb"\n2,b\n', None),  # a row over two lines: staged instead
+        ("x,y\n1,a\n\n2,b\n", None),  # a blank line between rows
+        ("x,y\n1,a\n2\n", None),  # a ragged row (the reader rejects it)
+    ],
+)
+def test_reading_a_csv_straight_from_the_file(tmp_path: Path, text: str, first: int | None) -> None:
+    (tmp_path / "f.csv").write_text(text, encoding="utf-8", newline="")
+    con = duckdb.connect()
+    reader = Reader(con)
+    try:
+        sf = reader.stage(tmp_path / "f.csv")
+        stream = reader.stream_sql(sf)
+        assert stream is not None
+        rows = con.execute(f"SELECT c0, c1 FROM {stream}").fetchall()
+        assert reader.streamed(sf, len(rows)) == first
+        reader.load(sf)  # staging agrees with the positions the stream was numbered by
+        staged = con.execute(f"SELECT __line, c0, c1 FROM {sf.relation} ORDER BY __line").fetchall()
+        if first is not None:
+            assert staged == [(first + i, *r) for i, r in enumerate(rows)]
+        assert reader.stream_sql(sf) is None  # loaded: read from its staged rows from now on
+    finally:
+        reader.close()
+        con.close()
 
 
 def test_ragged_rows_and_line_numbers(workspace: Workspace, tmp_path: Path) -> None:

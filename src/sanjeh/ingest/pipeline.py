@@ -290,15 +290,23 @@ class _Import:
         and duplicate keys are then looked for and, when there are some, marked (an UPDATE
         touches the rows that break them only). Rejects and reference warnings are stored, the
         rejected rows deleted and the helper columns dropped: what is left is the parked table.
+
+        A table read from one plain CSV file is checked straight from the file (the usual case,
+        :meth:`Reader.stream_sql`): its rows are numbered by their position in the checked table
+        (``rowid``) instead of a ``__line`` column, and the file is staged only if rejects need
+        its rows. When that reading does not hold (a row over several lines, a row the reader
+        rejected, another encoding) the file is staged and the table checked again.
         """
-        for part in parts:  # the rows of this table's files are read now, not at planning
-            for sf in (part.staged, *part.uses):
-                self.reader.load(sf)
         present = sorted({c for p in parts for c in p.columns})
-        selects = []
+        checked = self._checked_table(t)
+        first = self._check_streamed(t, parts, present, checked)
+        if first is None:
+            self._check_staged(t, parts, present, checked)
+            rows, cline = checked, "c.__line"
+        else:  # row i of the checked table is on line first + i of the file
+            rows, cline = f"(SELECT *, rowid + {first} AS __line FROM {checked})", f"(c.rowid + {first})"
         structural_rows: list[dict[str, Any]] = []
-        for fidx, part in enumerate(parts):
-            selects.append(self._part_sql(t, part, fidx, present))
+        for part in parts:
             for sr in part.staged.structural:
                 structural_rows.append(
                     {
@@ -313,17 +321,7 @@ class _Import:
                     }
                 )
         parent_rules = [r for r in t.rules if r.kind == "parent_exists"]
-        helpers = ["__fidx", "__line", "__reason", "__col", "__value"]
-        checked = self._checked_table(t)
-        src = "(" + " UNION ALL ".join(selects) + ")"
-        cols = ", ".join(f"CAST({ident('v_' + c.name)} AS {SQL_TYPES[c.type]}) AS {ident(c.name)}" for c in t.columns)
-        # A projection row by row: it streams (no sort, no join) and keeps the staged files' order.
-        self.con.execute(
-            f"CREATE {'' if self.ws.warehouse.kind == 'duckdb' else 'TEMP '}TABLE {checked} AS "
-            f"SELECT {cols}, {', '.join(helpers)} "
-            f"FROM ({check_sql(t, src, set(present), self.opts)})"
-        )
-        fill = fill_defaults_sql(t, checked)
+        fill = fill_defaults_sql(t, checked, rows, cline)
         if fill:
             self.con.execute(fill)
         # parents: when a row breaks several, the last rule listed is reported, so apply them last-first
@@ -338,9 +336,9 @@ class _Import:
                     f"UPDATE {checked} AS c SET __reason = {lit(rule.reason)}, __col = {lit(rule.column)}, "
                     f"__value = NULL WHERE c.__reason IS NULL AND {missing}"
                 )
-                self._raw_values(t, checked, parts, present, rule.column)
-        if t.key_unique and self._mark_duplicates(t, checked, parts):
-            self._raw_values(t, checked, parts, present, _dup_column(t))
+                self._raw_values(t, checked, cline, parts, present, rule.column)
+        if t.key_unique and self._mark_duplicates(t, checked, rows, cline, parts):
+            self._raw_values(t, checked, cline, parts, present, _dup_column(t))
         bad = dict(
             self.con.execute(
                 f"SELECT __fidx, count(*) FROM {checked} WHERE __reason IS NOT NULL GROUP BY __fidx"
@@ -350,10 +348,11 @@ class _Import:
             if not bad.get(fidx):
                 continue
             sf = part.staged
+            self.reader.load(sf)  # the rejected rows as they were in the file
             self.con.execute(
                 f"INSERT INTO {self.rej} SELECT {lit(self.import_id)}, {lit(t.name)}, {lit(sf.name)}, r.__line, "
                 f"r.__col, r.__value, r.__reason, {sf.row_json_sql('s')} "
-                f"FROM (SELECT __line, __col, __value, __reason FROM {checked} "
+                f"FROM (SELECT __line, __col, __value, __reason FROM {rows} "
                 f"WHERE __fidx = {fidx} AND __reason IS NOT NULL) r JOIN {sf.relation} s "
                 f"ON s.__line = r.__line ORDER BY r.__line"
             )
@@ -373,16 +372,59 @@ class _Import:
             raise InternalError(
                 f"import of {t.name} does not add up: read {read_rows}, accepted {accepted}, rejected {rejected}"
             )
+        self._reference_warnings(t, f"(SELECT * FROM {rows} WHERE __reason IS NULL)", self._file_sql(parts, "__fidx"))
         if bad:
             self.con.execute(f"DELETE FROM {checked} WHERE __reason IS NOT NULL")
-        self._reference_warnings(t, checked, self._file_sql(parts, "__fidx"))
-        for h in helpers:  # what is left is the parked table (canonical columns, in order)
-            self.con.execute(f"ALTER TABLE {checked} DROP COLUMN {h}")
+        helpers = [r[0] for r in self.con.execute(f"SELECT * FROM {checked} LIMIT 0").description]
+        for h in helpers[len(t.columns) :]:  # what is left is the parked table (canonical columns, in order)
+            self.con.execute(f"ALTER TABLE {checked} DROP COLUMN {ident(h)}")
         return TableCounts(read_rows, accepted, rejected)
 
     def _any(self, sql: str) -> bool:
         """Does the query return a row?"""
         return self.con.execute(f"SELECT EXISTS ({sql})").fetchone()[0] is True
+
+    def _check_streamed(self, t: Table, parts: list[SourcePart], present: list[str], checked: str) -> int | None:
+        """Check a table read from one plain CSV file straight from the file into ``checked``;
+        the line of its first row, or None when the table is not read that way (nothing made)."""
+        part = parts[0]
+        if len(parts) > 1 or part.joins or part.uses or part.where or part.rejects or part.distinct:
+            return None
+        stream = self.reader.stream_sql(part.staged)
+        if stream is None:
+            return None
+        try:
+            self._create_checked(t, [self._part_sql(t, part, 0, present, relation=stream)], present, checked)
+            n = int(self.con.execute(f"SELECT count(*) FROM {checked}").fetchone()[0])
+            first = self.reader.streamed(part.staged, n)
+        except duckdb.Error:  # e.g. not UTF-8 after all: staging the file decides (and explains)
+            self.reader.stream_failed(part.staged)
+            first = None
+        if first is None:
+            self.con.execute(f"DROP TABLE IF EXISTS {checked}")
+        return first
+
+    def _check_staged(self, t: Table, parts: list[SourcePart], present: list[str], checked: str) -> None:
+        """Stage the table's files (and those its parts join) and check them into ``checked``."""
+        for part in parts:  # the rows of this table's files are read now, not at planning
+            for sf in (part.staged, *part.uses):
+                self.reader.load(sf)
+        selects = [self._part_sql(t, part, fidx, present) for fidx, part in enumerate(parts)]
+        self._create_checked(t, selects, present, checked, line=True)
+
+    def _create_checked(
+        self, t: Table, selects: list[str], present: list[str], checked: str, *, line: bool = False
+    ) -> None:
+        """Write the checked rows: the canonical columns, then the helpers (``__fidx``, with
+        ``line`` ``__line``, ``__reason``, ``__col``, ``__value``). A projection row by row:
+        it streams (no sort, no join) and keeps the files' order."""
+        src = "(" + " UNION ALL ".join(selects) + ")"
+        cols = ", ".join(f"CAST({ident('v_' + c.name)} AS {SQL_TYPES[c.type]}) AS {ident(c.name)}" for c in t.columns)
+        helpers = f"__fidx, {'__line, ' if line else ''}__reason, __col, __value"
+        self.con.execute(
+            f"CREATE {'' if self.ws.warehouse.kind == 'duckdb' else 'TEMP '}TABLE {checked} AS "
+            f"SELECT {cols}, {helpers} FROM ({check_sql(t, src, set(present), self.opts)})"
+        )
 
     def _checked_table(self, t: Table) -> str:
         """The SQL name of the table that will hold ``t``'s checked rows and then, once the
@@ -403,10 +445,11 @@ class _Import:
         self.accepted[t.name] = rel
         return rel
 
-    def _mark_duplicates(self, t: Table, checked: str, parts: list[SourcePart]) -> bool:
+    def _mark_duplicates(self, t: Table, checked: str, numbered: str, cline: str, parts: list[SourcePart]) -> bool:
         """Among the rows still valid, every row but the first (by file, then line) of a key is a
         duplicate; True when some were marked. The keys are first counted: when they are all
-        distinct (the usual case) nothing is marked."""
+        distinct (the usual case) nothing is marked. ``numbered`` reads the checked rows with their
+        ``__line``; ``cline`` is the line of the row ``c`` being updated."""
         keys = [ident(k) for k in t.key]
         valid = f"FROM {checked} WHERE __reason IS NULL"
         rows, distinct = self.con.execute(
@@ -432,32 +475,39 @@ class _Import:
         self.con.execute(
             f"UPDATE {checked} AS c SET __reason = {msg}, __col = {lit(kcol)}, __value = NULL "
             f"FROM (SELECT {', '.join(keys)}, min({pos}) AS __fp, arg_min(__line, {pos}) AS __fl, "
-            f"arg_min(__fidx, {pos}) AS __ff FROM {checked} WHERE __reason IS NULL "
+            f"arg_min(__fidx, {pos}) AS __ff FROM {numbered} WHERE __reason IS NULL "
             f"GROUP BY {', '.join(keys)} HAVING count(*) > 1) AS d "
-            f"WHERE c.__reason IS NULL AND {on} AND (CAST(c.__fidx AS BIGINT) * 1000000000000 + c.__line) > d.__fp"
+            f"WHERE c.__reason IS NULL AND {on} AND (CAST(c.__fidx AS BIGINT) * 1000000000000 + {cline}) > d.__fp"
         )
         return True
 
-    def _raw_values(self, t: Table, checked: str, parts: list[SourcePart], present: list[str], column: str) -> None:
+    def _raw_values(
+        self, t: Table, checked: str, cline: str, parts: list[SourcePart], present: list[str], column: str
+    ) -> None:
         """Give the rows just rejected on ``column`` (``__value`` NULL) the value as it was in
         their file (else the value it took, a filled default). The checked rows keep no raw
         text (writing it cost more than reading the files again on this rare path), so the
-        parts are read again for those rows."""
+        parts are read again for those rows (``cline``: the line of the checked row ``c``)."""
         rows = f"c.__reason IS NOT NULL AND c.__value IS NULL AND c.__col = {lit(column)}"
         typed = f"CAST(c.{ident(column)} AS VARCHAR)"
         if column not in present:  # no file has the column: its value is a filled default
             self.con.execute(f"UPDATE {checked} AS c SET __value = {typed} WHERE {rows}")
             return
+        for part in parts:
+            for sf in (part.staged, *part.uses):
+                self.reader.load(sf)
         raw = " UNION ALL ".join(
             f"SELECT __fidx, __line, {ident('r_' + column)} AS v FROM ({self._part_sql(t, part, i, present)})"
             for i, part in enumerate(parts)
         )
         self.con.execute(
             f"UPDATE {checked} AS c SET __value = coalesce(p.v, {typed}) FROM ({raw}) AS p "
-            f"WHERE {rows} AND c.__fidx = p.__fidx AND c.__line = p.__line"
+            f"WHERE {rows} AND c.__fidx = p.__fidx AND {cline} = p.__line"
         )
 
-    def _part_sql(self, t: Table, part: SourcePart, fidx: int, present: list[str]) -> str:
+    def _part_sql(self, t: Table, part: SourcePart, fidx: int, present: list[str], *, relation: str = "") -> str:
+        """The part's rows with ``__line``, ``__fidx``, a mapping's reason and the raw ``r_*``
+        text of the present columns, read from its staged file (or ``relation``)."""
         sf = part.staged
         items = ["s.__line AS __line", f"{fidx} AS __fidx"]
         if part.rejects:
@@ -474,7 +524,7 @@ class _Import:
                 if expr
                 else f"CAST(NULL AS VARCHAR) AS {ident('r_' + c)}"
             )
-        sql = f"SELECT {', '.join(items)} FROM {sf.relation} AS s {' '.join(part.joins)}"
+        sql = f"SELECT {', '.join(items)} FROM {relation or sf.relation} AS s {' '.join(part.joins)}"
         if part.where:
             sql += f" WHERE {part.where}"
         if part.distinct:

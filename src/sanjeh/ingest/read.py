@@ -279,20 +279,60 @@ class Reader:
         sf.encoding = h.enc
         sf.loaded = True
 
+    def _read_csv_sql(self, sf: StagedFile, h: _CsvHead) -> str:
+        """DuckDB's reading of the rows (columns c0.., all text; bad rows to ``<relation>_rj``)."""
+        cols = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(h.names))) + "}"
+        return (
+            f"read_csv({lit(str(h.src))}, delim={lit(h.delim)}, quote='\"', escape='\"', header=true, "
+            f"skip={h.head.header_line - 1}, auto_detect=false, columns={cols}, store_rejects=true, "
+            f"rejects_table={lit(sf.relation + '_rj')}, rejects_scan={lit(sf.relation + '_rs')}, "
+            "max_line_size=16777216)"
+        )
+
+    def stream_sql(self, sf: StagedFile) -> str | None:
+        """The rows of a CSV file not read yet, straight from the file, as a relation with the
+        staged columns (``__line`` NULL: the caller numbers the rows by position); None for
+        other files. One statement may read it, then :meth:`streamed` says whether that
+        reading holds; if not (or if the statement fails), :meth:`load` stages the file as usual.
+
+        Reading a large file once, straight into its table's check, spares writing it to a temp
+        table and reading it back (which spills to disk beyond DuckDB's memory limit).
+        """
+        h = self._heads.get(sf.relation)
+        if h is None or sf.loaded:
+            return None
+        cols = ", ".join(f"c{i}" for i in range(len(h.names)))
+        return f"(SELECT CAST(NULL AS BIGINT) AS __line{', ' + cols if cols else ''} FROM {self._read_csv_sql(sf, h)})"
+
+    def streamed(self, sf: StagedFile, rows: int) -> int | None:
+        """After :meth:`stream_sql` was read once and gave ``rows`` rows in the file's order:
+        the line of the first row when every row is one line and the reader rejected none
+        (the usual file; row ``i`` is then on that line + ``i``), else None."""
+        h = self._heads[sf.relation]
+        rj, rs = sf.relation + "_rj", sf.relation + "_rs"
+        try:
+            rejected = int(self.con.execute(f"SELECT count(*) FROM {rj}").fetchone()[0])
+        finally:
+            self.con.execute(f"DROP TABLE IF EXISTS {rj}")
+            self.con.execute(f"DROP TABLE IF EXISTS {rs}")
+        if rejected or _Scan.one_line_rows(h.src, h.head, rows) is None:
+            return None
+        sf.rows = rows
+        return h.head.header_line + 1
+
+    def stream_failed(self, sf: StagedFile) -> None:
+        """Forget a failed reading of :meth:`stream_sql` (the file is then staged with :meth:`load`)."""
+        for t in (sf.relation + "_rj", sf.relation + "_rs"):
+            self.con.execute(f"DROP TABLE IF EXISTS {t}")
+
     def _csv_rows(self, sf: StagedFile, h: _CsvHead) -> bool:
         """Stage the rows as the view ``sf.relation``; False when the tentative UTF-8 was wrong."""
         path, src, names, delim, head = sf.path, h.src, h.names, h.delim, h.head
         rel = sf.relation
         raw, rj, rs = rel + "_raw", rel + "_rj", rel + "_rs"
-        cols = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(names))) + "}"
         skip = head.header_line - 1
         try:
-            self.con.execute(
-                f"CREATE TEMP TABLE {raw} AS SELECT * FROM read_csv({lit(str(src))}, delim={lit(delim)}, "
-                f"quote='\"', escape='\"', header=true, skip={skip}, auto_detect=false, columns={cols}, "
-                f"store_rejects=true, rejects_table={lit(rj)}, rejects_scan={lit(rs)}, "
-                f"max_line_size=16777216)"
-            )
+            self.con.execute(f"CREATE TEMP TABLE {raw} AS SELECT * FROM {self._read_csv_sql(sf, h)}")
             self._owned.append(("TABLE", raw))
             rejected = self.con.execute(
                 f"SELECT min(line), count(DISTINCT line_byte_position), any_value(error_message), "
