@@ -75,9 +75,9 @@ class Warehouse:
             if name.startswith(SHADOW_PREFIX) and not name.startswith(mine):
                 self.execute(f"DROP TABLE IF EXISTS {_q(name)}")
 
-    def create_canonical(self, t: Table, name: str | None = None) -> None:
-        """Create the canonical table ``t`` (named ``name``, for an import's shadow of it)."""
-        self.con.create_table(name or t.name, schema=ibis.schema(t.ibis_schema()))
+    def create_canonical(self, t: Table) -> None:
+        """Create the canonical table ``t``."""
+        self.con.create_table(t.name, schema=ibis.schema(t.ibis_schema()))
 
     # -- raw access for loading -------------------------------------------------
     @property

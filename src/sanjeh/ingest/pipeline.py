@@ -129,7 +129,7 @@ class _Import:
         self.restore: list[str] = []
         self._limit_memory()
         self.temps: list[str] = []
-        self.accepted: dict[str, str] = {}  # table -> its parked accepted rows (see _park)
+        self.accepted: dict[str, str] = {}  # table -> its checked, then parked, rows (_checked_table)
         self.staged: dict[Path, StagedFile] = {}
         self.rej = self._temp("rej")
         self.warn = self._temp("warn")
