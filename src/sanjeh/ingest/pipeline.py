@@ -406,11 +406,15 @@ class _Import:
 
     def _check_staged(self, t: Table, parts: list[SourcePart], present: list[str], checked: str) -> None:
         """Stage the table's files (and those its parts join) and check them into ``checked``."""
-        for part in parts:  # the rows of this table's files are read now, not at planning
-            for sf in (part.staged, *part.uses):
-                self.reader.load(sf)
+        self._load(parts)
         selects = [self._part_sql(t, part, fidx, present) for fidx, part in enumerate(parts)]
         self._create_checked(t, selects, present, checked, line=True)
+
+    def _load(self, parts: list[SourcePart]) -> None:
+        """Stage the rows of the parts' files and of the files they join (once; not at planning)."""
+        for part in parts:
+            for sf in (part.staged, *part.uses):
+                self.reader.load(sf)
 
     def _create_checked(
         self, t: Table, selects: list[str], present: list[str], checked: str, *, line: bool = False
@@ -493,9 +497,7 @@ class _Import:
         if column not in present:  # no file has the column: its value is a filled default
             self.con.execute(f"UPDATE {checked} AS c SET __value = {typed} WHERE {rows}")
             return
-        for part in parts:
-            for sf in (part.staged, *part.uses):
-                self.reader.load(sf)
+        self._load(parts)
         raw = " UNION ALL ".join(
             f"SELECT __fidx, __line, {ident('r_' + column)} AS v FROM ({self._part_sql(t, part, i, present)})"
             for i, part in enumerate(parts)

@@ -309,12 +309,10 @@ class Reader:
         the line of the first row when every row is one line and the reader rejected none
         (the usual file; row ``i`` is then on that line + ``i``), else None."""
         h = self._heads[sf.relation]
-        rj, rs = sf.relation + "_rj", sf.relation + "_rs"
         try:
-            rejected = int(self.con.execute(f"SELECT count(*) FROM {rj}").fetchone()[0])
+            rejected = int(self.con.execute(f"SELECT count(*) FROM {sf.relation}_rj").fetchone()[0])
         finally:
-            self.con.execute(f"DROP TABLE IF EXISTS {rj}")
-            self.con.execute(f"DROP TABLE IF EXISTS {rs}")
+            self._drop_reader_rejects(sf)
         if rejected or _Scan.one_line_rows(h.src, h.head, rows) is None:
             return None
         sf.rows = rows
@@ -322,6 +320,10 @@ class Reader:
 
     def stream_failed(self, sf: StagedFile) -> None:
         """Forget a failed reading of :meth:`stream_sql` (the file is then staged with :meth:`load`)."""
+        self._drop_reader_rejects(sf)
+
+    def _drop_reader_rejects(self, sf: StagedFile) -> None:
+        """Drop the tables where DuckDB's reader of ``sf`` put the rows it rejected."""
         for t in (sf.relation + "_rj", sf.relation + "_rs"):
             self.con.execute(f"DROP TABLE IF EXISTS {t}")
 
@@ -329,7 +331,7 @@ class Reader:
         """Stage the rows as the view ``sf.relation``; False when the tentative UTF-8 was wrong."""
         path, src, names, delim, head = sf.path, h.src, h.names, h.delim, h.head
         rel = sf.relation
-        raw, rj, rs = rel + "_raw", rel + "_rj", rel + "_rs"
+        raw, rj = rel + "_raw", rel + "_rj"
         skip = head.header_line - 1
         try:
             self.con.execute(f"CREATE TEMP TABLE {raw} AS SELECT * FROM {self._read_csv_sql(sf, h)}")
@@ -346,8 +348,7 @@ class Reader:
                 return False
             raise ImportRefused(f"{path.name} cannot be read as CSV: {exc}") from exc
         finally:
-            self.con.execute(f"DROP TABLE IF EXISTS {rj}")
-            self.con.execute(f"DROP TABLE IF EXISTS {rs}")
+            self._drop_reader_rejects(sf)
         if not h.final and int(rejected[3] or 0):
             self.con.execute(f"DROP TABLE {raw}")
             self._owned.remove(("TABLE", raw))

@@ -280,10 +280,10 @@ def check_sql(
     )
 
 
-def fill_defaults_sql(table: Table, checked: str, rows: str | None = None, cline: str = "c.__line") -> str | None:
+def fill_defaults_sql(table: Table, checked: str, rows: str, cline: str) -> str | None:
     """An UPDATE of the checked rows (``checked``, canonical column names) that fills the
-    defaults computed across rows, or None. ``rows`` reads them with their ``__line`` (default
-    ``checked`` itself); ``cline`` is the line of the row ``c`` being updated.
+    defaults computed across rows, or None. ``rows`` reads them with their ``__line``;
+    ``cline`` is the line of the row ``c`` being updated.
 
     An order line without ``line_no`` takes its position among its order's lines in its file.
     It touches only the orders with such a line (usually none), so the check itself stays a
@@ -293,7 +293,7 @@ def fill_defaults_sql(table: Table, checked: str, rows: str | None = None, cline
         return None
     return (
         f"UPDATE {checked} AS c SET line_no = w.n FROM (SELECT l.__fidx, l.__line, row_number() OVER "
-        f"(PARTITION BY l.__fidx, l.order_id ORDER BY l.__line) AS n FROM {rows or checked} AS l SEMI JOIN "
+        f"(PARTITION BY l.__fidx, l.order_id ORDER BY l.__line) AS n FROM {rows} AS l SEMI JOIN "
         f"(SELECT DISTINCT __fidx, order_id FROM {checked} WHERE line_no IS NULL) AS o "
         f"ON l.__fidx = o.__fidx AND l.order_id = o.order_id) AS w "
         f"WHERE c.line_no IS NULL AND c.__fidx = w.__fidx AND {cline} = w.__line"
