@@ -55,7 +55,7 @@ def test_kpi_csv_and_table(ws_path: Path, capsys: pytest.CaptureFixture[str]) ->
     lines = out.strip().splitlines()
     assert lines[0].startswith("period,revenue") and len(lines) == 4
     code, out, _ = run(capsys, "kpi", "revenue", "--period", "1403-Q1", "--compare", "previous", "-w", str(ws_path))
-    assert code == 0 and "1,265" in out and "▲" in out
+    assert code == 0 and "۱٬۲۶۵" in out and "▲" in out  # a Persian workspace: Persian digits
 
 
 def test_explain_prints_sql(ws_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

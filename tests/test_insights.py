@@ -15,7 +15,9 @@ def _card(kpi: str, **kw: Any) -> dict[str, Any]:
         "direction": "up",
         "target": None,
         "attainment": None,
+        "change": None,
         "change_rate": None,
+        "year_ago_change": None,
         "year_ago_change_rate": None,
         "primary": False,
     }
@@ -25,22 +27,34 @@ def _card(kpi: str, **kw: Any) -> dict[str, Any]:
 def test_missed_targets_and_bad_moves_come_first() -> None:
     cards = [
         _card("revenue", target=1000.0, attainment=0.8, primary=True),
-        _card("win_rate", unit="rate", change_rate=-0.3),
+        _card("win_rate", unit="rate", change=-0.091, change_rate=-0.3),  # rates move in points
         _card("new_customers", unit="count", year_ago_change_rate=0.5),
         _card("pipeline", change_rate=0.02),  # too small to mention
-        _card("cancelled_orders", unit="rate", direction="down", change_rate=0.4),  # up is bad here
+        _card("cancelled_orders", unit="rate", direction="down", change=0.04, change_rate=0.4),  # up is bad here
+        _card("data_entry_share", unit="rate", direction="down", change=0.01, change_rate=0.5),  # 1 point: small
     ]
     out = findings(cards)
     kinds = [(f["kpi"], f["kind"]) for f in out]
     assert kinds[0] == ("revenue", "short_of_target")
     assert ("cancelled_orders", "worsened") in kinds and ("win_rate", "worsened") in kinds
     assert ("new_customers", "improved") in kinds
-    assert all(k != "pipeline" for k, _ in kinds)
+    assert all(k not in ("pipeline", "data_entry_share") for k, _ in kinds)
     revenue = out[0]["text"]
     assert "80%" in revenue["en"] and "Revenue" in revenue["en"]
     assert "۸۰٪" in revenue["fa"]
     worse = next(f for f in out if f["kpi"] == "cancelled_orders")["text"]["en"]
-    assert "rose 40%" in worse and "worth a look" in worse
+    assert "rose 4 pp" in worse and "worth a look" in worse and "%" not in worse
+    win = next(f for f in out if f["kpi"] == "win_rate")["text"]
+    assert "fell 9.1 pp" in win["en"]
+    assert "۹٫۱ واحد درصد کاهش یافته" in win["fa"]
+
+
+def test_cards_without_data_say_nothing() -> None:
+    cards = [
+        _card("revenue", attainment=0.1, target=5.0, data={"status": "no_data", "missing": ["orders"]}),
+        _card("win_rate", unit="rate", change=-0.2, data={"status": "outside", "missing": []}),
+    ]
+    assert findings(cards) == []
 
 
 def test_a_quiet_scorecard_has_no_findings() -> None:

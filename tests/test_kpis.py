@@ -37,10 +37,12 @@ def test_revenue_by_month_fills_empty_steps_and_applies_targets(ws: Workspace) -
     assert [r["period"] for r in rows] == ["1403-01", "1403-02", "1403-03"]
     assert [r["revenue"] for r in rows] == approx([240.0, 25.0, 1000.0])
     assert [r["orders"] for r in rows] == [1, 1, 1]
-    # a target written `1403-1` applies to the 1403-01 row only
+    # a target written `1403-1` applies to the 1403-01 row; the rest of the quarter's 1,000 is
+    # spread over its other days (1403-02 and 1403-03 have 31 days each: 350 apiece)
     assert rows[0]["target"] == 300.0
     assert rows[0]["attainment"] == approx(0.8)
-    assert rows[1]["target"] is None and rows[1]["attainment"] is None
+    assert [r["target"] for r in rows[1:]] == approx([350.0, 350.0])
+    assert rows[1]["attainment"] == approx(25.0 / 350.0)
 
 
 def test_revenue_whole_period(ws: Workspace) -> None:
@@ -243,6 +245,24 @@ def test_sales_growth_by_dimension_keeps_members_with_previous_revenue(ws: Works
     assert regions["Fars"]["growth"] is None  # nothing before
 
 
+@pytest.mark.parametrize("cpi", ["none", "partial", "full"])
+def test_sales_growth_by_region_with_any_cpi(ws: Workspace, cpi: str) -> None:
+    """The optional cpi table never hides a member's row, and real growth is null (never -1)
+    where an index is missing."""
+    ws.warehouse.truncate("cpi")
+    months = {"none": [], "partial": ["1403-02"], "full": ["1403-01", "1403-02"]}[cpi]
+    index = {"1403-01": 110.0, "1403-02": 120.0}
+    load(ws, cpi=[{"month": m, "index": index[m]} for m in months])
+    rows = by(run(ws, "sales_growth", "1403-02", by=("region",)), "region")
+    assert set(rows) == {"Tehran", "Fars"}  # the same members whatever the cpi table holds
+    assert rows["Tehran"]["growth"] == -1.0
+    assert rows["Fars"]["real_growth"] is None  # nothing the month before
+    if cpi == "full":
+        assert rows["Tehran"]["real_growth"] == -1.0  # sold nothing: its real revenue is 0
+    else:
+        assert all(r["real_growth"] is None for r in rows.values()), rows
+
+
 def test_no_orders_fallback_uses_won_opportunities(any_workspace: Workspace) -> None:
     load(any_workspace, opportunities=kpi_data.TABLES["opportunities"], customers=kpi_data.TABLES["customers"])
     (row,) = run(any_workspace, "revenue", "1403-Q1")
@@ -409,7 +429,9 @@ def test_python_api_returns_the_cli_rows(ws: Workspace) -> None:
     try:
         df = opened.kpi("sales_by_region", period="1403-Q1", grain="month", filters={"region": "Tehran"})
         assert list(df.columns[:3]) == ["period", "region", "revenue"]
-        assert df["revenue"].tolist() == approx([240.0])
+        # Tehran sold only in 1403-01; its Q1 units target, spread by days, gives its other months rows
+        assert df["revenue"].tolist() == approx([240.0, 0.0, 0.0])
+        assert df["units_target"].tolist() == approx([4 * 31 / 93, 4 * 31 / 93, 4 * 31 / 93])
         table = opened.kpi("revenue", "1403-Q1", arrow=True)
         assert table.num_rows == 1 and table["revenue"][0].as_py() == approx(1265.0)
         assert opened.scorecard("1403-Q1").primary[0]["kpi"] == "revenue"

@@ -209,3 +209,68 @@ def test_phone_width_and_data_page(browser: Any, served: Served) -> None:
         assert v.outside() == []
     finally:
         v.close()
+
+
+#: A percent sign with no digit before it (how 0 % used to print), or one digit and a percent
+#: sign where a whole number of percent was cut (100 % as "1%", 50 % as "5%") is found by the
+#: engine's own numbers in tests/test_empty_data.py; here any bare sign fails.
+BARE_PERCENT = re.compile(r"(?<![0-9۰-۹])\s*[%٪]")
+
+
+MANAGERS_ONLY = ("/data", "/targets")
+
+
+def _sweep(browser: Any, served: Served, visits: tuple[tuple[str, str], ...], paths: tuple[str, ...]) -> list[str]:
+    """Visit every path as each (user, language); the problems found (none expected). A rep
+    does not visit the managers' pages."""
+    problems: list[str] = []
+    for user, lang in visits:
+        v = Visit(browser, served)
+        try:
+            v.login(user, lang=lang, next_url="/kpis")
+            for path in paths:
+                if user.startswith("rep") and path.startswith(MANAGERS_ONLY):
+                    continue
+                sep = "&" if "?" in path else "?"
+                response = v.page.goto(f"{served.url}{path}{sep}lang={lang}")
+                status = response.status if response else 0
+                if status >= 400:
+                    problems.append(f"{user} {lang} {path}: HTTP {status}")
+                if v.page.locator("[data-figure]").count():
+                    v.page.wait_for_selector("[data-ready]")
+                text = v.page.locator("main").inner_text()
+                if BARE_PERCENT.search(text):
+                    problems.append(f"{user} {lang} {path}: a percent sign without a number")
+            problems += [f"{user} {lang}: console: {e}" for e in v.errors]
+            problems += [f"{user} {lang}: left the app: {u}" for u in v.outside()]
+        finally:
+            v.close()
+    return problems
+
+
+FIRST_PAGES = ("/", "/kpi/revenue", "/kpi/win_rate?compare=previous", "/reps", "/data", "/targets")
+
+
+@pytest.mark.parametrize("tables", [(), ("leads", "opportunities", "reps")], ids=["empty", "no-orders"])
+def test_a_new_and_a_crm_only_workspace_in_the_browser(browser: Any, tmp_path: Path, tables: tuple[str, ...]) -> None:
+    """No 500, no console error, no mis-formatted percentage, as admin, manager and rep, fa and en."""
+    from sanjeh.users import add_user
+    from sanjeh.workspace import Workspace
+    from tests import kpi_data
+    from tests.builders import load
+    from tests.conftest import FIXED_TODAY
+    from tests.test_web_support import serve
+
+    ws = Workspace.init(tmp_path / "ws")
+    ws.clock = lambda: FIXED_TODAY
+    load(ws, **{t: kpi_data.TABLES[t] for t in tables})
+    for name, role, rep in (("admin", "admin", None), ("manager", "manager", None), ("rep1", "rep", "R1")):
+        add_user(ws, name, role, rep, password=PASSWORD)
+    with serve(ws) as s:
+        visits = (("admin", "fa"), ("admin", "en"), ("manager", "fa"), ("rep1", "fa"), ("rep1", "en"))
+        assert _sweep(browser, s, visits, FIRST_PAGES) == []
+
+
+def test_the_demo_as_each_role_in_the_browser(browser: Any, served: Served) -> None:
+    paths = (f"/?period={PERIOD}", "/kpi/win_rate?compare=previous&by=rep", f"/reps?period={PERIOD}")
+    assert _sweep(browser, served, (("admin", "fa"), ("manager", "en"), ("rep2", "fa")), paths) == []

@@ -115,7 +115,7 @@ def test_scorecard_page_in_persian_and_english(served: Served) -> None:
         fa = c.get("/", params={"period": PERIOD}).text
         assert '<html lang="fa" dir="rtl">' in fa
         assert "اسفند ۱۴۰۳" in fa  # Jalali month name, Persian digits
-        assert fa.count('class="card primary"') == 3
+        assert fa.count('class="card primary ') == 3
         assert 'data-kpi="revenue"' in fa
         assert "میلیارد ریال" in fa
         assert 'class="spark"' in fa

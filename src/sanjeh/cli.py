@@ -67,6 +67,12 @@ def init(
     company: Annotated[str | None, typer.Option(help="Company name.")] = None,
     language: Annotated[str | None, typer.Option(help="fa or en.")] = None,
     calendar: Annotated[str | None, typer.Option(help="jalali or gregorian.")] = None,
+    currency: Annotated[
+        str | None, typer.Option(help="The money the data counts in: an ISO 4217 code (default IRR).")
+    ] = None,
+    money_unit: Annotated[
+        str | None, typer.Option(help="currency (default), or toman to show IRR amounts in toman (÷ 10).")
+    ] = None,
 ) -> None:
     """Create a workspace: settings file + warehouse."""
     from sanjeh.settings import Settings
@@ -79,6 +85,10 @@ def init(
         opts["language"] = language
     if calendar:
         opts["calendar"] = calendar
+    if currency:
+        opts["currency"] = currency.strip().upper()
+    if money_unit:
+        opts["money_unit"] = money_unit.strip().lower()
     if opts:  # validate through the same rules as sanjeh.toml
         Settings.from_dict(path, {"workspace": opts})
     ws = Workspace.init(path, warehouse=warehouse, **opts)
@@ -220,9 +230,8 @@ def _parse_filters(filters: list[str]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _result_table(result: Any, lang: str) -> Table:
+def _result_table(result: Any, lang: str, money: Any) -> Table:
     kpi = result.kpi
-    units = {m.name: m.unit for m in kpi.measures}
     title = f"{kpi.title[lang]} · {result.plan.period.label}"
     t = Table(title=title)
     for c in result.columns:
@@ -237,14 +246,8 @@ def _result_table(result: Any, lang: str) -> Table:
             if c in ("period", *result.plan.by):
                 cells.append(str(v))
                 continue
-            if c in units:
-                unit = units[c]
-            elif c.endswith(("_rate", "attainment")):
-                unit = "rate"
-            else:  # targets, previous values and changes are in their measure's unit
-                base = c.removesuffix("_target").removesuffix("_change").removeprefix("previous_")
-                unit = units.get(base, units.get(h, "number")) if c != "target" else units.get(h, "number")
-            text = fmt_value(v, unit)
+            unit = kpi.column_unit(c)
+            text = fmt_value(v, "number" if unit == "text" else unit, lang, money)
             if c == f"{h}_change" or c == f"{h}_change_rate":
                 a, style = arrow(v, kpi.direction)
                 text = f"[{style}]{a} {text}[/{style}]"
@@ -307,29 +310,64 @@ def kpi(
     else:
         out = _out()
         for r in results:
-            out.print(_result_table(r, lang))
+            out.print(_result_table(r, lang, ws.settings.money_format))
     ws.close()
 
 
 @app.command()
 def scorecard(
-    period: Annotated[str | None, typer.Option(help="Period label (default: the latest complete quarter).")] = None,
+    period: Annotated[
+        str | None, typer.Option(help="Period label (default: the latest complete quarter, or the last with data).")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="The day the default period counts from (default: today).")
+    ] = None,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """The goals' primary KPIs first (value, target, attainment, change), then the rest."""
     fmt = _check_format(fmt)
     ws = _open(workspace)
+    if as_of:
+        day = _as_of_day(as_of)
+        ws.clock = lambda: day
     sc = ws.engine().scorecard(period or _default_period(ws))
-    _render_scorecard(sc, ws.settings.language, fmt)
+    _render_scorecard(sc, ws.settings.language, fmt, ws.settings.money_format)
     ws.close()
+
+
+def _as_of_day(text: str) -> Any:
+    """``--as-of``: a day label, Jalali (1403-01-15) or Gregorian (2024-04-03)."""
+    from sanjeh.calendar import parse_period
+
+    p = parse_period(text)
+    if p.is_range or p.unit_kind != "day":
+        raise UserError(f"--as-of takes a day, e.g. 1403-01-15 or 2024-04-03, not {text!r}")
+    return p.start
 
 
 def _default_period(ws: Any) -> str:
     return str(ws.default_period())
 
 
-def _render_scorecard(sc: Any, lang: str, fmt: str) -> None:
+def _change_text(card: dict[str, Any], prefix: str, lang: str) -> tuple[str, str]:
+    """A card's change against the previous period (``prefix`` "") or a year ago ("year_ago_"),
+    with its Rich style: a rate's change in percentage points, another measure's in percent."""
+    from sanjeh.formatting import fmt_signed_rate
+
+    if card.get("change_in") == "points":
+        x = card.get(f"{prefix}change")
+        text = fmt_value(x, "points", lang)
+    else:
+        x = card.get(f"{prefix}change_rate")
+        text = fmt_signed_rate(x, lang).replace("\u2066", "").replace("\u2069", "")
+    a, style = arrow(x, card["direction"])
+    return f"{a} {text}", style
+
+
+def _render_scorecard(sc: Any, lang: str, fmt: str, money: Any = "IRR") -> None:
+    from sanjeh.i18n import t as message
+
     data = sc.to_dict()
     if fmt == "json":
         _print_json(data)
@@ -338,38 +376,41 @@ def _render_scorecard(sc: Any, lang: str, fmt: str) -> None:
         dict(c, group="secondary") for c in data["secondary"]
     ]
     if fmt == "csv":
-        cols = ["group", "kpi", "measure", "value", "target", "attainment", "previous", "change_rate", "year_ago"]
-        sys.stdout.write(to_csv(cards, [*cols, "year_ago_change_rate"]))
+        rows = [dict(c, status=c["data"]["status"]) for c in cards]
+        cols = ["group", "kpi", "measure", "status", "value", "target", "attainment", "previous", "change"]
+        cols += ["change_rate", "change_in", "year_ago", "year_ago_change", "year_ago_change_rate"]
+        sys.stdout.write(to_csv(rows, cols))
         return
     out = _out()
-    heading = {"fa": "کارنامه", "en": "Scorecard"}[lang]
     for group in ("primary", "secondary"):
-        label = {
-            "primary": {"fa": "شاخص‌های اصلی", "en": "Primary KPIs"},
-            "secondary": {"fa": "شاخص‌های ثانویه", "en": "Secondary KPIs"},
-        }
-        t = Table(title=f"{heading} {data['period']} · {label[group][lang]}")
-        for head in ("KPI", "value", "target", "attainment", "vs previous", "vs a year ago"):
-            t.add_column(head, justify="left" if head == "KPI" else "right", overflow="fold")
+        t = Table(title=f"{message('scorecard.title', lang)} {data['period']} · {message('scorecard.' + group, lang)}")
+        for key in ("kpi", "value", "target", "attainment", "vs_previous", "vs_year_ago"):
+            t.add_column(message(f"cli.{key}", lang), justify="left" if key == "kpi" else "right", overflow="fold")
         for c in (card for card in cards if card["group"] == group):
-            a1, s1 = arrow(c["change_rate"], c["direction"])
-            a2, s2 = arrow(c["year_ago_change_rate"], c["direction"])
+            name = f"{c['title'][lang]} ({c['kpi']})"
+            if c["data"]["status"] == "no_data":
+                t.add_row(name, f"[dim]{message('card.no_data', lang)}[/dim]", "", "", "", "")
+                continue
+            ch1, s1 = _change_text(c, "", lang)
+            ch2, s2 = _change_text(c, "year_ago_", lang)
             st = attainment_style(c["attainment"])
             t.add_row(
-                f"{c['title'][lang]} ({c['kpi']})",
-                fmt_value(c["value"], c["unit"]),
-                fmt_value(c["target"], c["unit"]),
-                f"[{st}]{fmt_value(c['attainment'], 'rate')}[/{st}]",
-                f"[{s1}]{a1} {fmt_value(c['change_rate'], 'rate')}[/{s1}]",
-                f"[{s2}]{a2} {fmt_value(c['year_ago_change_rate'], 'rate')}[/{s2}]",
+                name,
+                fmt_value(c["value"], c["unit"], lang, money),
+                fmt_value(c["target"], c["unit"], lang, money),
+                f"[{st}]{fmt_value(c['attainment'], 'rate', lang)}[/{st}]",
+                f"[{s1}]{ch1}[/{s1}]",
+                f"[{s2}]{ch2}[/{s2}]",
             )
         out.print(t)
-    from sanjeh.i18n import t as message
-
+    missing = data.get("data", {}).get("missing") or []
+    if missing:
+        tables = ("، " if lang == "fa" else ", ").join(message(f"table.{x}", lang) for x in missing)
+        out.print(message("data_note.empty" if data["data"].get("empty") else "data_note.missing", lang, tables=tables))
     out.print(f"[bold]{message('insight.heading', lang)}[/bold]")
     for f in data.get("insights") or []:
         out.print(f"  • {f['text'][lang]}")
-    if not data.get("insights"):
+    if not data.get("insights") and not data.get("data", {}).get("empty"):
         out.print(f"  {message('insight.none', lang)}")
 
 
@@ -407,7 +448,7 @@ def demo(
 
     ws, logins = build_demo_workspace(path, orders=orders, seed=seed, console=Console(stderr=True))
     period = _default_period(ws)
-    _render_scorecard(ws.engine().scorecard(period), ws.settings.language, "table")
+    _render_scorecard(ws.engine().scorecard(period), ws.settings.language, "table", ws.settings.money_format)
     if no_serve or os.environ.get("SANJEH_NO_SERVE") == "1":
         ws.close()
         return

@@ -2,14 +2,12 @@
 
 The catalogues live in ``sanjeh/messages/{fa,en}.toml`` as nested tables; a key is
 the dotted path (``"nav.scorecard"``). :func:`t` looks a key up and formats it with
-``str.format`` keywords. Numbers, money, rates and period labels are rendered for a
-language here too: Persian uses Persian digits, ``٬`` between thousands, ``٫`` as the
-decimal separator and Persian month names.
+``str.format`` keywords. Period labels are rendered for a language here too (Persian
+digits and month names); numbers are :mod:`sanjeh.formatting`'s.
 """
 
 from __future__ import annotations
 
-import math
 import tomllib
 from functools import lru_cache
 from importlib import resources
@@ -91,92 +89,6 @@ def t_or(key: str, lang: str, fallback: str) -> str:
 def digits(text: str, lang: str) -> str:
     """ASCII digits and separators -> Persian ones (for ``fa``)."""
     return text.translate(_FA_DIGITS) if lang == "fa" else text
-
-
-def _signed(text: str, lang: str) -> str:
-    """A signed Persian number isolated left-to-right, so the sign stays before the digits in RTL text."""
-    if lang == "fa" and text[:1] in ("−", "+", "-"):
-        return "\u2066" + text + "\u2069"
-    return text
-
-
-def _is_missing(x: Any) -> bool:
-    return x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x)))
-
-
-def fmt_number(x: Any, lang: str = "fa", decimals: int | None = None) -> str:
-    """A number with thousands separators; ``—`` for a missing value.
-
-    Without ``decimals``: integers print whole, other numbers with up to 2 decimals
-    (trailing zeros dropped).
-    """
-    if _is_missing(x):
-        return "—"
-    v = float(x)
-    if decimals is None:
-        text = f"{int(v):,}" if v == int(v) and abs(v) < 1000000000000000.0 else f"{v:,.2f}".rstrip("0").rstrip(".")
-    else:
-        text = f"{v:,.{decimals}f}"
-    if text in ("-0", "-0.0"):
-        text = "0"
-    return _signed(digits(text, lang), lang)
-
-
-_SCALES = ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"), (1e3, "thousand"))
-
-
-def fmt_compact(x: Any, lang: str = "fa") -> str:
-    """A big number shortened with a word (``1.5 billion`` / ``۱٫۵ میلیارد``)."""
-    if _is_missing(x):
-        return "—"
-    v = float(x)
-    for scale, word in _SCALES:
-        if abs(v) >= scale:
-            return t(f"number.{word}", lang, n=fmt_number(round(v / scale, 1 if abs(v) / scale < 100 else 0), lang))
-    return fmt_number(round(v, 2), lang)
-
-
-def fmt_money(x: Any, lang: str = "fa", currency: str = "IRR", compact: bool = False) -> str:
-    if _is_missing(x):
-        return "—"
-    n = fmt_compact(x, lang) if compact else fmt_number(round(float(x)), lang)
-    return t("number.money", lang, n=n, currency=t_or(f"currency.{currency}", lang, currency))
-
-
-def fmt_rate(x: Any, lang: str = "fa", decimals: int = 1) -> str:
-    """A fraction as a percentage: 0.153 -> ``15.3%`` / ``۱۵٫۳٪``."""
-    if _is_missing(x):
-        return "—"
-    text = f"{float(x) * 100:,.{decimals}f}".rstrip("0").rstrip(".") + "%"
-    if text == "-0%":
-        text = "0%"
-    return _signed(digits(text, lang), lang)
-
-
-def fmt_signed_rate(x: Any, lang: str = "fa", decimals: int = 1) -> str:
-    if _is_missing(x):
-        return "—"
-    text = fmt_rate(x, lang, decimals)
-    if float(x) > 0 and text.strip("\u2066\u2069") != fmt_rate(0, lang):
-        text = _signed("+" + text, lang)
-    return text
-
-
-def fmt_value(x: Any, unit: str, lang: str = "fa", currency: str = "IRR", compact: bool = False) -> str:
-    """A measure value by its unit (money, count, rate, days, hours, number, ratio)."""
-    if _is_missing(x):
-        return "—"
-    if unit == "money":
-        return fmt_money(x, lang, currency, compact=compact)
-    if unit == "rate":
-        return fmt_rate(x, lang)
-    if unit == "count":
-        return fmt_compact(x, lang) if compact and abs(float(x)) >= 1e6 else fmt_number(round(float(x)), lang)
-    if unit in ("days", "hours"):
-        return t(f"number.{unit}", lang, n=fmt_number(round(float(x), 1), lang))
-    if unit == "ratio":
-        return fmt_number(round(float(x), 2), lang, decimals=2)
-    return fmt_compact(x, lang) if compact else fmt_number(x, lang)
 
 
 # -- periods --------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Plain-text rendering shared by the CLI: numbers by unit, change arrows, CSV."""
+"""Plain-text rendering shared by the CLI: values by unit, change arrows, CSV."""
 
 from __future__ import annotations
 
@@ -7,23 +7,16 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-UNIT_OF_SUFFIX = {"_rate": "rate", "_share": "rate", "attainment": "rate"}
+from sanjeh import formatting
+from sanjeh.currency import Money
 
 
-def fmt_value(value: Any, unit: str) -> str:
-    if value is None:
-        return "—"
+def fmt_value(value: Any, unit: str, lang: str = "en", currency: str | Money = "IRR") -> str:
+    """A value for a terminal table: :mod:`sanjeh.formatting`'s text in the workspace language,
+    without the bidi isolation marks (terminals do not read them)."""
     if isinstance(value, str):
         return value
-    if unit == "rate":
-        return f"{value * 100:,.1f}%"
-    if unit in ("money",):
-        return f"{value:,.0f}"
-    if unit == "count":
-        return f"{int(value):,}"
-    if unit in ("days", "hours", "ratio", "number"):
-        return f"{value:,.2f}" if isinstance(value, float) and not float(value).is_integer() else f"{value:,.0f}"
-    return str(value)
+    return formatting.fmt_value(value, unit, lang, currency).replace("\u2066", "").replace("\u2069", "")
 
 
 def arrow(change: float | None, direction: str) -> tuple[str, str]:

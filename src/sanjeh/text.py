@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from sanjeh.schema import CODE_COLUMNS
+
 DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 LETTERS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "\u00a0": " "})
 _CODE_RUN = re.compile(r"[\s\-_]+")
@@ -19,7 +21,26 @@ def to_code(value: str) -> str:
     return _CODE_RUN.sub("_", normalize_text(value).lower()).strip("_")
 
 
-def normalize_member(value: str, *, code: bool = False) -> str:
-    """A dimension member as the warehouse stores it: ids get ASCII digits; codes get code form."""
-    v = normalize_text(str(value)).translate(DIGITS)
-    return to_code(v) if code else v
+#: Dimensions whose members are ids (stored with ASCII digits) and codes (SCHEMA.md "Codes").
+ID_DIMENSIONS = frozenset({"rep", "product", "initiative", "customer"})
+CODE_DIMENSIONS = frozenset(CODE_COLUMNS)
+
+
+def normalize_member(dimension: str, value: str) -> str:
+    """A member of ``dimension`` as the import stores it (SCHEMA.md, "Conventions"): text trimmed
+    with Persian letters; ids with ASCII digits; codes in code form (``Cold Call`` -> ``cold_call``).
+
+    The one normalisation of members outside the import: filters, targets and a rep's own id.
+    Members are then compared case-insensitively (:func:`member_key`).
+    """
+    v = normalize_text(str(value))
+    if dimension in CODE_DIMENSIONS:
+        return to_code(v.translate(DIGITS))
+    if dimension in ID_DIMENSIONS:
+        return v.translate(DIGITS)
+    return v
+
+
+def member_key(dimension: str, value: str) -> str:
+    """What two members of ``dimension`` are compared by: normalised, then lower case."""
+    return normalize_member(dimension, value).lower()

@@ -133,19 +133,9 @@ class Workspace:
         return self.engine().scorecard(period)
 
     def default_period(self, kind: str = "quarter", calendar: str | None = None) -> str:
-        """The latest complete quarter (by the clock), or the last quarter with orders if the data ends earlier."""
-        from sanjeh.calendar import latest_complete, unit_of
-
-        cal = calendar or self.settings.calendar
-        latest = latest_complete(self.today(), cal, kind)  # type: ignore[arg-type]
-        t = self.warehouse.table("orders")
-        last = t.ordered_at.max().execute()
-        if last is None:
-            o = self.warehouse.table("opportunities")
-            last = o.closed_at.max().execute()
-        if last is None or (hasattr(last, "date") and last.date() >= latest.start):
-            return latest.label
-        return unit_of(last.date(), cal, kind).label  # type: ignore[arg-type]
+        """The latest complete quarter (by the clock), or the one of the last day with data when
+        the data ends earlier (kpis/coverage.py)."""
+        return self.engine().default_period(kind, calendar)  # type: ignore[arg-type]
 
     def data_version(self) -> str:
         """Changes after every import: a key for caching results."""

@@ -42,7 +42,7 @@ def _ratio(name: str, num: str, den: str, fa: str, en: str, unit: Unit = "rate")
 
 REVENUE = _sum("revenue", "net_amount", "money", "درآمد", "Revenue")
 UNITS = _sum("units", "quantity", "number", "تعداد فروخته‌شده", "Units")
-ORDERS = _distinct("orders", "order_id", "سفارش‌ها", "Orders")
+ORDERS = _distinct("orders", "order_id", "سفارش‌ها", "Orders", target_rollup="sum")  # an order has one day
 REVENUE_SHARE = Measure(
     "revenue_share",
     "share",

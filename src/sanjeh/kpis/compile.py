@@ -21,6 +21,7 @@ from sanjeh.errors import InternalError
 from sanjeh.kpis.model import KPI, Cond, Measure
 from sanjeh.kpis.query import Plan
 from sanjeh.kpis.sources import COHORTS, SPARSE_DIMS, Sources, solid
+from sanjeh.kpis.targeting import Target
 
 STEP = "period"
 #: Value columns that may be null inside a cohort: a sum over them is null when any is.
@@ -35,15 +36,6 @@ NAMES = {
 WARNING_PREFIX = "warning__"
 #: ``lookup`` measures: measure column -> (table, key column, dimension).
 LOOKUPS = {"investment": ("initiatives", "initiative_id", "initiative")}
-
-
-@dataclass(frozen=True)
-class Target:
-    measure: str
-    step: str
-    member: str | None  # normalised lower-case member, None for the whole company
-    member_label: str | None
-    value: float
 
 
 @dataclass(frozen=True)
@@ -364,12 +356,30 @@ class Compiler:
                 base = base.mutate(**{col: ibis.null("float64")})
                 continue
             prev = self.aggregate(sb, of.cohort or kpi.cohort, [of], dims, names={of.name: col})
-            outer = bool(dims) and m.offset == "previous" and any(x.kind == "previous" for x in kpi.measures)
+            # a member has a row when the measure a `previous` column shows, or that column, is not 0
+            # (KPIS.md, sales_growth); other comparisons are looked up for the rows there are
+            outer = (
+                bool(dims)
+                and m.offset == "previous"
+                and any(x.kind == "previous" and x.of == m.of and x.offset == m.offset for x in kpi.measures)
+            )
             base = _keys_join(base, prev, ["step", *dims], how="outer" if outer else "left")
             if of.zero_when_empty and of.column not in NULLABLE_VALUES:
                 base = base.mutate(**{col: ibis.coalesce(base[col], ibis.literal(0.0))})
             if outer:
-                base = base.mutate(**{of.name: ibis.coalesce(base[of.name], ibis.literal(0.0))})
+                # a member found only in the previous step had no rows now: its sums are 0 (a sum
+                # over an optional column too: nothing was missing), not null
+                absent = base[of.name].isnull()
+                fills = {
+                    x.name: ibis.ifelse(absent, ibis.literal(0).cast(base[x.name].type()), base[x.name])
+                    for x in kpi.measures
+                    if x.zero_when_empty
+                    and x.is_aggregation
+                    and x.name in base.columns
+                    and x.name != of.name
+                    and (x.cohort or kpi.cohort) == (of.cohort or kpi.cohort)
+                }
+                base = base.mutate(**{of.name: ibis.coalesce(base[of.name], ibis.literal(0.0))}, **fills)
                 base = base.filter((base[of.name] != 0) | (base[col] != 0))
         return base
 

@@ -8,6 +8,7 @@ the goals' primary KPIs first (KPIS.md, Goals).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 from dataclasses import dataclass, field
@@ -17,14 +18,16 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
-from sanjeh.calendar import parse_unit, steps
-from sanjeh.errors import InvalidPeriod, InvalidQuery
+from sanjeh.calendar import CalendarName, Grain
+from sanjeh.errors import InvalidQuery
 from sanjeh.kpis import facts
 from sanjeh.kpis.catalogue import CATALOGUE, GOALS
-from sanjeh.kpis.compile import STEP, WARNING_PREFIX, AnyBuckets, Compiler, Target
+from sanjeh.kpis.compile import STEP, WARNING_PREFIX, AnyBuckets, Compiler
+from sanjeh.kpis.coverage import Coverage, DataStatus, read_coverage
 from sanjeh.kpis.model import KPI, kpi_from_settings
 from sanjeh.kpis.query import Plan, Query, plan
 from sanjeh.kpis.sources import COHORTS, Sources
+from sanjeh.kpis.targeting import Target, resolve_targets
 from sanjeh.text import normalize_member
 
 if TYPE_CHECKING:
@@ -40,9 +43,11 @@ class Result:
     table: pa.Table
     #: Data-quality warnings about the rows counted (e.g. negative sales cycles), in fa and en.
     warnings: list[dict[str, str]] = field(default_factory=list)
+    #: Whether the KPI has data at all, and in this period (kpis/coverage.py).
+    data: DataStatus = field(default_factory=lambda: DataStatus("ok"))
 
     @staticmethod
-    def build(kpi: KPI, p: Plan, table: pa.Table) -> Result:
+    def build(kpi: KPI, p: Plan, table: pa.Table, data: DataStatus | None = None) -> Result:
         warnings: list[dict[str, str]] = []
         for measure, message in kpi.warnings:
             col = WARNING_PREFIX + measure
@@ -51,7 +56,10 @@ class Result:
                 if n > 0:
                     warnings.append({lang: text.format(n=n) for lang, text in message.items()})
         keep = [c for c in table.column_names if not c.startswith(WARNING_PREFIX)]
-        return Result(kpi, p, table.select(keep), warnings)
+        status = data or DataStatus("ok")
+        if status.status == "no_data":  # an empty source table is no data, not a row of zeros
+            table = table.slice(0, 0)
+        return Result(kpi, p, table.select(keep), warnings, status)
 
     @property
     def columns(self) -> list[str]:
@@ -81,6 +89,7 @@ class Result:
             "columns": self.columns,
             "rows": self.rows,
             "warnings": [w["en"] for w in self.warnings],
+            "data": self.data.to_dict(),
         }
 
 
@@ -95,9 +104,9 @@ class Engine:
 
     def __init__(self, ws: Workspace, *, rep_scope: str | None = None, use_facts: bool = True) -> None:
         self.ws = ws
-        self.rep_scope = rep_scope
+        self.rep_scope = normalize_member("rep", rep_scope) if rep_scope is not None else None
         self._catalogue: dict[str, KPI] | None = None
-        self._no_orders: bool | None = None
+        self._coverage: Coverage | None = None
         self._raw_targets: list[dict[str, Any]] | None = None
         self._facts: bool | None = None
         self.use_facts = use_facts
@@ -130,14 +139,32 @@ class Engine:
         return out
 
     # -- queries -----------------------------------------------------------------------------
+    # -- what data there is ----------------------------------------------------------------
+    def coverage(self) -> Coverage:
+        """The tables' rows and the days their events span (read once per engine)."""
+        if self._coverage is None:
+            self._coverage = read_coverage(self.ws.warehouse)
+        return self._coverage
+
+    def as_of(self) -> dt.date:
+        """The day periods like "this month" count from: today, or the last day with data when
+        the workspace's data ends before last month."""
+        return self.coverage().as_of(self.ws.today(), self.ws.settings.calendar)
+
+    def default_period(self, kind: Grain = "quarter", calendar: CalendarName | None = None) -> str:
+        """The latest complete ``kind`` (by the clock), or the one of the last day with data
+        when the data ends before it."""
+        return self.coverage().default_period(self.ws.today(), calendar or self.ws.settings.calendar, kind)
+
+    def data_status(self, p: Plan) -> DataStatus:
+        return self.coverage().status(COHORTS[p.kpi.cohort], p.period)
+
     def _sources(self) -> Sources:
         wh = self.ws.warehouse
-        if self._no_orders is None:
-            self._no_orders = int(wh.table("orders").count().execute()) == 0
         if self._facts is None:
             self._facts = self._ensure_facts()
         stored = facts.STORED if self._facts else frozenset()
-        return Sources(wh, rep_scope=self.rep_scope, no_orders=self._no_orders, facts=stored)
+        return Sources(wh, rep_scope=self.rep_scope, no_orders=self.coverage().no_orders, facts=stored)
 
     def _ensure_facts(self) -> bool:
         """Use the materialised cohorts (facts.py), building them when the data changed."""
@@ -150,7 +177,7 @@ class Engine:
         if self.ws.read_only:
             return False
         try:
-            facts.refresh(wh, print_, no_orders=bool(self._no_orders))
+            facts.refresh(wh, print_, no_orders=self.coverage().no_orders)
         except Exception:  # a failed build is never fatal: the same numbers come from live joins
             log.warning("could not build the materialised cohorts; joining live", exc_info=True)
             return False
@@ -168,8 +195,11 @@ class Engine:
         return self.run_plan(self.plan(query, whole=whole))
 
     def run_plan(self, p: Plan, buckets: AnyBuckets | None = None) -> Result:
+        status = self.data_status(p)
         expr = self.compile(p, buckets)
-        return Result.build(p.kpi, p, expr.to_pyarrow())
+        if status.status == "no_data":  # nothing to ask the warehouse: the columns are the answer
+            return Result.build(p.kpi, p, expr.schema().to_pyarrow().empty_table(), status)
+        return Result.build(p.kpi, p, expr.to_pyarrow(), status)
 
     def explain(self, query: Query) -> str:
         p = self.plan(query)
@@ -193,56 +223,16 @@ class Engine:
                 )
 
     def _targets(self, p: Plan) -> list[Target]:
-        """The targets that apply to this query's rows (KPIS.md, Targets and comparisons)."""
+        """The targets that apply to this query's rows (kpis/targeting.py)."""
         if self._raw_targets is None:  # the targets table is small: read once per engine
             self._raw_targets = self.ws.warehouse.table("targets").to_pyarrow().to_pylist()
-        raw = [r for r in self._raw_targets if str(r.get("kpi") or "").strip().lower() == p.kpi.name]
-        if not raw:
-            return []
-        if p.grain is None:
-            whole_labels = {p.period.label}
-        else:
-            whole_labels = {s.label for s in steps(p.period, p.grain) if not s.clipped}
-        visible = {m.name for m in p.kpi.visible_measures}
-        out: list[Target] = []
-        for r in raw:
-            measure = (r.get("measure") or "").strip() or p.kpi.headline
-            if measure not in visible or r.get("target") is None:
-                continue
-            try:
-                label = _canonical_label(str(r["period"]))
-            except InvalidPeriod:
-                continue
-            if label not in whole_labels:
-                continue
-            dim = (r.get("dimension") or "").strip().lower()
-            member = (r.get("member") or "").strip()
-            if self.rep_scope is not None and dim != "rep":
-                continue  # a rep's view compares with the rep's own targets only
-            if dim:
-                if p.by != (dim,):
-                    continue
-                code = dim in ("source", "contact_method")
-                norm = normalize_member(member, code=code)
-                if self.rep_scope is not None and norm.lower() != self.rep_scope.lower():
-                    continue
-                out.append(Target(measure, label, norm.lower(), norm, float(r["target"])))
-            elif not p.by:
-                out.append(Target(measure, label, None, None, float(r["target"])))
-        return out
+        return resolve_targets(self._raw_targets, p, rep_scope=self.rep_scope)
 
     # -- the scorecard ---------------------------------------------------------------------------
     def scorecard(self, period: str, *, spark_steps: int = 12) -> Scorecard:
         from sanjeh.kpis.scorecard import build_scorecard
 
         return build_scorecard(self, period, spark_steps=spark_steps)
-
-
-def _canonical_label(text: str) -> str:
-    if ".." in text:
-        a, _, b = text.partition("..")
-        return f"{parse_unit(a).label}..{parse_unit(b).label}"
-    return parse_unit(text).label
 
 
 def _check_declaration(k: KPI) -> None:
@@ -275,6 +265,9 @@ class Scorecard:
     secondary: list[dict[str, Any]] = field(default_factory=list)
     #: What stands out, in words (kpis/insights.py): ``{"kind", "kpi", "text": {"fa", "en"}}``.
     insights: list[dict[str, Any]] = field(default_factory=list)
+    #: What data is there: ``empty``, ``missing`` tables, KPIs with ``no_data`` or none in the
+    #: period (``outside``), and the ``last_day`` with data.
+    data: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -284,6 +277,7 @@ class Scorecard:
             "primary": self.primary,
             "secondary": self.secondary,
             "insights": self.insights,
+            "data": self.data,
         }
 
 

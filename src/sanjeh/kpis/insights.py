@@ -10,22 +10,47 @@ from __future__ import annotations
 from typing import Any
 
 from sanjeh import i18n
+from sanjeh.currency import Money
+from sanjeh.formatting import fmt_points, fmt_rate, fmt_value
 
 #: A change of at least this much (relative) against the previous period or a year ago is news.
 MOVE = 0.10
+#: A rate (win rate, conversion, growth…) moves in percentage points: this many is news.
+MOVE_POINTS = 0.02
 #: Attainment below this is a missed target.
 SHORT = 0.95
 LANGS = ("fa", "en")
 
 
-def _good(change_rate: float, direction: str) -> bool:
-    return change_rate > 0 if direction == "up" else change_rate < 0
+def _good(change: float, direction: str) -> bool:
+    return change > 0 if direction == "up" else change < 0
 
 
-def findings(cards: list[dict[str, Any]], *, currency: str = "IRR", limit: int = 5) -> list[dict[str, Any]]:
-    """Findings sorted by weight (how far off, how big a move; primary KPIs count double)."""
+def _move(c: dict[str, Any], when: str) -> tuple[float, float, str] | None:
+    """(the change as shown, its size for ranking, its text unit) of a card against ``when``,
+    or None when it is too small to mention. Rates change in points, other measures relatively."""
+    prefix = "" if when == "previous" else "year_ago_"
+    if c.get("unit") == "rate":
+        change = c.get(f"{prefix}change")
+        if change is None or abs(change) < MOVE_POINTS:
+            return None
+        return float(change), min(abs(change) * 5, 5.0), "points"
+    rate = c.get(f"{prefix}change_rate")
+    if rate is None or abs(rate) < MOVE:
+        return None
+    return float(rate), min(abs(rate), 5.0), "percent"
+
+
+def findings(cards: list[dict[str, Any]], *, currency: str | Money = "IRR", limit: int = 5) -> list[dict[str, Any]]:
+    """Findings sorted by weight (how far off, how big a move; primary KPIs count double).
+
+    Cards without data (``data.status`` ``no_data`` or ``outside``) say nothing here: the
+    scorecard says which data is missing instead.
+    """
     out: list[tuple[float, dict[str, Any]]] = []
     for c in cards:
+        if (c.get("data") or {}).get("status") in ("no_data", "outside"):
+            continue
         weight = 2.0 if c.get("primary") else 1.0
         title = c["title"]
         att = c.get("attainment")
@@ -35,32 +60,32 @@ def findings(cards: list[dict[str, Any]], *, currency: str = "IRR", limit: int =
                     "insight.short_of_target",
                     lang,
                     kpi=title[lang],
-                    attainment=i18n.fmt_rate(att, lang),
-                    target=i18n.fmt_value(c["target"], c["unit"], lang, currency, compact=True),
+                    attainment=fmt_rate(att, lang, 0),
+                    target=fmt_value(c["target"], c["unit"], lang, currency, compact=True),
                 )
                 for lang in LANGS
             }
             out.append((weight * (1 + 5 * (1 - att)), {"kind": "short_of_target", "kpi": c["kpi"], "text": text}))
-        for key, when in (("change_rate", "previous"), ("year_ago_change_rate", "year_ago")):
-            rate = c.get(key)
-            if rate is None or abs(rate) < MOVE:
+        for when in ("previous", "year_ago"):
+            move = _move(c, when)
+            if move is None:
                 continue
-            good = _good(rate, c["direction"])
+            change, size, unit = move
+            good = _good(change, c["direction"])
             kind = "improved" if good else "worsened"
             text = {
                 lang: i18n.t(
                     f"insight.{kind}",
                     lang,
                     kpi=title[lang],
-                    change=i18n.fmt_rate(abs(rate), lang),
+                    change=fmt_points(change, lang, signed=False) if unit == "points" else fmt_rate(abs(change), lang),
                     when=i18n.t(f"insight.{when}", lang),
-                    up=i18n.t("insight.rose" if rate > 0 else "insight.fell", lang),
+                    up=i18n.t("insight.rose" if change > 0 else "insight.fell", lang),
                 )
                 for lang in LANGS
             }
-            size = min(abs(rate), 5.0)
             score = weight * (0.5 + size if not good else 0.5 * size)  # misses, then bad moves, then good
-            out.append((score, {"kind": kind, "kpi": c["kpi"], "text": text, "_same": (kind, when, round(rate, 4))}))
+            out.append((score, {"kind": kind, "kpi": c["kpi"], "text": text, "_same": (kind, when, round(change, 4))}))
     out.sort(key=lambda x: -x[0])
     seen: set[object] = set()
     result = []

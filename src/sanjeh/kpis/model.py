@@ -62,6 +62,9 @@ class Measure:
     unit: Unit = "number"
     title: dict[str, str] = field(default_factory=dict)
     hidden: bool = False  # used by other measures, not shown
+    #: How its targets combine over time (kpis/targeting.py): ``sum``, ``same`` or ``none``;
+    #: empty: by its kind (sums and counts add up, distinct counts do not, rates stay the same).
+    target_rollup: str = ""
 
     @property
     def is_aggregation(self) -> bool:
@@ -98,6 +101,26 @@ class KPI:
             if m.name == name:
                 return m
         raise KeyError(name)
+
+    def column_unit(self, name: str) -> str:
+        """The unit of a result column: a measure's own, or derived from its measure (targets and
+        previous values in its unit, attainment and relative changes as rates, the change of a
+        rate in percentage ``points``); ``text`` for dimensions, names and labels."""
+        units = {m.name: m.unit for m in self.measures}
+        if name in units:
+            return str(units[name])
+        if name == "attainment" or name.endswith(("_attainment", "_change_rate")):
+            return "rate"
+        if name == "target":
+            return str(units.get(self.headline, "number"))
+        for suffix in ("_year_ago_change", "_change"):
+            base = name.removesuffix(suffix)
+            if base != name and base in units:
+                return "points" if units[base] == "rate" else str(units[base])
+        base = name.removesuffix("_target").removeprefix("previous_").removeprefix("year_ago_")
+        if base != name and base in units:
+            return str(units[base])
+        return "text"
 
     @property
     def visible_measures(self) -> tuple[Measure, ...]:
@@ -145,6 +168,7 @@ _MEASURE_KEYS = {
     "hidden",
     "cohort",
     "ignore_dims",
+    "target_rollup",
 }
 _KPI_KEYS = {
     "name",
@@ -198,6 +222,8 @@ def kpi_from_settings(raw: dict[str, Any]) -> KPI:
         kind = m.get("kind", "")
         if kind not in MeasureKind.__args__:  # type: ignore[attr-defined]
             raise SettingsError(f"{where}: unknown measure kind {kind!r}")
+        if m.get("target_rollup", "") not in ("", "sum", "same", "none"):
+            raise SettingsError(f"{where}: target_rollup is sum, same or none")
         measures.append(
             Measure(
                 name=str(m["name"]),
@@ -214,6 +240,7 @@ def kpi_from_settings(raw: dict[str, Any]) -> KPI:
                 unit=m.get("unit", "number"),
                 title={"fa": m.get("title_fa", m["name"]), "en": m.get("title_en", m["name"])},
                 hidden=bool(m.get("hidden", False)),
+                target_rollup=str(m.get("target_rollup", "")),
             )
         )
     if not measures:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from sanjeh.calendar import Grain, Period, parse_grain, parse_period
 from sanjeh.errors import InvalidQuery, UnknownKPI
 from sanjeh.kpis.model import KPI
-from sanjeh.kpis.sources import CODE_DIMS
 from sanjeh.text import normalize_member
 
 COMPARISONS = ("previous", "year_ago")
@@ -82,7 +81,7 @@ def plan(query: Query, catalogue: dict[str, KPI], *, whole: bool = False) -> Pla
     filters: list[tuple[str, str]] = []
     for raw, member in query.filters:
         d = _dimension(kpi, raw, "filtered")
-        m = normalize_member(member, code=d in CODE_DIMS)
+        m = normalize_member(d, member)
         if not m:
             raise InvalidQuery(f"the filter on {d} needs a member, e.g. {d}=…", details={"dimension": d})
         filters.append((d, m))

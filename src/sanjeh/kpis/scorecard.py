@@ -32,8 +32,9 @@ def card(engine: Engine, kpi: KPI, period: str, spark_steps: int) -> dict[str, A
     spark_plan = dataclasses.replace(base, period=parse_period(spark_label), grain=grain)  # type: ignore[arg-type]
     # one query: the period's value with both comparisons, and the sparkline's steps
     buckets = MultiBuckets((Buckets.main(base), Buckets.main(spark_plan, tag=SPARK)))
-    rows = engine.run_plan(base, buckets).rows
-    now = next(r for r in rows if r["period"] == base.period.label)
+    result = engine.run_plan(base, buckets)
+    rows = result.rows
+    now = next((r for r in rows if r["period"] == base.period.label), {})
     spark = [{"period": r["period"][len(SPARK) :], "value": r[h]} for r in rows if str(r["period"]).startswith(SPARK)]
     hm = kpi.headline_measure
     return {
@@ -44,7 +45,10 @@ def card(engine: Engine, kpi: KPI, period: str, spark_steps: int) -> dict[str, A
         "description": dict(kpi.description),
         "unit": hm.unit,
         "direction": kpi.direction,
-        "value": now[h],
+        # a rate's change is read in percentage points (change); other measures' relative change
+        "change_in": "points" if hm.unit == "rate" else "percent",
+        "data": result.data.to_dict(),
+        "value": now.get(h),
         "target": now.get("target"),
         "attainment": now.get("attainment"),
         "previous": now.get(f"previous_{h}"),
@@ -71,5 +75,14 @@ def build_scorecard(engine: Engine, period: str, *, spark_steps: int = 12) -> Sc
         if name not in primary_names:
             sc.secondary.append(card(engine, k, p.label, spark_steps))
     cards = [dict(c, primary=True) for c in sc.primary] + [dict(c, primary=False) for c in sc.secondary]
-    sc.insights = findings(cards, currency=engine.ws.settings.currency)
+    sc.insights = findings(cards, currency=engine.ws.settings.money_format)
+    cov = engine.coverage()
+    missing = sorted({t for c in cards for t in c["data"]["missing"]})
+    sc.data = {
+        "empty": cov.empty,
+        "missing": missing,
+        "no_data": [c["kpi"] for c in cards if c["data"]["status"] == "no_data"],
+        "outside": [c["kpi"] for c in cards if c["data"]["status"] == "outside"],
+        "last_day": cov.last_day.isoformat() if cov.last_day else None,
+    }
     return sc

@@ -26,29 +26,62 @@ UNSPECIFIED = "unspecified"
 class Cohort:
     name: str
     dims: tuple[str, ...]
+    #: The canonical tables its rows come from: without rows in them the cohort has no data.
+    tables: tuple[str, ...] = ()
+    #: The event whose day places a row in a period (an ``EVENTS`` key of kpis/coverage.py).
+    event: str = ""
     snapshot: bool = False  # rows are counted at each step's end, not on a day
 
+    def sources(self, *, no_orders: bool) -> tuple[tuple[str, ...], str]:
+        """(tables, event) of this cohort's rows; an order cohort of a workspace without orders
+        counts won opportunities (SCHEMA.md, "When there are no orders")."""
+        if no_orders and "orders" in self.tables:
+            return ("opportunities",), "won_closed"
+        return self.tables, self.event
 
+
+_ORDERS = ("orders", "order_lines")
 COHORTS: dict[str, Cohort] = {
     c.name: c
     for c in (
         Cohort(
             "revenue_lines",
             ("region", "product", "rep", "segment", "source", "contact_method", "initiative", "category"),
+            _ORDERS,
+            "ordered",
         ),
-        Cohort("orders", ("cancel_reason", "product", "region", "rep", "segment", "source", "contact_method")),
-        Cohort("leads_mql", ("source", "rep", "region")),
-        Cohort("opportunities_created", ("source", "rep", "product", "contact_method", "segment", "stage")),
-        Cohort("opportunities_closed", ("source", "rep", "product", "contact_method", "segment", "stage")),
-        Cohort("activities", ("rep", "type", "outcome")),
-        Cohort("time_entries", ("rep", "category")),
-        Cohort("first_orders", ("region", "segment")),
-        Cohort("pipeline", ("rep", "source", "stage", "product", "contact_method"), snapshot=True),
+        Cohort(
+            "orders",
+            ("cancel_reason", "product", "region", "rep", "segment", "source", "contact_method"),
+            ("orders",),
+            "ordered",
+        ),
+        Cohort("leads_mql", ("source", "rep", "region"), ("leads",), "mql"),
+        Cohort(
+            "opportunities_created",
+            ("source", "rep", "product", "contact_method", "segment", "stage"),
+            ("opportunities",),
+            "created",
+        ),
+        Cohort(
+            "opportunities_closed",
+            ("source", "rep", "product", "contact_method", "segment", "stage"),
+            ("opportunities",),
+            "closed",
+        ),
+        Cohort("activities", ("rep", "type", "outcome"), ("activities",), "activity"),
+        Cohort("time_entries", ("rep", "category"), ("time_entries",), "time"),
+        Cohort("first_orders", ("region", "segment"), ("orders",), "ordered"),
+        Cohort(
+            "pipeline",
+            ("rep", "source", "stage", "product", "contact_method"),
+            ("opportunities",),
+            "created",
+            snapshot=True,
+        ),
     )
 }
 
-#: Dimensions whose members are codes (SCHEMA.md "Codes"): filters are normalised the same way.
-CODE_DIMS = frozenset({"source", "contact_method", "type", "outcome", "category"})
 #: Dimensions where a row without a member is not a member row (not ``unknown``): only
 #: cancelled orders have a cancel reason.
 SPARSE_DIMS = frozenset({"cancel_reason"})
@@ -99,7 +132,7 @@ class Sources:
     def _t(self, name: str) -> ir.Table:
         t = self.wh.table(name)
         if self.rep_scope is not None and name in ("orders", "opportunities", "leads", "activities", "time_entries"):
-            t = t.filter(t.rep_id == self.rep_scope)
+            t = t.filter(t.rep_id.lower() == self.rep_scope.lower())  # ids compare case-insensitively
         return t
 
     @property
@@ -129,7 +162,7 @@ class Sources:
             return None  # e.g. first orders: a rep's customers' first orders among the rep's orders
         t = self.wh.table(table)
         if self.rep_scope is not None and owner is not None:
-            t = t.filter(t[owner] == self.rep_scope)
+            t = t.filter(t[owner].lower() == self.rep_scope.lower())
         return t
 
     def opportunities_x(self) -> ir.Table:

@@ -13,7 +13,9 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sanjeh.i18n import fmt_compact, fmt_rate, fmt_value, period_label, t
+from sanjeh.currency import Money
+from sanjeh.formatting import fmt_compact, fmt_rate, fmt_value
+from sanjeh.i18n import period_label, t
 
 MAX_SERIES = 8
 PALETTE = ("#1f6f8b", "#e07a1f", "#3b9a57", "#c0392b", "#7d5ba6", "#8c6d31", "#d35d9a", "#5f6b73")
@@ -21,23 +23,8 @@ FONT = "Vazirmatn, Tahoma, sans-serif"
 
 
 def measure_unit(kpi: Any, name: str) -> str:
-    """The unit of a result column: a measure's own, or derived (target, change, attainment...)."""
-    units = {m.name: m.unit for m in kpi.measures}
-    if name in units:
-        return str(units[name])
-    head = kpi.headline
-    if name in ("attainment",) or name.endswith(("_attainment", "_change_rate")):
-        return "rate"
-    if name == "target":
-        return str(units.get(head, "number"))
-    for suffix in ("_target", "_change"):
-        if name.endswith(suffix) and name[: -len(suffix)] in units:
-            return str(units[name[: -len(suffix)]])
-    if name.startswith(("previous_", "year_ago_")):
-        base = name.split("_", 1)[1] if name.startswith("previous_") else name[len("year_ago_") :]
-        if base in units:
-            return str(units[base])
-    return "text"
+    """The unit of a result column (:meth:`~sanjeh.kpis.model.KPI.column_unit`)."""
+    return str(kpi.column_unit(name))
 
 
 def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -103,13 +90,20 @@ def _base_layout(lang: str, unit: str, values: Sequence[float | None], *, horizo
     return layout
 
 
+def label(text: Any) -> str:
+    """Text for a chart label. Plotly reads a subset of HTML in labels (``<a href>``, ``<b>``,
+    ``<br>``): imported names are escaped so they stay text; Plotly shows the entities as the
+    characters they stand for."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def member_text(row: dict[str, Any], dim: str) -> str:
-    """A member as people read it: its name when the row carries one, else its id."""
+    """A member as people read it (escaped for Plotly): its name when the row carries one, else its id."""
     value = row.get(dim)
     name = row.get(f"{dim}_name")
     if name and str(name) != str(value):
-        return f"{name}"
-    return "—" if value is None else str(value)
+        return label(name)
+    return "—" if value is None else label(value)
 
 
 def build_chart(
@@ -117,7 +111,7 @@ def build_chart(
     kpi: Any,
     lang: str,
     *,
-    currency: str = "IRR",
+    currency: str | Money = "IRR",
     drill: Callable[[str, str], str] | None = None,
 ) -> dict[str, Any] | None:
     """A Plotly figure (``{"data": [...], "layout": {...}}``) for a result; None when it has no rows.
@@ -143,7 +137,7 @@ def build_chart(
         series: dict[str, list[dict[str, Any]]] = {}
         first = by[0] if by else None
         for r in rows:
-            series.setdefault(member_text(r, first) if first else kpi.title.get(lang, kpi.name), []).append(r)
+            series.setdefault(member_text(r, first) if first else label(kpi.title.get(lang, kpi.name)), []).append(r)
         ranked = sorted(series.items(), key=lambda kv: -sum(float(r.get(head) or 0) for r in kv[1]))[:MAX_SERIES]
         traces = []
         values: list[float | None] = []
@@ -158,7 +152,7 @@ def build_chart(
                     "x": [period_label(r.get("period"), lang) for r in rs],
                     "y": ys,
                     "text": [fmt(v) for v in ys],
-                    "hovertemplate": "%{x}: %{text}<extra>" + name + "</extra>",
+                    "hovertemplate": "%{x}: %{text}<extra>%{fullData.name}</extra>",
                     "connectgaps": False,
                 }
             )
@@ -178,7 +172,7 @@ def build_chart(
                             "x": xs,
                             "y": ys,
                             "text": [fmt(v) for v in ys],
-                            "hovertemplate": "%{x}: %{text}<extra>" + name + "</extra>",
+                            "hovertemplate": "%{x}: %{text}<extra>%{fullData.name}</extra>",
                             "line": {"dash": dash, "width": 2},
                         }
                     )
@@ -192,7 +186,7 @@ def build_chart(
     ys = [r.get(head) for r in rows]
     trace: dict[str, Any] = {
         "type": "bar",
-        "name": kpi.title.get(lang, kpi.name),
+        "name": label(kpi.title.get(lang, kpi.name)),
         "x": xs,
         "y": ys,
         "text": [fmt(v) for v in ys],
@@ -213,7 +207,7 @@ def build_chart(
                 "y": previous,
                 "text": [fmt(v) for v in previous],
                 "textposition": "none",
-                "hovertemplate": "%{x}: %{text}<extra>" + t("col.compared", lang) + "</extra>",
+                "hovertemplate": "%{x}: %{text}<extra>%{fullData.name}</extra>",
                 "marker": {"color": "#b8c4cc"},
             }
         )
@@ -227,7 +221,7 @@ def build_chart(
                 "x": xs,
                 "y": targets,
                 "text": [fmt(v) for v in targets],
-                "hovertemplate": "%{x}: %{text}<extra>" + t("col.target", lang) + "</extra>",
+                "hovertemplate": "%{x}: %{text}<extra>%{fullData.name}</extra>",
                 "marker": {"symbol": "line-ew-open", "size": 26, "line": {"width": 3, "color": "#c0392b"}},
             }
         )
@@ -242,7 +236,7 @@ def _funnel(rows: list[dict[str, Any]], by: list[str], lang: str, kpi: Any) -> d
     groups: dict[str, tuple[float, float]] = {}
     dim = by[0] if by else None
     for r in rows:
-        key = member_text(r, dim) if dim else kpi.title.get(lang, kpi.name)
+        key = member_text(r, dim) if dim else label(kpi.title.get(lang, kpi.name))
         a, b = groups.get(key, (0.0, 0.0))
         groups[key] = (a + float(r.get("mqls") or 0), b + float(r.get("sqls") or 0))
     ranked = sorted(groups.items(), key=lambda kv: -kv[1][0])[:MAX_SERIES]
@@ -258,7 +252,8 @@ def _funnel(rows: list[dict[str, Any]], by: list[str], lang: str, kpi: Any) -> d
                 "x": vals,
                 "text": [fmt_value(v, "count", lang) for v in vals],
                 "textinfo": "text",
-                "hovertemplate": "%{y}: %{text}<extra>" + f"{name} ({rate})" + "</extra>",
+                "customdata": [rate, rate],
+                "hovertemplate": "%{y}: %{text}<extra>%{fullData.name} (%{customdata})</extra>",
             }
         )
     layout = _base_layout(lang, "count", [0.0], horizontal=True)
@@ -292,7 +287,7 @@ def _cycle(
         "y": med,
         "text": [fmt_value(v, "days", lang) for v in med],
         "textposition": "none",
-        "hovertemplate": "%{x}: %{text}<extra>" + titles.get("median_days", "") + "</extra>",
+        "hovertemplate": "%{x}: %{text}<extra>%{fullData.name}</extra>",
         "error_y": {"type": "data", "symmetric": False, "array": upper, "arrayminus": [0] * len(xs), "width": 8},
         "marker": {"color": PALETTE[0]},
     }
@@ -305,7 +300,7 @@ def _cycle(
         "x": xs,
         "y": mean,
         "text": [fmt_value(v, "days", lang) for v in mean],
-        "hovertemplate": "%{x}: %{text}<extra>" + titles.get("mean_days", "") + "</extra>",
+        "hovertemplate": "%{x}: %{text}<extra>%{fullData.name}</extra>",
         "marker": {"symbol": "diamond", "size": 11, "color": PALETTE[1]},
     }
     layout = _base_layout(lang, "days", [*med, *p90, *mean])

@@ -20,21 +20,11 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from sanjeh.calendar import GRAINS, current_unit, latest_complete, parse_period
+from sanjeh.calendar import GRAINS, current_unit, latest_complete, parse_period, unit_of
+from sanjeh.currency import Money
 from sanjeh.errors import AuthError, Forbidden, SanjehError, UserError
-from sanjeh.i18n import (
-    DIRECTION,
-    digits,
-    fmt_money,
-    fmt_number,
-    fmt_rate,
-    fmt_signed_rate,
-    fmt_value,
-    normalize_lang,
-    period_label,
-    t,
-    t_or,
-)
+from sanjeh.formatting import fmt_money, fmt_number, fmt_points, fmt_rate, fmt_signed_rate, fmt_value
+from sanjeh.i18n import DIRECTION, digits, normalize_lang, period_label, t, t_or
 from sanjeh.schema import IMPORT_ORDER
 from sanjeh.users import ROLES, User, add_user, authenticate, list_users, set_language
 from sanjeh.web import charts
@@ -55,6 +45,7 @@ def templates() -> Jinja2Templates:
         fmt_money=fmt_money,
         fmt_rate=fmt_rate,
         fmt_signed_rate=fmt_signed_rate,
+        fmt_points=fmt_points,
         fmt_value=fmt_value,
         period_label=period_label,
         digits=digits,
@@ -108,7 +99,7 @@ def _render(
         "csrf": csrf,
         "csrf_field": CSRF_FIELD,
         "company": st.ws.settings.company,
-        "currency": st.ws.settings.currency,
+        "currency": st.ws.settings.money_format,
         "path": request.url.path,
         "lang_param": request.query_params.get("lang") if request.query_params.get("lang") in ("fa", "en") else "",
         "here": str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
@@ -140,7 +131,9 @@ def _url(path: str, params: list[tuple[str, str]]) -> str:
 
 
 def _quick_periods(st: AppState, calendar: str) -> list[tuple[str, str]]:
-    today = st.ws.today()
+    """This/last month, quarter, year counted from :meth:`AppState.as_of` (today, or the last day
+    with data when the data ends before last month)."""
+    today = st.as_of()
     cal: Any = calendar
     units = {
         "this_month": current_unit(today, cal, "month"),
@@ -154,7 +147,7 @@ def _quick_periods(st: AppState, calendar: str) -> list[tuple[str, str]]:
 
 
 def _period_controls(
-    request: Request, st: AppState, period: str, extra: list[tuple[str, str]] | None = None
+    request: Request, st: AppState, period: str, lang: str, extra: list[tuple[str, str]] | None = None
 ) -> dict[str, Any]:
     calendar = _calendar(request, st)
     if not request.query_params.get("cal"):
@@ -166,7 +159,11 @@ def _period_controls(
         if lang_param:
             params.append(("lang", lang_param))
         quick.append((key, label, _url(request.url.path, params)))
-    return {"period": period, "calendar": calendar, "quick": quick}
+    as_of = st.as_of()
+    data_ends = None
+    if as_of != st.ws.today():  # the quick periods count from the last day with data: say so
+        data_ends = period_label(unit_of(as_of, calendar, "day").label, lang)  # type: ignore[arg-type]
+    return {"period": period, "calendar": calendar, "quick": quick, "data_ends": data_ends}
 
 
 def _calendar(request: Request, st: AppState) -> str:
@@ -200,40 +197,77 @@ def _kpi_view(k: Any, lang: str) -> dict[str, Any]:
     }
 
 
-def _card_view(card: dict[str, Any], lang: str, currency: str) -> dict[str, Any]:
+def _arrow(x: Any) -> str:
+    return "▲" if x and x > 0 else ("▼" if x and x < 0 else "●")
+
+
+def _card_view(card: dict[str, Any], lang: str, currency: Money) -> dict[str, Any]:
     unit = str(card.get("unit") or "number")
-    change = card.get("change_rate")
-    yoy = card.get("year_ago_change_rate")
     up = card.get("direction", "up") == "up"
+    points = card.get("change_in") == "points"  # a rate changes in percentage points
 
     def trend(x: Any) -> str:
         if x is None or x == 0:
             return "flat"
         return "good" if (float(x) > 0) == up else "bad"
 
+    def change(prefix: str) -> tuple[Any, str | None]:
+        if points:
+            x = card.get(f"{prefix}change")
+            return x, fmt_points(x, lang) if x is not None else None
+        x = card.get(f"{prefix}change_rate")
+        return x, fmt_signed_rate(x, lang) if x is not None else None
+
+    change_x, change_text = change("")
+    yoy_x, yoy_text = change("year_ago_")
     att = card.get("attainment")
+    data = card.get("data") or {}
     return {
         "kpi": card.get("kpi"),
         "title": (card.get("title") or {}).get(lang) or card.get("kpi"),
+        "status": data.get("status", "ok"),
+        "missing": [t_or(f"table.{x}", lang, x) for x in data.get("missing") or []],
         "value": fmt_value(card.get("value"), unit, lang, currency, compact=True),
         "value_full": fmt_value(card.get("value"), unit, lang, currency),
         "target": fmt_value(card.get("target"), unit, lang, currency, compact=True) if card.get("target") else None,
         "attainment": fmt_rate(att, lang, 0) if att is not None else None,
         "attainment_pct": max(0.0, min(100.0, float(att) * 100)) if att is not None else None,
         "attainment_ok": att is not None and float(att) >= 1.0,
-        "change": fmt_signed_rate(change, lang) if change is not None else None,
-        "change_arrow": "▲" if change and change > 0 else ("▼" if change and change < 0 else "●"),
-        "change_trend": trend(change),
-        "yoy": fmt_signed_rate(yoy, lang) if yoy is not None else None,
-        "yoy_arrow": "▲" if yoy and yoy > 0 else ("▼" if yoy and yoy < 0 else "●"),
-        "yoy_trend": trend(yoy),
+        "change": change_text,
+        "change_arrow": _arrow(change_x),
+        "change_trend": trend(change_x),
+        "yoy": yoy_text,
+        "yoy_arrow": _arrow(yoy_x),
+        "yoy_trend": trend(yoy_x),
         "previous": fmt_value(card.get("previous"), unit, lang, currency, compact=True),
         "spark": charts.sparkline_svg(card.get("spark") or [], rtl=lang == "fa"),
         "direction": card.get("direction", "up"),
     }
 
 
-def _cell(value: Any, column: str, kpi: Any, lang: str, currency: str, dims: list[str]) -> str:
+def _day_text(day: str | None, calendar: str, lang: str) -> str:
+    """An ISO day in the workspace's calendar, for people (``۱۵ دی ۱۴۰۳``)."""
+    if not day:
+        return "—"
+    import datetime as dt
+
+    return period_label(unit_of(dt.date.fromisoformat(day), calendar, "day").label, lang)  # type: ignore[arg-type]
+
+
+def _data_note(data: dict[str, Any], lang: str, calendar: str) -> dict[str, Any] | None:
+    """What a page says instead of zeros: which data is missing, or where the data lies."""
+    status = data.get("status", "ok")
+    if status == "ok":
+        return None
+    first, last = _day_text(data.get("first_day"), calendar, lang), _day_text(data.get("last_day"), calendar, lang)
+    if status == "no_data":
+        tables = [t_or(f"table.{x}", lang, x) for x in data.get("missing") or []]
+        sep = "، " if lang == "fa" else ", "
+        return {"status": status, "text": t("data_note.no_data", lang, tables=sep.join(tables)), "import": True}
+    return {"status": status, "text": t(f"data_note.{status}", lang, first=first, last=last), "import": False}
+
+
+def _cell(value: Any, column: str, kpi: Any, lang: str, currency: Money, dims: list[str]) -> str:
     if column == "period":
         return period_label(value, lang)
     if column in dims or column.endswith("_name"):
@@ -264,11 +298,14 @@ def _column_title(column: str, kpi: Any, lang: str) -> str:
     return t_or(f"col.{column}", lang, t_or(f"dim.{column}", lang, column))
 
 
-def _table(result: dict[str, Any], kpi: Any, lang: str, currency: str) -> dict[str, Any]:
+def _table(result: dict[str, Any], kpi: Any, lang: str, currency: Money) -> dict[str, Any]:
     rows = list(result.get("rows") or [])
     dims = list(result.get("by") or [])
     columns: list[str] = list(result.get("columns") or (rows[0].keys() if rows else []))
     hidden = {m.name for m in kpi.measures if getattr(m, "hidden", False)}
+    if charts.measure_unit(kpi, kpi.headline) == "rate":
+        # a rate's change is shown in points (its _change column); a percent of a percent is not
+        hidden |= {f"{kpi.headline}_change_rate", f"{kpi.headline}_year_ago_change_rate"}
     columns = [c for c in columns if c not in hidden]
     numeric = {c for c in columns if c != "period" and c not in dims and charts.measure_unit(kpi, c) != "text"}
     return {
@@ -388,18 +425,20 @@ def scorecard_page(request: Request) -> Response:
     lang = _lang(request, c.user)
     period = _period_param(request, st)
     card = st.scorecard(c.user, period)
-    cur = st.ws.settings.currency
+    cur = st.ws.settings.money_format
     return _render(
         request,
         "scorecard.html",
         c,
         lang=lang,
-        controls=_period_controls(request, st, card.get("period", period)),
+        controls=_period_controls(request, st, card.get("period", period), lang),
         period=card.get("period", period),
         goals=[t_or(f"goal.{g}", lang, g) for g in card.get("goals", [])],
         primary=[_card_view(x, lang, cur) for x in card.get("primary", [])],
         secondary=[_card_view(x, lang, cur) for x in card.get("secondary", [])],
         insights=[f["text"][lang] for f in card.get("insights", [])],
+        missing=[t_or(f"table.{x}", lang, x) for x in (card.get("data") or {}).get("missing") or []],
+        empty=bool((card.get("data") or {}).get("empty")),
         extra_params=[],
     )
 
@@ -457,7 +496,13 @@ def kpi_page(request: Request, name: str) -> Response:
         drilled = QuerySpec(spec.kpi, spec.period, grain or None, tuple(by), tuple(filters), spec.compare)
         return _url(path, _spec_params(drilled, lang_param))
 
-    figure = charts.build_chart(result, k, lang, currency=st.ws.settings.currency, drill=drill)
+    cur = st.ws.settings.money_format
+    note = _data_note(result.get("data") or {}, lang, parse_period(spec.period).calendar)
+    figure = (
+        None
+        if note and note["status"] in ("no_data", "outside")
+        else charts.build_chart(result, k, lang, currency=cur, drill=drill)
+    )
     filters = []
     for d, m in spec.filters:
         rest = QuerySpec(
@@ -478,11 +523,14 @@ def kpi_page(request: Request, name: str) -> Response:
         lang=lang,
         kpi=_kpi_view(k, lang),
         spec=spec,
-        controls=_period_controls(request, st, spec.period, [(p, v) for p, v in _spec_params(spec) if p != "period"]),
+        controls=_period_controls(
+            request, st, spec.period, lang, [(p, v) for p, v in _spec_params(spec) if p != "period"]
+        ),
         grains=list(GRAINS),
         filters=filters,
         figure=figure,
-        table=_table(result, k, lang, st.ws.settings.currency),
+        table=_table(result, k, lang, cur),
+        data_note=note,
         csv_url=_url(f"/kpi/{k.name}/csv", _spec_params(spec)),
         json_url=_url(f"/api/v1/kpis/{k.name}", _spec_params(spec)),
         extra_params=[(p, v) for p, v in _spec_params(spec) if p != "period"],
@@ -526,7 +574,7 @@ def reps_page(request: Request) -> Response:
     st = state_of(request)
     lang = _lang(request, c.user)
     label = _period_param(request, st)
-    cur = st.ws.settings.currency
+    cur = st.ws.settings.money_format
 
     def run(kpi: str, by: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = st.run(c.user, QuerySpec(kpi, label, None, by)).get("rows") or []
@@ -599,7 +647,7 @@ def reps_page(request: Request) -> Response:
         "reps.html",
         c,
         lang=lang,
-        controls=_period_controls(request, st, label),
+        controls=_period_controls(request, st, label, lang),
         period=label,
         rows=rows,
         figure=figure,

@@ -187,7 +187,14 @@ class AppState:
     def default_period(self, calendar: str | None = None) -> str:
         """The latest complete month, or the last month with data when the data ends earlier."""
         cal = calendar or self.ws.settings.calendar
-        return self.cached(("default_period", cal), None, lambda e: str(self.ws.default_period("month", cal)))
+        return self.cached(
+            ("default_period", cal, self.ws.today()), None, lambda e: str(e.default_period("month", cal))
+        )
+
+    def as_of(self) -> Any:
+        """The day quick periods count from: today, or the last day with data when the data ends
+        before last month (kpis/coverage.py)."""
+        return self.cached(("as_of", self.ws.today()), None, lambda e: e.as_of())
 
     def spec(
         self,

@@ -1,0 +1,197 @@
+"""Numbers for people, in Persian and English: one module, and its inverse.
+
+Every number a surface shows goes through here: plain numbers and counts, money in
+the workspace's currency (:mod:`sanjeh.currency`), rates as percentages, changes of a
+rate in percentage points, days and hours, and a compact form with a word for big
+numbers (``1.5B`` / ``۱٫۵ میلیارد``). Persian uses Persian digits, ``٬`` between
+thousands, ``٫`` as the decimal separator and ``٪``; a signed Persian number is
+isolated left-to-right so its sign stays before its digits inside right-to-left text.
+A missing value (None, NaN, ±inf) is ``—``.
+
+:func:`parse_number` reads every one of these forms back (``tests/test_formatting.py``
+checks the round trip on many values in both languages), and also what people type:
+``1,234.5``, ``۱۲٬۵۰۰``, ``12.5%``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from sanjeh.currency import Money, as_money
+from sanjeh.i18n import digits, t
+
+#: Units a value can be shown in: a measure's own, or ``points`` for the change of a rate.
+UNITS = ("money", "count", "rate", "points", "days", "hours", "number", "ratio")
+MISSING = "—"
+_LRI, _PDI = "\u2066", "\u2069"
+#: Scales of the compact form, largest first (message keys ``number.<word>``).
+SCALES = ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"), (1e3, "thousand"))
+
+
+def is_missing(x: Any) -> bool:
+    if x is None:
+        return True
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return True
+    return math.isnan(v) or math.isinf(v)
+
+
+def _signed(text: str, lang: str) -> str:
+    """A signed Persian number isolated left-to-right, so the sign stays before the digits in RTL text."""
+    if lang == "fa" and text[:1] in ("−", "+", "-"):
+        return _LRI + text + _PDI
+    return text
+
+
+def _trim(text: str) -> str:
+    """Drop the zeros after a decimal point (and the point itself): ``15.30`` -> ``15.3``, ``100`` stays."""
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def _plain(v: float, decimals: int | None) -> str:
+    """ASCII text of ``v`` with thousands separators; no negative zero."""
+    if decimals is None:
+        text = f"{int(v):,}" if v == int(v) and abs(v) < 1000000000000000.0 else _trim(f"{v:,.2f}")
+    else:
+        text = f"{v:,.{decimals}f}"
+    if text.lstrip("-").strip("0.,") == "":  # -0, -0.00: no sign on zero
+        text = text.lstrip("-")
+    return text.replace("-", "−")
+
+
+def fmt_number(x: Any, lang: str = "fa", decimals: int | None = None) -> str:
+    """A number with thousands separators: integers whole, others with up to 2 decimals
+    (``decimals`` fixes their number); ``—`` for a missing value."""
+    if is_missing(x):
+        return MISSING
+    return _signed(digits(_plain(float(x), decimals), lang), lang)
+
+
+def fmt_compact(x: Any, lang: str = "fa") -> str:
+    """A big number shortened with a word (``1.5B`` / ``۱٫۵ میلیارد``); 1 decimal below 100 of its scale."""
+    if is_missing(x):
+        return MISSING
+    v = float(x)
+    for scale, word in SCALES:
+        if abs(v) >= scale * 0.9995:  # 999,600 reads 1M, not 1,000K
+            n = v / scale
+            text = _trim(f"{n:,.1f}") if abs(n) < 99.95 else f"{n:,.0f}"
+            return t(f"number.{word}", lang, n=_signed(digits(text.replace("-", "−"), lang), lang))
+    return fmt_number(round(v, 2), lang)
+
+
+def fmt_money(x: Any, lang: str = "fa", currency: str | Money = "IRR", compact: bool = False) -> str:
+    """An amount in the workspace's money unit, always named: ``12,500 USD``, ``۱٫۲ میلیارد تومان``."""
+    if is_missing(x):
+        return MISSING
+    m = as_money(currency)
+    v = float(x) / m.divisor
+    n = fmt_compact(v, lang) if compact and abs(v) >= 1e3 else fmt_number(v, lang, decimals=m.decimals)
+    return t("number.money", lang, n=n, currency=m.word(lang))
+
+
+def fmt_rate(x: Any, lang: str = "fa", decimals: int = 1) -> str:
+    """A fraction as a percentage: 0.153 -> ``15.3%`` / ``۱۵٫۳٪``; 1 -> ``100%``."""
+    if is_missing(x):
+        return MISSING
+    text = _trim(_plain(float(x) * 100, decimals)) + "%"
+    return _signed(digits(text, lang), lang)
+
+
+def _sign(x: float, text: str, lang: str) -> str:
+    """``text`` with a ``+`` for a positive value that does not round to zero."""
+    if x > 0 and text.strip("0.,%") != "":
+        text = "+" + text
+    return _signed(digits(text, lang), lang)
+
+
+def fmt_signed_rate(x: Any, lang: str = "fa", decimals: int = 1) -> str:
+    """A relative change: ``+12.5%``, ``−3%``, ``0%``."""
+    if is_missing(x):
+        return MISSING
+    return _sign(float(x), _trim(_plain(float(x) * 100, decimals)) + "%", lang)
+
+
+def fmt_points(x: Any, lang: str = "fa", decimals: int = 1, *, signed: bool = True) -> str:
+    """A change of a rate in percentage points: 0.091 -> ``+9.1 pp`` / ``+۹٫۱ واحد درصد``."""
+    if is_missing(x):
+        return MISSING
+    v = float(x)
+    text = _trim(_plain((v if signed else abs(v)) * 100, decimals))
+    n = _sign(v, text, lang) if signed else digits(text, lang)
+    return t("number.points", lang, n=n)
+
+
+def fmt_value(x: Any, unit: str, lang: str = "fa", currency: str | Money = "IRR", compact: bool = False) -> str:
+    """A value by its unit (money, count, rate, points, days, hours, number, ratio)."""
+    if is_missing(x):
+        return MISSING
+    v = float(x)
+    if unit == "money":
+        return fmt_money(v, lang, currency, compact=compact)
+    if unit == "rate":
+        return fmt_rate(v, lang)
+    if unit == "points":
+        return fmt_points(v, lang)
+    if unit == "count":
+        return fmt_compact(v, lang) if compact and abs(v) >= 1e6 else fmt_number(round(v), lang)
+    if unit in ("days", "hours"):
+        return t(f"number.{unit}", lang, n=fmt_number(round(v, 1), lang))
+    if unit == "ratio":
+        return fmt_number(v, lang, decimals=2)
+    return fmt_compact(v, lang) if compact else fmt_number(v, lang)
+
+
+# -- reading numbers back -------------------------------------------------------------------
+_TO_ASCII = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩٫−", "01234567890123456789.-")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _words(lang: str) -> list[tuple[str, float]]:
+    """(word, scale) of the compact form in ``lang``, the longest words first."""
+    out = []
+    for scale, word in SCALES:
+        pattern = t(f"number.{word}", lang, n="\0")
+        out.append((pattern.replace("\0", "").strip(), scale))
+    return sorted(out, key=lambda ws: -len(ws[0]))
+
+
+def parse_number(text: str, *, percent: bool | None = None) -> float | None:
+    """The number a formatted text stands for, in either language; None for ``—`` or empty.
+
+    Thousands separators (``,`` ``٬``), Persian/Arabic digits, ``٫``, ``−``, a compact word
+    (``1.5M``, ``۱٫۵ میلیارد``) and a unit word are understood. A percentage (``%``, ``٪``,
+    ``pp``, ``واحد درصد``) is returned as a fraction; ``percent=True`` reads a bare number
+    as one too. Anything else is a :class:`ValueError`.
+    """
+    s = str(text).replace(_LRI, "").replace(_PDI, "").replace("\u200e", "").replace("\u200f", "").strip()
+    if s in ("", MISSING):
+        return None
+    s = s.translate(_TO_ASCII)
+    pct = percent is True
+    for mark in ("%", "٪", "واحد درصد", "pp"):
+        if mark in s:
+            s, pct = s.replace(mark, ""), True
+    scale = 1.0
+    for lang in ("fa", "en"):
+        for word, value in _words(lang):
+            if word and re.search(rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])", s):
+                s, scale = s.replace(word, "", 1), value
+                break
+        if scale != 1.0:
+            break
+    s = s.replace(",", "").replace("٬", "").strip()
+    m = _NUMBER.search(s)
+    if m is None:
+        raise ValueError(f"{text!r} is not a number")
+    rest = (s[: m.start()] + s[m.end() :]).strip()
+    if rest and not re.fullmatch(r"[^\d.]*", rest):  # a unit word may remain, never more digits
+        raise ValueError(f"{text!r} is not a number")
+    value = float(m.group(0)) * scale
+    return value / 100 if pct else value
