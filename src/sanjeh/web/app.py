@@ -29,6 +29,7 @@ from sanjeh.web.auth import parse_forwarded_allow
 from sanjeh.web.deps import Caller, caller
 from sanjeh.web.guard import Guard
 from sanjeh.web.state import (
+    CREDENTIALS_TTL,
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_MAX_BODY,
     DEFAULT_MAX_LOGIN_BODY,
@@ -130,6 +131,7 @@ def create_app(
     login_limit: int = 5,
     address_login_limit: int = 20,
     forwarded_allow: str | tuple[str, ...] = (),
+    credentials_ttl: float = CREDENTIALS_TTL,
 ) -> FastAPI:
     """The FastAPI app for a workspace (the workspace object, its settings or its folder).
 
@@ -139,6 +141,8 @@ def create_app(
     user name and address and ``address_login_limit`` per address, a minute.
     ``secure_cookies`` (behind HTTPS) marks cookies Secure and sends HSTS;
     ``forwarded_allow`` lists the proxies whose ``X-Forwarded-For`` is believed.
+    ``credentials_ttl``: seconds a user's row and a session's liveness are cached (a change made by
+    another process, such as ``sanjeh users remove`` on a PostgreSQL warehouse, shows after it).
     """
     from sanjeh.web import api, pages
 
@@ -151,6 +155,7 @@ def create_app(
         body_timeout=body_timeout,
         secure_cookies=secure_cookies,
         forwarded_allow=parse_forwarded_allow(forwarded_allow),
+        credentials_ttl=credentials_ttl,
     )
     state.limiter.limit = login_limit
     state.limiter.address_limit = address_login_limit

@@ -99,6 +99,8 @@ class AppState:
     #: proxy addresses/networks whose X-Forwarded-For is believed (``--forwarded-allow``); none by default
     forwarded_allow: tuple[str, ...] = ()
     version_ttl: float = 1.0
+    #: seconds a user's row and a session's liveness are trusted without a warehouse look-up
+    credentials_ttl: float = CREDENTIALS_TTL
     computed: int = 0  # engine calls made (not served from the cache)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _engines: dict[str | None, Any] = field(default_factory=dict)
@@ -142,7 +144,7 @@ class AppState:
         """The user (cached for a few seconds: a request needs no warehouse round trip)."""
         now = time.monotonic()
         hit = self._users.get(name)
-        if hit is not None and now - hit[0] < CREDENTIALS_TTL:
+        if hit is not None and now - hit[0] < self.credentials_ttl:
             return hit[1]
         user = self.call(lambda ws: get_user(ws, name))
         self._users[name] = (now, user)
@@ -155,7 +157,7 @@ class AppState:
         """Whether the session is still open (cached for a few seconds, like users)."""
         now = time.monotonic()
         hit = self._sessions.get((sid, username))
-        if hit is not None and now - hit[0] < CREDENTIALS_TTL:
+        if hit is not None and now - hit[0] < self.credentials_ttl:
             return bool(hit[1])
         alive = self.call(lambda ws: session_alive(ws, sid, username))
         self._sessions.put((sid, username), (now, alive))
