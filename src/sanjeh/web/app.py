@@ -108,7 +108,10 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = {404: "not found", 405: "method not allowed"}.get(exc.status_code, str(exc.detail))
-        return render_error(request, exc.status_code, code, message, {"path": request.url.path})
+        response = render_error(request, exc.status_code, code, message, {"path": request.url.path})
+        if exc.status_code in (408, 413):  # the body was left unread: end the connection after the answer
+            response.headers["Connection"] = "close"
+        return response
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path)

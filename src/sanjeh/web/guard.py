@@ -93,6 +93,8 @@ class Guard:
             from sanjeh.web.app import render_error
 
             response = render_error(request, exc.status, exc.code, exc.message, exc.details)
+            if _has_body(request):  # the unread body cannot be skipped: end the connection after the answer
+                response.headers["Connection"] = "close"
             await response(scope, receive, send)
             return
         await self.app(scope, self._counted(receive, path, limit), send)
@@ -161,6 +163,11 @@ class Guard:
             await send(message)
 
         return with_headers
+
+
+def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length", "0").strip()
+    return "transfer-encoding" in request.headers or not length.isdigit() or int(length) > 0
 
 
 def _too_large(path: str, limit: int) -> str:
