@@ -587,6 +587,16 @@ def test_control_characters_in_parameters_are_4xx(served: Served, query: str) ->
         assert "<html" in r.text
 
 
+def test_control_characters_in_json_fields_are_4xx(served: Served) -> None:
+    with served.api("admin") as c:
+        before = c.get("/api/v1/targets").json()
+        row = {"kpi": "sales_by_region", "period": "1403", "dimension": "region", "member": "Teh\x00ran", "target": 5}
+        assert_error(c.put("/api/v1/targets", json=[row]), 422, "invalid_request")
+        assert c.get("/api/v1/targets").json() == before  # nothing stored
+        user = {"username": "x\ry", "role": "admin", "password": "long-enough"}
+        assert_error(c.post("/api/v1/users", json=user), 422, "invalid_request")
+
+
 def test_an_upload_name_over_255_bytes_is_4xx(served: Served) -> None:
     with served.api("manager") as c:
         name = "ر" * 200 + ".csv"  # 404 bytes in UTF-8

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -22,6 +22,10 @@ router = APIRouter(prefix="/api/v1", tags=["api"])
 
 
 # -- typed input/output -------------------------------------------------------------------------
+#: Text of an input field: no control characters (NUL, CR, LF, …); a value with one is 422.
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*$", max_length=1000)]
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str
@@ -47,25 +51,25 @@ class UserOut(BaseModel):
 
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: str
-    role: str = Field(description="admin, manager or rep")
-    rep_id: str | None = None
-    password: str = Field(min_length=8)
-    language: str | None = None
+    username: Text
+    role: Text = Field(description="admin, manager or rep")
+    rep_id: Text | None = None
+    password: str = Field(min_length=8, max_length=1000)
+    language: Text | None = None
 
 
 class LanguageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    language: str = Field(description="fa or en")
+    language: Text = Field(description="fa or en")
 
 
 class TargetRow(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kpi: str
-    measure: str | None = None
-    period: str
-    dimension: str | None = None
-    member: str | None = None
+    kpi: Text
+    measure: Text | None = None
+    period: Text
+    dimension: Text | None = None
+    member: Text | None = None
     target: float
 
 
