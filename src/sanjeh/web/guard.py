@@ -92,7 +92,10 @@ class Guard:
         except SanjehError as exc:
             from sanjeh.web.app import render_error
 
-            response = render_error(request, exc.status, exc.code, exc.message, exc.details)
+            # in a worker thread: an error page may look up who is asking (the warehouse, under its lock)
+            response = await anyio.to_thread.run_sync(
+                render_error, request, exc.status, exc.code, exc.message, exc.details
+            )
             if _has_body(request):  # the unread body cannot be skipped: end the connection after the answer
                 response.headers["Connection"] = "close"
             await response(scope, receive, send)
