@@ -9,12 +9,18 @@ from sanjeh.errors import AuthError, NotFound, UserError
 from sanjeh.users import (
     add_user,
     authenticate,
+    count_sessions,
     create_demo_users,
     delete_user,
+    disable_user,
+    end_session,
     get_user,
     list_users,
+    open_session,
+    session_alive,
     set_language,
     set_password,
+    set_role,
 )
 from sanjeh.workspace import Workspace
 
@@ -96,3 +102,41 @@ def test_demo_users(workspace: Workspace) -> None:
         assert len(password) >= 8
         authenticate(workspace, name, password)
     assert create_demo_users(workspace) == []  # existing users are kept as they are
+
+
+def test_sessions_end_with_logout_and_with_changes_of_the_user(any_workspace: Workspace) -> None:
+    ws = any_workspace
+    sara = add_user(ws, "sara", "manager", password="s3cret-pass")
+    one, two = open_session(ws, sara, "session", 3600), open_session(ws, sara, "api", 3600)
+    assert session_alive(ws, one, "sara")
+    assert not session_alive(ws, one, "ali")  # a session belongs to its user
+    assert count_sessions(ws, "sara") == 2
+    end_session(ws, one)
+    assert not session_alive(ws, one, "sara")
+    assert session_alive(ws, two, "sara")
+    set_language(ws, "sara", "en")  # not an identity change: sessions stay
+    assert session_alive(ws, two, "sara")
+    stamps = [sara.stamp]
+    for change in (
+        lambda: set_password(ws, "sara", "another-pass"),
+        lambda: set_role(ws, "sara", "admin"),
+        lambda: disable_user(ws, "sara"),
+    ):
+        sid = open_session(ws, get_user(ws, "sara"), "api", 3600)  # type: ignore[arg-type]
+        user = change()
+        assert not session_alive(ws, sid, "sara")
+        assert user.stamp not in stamps
+        stamps.append(user.stamp)
+    assert get_user(ws, "sara").disabled  # type: ignore[union-attr]
+    with pytest.raises(AuthError):
+        authenticate(ws, "sara", "another-pass")
+    sid = open_session(ws, set_password(ws, "sara", "third-pass"), "api", 3600)  # a new password enables
+    assert authenticate(ws, "sara", "third-pass").username == "sara"
+    delete_user(ws, "sara")
+    assert not session_alive(ws, sid, "sara")
+    again = add_user(ws, "sara", "manager", password="s3cret-pass")
+    assert again.stamp not in stamps  # re-created under the same name: a new identity
+    expired = open_session(ws, again, "api", -10)
+    assert not session_alive(ws, expired, "sara")
+    open_session(ws, again, "api", 3600)  # opening a session deletes the expired ones
+    assert ws.warehouse.table("_sessions").count().execute() == 1

@@ -307,7 +307,9 @@ def test_static_assets_are_the_apps_own(served: Served) -> None:
         assert "@import" not in css
 
 
-def test_root_path_is_not_a_directory_listing(served: Served) -> None:
+def test_root_path_is_not_a_directory_listing(served: Served, admin: httpx.Client) -> None:
     with served.client() as c:
         assert c.get("/static/").status_code == 404
-        assert c.get("/static/../pyproject.toml").status_code == 404
+        # a stranger is sent to the login page for any path that is not public, a user gets 404
+        assert c.get("/static/../pyproject.toml", follow_redirects=False).status_code == 303
+    assert admin.get("/static/../pyproject.toml").status_code == 404

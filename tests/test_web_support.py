@@ -21,7 +21,7 @@ import httpx
 import uvicorn
 
 from sanjeh.users import add_user
-from sanjeh.web.app import create_app
+from sanjeh.web.app import create_app, uvicorn_config
 from sanjeh.workspace import Workspace
 from tests.conftest import FIXED_TODAY
 
@@ -88,11 +88,11 @@ def csrf_of(html: str) -> str:
 
 @contextmanager
 def serve(ws: Workspace, **kw: object) -> Iterator[Served]:
-    """Run the real app with uvicorn in a thread on a free port; stop it afterwards."""
+    """Run the real app with uvicorn in a thread on a free port (configured as ``sanjeh serve`` runs it);
+    stop it afterwards."""
     app = create_app(ws, **kw)  # type: ignore[arg-type]
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -105,6 +105,38 @@ def serve(ws: Workspace, **kw: object) -> Iterator[Served]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def rss_bytes() -> int:
+    """The resident memory of this process (the test server runs in one of its threads)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+@contextmanager
+def peak_rss_growth() -> Iterator[list[int]]:
+    """Sample this process's RSS every 5 ms while the block runs; yields a list that holds,
+    afterwards, the peak growth in bytes over the RSS at the start."""
+    start = rss_bytes()
+    peak = [start]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss_bytes())
+            time.sleep(0.005)
+
+    out = [0]
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield out
+    finally:
+        stop.set()
+        thread.join()
+        out[0] = max(peak[0], rss_bytes()) - start
 
 
 _DEMO: dict[str, object] = {}

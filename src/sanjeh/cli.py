@@ -415,24 +415,106 @@ def _render_scorecard(sc: Any, lang: str, fmt: str, money: Any = "IRR") -> None:
 
 
 # -- users, demo, serve ----------------------------------------------------------------------
+PasswordStdinOpt = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input (one line).")
+]
+
+
+def _read_password(password_stdin: bool) -> str:
+    """The new password: one line of standard input, or asked twice on the terminal."""
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise UserError(
+            "no terminal to ask for the password: pass --password-stdin and write the password to standard input"
+        )
+    import getpass
+
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise UserError("the two passwords differ; nothing changed")
+    return first
+
+
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="User name.")],
     role: Annotated[str, typer.Option(help="admin | manager | rep")],
     rep_id: Annotated[str | None, typer.Option(help="The rep this user is (role rep).")] = None,
-    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input.")] = False,
+    password_stdin: PasswordStdinOpt = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Create a user of the dashboard and API."""
-    import getpass
-
     from sanjeh.users import add_user
 
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else getpass.getpass("Password: ")
+    password = _read_password(password_stdin)
     ws = _open(workspace)
     add_user(ws, name, role, rep_id=rep_id, password=password)
     _out().print(f"User {name} ({role}) created.")
     ws.close()
+
+
+@users_app.command("list")
+def users_list(workspace: WorkspaceOpt = None, fmt: FormatOpt = "table") -> None:
+    """Every user: name, role, rep id, language, whether disabled, open sessions."""
+    from sanjeh.users import count_sessions, list_users
+
+    fmt = _check_format(fmt)
+    ws = _open(workspace)
+    rows = [{**u.to_dict(), "disabled": u.disabled, "sessions": count_sessions(ws, u.username)} for u in list_users(ws)]
+    ws.close()
+    cols = ["username", "role", "rep_id", "language", "disabled", "sessions"]
+    if fmt == "json":
+        _print_json(rows)
+    elif fmt == "csv":
+        sys.stdout.write(to_csv(rows, cols))
+    else:
+        t = Table(title=f"Users ({len(rows)})")
+        for c in cols:
+            t.add_column(c, justify="right" if c == "sessions" else "left")
+        for r in rows:
+            t.add_row(
+                *("" if r[c] is None else ("yes" if r[c] is True else "" if r[c] is False else str(r[c])) for c in cols)
+            )
+        _out().print(t)
+
+
+@users_app.command("passwd")
+def users_passwd(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    password_stdin: PasswordStdinOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Set a user's password (enables a disabled user); their sessions and tokens end."""
+    from sanjeh.users import set_password
+
+    password = _read_password(password_stdin)
+    ws = _open(workspace)
+    set_password(ws, name, password)
+    ws.close()
+    _out().print(f"Password of {name} changed; their sessions and tokens have ended.")
+
+
+@users_app.command("remove")
+def users_remove(name: Annotated[str, typer.Argument(help="User name.")], workspace: WorkspaceOpt = None) -> None:
+    """Remove a user; their sessions and tokens end."""
+    from sanjeh.users import delete_user
+
+    ws = _open(workspace)
+    delete_user(ws, name)
+    ws.close()
+    _out().print(f"User {name} removed; their sessions and tokens have ended.")
+
+
+@users_app.command("disable")
+def users_disable(name: Annotated[str, typer.Argument(help="User name.")], workspace: WorkspaceOpt = None) -> None:
+    """Stop a user from logging in (``users passwd`` enables them again); their sessions and tokens end."""
+    from sanjeh.users import disable_user
+
+    ws = _open(workspace)
+    disable_user(ws, name)
+    ws.close()
+    _out().print(f"User {name} disabled; their sessions and tokens have ended.")
 
 
 @app.command()
@@ -465,14 +547,36 @@ def demo(
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind (default: this machine only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    secure_cookies: Annotated[
+        bool, typer.Option("--secure-cookies", help="Behind HTTPS: Secure cookies and an HSTS header.")
+    ] = False,
+    forwarded_allow: Annotated[
+        str,
+        typer.Option(
+            "--forwarded-allow",
+            help="Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed (default none).",
+        ),
+    ] = "",
+    max_upload_mb: Annotated[
+        int, typer.Option("--max-upload-mb", min=1, help="Largest import upload, in MB (default 200).")
+    ] = 200,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """The web dashboard and the REST API."""
     from sanjeh.web.app import serve as serve_app
+    from sanjeh.web.auth import parse_forwarded_allow
 
+    proxies = parse_forwarded_allow(forwarded_allow)
     ws = _open(workspace)
-    _out().print(f"Serving {ws.root} on http://{host}:{port}/")
-    serve_app(ws, host=host, port=port)
+    _out().print(f"Serving {ws.root} on http://{host}:{port}/" + (" (behind HTTPS)" if secure_cookies else ""))
+    serve_app(
+        ws,
+        host=host,
+        port=port,
+        secure_cookies=secure_cookies,
+        forwarded_allow=proxies,
+        max_upload=max_upload_mb * 1024 * 1024,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from typing import Any
 
 from sanjeh import formatting
 from sanjeh.currency import Money
+from sanjeh.export import csv_text
 
 
 def fmt_value(value: Any, unit: str, lang: str = "en", currency: str | Money = "IRR") -> str:
@@ -39,10 +38,5 @@ def attainment_style(attainment: float | None) -> str:
 
 
 def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
-    cols = list(columns) if columns else (list(rows[0]) if rows else [])
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
-    w.writeheader()
-    for r in rows:
-        w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in cols})
-    return buf.getvalue()
+    """Rows as CSV for ``--format csv``: the one writer of :mod:`sanjeh.export` (formulas neutralised)."""
+    return csv_text(rows, columns)

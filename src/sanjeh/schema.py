@@ -361,4 +361,11 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
         "language": "string",
         "created_at": "timestamp",
     },
+    "_sessions": {  # browser logins and API tokens (sanjeh.users): logging out deletes the row
+        "sid": "string",
+        "username": "string",
+        "kind": "string",
+        "created_at": "timestamp",
+        "expires_at": "timestamp",
+    },
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -12,6 +13,8 @@ from sanjeh.currency import Money, money
 from sanjeh.errors import SettingsError, WorkspaceNotFound
 
 SETTINGS_FILE = "sanjeh.toml"
+#: ``sanjeh.toml`` holds the secret that signs sessions: only its owner may read it.
+SETTINGS_MODE = 0o600
 DEFAULT_WAREHOUSE = "duckdb://warehouse.duckdb"
 GOALS = ("more_customers", "more_annual_revenue", "better_conversion")
 
@@ -131,7 +134,9 @@ class Settings:
         return "\n".join(lines)
 
     def save(self) -> None:
-        """Write the [workspace] table; workspace KPIs declared by hand are kept as they are."""
+        """Write the [workspace] table; workspace KPIs declared by hand are kept as they are.
+
+        The file is created readable by its owner only (0600), and made so if it was not."""
         file = self.root / SETTINGS_FILE
         text = self.to_toml()
         if file.is_file():
@@ -139,4 +144,7 @@ class Settings:
             idx = old.find("[[kpis]]")
             if idx >= 0:
                 text += "\n" + old[idx:]
-        file.write_text(text, encoding="utf-8")
+        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, SETTINGS_MODE)
+        os.fchmod(fd, SETTINGS_MODE)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)

@@ -1,16 +1,24 @@
 """Users of the dashboard and the API (API.md, "Users and roles").
 
 Users live in the warehouse table ``_users``. Passwords are hashed with Argon2id
-(memory-hard); the hash carries its own salt and parameters. Roles:
+(memory-hard); the hash carries its own salt and parameters. A disabled user's hash
+is kept behind a ``!`` (no password matches it). Roles:
 
 - ``admin``: everything, including users, imports and settings;
 - ``manager``: every KPI and target, imports;
 - ``rep``: every KPI computed over their own rows only (``rep_id``).
+
+Sessions (browser logins and API tokens) are rows of ``_sessions``: logging out deletes
+one; removing, disabling a user or changing their password or role deletes all of
+theirs. A token also carries the user's :attr:`User.stamp`, a digest of the stored row
+that changes with any such change (a user re-created under the same name has a new
+stamp), so a token outlives neither its row nor its user.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -25,6 +33,9 @@ from sanjeh.errors import AuthError, NotFound, UserError
 from sanjeh.workspace import Workspace
 
 USERS_TABLE = "_users"
+SESSIONS_TABLE = "_sessions"
+SESSION_KINDS = ("session", "api")
+DISABLED = "!"  # prefix of a disabled user's password hash
 ROLES = ("admin", "manager", "rep")
 LANGUAGES = ("fa", "en")
 MIN_PASSWORD_LENGTH = 8
@@ -42,6 +53,9 @@ class User:
     role: str
     rep_id: str | None = None
     language: str | None = None
+    #: digest of the stored row (role, rep, password hash with its random salt): tokens carry it
+    stamp: str = ""
+    disabled: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -87,8 +101,20 @@ def _rows(ws: Workspace) -> list[dict[str, Any]]:
     return list(table.to_pyarrow().to_pylist())
 
 
+def _stamp(row: dict[str, Any]) -> str:
+    parts = (row["username"], row["role"], row.get("rep_id") or "", row.get("password_hash") or "")
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
 def _to_user(row: dict[str, Any]) -> User:
-    return User(row["username"], row["role"], row.get("rep_id") or None, row.get("language") or None)
+    return User(
+        row["username"],
+        row["role"],
+        row.get("rep_id") or None,
+        row.get("language") or None,
+        stamp=_stamp(row),
+        disabled=str(row.get("password_hash") or "").startswith(DISABLED),
+    )
 
 
 def list_users(ws: Workspace) -> list[User]:
@@ -103,6 +129,16 @@ def get_user(ws: Workspace, name: str) -> User | None:
     return None
 
 
+def _check_role(role: str, rep_id: str | None) -> None:
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}; the roles are: {', '.join(ROLES)}", details={"role": role})
+    rep_id = (rep_id or "").strip() or None
+    if role == "rep" and not rep_id:
+        raise UserError("a user with role rep needs a rep id (--rep-id)", details={"role": role})
+    if role != "rep" and rep_id:
+        raise UserError(f"only a rep has a rep id, not a {role}", details={"role": role, "rep_id": rep_id})
+
+
 def add_user(
     ws: Workspace,
     name: str,
@@ -114,13 +150,8 @@ def add_user(
 ) -> User:
     """Create a user. A rep needs a ``rep_id``; other roles must not have one."""
     name = _validate_name(name)
-    if role not in ROLES:
-        raise UserError(f"unknown role {role!r}; the roles are: {', '.join(ROLES)}", details={"role": role})
+    _check_role(role, rep_id)
     rep_id = (rep_id or "").strip() or None
-    if role == "rep" and not rep_id:
-        raise UserError("a user with role rep needs a rep id (--rep-id)", details={"role": role})
-    if role != "rep" and rep_id:
-        raise UserError(f"only a rep has a rep id, not a {role}", details={"role": role, "rep_id": rep_id})
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     if language is not None and language not in LANGUAGES:
@@ -153,17 +184,31 @@ _SCHEMA = pa.schema(
 )
 
 
+def login_record(ws: Workspace, name: str) -> tuple[User | None, str]:
+    """The user called ``name`` and their password hash (``(None, "")`` if there is none).
+
+    Reading is quick; checking the password (:func:`check_password`) is slow on purpose,
+    so a server reads under its warehouse lock and checks outside it."""
+    name = (name or "").strip()
+    for r in _rows(ws):
+        if r["username"] == name:
+            return _to_user(r), str(r["password_hash"] or "")
+    return None, ""
+
+
+def check_password(user: User | None, password_hash: str, password: str) -> User:
+    """The user if ``password`` matches; :class:`AuthError` otherwise, after the same work for an
+    unknown or disabled user (checked against a dummy hash) so timing reveals no names."""
+    real = user is not None and not user.disabled and password_hash.startswith("$argon2")
+    if _verify(password_hash if real else _dummy_hash(), password or "") and real and user is not None:
+        return user
+    raise AuthError("wrong user name or password")
+
+
 def authenticate(ws: Workspace, name: str, password: str) -> User:
     """The user if the password is right; :class:`AuthError` otherwise (same message either way)."""
-    for r in _rows(ws):
-        if r["username"] == (name or "").strip():
-            if _verify(r["password_hash"] or "", password or ""):
-                return _to_user(r)
-            break
-    else:
-        # spend the same time as a real check, so a timing does not reveal which names exist
-        _verify(_dummy_hash(), password or "")
-    raise AuthError("wrong user name or password")
+    user, password_hash = login_record(ws, name)
+    return check_password(user, password_hash, password)
 
 
 @lru_cache(maxsize=1)
@@ -180,6 +225,8 @@ def _replace_row(ws: Workspace, name: str, **changes: Any) -> User:
     with ws.warehouse.transaction():
         ws.warehouse.delete_matching(USERS_TABLE, keys)
         ws.warehouse.insert_arrow(USERS_TABLE, pa.table({k: [row[k]] for k in _SCHEMA.names}, schema=_SCHEMA))
+        if _stamp(row) != _stamp(rows[0]):  # a new password, role or rep: every session of the user ends
+            _end_sessions_of(ws, name)
     return _to_user(row)
 
 
@@ -191,16 +238,90 @@ def set_language(ws: Workspace, name: str, language: str) -> User:
 
 
 def set_password(ws: Workspace, name: str, password: str) -> User:
+    """A new password (it enables a disabled user); the user's sessions and tokens end."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     return _replace_row(ws, name, password_hash=hash_password(password))
 
 
+def set_role(ws: Workspace, name: str, role: str, rep_id: str | None = None) -> User:
+    """A new role (and rep id); the user's sessions and tokens end."""
+    _check_role(role, rep_id)
+    return _replace_row(ws, name, role=role, rep_id=(rep_id or "").strip() or None)
+
+
+def disable_user(ws: Workspace, name: str) -> User:
+    """The user can no longer log in and their sessions and tokens end (``set_password`` enables them again)."""
+    user, password_hash = login_record(ws, name)
+    if user is None:
+        raise NotFound(f"no user named {name!r}", details={"username": name})
+    if user.disabled:
+        return user
+    return _replace_row(ws, user.username, password_hash=DISABLED + password_hash)
+
+
 def delete_user(ws: Workspace, name: str) -> None:
+    """Remove the user; their sessions and tokens end."""
     if get_user(ws, name) is None:
         raise NotFound(f"no user named {name!r}", details={"username": name})
     with ws.warehouse.transaction():
         ws.warehouse.delete_matching(USERS_TABLE, pa.table({"username": [name]}))
+        _end_sessions_of(ws, name)
+
+
+# -- sessions -------------------------------------------------------------------------------------
+_SESSIONS_SCHEMA = pa.schema(
+    [
+        ("sid", pa.string()),
+        ("username", pa.string()),
+        ("kind", pa.string()),
+        ("created_at", pa.timestamp("us")),
+        ("expires_at", pa.timestamp("us")),
+    ]
+)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def open_session(ws: Workspace, user: User, kind: str, seconds: int) -> str:
+    """Record a new session (a browser login or an API token) of ``user``; returns its id.
+    Expired sessions are deleted on the way."""
+    if kind not in SESSION_KINDS:
+        raise ValueError(f"unknown session kind {kind!r}")
+    sid = secrets.token_hex(16)
+    now = _now()
+    t = ws.warehouse.table(SESSIONS_TABLE)
+    expired = t.filter(t.expires_at < now).select("sid").to_pyarrow()
+    row = {"sid": sid, "username": user.username, "kind": kind, "created_at": now}
+    row["expires_at"] = now + dt.timedelta(seconds=seconds)
+    with ws.warehouse.transaction():
+        ws.warehouse.delete_matching(SESSIONS_TABLE, expired)
+        ws.warehouse.insert_arrow(SESSIONS_TABLE, pa.table({k: [v] for k, v in row.items()}, schema=_SESSIONS_SCHEMA))
+    return sid
+
+
+def session_alive(ws: Workspace, sid: str, username: str) -> bool:
+    """Whether the session ``sid`` of ``username`` exists and has not expired."""
+    t = ws.warehouse.table(SESSIONS_TABLE)
+    hits = t.filter((t.sid == sid) & (t.username == username) & (t.expires_at >= _now())).count().execute()
+    return bool(hits)
+
+
+def end_session(ws: Workspace, sid: str) -> None:
+    """Log one session out."""
+    with ws.warehouse.transaction():
+        ws.warehouse.delete_matching(SESSIONS_TABLE, pa.table({"sid": [sid]}))
+
+
+def _end_sessions_of(ws: Workspace, name: str) -> None:
+    ws.warehouse.delete_matching(SESSIONS_TABLE, pa.table({"username": [name]}))
+
+
+def count_sessions(ws: Workspace, name: str) -> int:
+    t = ws.warehouse.table(SESSIONS_TABLE)
+    return int(t.filter((t.username == name) & (t.expires_at >= _now())).count().execute())
 
 
 def _rep_ids(ws: Workspace, limit: int) -> list[str]:

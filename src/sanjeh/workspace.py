@@ -32,6 +32,12 @@ def _today() -> dt.date:
     return dt.date.today()
 
 
+def _duckdb_file(url: str) -> Path | None:
+    """The file of a DuckDB warehouse URL (None for a server or an in-memory database)."""
+    path = url.removeprefix("duckdb://") if url.startswith("duckdb://") else ""
+    return Path(path) if path and path != ":memory:" else None
+
+
 @dataclass
 class Workspace:
     settings: Settings
@@ -50,14 +56,20 @@ class Workspace:
         root = Path(path).expanduser().resolve()
         if (root / SETTINGS_FILE).exists():
             raise UserError(f"{root} is already a Sanjeh workspace", details={"path": str(root)})
-        root.mkdir(parents=True, exist_ok=True)
+        if not root.exists():  # a folder Sanjeh creates is its owner's only (the warehouse holds password hashes)
+            root.parent.mkdir(parents=True, exist_ok=True)
+            root.mkdir(mode=0o700)
         s = Settings(root=root, secret=secrets.token_hex(32))
         if warehouse:
             s = replace(s, warehouse=warehouse)
         if settings:
             s = replace(s, **settings)
         s.save()
+        db = _duckdb_file(s.warehouse_url)
+        created = db is not None and not db.exists()
         ws = Workspace.open(root)
+        if created and db is not None and db.exists():
+            db.chmod(0o600)
         return ws
 
     @staticmethod

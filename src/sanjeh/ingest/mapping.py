@@ -56,23 +56,83 @@ class Mapping:
     description: str = ""
 
 
+#: A mapping's name: the web asks for mappings by name only (never a path).
+MAPPING_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+#: The folder of a workspace where its own mappings are saved (``<workspace>/mappings/NAME.yaml``).
+WORKSPACE_MAPPINGS = "mappings"
+MAX_MAPPING_BYTES = 1024 * 1024
+
+
 def shipped_path(name: str) -> Path | None:
+    if not MAPPING_NAME.fullmatch(name):
+        return None
     res = resources.files("sanjeh") / "mappings" / f"{name}.yaml"
     return Path(str(res)) if res.is_file() else None
 
 
+def mapping_names(root: Path) -> list[str]:
+    """The mappings known by name to the workspace at ``root``: the shipped ones and those saved
+    in its ``mappings/`` folder (file names that are valid mapping names)."""
+    folder = root / WORKSPACE_MAPPINGS
+    own = [p.stem for p in folder.glob("*.yaml") if MAPPING_NAME.fullmatch(p.stem) and p.is_file()]
+    return sorted({*SHIPPED, *own})
+
+
+def named_mapping(name: str, root: Path) -> Path:
+    """The file of the mapping called ``name``: the workspace's own (``<root>/mappings/NAME.yaml``),
+    else a shipped one. A path, or a name matching no mapping, is a :class:`MappingError`."""
+    name = name.strip()
+    if MAPPING_NAME.fullmatch(name):
+        own = root / WORKSPACE_MAPPINGS / f"{name}.yaml"
+        if own.is_file():
+            return own
+        shipped = shipped_path(name)
+        if shipped is not None:
+            return shipped
+    shown = name[:80]
+    raise MappingError(
+        f"no mapping named {shown!r}; the mappings are: {', '.join(mapping_names(root))}",
+        details={"mapping": shown, "allowed": mapping_names(root)},
+    )
+
+
 def load_mapping(ref: str | Path) -> Mapping:
-    """A shipped mapping by name (``maven-crm``) or a YAML file."""
-    path = shipped_path(str(ref)) if isinstance(ref, str) and "/" not in ref and not ref.endswith(".yaml") else None
+    """A shipped mapping by name (``maven-crm``) or a YAML file (the CLI's ``--mapping FILE``).
+
+    No error quotes the file: a YAML error gives its line and column, a binary, non-UTF-8,
+    oversized or non-mapping file gets one sentence, so pointing ``--mapping`` at another
+    file shows nothing of it.
+    """
+    path = shipped_path(ref) if isinstance(ref, str) and "/" not in ref and not ref.endswith(".yaml") else None
     if path is None:
         path = Path(ref).expanduser()
         if not path.is_file():
             raise MappingError(f"no mapping {str(ref)!r}: not a shipped mapping ({', '.join(SHIPPED)}) nor a YAML file")
+    name = path.name
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise MappingError(f"mapping {path.name} is not valid YAML: {exc}") from exc
-    return parse_mapping(data, origin=path.name)
+        with path.open("rb") as f:
+            raw = f.read(MAX_MAPPING_BYTES + 1)
+    except OSError as exc:
+        raise MappingError(f"cannot read the mapping {name}: {exc.strerror or 'unreadable'}") from None
+    if len(raw) > MAX_MAPPING_BYTES:
+        raise MappingError(f"{name} is larger than {MAX_MAPPING_BYTES // (1024 * 1024)} MB: not a mapping")
+    if b"\0" in raw:
+        raise MappingError(f"{name} is a binary file, not a YAML mapping")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise MappingError(f"{name} is not UTF-8 text, so not a YAML mapping") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        raise MappingError(f"mapping {name} is not valid YAML{where}") from None
+    except (yaml.YAMLError, RecursionError):
+        raise MappingError(f"mapping {name} is not valid YAML") from None
+    if not isinstance(data, dict) or "tables" not in data:
+        raise MappingError(f"{name} is not a Sanjeh mapping (a YAML object with 'tables'; docs/mappings.md)")
+    return parse_mapping(data, origin=name)
 
 
 def _keys(where: str, d: dict[str, Any], allowed: set[str]) -> None:

@@ -6,20 +6,26 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from sanjeh.errors import AuthError, Forbidden, TooLarge, UserError
+from sanjeh.errors import Forbidden, MappingError, TooLarge, UserError
+from sanjeh.ingest.mapping import named_mapping
 from sanjeh.targets import read_targets, replace_targets
-from sanjeh.users import ROLES, add_user, authenticate, list_users, set_language
+from sanjeh.users import ROLES, add_user, list_users, set_language
 from sanjeh.web.auth import API_TOKEN_SECONDS, token_response
-from sanjeh.web.deps import Caller, admin, caller, client_ip, manager, state_of
+from sanjeh.web.deps import Caller, admin, caller, log_in, log_out, manager, state_of
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
 
 # -- typed input/output -------------------------------------------------------------------------
+#: Text of an input field: no control characters (NUL, CR, LF, …); a value with one is 422.
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*$", max_length=1000)]
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str
@@ -45,25 +51,25 @@ class UserOut(BaseModel):
 
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: str
-    role: str = Field(description="admin, manager or rep")
-    rep_id: str | None = None
-    password: str = Field(min_length=8)
-    language: str | None = None
+    username: Text
+    role: Text = Field(description="admin, manager or rep")
+    rep_id: Text | None = None
+    password: str = Field(min_length=8, max_length=1000)
+    language: Text | None = None
 
 
 class LanguageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    language: str = Field(description="fa or en")
+    language: Text = Field(description="fa or en")
 
 
 class TargetRow(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kpi: str
-    measure: str | None = None
-    period: str
-    dimension: str | None = None
-    member: str | None = None
+    kpi: Text
+    measure: Text | None = None
+    period: Text
+    dimension: Text | None = None
+    member: Text | None = None
     target: float
 
 
@@ -81,18 +87,17 @@ AdminDep = Annotated[Caller, Depends(admin)]
 
 # -- auth -----------------------------------------------------------------------------------------
 @router.post("/auth/token", response_model=TokenOut, responses={401: ERRORS[401], 429: {"model": ErrorOut}})
-def token(request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()]) -> dict[str, Any]:
-    """Log in with a user name and password; returns a bearer token."""
-    st = state_of(request)
-    ip = client_ip(request)
-    st.limiter.check(username, ip)
-    try:
-        user = st.call(lambda ws: authenticate(ws, username, password))
-    except AuthError:
-        st.limiter.failed(username, ip)
-        raise
-    st.limiter.succeeded(username, ip)
-    return token_response(st.signer.issue(user.username, "api", API_TOKEN_SECONDS), API_TOKEN_SECONDS)
+async def token(request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()]) -> dict[str, Any]:
+    """Log in with a user name and password; returns a bearer token (8 hours, until revoked)."""
+    signed = await log_in(request, username, password, "api", API_TOKEN_SECONDS)
+    return token_response(signed, API_TOKEN_SECONDS)
+
+
+@router.delete("/auth/token", status_code=204, responses=ERRORS)
+async def revoke_token(request: Request, c: CallerDep) -> Response:
+    """Log out: the token (or the session cookie) sent with this request no longer works."""
+    await log_out(request, c)
+    return Response(status_code=204)
 
 
 @router.get("/me", response_model=UserOut, responses=ERRORS)
@@ -168,10 +173,20 @@ def put_targets(request: Request, rows: list[TargetRow], c: ManagerDep) -> list[
 
 
 # -- imports ---------------------------------------------------------------------------------------
+MAX_FILE_NAME_BYTES = 255  # what a file system takes
+
+
 def _safe_name(name: str) -> str:
+    """The upload's base name, if it is one a file may have here (no folders, no control characters)."""
     base = Path(name.replace("\\", "/")).name.strip()
-    if not base or base.startswith("."):
-        raise UserError(f"bad file name {name!r}", details={"file": name})
+    shown = name[:80] + ("…" if len(name) > 80 else "")
+    if not base or base.startswith(".") or any(ord(ch) < 32 or ord(ch) == 127 for ch in base):
+        raise UserError(f"bad file name {shown!r}", details={"file": shown})
+    if len(base.encode("utf-8", "replace")) > MAX_FILE_NAME_BYTES:
+        raise UserError(
+            f"the file name {shown!r} is longer than {MAX_FILE_NAME_BYTES} bytes; rename the file",
+            details={"file": shown, "limit": MAX_FILE_NAME_BYTES},
+        )
     return base
 
 
@@ -200,11 +215,14 @@ async def save_uploads(request: Request, files: list[UploadFile], folder: Path) 
 
 
 def import_files(request: Request, paths: list[Path], mapping: str | None, table: str | None, replace: bool) -> Any:
+    """Import saved uploads. ``mapping`` is a mapping's *name* (shipped or saved in the workspace's
+    ``mappings/`` folder), never a path: the web reads no other file."""
     st = state_of(request)
+    mapping_file = named_mapping(mapping, st.ws.root) if mapping else None
     try:
         summary = st.call(
             lambda ws: ws.import_files(
-                [str(p) for p in paths], mapping=mapping or None, table=table or None, replace=replace
+                [str(p) for p in paths], mapping=mapping_file, table=table or None, replace=replace
             )
         )
     finally:
@@ -223,7 +241,8 @@ async def post_import(request: Request, c: ManagerDep) -> dict[str, Any]:
     replace = str(form.get("replace") or "").lower() in ("1", "true", "yes", "on")
     with tempfile.TemporaryDirectory(prefix="sanjeh-upload-") as tmp:
         paths = await save_uploads(request, files, Path(tmp))
-        summary = import_files(
+        summary = await run_in_threadpool(
+            import_files,
             request,
             paths,
             mapping if isinstance(mapping, str) else None,
@@ -261,4 +280,4 @@ def create_user(request: Request, body: UserIn, c: AdminDep) -> dict[str, Any]:
     return user.to_dict()
 
 
-__all__ = ["Forbidden", "router"]
+__all__ = ["Forbidden", "MappingError", "router"]

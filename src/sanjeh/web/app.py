@@ -1,7 +1,11 @@
 """The web app: REST API (``/api/v1``) and server-rendered dashboard pages.
 
 ``create_app(ws)`` builds everything from a workspace (or its settings or folder) and
-keeps no state at import time. ``serve(ws)`` runs it with uvicorn on 127.0.0.1.
+keeps no state at import time. ``serve(ws)`` runs it with uvicorn on 127.0.0.1
+(:func:`uvicorn_config`: uvicorn's own proxy-header handling is off; the app believes
+``X-Forwarded-For`` only from the proxies given as ``forwarded_allow``). The guard
+(:mod:`sanjeh.web.guard`) wraps the app: sizes, authentication before any body is read,
+control characters, security headers.
 Errors: one handler turns every :class:`~sanjeh.errors.SanjehError`, request
 validation error, 404 and 405 into the JSON error shape of API.md for ``/api``
 paths and into an HTML page for the dashboard; nothing a client sends yields a 500.
@@ -21,8 +25,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sanjeh.errors import AuthError, SanjehError
 from sanjeh.settings import Settings
+from sanjeh.web.auth import parse_forwarded_allow
 from sanjeh.web.deps import Caller, caller
-from sanjeh.web.state import DEFAULT_MAX_UPLOAD, AppState
+from sanjeh.web.guard import Guard
+from sanjeh.web.state import (
+    CREDENTIALS_TTL,
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_BODY,
+    DEFAULT_MAX_LOGIN_BODY,
+    DEFAULT_MAX_UPLOAD,
+    AppState,
+)
 from sanjeh.workspace import Workspace
 
 log = logging.getLogger("sanjeh.web")
@@ -33,6 +46,7 @@ _HTTP_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "timeout",
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
@@ -59,7 +73,8 @@ def error_json(status: int, code: str, message: str, details: dict[str, Any] | N
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _render_error(request: Request, status: int, code: str, message: str, details: dict[str, Any]) -> Response:
+def render_error(request: Request, status: int, code: str, message: str, details: dict[str, Any]) -> Response:
+    """The error as JSON (``/api``) or as a page (a 401 on a page: the login page)."""
     if _is_api(request):
         return error_json(status, code, message, details)
     if status == 401:
@@ -77,7 +92,7 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, SanjehError)
         if exc.status >= 500:
             log.error("internal error on %s: %s", request.url.path, exc.message)
-        return _render_error(request, exc.status, exc.code, exc.message, exc.details)
+        return render_error(request, exc.status, exc.code, exc.message, exc.details)
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -87,17 +102,20 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         first = problems[0] if problems else {"location": "", "reason": "invalid request"}
         message = f"invalid request: {first['location']}: {first['reason']}"
-        return _render_error(request, 422, "invalid_request", message, {"issues": problems})
+        return render_error(request, 422, "invalid_request", message, {"issues": problems})
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = {404: "not found", 405: "method not allowed"}.get(exc.status_code, str(exc.detail))
-        return _render_error(request, exc.status_code, code, message, {"path": request.url.path})
+        response = render_error(request, exc.status_code, code, message, {"path": request.url.path})
+        if exc.status_code in (408, 413):  # the body was left unread: end the connection after the answer
+            response.headers["Connection"] = "close"
+        return response
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path)
-        return _render_error(request, 500, "internal", "internal error; see the server log", {})
+        return render_error(request, 500, "internal", "internal error; see the server log", {})
 
     app.add_exception_handler(SanjehError, sanjeh_error)
     app.add_exception_handler(RequestValidationError, validation_error)
@@ -109,15 +127,41 @@ def create_app(
     ws_or_settings: Workspace | Settings | str | Path,
     *,
     max_upload: int = DEFAULT_MAX_UPLOAD,
+    max_body: int = DEFAULT_MAX_BODY,
+    max_login_body: int = DEFAULT_MAX_LOGIN_BODY,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
     secure_cookies: bool = False,
     login_limit: int = 5,
+    address_login_limit: int = 20,
+    forwarded_allow: str | tuple[str, ...] = (),
+    credentials_ttl: float = CREDENTIALS_TTL,
 ) -> FastAPI:
-    """The FastAPI app for a workspace (the workspace object, its settings or its folder)."""
+    """The FastAPI app for a workspace (the workspace object, its settings or its folder).
+
+    Limits (docs/security.md): ``max_upload`` bytes for an import's body, ``max_login_body``
+    for the login form and the token request, ``max_body`` for any other body;
+    ``body_timeout`` seconds between two chunks of a body; ``login_limit`` failed logins per
+    user name and address and ``address_login_limit`` per address, a minute.
+    ``secure_cookies`` (behind HTTPS) marks cookies Secure and sends HSTS;
+    ``forwarded_allow`` lists the proxies whose ``X-Forwarded-For`` is believed.
+    ``credentials_ttl``: seconds a user's row and a session's liveness are cached (a change made by
+    another process, such as ``sanjeh users remove`` on a PostgreSQL warehouse, shows after it).
+    """
     from sanjeh.web import api, pages
 
     ws = _open(ws_or_settings)
-    state = AppState.build(ws, max_upload=max_upload, secure_cookies=secure_cookies)
+    state = AppState.build(
+        ws,
+        max_upload=max_upload,
+        max_body=max_body,
+        max_login_body=max_login_body,
+        body_timeout=body_timeout,
+        secure_cookies=secure_cookies,
+        forwarded_allow=parse_forwarded_allow(forwarded_allow),
+        credentials_ttl=credentials_ttl,
+    )
     state.limiter.limit = login_limit
+    state.limiter.address_limit = address_login_limit
     app = FastAPI(
         title="Sanjeh",
         description="B2B sales KPIs: the REST API of the Sanjeh dashboard (API.md).",
@@ -128,29 +172,7 @@ def create_app(
     )
     app.state.sanjeh = state
     install_error_handlers(app)
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > state.max_upload:
-            return _render_error(
-                request,
-                413,
-                "too_large",
-                f"the upload is larger than {state.max_upload // (1024 * 1024)} MB",
-                {"limit": state.max_upload},
-            )
-        response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.url.path.startswith("/api/docs"):
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-                "script-src 'self'; font-src 'self'; connect-src 'self'; frame-ancestors 'none'",
-            )
-        return response
+    app.add_middleware(Guard, state=state)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -176,6 +198,24 @@ def create_app(
     return app
 
 
+def uvicorn_config(app: FastAPI, host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "info") -> Any:
+    """How Sanjeh runs under uvicorn (``serve`` and the tests use it): uvicorn's proxy headers
+    off (it would believe any ``X-Forwarded-For`` from 127.0.0.1; the app decides instead, from
+    ``forwarded_allow``), no ``Server`` header, idle keep-alive connections closed after 5 s."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        proxy_headers=False,
+        server_header=False,
+        timeout_keep_alive=5,
+        lifespan="off",
+    )
+
+
 def serve(
     ws_or_settings: Workspace | Settings | str | Path,
     host: str = "127.0.0.1",
@@ -183,19 +223,21 @@ def serve(
     *,
     log_level: str = "info",
     warm: bool = True,
+    **options: Any,
 ) -> None:
     """Serve the dashboard and the API (blocks until stopped). Binds 127.0.0.1 unless told otherwise.
 
+    ``options`` go to :func:`create_app` (``secure_cookies``, ``forwarded_allow``, ``max_upload``, …).
     With ``warm``, the default scorecard is computed in the background while the server starts.
     """
     import uvicorn
 
-    app = create_app(ws_or_settings)
+    app = create_app(ws_or_settings, **options)
     if warm:
         import threading
 
         threading.Thread(target=app.state.sanjeh.warm, name="sanjeh-warm", daemon=True).start()
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    uvicorn.Server(uvicorn_config(app, host, port, log_level=log_level)).run()
 
 
 __all__ = ["AuthError", "create_app", "serve"]

@@ -3,26 +3,34 @@
 The API accepts a bearer token (``Authorization: Bearer …``) or the browser's
 session cookie; with the cookie, a request that changes something must also send
 the session's CSRF token (form field ``csrf_token`` or header ``X-CSRF-Token``).
+A token is good while its signature holds, it has not expired, its session row is
+still in ``_sessions`` and its user's stamp is the user's current one.
+
+The guard (:mod:`sanjeh.web.guard`) resolves the caller before the app reads a byte of
+the body; the dependencies below find it in the request's state.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import anyio
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from sanjeh.errors import AuthError, Forbidden
-from sanjeh.users import User
-from sanjeh.web.auth import CSRF_HEADER, SESSION_COOKIE
+from sanjeh.users import User, check_password, end_session, login_record, open_session
+from sanjeh.web.auth import CSRF_HEADER, SESSION_COOKIE, client_address
 from sanjeh.web.state import AppState
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+_CALLER = "sanjeh_caller"  # key of the resolved caller (or its AuthError) in the request's state
 
 
 @dataclass(frozen=True)
 class Caller:
     user: User
-    sid: str | None  # the session id when the caller uses the browser session
+    sid: str  # the session's id (a row of _sessions)
     via: str  # "bearer" | "session"
 
 
@@ -31,13 +39,17 @@ def state_of(request: Request) -> AppState:
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address (through a proxy only when ``--forwarded-allow`` names it)."""
+    peer = request.client.host if request.client else "unknown"
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for")) or None
+    return client_address(peer, forwarded, state_of(request).forwarded_allow)
 
 
-def _resolve(request: Request) -> Caller:
-    cached = getattr(request.state, "caller", None)
-    if isinstance(cached, Caller):
-        return cached
+def has_credentials(request: Request) -> bool:
+    return bool(request.headers.get("authorization") or request.cookies.get(SESSION_COOKIE))
+
+
+def _check(request: Request) -> Caller:
     st = state_of(request)
     header = request.headers.get("authorization", "")
     if header:
@@ -45,31 +57,49 @@ def _resolve(request: Request) -> Caller:
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthError("use Authorization: Bearer <token> (get one from POST /api/v1/auth/token)")
         data = st.signer.check(token.strip(), "api")
-        via, sid = "bearer", None
+        via = "bearer"
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         if not cookie:
             raise AuthError("authentication required: log in, or send Authorization: Bearer <token>")
         data = st.signer.check(cookie, "session")
-        via, sid = "session", data.sid
+        via = "session"
     user = st.user(data.username)
-    if user is None:
-        raise AuthError("this user no longer exists; log in again")
-    caller = Caller(user, sid, via)
-    request.state.caller = caller
-    return caller
+    if user is None or user.disabled or user.stamp != data.stamp:
+        raise AuthError("this login has ended (the user was removed or changed); log in again")
+    if not st.session_ok(data.sid, data.username):
+        raise AuthError("this session has ended; log in again")
+    return Caller(user, data.sid, via)
+
+
+def resolve(request: Request) -> Caller:
+    """The caller (once per request; it may read the warehouse, so call it from a worker thread)."""
+    found = getattr(request.state, _CALLER, None)
+    if found is None:
+        try:
+            found = _check(request)
+        except AuthError as exc:
+            found = exc
+        setattr(request.state, _CALLER, found)
+    if isinstance(found, AuthError):
+        raise found
+    assert isinstance(found, Caller)
+    return found
+
+
+_resolve = resolve  # the name the pages use
 
 
 def optional_caller(request: Request) -> Caller | None:
     try:
-        return _resolve(request)
+        return resolve(request)
     except AuthError:
         return None
 
 
 async def check_csrf(request: Request, caller: Caller) -> None:
     """Refuse a state-changing request made with the session cookie but without its CSRF token."""
-    if caller.via != "session" or request.method in SAFE_METHODS or caller.sid is None:
+    if caller.via != "session" or request.method in SAFE_METHODS:
         return
     token = request.headers.get(CSRF_HEADER)
     if not token:
@@ -84,7 +114,7 @@ async def check_csrf(request: Request, caller: Caller) -> None:
 
 async def caller(request: Request) -> Caller:
     """Any logged-in user (bearer or session); CSRF-checked for unsafe methods."""
-    c = _resolve(request)
+    c = await run_in_threadpool(resolve, request)
     await check_csrf(request, c)
     return c
 
@@ -102,3 +132,32 @@ async def admin(request: Request) -> Caller:
     if not c.user.is_admin:
         raise Forbidden("only an admin may do this", details={"role": c.user.role})
     return c
+
+
+# -- logging in and out ------------------------------------------------------------------------------
+async def log_in(request: Request, username: str, password: str, kind: str, seconds: int) -> str:
+    """Check a user name and password (rate-limited) and open a session; returns its signed token.
+
+    The user's row is read under the warehouse lock; the password is checked outside it, at most
+    ``password_checks`` at a time, so logins slow down neither each other's reads nor KPI requests."""
+    st = state_of(request)
+    ip = client_ip(request)
+    st.limiter.check(username, ip)
+    user, password_hash = await run_in_threadpool(st.call, lambda ws: login_record(ws, username))
+    try:
+        user = await anyio.to_thread.run_sync(check_password, user, password_hash, password, limiter=st.hash_slots())
+    except AuthError:
+        st.limiter.failed(username, ip)
+        raise
+    st.limiter.succeeded(username, ip)
+    known = user
+    sid = await run_in_threadpool(st.call, lambda ws: open_session(ws, known, kind, seconds))
+    st.forget_user(user.username)
+    return st.signer.issue(user.username, kind, seconds, sid=sid, stamp=user.stamp)
+
+
+async def log_out(request: Request, c: Caller) -> None:
+    """End the caller's session (its cookie or token no longer works)."""
+    st = state_of(request)
+    await run_in_threadpool(st.call, lambda ws: end_session(ws, c.sid))
+    st.forget_session(c.sid, c.user.username)

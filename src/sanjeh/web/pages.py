@@ -7,8 +7,6 @@ shared. Forms that change something carry the session's CSRF token.
 
 from __future__ import annotations
 
-import csv
-import io
 import secrets
 import tempfile
 from pathlib import Path
@@ -19,17 +17,20 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from sanjeh.calendar import GRAINS, current_unit, latest_complete, parse_period, unit_of
 from sanjeh.currency import Money
-from sanjeh.errors import AuthError, Forbidden, SanjehError, UserError
+from sanjeh.errors import AuthError, Forbidden, RateLimited, SanjehError, UserError
+from sanjeh.export import csv_text
 from sanjeh.formatting import fmt_money, fmt_number, fmt_points, fmt_rate, fmt_signed_rate, fmt_value
 from sanjeh.i18n import DIRECTION, digits, normalize_lang, period_label, t, t_or
+from sanjeh.ingest.mapping import mapping_names
 from sanjeh.schema import IMPORT_ORDER
-from sanjeh.users import ROLES, User, add_user, authenticate, list_users, set_language
+from sanjeh.users import ROLES, User, add_user, list_users, set_language
 from sanjeh.web import charts
 from sanjeh.web.auth import CSRF_FIELD, SESSION_COOKIE, SESSION_SECONDS
-from sanjeh.web.deps import Caller, _resolve, check_csrf, client_ip, state_of
+from sanjeh.web.deps import Caller, _resolve, check_csrf, log_in, log_out, state_of
 from sanjeh.web.state import AppState, QuerySpec
 
 router = APIRouter(include_in_schema=False)
@@ -351,7 +352,6 @@ async def login(request: Request) -> Response:
     next_url = _safe_next(str(form.get("next") or "/"))
     if not nonce or not st.signer.check_csrf("login:" + nonce, token):
         raise Forbidden("missing or wrong CSRF token; reload the page and try again", details={"reason": "csrf"})
-    ip = client_ip(request)
 
     def again(message: str, status: int) -> Response:
         return _render(
@@ -363,23 +363,19 @@ async def login(request: Request) -> Response:
             login_csrf=token,
             next=next_url,
             error=message,
-            username=username,
+            username=username[:64],
         )
 
     try:
-        st.limiter.check(username, ip)
-    except SanjehError:
+        signed = await log_in(request, username, password, "session", SESSION_SECONDS)
+    except RateLimited:
         return again(t("login.rate_limited", lang), 429)
-    try:
-        user = st.call(lambda ws: authenticate(ws, username, password))
     except AuthError:
-        st.limiter.failed(username, ip)
         return again(t("login.failed", lang), 401)
-    st.limiter.succeeded(username, ip)
     resp = RedirectResponse(next_url, status_code=303)
     resp.set_cookie(
         SESSION_COOKIE,
-        st.signer.issue(user.username, "session", SESSION_SECONDS),
+        signed,
         httponly=True,
         samesite="lax",
         secure=st.secure_cookies,
@@ -394,6 +390,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     c = page_caller(request)
     await check_csrf(request, c)
+    await log_out(request, c)
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp
@@ -546,16 +543,15 @@ def kpi_csv(request: Request, name: str) -> Response:
     result = st.run(c.user, spec)
     rows = list(result.get("rows") or [])
     columns = list(result.get("columns") or (rows[0].keys() if rows else []))
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(columns)
-    for r in rows:
-        w.writerow(["" if r.get(col) is None else r.get(col) for col in columns])
     filename = f"{spec.kpi}-{spec.period}.csv".replace("..", "_")
+    return _csv_response(csv_text(rows, columns, bom=True), filename)
+
+
+def _csv_response(text: str, filename: str) -> Response:
     return Response(
-        "\ufeff" + buf.getvalue(),
+        text,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
     )
 
 
@@ -720,11 +716,6 @@ async def targets_save(request: Request) -> Response:
 
 
 # -- data -----------------------------------------------------------------------------------------
-def _mappings() -> list[str]:
-    folder = HERE.parent / "mappings"
-    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
-
-
 def _data_render(
     request: Request, c: Caller, summary: dict[str, Any] | None, error: Any, status: int = 200
 ) -> Response:
@@ -747,7 +738,7 @@ def _data_render(
         tables=tables,
         rejects=rejects[:200],
         rejects_total=len(rejects),
-        mappings=_mappings(),
+        mappings=mapping_names(st.ws.root),
         table_names=list(IMPORT_ORDER),
         summary=summary,
         error=error,
@@ -801,7 +792,7 @@ async def data_import(request: Request) -> Response:
     try:
         with tempfile.TemporaryDirectory(prefix="sanjeh-upload-") as tmp:
             paths = await save_uploads(request, files, Path(tmp))
-            summary = import_files(request, paths, mapping, table, replace)
+            summary = await run_in_threadpool(import_files, request, paths, mapping, table, replace)
     except UserError as exc:
         return _data_render(request, c, None, exc, status=exc.status)
     return _data_render(request, c, dict(summary.to_dict()), None)
@@ -817,16 +808,7 @@ def rejects_csv(request: Request) -> Response:
     table = request.query_params.get("table") or None
     rows = state_of(request).call(lambda ws: list_rejects(ws, table=table))
     cols = ["table", "file", "line", "column", "value", "reason"]
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(cols)
-    for r in rows:
-        w.writerow(["" if r.get(col) is None else r.get(col) for col in cols])
-    return Response(
-        "\ufeff" + buf.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="rejects.csv"'},
-    )
+    return _csv_response(csv_text(rows, cols, bom=True), "rejects.csv")
 
 
 # -- users ---------------------------------------------------------------------------------------

@@ -23,14 +23,19 @@ from typing import Any, TypeVar
 from sanjeh.calendar import parse_grain, parse_period
 from sanjeh.errors import Forbidden, InvalidQuery
 from sanjeh.kpis.query import Query
-from sanjeh.users import User, get_user
+from sanjeh.users import User, get_user, session_alive
 from sanjeh.web.auth import RateLimiter, Signer
 from sanjeh.workspace import Workspace
 
 T = TypeVar("T")
 log = logging.getLogger("sanjeh.web")
 COMPARES = ("previous", "year_ago")
-DEFAULT_MAX_UPLOAD = 200 * 1024 * 1024
+DEFAULT_MAX_UPLOAD = 200 * 1024 * 1024  # an import's request body (files and form fields)
+DEFAULT_MAX_BODY = 1024 * 1024  # any other request's body (targets JSON, forms)
+DEFAULT_MAX_LOGIN_BODY = 16 * 1024  # the login form and the token request
+DEFAULT_BODY_TIMEOUT = 60.0  # seconds a request body may pause between two of its chunks
+DEFAULT_PASSWORD_CHECKS = 2  # Argon2 checks (64 MiB each) run at once; more logins wait their turn
+CREDENTIALS_TTL = 5.0  # seconds a user's row and a session's liveness are trusted without a warehouse look-up
 
 
 class ResultCache:
@@ -86,13 +91,23 @@ class AppState:
     limiter: RateLimiter = field(default_factory=RateLimiter)
     cache: ResultCache = field(default_factory=ResultCache)
     max_upload: int = DEFAULT_MAX_UPLOAD
+    max_body: int = DEFAULT_MAX_BODY
+    max_login_body: int = DEFAULT_MAX_LOGIN_BODY
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    password_checks: int = DEFAULT_PASSWORD_CHECKS
     secure_cookies: bool = False
+    #: proxy addresses/networks whose X-Forwarded-For is believed (``--forwarded-allow``); none by default
+    forwarded_allow: tuple[str, ...] = ()
     version_ttl: float = 1.0
+    #: seconds a user's row and a session's liveness are trusted without a warehouse look-up
+    credentials_ttl: float = CREDENTIALS_TTL
     computed: int = 0  # engine calls made (not served from the cache)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _engines: dict[str | None, Any] = field(default_factory=dict)
     _version: tuple[float, str] = (0.0, "")
     _users: dict[str, tuple[float, User | None]] = field(default_factory=dict)
+    _sessions: ResultCache = field(default_factory=lambda: ResultCache(4096))
+    _hash_slots: Any = None
 
     @staticmethod
     def build(ws: Workspace, **kw: Any) -> AppState:
@@ -129,7 +144,7 @@ class AppState:
         """The user (cached for a few seconds: a request needs no warehouse round trip)."""
         now = time.monotonic()
         hit = self._users.get(name)
-        if hit is not None and now - hit[0] < 5.0:
+        if hit is not None and now - hit[0] < self.credentials_ttl:
             return hit[1]
         user = self.call(lambda ws: get_user(ws, name))
         self._users[name] = (now, user)
@@ -137,6 +152,27 @@ class AppState:
 
     def forget_user(self, name: str) -> None:
         self._users.pop(name, None)
+
+    def session_ok(self, sid: str, username: str) -> bool:
+        """Whether the session is still open (cached for a few seconds, like users)."""
+        now = time.monotonic()
+        hit = self._sessions.get((sid, username))
+        if hit is not None and now - hit[0] < self.credentials_ttl:
+            return bool(hit[1])
+        alive = self.call(lambda ws: session_alive(ws, sid, username))
+        self._sessions.put((sid, username), (now, alive))
+        return alive
+
+    def forget_session(self, sid: str, username: str) -> None:
+        self._sessions.put((sid, username), (time.monotonic(), False))
+
+    def hash_slots(self) -> Any:
+        """The limiter of concurrent password checks (made in the event loop on first use)."""
+        if self._hash_slots is None:
+            import anyio
+
+            self._hash_slots = anyio.CapacityLimiter(self.password_checks)
+        return self._hash_slots
 
     # -- the engine ------------------------------------------------------------------------
     def engine(self, rep_scope: str | None) -> Any:
