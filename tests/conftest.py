@@ -18,6 +18,22 @@ DATASETS = SHARED / "datasets"
 FIXED_TODAY = dt.date(2025, 4, 1)  # 1404-01-12: 1403 is the latest complete Jalali year
 
 
+@pytest.fixture(scope="session", autouse=True)
+def sql_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Compiled queries (kpis/sqlcache.py) are cached for this test session only: a run starts
+    cold, as on a new machine, and never reads SQL an earlier run compiled."""
+    import os
+
+    folder = tmp_path_factory.mktemp("sql-cache")
+    old = os.environ.get("SANJEH_CACHE_DIR")
+    os.environ["SANJEH_CACHE_DIR"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("SANJEH_CACHE_DIR", None)
+    else:
+        os.environ["SANJEH_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[pgserver.PostgresServer]:
     server = pgserver.start()

@@ -65,10 +65,12 @@ def jalali_month_days(year: int, month: int) -> int:
     return 30 if jalali_is_leap(year) else 29
 
 
+@lru_cache(maxsize=65536)
 def jalali_to_gregorian(year: int, month: int, day: int) -> dt.date:
     return jdatetime.date(year, month, day).togregorian()  # type: ignore[no-any-return]
 
 
+@lru_cache(maxsize=65536)
 def gregorian_to_jalali(d: dt.date) -> tuple[int, int, int]:
     j = jdatetime.date.fromgregorian(date=d)
     return j.year, j.month, j.day

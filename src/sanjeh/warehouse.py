@@ -203,12 +203,69 @@ class Warehouse:
         else:
             raise UserError("imports into a Spark warehouse are not supported")
 
+    # -- compiled queries with parameter tables ------------------------------------------
+    def compile(self, expr: ibis.Table) -> str:
+        """The SQL of ``expr`` in this warehouse's dialect (parameter tables stay as names)."""
+        return str(ibis.to_sql(expr, dialect=self.con.name))
+
+    def query_arrow(self, sql: str, params: dict[str, pa.Table], schema: pa.Schema) -> pa.Table:
+        """Run a compiled query after filling its parameter tables (temp tables of this
+        connection, replaced on each run); the rows as an Arrow table of ``schema``."""
+        if self.kind == "duckdb":
+            raw = self.duckdb
+            for name, data in params.items():
+                view = name + "_src"
+                raw.register(view, data)
+                try:  # a temp table, not the registered Arrow view: DuckDB plans joins on it well
+                    raw.execute(f"CREATE OR REPLACE TEMP TABLE {_q(name)} AS SELECT * FROM {view}")
+                finally:
+                    raw.unregister(view)
+            got = raw.execute(sql).to_arrow_table()
+        elif self.kind == "postgres":
+            for name, data in params.items():
+                cols = ", ".join(f"{_q(f.name)} {_PG_TYPES[str(f.type)]}" for f in data.schema)
+                self.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_q(name)} ({cols})")
+                self.execute(f"TRUNCATE {_q(name)}")
+                self.insert_arrow(name, data)
+                self.execute(f"ANALYZE {_q(name)}")
+            with self.con.con.cursor() as cur:  # type: ignore[attr-defined]
+                cur.execute(sql)
+                names = [d.name for d in cur.description or ()]
+                rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+            return pa.Table.from_pylist(rows, schema=schema)
+        else:
+            session = self.con._session  # type: ignore[attr-defined]
+            for name, data in params.items():
+                df = data.to_pandas()
+                frame = session.createDataFrame(df, schema=_spark_schema(data.schema)) if len(df) else None
+                if frame is None:
+                    frame = session.createDataFrame([], schema=_spark_schema(data.schema))
+                frame.createOrReplaceTempView(name)
+            got = pa.Table.from_pandas(session.sql(sql).toPandas(), preserve_index=False)
+        return got.rename_columns(schema.names).cast(schema)
+
     def truncate(self, name: str) -> None:
         self.execute(f"DELETE FROM {_q(name)}")
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.con.disconnect()
+
+
+#: PostgreSQL types of the parameter tables' Arrow columns.
+_PG_TYPES = {
+    "int32": "integer",
+    "int64": "bigint",
+    "date32[day]": "date",
+    "string": "text",
+    "double": "double precision",
+}
+
+
+def _spark_schema(schema: pa.Schema) -> str:
+    """A Spark DDL schema for a parameter table."""
+    types = {"int32": "int", "int64": "bigint", "date32[day]": "date", "string": "string", "double": "double"}
+    return ", ".join(f"`{f.name}` {types[str(f.type)]}" for f in schema)
 
 
 #: DuckDB compression methods a warehouse connection does not use for what it writes.

@@ -18,6 +18,7 @@ import ibis
 
 from sanjeh.calendar import date_dimension
 from sanjeh.errors import UserError
+from sanjeh.kpis.sqlcache import SqlCache, default_dir
 from sanjeh.settings import SETTINGS_FILE, Settings
 from sanjeh.warehouse import Warehouse, connect
 
@@ -44,6 +45,8 @@ class Workspace:
     warehouse: Warehouse
     clock: Callable[[], dt.date] = field(default=_today)
     read_only: bool = False
+    #: Compiled KPI queries by shape (kpis/sqlcache.py): in memory, and in a cache folder.
+    sql_cache: SqlCache = field(default_factory=lambda: SqlCache(default_dir()), repr=False)
 
     @property
     def root(self) -> Path:

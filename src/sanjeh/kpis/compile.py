@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
+import pyarrow as pa
 
-from sanjeh.calendar import Period, Unit, steps
+from sanjeh.calendar import CalendarName, Period, Unit, steps, unit_of
 from sanjeh.errors import InternalError
 from sanjeh.kpis.model import KPI, Cond, Measure
 from sanjeh.kpis.query import Plan
@@ -38,13 +40,28 @@ WARNING_PREFIX = "warning__"
 LOOKUPS = {"investment": ("initiatives", "initiative_id", "initiative")}
 
 
+#: The query parameters every compiled query reads: which days make each step (``part`` k is
+#: the k-th step set the query uses), and the targets of its rows. They are tables filled for
+#: each run (``Warehouse.query_arrow``), so a query's SQL does not depend on its period and is
+#: compiled once per shape (kpis/sqlcache.py).
+STEPS_PARAM = "__sanjeh_steps"
+TARGETS_PARAM = "__sanjeh_targets"
+STEPS_SCHEMA = ibis.schema({"part": "int32", "day": "date", "step": "string", "month": "string"})
+TARGETS_SCHEMA = ibis.schema(
+    {"measure": "string", "step": "string", "member": "string", "member_label": "string", "value": "float64"}
+)
+
+
 @dataclass(frozen=True)
 class Buckets:
     """Which calendar days make each step (row) of a query.
 
     With a grain, ``pairs`` maps each source unit (read from the calendar column
     ``col``) to the step label it counts for; comparisons shift the source units.
-    Without a grain, one ``span`` counts for the step ``label``.
+    Without a grain, one ``span`` counts for the step ``label``. ``recipe`` says how a step
+    set was derived from the query's root step set (``()``; a part index of a
+    :class:`MultiBuckets`; then ``"previous"``/``"year_ago"`` shifts), so the same sets can
+    be derived again for another period without compiling.
     """
 
     col: str | None = None
@@ -52,6 +69,7 @@ class Buckets:
     span: Period | None = None
     label: str = ""
     clip: tuple[dt.date, dt.date] | None = None
+    recipe: tuple[int | str, ...] = ()
 
     @staticmethod
     def main(plan: Plan, tag: str = "") -> Buckets:
@@ -65,46 +83,51 @@ class Buckets:
 
     def shifted(self, offset: str) -> Buckets | None:
         """The same steps counted over their previous (or year-ago) span; None where none exists."""
+        recipe = (*self.recipe, offset)
         if self.col is None:
             assert self.span is not None
             span = self.span.previous() if offset == "previous" else self.span.year_ago()
-            return Buckets(span=span, label=self.label) if span else None
+            return Buckets(span=span, label=self.label, recipe=recipe) if span else None
         pairs: list[tuple[Unit, str]] = []
         for unit, label in self.pairs:
             src = unit.shift(-1) if offset == "previous" else unit.year_ago()
             if src is not None:
                 pairs.append((src, label))
-        return Buckets(col=self.col, pairs=tuple(pairs)) if pairs else None
+        return Buckets(col=self.col, pairs=tuple(pairs), recipe=recipe) if pairs else None
 
-    def bounds(self) -> tuple[dt.date, dt.date]:
-        """The first and last day any step counts (facts are filtered to these early)."""
+    def parts(self) -> tuple[Buckets, ...]:
+        return (self,)
+
+    def rows(self) -> tuple[list[np.ndarray], list[str], list[int], list[str]]:
+        """The days the steps count, as runs: (day arrays, their step labels, their lengths,
+        their month labels), one run per step and calendar month."""
         if self.col is None:
             assert self.span is not None
-            return self.span.start, self.span.end
-        lo = min(u.start for u, _ in self.pairs)
-        hi = max(u.end for u, _ in self.pairs)
-        if self.clip:
-            lo, hi = max(lo, self.clip[0]), min(hi, self.clip[1])
-        return lo, hi
+            return _runs([(self.span.start, self.span.end, self.label)], self.span.calendar)
+        lo, hi = (dt.date.min, dt.date.max) if self.clip is None else self.clip
+        spans = [(max(u.start, lo), min(u.end, hi), label) for u, label in self.pairs]
+        return _runs([s for s in spans if s[0] <= s[1]], self.pairs[0][0].calendar)
 
-    @property
-    def identity(self) -> bool:
-        return all(u.label == label for u, label in self.pairs)
 
-    def day_map(self, cal: ir.Table, month_col: str) -> ir.Table:
-        """``day -> step`` (and the day's month label, to count months a step touches)."""
-        if self.col is None:
-            assert self.span is not None
-            c = cal.filter(cal.day.between(self.span.start, self.span.end))
-            return c.select(day=c.day, step=ibis.literal(self.label), month=c[month_col])
-        lo, hi = self.bounds()
-        c = cal.filter(cal.day.between(lo, hi))
-        if self.identity:
-            step = c[self.col]
-        else:
-            c = c.filter(c[self.col].isin([u.label for u, _ in self.pairs]))
-            step = c[self.col].substitute({u.label: label for u, label in self.pairs})
-        return c.select(day=c.day, step=step, month=c[month_col])
+def _runs(
+    spans: Sequence[tuple[dt.date, dt.date, str]], calendar: CalendarName
+) -> tuple[list[np.ndarray], list[str], list[int], list[str]]:
+    """Split each (first day, last day, step) at the calendar's month boundaries."""
+    days: list[np.ndarray] = []
+    steps_: list[str] = []
+    sizes: list[int] = []
+    months: list[str] = []
+    for start, end, label in spans:
+        m = unit_of(start, calendar, "month")
+        while m.start <= end:
+            a, b = max(start, m.start), min(end, m.end)
+            n = (b - a).days + 1
+            days.append(np.arange(np.datetime64(a, "D"), np.datetime64(b, "D") + 1))
+            steps_.append(label)
+            sizes.append(n)
+            months.append(m.label)
+            m = m.shift(1)
+    return days, steps_, sizes, months
 
 
 @dataclass(frozen=True)
@@ -112,22 +135,124 @@ class MultiBuckets:
     """Several step sets counted in one query (their labels must differ): the scorecard's
     period value and its sparkline, for example."""
 
-    parts: tuple[Buckets, ...]
+    members: tuple[Buckets, ...]
+
+    def __post_init__(self) -> None:
+        parts = tuple(b if b.recipe else replace(b, recipe=(i,)) for i, b in enumerate(self.members))
+        object.__setattr__(self, "members", parts)
 
     def shifted(self, offset: str) -> MultiBuckets | None:
-        parts = tuple(s for s in (p.shifted(offset) for p in self.parts) if s is not None)
+        parts = tuple(s for s in (p.shifted(offset) for p in self.members) if s is not None)
         return MultiBuckets(parts) if parts else None
 
-    def bounds(self) -> tuple[dt.date, dt.date]:
-        spans = [p.bounds() for p in self.parts]
-        return min(a for a, _ in spans), max(b for _, b in spans)
+    def parts(self) -> tuple[Buckets, ...]:
+        return self.members
 
-    def day_map(self, cal: ir.Table, month_col: str) -> ir.Table:
-        maps = [p.day_map(cal, month_col) for p in self.parts]
-        return ibis.union(*maps, distinct=False) if len(maps) > 1 else maps[0]
+    @property
+    def head(self) -> Buckets:
+        """The first step set: the one a query compares (the others, a sparkline, only count)."""
+        return self.members[0]
 
 
 AnyBuckets = Buckets | MultiBuckets
+
+
+def resolve_recipe(root: AnyBuckets, recipe: Sequence[int | str]) -> Buckets | None:
+    """The step set ``recipe`` derives from ``root`` (see :class:`Buckets`); None where it does
+    not exist for this root (a year-ago day that is not a day)."""
+    node: Buckets | None
+    ops = list(recipe)
+    node = root.members[int(ops.pop(0))] if isinstance(root, MultiBuckets) else root
+    for op in ops:
+        if node is None:
+            return None
+        node = node.shifted(str(op))
+    return node
+
+
+def steps_table(sets: Sequence[Buckets]) -> pa.Table:
+    """The ``STEPS_PARAM`` rows of a query: part k holds the days of ``sets[k]``."""
+    schema = STEPS_SCHEMA.to_pyarrow()
+    days: list[np.ndarray] = []
+    parts: list[int] = []
+    steps_: list[str] = []
+    months: list[str] = []
+    sizes: list[int] = []
+    for k, b in enumerate(sets):
+        d, st, n, mo = b.rows()
+        days += d
+        steps_ += st
+        months += mo
+        sizes += n
+        parts += [k] * len(n)
+    if not days:
+        return schema.empty_table()
+    counts = np.array(sizes)
+    return pa.table(
+        {
+            "part": pa.array(np.repeat(np.array(parts, dtype=np.int32), counts)),
+            "day": pa.array(np.concatenate(days)),
+            "step": pa.array(np.repeat(np.array(steps_, dtype=object), counts), pa.string()),
+            "month": pa.array(np.repeat(np.array(months, dtype=object), counts), pa.string()),
+        },
+        schema=schema,
+    )
+
+
+#: Paths of shifts a query may take from one step set (a comparison, then a growth's previous step).
+_SHIFTS = (
+    ("previous",),
+    ("year_ago",),
+    ("previous", "previous"),
+    ("previous", "year_ago"),
+    ("year_ago", "previous"),
+    ("year_ago", "year_ago"),
+)
+
+
+def shape_of(root: AnyBuckets) -> tuple[tuple[bool, ...], ...]:
+    """What of a root step set changes a query's SQL: how many parts it has, and which shifted
+    sets exist (a year-ago day may not: then the comparison is a null column, not a join)."""
+    parts = root.parts() if isinstance(root, MultiBuckets) else (root,)
+    out = []
+    for i, _ in enumerate(parts):
+        head: tuple[int | str, ...] = (i,) if isinstance(root, MultiBuckets) else ()
+        out.append(tuple(resolve_recipe(root, (*head, *path)) is not None for path in _SHIFTS))
+    return tuple(out)
+
+
+def targets_table(targets: Sequence[Target]) -> pa.Table:
+    """The ``TARGETS_PARAM`` rows: the targets of a query's rows (kpis/targeting.py)."""
+    return pa.table(
+        {
+            "measure": pa.array([t.measure for t in targets], pa.string()),
+            "step": pa.array([t.step for t in targets], pa.string()),
+            "member": pa.array([t.member or "" for t in targets], pa.string()),
+            "member_label": pa.array([t.member_label or "" for t in targets], pa.string()),
+            "value": pa.array([t.value for t in targets], pa.float64()),
+        },
+        schema=TARGETS_SCHEMA.to_pyarrow(),
+    )
+
+
+class StepSets:
+    """The step sets a query being compiled reads, each a part of the ``STEPS_PARAM`` table."""
+
+    def __init__(self) -> None:
+        self.recipes: list[tuple[int | str, ...]] = []
+        self.param = ibis.table(STEPS_SCHEMA, name=STEPS_PARAM)
+
+    def part(self, b: Buckets) -> int:
+        if b.recipe not in self.recipes:
+            self.recipes.append(b.recipe)
+        return self.recipes.index(b.recipe)
+
+    def relation(self, b: AnyBuckets) -> ir.Table:
+        """``day -> step`` (and the day's month label, to count months a step touches)."""
+        ks = [self.part(p) for p in b.parts()]
+        t = self.param
+        t = t.filter(t.part == ks[0]) if len(ks) == 1 else t.filter(t.part.isin(ks))
+        return t.select("day", "step", "month")
 
 
 def _cond(t: ir.Table, conds: Iterable[Cond]) -> ir.BooleanValue | None:
@@ -179,17 +304,22 @@ def _keys_join(
 
 
 class Compiler:
-    """Builds the expression of one plan over the sources of one workspace (and rep scope)."""
+    """Builds the expression of one plan over the sources of one workspace (and rep scope).
+
+    The expression reads its step sets and its rows' targets from the query parameters
+    (``STEPS_PARAM``, ``TARGETS_PARAM``); ``targeted`` names the measures that have targets.
+    After :meth:`expr`, ``steps.recipes`` lists the step sets it reads, in part order.
+    """
 
     def __init__(
-        self, src: Sources, plan: Plan, targets: Sequence[Target] = (), buckets: AnyBuckets | None = None
+        self, src: Sources, plan: Plan, targeted: Sequence[str] = (), buckets: AnyBuckets | None = None
     ) -> None:
         self.src = src
         self.buckets = buckets
         self.plan = plan
         self.kpi: KPI = plan.kpi
-        self.targets = targets
-        self.month_col = f"{plan.calendar_prefix}_month"
+        self.targeted = tuple(targeted)
+        self.steps = StepSets()
 
     # -- facts ---------------------------------------------------------------------------
     def facts(self, cohort: str, *, kpi_where: bool, filters: bool, ignore: Iterable[str] = ()) -> ir.Table:
@@ -251,15 +381,12 @@ class Compiler:
             self._check_dim(cohort, d)
             if d in SPARSE_DIMS:
                 f = f.filter(f[d].notnull())
-        dm = b.day_map(self.src.calendar, self.month_col)
-        lo, hi = b.bounds()
+        dm = self.steps.relation(b)
         if COHORTS[cohort].snapshot:
-            f = f.filter(f.created_day <= hi)
             ends = dm.group_by("step").aggregate(end=dm.day.max())
             j = solid(f.join(ends, [f.created_day <= ends.end]))
             f = j.filter(j.closed_day.isnull() | (j.closed_day > j.end))
-        else:  # filter on the day first: the warehouse prunes rows before any join
-            f = f.filter(f.day.between(lo, hi))
+        else:  # an equi-join on the day with the (small) step set: DuckDB prunes the facts by it
             f = solid(f.join(dm.select("day", "step"), "day"))
         names = names or {}
         aggs = {names.get(m.name, m.name): self._agg(f, m) for m in measures}
@@ -285,7 +412,7 @@ class Compiler:
                 partial.append((t, gdims))
         keys = ["step", *dims]
         if not dims:
-            dm = b.day_map(self.src.calendar, self.month_col)
+            dm = self.steps.relation(b)
             base = dm.select("step").distinct()
             for t in full:
                 base = _keys_join(base, t, keys)
@@ -304,13 +431,13 @@ class Compiler:
         for m in self.kpi.measures:
             if m.kind == "cumulative":
                 f = self.facts(self.kpi.cohort, kpi_where=True, filters=True)
-                f = f.filter(f.day <= b.bounds()[1])
+                dm = self.steps.relation(b)
+                f = f.filter(f.day <= dm.day.max())
                 daily = f.group_by(["day", *dims, *(["initiative"] if "initiative" not in dims else [])]).aggregate(
                     v=f[m.column].sum()
                 )
                 ini = self.src.wh.table("initiatives").select(ini_id="initiative_id", started_on="started_on")
                 daily = solid(daily.left_join(ini, daily.initiative == ini.ini_id))
-                dm = b.day_map(self.src.calendar, self.month_col)
                 ends = dm.group_by("step").aggregate(end=dm.day.max())
                 j = daily.join(ends, [daily.day <= ends.end, daily.day >= ibis.coalesce(daily.started_on, daily.day)])
                 cum = j.group_by(["step", *dims]).aggregate(**{m.name: j.v.sum()})
@@ -338,7 +465,7 @@ class Compiler:
                 base = _keys_join(base, total, ["step"])
                 base = base.mutate(**{m.name: _ratio(base[m.of], base["__total"])}).drop("__total")
             elif m.kind == "per_month":
-                dm = b.day_map(self.src.calendar, self.month_col)
+                dm = self.steps.relation(b)
                 months = dm.group_by("step").aggregate(__months=dm.month.nunique())
                 base = _keys_join(base, months, ["step"])
                 base = base.mutate(**{m.name: _ratio(base[m.of], base["__months"])}).drop("__months")
@@ -425,7 +552,8 @@ class Compiler:
         h, hm = kpi.headline, kpi.headline_measure
         col = f"{prefix}_{h}"
         tag = "" if prefix == "previous" else f"_{prefix}"
-        sb = main.shifted(offset)
+        # only the query's own steps are compared: a sparkline's steps need no comparison
+        sb = (main.head if isinstance(main, MultiBuckets) else main).shifted(offset)
         if sb is None:
             rows = rows.mutate(**{col: ibis.null("float64")})
         else:
@@ -438,27 +566,20 @@ class Compiler:
         return rows.mutate(**{f"{h}{tag}_change": change, f"{h}{tag}_change_rate": _ratio(change, prev)})
 
     def _targeted_measures(self) -> list[str]:
-        names = {t.measure for t in self.targets}
-        return [m.name for m in self.kpi.visible_measures if m.name in names]
+        return [m.name for m in self.kpi.visible_measures if m.name in self.targeted]
 
     def _apply_targets(self, rows: ir.Table, dims: list[str]) -> ir.Table:
         kpi = self.kpi
+        param = ibis.table(TARGETS_SCHEMA, name=TARGETS_PARAM)
         for mname in self._targeted_measures():
             tcol = "target" if mname == kpi.headline else f"{mname}_target"
-            ts = [t for t in self.targets if t.measure == mname]
+            ts = param.filter(param.measure == mname)
             if not dims:
-                mt = ibis.memtable({"step": [t.step for t in ts], tcol: [t.value for t in ts]})
+                mt = ts.select(step=ts.step, **{tcol: ts.value})
                 rows = _keys_join(rows, mt, ["step"])
                 continue
             dim = dims[0]
-            mt = ibis.memtable(
-                {
-                    "__tstep": [t.step for t in ts],
-                    "__tkey": [t.member or "" for t in ts],
-                    "__tlabel": [t.member_label or "" for t in ts],
-                    tcol: [t.value for t in ts],
-                }
-            )
+            mt = ts.select(__tstep=ts.step, __tkey=ts.member, __tlabel=ts.member_label, **{tcol: ts.value})
             rows = solid(rows)
             j = rows.join(mt, [rows.step == mt["__tstep"], rows[dim].lower() == mt["__tkey"]], how="outer")
             fill = {

@@ -14,19 +14,31 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import ibis
 import pandas as pd
 import pyarrow as pa
 
 from sanjeh.calendar import CalendarName, Grain
-from sanjeh.errors import InvalidQuery
+from sanjeh.errors import InternalError, InvalidQuery
 from sanjeh.kpis import facts
 from sanjeh.kpis.catalogue import CATALOGUE, GOALS
-from sanjeh.kpis.compile import STEP, WARNING_PREFIX, AnyBuckets, Compiler
+from sanjeh.kpis.compile import (
+    STEP,
+    STEPS_PARAM,
+    TARGETS_PARAM,
+    WARNING_PREFIX,
+    AnyBuckets,
+    Buckets,
+    Compiler,
+    resolve_recipe,
+    shape_of,
+    steps_table,
+    targets_table,
+)
 from sanjeh.kpis.coverage import Coverage, DataStatus, read_coverage
 from sanjeh.kpis.model import KPI, kpi_from_settings
 from sanjeh.kpis.query import Plan, Query, plan
 from sanjeh.kpis.sources import COHORTS, Sources
+from sanjeh.kpis.sqlcache import Compiled
 from sanjeh.kpis.targeting import Target, resolve_targets
 from sanjeh.text import normalize_member
 
@@ -107,6 +119,7 @@ class Engine:
         self.rep_scope = normalize_member("rep", rep_scope) if rep_scope is not None else None
         self._catalogue: dict[str, KPI] | None = None
         self._coverage: Coverage | None = None
+        self._members: dict[tuple[str, str], list[str]] = {}
         self._raw_targets: list[dict[str, Any]] | None = None
         self._facts: bool | None = None
         self.use_facts = use_facts
@@ -186,25 +199,92 @@ class Engine:
     def plan(self, query: Query, *, whole: bool = False) -> Plan:
         return plan(query, self._kpis(), whole=whole)
 
-    def compile(self, p: Plan, buckets: AnyBuckets | None = None) -> ibis.Table:
+    def compile(self, p: Plan, buckets: AnyBuckets | None = None) -> Compiler:
+        """The plan's expression built (``.expr()``), with the step sets it reads."""
         src = self._sources()
         self._check_members(src, p)
-        return Compiler(src, p, self._targets(p), buckets).expr()
+        targeted = sorted({t.measure for t in self._targets(p)})
+        return Compiler(src, p, targeted, buckets)
 
     def run(self, query: Query, *, whole: bool = False) -> Result:
         return self.run_plan(self.plan(query, whole=whole))
 
     def run_plan(self, p: Plan, buckets: AnyBuckets | None = None) -> Result:
+        """Run a plan: its SQL from the cache of compiled shapes (kpis/sqlcache.py), compiled on
+        a miss; its step sets and targets filled in as parameter tables."""
         status = self.data_status(p)
-        expr = self.compile(p, buckets)
+        root = buckets or Buckets.main(p)
+        targets = self._targets(p)
+        compiled = self._compiled(p, root, targets)
         if status.status == "no_data":  # nothing to ask the warehouse: the columns are the answer
-            return Result.build(p.kpi, p, expr.schema().to_pyarrow().empty_table(), status)
-        return Result.build(p.kpi, p, expr.to_pyarrow(), status)
+            return Result.build(p.kpi, p, compiled.schema.empty_table(), status)
+        sets = [resolve_recipe(root, r) for r in compiled.recipes]
+        if any(b is None for b in sets):
+            raise InternalError(f"a cached query of {p.kpi.name} reads a step set this period does not have")
+        params = {STEPS_PARAM: steps_table([b for b in sets if b is not None])}
+        if TARGETS_PARAM in compiled.sql:  # only a query with targets reads them
+            params[TARGETS_PARAM] = targets_table(targets)
+        return Result.build(p.kpi, p, self.ws.warehouse.query_arrow(compiled.sql, params, compiled.schema), status)
+
+    def _compiled(self, p: Plan, root: AnyBuckets, targets: list[Target]) -> Compiled:
+        src = self._sources()
+        self._check_members(src, p)
+        targeted = tuple(sorted({t.measure for t in targets}))
+        shape = (
+            self.ws.warehouse.con.name,
+            repr(p.kpi),
+            p.by,
+            p.filters,
+            p.compare,
+            p.measures,
+            p.grain is None,
+            self.rep_scope,
+            tuple(sorted(src.facts)),
+            src.no_orders,
+            targeted,
+            shape_of(root),
+        )
+        cache = self.ws.sql_cache
+        key = cache.key(shape)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        c = Compiler(src, p, targeted, root)
+        expr = c.expr()
+        compiled = Compiled(self.ws.warehouse.compile(expr), tuple(c.steps.recipes), expr.schema().to_pyarrow())
+        cache.put(key, compiled)
+        return compiled
 
     def explain(self, query: Query) -> str:
+        """The SQL the query runs, and the step sets and targets it is given as parameters."""
         p = self.plan(query)
-        expr = self.compile(p)
-        return str(ibis.to_sql(expr, dialect=self.ws.warehouse.con.name))
+        root = Buckets.main(p)
+        targets = self._targets(p)
+        compiled = self._compiled(p, root, targets)
+        notes = []
+        for k, r in enumerate(compiled.recipes):
+            b = resolve_recipe(root, r)
+            if b is not None:
+                days, steps_, _, _ = b.rows()
+                first = str(days[0][0]) if days else "-"
+                last = str(days[-1][-1]) if days else "-"
+                labels = sorted(set(steps_))
+                notes.append(
+                    f"-- {STEPS_PARAM} part {k}: {first}..{last}, steps {', '.join(labels[:6])}"
+                    + (" …" if len(labels) > 6 else "")
+                )
+        notes += [f"-- {TARGETS_PARAM}: {t.measure} {t.step} {t.member or ''} = {t.value:g}" for t in targets]
+        return "\n".join([*notes, compiled.sql])
+
+    def members(self, cohort: str, dim: str) -> list[str]:
+        """The members of a cohort's dimension in the data (this engine's rows), sorted; read
+        once per engine."""
+        key = (cohort, dim)
+        if key not in self._members:
+            f = self._sources().cohort(cohort)
+            got = f.select(m=f[dim]).filter(f[dim].notnull()).distinct().order_by("m").to_pyarrow()
+            self._members[key] = [str(x) for x in got["m"].to_pylist()]
+        return self._members[key]
 
     def _check_members(self, src: Sources, p: Plan) -> None:
         """A filter on a member that does not exist is an error naming the members that do."""
@@ -212,15 +292,16 @@ class Engine:
             cohort = p.kpi.cohort
             if dim not in COHORTS[cohort].dims:
                 cohort = next(m.cohort for m in p.kpi.measures if m.cohort and dim in COHORTS[m.cohort].dims)
-            f = src.cohort(cohort)
-            members = f.select(m=f[dim]).filter(f[dim].notnull()).distinct().order_by("m")
-            found = members.filter(members.m.lower() == member.lower()).count().execute()
-            if int(found) == 0:
-                known = [str(x) for x in members.limit(25).to_pyarrow()["m"].to_pylist()]
+            known = self.members(cohort, dim)
+            if member.lower() not in {k.lower() for k in known}:
                 raise InvalidQuery(
-                    f"no {dim} {member!r} in the data; known members include: {', '.join(known) or 'none'}",
-                    details={"dimension": dim, "member": member, "known": known},
+                    f"no {dim} {member!r} in the data; known members include: {', '.join(known[:25]) or 'none'}",
+                    details={"dimension": dim, "member": member, "known": known[:25]},
                 )
+
+    def targets_changed(self) -> None:
+        """The targets table changed: read it again on the next query."""
+        self._raw_targets = None
 
     def _targets(self, p: Plan) -> list[Target]:
         """The targets that apply to this query's rows (kpis/targeting.py)."""

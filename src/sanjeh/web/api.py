@@ -168,7 +168,7 @@ def put_targets(request: Request, rows: list[TargetRow], c: ManagerDep) -> list[
     """Replace every target (admin, manager). All rows are checked first; nothing changes on an error."""
     st = state_of(request)
     stored = st.call(lambda ws: replace_targets(ws, [r.model_dump() for r in rows]))
-    st.data_changed()
+    st.targets_changed()
     return stored
 
 

@@ -710,7 +710,7 @@ async def targets_save(request: Request) -> Response:
         st.call(lambda ws: replace_targets(ws, rows))
     except InvalidTargets as exc:
         return _targets_render(request, c, rows, exc, status=422)
-    st.data_changed()
+    st.targets_changed()
     only = str(form.get("only") or "")
     return RedirectResponse(_url("/targets", [("kpi", only), ("saved", "1")]), status_code=303)
 

@@ -132,8 +132,16 @@ class AppState:
             self._version = (now, version)
         return version
 
+    def targets_changed(self) -> None:
+        """Call after a target change: forget cached results, keep the engines (what data there
+        is, the materialised cohorts and the compiled queries stay valid; they re-read targets)."""
+        self.cache.clear()
+        with self._lock:
+            for engine in self._engines.values():
+                engine.targets_changed()
+
     def data_changed(self) -> None:
-        """Call after an import or a target change: forget cached results."""
+        """Call after an import: forget cached results and engines."""
         self._version = (0.0, "")
         self.cache.clear()
         with self._lock:
