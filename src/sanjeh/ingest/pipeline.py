@@ -16,6 +16,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,9 @@ import duckdb
 import pyarrow as pa
 
 from sanjeh.errors import ImportRefused, InternalError, UserError
+from sanjeh.ingest import normalize
 from sanjeh.ingest.load import Loader
-from sanjeh.ingest.normalize import ident, lit
+from sanjeh.ingest.normalize import ident, lit, tentative_mark
 from sanjeh.ingest.plan import SourcePart
 from sanjeh.ingest.read import Reader, StagedFile, expand_paths
 from sanjeh.ingest.results import ImportSummary, TableCounts
@@ -302,6 +304,12 @@ class _Import:
         first = self._check_streamed(t, parts, present, checked)
         if first is None:
             self._check_staged(t, parts, present, checked)
+        marks = self._decimal_marks(t, parts, present, checked)
+        if marks:  # some values wait for their column's decimal mark: check again with it decided
+            self.con.execute(f"DROP TABLE {checked}")
+            self._check_staged(t, parts, present, checked, marks)
+            first = None
+        if first is None:
             rows, cline = checked, "c.__line"
         else:  # row i of the checked table is on line first + i of the file
             rows, cline = f"(SELECT *, rowid + {first} AS __line FROM {checked})", f"(c.rowid + {first})"
@@ -394,7 +402,8 @@ class _Import:
         if stream is None:
             return None
         try:
-            self._create_checked(t, [self._part_sql(t, part, 0, present, relation=stream)], present, checked)
+            select = self._part_sql(t, part, 0, present, relation=stream)
+            self._create_checked(t, [(select, self._part_options(part))], present, checked)
             n = int(self.con.execute(f"SELECT count(*) FROM {checked}").fetchone()[0])
             first = self.reader.streamed(part.staged, n)
         except duckdb.Error:  # e.g. not UTF-8 after all: staging the file decides (and explains)
@@ -404,11 +413,57 @@ class _Import:
             self.con.execute(f"DROP TABLE IF EXISTS {checked}")
         return first
 
-    def _check_staged(self, t: Table, parts: list[SourcePart], present: list[str], checked: str) -> None:
-        """Stage the table's files (and those its parts join) and check them into ``checked``."""
+    def _check_staged(
+        self,
+        t: Table,
+        parts: list[SourcePart],
+        present: list[str],
+        checked: str,
+        marks: dict[int, tuple[tuple[str, str], ...]] | None = None,
+    ) -> None:
+        """Stage the table's files (and those its parts join) and check them into ``checked``
+        (``marks``: the decimal marks decided for some parts' columns, by part)."""
         self._load(parts)
-        selects = [self._part_sql(t, part, fidx, present) for fidx, part in enumerate(parts)]
+        selects = [
+            (self._part_sql(t, part, fidx, present), self._part_options(part, (marks or {}).get(fidx, ())))
+            for fidx, part in enumerate(parts)
+        ]
         self._create_checked(t, selects, present, checked, line=True)
+
+    def _part_options(self, part: SourcePart, marks: tuple[tuple[str, str], ...] = ()) -> CheckOptions:
+        """How a part's values are checked: the import's options, with its file's decimal marks."""
+        return replace(self.opts, default_mark=tentative_mark(part.staged.delimiter), marks=marks)
+
+    def _decimal_marks(
+        self, t: Table, parts: list[SourcePart], present: list[str], checked: str
+    ) -> dict[int, tuple[tuple[str, str], ...]]:
+        """The decimal mark of every numeric column of the parts where a value waits for it (its
+        reading depends on the mark: ``1,234``), decided from the column's values (docs/import.md
+        "Numbers"); empty when no value waits (the usual case: one look at ``__reason``)."""
+        numeric = [c for c in present if t.column(c).type in ("money", "decimal", "integer")]
+        if not numeric:
+            return {}
+        waiting = self.con.execute(
+            f"SELECT DISTINCT __fidx FROM {checked} WHERE __reason = {lit(normalize.UNDECIDED)}"
+        ).fetchall()
+        if not waiting:
+            return {}
+        self._load(parts)
+        marks: dict[int, tuple[tuple[str, str], ...]] = {}
+        for (fidx,) in sorted(waiting):
+            part = parts[fidx]
+            counts = []
+            for c in numeric:
+                raw = normalize.text(ident("r_" + c), digits=True)
+                kind = normalize.number_kind(normalize.number_parts(raw, money=t.column(c).type == "money")[0])
+                counts.append(f"count(*) FILTER (WHERE {kind} = 'p'), count(*) FILTER (WHERE {kind} = 'c')")
+            got = self.con.execute(f"SELECT {', '.join(counts)} FROM ({self._part_sql(t, part, fidx, present)})")
+            row = got.fetchone()
+            marks[fidx] = tuple(
+                (c, normalize.decimal_mark(int(row[2 * i]), int(row[2 * i + 1]), part.staged.delimiter))
+                for i, c in enumerate(numeric)
+            )
+        return marks
 
     def _load(self, parts: list[SourcePart]) -> None:
         """Stage the rows of the parts' files and of the files they join (once; not at planning)."""
@@ -417,17 +472,28 @@ class _Import:
                 self.reader.load(sf)
 
     def _create_checked(
-        self, t: Table, selects: list[str], present: list[str], checked: str, *, line: bool = False
+        self,
+        t: Table,
+        selects: list[tuple[str, CheckOptions]],
+        present: list[str],
+        checked: str,
+        *,
+        line: bool = False,
     ) -> None:
         """Write the checked rows: the canonical columns, then the helpers (``__fidx``, with
         ``line`` ``__line``, ``__reason``, ``__col``, ``__value``). A projection row by row:
-        it streams (no sort, no join) and keeps the files' order."""
-        src = "(" + " UNION ALL ".join(selects) + ")"
+        it streams (no sort, no join) and keeps the files' order. ``selects`` are the parts'
+        rows with the options they are checked with (one check when all parts share them)."""
+        if len({opts for _, opts in selects}) == 1:
+            src = "(" + " UNION ALL ".join(sql for sql, _ in selects) + ")"
+            checks = check_sql(t, src, set(present), selects[0][1])
+        else:
+            checks = " UNION ALL ".join(f"({check_sql(t, f'({sql})', set(present), o)})" for sql, o in selects)
         cols = ", ".join(f"CAST({ident('v_' + c.name)} AS {SQL_TYPES[c.type]}) AS {ident(c.name)}" for c in t.columns)
         helpers = f"__fidx, {'__line, ' if line else ''}__reason, __col, __value"
         self.con.execute(
             f"CREATE {'' if self.ws.warehouse.kind == 'duckdb' else 'TEMP '}TABLE {checked} AS "
-            f"SELECT {cols}, {helpers} FROM ({check_sql(t, src, set(present), self.opts)})"
+            f"SELECT {cols}, {helpers} FROM ({checks})"
         )
 
     def _checked_table(self, t: Table) -> str:

@@ -56,6 +56,7 @@ class StagedFile:
     structural: list[StructuralReject] = field(default_factory=list)
     encoding: str = "utf-8"
     loaded: bool = True  # False: only the header was read so far (:meth:`Reader.load` reads the rows)
+    delimiter: str | None = None  # a CSV file's
 
     @property
     def name(self) -> str:
@@ -256,7 +257,7 @@ class Reader:
         """The header now; the rows when :meth:`load` is called (just before a table reads them),
         so that only the files being checked are staged at a time."""
         h = self._csv_head(path)
-        sf = StagedFile(path, self._name("csv"), h.names, 0, [], h.enc, loaded=False)
+        sf = StagedFile(path, self._name("csv"), h.names, 0, [], h.enc, loaded=False, delimiter=h.delim)
         self._heads[sf.relation] = h
         return sf
 

@@ -32,6 +32,13 @@ SQL_TYPES = {
 class CheckOptions:
     timezone: str = "Asia/Tehran"
     toman_times_ten: bool = True  # the workspace currency is IRR
+    #: the decimal mark of the numeric columns (normalize.DECIMAL_MARKS): ``marks`` by column,
+    #: else ``default_mark`` (a tentative one until the values are seen, docs/import.md "Numbers")
+    default_mark: str = "guess"
+    marks: tuple[tuple[str, str], ...] = ()
+
+    def mark(self, column: str) -> str:
+        return dict(self.marks).get(column, self.default_mark)
 
 
 def _is_digit_text(c: Column) -> bool:
@@ -65,9 +72,22 @@ def _bound_reason(c: Column) -> tuple[str, str] | None:
     return " OR ".join(conds), reason
 
 
+def _ambiguous_reason(name: str, x: str, kind: str, mark: str) -> str:
+    """SQL of the reason a number that reads two ways is rejected under ``mark``."""
+    point = f"(CASE WHEN {kind} = 'ac' THEN replace({x}, ',', '') ELSE {x} END)"
+    comma = f"(CASE WHEN {kind} = 'ac' THEN replace({x}, ',', '.') ELSE replace({x}, '.', '') END)"
+    why = {
+        "mixed": "this column of the file writes some decimals with a point and some with a comma",
+        "unknown": "no other value of this column in the file shows whether its decimal mark is a point or a comma",
+        "unknown;": "this file is ;-separated, where a decimal comma is usual, and no other value of this column "
+        "shows its decimal mark",
+    }[mark]
+    return f"({lit(name + ' is ambiguous (')} || {point} || ' or ' || {comma} || {lit('?): ' + why)})"
+
+
 class _Col:
-    """SQL pieces of one column: items of CTEs pre (defaults), a (normalise), a0 (parse), a1, a2 (parts, numbers),
-    b (value, error)."""
+    """SQL pieces of one column: items of CTEs pre (defaults), a (normalise), a0 (parse), a1, a2, a3 (parts,
+    numbers), b (value, error)."""
 
     def __init__(self, c: Column, present: bool, opts: CheckOptions, default: str | None) -> None:
         self.c = c
@@ -83,7 +103,10 @@ class _Col:
         self.a1: list[str] = []
         self.a2: list[str] = []
         self.a3: list[str] = []
+        self.a4: list[str] = []
         self.b: list[str] = []
+        #: SQL: this row's value waits for its column's decimal mark (numbers under a tentative mark)
+        self.undecided: str | None = None
         kind = c.type
         if kind in ("timestamp", "date"):
             self._date()
@@ -114,33 +137,42 @@ class _Col:
 
     def _number(self) -> None:
         c = self.c
-        x, m, t = self.q("x_"), self.q("m_"), self.q("n_")
+        mark = self.opts.mark(c.name)
+        x, m, t, kd, d = self.q("x_"), self.q("m_"), self.q("n_"), self.q("kd_"), self.q("d_")
         k = self.q("k_")
         # a raw value that is already a plain number (the usual case) skips the text rules too
-        self.a.append(f"{n.number_plain(self.r)} AS {k}")
+        self.a.append(f"{n.number_plain(self.r, mark)} AS {k}")
         self.a1.append(f"(CASE WHEN {k} THEN {self.r} ELSE {n.text(self.r, digits=True)} END) AS {t}")
-        cleaned, mult = n.number_parts(t, money=c.type == "money")
-        # a plain number (the usual case) and a missing one skip the separators and currency words
-        self.a2.append(f"(CASE WHEN {k} THEN {t} WHEN {t} IS NOT NULL THEN {cleaned} END) AS {x}")
+        num, mult = n.number_parts(t, money=c.type == "money")
+        # a plain number (the usual case) and a missing one skip the currency words and the kinds
+        self.a2.append(f"(CASE WHEN {k} THEN {t} WHEN {t} IS NOT NULL THEN {num} END) AS {x}")
         if c.type == "money" and self.opts.toman_times_ten:
             self.a2.append(f"(CASE WHEN {k} THEN 1 ELSE {mult} END) AS {m}")
         else:
             self.a2.append(f"1 AS {m}")
-        dbl = (
-            f"(CASE WHEN {k} THEN TRY_CAST({x} AS DOUBLE) "
-            f"WHEN {n.number_valid(x)} THEN TRY_CAST({x} AS DOUBLE) * {m} END)"
+        self.a3.append(f"(CASE WHEN NOT {k} THEN {n.number_kind(x)} END) AS {kd}")
+        reading = n.number_reading(x, kd, mark)
+        self.a4.append(
+            f"(CASE WHEN {k} THEN TRY_CAST({x} AS DOUBLE) ELSE TRY_CAST({reading} AS DOUBLE) * {m} END) AS {d}"
         )
         if c.type == "integer":
-            self.a3.append(f"{dbl} AS {self.q('d_')}")
-            d = self.q("d_")
             value = f"CASE WHEN {d} = floor({d}) AND abs({d}) < 9e18 THEN CAST({d} AS BIGINT) END"
             bad = f"{c.name} is not a whole number"
         else:
-            self.a3.append(f"{dbl} AS {self.q('d_')}")
-            value = self.q("d_")
+            value = d
             bad = f"{c.name} is not a number"
         self.b.append(f"{value} AS {self.q('v_')}")
-        err = self._required(t) + f"WHEN {t} IS NOT NULL AND ({value}) IS NULL THEN {lit(bad)} "
+        err = self._required(t)
+        undecided = n.number_undecided(kd, mark)
+        if undecided:
+            self.undecided = undecided
+            err += f"WHEN {undecided} THEN {lit(n.UNDECIDED)} "
+        ambiguous = n.number_ambiguous(kd, mark)
+        if ambiguous:
+            err += f"WHEN {ambiguous} THEN {_ambiguous_reason(c.name, x, kd, mark)} "
+        err += f"WHEN {t} IS NOT NULL AND {d} IS NULL THEN {lit(bad)} "
+        err += f"WHEN NOT isfinite({d}) THEN {lit(f'{c.name} is too large to store (beyond ±1.8e308)')} "
+        err += f"WHEN {t} IS NOT NULL AND ({value}) IS NULL THEN {lit(bad)} "
         bounds = _bound_reason(c)
         if bounds:
             cond = bounds[0].replace(ident("v_" + c.name), f"({value})")
@@ -237,6 +269,7 @@ def check_sql(
     a1_items = ", ".join(i for col in cols for i in col.a1)
     a2_items = ", ".join(i for col in cols for i in col.a2)
     a3_items = ", ".join(i for col in cols for i in col.a3)
+    a4_items = ", ".join(i for col in cols for i in col.a4)
     b_items = ", ".join(i for col in cols for i in col.b)
     rules: list[tuple[str, str, str]] = []  # (condition, column, reason)
     for r in table.rules:
@@ -250,6 +283,8 @@ def check_sql(
             rules.append((f"{when} AND {v} < {o}", r.column, r.reason))
         elif r.kind == "net_amount_nonneg":
             net = '"v_quantity" * "v_unit_price" - coalesce("v_discount", 0)'
+            too_large = "net amount (quantity × unit_price − discount) is too large to store (beyond ±1.8e308)"
+            rules.append((f"NOT isfinite({net})", r.column, too_large))
             rules.append((f"{net} < 0", r.column, r.reason))
     errors = [ident("e_" + c.name) for c in table.columns]
     rule_reason = " ".join(f"WHEN {cond} THEN {lit(reason)}" for cond, _, reason in rules)
@@ -258,8 +293,13 @@ def check_sql(
     rule_name = " ".join(f"WHEN {cond} THEN {lit(col)}" for cond, col, _ in rules)
     rule_value = " ".join(f"WHEN {cond} THEN {_raw(table.column(col), present)}" for cond, col, _ in rules)
     # the first reason: the mapping's, then the columns' in order, then the rules'. The column
-    # and value of a reason are only worked out for the (few) rows that have one.
-    reason = f"coalesce(__pre_reason, {', '.join(errors)}{', CASE ' + rule_reason + ' END' if rules else ''})"
+    # and value of a reason are only worked out for the (few) rows that have one. A value waiting
+    # for its column's decimal mark comes before all (the table is then checked again).
+    undecided = [col.undecided for col in cols if col.undecided]
+    if undecided:
+        b_items += f", ({' OR '.join(undecided)}) AS __und"
+    first = f"CASE WHEN __und THEN {lit(n.UNDECIDED)} END, " if undecided else ""
+    reason = f"coalesce({first}__pre_reason, {', '.join(errors)}{', CASE ' + rule_reason + ' END' if rules else ''})"
     kept = ", ".join(ident("v_" + c.name) for c in table.columns)
     return (
         f"WITH pre AS (SELECT *{', ' + pre_items if pre_items else ''} FROM {source}), "
@@ -267,9 +307,10 @@ def check_sql(
         f"a0 AS (SELECT *{', ' + a1_items if a1_items else ''} FROM a), "
         f"a1 AS (SELECT *{', ' + a2_items if a2_items else ''} FROM a0), "
         f"a2 AS (SELECT *{', ' + a3_items if a3_items else ''} FROM a1), "
-        f"b AS (SELECT a2.__line, a2.__fidx, a2.__pre_col, a2.__pre_reason, "
+        f"a3 AS (SELECT *{', ' + a4_items if a4_items else ''} FROM a2), "
+        f"b AS (SELECT a3.__line, a3.__fidx, a3.__pre_col, a3.__pre_reason, "
         f"{', '.join(_raw(c, present) + ' AS ' + ident('r_' + c.name) for c in table.columns)}, {b_items} "
-        f"FROM a2), "
+        f"FROM a3), "
         f"c AS (SELECT *, {reason} AS __reason FROM b) "
         f"SELECT __fidx, __line, __reason, "
         f"CASE WHEN __reason IS NULL THEN NULL WHEN __pre_reason IS NOT NULL THEN __pre_col "
