@@ -141,13 +141,13 @@ def rejects(
     table: Annotated[str | None, typer.Option(help="Only this table.")] = None,
     fmt: FormatOpt = "table",
 ) -> None:
-    """The rejected rows: table, file, line, column, value, reason."""
+    """The rejected rows: table, file, line, column, value (as in the file), mapped value, reason."""
     from sanjeh.ingest import list_rejects
 
     fmt = _check_format(fmt)
     ws = _open(workspace)
     rows = list_rejects(ws, table=table)
-    cols = ["table", "file", "line", "column", "value", "reason"]
+    cols = ["table", "file", "line", "column", "value", "mapped_value", "reason"]
     if fmt == "json":
         _print_json([{k: r.get(k) for k in cols} for r in rows])
     elif fmt == "csv":

@@ -325,7 +325,8 @@ def table(name: str) -> Table:
         ) from None
 
 
-#: Sanjeh's own tables in the warehouse (names start with ``_``; never imported into).
+#: Sanjeh's own tables in the warehouse (names start with ``_``; never imported into). A column added
+#: here is added to the table of an existing workspace when it is next opened for writing.
 SYSTEM_TABLES: dict[str, dict[str, str]] = {
     "_imports": {
         "import_id": "string",
@@ -340,7 +341,8 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
         "file": "string",
         "line": "int64",
         "column_name": "string",
-        "value": "string",
+        "value": "string",  # as it stood in the file
+        "mapped_value": "string",  # what a mapping made of it, where that differs
         "reason": "string",
         "row_json": "string",  # the whole raw row, so nothing read is lost
     },

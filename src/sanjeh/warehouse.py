@@ -32,6 +32,10 @@ def shadow_name(import_id: str, table: str) -> str:
     return f"{SHADOW_PREFIX}{os.getpid()}_{import_id}_{table}"
 
 
+#: SQL types (DuckDB and PostgreSQL agree) of the storage types, for columns added to a system table.
+_SQL_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "float64": "DOUBLE PRECISION", "timestamp": "TIMESTAMP"}
+
+
 def _q(name: str) -> str:
     """Quote an identifier (names come from schema.py, never from users)."""
     return '"' + name.replace('"', '""') + '"'
@@ -70,6 +74,12 @@ class Warehouse:
         for name, schema in SYSTEM_TABLES.items():
             if name not in existing:
                 self.con.create_table(name, schema=ibis.schema(schema))
+            elif self.kind in ("duckdb", "postgres"):  # a column added since the workspace was made
+                have = set(self.con.table(name).columns)
+                for col, kind in schema.items():
+                    if col not in have:
+                        self.execute(f"ALTER TABLE {_q(name)} ADD COLUMN {_q(col)} {_SQL_TYPES[kind]}")
+                        self.forget(name)
         mine = f"{SHADOW_PREFIX}{os.getpid()}_"  # a live import of this process (same file opened twice)
         for name in existing:
             if name.startswith(SHADOW_PREFIX) and not name.startswith(mine):

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from sanjeh.errors import MappingError
-from sanjeh.ingest.normalize import ident, lit
+from sanjeh.ingest.normalize import ident, lit, number_or_nan
 from sanjeh.ingest.plan import SourcePart
 from sanjeh.ingest.read import StagedFile
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME
@@ -188,9 +188,16 @@ class _Expr:
         return self.sql
 
     def num(self) -> str:
+        """A DOUBLE: text is read as the import reads numbers (no column decides a decimal mark here,
+        so ``1,234`` is ambiguous); what is not a number is NaN, so that arithmetic on it gives NaN
+        and the import rejects the value ("is not a number") instead of blanking it."""
         if self.type == "num":
             return self.sql
-        return f"TRY_CAST(replace(trim({self.sql}), ',', '') AS DOUBLE)"
+        return number_or_nan(self.sql)
+
+    def num_or_null(self) -> str:
+        """As :meth:`num`, with NULL for what is not a number (comparisons are then unknown, not true)."""
+        return f"(CASE WHEN isnan({self.num()}) THEN NULL ELSE {self.num()} END)"
 
     def bool(self, src: str) -> str:
         if self.type != "bool":
@@ -202,8 +209,20 @@ class Compiler:
     """Compiles one expression against a resolver of column names to staging SQL."""
 
     def __init__(self, resolve: Callable[[str], str], where: str) -> None:
-        self.resolve = resolve
+        self._resolve = resolve
         self.where = where
+        #: the file columns resolved since :meth:`read_columns` was last asked: (name, SQL)
+        self._read: dict[str, str] = {}
+
+    def resolve(self, name: str) -> str:
+        sql = self._resolve(name)
+        self._read.setdefault(name, sql)
+        return sql
+
+    def read_columns(self) -> list[tuple[str, str]]:
+        """The file columns the expressions compiled since the last call read (name, SQL), in order."""
+        out, self._read = list(self._read.items()), {}
+        return out
 
     def compile(self, src: str) -> _Expr:
         self.src = src
@@ -269,7 +288,7 @@ class Compiler:
         r = self._add()
         sqlop = "<>" if op == "!=" else op
         if e.type == "num" or r.type == "num":
-            return _Expr(f"({e.num()} {sqlop} {r.num()})", "bool")
+            return _Expr(f"({e.num_or_null()} {sqlop} {r.num_or_null()})", "bool")
         return _Expr(f"({e.text()} {sqlop} {r.text()})", "bool")
 
     def _add(self) -> _Expr:
@@ -353,8 +372,8 @@ class Compiler:
         if name == "replace":
             return _Expr(f"replace({t[0]}, {t[1]}, {t[2]})", "text")
         if name == "substr":
-            ln = f", CAST({args[2].num()} AS BIGINT)" if len(args) == 3 else ""
-            return _Expr(f"substr({t[0]}, CAST({args[1].num()} AS BIGINT){ln})", "text")
+            ln = f", TRY_CAST({args[2].num()} AS BIGINT)" if len(args) == 3 else ""
+            return _Expr(f"substr({t[0]}, TRY_CAST({args[1].num()} AS BIGINT){ln})", "text")
         if name == "nullif":
             return _Expr(f"nullif({t[0]}, {t[1]})", "text")
         if name == "if":
@@ -370,7 +389,7 @@ class Compiler:
         if name == "abs":
             return _Expr(f"abs({args[0].num()})", "num")
         if name == "round":
-            nd = f", CAST({args[1].num()} AS INTEGER)" if len(args) == 2 else ""
+            nd = f", coalesce(TRY_CAST({args[1].num()} AS INTEGER), 0)" if len(args) == 2 else ""
             return _Expr(f"round({args[0].num()}{nd})", "num")
         if name in ("year", "month", "day"):
             return _Expr(f"{name}(TRY_CAST(trim({t[0]}) AS TIMESTAMP))", "num")
@@ -454,7 +473,11 @@ def _part(
 
     where = f"mapping {m.name}, table {spec.table}"
     comp = Compiler(resolve, where)
-    columns = {c: _column(comp, f"{where}, column {c}", v) for c, v in spec.columns.items()}
+    columns: dict[str, str] = {}
+    sources: dict[str, list[tuple[str, str]]] = {}
+    for c, v in spec.columns.items():
+        columns[c] = _column(comp, f"{where}, column {c}", v)
+        sources[c] = comp.read_columns()
     return SourcePart(
         sf,
         columns,
@@ -463,6 +486,7 @@ def _part(
         [(comp.compile(w).bool(w), reason) for w, reason in spec.rejects],
         spec.distinct,
         list(joined.values()),
+        sources,
     )
 
 

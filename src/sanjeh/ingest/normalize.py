@@ -239,6 +239,15 @@ def number_undecided(kind: str, mark: str) -> str | None:
 MARKS_READING_AD_OTHERWISE = frozenset({"comma", "mixed", "unknown;", "guess;"})
 
 
+def number_or_nan(sql: str) -> str:
+    """SQL: a DOUBLE of a text value read as a number outside any file's column (a mapping's
+    arithmetic): its own kind decides (``1,234`` is ambiguous); NULL when empty, NaN when it is
+    not a number."""
+    t = text(sql, digits=True)
+    reading = number_reading(t, number_kind(t), "unknown")
+    return f"(CASE WHEN {t} IS NULL THEN NULL ELSE coalesce(TRY_CAST({reading} AS DOUBLE), 'NaN'::DOUBLE) END)"
+
+
 def number_valid(cleaned: str) -> str:
     return f"regexp_full_match({cleaned}, {lit(_NUMBER_RE)})"
 

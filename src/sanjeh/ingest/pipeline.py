@@ -38,9 +38,6 @@ from sanjeh.workspace import Workspace
 
 Progress = Callable[[str, float], None]
 
-REJECT_COLUMNS = ("import_id", "table_name", "file", "line", "column_name", "value", "reason", "row_json")
-WARNING_COLUMNS = REJECT_COLUMNS[:-1]
-
 
 #: DuckDB's memory during an import (it spills to disk beyond this); see docs/import.md.
 #: The cap grows with the input (a third of its bytes) from the floor to the ceiling:
@@ -137,7 +134,7 @@ class _Import:
         self.warn = self._temp("warn")
         self.con.execute(
             f"CREATE TEMP TABLE {self.rej} (import_id VARCHAR, table_name VARCHAR, file VARCHAR, line BIGINT, "
-            "column_name VARCHAR, value VARCHAR, reason VARCHAR, row_json VARCHAR)"
+            "column_name VARCHAR, value VARCHAR, mapped_value VARCHAR, reason VARCHAR, row_json VARCHAR)"
         )
         self.con.execute(
             f"CREATE TEMP TABLE {self.warn} (import_id VARCHAR, table_name VARCHAR, file VARCHAR, line BIGINT, "
@@ -324,6 +321,7 @@ class _Import:
                         "line": sr.line,
                         "column_name": None,
                         "value": None,
+                        "mapped_value": None,
                         "reason": sr.reason,
                         "row_json": json.dumps(sr.fields, ensure_ascii=False),
                     }
@@ -356,13 +354,22 @@ class _Import:
             if not bad.get(fidx):
                 continue
             sf = part.staged
-            self.reader.load(sf)  # the rejected rows as they were in the file
+            self._load([part])  # the rejected rows as they were in the file (and the files it joins)
+            # the value as it stood in the file, and the value the mapping made of it where they differ
+            value, joins = "r.__value", ""
+            if part.sources is not None:
+                whens = " ".join(
+                    f"WHEN {lit(c)} THEN {part.source_text_sql(c) or 'CAST(NULL AS VARCHAR)'}" for c in part.columns
+                )
+                value = f"CASE r.__col {whens} ELSE r.__value END" if whens else value
+                joins = " ".join(part.joins)
             self.con.execute(
-                f"INSERT INTO {self.rej} SELECT {lit(self.import_id)}, {lit(t.name)}, {lit(sf.name)}, r.__line, "
-                f"r.__col, r.__value, r.__reason, {sf.row_json_sql('s')} "
-                f"FROM (SELECT __line, __col, __value, __reason FROM {rows} "
+                f"INSERT INTO {self.rej} SELECT {lit(self.import_id)}, {lit(t.name)}, {lit(sf.name)}, __line, "
+                "__col, __file_value, CASE WHEN __value IS DISTINCT FROM __file_value THEN __value END, __reason, "
+                f"__row FROM (SELECT r.__line, r.__col, r.__value, r.__reason, {value} AS __file_value, "
+                f"{sf.row_json_sql('s')} AS __row FROM (SELECT __line, __col, __value, __reason FROM {rows} "
                 f"WHERE __fidx = {fidx} AND __reason IS NOT NULL) r JOIN {sf.relation} s "
-                f"ON s.__line = r.__line ORDER BY r.__line"
+                f"ON s.__line = r.__line {joins}) ORDER BY __line"
             )
         if structural_rows:
             view = "__sanjeh_structural"
