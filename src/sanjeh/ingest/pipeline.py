@@ -25,6 +25,8 @@ import pyarrow as pa
 
 from sanjeh.errors import ImportRefused, InternalError, UserError
 from sanjeh.ingest import normalize
+from sanjeh.ingest.encodings import text_encoding
+from sanjeh.ingest.limits import DEFAULT_LIMITS, ImportLimits
 from sanjeh.ingest.load import Loader
 from sanjeh.ingest.normalize import ident, lit, tentative_mark
 from sanjeh.ingest.plan import SourcePart
@@ -81,14 +83,18 @@ def run_import(
     encoding: str | None = None,
     sheet: str | None = None,
     progress: Progress | None = None,
+    limits: ImportLimits = DEFAULT_LIMITS,
 ) -> ImportSummary:
-    """Import files or directories into the workspace; all or nothing (one transaction)."""
+    """Import files or directories into the workspace; all or nothing (one transaction).
+    ``limits`` bound what the import reads (:mod:`sanjeh.ingest.limits`)."""
     if not paths:
         raise UserError("give at least one file or directory to import")
     if table is not None:
         schema_table(table)  # unknown table -> a clear UserError
-    files = expand_paths([Path(p).expanduser() for p in paths])
-    job = _Import(ws, files, encoding=encoding, sheet=sheet, progress=progress, replace=replace)
+    if encoding is not None:
+        text_encoding(encoding)  # a clear UserError before any work
+    files = expand_paths([Path(p).expanduser() for p in paths], limits)
+    job = _Import(ws, files, encoding=encoding, sheet=sheet, progress=progress, replace=replace, limits=limits)
     try:
         return job.run(mapping=mapping, table=table)
     finally:
@@ -105,6 +111,7 @@ class _Import:
         sheet: str | None,
         progress: Progress | None,
         replace: bool,
+        limits: ImportLimits,
     ) -> None:
         self.ws = ws
         self.files = files
@@ -124,7 +131,7 @@ class _Import:
             toman_times_ten=ws.settings.currency.upper() == "IRR",
         )
         self.con.execute("SET enable_progress_bar = false")
-        self.reader = Reader(self.con, encoding=encoding, sheet=sheet)
+        self.reader = Reader(self.con, encoding=encoding, sheet=sheet, limits=limits)
         self.restore: list[str] = []
         self._limit_memory()
         self.temps: list[str] = []
@@ -247,10 +254,10 @@ class _Import:
             staged = self.stage(path)
             by_key: dict[str, str] = {}
             extra: list[str] = []
-            for i, h in enumerate(staged.columns):
+            for h in staged.columns:
                 k = header_key(h)
                 if k in t.column_names and k not in by_key:
-                    by_key[k] = f"s.c{i}"
+                    by_key[k] = f"s.{staged.column_sql(h)}"  # a column of nested values is refused
                 else:
                     extra.append(h)
             missing = [c for c in t.required if c not in by_key]
