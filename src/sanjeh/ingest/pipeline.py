@@ -32,7 +32,7 @@ from sanjeh.ingest.normalize import ident, lit, tentative_mark
 from sanjeh.ingest.plan import SourcePart
 from sanjeh.ingest.read import Reader, StagedFile, expand_paths
 from sanjeh.ingest.results import ImportSummary, TableCounts
-from sanjeh.ingest.validate import SQL_TYPES, CheckOptions, check_sql, fill_defaults_sql
+from sanjeh.ingest.validate import SQL_TYPES, CheckOptions, check_sql, fill_defaults_sql, rule_checks
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME, Table
 from sanjeh.schema import table as schema_table
 from sanjeh.warehouse import shadow_name
@@ -80,13 +80,16 @@ def run_import(
     mapping: str | Path | None = None,
     table: str | None = None,
     replace: bool = False,
+    force: bool = False,
     encoding: str | None = None,
     sheet: str | None = None,
     progress: Progress | None = None,
     limits: ImportLimits = DEFAULT_LIMITS,
 ) -> ImportSummary:
     """Import files or directories into the workspace; all or nothing (one transaction).
-    ``limits`` bound what the import reads (:mod:`sanjeh.ingest.limits`)."""
+    ``replace`` empties each imported table first (refused when it would empty a table or orphan
+    child rows, unless ``force``: docs/import.md); ``limits`` bound what the import reads
+    (:mod:`sanjeh.ingest.limits`)."""
     if not paths:
         raise UserError("give at least one file or directory to import")
     if table is not None:
@@ -94,7 +97,9 @@ def run_import(
     if encoding is not None:
         text_encoding(encoding)  # a clear UserError before any work
     files = expand_paths([Path(p).expanduser() for p in paths], limits)
-    job = _Import(ws, files, encoding=encoding, sheet=sheet, progress=progress, replace=replace, limits=limits)
+    job = _Import(
+        ws, files, encoding=encoding, sheet=sheet, progress=progress, replace=replace, force=force, limits=limits
+    )
     try:
         return job.run(mapping=mapping, table=table)
     finally:
@@ -111,11 +116,13 @@ class _Import:
         sheet: str | None,
         progress: Progress | None,
         replace: bool,
+        force: bool,
         limits: ImportLimits,
     ) -> None:
         self.ws = ws
         self.files = files
         self.replace = replace
+        self.force = force
         self.progress = progress or (lambda _msg, _frac: None)
         self.import_id = uuid.uuid4().hex
         self.started = dt.datetime.now()
@@ -226,7 +233,9 @@ class _Import:
         Loader(self.ws, self.con, self.progress).load(
             order=order,
             accepted=self.accepted,
+            counts=counts,
             replace=self.replace,
+            force=self.force,
             rejects=self.rej,
             warnings=self.warn,
             log={
@@ -234,8 +243,8 @@ class _Import:
                 "started_at": self.started,
                 "finished_at": dt.datetime.now(),
                 "files": json.dumps(files, ensure_ascii=False),
-                "summary": json.dumps(summary.to_dict(), ensure_ascii=False),
             },
+            summary=summary,
         )
         self.progress("done", 1.0)
         return summary
@@ -337,6 +346,8 @@ class _Import:
         fill = fill_defaults_sql(t, checked, rows, cline)
         if fill:
             self.con.execute(fill)
+        if not self.replace:
+            self._keep_stored_columns(t, parts, present, checked, cline)
         # parents: when a row breaks several, the last rule listed is reported, so apply them last-first
         for rule in reversed(parent_rules):
             ptable, pcol = rule.other.split(".")
@@ -401,6 +412,57 @@ class _Import:
         for h in helpers[len(t.columns) :]:  # what is left is the parked table (canonical columns, in order)
             self.con.execute(f"ALTER TABLE {checked} DROP COLUMN {ident(h)}")
         return TableCounts(read_rows, accepted, rejected)
+
+    def _keep_stored_columns(
+        self, t: Table, parts: list[SourcePart], present: list[str], checked: str, cline: str
+    ) -> None:
+        """An upsert leaves the columns a file does not carry as they are stored: a row whose key is
+        stored takes the stored values of the columns its part does not map (a new row keeps
+        NULL or its default). The cross-column rules are then checked again on those rows, as they
+        will be stored. Nothing to do on a first import, or when every part carries every column."""
+        absent = {
+            fidx: [c for c in t.column_names if c not in part.columns and c not in t.key]
+            for fidx, part in enumerate(parts)
+        }
+        absent = {fidx: cols for fidx, cols in absent.items() if cols}
+        if not absent or not self.ws.warehouse.fetch(f"SELECT 1 FROM {ident(t.name)} LIMIT 1"):
+            return
+        wanted = [c for c in t.column_names if any(c in cols for cols in absent.values())]
+        stored = self._stored_rows(t, checked, wanted)
+        on = " AND ".join(f"c.{ident(k)} IS NOT DISTINCT FROM w.{ident(k)}" for k in t.key)
+        for fidx, cols in absent.items():
+            sets = ", ".join(f"{ident(c)} = w.{ident(c)}" for c in cols)
+            self.con.execute(f"UPDATE {checked} AS c SET {sets} FROM {stored} AS w WHERE c.__fidx = {fidx} AND {on}")
+        rules = rule_checks(t, lambda c: f"c.{ident(c)}")
+        if not rules:
+            return
+        reasons = ", ".join(lit(r) for _, _, r in rules)
+        reason = "CASE " + " ".join(f"WHEN {cond} THEN {lit(r)}" for cond, _, r in rules) + " END"
+        column = "CASE " + " ".join(f"WHEN {cond} THEN {lit(col)}" for cond, col, _ in rules) + " END"
+        merged = f"c.__fidx IN ({', '.join(map(str, absent))}) AND EXISTS (SELECT 1 FROM {stored} AS w WHERE {on})"
+        self.con.execute(
+            f"UPDATE {checked} AS c SET __reason = {reason}, __col = {column}, __value = NULL "
+            f"WHERE {merged} AND (c.__reason IS NULL OR c.__reason IN ({reasons}))"
+        )
+        for col in dict.fromkeys(col for _, col, _ in rules):
+            if self._any(f"SELECT 1 FROM {checked} WHERE __col = {lit(col)} AND __value IS NULL"):
+                self._raw_values(t, checked, cline, parts, present, col)
+
+    def _stored_rows(self, t: Table, checked: str, columns: list[str]) -> str:
+        """A relation of the stored rows (key and ``columns``) whose key is among the checked rows."""
+        cols = list(t.key) + [c for c in columns if c not in t.key]
+        if self.ws.warehouse.kind == "duckdb":
+            return f"(SELECT {', '.join(ident(c) for c in cols)} FROM {ident(t.name)})"
+        keys = self.con.execute(f"SELECT DISTINCT {', '.join(ident(k) for k in t.key)} FROM {checked}")
+        found = self.ws.warehouse.fetch_matching(t.name, keys.to_arrow_table(), cols)
+        rel = self._temp(f"stored_{t.name}")
+        view = rel + "_src"
+        self.con.register(view, found)
+        try:
+            self.con.execute(f"CREATE TEMP TABLE {rel} AS SELECT * FROM {view}")
+        finally:
+            self.con.unregister(view)
+        return rel
 
     def _any(self, sql: str) -> bool:
         """Does the query return a row?"""

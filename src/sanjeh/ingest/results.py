@@ -27,15 +27,18 @@ class ImportSummary:
     warnings: int
     files: list[str]
     ignored_files: list[str] = field(default_factory=list)
+    #: rows of tables not imported that a forced replace deleted (order lines of replaced orders)
+    deleted: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """CLI.md's shape (``tables``), plus the import id, warning count and files."""
+        """CLI.md's shape (``tables``), plus the import id, warning count, files and deleted rows."""
         return {
             "tables": {name: c.to_dict() for name, c in self.tables.items()},
             "import_id": self.import_id,
             "warnings": self.warnings,
             "files": list(self.files),
             "ignored_files": list(self.ignored_files),
+            "deleted": dict(self.deleted),
         }
 
 

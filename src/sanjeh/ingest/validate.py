@@ -10,6 +10,7 @@ parents are checked afterwards over the rows that are still valid (``pipeline``)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sanjeh.ingest import normalize as n
@@ -254,6 +255,28 @@ class _Col:
         self.b.append(f"{value} AS {self.q('v_')}")
 
 
+def rule_checks(table: Table, ref: Callable[[str], str] = ident) -> list[tuple[str, str, str]]:
+    """(SQL condition that breaks it, column, reason) of each cross-column rule of ``table`` (not
+    the parents), in order, over the typed columns ``ref(column name)``."""
+    rules: list[tuple[str, str, str]] = []
+    for r in table.rules:
+        v, o, w = ref(r.column), ref(r.other or r.column), ref(r.when_column or r.column)
+        when = f"{w} IN ({', '.join(lit(x) for x in r.when_values)})" if r.when_values else "TRUE"
+        if r.kind == "gte":
+            rules.append((f"{v} < {o}", r.column, r.reason))
+        elif r.kind == "required_when":
+            rules.append((f"{when} AND {v} IS NULL", r.column, r.reason))
+        elif r.kind == "gte_when":
+            rules.append((f"{when} AND {v} < {o}", r.column, r.reason))
+        elif r.kind == "net_amount_nonneg":
+            q, u, d = (ref(c) for c in ("quantity", "unit_price", "discount"))
+            net = f"{q} * {u} - coalesce({d}, 0)"
+            too_large = "net amount (quantity × unit_price − discount) is too large to store (beyond ±1.8e308)"
+            rules.append((f"NOT isfinite({net})", r.column, too_large))
+            rules.append((f"{net} < 0", r.column, r.reason))
+    return rules
+
+
 def check_sql(
     table: Table,
     source: str,
@@ -271,21 +294,7 @@ def check_sql(
     a3_items = ", ".join(i for col in cols for i in col.a3)
     a4_items = ", ".join(i for col in cols for i in col.a4)
     b_items = ", ".join(i for col in cols for i in col.b)
-    rules: list[tuple[str, str, str]] = []  # (condition, column, reason)
-    for r in table.rules:
-        v, o, w = ident("v_" + r.column), ident("v_" + (r.other or r.column)), ident("v_" + (r.when_column or r.column))
-        when = f"{w} IN ({', '.join(lit(x) for x in r.when_values)})" if r.when_values else "TRUE"
-        if r.kind == "gte":
-            rules.append((f"{v} < {o}", r.column, r.reason))
-        elif r.kind == "required_when":
-            rules.append((f"{when} AND {v} IS NULL", r.column, r.reason))
-        elif r.kind == "gte_when":
-            rules.append((f"{when} AND {v} < {o}", r.column, r.reason))
-        elif r.kind == "net_amount_nonneg":
-            net = '"v_quantity" * "v_unit_price" - coalesce("v_discount", 0)'
-            too_large = "net amount (quantity × unit_price − discount) is too large to store (beyond ±1.8e308)"
-            rules.append((f"NOT isfinite({net})", r.column, too_large))
-            rules.append((f"{net} < 0", r.column, r.reason))
+    rules = rule_checks(table, lambda c: ident("v_" + c))
     errors = [ident("e_" + c.name) for c in table.columns]
     rule_reason = " ".join(f"WHEN {cond} THEN {lit(reason)}" for cond, _, reason in rules)
     col_name = " ".join(f"WHEN {ident('e_' + c.name)} IS NOT NULL THEN {lit(c.name)}" for c in table.columns)
