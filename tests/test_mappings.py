@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,39 @@ def fetch(ws: Workspace, sql: str) -> list[tuple[object, ...]]:
     return ws.warehouse.fetch(sql)
 
 
-def test_maven_crm(workspace: Workspace) -> None:
+#: The currency each shipped mapping declares (the datasets' READMEs).
+CURRENCIES = {"maven-crm": "USD", "olist-funnel": "BRL", "classicmodels": "USD", "uci-online-retail": "GBP"}
+
+
+@pytest.fixture
+def usd(tmp_path: Path) -> Iterator[Workspace]:
+    ws = Workspace.init(tmp_path / "usd", currency="USD")
+    try:
+        yield ws
+    finally:
+        ws.close()
+
+
+@pytest.fixture
+def brl(tmp_path: Path) -> Iterator[Workspace]:
+    ws = Workspace.init(tmp_path / "brl", currency="BRL")
+    try:
+        yield ws
+    finally:
+        ws.close()
+
+
+@pytest.fixture
+def gbp(tmp_path: Path) -> Iterator[Workspace]:
+    ws = Workspace.init(tmp_path / "gbp", currency="GBP")
+    try:
+        yield ws
+    finally:
+        ws.close()
+
+
+def test_maven_crm(usd: Workspace) -> None:
+    workspace = usd
     s = run_import(workspace, [DATASETS / "maven-crm-sales-opportunities"], mapping="maven-crm")
     t = s.to_dict()["tables"]
     assert t["opportunities"] == {"read": 8800, "accepted": 8300, "rejected": 500}
@@ -52,7 +85,8 @@ def test_maven_crm(workspace: Workspace) -> None:
     assert fetch(workspace, "SELECT count(*) FROM customers WHERE industry = 'technolgy'") == [(0,)]
 
 
-def test_olist_funnel(workspace: Workspace) -> None:
+def test_olist_funnel(brl: Workspace) -> None:
+    workspace = brl
     s = run_import(workspace, [DATASETS / "olist-marketing-funnel"], mapping="olist-funnel")
     t = s.to_dict()["tables"]
     assert t["leads"] == {"read": 8000, "accepted": 8000, "rejected": 0}
@@ -67,7 +101,8 @@ def test_olist_funnel(workspace: Workspace) -> None:
     assert s.warnings == 0
 
 
-def test_classicmodels(workspace: Workspace) -> None:
+def test_classicmodels(usd: Workspace) -> None:
+    workspace = usd
     s = run_import(workspace, [DATASETS / "classicmodels"], mapping="classicmodels")
     for name, n in {"orders": 326, "order_lines": 2996, "customers": 122, "products": 110, "reps": 23}.items():
         assert s.tables[name].to_dict() == {"read": n, "accepted": n, "rejected": 0}, name
@@ -90,7 +125,8 @@ def test_classicmodels(workspace: Workspace) -> None:
 
 
 @pytest.mark.slow
-def test_uci_online_retail(workspace: Workspace) -> None:
+def test_uci_online_retail(gbp: Workspace) -> None:
+    workspace = gbp
     s = run_import(workspace, [DATASETS / "uci-online-retail"], mapping="uci-online-retail")
     t = s.to_dict()["tables"]
     assert t["order_lines"] == {"read": 541909, "accepted": 541909 - 1339, "rejected": 1339}
@@ -298,3 +334,28 @@ def test_an_old_workspace_gets_the_mapped_value_column(any_workspace: Workspace,
         assert len(list_rejects(again)) == 1
     finally:
         again.close()
+
+
+def test_a_mapping_in_another_currency_is_refused(workspace: Workspace, tmp_path: Path) -> None:
+    """A mapping declares the currency of the money it reads; a workspace in another currency
+    (this one is in IRR) refuses it, saying how to make one in that currency."""
+    from sanjeh.ingest.mapping import load_mapping
+
+    assert {name: load_mapping(name).currency for name in CURRENCIES} == CURRENCIES
+    with pytest.raises(MappingError) as err:
+        run_import(workspace, [DATASETS / "maven-crm-sales-opportunities"], mapping="maven-crm")
+    assert err.value.message == (
+        "the mapping maven-crm reads amounts in USD, but this workspace is in IRR; import into a workspace in USD "
+        "(create one with `sanjeh init PATH --currency USD`); nothing was imported"
+    )
+    assert fetch(workspace, "SELECT count(*) FROM _imports") == [(0,)]
+    src = write(tmp_path / "in", "deals.csv", "id,when\n1,2024-01-01\n")
+    body = "tables:\n  - table: opportunities\n    from: deals.csv\n    columns:\n"
+    body += "      opportunity_id: id\n      created_at: when\n      status: {value: open}\n"
+    write(tmp_path, "irr.yaml", "currency: irr\n" + body)
+    assert run_import(workspace, [src], mapping=tmp_path / "irr.yaml").tables["opportunities"].accepted == 1
+    write(tmp_path, "none.yaml", body)  # no currency declared: any workspace
+    assert run_import(workspace, [src], mapping=tmp_path / "none.yaml").tables["opportunities"].accepted == 1
+    write(tmp_path, "bad.yaml", "currency: dollars\n" + body)
+    with pytest.raises(MappingError, match="'currency' must be an ISO 4217 code such as USD or IRR, not 'dollars'"):
+        run_import(workspace, [src], mapping=tmp_path / "bad.yaml")

@@ -54,6 +54,18 @@ class Mapping:
     origin: str
     tables: list[TableSpec]
     description: str = ""
+    #: the ISO 4217 code of the money in the files it reads (``currency: USD``); None: not declared
+    currency: str | None = None
+
+    def check_currency(self, workspace_currency: str) -> None:
+        """Refuse an import into a workspace whose money is in another currency."""
+        if self.currency is not None and self.currency != workspace_currency.upper():
+            raise MappingError(
+                f"the mapping {self.name} reads amounts in {self.currency}, but this workspace is in "
+                f"{workspace_currency.upper()}; import into a workspace in {self.currency} (create one with "
+                f"`sanjeh init PATH --currency {self.currency}`); nothing was imported",
+                details={"mapping": self.name, "currency": self.currency, "workspace_currency": workspace_currency},
+            )
 
 
 def shipped_path(name: str) -> Path | None:
@@ -86,7 +98,10 @@ def _keys(where: str, d: dict[str, Any], allowed: set[str]) -> None:
 def parse_mapping(data: Any, *, origin: str = "mapping") -> Mapping:
     if not isinstance(data, dict):
         raise MappingError(f"{origin}: a mapping is a YAML object with 'tables'")
-    _keys(origin, data, {"name", "description", "tables"})
+    _keys(origin, data, {"name", "description", "currency", "tables"})
+    currency = data.get("currency")
+    if currency is not None and not (isinstance(currency, str) and re.fullmatch(r"[A-Za-z]{3}", currency.strip())):
+        raise MappingError(f"{origin}: 'currency' must be an ISO 4217 code such as USD or IRR, not {currency!r}")
     tables = data.get("tables")
     if not isinstance(tables, list) or not tables:
         raise MappingError(f"{origin}: 'tables' must be a non-empty list")
@@ -142,7 +157,13 @@ def parse_mapping(data: Any, *, origin: str = "mapping") -> Mapping:
                 bool(t.get("distinct", False)),
             )
         )
-    return Mapping(str(data.get("name") or origin), origin, specs, str(data.get("description") or ""))
+    return Mapping(
+        str(data.get("name") or origin),
+        origin,
+        specs,
+        str(data.get("description") or ""),
+        currency.strip().upper() if isinstance(currency, str) else None,
+    )
 
 
 # -- the expression language -------------------------------------------------------

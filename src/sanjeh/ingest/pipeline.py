@@ -210,7 +210,9 @@ class _Import:
         if mapping is not None:
             from sanjeh.ingest.mapping import build_plan, load_mapping
 
-            plan, ignored = build_plan(load_mapping(mapping), self.files, self.stage, table=table)
+            m = load_mapping(mapping)
+            m.check_currency(self.ws.settings.currency)
+            plan, ignored = build_plan(m, self.files, self.stage, table=table)
         else:
             plan = self._direct_plan(table)
         counts: dict[str, TableCounts] = {}
