@@ -267,7 +267,13 @@ class Reader:
             raise ImportRefused(f"{path.name} has no header line; nothing was imported")
         header_text = header.lstrip("\ufeff")
         delim = _detect_delimiter(header_text)
-        names = [n.strip().lstrip("\ufeff") for n in next(csv.reader([header_text], delimiter=delim))]
+        try:
+            names = [n.strip().lstrip("\ufeff") for n in _fields(header_text, delim)]
+        except csv.Error:
+            raise ImportRefused(
+                f"{path.name}: its header line cannot be split into column names (a carriage return inside it?); "
+                "nothing was imported"
+            ) from None
         names = [n or f"column{i + 1}" for i, n in enumerate(names)]
         self._check_width(path, len(names))
         _unique_header(path, names)
@@ -389,7 +395,11 @@ class Reader:
         for line, start, stop in scan.ragged:
             if stop - start > self.limits.max_record_bytes:
                 raise self._too_long(path.name, line)
-            fields = next(csv.reader([scan.text(start, stop)], delimiter=delim), [])
+            text = scan.text(start, stop)
+            try:
+                fields = _fields(text, delim)
+            except csv.Error:  # not even Python's reader splits it: kept whole
+                fields = [text]
             structural.append(StructuralReject(line, ragged_reason(len(fields), len(names)), fields))
         lines = scan.lines
         sel = ", ".join(f"s.c{i}" for i in range(len(names)))
@@ -568,6 +578,11 @@ class Reader:
 
 def ragged_reason(fields: int, header: int) -> str:
     return f"row has {fields} field{'' if fields == 1 else 's'}, the header has {header}"
+
+
+def _fields(text: str, delim: str) -> list[str]:
+    """The fields of one CSV record (Python's reader; ``csv.Error`` when it cannot split it)."""
+    return next(csv.reader([text], delimiter=delim), [])
 
 
 def _is_nested(duckdb_type: str) -> bool:
