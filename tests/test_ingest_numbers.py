@@ -110,6 +110,8 @@ def test_a_point_in_a_semicolon_file(workspace: Workspace, tmp_path: Path) -> No
         ("۱۲٬۵۰۰٫۵", 12500.5),
         ("12٫5 ریال", 12.5),
         ("۱٬۲۳۴", 1234.0),
+        ("1٬234.5", 1234.5),  # Persian thousands, a decimal point
+        ("1 234,5", 1234.5),  # space thousands, a decimal comma
         ("1 234 567", 1234567.0),
         ("-1,234.5", -1234.5),
         ("12,500,000 تومان", 125_000_000.0),  # ×10 in an IRR workspace
@@ -131,6 +133,7 @@ def test_accepted_numbers(workspace: Workspace, tmp_path: Path, value: str, expe
         ("12 50", "list_price is not a number"),
         ("1,2,3", "list_price is not a number"),
         ("1.234,5.6", "list_price is not a number"),
+        ("1٬234,5", "list_price is not a number"),
         ("0,123,456", "list_price is not a number"),
         ("inf", "list_price is not a number"),
         ("nan", "list_price is not a number"),

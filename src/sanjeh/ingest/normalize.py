@@ -135,8 +135,8 @@ def number_parts(sql: str, *, money: bool) -> tuple[str, str]:
 
 # -- decimal marks (docs/import.md "Numbers") ------------------------------------------------
 # A number's text (ASCII digits, no currency word) is one of these kinds:
-#   n   no separator that could be a decimal mark, or only Persian ones: the same value whichever
-#       mark the file uses (``12``, ``1e5``, ``1 234``, ``12٬500٫5``)
+#   n   no separator that could be a decimal mark, or Persian thousands: the same value whichever
+#       mark the file uses (``12``, ``1e5``, ``1 234``, ``12٬500٫5``, ``12٬500.5``)
 #   p   readable only with a decimal point (``12.5``, ``1,234.5``, ``1,234,567``)
 #   c   readable only with a decimal comma (``12,50``, ``1,5``, ``1.234,5``, ``1.234.567``)
 #   ac  ``1,234``: 1234 with a decimal point, 1.234 with a decimal comma
@@ -150,7 +150,8 @@ NUMBER_KINDS: tuple[tuple[str, str], ...] = (
     ("ad", f"{_S}{_LEAD}\\.[0-9]{{3}}"),
     (
         "n",
-        f"{_S}(?:[0-9]+{_EXP}|{_LEAD}(?:[ \u066c][0-9]{{3}})+(?:\u066b[0-9]+)?|[0-9]+\u066b[0-9]*|\u066b[0-9]+)",
+        f"{_S}(?:[0-9]+{_EXP}|{_LEAD}(?:[ \u066c][0-9]{{3}})+(?:\u066b[0-9]+)?|{_LEAD}(?:\u066c[0-9]{{3}})+\\.[0-9]+"
+        f"|[0-9]+\u066b[0-9]*|\u066b[0-9]+)",
     ),
     (
         "p",
