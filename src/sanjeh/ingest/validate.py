@@ -87,8 +87,8 @@ def _ambiguous_reason(name: str, x: str, kind: str, mark: str) -> str:
 
 
 class _Col:
-    """SQL pieces of one column: items of CTEs pre (defaults), a (normalise), a0 (parse), a1, a2, a3 (parts,
-    numbers), b (value, error)."""
+    """SQL pieces of one column: items of CTEs pre (defaults), a (normalise), a0 (parse), a1, a2 (parts, numbers),
+    b (value, error)."""
 
     def __init__(self, c: Column, present: bool, opts: CheckOptions, default: str | None) -> None:
         self.c = c
@@ -104,7 +104,6 @@ class _Col:
         self.a1: list[str] = []
         self.a2: list[str] = []
         self.a3: list[str] = []
-        self.a4: list[str] = []
         self.b: list[str] = []
         #: SQL: this row's value waits for its column's decimal mark (numbers under a tentative mark)
         self.undecided: str | None = None
@@ -151,9 +150,10 @@ class _Col:
             self.a2.append(f"(CASE WHEN {k} THEN 1 ELSE {mult} END) AS {m}")
         else:
             self.a2.append(f"1 AS {m}")
-        self.a3.append(f"(CASE WHEN NOT {k} THEN {n.number_kind(x)} END) AS {kd}")
+        # the kind of the others (a plain number's is not needed): from the text itself, in the same step
+        self.a2.append(f"(CASE WHEN NOT {k} AND {t} IS NOT NULL THEN {n.number_kind(num)} END) AS {kd}")
         reading = n.number_reading(x, kd, mark)
-        self.a4.append(
+        self.a3.append(
             f"(CASE WHEN {k} THEN TRY_CAST({x} AS DOUBLE) ELSE TRY_CAST({reading} AS DOUBLE) * {m} END) AS {d}"
         )
         if c.type == "integer":
@@ -173,7 +173,8 @@ class _Col:
             err += f"WHEN {ambiguous} THEN {_ambiguous_reason(c.name, x, kd, mark)} "
         err += f"WHEN {t} IS NOT NULL AND {d} IS NULL THEN {lit(bad)} "
         err += f"WHEN NOT isfinite({d}) THEN {lit(f'{c.name} is too large to store (beyond ±1.8e308)')} "
-        err += f"WHEN {t} IS NOT NULL AND ({value}) IS NULL THEN {lit(bad)} "
+        if c.type == "integer":
+            err += f"WHEN {t} IS NOT NULL AND ({value}) IS NULL THEN {lit(bad)} "
         bounds = _bound_reason(c)
         if bounds:
             cond = bounds[0].replace(ident("v_" + c.name), f"({value})")
@@ -292,7 +293,6 @@ def check_sql(
     a1_items = ", ".join(i for col in cols for i in col.a1)
     a2_items = ", ".join(i for col in cols for i in col.a2)
     a3_items = ", ".join(i for col in cols for i in col.a3)
-    a4_items = ", ".join(i for col in cols for i in col.a4)
     b_items = ", ".join(i for col in cols for i in col.b)
     rules = rule_checks(table, lambda c: ident("v_" + c))
     errors = [ident("e_" + c.name) for c in table.columns]
@@ -316,10 +316,9 @@ def check_sql(
         f"a0 AS (SELECT *{', ' + a1_items if a1_items else ''} FROM a), "
         f"a1 AS (SELECT *{', ' + a2_items if a2_items else ''} FROM a0), "
         f"a2 AS (SELECT *{', ' + a3_items if a3_items else ''} FROM a1), "
-        f"a3 AS (SELECT *{', ' + a4_items if a4_items else ''} FROM a2), "
-        f"b AS (SELECT a3.__line, a3.__fidx, a3.__pre_col, a3.__pre_reason, "
+        f"b AS (SELECT a2.__line, a2.__fidx, a2.__pre_col, a2.__pre_reason, "
         f"{', '.join(_raw(c, present) + ' AS ' + ident('r_' + c.name) for c in table.columns)}, {b_items} "
-        f"FROM a3), "
+        f"FROM a2), "
         f"c AS (SELECT *, {reason} AS __reason FROM b) "
         f"SELECT __fidx, __line, __reason, "
         f"CASE WHEN __reason IS NULL THEN NULL WHEN __pre_reason IS NOT NULL THEN __pre_col "
