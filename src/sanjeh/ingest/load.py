@@ -26,7 +26,6 @@ class Loader:
         *,
         order: list[str],
         accepted: dict[str, str],
-        counts: dict[str, TableCounts],
         replace: bool,
         force: bool,
         rejects: str,
@@ -63,8 +62,9 @@ class Loader:
                 keys = ", ".join(ident(k) for k in t.replace_key)
                 # nothing to replace or upsert in an empty table (a first import): skip the key scan
                 empty = not wh.fetch(f"SELECT 1 FROM {ident(name)} LIMIT 1")
-                if replace and not empty and not force and counts[name].accepted == 0:
-                    raise self._empty_replace(name, counts[name])
+                counts = summary.tables[name]
+                if replace and not empty and not force and counts.accepted == 0:
+                    raise self._empty_replace(name, counts)
                 if same and (replace or empty):
                     wh.execute(f"DROP TABLE {ident(name)}")
                     wh.execute(f"ALTER TABLE {acc} RENAME TO {ident(name)}")

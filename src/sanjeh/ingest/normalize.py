@@ -199,6 +199,11 @@ def number_kind(num: str) -> str:
     return f"(CASE {whens} END)"
 
 
+def number_kind_of(raw: str, *, money: bool) -> str:
+    """SQL: the kind of a raw text value (normalised, its currency word cut), as the check finds it."""
+    return number_kind(number_parts(text(raw, digits=True), money=money)[0])
+
+
 def _point(num: str) -> str:
     return f"replace(replace({num}, ',', ''), ' ', '')"
 

@@ -235,7 +235,6 @@ class _Import:
         Loader(self.ws, self.con, self.progress).load(
             order=order,
             accepted=self.accepted,
-            counts=counts,
             replace=self.replace,
             force=self.force,
             rejects=self.rej,
@@ -381,7 +380,7 @@ class _Import:
                 whens = " ".join(
                     f"WHEN {lit(c)} THEN {part.source_text_sql(c) or 'CAST(NULL AS VARCHAR)'}" for c in part.columns
                 )
-                value = f"CASE r.__col {whens} ELSE r.__value END" if whens else value
+                value = f"CASE r.__col {whens} ELSE r.__value END"
                 joins = " ".join(part.joins)
             self.con.execute(
                 f"INSERT INTO {self.rej} SELECT {lit(self.import_id)}, {lit(t.name)}, {lit(sf.name)}, __line, "
@@ -532,8 +531,7 @@ class _Import:
             part = parts[fidx]
             counts = []
             for c in numeric:
-                raw = normalize.text(ident("r_" + c), digits=True)
-                kind = normalize.number_kind(normalize.number_parts(raw, money=t.column(c).type == "money")[0])
+                kind = normalize.number_kind_of(ident("r_" + c), money=t.column(c).type == "money")
                 counts.append(f"count(*) FILTER (WHERE {kind} = 'p'), count(*) FILTER (WHERE {kind} = 'c')")
             got = self.con.execute(f"SELECT {', '.join(counts)} FROM ({self._part_sql(t, part, fidx, present)})")
             row = got.fetchone()
