@@ -154,7 +154,8 @@ class _Col:
         self.a2.append(f"(CASE WHEN NOT {k} AND {t} IS NOT NULL THEN {n.number_kind(num)} END) AS {kd}")
         reading = n.number_reading(x, kd, mark)
         self.a3.append(
-            f"(CASE WHEN {k} THEN TRY_CAST({x} AS DOUBLE) ELSE TRY_CAST({reading} AS DOUBLE) * {m} END) AS {d}"
+            f"(CASE WHEN {k} THEN TRY_CAST({x} AS DOUBLE) WHEN {kd} IS NOT NULL THEN TRY_CAST({reading} AS DOUBLE) * {m} "
+            f"END) AS {d}"
         )
         if c.type == "integer":
             value = f"CASE WHEN {d} = floor({d}) AND abs({d}) < 9e18 THEN CAST({d} AS BIGINT) END"
@@ -163,22 +164,25 @@ class _Col:
             value = d
             bad = f"{c.name} is not a number"
         self.b.append(f"{value} AS {self.q('v_')}")
-        err = self._required(t)
+        # what breaks a plain number (the usual case) is asked of it alone; the rest of the others
+        too_large = f"WHEN NOT isfinite({d}) THEN {lit(f'{c.name} is too large to store (beyond ±1.8e308)')} "
+        not_whole = f"WHEN ({value}) IS NULL THEN {lit(bad)} " if c.type == "integer" else ""
+        bounds = _bound_reason(c)
+        out_of_bounds = ""
+        if bounds:
+            cond = bounds[0].replace(ident("v_" + c.name), f"({value})")
+            out_of_bounds = f"WHEN {cond} THEN {lit(bounds[1])} "
+        plain = too_large + not_whole + out_of_bounds
+        other = ""
         undecided = n.number_undecided(kd, mark)
         if undecided:
             self.undecided = undecided
-            err += f"WHEN {undecided} THEN {lit(n.UNDECIDED)} "
+            other += f"WHEN {undecided} THEN {lit(n.UNDECIDED)} "
         ambiguous = n.number_ambiguous(kd, mark)
         if ambiguous:
-            err += f"WHEN {ambiguous} THEN {_ambiguous_reason(c.name, x, kd, mark)} "
-        err += f"WHEN {t} IS NOT NULL AND {d} IS NULL THEN {lit(bad)} "
-        err += f"WHEN NOT isfinite({d}) THEN {lit(f'{c.name} is too large to store (beyond ±1.8e308)')} "
-        if c.type == "integer":
-            err += f"WHEN {t} IS NOT NULL AND ({value}) IS NULL THEN {lit(bad)} "
-        bounds = _bound_reason(c)
-        if bounds:
-            cond = bounds[0].replace(ident("v_" + c.name), f"({value})")
-            err += f"WHEN {cond} THEN {lit(bounds[1])} "
+            other += f"WHEN {ambiguous} THEN {_ambiguous_reason(c.name, x, kd, mark)} "
+        other += f"WHEN {d} IS NULL THEN {lit(bad)} " + plain
+        err = self._required(t) + f"WHEN {t} IS NULL THEN NULL WHEN {k} THEN CASE {plain}END ELSE CASE {other}END "
         self.b.append(f"CASE {err}END AS {self.q('e_')}")
 
     def _date(self) -> None:
