@@ -92,6 +92,8 @@ def run_import(
     (:mod:`sanjeh.ingest.limits`)."""
     if not paths:
         raise UserError("give at least one file or directory to import")
+    if ws.warehouse.kind not in ("duckdb", "postgres"):  # no transactions: refused before any work
+        raise UserError("imports into a Spark warehouse are not supported; import into DuckDB or PostgreSQL")
     if table is not None:
         schema_table(table)  # unknown table -> a clear UserError
     if encoding is not None:
