@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,46 +12,29 @@ import pytest
 from sanjeh.errors import MappingError
 from sanjeh.ingest import list_rejects, run_import
 from sanjeh.workspace import Workspace
-from tests.conftest import DATASETS
+from tests.conftest import DATASET_CURRENCIES, DATASETS
 
 
 def fetch(ws: Workspace, sql: str) -> list[tuple[object, ...]]:
     return ws.warehouse.fetch(sql)
 
 
-#: The currency each shipped mapping declares (the datasets' READMEs).
-CURRENCIES = {"maven-crm": "USD", "olist-funnel": "BRL", "classicmodels": "USD", "uci-online-retail": "GBP"}
-
-
 @pytest.fixture
-def usd(tmp_path: Path) -> Iterator[Workspace]:
-    ws = Workspace.init(tmp_path / "usd", currency="USD")
-    try:
-        yield ws
-    finally:
+def workspace_in(tmp_path: Path) -> Iterator[Callable[[str], Workspace]]:
+    """A new DuckDB workspace in a currency (a shipped mapping imports only into its own)."""
+    opened: list[Workspace] = []
+
+    def make(currency: str) -> Workspace:
+        opened.append(Workspace.init(tmp_path / currency, currency=currency))
+        return opened[-1]
+
+    yield make
+    for ws in opened:
         ws.close()
 
 
-@pytest.fixture
-def brl(tmp_path: Path) -> Iterator[Workspace]:
-    ws = Workspace.init(tmp_path / "brl", currency="BRL")
-    try:
-        yield ws
-    finally:
-        ws.close()
-
-
-@pytest.fixture
-def gbp(tmp_path: Path) -> Iterator[Workspace]:
-    ws = Workspace.init(tmp_path / "gbp", currency="GBP")
-    try:
-        yield ws
-    finally:
-        ws.close()
-
-
-def test_maven_crm(usd: Workspace) -> None:
-    workspace = usd
+def test_maven_crm(workspace_in: Callable[[str], Workspace]) -> None:
+    workspace = workspace_in(DATASET_CURRENCIES["maven-crm"])
     s = run_import(workspace, [DATASETS / "maven-crm-sales-opportunities"], mapping="maven-crm")
     t = s.to_dict()["tables"]
     assert t["opportunities"] == {"read": 8800, "accepted": 8300, "rejected": 500}
@@ -85,8 +68,8 @@ def test_maven_crm(usd: Workspace) -> None:
     assert fetch(workspace, "SELECT count(*) FROM customers WHERE industry = 'technolgy'") == [(0,)]
 
 
-def test_olist_funnel(brl: Workspace) -> None:
-    workspace = brl
+def test_olist_funnel(workspace_in: Callable[[str], Workspace]) -> None:
+    workspace = workspace_in(DATASET_CURRENCIES["olist-funnel"])
     s = run_import(workspace, [DATASETS / "olist-marketing-funnel"], mapping="olist-funnel")
     t = s.to_dict()["tables"]
     assert t["leads"] == {"read": 8000, "accepted": 8000, "rejected": 0}
@@ -101,8 +84,8 @@ def test_olist_funnel(brl: Workspace) -> None:
     assert s.warnings == 0
 
 
-def test_classicmodels(usd: Workspace) -> None:
-    workspace = usd
+def test_classicmodels(workspace_in: Callable[[str], Workspace]) -> None:
+    workspace = workspace_in(DATASET_CURRENCIES["classicmodels"])
     s = run_import(workspace, [DATASETS / "classicmodels"], mapping="classicmodels")
     for name, n in {"orders": 326, "order_lines": 2996, "customers": 122, "products": 110, "reps": 23}.items():
         assert s.tables[name].to_dict() == {"read": n, "accepted": n, "rejected": 0}, name
@@ -125,8 +108,8 @@ def test_classicmodels(usd: Workspace) -> None:
 
 
 @pytest.mark.slow
-def test_uci_online_retail(gbp: Workspace) -> None:
-    workspace = gbp
+def test_uci_online_retail(workspace_in: Callable[[str], Workspace]) -> None:
+    workspace = workspace_in(DATASET_CURRENCIES["uci-online-retail"])
     s = run_import(workspace, [DATASETS / "uci-online-retail"], mapping="uci-online-retail")
     t = s.to_dict()["tables"]
     assert t["order_lines"] == {"read": 541909, "accepted": 541909 - 1339, "rejected": 1339}
@@ -341,7 +324,7 @@ def test_a_mapping_in_another_currency_is_refused(workspace: Workspace, tmp_path
     (this one is in IRR) refuses it, saying how to make one in that currency."""
     from sanjeh.ingest.mapping import load_mapping
 
-    assert {name: load_mapping(name).currency for name in CURRENCIES} == CURRENCIES
+    assert {name: load_mapping(name).currency for name in DATASET_CURRENCIES} == DATASET_CURRENCIES
     with pytest.raises(MappingError) as err:
         run_import(workspace, [DATASETS / "maven-crm-sales-opportunities"], mapping="maven-crm")
     assert err.value.message == (
