@@ -15,6 +15,9 @@ REPO = Path(__file__).resolve().parent.parent
 #: The read-only shared folder beside the repository (real public data sets).
 SHARED = Path(__import__("os").environ.get("SANJEH_SHARED", REPO.parent / "shared"))
 DATASETS = SHARED / "datasets"
+#: The currency of each dataset's money (its README); its shipped mapping declares it, and a
+#: workspace in another currency refuses the import.
+DATASET_CURRENCIES = {"maven-crm": "USD", "olist-funnel": "BRL", "classicmodels": "USD", "uci-online-retail": "GBP"}
 FIXED_TODAY = dt.date(2025, 4, 1)  # 1404-01-12: 1403 is the latest complete Jalali year
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from sanjeh.errors import ImportRefused
 from sanjeh.ingest import list_rejects, run_import
 from sanjeh.workspace import Workspace
 from tests.conftest import REPO
@@ -39,8 +40,13 @@ def test_import_upsert_replace_on_both_backends(any_workspace: Workspace, tmp_pa
     run_import(ws, [tmp_path / "b"])
     got = ws.warehouse.fetch("SELECT order_id, status FROM orders ORDER BY 1")
     assert got == [("o1", "placed"), ("o2", "cancelled"), ("o3", "placed")]
-    run_import(ws, [tmp_path / "b" / "orders.csv"], replace=True)
+    # replacing the orders would leave o1's two lines without their order: refused, unless forced
+    with pytest.raises(ImportRefused, match="would leave 2 order lines without their order"):
+        run_import(ws, [tmp_path / "b" / "orders.csv"], replace=True)
+    assert ws.warehouse.fetch("SELECT order_id FROM orders ORDER BY 1") == [("o1",), ("o2",), ("o3",)]
+    s = run_import(ws, [tmp_path / "b" / "orders.csv"], replace=True, force=True)
     assert ws.warehouse.fetch("SELECT order_id FROM orders ORDER BY 1") == [("o2",), ("o3",)]
+    assert s.deleted == {"order_lines": 2} and ws.warehouse.fetch("SELECT count(*) FROM order_lines") == [(0,)]
     assert ws.warehouse.fetch("SELECT count(*) FROM _imports") == [(3,)]
 
 

@@ -18,7 +18,7 @@ import pytest
 from sanjeh.ingest import ImportSummary, list_rejects, run_import
 from sanjeh.kpis import Query
 from sanjeh.workspace import Workspace
-from tests.conftest import DATASETS
+from tests.conftest import DATASET_CURRENCIES, DATASETS
 
 TODAY = dt.date(2025, 4, 1)
 MAVEN = DATASETS / "maven-crm-sales-opportunities"
@@ -67,7 +67,7 @@ def imported(
     mapping: str,
 ) -> tuple[Workspace, ImportSummary]:
     if mapping not in cache:
-        ws = Workspace.init(factory.mktemp(mapping) / "ws")
+        ws = Workspace.init(factory.mktemp(mapping) / "ws", currency=DATASET_CURRENCIES[mapping])
         ws.clock = lambda: TODAY
         cache[mapping] = (ws, run_import(ws, [folder], mapping=mapping))
     return cache[mapping]

@@ -103,6 +103,13 @@ def import_(
     mapping: Annotated[str | None, typer.Option(help="A shipped mapping name or a mapping YAML file.")] = None,
     table: Annotated[str | None, typer.Option(help="The table every file fills (default: from its name).")] = None,
     replace: Annotated[bool, typer.Option(help="Replace the imported tables instead of upserting.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="With --replace: empty a table even when nothing is accepted, and delete the child rows "
+            "(order lines) left without their parent."
+        ),
+    ] = False,
     strict: Annotated[bool, typer.Option(help="Exit 2 if any row is rejected.")] = False,
     encoding: Annotated[str | None, typer.Option(help="Force the CSV encoding (utf-8, windows-1256).")] = None,
     sheet: Annotated[str | None, typer.Option(help="XLSX sheet (default: the first).")] = None,
@@ -120,7 +127,14 @@ def import_(
             progress.update(task, description=what, completed=fraction)
 
         summary = ws.import_files(
-            paths, mapping=mapping, table=table, replace=replace, encoding=encoding, sheet=sheet, progress=report
+            paths,
+            mapping=mapping,
+            table=table,
+            replace=replace,
+            force=force,
+            encoding=encoding,
+            sheet=sheet,
+            progress=report,
         )
     data = summary.to_dict()
     rows = [{"table": t, **c} for t, c in data["tables"].items()]
@@ -138,6 +152,8 @@ def import_(
         _out().print(t)
         if summary.warnings:
             _out().print(f"{summary.warnings:,} data-quality warnings (unknown references)")
+        for name, n in summary.deleted.items():
+            _out().print(f"{n:,} {name} rows deleted: their parent was replaced away (--force)")
         if any(r["rejected"] for r in rows):
             _out().print("Rejected rows are kept: see `sanjeh rejects`.")
     ws.close()
@@ -151,13 +167,13 @@ def rejects(
     table: Annotated[str | None, typer.Option(help="Only this table.")] = None,
     fmt: FormatOpt = "table",
 ) -> None:
-    """The rejected rows: table, file, line, column, value, reason."""
+    """The rejected rows: table, file, line, column, value (as in the file), mapped value, reason."""
     from sanjeh.ingest import list_rejects
 
     fmt = _check_format(fmt)
     ws = _open(workspace)
     rows = list_rejects(ws, table=table)
-    cols = ["table", "file", "line", "column", "value", "reason"]
+    cols = ["table", "file", "line", "column", "value", "mapped_value", "reason"]
     if fmt == "json":
         _print_json([{k: r.get(k) for k in cols} for r in rows])
     elif fmt == "csv":

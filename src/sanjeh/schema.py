@@ -89,6 +89,22 @@ class Table:
     def ibis_schema(self) -> dict[str, str]:
         return {c.name: c.storage_type for c in self.columns}
 
+    @property
+    def parents(self) -> tuple[tuple[str, str, str], ...]:
+        """(column, parent table, parent column) of each parent this table's rows must have."""
+        out = []
+        for r in self.rules:
+            if r.kind == "parent_exists":
+                ptable, pcol = r.other.split(".", 1)
+                out.append((r.column, ptable, pcol))
+        return tuple(out)
+
+    @property
+    def replace_key(self) -> tuple[str, ...]:
+        """The columns by which an import's rows replace stored ones: a child's rows are replaced per
+        parent (all the lines of an order at once), other rows by their key."""
+        return tuple(col for col, _, _ in self.parents) or self.key
+
 
 def _c(name: str, type: ColumnType = "text", **kw: object) -> Column:  # noqa: A002
     return Column(name, type, **kw)  # type: ignore[arg-type]
@@ -313,6 +329,11 @@ IMPORT_ORDER: tuple[str, ...] = (
 CODE_COLUMNS = ("status", "type", "source", "contact_method", "outcome", "category")
 
 
+def children(parent: str) -> list[tuple[Table, str, str]]:
+    """(child table, its column, the parent's column) of the tables whose rows must have a row of ``parent``."""
+    return [(t, col, pcol) for t in TABLES for col, ptable, pcol in t.parents if ptable == parent]
+
+
 def table(name: str) -> Table:
     from sanjeh.errors import UserError
 
@@ -325,7 +346,8 @@ def table(name: str) -> Table:
         ) from None
 
 
-#: Sanjeh's own tables in the warehouse (names start with ``_``; never imported into).
+#: Sanjeh's own tables in the warehouse (names start with ``_``; never imported into). A column added
+#: here is added to the table of an existing workspace when it is next opened for writing.
 SYSTEM_TABLES: dict[str, dict[str, str]] = {
     "_imports": {
         "import_id": "string",
@@ -340,7 +362,8 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
         "file": "string",
         "line": "int64",
         "column_name": "string",
-        "value": "string",
+        "value": "string",  # as it stood in the file
+        "mapped_value": "string",  # what a mapping made of it, where that differs
         "reason": "string",
         "row_json": "string",  # the whole raw row, so nothing read is lost
     },

@@ -32,6 +32,19 @@ def shadow_name(import_id: str, table: str) -> str:
     return f"{SHADOW_PREFIX}{os.getpid()}_{import_id}_{table}"
 
 
+#: Arrow types of the storage types.
+_ARROW_TYPES = {
+    "string": pa.string(),
+    "int64": pa.int64(),
+    "float64": pa.float64(),
+    "timestamp": pa.timestamp("us"),
+    "date": pa.date32(),
+}
+
+#: SQL types (DuckDB and PostgreSQL agree) of the storage types, for columns added to a system table.
+_SQL_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "float64": "DOUBLE PRECISION", "timestamp": "TIMESTAMP"}
+
+
 def _q(name: str) -> str:
     """Quote an identifier (names come from schema.py, never from users)."""
     return '"' + name.replace('"', '""') + '"'
@@ -70,6 +83,12 @@ class Warehouse:
         for name, schema in SYSTEM_TABLES.items():
             if name not in existing:
                 self.con.create_table(name, schema=ibis.schema(schema))
+            elif self.kind in ("duckdb", "postgres"):  # a column added since the workspace was made
+                have = set(self.con.table(name).columns)
+                for col, kind in schema.items():
+                    if col not in have:
+                        self.execute(f"ALTER TABLE {_q(name)} ADD COLUMN {_q(col)} {_SQL_TYPES[kind]}")
+                        self.forget(name)
         mine = f"{SHADOW_PREFIX}{os.getpid()}_"  # a live import of this process (same file opened twice)
         for name in existing:
             if name.startswith(SHADOW_PREFIX) and not name.startswith(mine):
@@ -181,13 +200,34 @@ class Warehouse:
         """Delete the rows whose key columns (``keys``' columns) equal a row of ``keys``."""
         if keys.num_rows == 0:
             return
-        cond = " AND ".join(f"t.{_q(c)} IS NOT DISTINCT FROM k.{_q(c)}" for c in keys.column_names)
+        with self._keys(keys) as (rel, cond):
+            self.execute(f"DELETE FROM {_q(name)} AS t USING {rel} AS k WHERE {cond}")
+
+    def fetch_matching(self, name: str, keys: pa.Table, columns: Sequence[str]) -> pa.Table:
+        """The ``columns`` of a canonical table's rows whose key columns (``keys``' columns) equal a
+        row of ``keys`` (typed as the canonical table says)."""
+        t = next(t for t in TABLES if t.name == name)
+        schema = pa.schema([(c, _ARROW_TYPES[t.column(c).storage_type]) for c in columns])
+        if keys.num_rows == 0:
+            return schema.empty_table()
+        cols = ", ".join(f"t.{_q(c)}" for c in columns)
+        with self._keys(keys) as (rel, cond):
+            sql = f"SELECT {cols} FROM {_q(name)} AS t WHERE EXISTS (SELECT 1 FROM {rel} AS k WHERE {cond})"
+            if self.kind == "duckdb":
+                return self.duckdb.execute(sql).to_arrow_table().cast(schema)
+            rows = self.fetch(sql)
+        return pa.Table.from_pylist([dict(zip(columns, r, strict=True)) for r in rows], schema=schema)
+
+    @contextlib.contextmanager
+    def _keys(self, keys: pa.Table) -> Iterator[tuple[str, str]]:
+        """``keys`` as a relation the warehouse can join (its name, and the SQL condition that a row
+        ``t`` of a table has the key of a row ``k`` of it)."""
         if self.kind == "duckdb":
             raw = self.duckdb
             view = "__sanjeh_keys"
             raw.register(view, keys)
             try:
-                raw.execute(f"DELETE FROM {_q(name)} AS t USING {view} AS k WHERE {cond}")
+                yield view, " AND ".join(f"t.{_q(c)} IS NOT DISTINCT FROM k.{_q(c)}" for c in keys.column_names)
             finally:
                 raw.unregister(view)
         elif self.kind == "postgres":
@@ -197,9 +237,10 @@ class Warehouse:
             self.execute(f"TRUNCATE {tmp}")
             str_keys = pa.table({c: keys[c].cast(pa.string()) for c in keys.column_names})
             self.insert_arrow(tmp, str_keys)
-            cond = " AND ".join(f"t.{_q(c)}::text IS NOT DISTINCT FROM k.{_q(c)}" for c in keys.column_names)
-            self.execute(f"DELETE FROM {_q(name)} AS t USING {tmp} AS k WHERE {cond}")
-            self.execute(f"DROP TABLE {tmp}")
+            try:
+                yield tmp, " AND ".join(f"t.{_q(c)}::text IS NOT DISTINCT FROM k.{_q(c)}" for c in keys.column_names)
+            finally:
+                self.execute(f"DROP TABLE {tmp}")
         else:
             raise UserError("imports into a Spark warehouse are not supported")
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
 
+from sanjeh.errors import ImportRefused
 from sanjeh.ingest.normalize import ident
-from sanjeh.schema import SYSTEM_TABLES, TABLES_BY_NAME
+from sanjeh.ingest.results import ImportSummary, TableCounts
+from sanjeh.schema import SYSTEM_TABLES, TABLES_BY_NAME, children
 from sanjeh.workspace import Workspace
 
 
@@ -24,31 +27,44 @@ class Loader:
         order: list[str],
         accepted: dict[str, str],
         replace: bool,
+        force: bool,
         rejects: str,
         warnings: str,
         log: dict[str, Any],
+        summary: ImportSummary,
     ) -> None:
-        """Upsert (or replace) every table, then store rejects, warnings and the ``_imports`` row.
+        """Upsert (or replace) every table, then store rejects, warnings and the ``_imports`` row
+        (``log`` and the ``summary``, which gets the rows of other tables deleted with them).
 
         ``accepted`` names each table's parked rows: shadow tables of the warehouse when it is
         DuckDB (the staging connection is the warehouse's), else tables of the staging
         connection. A shadow becomes the table itself when the table is empty or replaced (a
-        rename, no copy); otherwise its rows are upserted and it is dropped.
+        rename, no copy); otherwise its rows are upserted (a child's rows per parent: the lines
+        of an order replace all its stored lines) and it is dropped.
 
-        Everything happens inside ``Warehouse.transaction()``: a failure, or a killed
+        A replace is refused (:class:`ImportRefused`) unless ``force`` when it would empty a table
+        that has rows (no row accepted), or leave child rows without their parent (the order lines
+        of orders that are gone, when the lines are not imported with them); with ``force`` those
+        child rows are deleted.
+
+        Everything happens inside ``Warehouse.transaction()``: a failure, a refusal, or a killed
         process, leaves the warehouse exactly as it was.
         """
         wh = self.ws.warehouse
         same = wh.kind == "duckdb"
+        deleted: dict[str, int] = {}
         with wh.transaction():
             for i, name in enumerate(order):
                 self.progress(f"loading {name}", i / max(len(order), 1))
                 t = TABLES_BY_NAME[name]
                 cols = ", ".join(ident(c) for c in t.column_names)
                 acc = accepted[name]
-                keys = ", ".join(ident(k) for k in t.key)
+                keys = ", ".join(ident(k) for k in t.replace_key)
                 # nothing to replace or upsert in an empty table (a first import): skip the key scan
                 empty = not wh.fetch(f"SELECT 1 FROM {ident(name)} LIMIT 1")
+                counts = summary.tables[name]
+                if replace and not empty and not force and counts.accepted == 0:
+                    raise self._empty_replace(name, counts)
                 if same and (replace or empty):
                     wh.execute(f"DROP TABLE {ident(name)}")
                     wh.execute(f"ALTER TABLE {acc} RENAME TO {ident(name)}")
@@ -57,7 +73,7 @@ class Loader:
                     if replace and not empty:
                         wh.execute(f"DELETE FROM {ident(name)}")
                     elif not empty:
-                        cond = " AND ".join(f"t.{ident(k)} IS NOT DISTINCT FROM k.{ident(k)}" for k in t.key)
+                        cond = " AND ".join(f"t.{ident(k)} IS NOT DISTINCT FROM k.{ident(k)}" for k in t.replace_key)
                         wh.execute(
                             f"DELETE FROM {ident(name)} AS t USING (SELECT DISTINCT {keys} FROM {acc}) AS k "
                             f"WHERE {cond}"
@@ -72,6 +88,8 @@ class Loader:
                             name, self.staging.execute(f"SELECT DISTINCT {keys} FROM {acc}").to_arrow_table()
                         )
                     wh.insert_arrow(name, self.staging.execute(f"SELECT {cols} FROM {acc}").to_arrow_table())
+                if replace and not empty:
+                    deleted.update(self._orphans(name, order, force))
                 self.progress(f"loaded {name}", (i + 1) / max(len(order), 1))
             for system, rel in (("_rejects", rejects), ("_warnings", warnings)):
                 cols = ", ".join(ident(c) for c in SYSTEM_TABLES[system])
@@ -79,8 +97,9 @@ class Loader:
                     wh.execute(f"INSERT INTO {ident(system)} ({cols}) SELECT {cols} FROM {rel}")
                 else:
                     wh.insert_arrow(system, self.staging.execute(f"SELECT {cols} FROM {rel}").to_arrow_table())
+            summary.deleted = deleted
             row = pa.Table.from_pylist(
-                [log],
+                [{**log, "summary": json.dumps(summary.to_dict(), ensure_ascii=False)}],
                 schema=pa.schema(
                     [
                         ("import_id", pa.string()),
@@ -92,3 +111,37 @@ class Loader:
                 ),
             )
             wh.insert_arrow("_imports", row)
+
+    def _empty_replace(self, name: str, counts: TableCounts) -> ImportRefused:
+        stored = int(self.ws.warehouse.fetch(f"SELECT count(*) FROM {ident(name)}")[0][0])
+        what = "its files have no rows" if counts.read == 0 else f"none of the {counts.read:,} rows read was accepted"
+        return ImportRefused(
+            f"replacing {name} would empty it ({stored:,} rows stored): {what}; nothing was imported "
+            "(--force replaces it anyway)",
+            details={"table": name, "stored": stored, **counts.to_dict()},
+        )
+
+    def _orphans(self, parent: str, order: list[str], force: bool) -> dict[str, int]:
+        """After ``parent`` was replaced: the rows of each child table not imported with it whose
+        parent is gone are deleted with ``force`` (table -> count), else the import is refused."""
+        wh = self.ws.warehouse
+        out: dict[str, int] = {}
+        for child, col, pcol in children(parent):
+            if child.name in order:  # imported with its parent: replaced together
+                continue
+            gone = (
+                f"c.{ident(col)} IS NOT NULL AND NOT EXISTS "
+                f"(SELECT 1 FROM {ident(parent)} AS p WHERE p.{ident(pcol)} = c.{ident(col)})"
+            )
+            n = int(wh.fetch(f"SELECT count(*) FROM {ident(child.name)} AS c WHERE {gone}")[0][0])
+            if n and not force:
+                raise ImportRefused(
+                    f"replacing {parent} would leave {n:,} {child.title} without their {parent.rstrip('s')} "
+                    f"(theirs are not in the new {parent}); import {child.name} with {parent} (they are then "
+                    f"replaced together), or pass --force to delete those {child.title}; nothing was imported",
+                    details={"table": parent, "child": child.name, "rows": n},
+                )
+            if n:
+                wh.execute(f"DELETE FROM {ident(child.name)} AS c WHERE {gone}")
+                out[child.name] = n
+        return out

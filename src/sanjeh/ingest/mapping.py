@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from sanjeh.errors import MappingError
-from sanjeh.ingest.normalize import ident, lit
+from sanjeh.ingest.normalize import ident, lit, number_or_nan
 from sanjeh.ingest.plan import SourcePart
 from sanjeh.ingest.read import StagedFile
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME
@@ -54,6 +54,18 @@ class Mapping:
     origin: str
     tables: list[TableSpec]
     description: str = ""
+    #: the ISO 4217 code of the money in the files it reads (``currency: USD``); None: not declared
+    currency: str | None = None
+
+    def check_currency(self, workspace_currency: str) -> None:
+        """Refuse an import into a workspace whose money is in another currency."""
+        if self.currency is not None and self.currency != workspace_currency.upper():
+            raise MappingError(
+                f"the mapping {self.name} reads amounts in {self.currency}, but this workspace is in "
+                f"{workspace_currency.upper()}; import into a workspace in {self.currency} (create one with "
+                f"`sanjeh init PATH --currency {self.currency}`); nothing was imported",
+                details={"mapping": self.name, "currency": self.currency, "workspace_currency": workspace_currency},
+            )
 
 
 #: A mapping's name: the web asks for mappings by name only (never a path).
@@ -146,7 +158,10 @@ def _keys(where: str, d: dict[str, Any], allowed: set[str]) -> None:
 def parse_mapping(data: Any, *, origin: str = "mapping") -> Mapping:
     if not isinstance(data, dict):
         raise MappingError(f"{origin}: a mapping is a YAML object with 'tables'")
-    _keys(origin, data, {"name", "description", "tables"})
+    _keys(origin, data, {"name", "description", "currency", "tables"})
+    currency = data.get("currency")
+    if currency is not None and not (isinstance(currency, str) and re.fullmatch(r"[A-Za-z]{3}", currency.strip())):
+        raise MappingError(f"{origin}: 'currency' must be an ISO 4217 code such as USD or IRR, not {currency!r}")
     tables = data.get("tables")
     if not isinstance(tables, list) or not tables:
         raise MappingError(f"{origin}: 'tables' must be a non-empty list")
@@ -202,7 +217,13 @@ def parse_mapping(data: Any, *, origin: str = "mapping") -> Mapping:
                 bool(t.get("distinct", False)),
             )
         )
-    return Mapping(str(data.get("name") or origin), origin, specs, str(data.get("description") or ""))
+    return Mapping(
+        str(data.get("name") or origin),
+        origin,
+        specs,
+        str(data.get("description") or ""),
+        currency.strip().upper() if isinstance(currency, str) else None,
+    )
 
 
 # -- the expression language -------------------------------------------------------
@@ -248,9 +269,16 @@ class _Expr:
         return self.sql
 
     def num(self) -> str:
+        """A DOUBLE: text is read as the import reads numbers (no column decides a decimal mark here,
+        so ``1,234`` is ambiguous); what is not a number is NaN, so that arithmetic on it gives NaN
+        and the import rejects the value ("is not a number") instead of blanking it."""
         if self.type == "num":
             return self.sql
-        return f"TRY_CAST(replace(trim({self.sql}), ',', '') AS DOUBLE)"
+        return number_or_nan(self.sql)
+
+    def num_or_null(self) -> str:
+        """As :meth:`num`, with NULL for what is not a number (comparisons are then unknown, not true)."""
+        return f"(CASE WHEN isnan({self.num()}) THEN NULL ELSE {self.num()} END)"
 
     def bool(self, src: str) -> str:
         if self.type != "bool":
@@ -262,8 +290,20 @@ class Compiler:
     """Compiles one expression against a resolver of column names to staging SQL."""
 
     def __init__(self, resolve: Callable[[str], str], where: str) -> None:
-        self.resolve = resolve
+        self._resolve = resolve
         self.where = where
+        #: the file columns resolved since :meth:`read_columns` was last asked: (name, SQL)
+        self._read: dict[str, str] = {}
+
+    def resolve(self, name: str) -> str:
+        sql = self._resolve(name)
+        self._read.setdefault(name, sql)
+        return sql
+
+    def read_columns(self) -> list[tuple[str, str]]:
+        """The file columns the expressions compiled since the last call read (name, SQL), in order."""
+        out, self._read = list(self._read.items()), {}
+        return out
 
     def compile(self, src: str) -> _Expr:
         self.src = src
@@ -329,7 +369,7 @@ class Compiler:
         r = self._add()
         sqlop = "<>" if op == "!=" else op
         if e.type == "num" or r.type == "num":
-            return _Expr(f"({e.num()} {sqlop} {r.num()})", "bool")
+            return _Expr(f"({e.num_or_null()} {sqlop} {r.num_or_null()})", "bool")
         return _Expr(f"({e.text()} {sqlop} {r.text()})", "bool")
 
     def _add(self) -> _Expr:
@@ -413,8 +453,8 @@ class Compiler:
         if name == "replace":
             return _Expr(f"replace({t[0]}, {t[1]}, {t[2]})", "text")
         if name == "substr":
-            ln = f", CAST({args[2].num()} AS BIGINT)" if len(args) == 3 else ""
-            return _Expr(f"substr({t[0]}, CAST({args[1].num()} AS BIGINT){ln})", "text")
+            ln = f", TRY_CAST({args[2].num()} AS BIGINT)" if len(args) == 3 else ""
+            return _Expr(f"substr({t[0]}, TRY_CAST({args[1].num()} AS BIGINT){ln})", "text")
         if name == "nullif":
             return _Expr(f"nullif({t[0]}, {t[1]})", "text")
         if name == "if":
@@ -430,7 +470,7 @@ class Compiler:
         if name == "abs":
             return _Expr(f"abs({args[0].num()})", "num")
         if name == "round":
-            nd = f", CAST({args[1].num()} AS INTEGER)" if len(args) == 2 else ""
+            nd = f", coalesce(TRY_CAST({args[1].num()} AS INTEGER), 0)" if len(args) == 2 else ""
             return _Expr(f"round({args[0].num()}{nd})", "num")
         if name in ("year", "month", "day"):
             return _Expr(f"{name}(TRY_CAST(trim({t[0]}) AS TIMESTAMP))", "num")
@@ -514,7 +554,11 @@ def _part(
 
     where = f"mapping {m.name}, table {spec.table}"
     comp = Compiler(resolve, where)
-    columns = {c: _column(comp, f"{where}, column {c}", v) for c, v in spec.columns.items()}
+    columns: dict[str, str] = {}
+    sources: dict[str, list[tuple[str, str]]] = {}
+    for c, v in spec.columns.items():
+        columns[c] = _column(comp, f"{where}, column {c}", v)
+        sources[c] = comp.read_columns()
     return SourcePart(
         sf,
         columns,
@@ -523,6 +567,7 @@ def _part(
         [(comp.compile(w).bool(w), reason) for w, reason in spec.rejects],
         spec.distinct,
         list(joined.values()),
+        sources,
     )
 
 

@@ -119,35 +119,152 @@ def code(sql: str) -> str:
 
 
 def number_parts(sql: str, *, money: bool) -> tuple[str, str]:
-    """(the cleaned numeric text, the multiplier) of a number or money value.
+    """(the number's text without a currency word, the multiplier) of a number or money value.
 
-    The cleaned text is checked with :func:`number_valid`; the multiplier is 10 for a
-    "ten rials" currency word (only meaningful in an IRR workspace, decided by the caller).
+    The text is then read by :func:`number_kind` and :func:`number_reading`; the multiplier is 10
+    for a "ten rials" currency word (only meaningful in an IRR workspace, decided by the caller).
     """
-    t = sql  # already normalised text (see text(..., digits=True))
-    if money:
-        words = "|".join(RIAL_WORDS + TOMAN_WORDS)
-        parts = f"regexp_extract({t}, '(?i)^(.*?)\\s*({words})?$', ['n', 'c'])"
-        num = f"({parts}).n"
-        cur = f"lower(({parts}).c)"
-        mult = f"(CASE WHEN {cur} IN ({', '.join(lit(w) for w in TOMAN_WORDS)}) THEN 10 ELSE 1 END)"
-    else:
-        num, mult = t, "1"
-    cleaned = (
-        f"(CASE WHEN regexp_matches({num}, '[,\u066c\u066b ]') THEN "
-        f"replace(replace(replace(replace({num}, ',', ''), '\u066c', ''), '\u066b', '.'), ' ', '') ELSE {num} END)"
-    )
-    return cleaned, mult
+    if not money:
+        return sql, "1"
+    words = "|".join(RIAL_WORDS + TOMAN_WORDS)
+    parts = f"regexp_extract({sql}, '(?i)^(.*?)\\s*({words})?$', ['n', 'c'])"
+    cur = f"lower(({parts}).c)"
+    mult = f"(CASE WHEN {cur} IN ({', '.join(lit(w) for w in TOMAN_WORDS)}) THEN 10 ELSE 1 END)"
+    return f"({parts}).n", mult
+
+
+# -- decimal marks (docs/import.md "Numbers") ------------------------------------------------
+# A number's text (ASCII digits, no currency word) is one of these kinds:
+#   n   no separator that could be a decimal mark, or Persian thousands: the same value whichever
+#       mark the file uses (``12``, ``1e5``, ``1 234``, ``12٬500٫5``, ``12٬500.5``)
+#   p   readable only with a decimal point (``12.5``, ``1,234.5``, ``1,234,567``)
+#   c   readable only with a decimal comma (``12,50``, ``1,5``, ``1.234,5``, ``1.234.567``)
+#   ac  ``1,234``: 1234 with a decimal point, 1.234 with a decimal comma
+#   ad  ``1.234``: 1.234 with a decimal point, 1234 with a decimal comma
+# A thousands separator comes in groups of three after 1-3 leading digits (the first not 0).
+_S = "[+-]?"
+_LEAD = "[1-9][0-9]{0,2}"
+_EXP = "(?:[eE][+-]?[0-9]+)?"
+NUMBER_KINDS: tuple[tuple[str, str], ...] = (
+    ("ac", f"{_S}{_LEAD},[0-9]{{3}}"),
+    ("ad", f"{_S}{_LEAD}\\.[0-9]{{3}}"),
+    (
+        "n",
+        f"{_S}(?:[0-9]+{_EXP}|{_LEAD}(?:[ \u066c][0-9]{{3}})+(?:\u066b[0-9]+)?|{_LEAD}(?:\u066c[0-9]{{3}})+\\.[0-9]+"
+        f"|[0-9]+\u066b[0-9]*|\u066b[0-9]+)",
+    ),
+    (
+        "p",
+        f"{_S}(?:{_LEAD}(?:,[0-9]{{3}})+\\.[0-9]+|{_LEAD}(?:,[0-9]{{3}}){{2,}}|{_LEAD}(?: [0-9]{{3}})+\\.[0-9]+"
+        f"|(?:[0-9]+\\.[0-9]*|\\.[0-9]+){_EXP})",
+    ),
+    (
+        "c",
+        f"{_S}(?:{_LEAD}(?:\\.[0-9]{{3}})+,[0-9]+|{_LEAD}(?:\\.[0-9]{{3}}){{2,}}|{_LEAD}(?: [0-9]{{3}})+,[0-9]+"
+        f"|[0-9]+,[0-9]*|,[0-9]+)",
+    ),
+)
+
+#: The decimal mark of a column of a file, once decided (:func:`decimal_mark`):
+#: ``point``/``comma`` (the values show it), ``mixed`` (some values show each),
+#: ``unknown`` (none shows it: ``1,234`` is ambiguous, ``1.234`` is read with a point) and
+#: ``unknown;`` (none shows it, in a ``;``-delimited file: ``1,234`` is read with a comma,
+#: ``1.234`` is ambiguous). Before the values are seen a column has a *tentative* mark,
+#: ``guess`` or ``guess;``: it reads the values every decision reads the same way, and marks
+#: :data:`UNDECIDED` on the others (then the values are counted and the table checked again).
+DECIMAL_MARKS = ("point", "comma", "mixed", "unknown", "unknown;", "guess", "guess;")
+
+#: The reason a value gets while its column's decimal mark is tentative and the value's reading
+#: depends on it (never stored: the table is checked again with the mark decided).
+UNDECIDED = "\u0001decimal mark undecided"
+
+
+def tentative_mark(delimiter: str | None) -> str:
+    """The decimal mark of a file's numeric columns before their values are seen."""
+    return "guess;" if delimiter == ";" else "guess"
+
+
+def decimal_mark(points: int, commas: int, delimiter: str | None) -> str:
+    """The decimal mark of a column from how many of its values show a point and a comma."""
+    if points and commas:
+        return "mixed"
+    if points or commas:
+        return "point" if points else "comma"
+    return "unknown;" if delimiter == ";" else "unknown"
+
+
+def number_kind(num: str) -> str:
+    """SQL: the kind (``n``, ``p``, ``c``, ``ac``, ``ad``; NULL when it is no number) of a number's text."""
+    whens = " ".join(f"WHEN regexp_full_match({num}, {lit(rx)}) THEN {lit(k)}" for k, rx in NUMBER_KINDS)
+    return f"(CASE {whens} END)"
+
+
+def number_kind_of(raw: str, *, money: bool) -> str:
+    """SQL: the kind of a raw text value (normalised, its currency word cut), as the check finds it."""
+    return number_kind(number_parts(text(raw, digits=True), money=money)[0])
+
+
+def _point(num: str) -> str:
+    return f"replace(replace({num}, ',', ''), ' ', '')"
+
+
+def _comma(num: str) -> str:
+    return f"replace(replace(replace({num}, '.', ''), ' ', ''), ',', '.')"
+
+
+def number_reading(num: str, kind: str, mark: str) -> str:
+    """SQL: the plain number text (for a cast) of a number's text of SQL ``kind`` with the column's
+    decimal ``mark``; NULL when it is not a number or is ambiguous under that mark (see
+    :func:`number_ambiguous`)."""
+    persian = f"replace(replace(replace({num}, ' ', ''), '\u066c', ''), '\u066b', '.')"
+    ac = {"point": _point(num), "comma": _comma(num), "unknown;": _comma(num), "guess;": _comma(num)}
+    ad = {"point": num, "comma": _comma(num), "unknown": num, "guess": num}
+    whens = [f"WHEN {kind} = 'n' THEN {persian}", f"WHEN {kind} = 'p' THEN {_point(num)}"]
+    whens.append(f"WHEN {kind} = 'c' THEN {_comma(num)}")
+    if mark in ac:
+        whens.append(f"WHEN {kind} = 'ac' THEN {ac[mark]}")
+    if mark in ad:
+        whens.append(f"WHEN {kind} = 'ad' THEN {ad[mark]}")
+    return f"(CASE {' '.join(whens)} END)"
+
+
+def number_ambiguous(kind: str, mark: str) -> str | None:
+    """SQL: the value of SQL ``kind`` reads two ways under ``mark`` (None: never under this mark)."""
+    kinds = {"mixed": ("ac", "ad"), "unknown": ("ac",), "unknown;": ("ad",)}.get(mark)
+    return f"{kind} IN ({', '.join(lit(k) for k in kinds)})" if kinds else None
+
+
+def number_undecided(kind: str, mark: str) -> str | None:
+    """SQL: under a tentative ``mark``, the value's reading depends on the decision (None: never)."""
+    kinds = {"guess": ("ac", "c"), "guess;": ("ac", "ad")}.get(mark)
+    return f"{kind} IN ({', '.join(lit(k) for k in kinds)})" if kinds else None
+
+
+#: Plain numbers with a single dot and three digits after it (``1.234``): read with a point
+#: unless the column's mark says otherwise, so they leave the fast path under these marks.
+MARKS_READING_AD_OTHERWISE = frozenset({"comma", "mixed", "unknown;", "guess;"})
+
+
+def number_or_nan(sql: str) -> str:
+    """SQL: a DOUBLE of a text value read as a number outside any file's column (a mapping's
+    arithmetic): its own kind decides (``1,234`` is ambiguous); NULL when empty, NaN when it is
+    not a number."""
+    t = text(sql, digits=True)
+    reading = number_reading(t, number_kind(t), "unknown")
+    return f"(CASE WHEN {t} IS NULL THEN NULL ELSE coalesce(TRY_CAST({reading} AS DOUBLE), 'NaN'::DOUBLE) END)"
 
 
 def number_valid(cleaned: str) -> str:
     return f"regexp_full_match({cleaned}, {lit(_NUMBER_RE)})"
 
 
-def number_plain(sql: str) -> str:
-    """SQL: the text is already a plain number (no separators, no currency word): the same test
-    as :func:`number_valid`, asked of the text before any cleaning."""
-    return number_valid(sql)
+def number_plain(sql: str, mark: str = "guess") -> str:
+    """SQL: the text is already a plain number (no separators, no currency word) that every reading
+    of this column's ``mark`` reads as DuckDB's cast does."""
+    plain = number_valid(sql)
+    if mark in MARKS_READING_AD_OTHERWISE:
+        plain = f"({plain} AND NOT regexp_full_match({sql}, {lit(NUMBER_KINDS[1][1])}))"
+    return plain
 
 
 #: The usual ``YYYY-MM-DD`` or ``YYYY-MM-DD HH:MM:SS`` as GLOB patterns (ASCII digits, as the

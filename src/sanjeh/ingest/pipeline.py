@@ -16,6 +16,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,21 +24,21 @@ import duckdb
 import pyarrow as pa
 
 from sanjeh.errors import ImportRefused, InternalError, UserError
+from sanjeh.ingest import normalize
+from sanjeh.ingest.encodings import text_encoding
+from sanjeh.ingest.limits import DEFAULT_LIMITS, ImportLimits
 from sanjeh.ingest.load import Loader
-from sanjeh.ingest.normalize import ident, lit
+from sanjeh.ingest.normalize import ident, lit, tentative_mark
 from sanjeh.ingest.plan import SourcePart
 from sanjeh.ingest.read import Reader, StagedFile, expand_paths
 from sanjeh.ingest.results import ImportSummary, TableCounts
-from sanjeh.ingest.validate import SQL_TYPES, CheckOptions, check_sql, fill_defaults_sql
+from sanjeh.ingest.validate import SQL_TYPES, CheckOptions, check_sql, fill_defaults_sql, rule_checks
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME, Table
 from sanjeh.schema import table as schema_table
 from sanjeh.warehouse import shadow_name
 from sanjeh.workspace import Workspace
 
 Progress = Callable[[str, float], None]
-
-REJECT_COLUMNS = ("import_id", "table_name", "file", "line", "column_name", "value", "reason", "row_json")
-WARNING_COLUMNS = REJECT_COLUMNS[:-1]
 
 
 #: DuckDB's memory during an import (it spills to disk beyond this); see docs/import.md.
@@ -79,17 +80,28 @@ def run_import(
     mapping: str | Path | None = None,
     table: str | None = None,
     replace: bool = False,
+    force: bool = False,
     encoding: str | None = None,
     sheet: str | None = None,
     progress: Progress | None = None,
+    limits: ImportLimits = DEFAULT_LIMITS,
 ) -> ImportSummary:
-    """Import files or directories into the workspace; all or nothing (one transaction)."""
+    """Import files or directories into the workspace; all or nothing (one transaction).
+    ``replace`` empties each imported table first (refused when it would empty a table or orphan
+    child rows, unless ``force``: docs/import.md); ``limits`` bound what the import reads
+    (:mod:`sanjeh.ingest.limits`)."""
     if not paths:
         raise UserError("give at least one file or directory to import")
+    if ws.warehouse.kind not in ("duckdb", "postgres"):  # no transactions: refused before any work
+        raise UserError("imports into a Spark warehouse are not supported; import into DuckDB or PostgreSQL")
     if table is not None:
         schema_table(table)  # unknown table -> a clear UserError
-    files = expand_paths([Path(p).expanduser() for p in paths])
-    job = _Import(ws, files, encoding=encoding, sheet=sheet, progress=progress, replace=replace)
+    if encoding is not None:
+        text_encoding(encoding)  # a clear UserError before any work
+    files = expand_paths([Path(p).expanduser() for p in paths], limits)
+    job = _Import(
+        ws, files, encoding=encoding, sheet=sheet, progress=progress, replace=replace, force=force, limits=limits
+    )
     try:
         return job.run(mapping=mapping, table=table)
     finally:
@@ -106,10 +118,13 @@ class _Import:
         sheet: str | None,
         progress: Progress | None,
         replace: bool,
+        force: bool,
+        limits: ImportLimits,
     ) -> None:
         self.ws = ws
         self.files = files
         self.replace = replace
+        self.force = force
         self.progress = progress or (lambda _msg, _frac: None)
         self.import_id = uuid.uuid4().hex
         self.started = dt.datetime.now()
@@ -125,7 +140,7 @@ class _Import:
             toman_times_ten=ws.settings.currency.upper() == "IRR",
         )
         self.con.execute("SET enable_progress_bar = false")
-        self.reader = Reader(self.con, encoding=encoding, sheet=sheet)
+        self.reader = Reader(self.con, encoding=encoding, sheet=sheet, limits=limits)
         self.restore: list[str] = []
         self._limit_memory()
         self.temps: list[str] = []
@@ -135,7 +150,7 @@ class _Import:
         self.warn = self._temp("warn")
         self.con.execute(
             f"CREATE TEMP TABLE {self.rej} (import_id VARCHAR, table_name VARCHAR, file VARCHAR, line BIGINT, "
-            "column_name VARCHAR, value VARCHAR, reason VARCHAR, row_json VARCHAR)"
+            "column_name VARCHAR, value VARCHAR, mapped_value VARCHAR, reason VARCHAR, row_json VARCHAR)"
         )
         self.con.execute(
             f"CREATE TEMP TABLE {self.warn} (import_id VARCHAR, table_name VARCHAR, file VARCHAR, line BIGINT, "
@@ -197,7 +212,9 @@ class _Import:
         if mapping is not None:
             from sanjeh.ingest.mapping import build_plan, load_mapping
 
-            plan, ignored = build_plan(load_mapping(mapping), self.files, self.stage, table=table)
+            m = load_mapping(mapping)
+            m.check_currency(self.ws.settings.currency)
+            plan, ignored = build_plan(m, self.files, self.stage, table=table)
         else:
             plan = self._direct_plan(table)
         counts: dict[str, TableCounts] = {}
@@ -221,6 +238,7 @@ class _Import:
             order=order,
             accepted=self.accepted,
             replace=self.replace,
+            force=self.force,
             rejects=self.rej,
             warnings=self.warn,
             log={
@@ -228,8 +246,8 @@ class _Import:
                 "started_at": self.started,
                 "finished_at": dt.datetime.now(),
                 "files": json.dumps(files, ensure_ascii=False),
-                "summary": json.dumps(summary.to_dict(), ensure_ascii=False),
             },
+            summary=summary,
         )
         self.progress("done", 1.0)
         return summary
@@ -248,10 +266,10 @@ class _Import:
             staged = self.stage(path)
             by_key: dict[str, str] = {}
             extra: list[str] = []
-            for i, h in enumerate(staged.columns):
+            for h in staged.columns:
                 k = header_key(h)
                 if k in t.column_names and k not in by_key:
-                    by_key[k] = f"s.c{i}"
+                    by_key[k] = f"s.{staged.column_sql(h)}"  # a column of nested values is refused
                 else:
                     extra.append(h)
             missing = [c for c in t.required if c not in by_key]
@@ -302,6 +320,12 @@ class _Import:
         first = self._check_streamed(t, parts, present, checked)
         if first is None:
             self._check_staged(t, parts, present, checked)
+        marks = self._decimal_marks(t, parts, present, checked)
+        if marks:  # some values wait for their column's decimal mark: check again with it decided
+            self.con.execute(f"DROP TABLE {checked}")
+            self._check_staged(t, parts, present, checked, marks)
+            first = None
+        if first is None:
             rows, cline = checked, "c.__line"
         else:  # row i of the checked table is on line first + i of the file
             rows, cline = f"(SELECT *, rowid + {first} AS __line FROM {checked})", f"(c.rowid + {first})"
@@ -316,6 +340,7 @@ class _Import:
                         "line": sr.line,
                         "column_name": None,
                         "value": None,
+                        "mapped_value": None,
                         "reason": sr.reason,
                         "row_json": json.dumps(sr.fields, ensure_ascii=False),
                     }
@@ -324,6 +349,8 @@ class _Import:
         fill = fill_defaults_sql(t, checked, rows, cline)
         if fill:
             self.con.execute(fill)
+        if not self.replace:
+            self._keep_stored_columns(t, parts, present, checked, cline)
         # parents: when a row breaks several, the last rule listed is reported, so apply them last-first
         for rule in reversed(parent_rules):
             ptable, pcol = rule.other.split(".")
@@ -348,13 +375,22 @@ class _Import:
             if not bad.get(fidx):
                 continue
             sf = part.staged
-            self.reader.load(sf)  # the rejected rows as they were in the file
+            self._load([part])  # the rejected rows as they were in the file (and the files it joins)
+            # the value as it stood in the file, and the value the mapping made of it where they differ
+            value, joins = "r.__value", ""
+            if part.sources is not None:
+                whens = " ".join(
+                    f"WHEN {lit(c)} THEN {part.source_text_sql(c) or 'CAST(NULL AS VARCHAR)'}" for c in part.columns
+                )
+                value = f"CASE r.__col {whens} ELSE r.__value END"
+                joins = " ".join(part.joins)
             self.con.execute(
-                f"INSERT INTO {self.rej} SELECT {lit(self.import_id)}, {lit(t.name)}, {lit(sf.name)}, r.__line, "
-                f"r.__col, r.__value, r.__reason, {sf.row_json_sql('s')} "
-                f"FROM (SELECT __line, __col, __value, __reason FROM {rows} "
+                f"INSERT INTO {self.rej} SELECT {lit(self.import_id)}, {lit(t.name)}, {lit(sf.name)}, __line, "
+                "__col, __file_value, CASE WHEN __value IS DISTINCT FROM __file_value THEN __value END, __reason, "
+                f"__row FROM (SELECT r.__line, r.__col, r.__value, r.__reason, {value} AS __file_value, "
+                f"{sf.row_json_sql('s')} AS __row FROM (SELECT __line, __col, __value, __reason FROM {rows} "
                 f"WHERE __fidx = {fidx} AND __reason IS NOT NULL) r JOIN {sf.relation} s "
-                f"ON s.__line = r.__line ORDER BY r.__line"
+                f"ON s.__line = r.__line {joins}) ORDER BY __line"
             )
         if structural_rows:
             view = "__sanjeh_structural"
@@ -380,6 +416,57 @@ class _Import:
             self.con.execute(f"ALTER TABLE {checked} DROP COLUMN {ident(h)}")
         return TableCounts(read_rows, accepted, rejected)
 
+    def _keep_stored_columns(
+        self, t: Table, parts: list[SourcePart], present: list[str], checked: str, cline: str
+    ) -> None:
+        """An upsert leaves the columns a file does not carry as they are stored: a row whose key is
+        stored takes the stored values of the columns its part does not map (a new row keeps
+        NULL or its default). The cross-column rules are then checked again on those rows, as they
+        will be stored. Nothing to do on a first import, or when every part carries every column."""
+        absent = {
+            fidx: [c for c in t.column_names if c not in part.columns and c not in t.key]
+            for fidx, part in enumerate(parts)
+        }
+        absent = {fidx: cols for fidx, cols in absent.items() if cols}
+        if not absent or not self.ws.warehouse.fetch(f"SELECT 1 FROM {ident(t.name)} LIMIT 1"):
+            return
+        wanted = [c for c in t.column_names if any(c in cols for cols in absent.values())]
+        stored = self._stored_rows(t, checked, wanted)
+        on = " AND ".join(f"c.{ident(k)} IS NOT DISTINCT FROM w.{ident(k)}" for k in t.key)
+        for fidx, cols in absent.items():
+            sets = ", ".join(f"{ident(c)} = w.{ident(c)}" for c in cols)
+            self.con.execute(f"UPDATE {checked} AS c SET {sets} FROM {stored} AS w WHERE c.__fidx = {fidx} AND {on}")
+        rules = rule_checks(t, lambda c: f"c.{ident(c)}")
+        if not rules:
+            return
+        reasons = ", ".join(lit(r) for _, _, r in rules)
+        reason = "CASE " + " ".join(f"WHEN {cond} THEN {lit(r)}" for cond, _, r in rules) + " END"
+        column = "CASE " + " ".join(f"WHEN {cond} THEN {lit(col)}" for cond, col, _ in rules) + " END"
+        merged = f"c.__fidx IN ({', '.join(map(str, absent))}) AND EXISTS (SELECT 1 FROM {stored} AS w WHERE {on})"
+        self.con.execute(
+            f"UPDATE {checked} AS c SET __reason = {reason}, __col = {column}, __value = NULL "
+            f"WHERE {merged} AND (c.__reason IS NULL OR c.__reason IN ({reasons}))"
+        )
+        for col in dict.fromkeys(col for _, col, _ in rules):
+            if self._any(f"SELECT 1 FROM {checked} WHERE __col = {lit(col)} AND __value IS NULL"):
+                self._raw_values(t, checked, cline, parts, present, col)
+
+    def _stored_rows(self, t: Table, checked: str, columns: list[str]) -> str:
+        """A relation of the stored rows (key and ``columns``) whose key is among the checked rows."""
+        cols = list(t.key) + [c for c in columns if c not in t.key]
+        if self.ws.warehouse.kind == "duckdb":
+            return f"(SELECT {', '.join(ident(c) for c in cols)} FROM {ident(t.name)})"
+        keys = self.con.execute(f"SELECT DISTINCT {', '.join(ident(k) for k in t.key)} FROM {checked}")
+        found = self.ws.warehouse.fetch_matching(t.name, keys.to_arrow_table(), cols)
+        rel = self._temp(f"stored_{t.name}")
+        view = rel + "_src"
+        self.con.register(view, found)
+        try:
+            self.con.execute(f"CREATE TEMP TABLE {rel} AS SELECT * FROM {view}")
+        finally:
+            self.con.unregister(view)
+        return rel
+
     def _any(self, sql: str) -> bool:
         """Does the query return a row?"""
         return self.con.execute(f"SELECT EXISTS ({sql})").fetchone()[0] is True
@@ -394,7 +481,8 @@ class _Import:
         if stream is None:
             return None
         try:
-            self._create_checked(t, [self._part_sql(t, part, 0, present, relation=stream)], present, checked)
+            select = self._part_sql(t, part, 0, present, relation=stream)
+            self._create_checked(t, [(select, self._part_options(part))], present, checked)
             n = int(self.con.execute(f"SELECT count(*) FROM {checked}").fetchone()[0])
             first = self.reader.streamed(part.staged, n)
         except duckdb.Error:  # e.g. not UTF-8 after all: staging the file decides (and explains)
@@ -404,11 +492,56 @@ class _Import:
             self.con.execute(f"DROP TABLE IF EXISTS {checked}")
         return first
 
-    def _check_staged(self, t: Table, parts: list[SourcePart], present: list[str], checked: str) -> None:
-        """Stage the table's files (and those its parts join) and check them into ``checked``."""
+    def _check_staged(
+        self,
+        t: Table,
+        parts: list[SourcePart],
+        present: list[str],
+        checked: str,
+        marks: dict[int, tuple[tuple[str, str], ...]] | None = None,
+    ) -> None:
+        """Stage the table's files (and those its parts join) and check them into ``checked``
+        (``marks``: the decimal marks decided for some parts' columns, by part)."""
         self._load(parts)
-        selects = [self._part_sql(t, part, fidx, present) for fidx, part in enumerate(parts)]
+        selects = [
+            (self._part_sql(t, part, fidx, present), self._part_options(part, (marks or {}).get(fidx, ())))
+            for fidx, part in enumerate(parts)
+        ]
         self._create_checked(t, selects, present, checked, line=True)
+
+    def _part_options(self, part: SourcePart, marks: tuple[tuple[str, str], ...] = ()) -> CheckOptions:
+        """How a part's values are checked: the import's options, with its file's decimal marks."""
+        return replace(self.opts, default_mark=tentative_mark(part.staged.delimiter), marks=marks)
+
+    def _decimal_marks(
+        self, t: Table, parts: list[SourcePart], present: list[str], checked: str
+    ) -> dict[int, tuple[tuple[str, str], ...]]:
+        """The decimal mark of every numeric column of the parts where a value waits for it (its
+        reading depends on the mark: ``1,234``), decided from the column's values (docs/import.md
+        "Numbers"); empty when no value waits (the usual case: one look at ``__reason``)."""
+        numeric = [c for c in present if t.column(c).type in ("money", "decimal", "integer")]
+        if not numeric:
+            return {}
+        waiting = self.con.execute(
+            f"SELECT DISTINCT __fidx FROM {checked} WHERE __reason = {lit(normalize.UNDECIDED)}"
+        ).fetchall()
+        if not waiting:
+            return {}
+        self._load(parts)
+        marks: dict[int, tuple[tuple[str, str], ...]] = {}
+        for (fidx,) in sorted(waiting):
+            part = parts[fidx]
+            counts = []
+            for c in numeric:
+                kind = normalize.number_kind_of(ident("r_" + c), money=t.column(c).type == "money")
+                counts.append(f"count(*) FILTER (WHERE {kind} = 'p'), count(*) FILTER (WHERE {kind} = 'c')")
+            got = self.con.execute(f"SELECT {', '.join(counts)} FROM ({self._part_sql(t, part, fidx, present)})")
+            row = got.fetchone()
+            marks[fidx] = tuple(
+                (c, normalize.decimal_mark(int(row[2 * i]), int(row[2 * i + 1]), part.staged.delimiter))
+                for i, c in enumerate(numeric)
+            )
+        return marks
 
     def _load(self, parts: list[SourcePart]) -> None:
         """Stage the rows of the parts' files and of the files they join (once; not at planning)."""
@@ -417,17 +550,28 @@ class _Import:
                 self.reader.load(sf)
 
     def _create_checked(
-        self, t: Table, selects: list[str], present: list[str], checked: str, *, line: bool = False
+        self,
+        t: Table,
+        selects: list[tuple[str, CheckOptions]],
+        present: list[str],
+        checked: str,
+        *,
+        line: bool = False,
     ) -> None:
         """Write the checked rows: the canonical columns, then the helpers (``__fidx``, with
         ``line`` ``__line``, ``__reason``, ``__col``, ``__value``). A projection row by row:
-        it streams (no sort, no join) and keeps the files' order."""
-        src = "(" + " UNION ALL ".join(selects) + ")"
+        it streams (no sort, no join) and keeps the files' order. ``selects`` are the parts'
+        rows with the options they are checked with (one check when all parts share them)."""
+        if len({opts for _, opts in selects}) == 1:
+            src = "(" + " UNION ALL ".join(sql for sql, _ in selects) + ")"
+            checks = check_sql(t, src, set(present), selects[0][1])
+        else:
+            checks = " UNION ALL ".join(f"({check_sql(t, f'({sql})', set(present), o)})" for sql, o in selects)
         cols = ", ".join(f"CAST({ident('v_' + c.name)} AS {SQL_TYPES[c.type]}) AS {ident(c.name)}" for c in t.columns)
         helpers = f"__fidx, {'__line, ' if line else ''}__reason, __col, __value"
         self.con.execute(
             f"CREATE {'' if self.ws.warehouse.kind == 'duckdb' else 'TEMP '}TABLE {checked} AS "
-            f"SELECT {cols}, {helpers} FROM ({check_sql(t, src, set(present), self.opts)})"
+            f"SELECT {cols}, {helpers} FROM ({checks})"
         )
 
     def _checked_table(self, t: Table) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sanjeh.ingest.normalize import lit
 from sanjeh.ingest.read import StagedFile
 
 
@@ -16,7 +17,10 @@ class SourcePart:
     (SQL condition, reason) pairs that reject a row with a mapping's own reason;
     ``distinct`` collapses rows with the same key into the first one (by line);
     ``uses`` lists the other staged files the ``joins`` read (so their staging can be
-    freed once the last table reading them is checked).
+    freed once the last table reading them is checked). ``sources`` names, for a mapping's
+    columns, the file columns each expression reads (name, SQL over ``s`` and the joins), so a
+    reject shows the value as it stood in the file beside the value the mapping made of it;
+    without it a column's SQL is its file column.
     """
 
     staged: StagedFile
@@ -26,3 +30,17 @@ class SourcePart:
     rejects: list[tuple[str, str]] = field(default_factory=list)
     distinct: bool = False
     uses: list[StagedFile] = field(default_factory=list)
+    sources: dict[str, list[tuple[str, str]]] | None = None
+
+    def source_text_sql(self, column: str) -> str | None:
+        """SQL of the text the file holds for ``column``: its one file column, or a JSON object of the
+        several it reads; None when the column is not read from the file (absent, or a constant)."""
+        if self.sources is None:
+            return self.columns.get(column)
+        read = self.sources.get(column) or []
+        if len(read) == 1:
+            return read[0][1]
+        if not read:
+            return None
+        args = ", ".join(f"{lit(name)}, {sql}" for name, sql in read)
+        return f"CAST(json_object({args}) AS VARCHAR)"

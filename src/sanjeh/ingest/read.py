@@ -11,13 +11,11 @@ CSV parser cannot split (ragged rows, broken quotes) are kept as
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import csv
-import datetime as dt
-import itertools
+import os
+import re
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,10 @@ import numpy as np
 import pyarrow as pa
 
 from sanjeh.errors import ImportRefused, UserError
+from sanjeh.ingest import encodings
+from sanjeh.ingest.limits import DEFAULT_LIMITS, ImportLimits, mib
 from sanjeh.ingest.normalize import ident, lit
+from sanjeh.ingest.xlsx import sheet_rows
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -56,6 +57,8 @@ class StagedFile:
     structural: list[StructuralReject] = field(default_factory=list)
     encoding: str = "utf-8"
     loaded: bool = True  # False: only the header was read so far (:meth:`Reader.load` reads the rows)
+    delimiter: str | None = None  # a CSV file's
+    nested: dict[str, str] = field(default_factory=dict)  # a Parquet file's nested columns: name -> type
 
     @property
     def name(self) -> str:
@@ -66,15 +69,26 @@ class StagedFile:
         return [f"c{i}" for i in range(len(self.columns))]
 
     def column_sql(self, header: str) -> str | None:
-        """The staging column of a header name (exact, else case-insensitive), or None."""
+        """The staging column of a header name (exact, else case-insensitive), or None.
+        A column of nested values (a Parquet struct, list or map) cannot be read: refused."""
         for i, c in enumerate(self.columns):
             if c == header:
-                return f"c{i}"
+                return self._plain(i)
         low = header.strip().lower()
         for i, c in enumerate(self.columns):
             if c.lower() == low:
-                return f"c{i}"
+                return self._plain(i)
         return None
+
+    def _plain(self, i: int) -> str:
+        name = self.columns[i]
+        if name in self.nested:
+            raise ImportRefused(
+                f"{self.name}: column {name!r} holds nested values ({self.nested[name]}), not text, numbers or "
+                "dates; flatten it (or leave it out); nothing was imported",
+                details={"file": self.name, "column": name},
+            )
+        return f"c{i}"
 
     def row_json_sql(self, alias: str = "") -> str:
         """SQL of the raw row as a JSON object (header name -> raw text)."""
@@ -96,26 +110,39 @@ class _CsvHead:
     names: list[str]
 
 
-def expand_paths(paths: list[Path]) -> list[Path]:
+def expand_paths(paths: list[Path], limits: ImportLimits = DEFAULT_LIMITS) -> list[Path]:
     """Files to import: each file as given, each directory's supported files (sorted)."""
     out: list[Path] = []
     for p in paths:
-        if p.is_dir():
-            files = sorted(
-                f for f in p.iterdir() if f.is_file() and not f.name.startswith(".") and file_kind(f) is not None
-            )
-            if not files:
-                raise UserError(f"{p} has no CSV, XLSX or Parquet files to import")
-            out.extend(files)
-        elif p.exists():
-            if file_kind(p) is None:
+        for part in p.parts:
+            size = len(os.fsencode(part))
+            if size > limits.max_name_bytes:
                 raise UserError(
-                    f"{p.name} is not a file Sanjeh can import; use CSV (.csv, .tsv, .txt), XLSX or Parquet"
+                    f"the name {part[:40]}… is {size} bytes long, more than the {limits.max_name_bytes} bytes "
+                    "a file name may have; rename the file",
+                    details={"bytes": size, "limit": limits.max_name_bytes},
                 )
-            out.append(p)
-        else:
-            raise UserError(f"{p} does not exist")
+        try:
+            out.extend(_files_of(p))
+        except OSError as exc:
+            raise UserError(f"cannot read {p.name}: {exc.strerror or exc}", details={"file": p.name}) from None
     return out
+
+
+def _files_of(p: Path) -> list[Path]:
+    """A file as given, or a directory's supported files (sorted)."""
+    if p.is_dir():
+        files = sorted(
+            f for f in p.iterdir() if f.is_file() and not f.name.startswith(".") and file_kind(f) is not None
+        )
+        if not files:
+            raise UserError(f"{p} has no CSV, XLSX or Parquet files to import")
+        return files
+    if not p.exists():
+        raise UserError(f"{p} does not exist")
+    if file_kind(p) is None:
+        raise UserError(f"{p.name} is not a file Sanjeh can import; use CSV (.csv, .tsv, .txt), XLSX or Parquet")
+    return [p]
 
 
 def file_kind(path: Path) -> str | None:
@@ -132,10 +159,19 @@ def file_kind(path: Path) -> str | None:
 class Reader:
     """Stages files into one DuckDB connection; temp files live until :meth:`close`."""
 
-    def __init__(self, con: Any, *, encoding: str | None = None, sheet: str | None = None) -> None:
+    def __init__(
+        self,
+        con: Any,
+        *,
+        encoding: str | None = None,
+        sheet: str | None = None,
+        limits: ImportLimits = DEFAULT_LIMITS,
+    ) -> None:
         self.con = con
-        self.encoding = encoding
+        self.encoding = encodings.text_encoding(encoding) if encoding else None
         self.sheet = sheet
+        self.limits = limits
+        self._wide: dict[Path, str] = {}  # files found to be UTF-16/32 (their encoding)
         self._n = 0
         self._tmp = tempfile.TemporaryDirectory(prefix="sanjeh-import-")
         self._owned: list[tuple[str, str]] = []  # ("TABLE" | "VIEW", name), in creation order
@@ -169,7 +205,7 @@ class Reader:
         try:
             size = path.stat().st_size
             with path.open("rb") as fh:
-                head = fh.read(65536)
+                head = fh.read(encodings.HEAD)
         except OSError as exc:
             raise ImportRefused(f"cannot read {path.name}: {exc.strerror or exc}") from exc
         if size == 0:
@@ -179,8 +215,13 @@ class Reader:
             return self._stage_xlsx(path)
         if kind == "parquet":
             return self._stage_parquet(path)
-        if b"\x00" in head:
-            raise ImportRefused(f"{path.name} is a binary file, not a CSV text file; nothing was imported")
+        wide = None if self.encoding else encodings.sniff_wide(head)
+        if wide:
+            self._wide[path] = wide
+        elif not (self.encoding and encodings.is_wide(self.encoding)):
+            nul = encodings.first_nul_line(head, 0)
+            if nul is not None:
+                raise encodings.nul_refusal(path.name, nul)
         return self._stage_csv(path)
 
     # -- CSV -----------------------------------------------------------------------
@@ -188,26 +229,24 @@ class Reader:
         """A UTF-8 file with the same text (the file itself, or a transcoded temp copy), its
         encoding, and whether that choice is final.
 
-        A file is read as UTF-8 when every byte of it is valid UTF-8, else as Windows-1256
-        (unless an encoding is forced). Checking every byte in Python is slow on large files,
-        so unless ``whole`` only the first 64 KiB are checked here: the choice is then
-        tentative, and DuckDB's CSV reader, which validates every value, tells whether the
-        rest is UTF-8 too (:meth:`load` then comes back with ``whole``).
+        A file is read as UTF-8 when every byte of it is valid UTF-8, else as Windows-1256 when
+        none of its lines is UTF-8 text, and refused when it mixes both (unless an encoding is
+        forced, or it is UTF-16/32: :mod:`sanjeh.ingest.encodings`). Checking every byte in
+        Python is slow on large files, so unless ``whole`` only the first 64 KiB are checked
+        here: the choice is then tentative, and DuckDB's CSV reader, which validates every
+        value, tells whether the rest is UTF-8 too (:meth:`load` then comes back with ``whole``).
         """
-        forced = self.encoding
+        forced = self.encoding or self._wide.get(path)
         if forced:
-            try:
-                enc = codecs.lookup(forced).name
-            except LookupError:
-                raise UserError(f"unknown encoding {forced!r}; try utf-8 or cp1256") from None
-        elif not whole and _head_is_utf8(path):
+            enc = forced
+        elif not whole and encodings.head_is_utf8(path):
             return path, "utf-8", False
         else:
-            enc = "utf-8" if _first_utf8_error(path) is None else "cp1256"
+            enc = encodings.whole_file_encoding(path)
             if enc == "utf-8":
                 return path, enc, True
         if enc in ("utf-8", "utf-8-sig"):
-            bad = _first_utf8_error(path)
+            bad = encodings.first_utf8_error(path)
             if bad is not None:
                 line, byte = bad
                 raise ImportRefused(
@@ -216,47 +255,35 @@ class Reader:
                 )
             return path, "utf-8", True
         out = Path(self._tmp.name) / f"{self._n}-{path.stem}.utf8.csv"
-        decoder = codecs.getincrementaldecoder(enc)(errors="strict")
-        lines = 1
-        with path.open("rb") as src, out.open("w", encoding="utf-8", newline="") as dst:
-            while True:
-                chunk = src.read(_CHUNK)
-                try:
-                    dst.write(decoder.decode(chunk, final=not chunk))
-                except UnicodeDecodeError as exc:
-                    line = lines + chunk[: exc.start].count(b"\n")
-                    raise ImportRefused(
-                        f"{path.name} cannot be read as {enc}: line {line} has a byte that is not valid in it; "
-                        "nothing was imported"
-                    ) from None
-                if not chunk:
-                    break
-                lines += chunk.count(b"\n")
+        encodings.transcode(path, enc, out)
         return out, enc, True
 
     def _csv_head(self, path: Path, *, whole: bool = False) -> _CsvHead:
         """Encoding, header and delimiter of a CSV file (reads its first lines only)."""
         src, enc, final = self._utf8_source(path, whole=whole)
-        head = _Scan(src)
+        head = _Scan(src, name=path.name)
         header = head.header_text()
         if header is None:
             raise ImportRefused(f"{path.name} has no header line; nothing was imported")
         header_text = header.lstrip("\ufeff")
         delim = _detect_delimiter(header_text)
-        names = [n.strip().lstrip("\ufeff") for n in next(csv.reader([header_text], delimiter=delim))]
+        try:
+            names = [n.strip().lstrip("\ufeff") for n in _fields(header_text, delim)]
+        except csv.Error:
+            raise ImportRefused(
+                f"{path.name}: its header line cannot be split into column names (a carriage return inside it?); "
+                "nothing was imported"
+            ) from None
         names = [n or f"column{i + 1}" for i, n in enumerate(names)]
-        seen: set[str] = set()
-        for n in names:
-            if n.lower() in seen:
-                raise ImportRefused(f"{path.name} has the column {n!r} twice in its header; nothing was imported")
-            seen.add(n.lower())
+        self._check_width(path, len(names))
+        _unique_header(path, names)
         return _CsvHead(src, enc, final, delim, head, names)
 
     def _stage_csv(self, path: Path) -> StagedFile:
         """The header now; the rows when :meth:`load` is called (just before a table reads them),
         so that only the files being checked are staged at a time."""
         h = self._csv_head(path)
-        sf = StagedFile(path, self._name("csv"), h.names, 0, [], h.enc, loaded=False)
+        sf = StagedFile(path, self._name("csv"), h.names, 0, [], h.enc, loaded=False, delimiter=h.delim)
         self._heads[sf.relation] = h
         return sf
 
@@ -286,7 +313,7 @@ class Reader:
             f"read_csv({lit(str(h.src))}, delim={lit(h.delim)}, quote='\"', escape='\"', header=true, "
             f"skip={h.head.header_line - 1}, auto_detect=false, columns={cols}, store_rejects=true, "
             f"rejects_table={lit(sf.relation + '_rj')}, rejects_scan={lit(sf.relation + '_rs')}, "
-            "max_line_size=16777216)"
+            f"max_line_size={int(self.limits.max_record_bytes)})"
         )
 
     def stream_sql(self, sf: StagedFile) -> str | None:
@@ -313,7 +340,7 @@ class Reader:
             rejected = int(self.con.execute(f"SELECT count(*) FROM {sf.relation}_rj").fetchone()[0])
         finally:
             self._drop_reader_rejects(sf)
-        if rejected or _Scan.one_line_rows(h.src, h.head, rows) is None:
+        if rejected or _Scan.one_line_rows(h.src, h.head, rows, sf.name) is None:
             return None
         sf.rows = rows
         return h.head.header_line + 1
@@ -337,8 +364,10 @@ class Reader:
             self.con.execute(f"CREATE TEMP TABLE {raw} AS SELECT * FROM {self._read_csv_sql(sf, h)}")
             self._owned.append(("TABLE", raw))
             rejected = self.con.execute(
-                f"SELECT min(line), count(DISTINCT line_byte_position), any_value(error_message), "
-                f"count(*) FILTER (WHERE error_type = 'INVALID ENCODING') FROM {rj}"
+                f"SELECT min(line), count(DISTINCT line_byte_position), "
+                f"min(line) FILTER (WHERE error_type = 'LINE SIZE OVER MAXIMUM'), "
+                f"count(*) FILTER (WHERE error_type = 'INVALID ENCODING'), "
+                f"min(line) FILTER (WHERE error_type = 'UNQUOTED VALUE') FROM {rj}"
             ).fetchone()
             n_rows = int(self.con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0])
         except Exception as exc:
@@ -346,7 +375,7 @@ class Reader:
             self._owned = [o for o in self._owned if o[1] != raw]
             if not h.final and "unicode" in str(exc).lower():
                 return False
-            raise ImportRefused(f"{path.name} cannot be read as CSV: {exc}") from exc
+            raise ImportRefused(f"{path.name} cannot be read as CSV ({_short(exc)}); nothing was imported") from exc
         finally:
             self._drop_reader_rejects(sf)
         if not h.final and int(rejected[3] or 0):
@@ -354,21 +383,23 @@ class Reader:
             self._owned.remove(("TABLE", raw))
             return False
         n_rejected = int(rejected[1] or 0)
-        scan = _Scan.one_line_rows(src, head, n_rows) if n_rejected == 0 else None
+        scan = _Scan.one_line_rows(src, head, n_rows, path.name) if n_rejected == 0 else None
         if scan is None:
-            scan = _Scan(src, delim=delim, n_fields=len(names))
+            scan = _Scan(src, delim=delim, n_fields=len(names), name=path.name)
         if not scan.adds_up(n_rows, n_rejected):
-            scan = _Scan(src, quotes=False, delim=delim, n_fields=len(names))
+            scan = _Scan(src, quotes=False, delim=delim, n_fields=len(names), name=path.name)
         if not scan.adds_up(n_rows, n_rejected):
             self.con.execute(f"DROP TABLE {raw}")
-            where = f" near line {int(rejected[0]) + skip}: {rejected[2]}" if n_rejected else ""
-            raise ImportRefused(
-                f"{path.name} cannot be split into rows reliably (is a quote never closed?){where}; "
-                "nothing was imported"
-            )
+            raise self._unsplittable(path.name, rejected, skip)
         structural: list[StructuralReject] = []
         for line, start, stop in scan.ragged:
-            fields = next(csv.reader([scan.text(start, stop)], delimiter=delim), [])
+            if stop - start > self.limits.max_record_bytes:
+                raise self._too_long(path.name, line)
+            text = scan.text(start, stop)
+            try:
+                fields = _fields(text, delim)
+            except csv.Error:  # not even Python's reader splits it: kept whole
+                fields = [text]
             structural.append(StructuralReject(line, ragged_reason(len(fields), len(names)), fields))
         lines = scan.lines
         sel = ", ".join(f"s.c{i}" for i in range(len(names)))
@@ -395,90 +426,114 @@ class Reader:
         sf.rows, sf.structural = n_rows, structural
         return True
 
+    def _check_width(self, path: Path, columns: int) -> None:
+        if columns > self.limits.max_columns:
+            raise ImportRefused(
+                f"{path.name} has {columns:,} columns, more than the {self.limits.max_columns:,} an import reads; "
+                "nothing was imported",
+                details={"file": path.name, "columns": columns, "limit": self.limits.max_columns},
+            )
+
+    def _too_long(self, name: str, line: int) -> ImportRefused:
+        return ImportRefused(
+            f"{name}: the row on line {line} is longer than {mib(self.limits.max_record_bytes)}, the most one row "
+            "may take (is a quote never closed?); nothing was imported",
+            details={"file": name, "line": line, "limit": self.limits.max_record_bytes},
+        )
+
+    def _unsplittable(self, name: str, rejected: tuple[Any, ...], skip: int) -> ImportRefused:
+        """Why DuckDB's reader and the record scan do not agree on a file's rows, in one sentence."""
+        if rejected[2] is not None:
+            return self._too_long(name, int(rejected[2]) + skip)
+        if rejected[4] is not None:
+            line = int(rejected[4]) + skip
+            return ImportRefused(
+                f"{name}: the quote opened on line {line} is never closed, so the rows after it cannot be told "
+                "apart; nothing was imported",
+                details={"file": name, "line": line},
+            )
+        where = f" near line {int(rejected[0]) + skip}" if rejected[0] is not None else ""
+        return ImportRefused(
+            f"{name} cannot be split into rows reliably{where} (is a quote never closed?); nothing was imported",
+            details={"file": name},
+        )
+
     # -- XLSX ----------------------------------------------------------------------
     def _stage_xlsx(self, path: Path) -> StagedFile:
-        import openpyxl
-
-        try:
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:
-            raise ImportRefused(f"{path.name} cannot be read as an Excel workbook: {exc}") from exc
-        try:
-            if self.sheet is not None:
-                if self.sheet not in wb.sheetnames:
-                    raise UserError(
-                        f"{path.name} has no sheet {self.sheet!r}; its sheets are: {', '.join(wb.sheetnames)}"
-                    )
-                ws = wb[self.sheet]
-            else:
-                ws = wb.worksheets[0]
-            rows: Iterator[tuple[Any, ...]] = iter(ws.iter_rows(values_only=True))
-            names: list[str] | None = None
-            cols: list[list[str | None]] = []
-            lines: list[int] = []
-            structural: list[StructuralReject] = []
-            for line, row in zip(itertools.count(1), rows):
-                values = [_cell_text(v) for v in row]
-                while values and values[-1] is None:
-                    values.pop()
-                if not values:
-                    continue
-                if names is None:
-                    names = [(v or "").strip() or f"column{i + 1}" for i, v in enumerate(values)]
-                    cols = [[] for _ in names]
-                    continue
-                if len(values) > len(names):
-                    structural.append(
-                        StructuralReject(
-                            line,
-                            ragged_reason(len(values), len(names)),
-                            [v or "" for v in values],
-                        )
-                    )
-                    continue
-                values += [None] * (len(names) - len(values))
-                for c, v in zip(cols, values, strict=True):
-                    c.append(v)
-                lines.append(line)
-        finally:
-            wb.close()
+        """The sheet's rows, written to the staging table in batches of Arrow columns (only one
+        batch of cells is held in Python at a time)."""
+        rel = self._name("tab")
+        names: list[str] | None = None
+        structural: list[StructuralReject] = []
+        lines: list[int] = []
+        cols: list[list[str | None]] = []
+        n_rows = 0
+        for line, values in sheet_rows(path, self.sheet, self.limits):
+            if names is None:
+                names = [(v or "").strip() or f"column{i + 1}" for i, v in enumerate(values)]
+                self._check_width(path, len(names))
+                _unique_header(path, names)
+                cols = [[] for _ in names]
+                continue
+            if len(values) > len(names):
+                structural.append(
+                    StructuralReject(line, ragged_reason(len(values), len(names)), [v or "" for v in values])
+                )
+                continue
+            values += [None] * (len(names) - len(values))
+            for c, v in zip(cols, values, strict=True):
+                c.append(v)
+            lines.append(line)
+            if len(lines) >= self.limits.xlsx_batch_rows:
+                self._append_batch(rel, lines, cols, first=n_rows == 0)
+                n_rows += len(lines)
+                lines, cols = [], [[] for _ in names]
         if names is None:
             raise ImportRefused(f"{path.name} has no header row; nothing was imported")
-        seen: set[str] = set()
-        for n in names:
-            if n.lower() in seen:
-                raise ImportRefused(f"{path.name} has the column {n!r} twice in its header; nothing was imported")
-            seen.add(n.lower())
+        if lines or n_rows == 0:
+            self._append_batch(rel, lines, cols, first=n_rows == 0)
+            n_rows += len(lines)
+        return StagedFile(path, rel, names, n_rows, structural, "xlsx")
+
+    def _append_batch(self, rel: str, lines: list[int], cols: list[list[str | None]], *, first: bool) -> None:
+        """Write one batch of rows to the staging table ``rel`` (created by the first batch)."""
         data = {"__line": pa.array(lines, pa.int64())}
         data.update({f"c{i}": pa.array(c, pa.string()) for i, c in enumerate(cols)})
-        return self._stage_arrow(path, pa.table(data), names, structural)
-
-    def _stage_arrow(
-        self, path: Path, data: pa.Table, names: list[str], structural: list[StructuralReject]
-    ) -> StagedFile:
-        rel = self._name("tab")
         view = rel + "_src"
-        self.con.register(view, data)
+        self.con.register(view, pa.table(data))
         try:
-            self.con.execute(f"CREATE TEMP TABLE {rel} AS SELECT * FROM {view}")
+            if first:
+                self.con.execute(f"CREATE TEMP TABLE {rel} AS SELECT * FROM {view}")
+                self._owned.append(("TABLE", rel))
+            else:
+                self.con.execute(f"INSERT INTO {rel} SELECT * FROM {view}")
         finally:
             self.con.unregister(view)
-        self._owned.append(("TABLE", rel))
-        return StagedFile(path, rel, names, data.num_rows, structural, "xlsx")
 
     # -- Parquet -------------------------------------------------------------------
     def _stage_parquet(self, path: Path) -> StagedFile:
+        """Every column as text. A column of nested values (struct, list, map) is not read as text:
+        the file is refused if a table reads it (:meth:`StagedFile.column_sql`). A row with a NUL
+        character in a value is rejected (no warehouse text may hold one)."""
         src = f"read_parquet({lit(str(path))}, file_row_number=true)"
+        damaged = ImportRefused(
+            f"{path.name} cannot be read as a Parquet file (it is damaged, or not Parquet); nothing was imported",
+            details={"file": path.name},
+        )
         try:
             described = self.con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
         except Exception as exc:
-            raise ImportRefused(f"{path.name} cannot be read as a Parquet file: {exc}") from exc
+            raise damaged from exc
         names = [str(r[0]) for r in described if r[0] != "file_row_number"]
-        types = {str(r[0]): str(r[1]).upper() for r in described}
+        self._check_width(path, len(names))
+        types = {str(r[0]): str(r[1]) for r in described}
+        nested = {n: types[n] for n in names if _is_nested(types[n].upper())}
         sel = []
         for i, n in enumerate(names):
             col = ident(n)
-            if types[n].startswith("TIMESTAMP WITH TIME ZONE"):
+            if n in nested:
+                expr = "CAST(NULL AS VARCHAR)"
+            elif types[n].upper().startswith("TIMESTAMP WITH TIME ZONE"):
                 expr = f"strftime(timezone('UTC', {col}), '%Y-%m-%dT%H:%M:%S.%fZ')"
             else:
                 expr = f"CAST({col} AS VARCHAR)"
@@ -491,62 +546,64 @@ class Reader:
                 f"{', ' + cols if cols else ''} FROM {src} ORDER BY file_row_number"
             )
         except Exception as exc:
-            raise ImportRefused(f"{path.name} cannot be read as a Parquet file: {exc}") from exc
+            raise damaged from exc
         self._owned.append(("TABLE", rel))
+        structural = self._nul_rows(rel, names, nested)
         n_rows = int(self.con.execute(f"SELECT count(*) FROM {rel}").fetchone()[0])
-        return StagedFile(path, rel, names, n_rows, [], "parquet")
+        sf = StagedFile(path, rel, names, n_rows, structural, "parquet")
+        sf.nested = nested
+        return sf
+
+    def _nul_rows(self, rel: str, names: list[str], nested: dict[str, str]) -> list[StructuralReject]:
+        """Take the rows with a NUL character in a value out of the staged table ``rel``, as rejects."""
+        text = [f"c{i}" for i, n in enumerate(names) if n not in nested]
+        if not text:
+            return []
+        has_nul = " OR ".join(f"contains({c}, chr(0))" for c in text)
+        rows = self.con.execute(f"SELECT __line, {', '.join(text)} FROM {rel} WHERE {has_nul} ORDER BY __line")
+        out = []
+        for line, *values in rows.fetchall():
+            column = next(names[int(c[1:])] for c, v in zip(text, values, strict=True) if v and "\x00" in v)
+            out.append(
+                StructuralReject(
+                    int(line),
+                    f"the value of {column} holds a NUL character (U+0000), which no text may hold",
+                    [v or "" for v in values],
+                )
+            )
+        if out:
+            self.con.execute(f"DELETE FROM {rel} WHERE {has_nul}")
+        return out
 
 
 def ragged_reason(fields: int, header: int) -> str:
     return f"row has {fields} field{'' if fields == 1 else 's'}, the header has {header}"
 
 
-def _cell_text(v: object) -> str | None:
-    """An XLSX cell as text; date cells in ISO form so the date rules read them."""
-    if v is None:
-        return None
-    if isinstance(v, dt.datetime):
-        if v.time() == dt.time(0):
-            return v.date().isoformat()
-        return v.isoformat(sep=" ")
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    if isinstance(v, dt.time):
-        return v.isoformat()
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return str(int(v)) if v.is_integer() else repr(v)
-    return str(v)
+def _fields(text: str, delim: str) -> list[str]:
+    """The fields of one CSV record (Python's reader; ``csv.Error`` when it cannot split it)."""
+    return next(csv.reader([text], delimiter=delim), [])
 
 
-def _head_is_utf8(path: Path) -> bool:
-    """Are the first 64 KiB of the file valid UTF-8 (a character cut at the end is fine)?"""
-    with path.open("rb") as fh:
-        head = fh.read(65536)
-    try:
-        codecs.getincrementaldecoder("utf-8")(errors="strict").decode(head, final=False)
-    except UnicodeDecodeError:
-        return False
-    return True
+def _is_nested(duckdb_type: str) -> bool:
+    """Is a column of this DuckDB type one of nested values (struct, list, array, map, union)?"""
+    return duckdb_type.startswith(("STRUCT", "MAP", "UNION")) or duckdb_type.endswith("]")
 
 
-def _first_utf8_error(path: Path) -> tuple[int, int] | None:
-    """(line, byte) of the first byte that is not valid UTF-8, or None."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
-    lines = 1
-    with path.open("rb") as fh:
-        while True:
-            chunk = fh.read(_CHUNK)
-            try:
-                decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as exc:
-                # the error offset is within the decoder's pending bytes + this chunk
-                # exc.object is the decoder's few pending bytes (never a newline) + this chunk
-                return lines + bytes(exc.object[: exc.start]).count(b"\n"), exc.object[exc.start]
-            if not chunk:
-                return None
-            lines += chunk.count(b"\n")
+def _unique_header(path: Path, names: list[str]) -> None:
+    seen: set[str] = set()
+    for n in names:
+        if n.lower() in seen:
+            raise ImportRefused(f"{path.name} has the column {n!r} twice in its header; nothing was imported")
+        seen.add(n.lower())
+
+
+def _short(exc: BaseException) -> str:
+    """The first line of a reader's error, without its kind or any file path (for a sentence)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = re.sub(r"^[A-Za-z ]*(Error|Exception): ", "", text)
+    text = re.sub(r"""(?:[A-Za-z]:)?(?:/[^\s'"/]+)+/?""", "…", text)
+    return text[:200].rstrip(" .;:")
 
 
 def _detect_delimiter(header: str) -> str:
@@ -578,7 +635,9 @@ class _Scan:
     fields, ``ragged`` (line, start, stop) of the others.
     """
 
-    def __init__(self, path: Path, *, quotes: bool = True, delim: str | None = None, n_fields: int = 0) -> None:
+    def __init__(
+        self, path: Path, *, quotes: bool = True, delim: str | None = None, n_fields: int = 0, name: str = ""
+    ) -> None:
         self.path = path
         self.header: tuple[int, int, int] | None = None  # (line, start, stop)
         self.ragged: list[tuple[int, int, int]] = []
@@ -595,6 +654,9 @@ class _Scan:
                 chunk = fh.read(_CHUNK)
                 if not chunk:
                     break
+                nul = encodings.first_nul_line(chunk, nl_before)
+                if nul is not None:
+                    raise encodings.nul_refusal(name or path.name, nul)
                 buf = np.frombuffer(chunk, dtype=np.uint8)
                 nl = np.flatnonzero(buf == 10)
                 dl = np.flatnonzero(buf == dbyte) if dbyte >= 0 else np.empty(0, dtype=np.int64)
@@ -634,7 +696,7 @@ class _Scan:
         self.lines = np.concatenate(lines) if lines else np.empty(0, dtype=np.int64)
 
     @classmethod
-    def one_line_rows(cls, path: Path, head: _Scan, rows: int) -> _Scan | None:
+    def one_line_rows(cls, path: Path, head: _Scan, rows: int, name: str = "") -> _Scan | None:
         """The scan of a file whose every data row is one physical line, without scanning it;
         None when that is not so.
 
@@ -647,6 +709,9 @@ class _Scan:
         newlines, last = 0, b""
         with path.open("rb") as fh:
             while chunk := fh.read(_CHUNK):
+                nul = encodings.first_nul_line(chunk, newlines)
+                if nul is not None:
+                    raise encodings.nul_refusal(name or path.name, nul)
                 newlines += int(np.count_nonzero(np.frombuffer(chunk, dtype=np.uint8) == 10))  # 2.5x bytes.count
                 last = chunk[-1:]
         lines = newlines + (0 if last in (b"\n", b"") else 1)

@@ -27,15 +27,18 @@ class ImportSummary:
     warnings: int
     files: list[str]
     ignored_files: list[str] = field(default_factory=list)
+    #: rows of tables not imported that a forced replace deleted (order lines of replaced orders)
+    deleted: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """CLI.md's shape (``tables``), plus the import id, warning count and files."""
+        """CLI.md's shape (``tables``), plus the import id, warning count, files and deleted rows."""
         return {
             "tables": {name: c.to_dict() for name, c in self.tables.items()},
             "import_id": self.import_id,
             "warnings": self.warnings,
             "files": list(self.files),
             "ignored_files": list(self.ignored_files),
+            "deleted": dict(self.deleted),
         }
 
 
@@ -69,8 +72,10 @@ def _list(
         pairs = {(t, i) for t, i in latest.items() if table is None or t == table}
     if not pairs:
         return []
-    cols = "table_name, file, line, column_name, value, reason" + (", row_json" if raw else "")
     wh = ws.warehouse
+    # rejects: the mapped value too (NULL in a workspace opened read-only before it was migrated)
+    mapped = "mapped_value" if raw and "mapped_value" in wh.table(system_table).columns else "NULL"
+    cols = "table_name, file, line, column_name, value, reason" + (f", row_json, {mapped}" if raw else "")
     ph = "?" if wh.kind == "duckdb" else "%s"
     out: list[dict[str, Any]] = []
     for t, i in sorted(pairs):
@@ -89,14 +94,16 @@ def _list(
                 "reason": r[5],
             }
             if raw:
+                item["mapped_value"] = r[7]
                 item["row"] = json.loads(r[6]) if r[6] else None
             out.append(item)
     return out
 
 
 def list_rejects(ws: Workspace, table: str | None = None, import_id: str | None = None) -> list[dict[str, Any]]:
-    """Rejected rows (table, file, line, column, value, reason, row): by default those of each
-    table's latest import, or of the import ``import_id``."""
+    """Rejected rows (table, file, line, column, value as it stood in the file, reason,
+    ``mapped_value`` -- what a mapping made of the value, where that differs -- and the raw
+    ``row``): by default those of each table's latest import, or of the import ``import_id``."""
     return _list(ws, "_rejects", table, import_id, raw=True)
 
 

@@ -10,6 +10,7 @@ parents are checked afterwards over the rows that are still valid (``pipeline``)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sanjeh.ingest import normalize as n
@@ -32,6 +33,13 @@ SQL_TYPES = {
 class CheckOptions:
     timezone: str = "Asia/Tehran"
     toman_times_ten: bool = True  # the workspace currency is IRR
+    #: the decimal mark of the numeric columns (normalize.DECIMAL_MARKS): ``marks`` by column,
+    #: else ``default_mark`` (a tentative one until the values are seen, docs/import.md "Numbers")
+    default_mark: str = "guess"
+    marks: tuple[tuple[str, str], ...] = ()
+
+    def mark(self, column: str) -> str:
+        return dict(self.marks).get(column, self.default_mark)
 
 
 def _is_digit_text(c: Column) -> bool:
@@ -65,6 +73,19 @@ def _bound_reason(c: Column) -> tuple[str, str] | None:
     return " OR ".join(conds), reason
 
 
+def _ambiguous_reason(name: str, x: str, kind: str, mark: str) -> str:
+    """SQL of the reason a number that reads two ways is rejected under ``mark``."""
+    point = f"(CASE WHEN {kind} = 'ac' THEN replace({x}, ',', '') ELSE {x} END)"
+    comma = f"(CASE WHEN {kind} = 'ac' THEN replace({x}, ',', '.') ELSE replace({x}, '.', '') END)"
+    why = {
+        "mixed": "this column of the file writes some decimals with a point and some with a comma",
+        "unknown": "no other value of this column in the file shows whether its decimal mark is a point or a comma",
+        "unknown;": "this file is ;-separated, where a decimal comma is usual, and no other value of this column "
+        "shows its decimal mark",
+    }[mark]
+    return f"({lit(name + ' is ambiguous (')} || {point} || ' or ' || {comma} || {lit('?): ' + why)})"
+
+
 class _Col:
     """SQL pieces of one column: items of CTEs pre (defaults), a (normalise), a0 (parse), a1, a2 (parts, numbers),
     b (value, error)."""
@@ -84,6 +105,8 @@ class _Col:
         self.a2: list[str] = []
         self.a3: list[str] = []
         self.b: list[str] = []
+        #: SQL: this row's value waits for its column's decimal mark (numbers under a tentative mark)
+        self.undecided: str | None = None
         kind = c.type
         if kind in ("timestamp", "date"):
             self._date()
@@ -114,37 +137,52 @@ class _Col:
 
     def _number(self) -> None:
         c = self.c
-        x, m, t = self.q("x_"), self.q("m_"), self.q("n_")
+        mark = self.opts.mark(c.name)
+        x, m, t, kd, d = self.q("x_"), self.q("m_"), self.q("n_"), self.q("kd_"), self.q("d_")
         k = self.q("k_")
         # a raw value that is already a plain number (the usual case) skips the text rules too
-        self.a.append(f"{n.number_plain(self.r)} AS {k}")
+        self.a.append(f"{n.number_plain(self.r, mark)} AS {k}")
         self.a1.append(f"(CASE WHEN {k} THEN {self.r} ELSE {n.text(self.r, digits=True)} END) AS {t}")
-        cleaned, mult = n.number_parts(t, money=c.type == "money")
-        # a plain number (the usual case) and a missing one skip the separators and currency words
-        self.a2.append(f"(CASE WHEN {k} THEN {t} WHEN {t} IS NOT NULL THEN {cleaned} END) AS {x}")
+        num, mult = n.number_parts(t, money=c.type == "money")
+        # a plain number (the usual case) and a missing one skip the currency words and the kinds
+        self.a2.append(f"(CASE WHEN {k} THEN {t} WHEN {t} IS NOT NULL THEN {num} END) AS {x}")
         if c.type == "money" and self.opts.toman_times_ten:
             self.a2.append(f"(CASE WHEN {k} THEN 1 ELSE {mult} END) AS {m}")
         else:
             self.a2.append(f"1 AS {m}")
-        dbl = (
-            f"(CASE WHEN {k} THEN TRY_CAST({x} AS DOUBLE) "
-            f"WHEN {n.number_valid(x)} THEN TRY_CAST({x} AS DOUBLE) * {m} END)"
+        # the kind of the others (a plain number's is not needed): from the text itself, in the same step
+        self.a2.append(f"(CASE WHEN NOT {k} AND {t} IS NOT NULL THEN {n.number_kind(num)} END) AS {kd}")
+        reading = n.number_reading(x, kd, mark)
+        self.a3.append(
+            f"(CASE WHEN {k} THEN TRY_CAST({x} AS DOUBLE) WHEN {kd} IS NOT NULL THEN TRY_CAST({reading} AS DOUBLE) * {m} "
+            f"END) AS {d}"
         )
         if c.type == "integer":
-            self.a3.append(f"{dbl} AS {self.q('d_')}")
-            d = self.q("d_")
             value = f"CASE WHEN {d} = floor({d}) AND abs({d}) < 9e18 THEN CAST({d} AS BIGINT) END"
             bad = f"{c.name} is not a whole number"
         else:
-            self.a3.append(f"{dbl} AS {self.q('d_')}")
-            value = self.q("d_")
+            value = d
             bad = f"{c.name} is not a number"
         self.b.append(f"{value} AS {self.q('v_')}")
-        err = self._required(t) + f"WHEN {t} IS NOT NULL AND ({value}) IS NULL THEN {lit(bad)} "
+        # what breaks a plain number (the usual case) is asked of it alone; the rest of the others
+        too_large = f"WHEN NOT isfinite({d}) THEN {lit(f'{c.name} is too large to store (beyond ±1.8e308)')} "
+        not_whole = f"WHEN ({value}) IS NULL THEN {lit(bad)} " if c.type == "integer" else ""
         bounds = _bound_reason(c)
+        out_of_bounds = ""
         if bounds:
             cond = bounds[0].replace(ident("v_" + c.name), f"({value})")
-            err += f"WHEN {cond} THEN {lit(bounds[1])} "
+            out_of_bounds = f"WHEN {cond} THEN {lit(bounds[1])} "
+        plain = too_large + not_whole + out_of_bounds
+        other = ""
+        undecided = n.number_undecided(kd, mark)
+        if undecided:
+            self.undecided = undecided
+            other += f"WHEN {undecided} THEN {lit(n.UNDECIDED)} "
+        ambiguous = n.number_ambiguous(kd, mark)
+        if ambiguous:
+            other += f"WHEN {ambiguous} THEN {_ambiguous_reason(c.name, x, kd, mark)} "
+        other += f"WHEN {d} IS NULL THEN {lit(bad)} " + plain
+        err = self._required(t) + f"WHEN {t} IS NULL THEN NULL WHEN {k} THEN CASE {plain}END ELSE CASE {other}END "
         self.b.append(f"CASE {err}END AS {self.q('e_')}")
 
     def _date(self) -> None:
@@ -222,6 +260,28 @@ class _Col:
         self.b.append(f"{value} AS {self.q('v_')}")
 
 
+def rule_checks(table: Table, ref: Callable[[str], str] = ident) -> list[tuple[str, str, str]]:
+    """(SQL condition that breaks it, column, reason) of each cross-column rule of ``table`` (not
+    the parents), in order, over the typed columns ``ref(column name)``."""
+    rules: list[tuple[str, str, str]] = []
+    for r in table.rules:
+        v, o, w = ref(r.column), ref(r.other or r.column), ref(r.when_column or r.column)
+        when = f"{w} IN ({', '.join(lit(x) for x in r.when_values)})" if r.when_values else "TRUE"
+        if r.kind == "gte":
+            rules.append((f"{v} < {o}", r.column, r.reason))
+        elif r.kind == "required_when":
+            rules.append((f"{when} AND {v} IS NULL", r.column, r.reason))
+        elif r.kind == "gte_when":
+            rules.append((f"{when} AND {v} < {o}", r.column, r.reason))
+        elif r.kind == "net_amount_nonneg":
+            q, u, d = (ref(c) for c in ("quantity", "unit_price", "discount"))
+            net = f"{q} * {u} - coalesce({d}, 0)"
+            too_large = "net amount (quantity × unit_price − discount) is too large to store (beyond ±1.8e308)"
+            rules.append((f"NOT isfinite({net})", r.column, too_large))
+            rules.append((f"{net} < 0", r.column, r.reason))
+    return rules
+
+
 def check_sql(
     table: Table,
     source: str,
@@ -238,19 +298,7 @@ def check_sql(
     a2_items = ", ".join(i for col in cols for i in col.a2)
     a3_items = ", ".join(i for col in cols for i in col.a3)
     b_items = ", ".join(i for col in cols for i in col.b)
-    rules: list[tuple[str, str, str]] = []  # (condition, column, reason)
-    for r in table.rules:
-        v, o, w = ident("v_" + r.column), ident("v_" + (r.other or r.column)), ident("v_" + (r.when_column or r.column))
-        when = f"{w} IN ({', '.join(lit(x) for x in r.when_values)})" if r.when_values else "TRUE"
-        if r.kind == "gte":
-            rules.append((f"{v} < {o}", r.column, r.reason))
-        elif r.kind == "required_when":
-            rules.append((f"{when} AND {v} IS NULL", r.column, r.reason))
-        elif r.kind == "gte_when":
-            rules.append((f"{when} AND {v} < {o}", r.column, r.reason))
-        elif r.kind == "net_amount_nonneg":
-            net = '"v_quantity" * "v_unit_price" - coalesce("v_discount", 0)'
-            rules.append((f"{net} < 0", r.column, r.reason))
+    rules = rule_checks(table, lambda c: ident("v_" + c))
     errors = [ident("e_" + c.name) for c in table.columns]
     rule_reason = " ".join(f"WHEN {cond} THEN {lit(reason)}" for cond, _, reason in rules)
     col_name = " ".join(f"WHEN {ident('e_' + c.name)} IS NOT NULL THEN {lit(c.name)}" for c in table.columns)
@@ -258,8 +306,13 @@ def check_sql(
     rule_name = " ".join(f"WHEN {cond} THEN {lit(col)}" for cond, col, _ in rules)
     rule_value = " ".join(f"WHEN {cond} THEN {_raw(table.column(col), present)}" for cond, col, _ in rules)
     # the first reason: the mapping's, then the columns' in order, then the rules'. The column
-    # and value of a reason are only worked out for the (few) rows that have one.
-    reason = f"coalesce(__pre_reason, {', '.join(errors)}{', CASE ' + rule_reason + ' END' if rules else ''})"
+    # and value of a reason are only worked out for the (few) rows that have one. A value waiting
+    # for its column's decimal mark comes before all (the table is then checked again).
+    undecided = [col.undecided for col in cols if col.undecided]
+    if undecided:
+        b_items += f", ({' OR '.join(undecided)}) AS __und"
+    first = f"CASE WHEN __und THEN {lit(n.UNDECIDED)} END, " if undecided else ""
+    reason = f"coalesce({first}__pre_reason, {', '.join(errors)}{', CASE ' + rule_reason + ' END' if rules else ''})"
     kept = ", ".join(ident("v_" + c.name) for c in table.columns)
     return (
         f"WITH pre AS (SELECT *{', ' + pre_items if pre_items else ''} FROM {source}), "

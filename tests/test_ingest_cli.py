@@ -1,0 +1,69 @@
+"""The import side of the command line: --replace and --force, and what `sanjeh rejects` shows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sanjeh.cli import main
+from sanjeh.workspace import Workspace
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_replace_and_force(workspace: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = str(workspace.root)
+    workspace.close()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "orders.csv").write_text(
+        "order_id,ordered_at,status\no1,2024-01-01,placed\no2,2024-01-02,placed\n"
+    )
+    (tmp_path / "a" / "order_lines.csv").write_text("order_id,product_id,quantity,unit_price\no1,p,1,5\no2,p,2,5\n")
+    assert run(capsys, "import", str(tmp_path / "a"), "-w", root)[0] == 0
+    (tmp_path / "orders.csv").write_text("order_id,ordered_at,status\n")
+    code, out, err = run(capsys, "import", str(tmp_path / "orders.csv"), "--replace", "-w", root)
+    assert code == 2 and out == ""
+    assert "replacing orders would empty it (2 rows stored): its files have no rows" in err
+    assert len(err.strip().splitlines()) == 1 or "Traceback" not in err
+    code, out, err = run(capsys, "import", str(tmp_path / "orders.csv"), "--replace", "--force", "-w", root)
+    assert code == 0, err
+    assert "2 order_lines rows deleted" in out
+    code, out, _ = run(
+        capsys, "import", str(tmp_path / "orders.csv"), "--replace", "--force", "-w", root, "--format", "json"
+    )
+    assert code == 0 and json.loads(out)["tables"]["orders"] == {"read": 0, "accepted": 0, "rejected": 0}
+
+
+def test_rejects_show_the_files_value_and_the_mapped_one(
+    workspace: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # a wide terminal: the table's cells are not folded
+    root = str(workspace.root)
+    workspace.close()
+    (tmp_path / "deals.csv").write_text("id,opened\nd1,29.02.2021\n")
+    (tmp_path / "m.yaml").write_text(
+        "tables:\n  - table: opportunities\n    from: deals.csv\n    columns:\n      opportunity_id: id\n"
+        "      created_at: \"concat(substr(opened, 7, 4), '-', substr(opened, 4, 2), '-', substr(opened, 1, 2))\"\n"
+        "      status: {value: open}\n"
+    )
+    assert run(capsys, "import", str(tmp_path / "deals.csv"), "--mapping", str(tmp_path / "m.yaml"), "-w", root)[0] == 0
+    code, out, _ = run(capsys, "rejects", "-w", root, "--format", "json")
+    [r] = json.loads(out)
+    assert code == 0
+    assert {"table", "file", "line", "column", "value", "reason"} <= set(r)  # CLI.md's keys
+    assert (r["value"], r["mapped_value"], r["reason"]) == (
+        "29.02.2021",
+        "2021-02-29",
+        "day 29 does not exist in 2021-02",
+    )
+    code, out, _ = run(capsys, "rejects", "-w", root, "--format", "csv")
+    assert out.splitlines()[0] == "table,file,line,column,value,mapped_value,reason"
+    assert "29.02.2021,2021-02-29" in out
+    code, out, _ = run(capsys, "rejects", "-w", root)
+    assert "mapped_value" in out and "29.02.2021" in out and "2021-02-29" in out
