@@ -63,6 +63,7 @@ def run_measured(
     stdout: Path | None = None,
     rss_limit_mb: float = DEFAULT_RSS_LIMIT_MB,
     cwd: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> Measured:
     """Run ``command`` to its end; stdout goes to ``stdout`` (else discarded), stderr is passed through.
 
@@ -72,7 +73,7 @@ def run_measured(
     stopped: float | None = None
     try:
         start = time.perf_counter()
-        proc = subprocess.Popen(list(command), stdout=out, cwd=cwd)
+        proc = subprocess.Popen(list(command), stdout=out, cwd=cwd, env={**os.environ, **(env or {})})
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:

@@ -6,8 +6,9 @@ follow KPIS.md: Gregorian ``2024``, ``2024-Q1``, ``2024-03``, ``2024-W05`` (ISO
 week), ``2024-03-15``; Jalali (year < 1700) ``1403``, ``1403-Q1``, ``1403-01``,
 ``1403-W01`` (weeks start on Saturday; week 1 holds 1 Farvardin), ``1403-01-15``.
 
-:func:`date_dimension` builds the ``_calendar`` table the engine joins, so that
-bucketing by Jalali month happens inside the warehouse.
+:func:`date_dimension` builds a date dimension (one row per day with the label of every
+grain in both calendars): the tests and the benchmarks' hand-written SQL check the engine
+against it. The engine itself takes a query's days as parameters (kpis/compile.py).
 """
 
 from __future__ import annotations

@@ -14,9 +14,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import ibis
-
-from sanjeh.calendar import date_dimension
 from sanjeh.errors import UserError
 from sanjeh.kpis.sqlcache import SqlCache, default_dir
 from sanjeh.settings import SETTINGS_FILE, Settings
@@ -26,7 +23,6 @@ if TYPE_CHECKING:
     from sanjeh.ingest import ImportSummary
     from sanjeh.kpis.engine import Engine, Scorecard
 
-CALENDAR_TABLE = "_calendar"
 
 
 def _today() -> dt.date:
@@ -85,12 +81,9 @@ class Workspace:
         return ws
 
     def ensure_ready(self) -> None:
-        """Create missing tables (canonical, system, the date dimension)."""
+        """Create missing tables (canonical and system). (Workspaces made before queries took their
+        days as parameters also hold a ``_calendar`` table; nothing reads it any more.)"""
         self.warehouse.ensure_tables()
-        if not self.warehouse.has_table(CALENDAR_TABLE):
-            dim = date_dimension()
-            self.warehouse.con.create_table(CALENDAR_TABLE, schema=ibis.Schema.from_pyarrow(dim.schema))
-            self.warehouse.insert_arrow(CALENDAR_TABLE, dim)
 
     def close(self) -> None:
         self.warehouse.close()

@@ -2,9 +2,10 @@
 
 Nothing here touches data: the expression runs in the warehouse (``engine.py``
 executes it, or prints its SQL). The steps of a query are *buckets*: each maps
-calendar days to a step label through the ``_calendar`` date dimension, so
-bucketing by Jalali month, ISO week or a shifted comparison period happens
-inside the warehouse with an equi-join on ``day``.
+calendar days to a step label; the map is a parameter table of the query
+(``STEPS_PARAM``), so bucketing by Jalali month, ISO week or a shifted comparison
+period happens inside the warehouse with an equi-join on ``day``, and the SQL does not
+depend on the period (kpis/sqlcache.py).
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ LOOKUPS = {"investment": ("initiatives", "initiative_id", "initiative")}
 #: compiled once per shape (kpis/sqlcache.py).
 STEPS_PARAM = "__sanjeh_steps"
 TARGETS_PARAM = "__sanjeh_targets"
-STEPS_SCHEMA = ibis.schema({"part": "int32", "day": "date", "step": "string", "month": "string"})
+STEPS_SCHEMA = ibis.schema(
+    {"part": "int32", "day": "date", "step": "string", "month": "string", "jm": "string", "gm": "string"}
+)
 TARGETS_SCHEMA = ibis.schema(
     {"measure": "string", "step": "string", "member": "string", "member_label": "string", "value": "float64"}
 )
@@ -98,9 +101,9 @@ class Buckets:
     def parts(self) -> tuple[Buckets, ...]:
         return (self,)
 
-    def rows(self) -> tuple[list[np.ndarray], list[str], list[int], list[str]]:
-        """The days the steps count, as runs: (day arrays, their step labels, their lengths,
-        their month labels), one run per step and calendar month."""
+    def rows(self) -> list[Run]:
+        """The days the steps count, as runs of days of one step within one Jalali and one
+        Gregorian month (:class:`Run`)."""
         if self.col is None:
             assert self.span is not None
             return _runs([(self.span.start, self.span.end, self.label)], self.span.calendar)
@@ -109,25 +112,32 @@ class Buckets:
         return _runs([s for s in spans if s[0] <= s[1]], self.pairs[0][0].calendar)
 
 
-def _runs(
-    spans: Sequence[tuple[dt.date, dt.date, str]], calendar: CalendarName
-) -> tuple[list[np.ndarray], list[str], list[int], list[str]]:
-    """Split each (first day, last day, step) at the calendar's month boundaries."""
-    days: list[np.ndarray] = []
-    steps_: list[str] = []
-    sizes: list[int] = []
-    months: list[str] = []
+@dataclass(frozen=True)
+class Run:
+    """Consecutive days of one step within one month of each calendar: ``month`` is the month
+    of the query's calendar (to count the months a step touches), ``jm``/``gm`` the Jalali and
+    Gregorian months (to find a day's price index, whichever calendar the cpi table is in)."""
+
+    start: dt.date
+    days: int
+    step: str
+    month: str
+    jm: str
+    gm: str
+
+
+def _runs(spans: Sequence[tuple[dt.date, dt.date, str]], calendar: CalendarName) -> list[Run]:
+    """Split each (first day, last day, step) at both calendars' month boundaries."""
+    out: list[Run] = []
     for start, end, label in spans:
-        m = unit_of(start, calendar, "month")
-        while m.start <= end:
-            a, b = max(start, m.start), min(end, m.end)
-            n = (b - a).days + 1
-            days.append(np.arange(np.datetime64(a, "D"), np.datetime64(b, "D") + 1))
-            steps_.append(label)
-            sizes.append(n)
-            months.append(m.label)
-            m = m.shift(1)
-    return days, steps_, sizes, months
+        a = start
+        while a <= end:
+            j, g = unit_of(a, "jalali", "month"), unit_of(a, "gregorian", "month")
+            b = min(end, j.end, g.end)
+            mine = j if calendar == "jalali" else g
+            out.append(Run(a, (b - a).days + 1, label, mine.label, j.label, g.label))
+            a = b + dt.timedelta(days=1)
+    return out
 
 
 @dataclass(frozen=True)
@@ -173,30 +183,21 @@ def resolve_recipe(root: AnyBuckets, recipe: Sequence[int | str]) -> Buckets | N
 def steps_table(sets: Sequence[Buckets]) -> pa.Table:
     """The ``STEPS_PARAM`` rows of a query: part k holds the days of ``sets[k]``."""
     schema = STEPS_SCHEMA.to_pyarrow()
-    days: list[np.ndarray] = []
-    parts: list[int] = []
-    steps_: list[str] = []
-    months: list[str] = []
-    sizes: list[int] = []
-    for k, b in enumerate(sets):
-        d, st, n, mo = b.rows()
-        days += d
-        steps_ += st
-        months += mo
-        sizes += n
-        parts += [k] * len(n)
-    if not days:
+    runs = [(k, r) for k, b in enumerate(sets) for r in b.rows()]
+    if not runs:
         return schema.empty_table()
-    counts = np.array(sizes)
-    return pa.table(
-        {
-            "part": pa.array(np.repeat(np.array(parts, dtype=np.int32), counts)),
-            "day": pa.array(np.concatenate(days)),
-            "step": pa.array(np.repeat(np.array(steps_, dtype=object), counts), pa.string()),
-            "month": pa.array(np.repeat(np.array(months, dtype=object), counts), pa.string()),
-        },
-        schema=schema,
-    )
+    counts = np.array([r.days for _, r in runs])
+    first = [np.datetime64(r.start, "D") for _, r in runs]
+    days = np.concatenate([np.arange(d, d + r.days) for d, (_, r) in zip(first, runs, strict=True)])
+
+    def text(attr: str) -> pa.Array:
+        values = np.array([getattr(r, attr) for _, r in runs], dtype=object)
+        return pa.array(np.repeat(values, counts), pa.string())
+
+    parts = np.repeat(np.array([k for k, _ in runs], dtype=np.int32), counts)
+    columns = {"part": pa.array(parts), "day": pa.array(days)}
+    columns.update({c: text(c) for c in ("step", "month", "jm", "gm")})
+    return pa.table(columns, schema=schema)
 
 
 #: Paths of shifts a query may take from one step set (a comparison, then a growth's previous step).
@@ -252,7 +253,7 @@ class StepSets:
         ks = [self.part(p) for p in b.parts()]
         t = self.param
         t = t.filter(t.part == ks[0]) if len(ks) == 1 else t.filter(t.part.isin(ks))
-        return t.select("day", "step", "month")
+        return t.select("day", "step", "month", "jm", "gm")
 
 
 def _cond(t: ir.Table, conds: Iterable[Cond]) -> ir.BooleanValue | None:
@@ -325,8 +326,7 @@ class Compiler:
     def facts(self, cohort: str, *, kpi_where: bool, filters: bool, ignore: Iterable[str] = ()) -> ir.Table:
         if cohort not in COHORTS:
             raise InternalError(f"unknown cohort {cohort!r}")
-        needs_cpi = any(m.column == "real_amount" for m in self.kpi.measures)
-        f = self.src.cohort(cohort, cpi=needs_cpi and cohort == "revenue_lines")
+        f = self.src.cohort(cohort)
         if kpi_where and cohort == self.kpi.cohort:
             cond = _cond(f, self.kpi.where)
             if cond is not None:
@@ -387,7 +387,10 @@ class Compiler:
             j = solid(f.join(ends, [f.created_day <= ends.end]))
             f = j.filter(j.closed_day.isnull() | (j.closed_day > j.end))
         else:  # an equi-join on the day with the (small) step set: DuckDB prunes the facts by it
-            f = solid(f.join(dm.select("day", "step"), "day"))
+            real = any(m.column == "real_amount" for m in measures)
+            f = solid(f.join(dm.select("day", "step", *(("jm", "gm") if real else ())), "day"))
+            if real:
+                f = solid(self.src.with_real_amount(f))
         names = names or {}
         aggs = {names.get(m.name, m.name): self._agg(f, m) for m in measures}
         out = f.group_by(["step", *dims]).aggregate(**aggs)

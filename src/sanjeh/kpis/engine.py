@@ -265,10 +265,10 @@ class Engine:
         for k, r in enumerate(compiled.recipes):
             b = resolve_recipe(root, r)
             if b is not None:
-                days, steps_, _, _ = b.rows()
-                first = str(days[0][0]) if days else "-"
-                last = str(days[-1][-1]) if days else "-"
-                labels = sorted(set(steps_))
+                runs = b.rows()
+                first = str(runs[0].start) if runs else "-"
+                last = str(runs[-1].start + dt.timedelta(days=runs[-1].days - 1)) if runs else "-"
+                labels = sorted({r.step for r in runs})
                 notes.append(
                     f"-- {STEPS_PARAM} part {k}: {first}..{last}, steps {', '.join(labels[:6])}"
                     + (" …" if len(labels) > 6 else "")

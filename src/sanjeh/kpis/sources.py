@@ -135,20 +135,12 @@ class Sources:
             t = t.filter(t.rep_id.lower() == self.rep_scope.lower())  # ids compare case-insensitively
         return t
 
-    @property
-    def calendar(self) -> ir.Table:
-        return self.wh.table("_calendar")
-
-    def cohort(self, name: str, *, cpi: bool = False) -> ir.Table:
+    def cohort(self, name: str) -> ir.Table:
         """The cohort's table; built once per Sources, so every use shares one expression."""
-        key = (name, cpi)
+        key = (name, False)
         if key not in self._cache:
             stored = self._stored(name)
-            if stored is not None:
-                self._cache[key] = self._with_real_amount(stored) if cpi else stored
-            else:
-                build = getattr(self, "_" + name)
-                self._cache[key] = solid(build(cpi=cpi) if name == "revenue_lines" else build())
+            self._cache[key] = stored if stored is not None else solid(getattr(self, "_" + name)())
         return self._cache[key]
 
     def _stored(self, cohort: str) -> ir.Table | None:
@@ -296,7 +288,7 @@ class Sources:
             )
         return self.wh.table("order_lines")
 
-    def _revenue_lines(self, *, cpi: bool = False) -> ir.Table:
+    def _revenue_lines(self) -> ir.Table:
         o = self.orders_x()
         o = o.filter(~o.cancelled)
         lines = solid(self._lines())
@@ -320,19 +312,21 @@ class Sources:
             quantity=j.quantity.cast("float64"),
             net_amount=net,
         )
-        if cpi:
-            out = self._with_real_amount(out)
         return out
 
-    def _with_real_amount(self, lines: ir.Table) -> ir.Table:
-        """``real_amount`` = net amount / the CPI index of the line's month (null when missing)."""
-        cal = self.calendar.select("day", jm="j_month", gm="g_month")
+    def with_real_amount(self, lines: ir.Table) -> ir.Table:
+        """``real_amount`` = net amount / the CPI index of the line's month (null when missing).
+
+        ``lines`` carry each line's Jalali and Gregorian month (``jm``, ``gm``: the query's step
+        table holds them for each day), so the index is found whichever calendar the cpi table
+        is written in.
+        """
         cpi = self.wh.table("cpi")
         month = cpi.month.strip().re_replace(r"^(\d{4})-(\d)$", r"\1-0\2")
         cpi = cpi.select(cpi_month=month, cpi_index=cpi["index"])
         j1 = cpi.rename(cpi_m1="cpi_month", idx1="cpi_index")
         j2 = cpi.rename(cpi_m2="cpi_month", idx2="cpi_index")
-        x = solid(lines).join(cal, "day")
+        x = solid(lines)
         x = x.left_join(j1, x.jm == j1.cpi_m1)
         x = x.left_join(j2, x.gm == j2.cpi_m2)
         return x.select(*lines.columns, real_amount=x.net_amount / ibis.coalesce(x.idx1, x.idx2))
