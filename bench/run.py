@@ -172,9 +172,7 @@ def bench_kpi(work: Path, rss_limit: float, repeat: int = 10) -> dict[str, Any]:
     shutil.rmtree(cache, ignore_errors=True)
     command = sanjeh_command("kpi", "--all", "--period", PERIOD, "--grain", GRAIN, "-w", str(ws), "--format", "json")
     say("sanjeh kpi --all, empty query cache …")
-    cold = run_measured(
-        command, stdout=work / "kpi.json", rss_limit_mb=rss_limit, env={"SANJEH_CACHE_DIR": str(cache)}
-    )
+    cold = run_measured(command, stdout=work / "kpi.json", rss_limit_mb=rss_limit, env={"SANJEH_CACHE_DIR": str(cache)})
     _check(cold, "sanjeh kpi --all (empty query cache)")
     say(f"sanjeh kpi --all, empty query cache: {cold.wall_s:.1f} s, {cold.peak_rss_mb:,.0f} MB")
     say("sanjeh kpi --all …")

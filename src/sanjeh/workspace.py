@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from sanjeh.kpis.engine import Engine, Scorecard
 
 
-
 def _today() -> dt.date:
     return dt.date.today()
 
