@@ -86,12 +86,33 @@ def test_scorecard_json(ws_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     ],
 )
 def test_bad_input_is_one_sentence_and_exit_2(
-    ws_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], needle: str
+    ws_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str], needle: str
 ) -> None:
+    monkeypatch.setenv("SANJEH_LANG", "en")  # English whatever the workspace's language
     code, out, err = run(capsys, *args, "-w", str(ws_path))
     assert code == 2
     assert needle in err
     assert "Traceback" not in err and out == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["kpi", "nope", "--period", "1403"], "شاخصی به نام «nope» نداریم"),
+        (["kpi", "revenue", "--period", "1403-13"], "ماه ۱۳ وجود ندارد"),
+        (["kpi", "revenue", "--period", "1403", "--by", "stage"], "نمی‌توان بر پایه‌ی مرحله (stage) تفکیک کرد"),
+        (["kpi", "revenue", "--period", "1403", "--filter", "region=Atlantis"], "«Atlantis» در داده‌ها نیست"),
+        (["kpi", "revenue"], "دوره را بدهید"),
+    ],
+)
+def test_a_persian_workspace_says_its_errors_in_persian(
+    ws_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str], needle: str
+) -> None:
+    monkeypatch.delenv("SANJEH_LANG", raising=False)
+    code, out, err = run(capsys, *args, "-w", str(ws_path))
+    assert code == 2 and out == ""
+    assert err.startswith("خطا: ") and needle in err, err
+    assert "\u2066" not in err  # no bidi marks in a terminal
 
 
 def test_not_a_workspace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

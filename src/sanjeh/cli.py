@@ -392,7 +392,7 @@ def _change_text(card: dict[str, Any], prefix: str, lang: str) -> tuple[str, str
         text = fmt_value(x, "points", lang)
     else:
         x = card.get(f"{prefix}change_rate")
-        text = fmt_signed_rate(x, lang).replace("\u2066", "").replace("\u2069", "")
+        text = _plain(fmt_signed_rate(x, lang))
     a, style = arrow(x, card["direction"])
     return f"{a} {text}", style
 
@@ -637,7 +637,9 @@ def _error_lang(args: list[str]) -> str:
 
 def _plain(text: str) -> str:
     """Text for a terminal: without the bidi isolation marks (terminals do not read them)."""
-    return text.replace("\u2066", "").replace("\u2069", "")
+    from sanjeh.i18n import plain
+
+    return plain(text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -86,19 +86,30 @@ def t_or(key: str, lang: str, fallback: str) -> str:
 
 
 # -- members and lists -------------------------------------------------------------------------
-#: Marks that isolate a left-to-right run (an id, a label like ``Q1-1403``) inside Persian text.
-LRI, PDI = "\u2066", "\u2069"
+#: Marks that isolate a left-to-right (LRI) or right-to-left (RLI) run inside text of the other
+#: direction, up to PDI.
+LRI, RLI, PDI = "\u2066", "\u2067", "\u2069"
 _LATIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 
 def isolate(text: Any, lang: str) -> str:
-    """``text`` as it should sit inside a sentence of ``lang``: in Persian, a run holding Latin
-    letters or ASCII digits (an id, ``1403-Q1``, ``region:Tehran``) is isolated left-to-right so
-    the bidi algorithm does not reorder its parts or the words around it."""
+    """``text`` as it should sit inside a sentence of ``lang``, so the bidi algorithm does not
+    reorder its parts or the words around it: in Persian, a run holding Latin letters or ASCII
+    digits (an id, ``1403-Q1``, ``region:Tehran``) is isolated left to right; in English, a run
+    holding Persian (a rep's name, «تهران») is isolated right to left."""
     s = str(text)
-    if lang == "fa" and any(ch in _LATIN for ch in s) and not s.startswith(LRI):
+    if s.startswith((LRI, RLI)):
+        return s
+    if lang == "fa" and any(ch in _LATIN for ch in s):
         return LRI + s + PDI
+    if lang != "fa" and any("\u0600" <= ch <= "\u06ff" for ch in s):
+        return RLI + s + PDI
     return s
+
+
+def plain(text: str) -> str:
+    """Text without bidi isolation marks (for a terminal, which does not read them)."""
+    return text.translate({0x2066: None, 0x2067: None, 0x2068: None, 0x2069: None})
 
 
 def member_label(dim: str, member: Any, name: Any = None, lang: str = "fa") -> str:
@@ -179,7 +190,8 @@ def _param(name: str, value: Any, lang: str) -> str:
     is what a command line takes), a grain by its word, lists joined, numbers in the language's
     digits, ids and labels isolated inside Persian text."""
     if isinstance(value, list | tuple | set | frozenset):
-        one = name[:-1] if name.endswith("s") else name
+        # a list of KPIs says their names (what a command takes), not their titles
+        one = "name" if name == "kpis" else name[:-1] if name.endswith("s") else name
         items = sorted(value) if isinstance(value, set | frozenset) else value
         return join((_param(one, v, lang) for v in items), lang)
     if name == "dim":
@@ -211,6 +223,10 @@ _BY_DETAILS: dict[tuple[str, frozenset[str]], str] = {
 def error_text(exc: Any, lang: str) -> str:
     """:meth:`sanjeh.errors.SanjehError.text`: the error's catalogue message in ``lang``."""
     key, params = exc.key, dict(exc.params)
+    if key is None and exc.code == "import_refused":
+        from sanjeh.reasons import refusal_text
+
+        return refusal_text(str(exc.message), lang)
     if key is None:
         key = _BY_DETAILS.get((exc.code, frozenset(exc.details)))
         if key is None:

@@ -66,6 +66,27 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("not_a_column", r"^column '(?P<header>.*)' is not a column of (?P<table>[a-z_]+); it was ignored$"),
     )
 )
+#: Whole files the importer refuses (``ImportRefused``: nothing was imported), by their sentence.
+REFUSALS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (key, re.compile(pattern))
+    for key, pattern in (
+        ("no_table", r"^(?P<file>.+?): there is no table '(?P<name>.*)'; name the file after a table .*$"),
+        (
+            "missing_columns",
+            r"^(?P<file>.+?) lacks the required columns? (?P<columns>.+) of table (?P<table>[a-z_]+); nothing was imported$",
+        ),
+        ("not_importable", r"^(?P<file>.+?) is not a file Sanjeh can import; .*$"),
+        ("empty_file", r"^(?P<file>.+?) is empty \(0 bytes\); nothing was imported$"),
+        ("binary", r"^(?P<file>.+?) is a binary file, not a CSV text file; nothing was imported$"),
+        ("no_header", r"^(?P<file>.+?) has no header (?:line|row); nothing was imported$"),
+        ("twice", r"^(?P<file>.+?) has the column '(?P<name>.*)' twice in its header; nothing was imported$"),
+        (
+            "encoding",
+            r"^(?P<file>.+?) (?:is not valid .+|cannot be read as .+: line (?P<line>\d+) has a byte .+|mixes encodings: .+)$",
+        ),
+        ("unreadable", r"^(?P<file>.+?) cannot be (?:read|split into rows) .*$"),
+    )
+)
 #: The three reasons the importer gives for a number that reads two ways (``ambiguous``).
 _AMBIGUOUS_WHY = {
     "this column of the file writes some decimals with a point and some with a comma": "mixed",
@@ -123,3 +144,23 @@ def reason_text(reason: str | None, lang: str) -> str:
         return reason
     key, parts = found
     return t(f"reason.{key}", lang, **{k: _part(k, v, lang) for k, v in parts.items()})
+
+
+def refusal_text(message: str, lang: str) -> str:
+    """An import the importer refused as a whole, in ``lang`` (English as written)."""
+    if lang != "fa":
+        return message
+    for key, pattern in REFUSALS:
+        m = pattern.match(message)
+        if m:
+            parts = m.groupdict()
+            if parts.get("table"):
+                parts["table"] = t_or(f"table.{parts['table']}", lang, parts["table"])
+            if parts.get("columns"):
+                parts["columns"] = "، ".join(column_title(c.strip(), lang) for c in parts["columns"].split(","))
+            return t(
+                f"refusal.{key}",
+                lang,
+                **{k: isolate(v, lang) if k in ("file", "name") else (v or "") for k, v in parts.items()},
+            )
+    return message

@@ -8,6 +8,7 @@ from typing import Any
 from sanjeh import formatting
 from sanjeh.currency import Money
 from sanjeh.export import csv_text
+from sanjeh.i18n import plain
 
 
 def fmt_value(value: Any, unit: str, lang: str = "en", currency: str | Money = "IRR") -> str:
@@ -15,7 +16,7 @@ def fmt_value(value: Any, unit: str, lang: str = "en", currency: str | Money = "
     without the bidi isolation marks (terminals do not read them)."""
     if isinstance(value, str):
         return value
-    return formatting.fmt_value(value, unit, lang, currency).replace("\u2066", "").replace("\u2069", "")
+    return plain(formatting.fmt_value(value, unit, lang, currency))
 
 
 def arrow(change: float | None, direction: str) -> tuple[str, str]:
@@ -111,8 +112,4 @@ def spot_text(spot: dict[str, Any], lang: str, currency: str | Money = "IRR") ->
         for s in spot.get("show") or []
         if s["measure"] != spot.get("measure")
     ]
-    return (
-        (text + (f" ({'، '.join(extra) if lang == 'fa' else ', '.join(extra)})" if extra else ""))
-        .replace("\u2066", "")
-        .replace("\u2069", "")
-    )
+    return plain(text + (f" ({'، '.join(extra) if lang == 'fa' else ', '.join(extra)})" if extra else ""))

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from sanjeh.kpis.engine import Engine, Scorecard
     from sanjeh.kpis.model import KPI, Spotlight
 
+#: Members that say no more than "we do not know" (KPIS.md: empty values): never a spotlight.
+VAGUE = frozenset({"unknown", "unspecified"})
 #: ``run(query) -> Result.to_dict()``: how spotlights get their rows.
 Runner = Callable[[Query], dict[str, Any]]
 
@@ -108,6 +110,7 @@ def spotlight(kpi: KPI, spot: Spotlight, rows: list[dict[str, Any]]) -> dict[str
         for r in rows
         if r.get(measure) is not None
         and r.get(spot.by) is not None
+        and str(r.get(spot.by)) not in VAGUE  # a spotlight names a member one can act on
         and sum(float(r.get(b) or 0) for b in spot.base) >= spot.least
     ]
     if not members:

@@ -28,7 +28,7 @@ from sanjeh.calendar import unit_of
 from sanjeh.errors import Forbidden, UserError
 from sanjeh.export import csv_text, xlsx_bytes
 from sanjeh.formatting import fmt_number
-from sanjeh.i18n import digits, period_label, t, t_or
+from sanjeh.i18n import digits, join, period_label, t, t_or
 from sanjeh.ingest.mapping import mapping_names
 from sanjeh.reasons import column_title, reason_text
 from sanjeh.schema import IMPORT_ORDER
@@ -202,10 +202,8 @@ def render_data(
         {
             "id": i.get("import_id"),
             "when": when_text(i.get("finished_at") or i.get("started_at"), st.ws, lang),
-            "files": "، ".join(i["summary"].get("files") or [])
-            if lang == "fa"
-            else ", ".join(i["summary"].get("files") or []),
             **summary_view(i["summary"], lang),
+            "file_names": join(i["summary"].get("files") or [], lang),
             "url": _url("/data", [("import", str(i.get("import_id") or "")), ("lang", lang_param)]) + "#import-summary",
         }
         for i in imports[:HISTORY]

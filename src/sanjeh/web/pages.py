@@ -22,8 +22,17 @@ from sanjeh.calendar import GRAINS, current_unit, latest_complete, parse_period,
 from sanjeh.currency import Money
 from sanjeh.errors import AuthError, Forbidden, InvalidQuery, RateLimited, SanjehError, UserError
 from sanjeh.export import csv_text, xlsx_bytes
-from sanjeh.formatting import fmt_money, fmt_number, fmt_points, fmt_rate, fmt_signed_rate, fmt_value
-from sanjeh.i18n import DIRECTION, digits, member_label, normalize_lang, period_label, t, t_or
+from sanjeh.formatting import (
+    fmt_in,
+    fmt_money,
+    fmt_number,
+    fmt_points,
+    fmt_rate,
+    fmt_signed_rate,
+    fmt_value,
+    money_column,
+)
+from sanjeh.i18n import DIRECTION, digits, isolate, member_label, normalize_lang, period_label, t, t_or
 from sanjeh.users import ROLES, User, add_user, list_users, set_language
 from sanjeh.web import charts, controls, views
 from sanjeh.web.auth import CSRF_FIELD, SESSION_COOKIE, SESSION_SECONDS
@@ -47,6 +56,7 @@ def templates() -> Jinja2Templates:
         fmt_value=fmt_value,
         period_label=period_label,
         digits=digits,
+        isolate=isolate,
     )
     return tpl
 
@@ -614,8 +624,14 @@ def _leaderboard(st: AppState, c: Caller, label: str, lang: str) -> list[dict[st
 def _reps_table(
     ordered: list[dict[str, Any]], label: str, lang: str, cur: Money, lang_param: str | None
 ) -> views.TableView:
+    scales = {
+        name: money_column([e.get(name) for e in ordered], lang, cur) for name, unit in REP_COLUMNS if unit == "money"
+    }
     cols = [views.Column("rank", t("reps.rank", lang), True), views.Column("rep", t("dim.rep", lang))]
-    cols += [views.Column(name, t(f"reps.{name}", lang), True) for name, _ in REP_COLUMNS]
+    cols += [
+        views.Column(name, t(f"reps.{name}", lang) + (f" ({scales[name][1]})" if name in scales else ""), True)
+        for name, _ in REP_COLUMNS
+    ]
     cols.append(views.Column("best_method", t("reps.best_method", lang)))
     table = views.TableView("reps-table", cols, [])
     for i, e in enumerate(ordered, start=1):
@@ -626,7 +642,7 @@ def _reps_table(
         cells = [views.Cell(fmt_number(i, lang), i), views.Cell(e["name"], e["name"], e["rep"], link)]
         for name, unit in REP_COLUMNS:
             v = e.get(name)
-            short = fmt_value(v, unit, lang, cur, compact=unit == "money")
+            short = fmt_in(v, scales[name][0], lang) if name in scales else fmt_value(v, unit, lang, cur)
             full = fmt_value(v, unit, lang, cur)
             cells.append(views.Cell(short, v, full if full != short else ""))
         method = e.get("best_method") or "—"

@@ -15,7 +15,7 @@ from typing import Any
 
 from sanjeh.calendar import unit_of
 from sanjeh.currency import Money
-from sanjeh.formatting import fmt_number, fmt_points, fmt_rate, fmt_signed_rate, fmt_value
+from sanjeh.formatting import fmt_in, fmt_number, fmt_points, fmt_rate, fmt_signed_rate, fmt_value, money_column
 from sanjeh.i18n import isolate, member_label, period_label, t, t_or
 from sanjeh.render import column_title
 from sanjeh.web import charts
@@ -272,9 +272,18 @@ def result_table(
         hidden |= {f"{kpi.headline}_change_rate", f"{kpi.headline}_year_ago_change_rate"}
     columns = [c for c in columns if c not in hidden and not c.startswith("_")]
     numeric = {c for c in columns if c != "period" and c not in dims and charts.measure_unit(kpi, c) != "text"}
+    # amounts in one scale per column, its unit once in the header, so the digits line up
+    scales = {
+        c: money_column([r.get(c) for r in rows], lang, currency)
+        for c in columns
+        if c in numeric and charts.measure_unit(kpi, c) == "money"
+    }
     view = TableView(
         table_id,
-        [Column(c, column_title(c, kpi, lang), c in numeric) for c in columns],
+        [
+            Column(c, column_title(c, kpi, lang) + (f" ({scales[c][1]})" if c in scales else ""), c in numeric)
+            for c in columns
+        ],
         [],
     )
     for r in rows:
@@ -296,7 +305,7 @@ def result_table(
                     text = fmt_number(v, lang) if isinstance(v, int | float) and not isinstance(v, bool) else str(v)
                     cells.append(Cell("—" if v is None else text, v))
                     continue
-                short = fmt_value(v, unit, lang, currency, compact=unit == "money")
+                short = fmt_in(v, scales[c][0], lang) if c in scales else fmt_value(v, unit, lang, currency)
                 full = fmt_value(v, unit, lang, currency)
                 cells.append(Cell(short, v, full if full != short else ""))
         (view.others if r.get("_others") else view.rows).append(cells)
