@@ -140,3 +140,29 @@ def test_init_import_rejects_as_a_real_process(tmp_path: Path) -> None:
     (reject,) = json.loads(res.stdout)
     assert reject["line"] == 3 and reject["column"] == "ordered_at" and reject["value"] == "1403/13/01"
     assert "month 13" in reject["reason"]
+
+
+def test_tables_speak_the_workspaces_language(
+    ws_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Persian workspace: Persian headers, names, period labels and digits in every table."""
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, _ = run(capsys, "kpi", "sales_by_region", "--period", "1403-Q1", "-w", str(ws_path))
+    assert code == 0
+    assert "فروش بر اساس منطقه · فصل ۱ ۱۴۰۳" in out
+    assert "درآمد" in out and "منطقه" in out and "سهم از درآمد" in out
+    assert "revenue_share" not in out and "1403-Q1" not in out and "۲۴۰" in out
+    code, out, _ = run(capsys, "scorecard", "--period", "1403-Q1", "-w", str(ws_path))
+    assert code == 0 and "نکته" in out and "Valve" in out  # the spotlight: the best-selling product by name
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,ordered_at,status\nO77,1403/01/05 10:00,placed\nO78,1403/13/01,placed\n", encoding="utf-8"
+    )
+    code, out, _ = run(capsys, "import", str(orders), "-w", str(ws_path))
+    assert code == 0
+    assert "خوانده" in out and "پذیرفته" in out and "ردشده" in out and "سفارش‌ها" in out and "۲" in out
+    code, out, _ = run(capsys, "rejects", "-w", str(ws_path))
+    assert code == 0 and "دلیل" in out and "ماه ۱۳ وجود ندارد" in out and "month 13" not in out
+    monkeypatch.setenv("SANJEH_LANG", "en")  # the language of errors only; tables follow the workspace
+    code, out, _ = run(capsys, "rejects", "-w", str(ws_path), "--format", "json")
+    assert json.loads(out)[0]["reason"] == "month 13 does not exist"  # JSON keeps the importer's words

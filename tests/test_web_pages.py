@@ -338,7 +338,10 @@ def test_data_page_upload_summary_and_rejects_csv(empty: Served) -> None:
         assert ">2<" in rows[0]
         assert 'data-status="rejected"' in r.text  # the summary says rows were rejected (amber)
         page = c.get("/data?lang=en").text
-        assert re.search(r'<tr data-table="reps"><td>Reps .*?</td><td class="num">2</td><td class="when">\d+ \w+ 14\d\d, \d\d:\d\d<', page)
+        assert re.search(
+            r'<tr data-table="reps"><td>Reps .*?</td><td class="num">2</td><td class="when">\d+ \w+ 14\d\d, \d\d:\d\d<',
+            page,
+        )
         csv_text = c.get("/data/rejects.csv").text.lstrip("\ufeff")
         assert csv_text.splitlines()[0] == "table,file,line,column,value,reason"
         assert len(csv_text.splitlines()) == 2

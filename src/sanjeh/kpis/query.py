@@ -57,8 +57,14 @@ def _dimension(kpi: KPI, name: str, verb: str) -> str:
     """A dimension the KPI allows (normalised), or an error naming the allowed ones."""
     d = name.strip().lower()
     if d not in kpi.dimensions:
+        keys = {
+            ("split", True): "query.cannot_split",
+            ("split", False): "query.cannot_split_at_all",
+            ("filtered", True): "query.cannot_filtered",
+            ("filtered", False): "query.cannot_filtered_at_all",
+        }
         raise InvalidQuery(
-            key=f"query.cannot_{verb}" if kpi.dimensions else f"query.cannot_{verb}_at_all",
+            key=keys[verb, bool(kpi.dimensions)],
             params={"kpi": kpi.name, "dim": d, "dims": list(kpi.dimensions)},
             details={"dimension": d, "allowed": list(kpi.dimensions)},
         )

@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from sanjeh.calendar import GRAINS, current_unit, latest_complete, parse_period, unit_of
-from sanjeh.currency import Money
+from sanjeh.currency import Money, as_money
 from sanjeh.errors import AuthError, Forbidden, InvalidQuery, RateLimited, SanjehError, UserError
 from sanjeh.export import csv_text, xlsx_bytes
 from sanjeh.formatting import (
@@ -33,6 +33,7 @@ from sanjeh.formatting import (
     money_column,
 )
 from sanjeh.i18n import DIRECTION, digits, isolate, member_label, normalize_lang, period_label, t, t_or
+from sanjeh.render import column_title
 from sanjeh.users import ROLES, User, add_user, list_users, set_language
 from sanjeh.web import charts, controls, views
 from sanjeh.web.auth import CSRF_FIELD, SESSION_COOKIE, SESSION_SECONDS
@@ -512,23 +513,31 @@ def _kpi_download(request: Request, name: str, fmt: str) -> Response:
     if fmt == "csv":
         columns = list(result.get("columns") or (rows[0].keys() if rows else []))
         return _download(csv_text(rows, columns, bom=True).encode("utf-8"), f"{filename}.csv")
-    table = views.result_table(result, k, lang, st.ws.settings.money_format)
+    money = as_money(st.ws.settings.money_format)
+    columns = [col.name for col in views.result_table(result, k, lang, money).columns]
     dims = list(result.get("by") or [])
-    titles = [col.title for col in table.columns]
+    # whole amounts in the workspace's money (its name in the header), every number a number
+    titles = [
+        column_title(col, k, lang) + (f" ({money.word(lang)})" if k.column_unit(col) == "money" else "")
+        for col in columns
+    ]
     if dims:  # ids beside the names, for joining with other data
         titles += [t("col.id_of", lang, dim=t_or(f"dim.{d}", lang, d)) for d in dims]
-    data = [[_raw(r, col.name, dims, lang) for col in table.columns] + [r.get(d) for d in dims] for r in rows]
+    data = [[_raw(r, col, k, dims, lang, money.divisor) for col in columns] + [r.get(d) for d in dims] for r in rows]
     body = xlsx_bytes(data, titles, sheet=k.title.get(lang) or k.name, rtl=lang == "fa")
     return _download(body, f"{filename}.xlsx")
 
 
-def _raw(row: dict[str, Any], column: str, dims: list[str], lang: str) -> Any:
-    """A cell of a workbook: numbers as numbers, a member by its name, a period by its label."""
+def _raw(row: dict[str, Any], column: str, kpi: Any, dims: list[str], lang: str, divisor: float) -> Any:
+    """A cell of a workbook: numbers as numbers (amounts in the workspace's money unit), a member by
+    its name, a period by its label."""
     v = row.get(column)
     if column == "period":
         return period_label(v, lang)
     if column in dims:
         return member_label(column, v, row.get(f"{column}_name"), lang)
+    if kpi.column_unit(column) == "money" and isinstance(v, int | float) and divisor != 1:
+        return v / divisor
     return v
 
 
