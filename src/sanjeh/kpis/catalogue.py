@@ -430,6 +430,8 @@ CATALOGUE: tuple[KPI, ...] = (
                     "Best contact method by win rate",
                     measure="win_rate",
                     show=("revenue",),
+                    base=("orders",),  # a method that sold a few times: a win rate of one deal is no news
+                    least=3,
                 ),
             ),
         ),

@@ -71,10 +71,15 @@ def _starts_rtl(text: str) -> bool:
     return bool(text) and "\u0600" <= text[0] <= "\u06ff" and not "\u06f0" <= text[0] <= "\u06f9"
 
 
-def _tick_text(unit: str, lang: str, top: float) -> Callable[[float], str]:
-    """Tick labels of one scale: the scale of the largest tick (``top``) for every tick."""
+def _tick_text(unit: str, lang: str, ticks: Sequence[float]) -> Callable[[float], str]:
+    """Tick labels of one scale, the scale of the smallest tick but 0 (``۲۵۰ میلیارد`` …
+    ``۱٬۲۵۰ میلیارد``, never ``۰٫۲۵ هزار میلیارد``); rates with as many decimals as their step needs
+    (``۰٫۵٪``, never two ticks that both read ``۰٪``)."""
+    top = min((abs(x) for x in ticks if x), default=0.0)
     if unit == "rate":
-        return lambda v: _rtl(fmt_rate(v, lang, 0), lang)
+        step = abs(ticks[1] - ticks[0]) * 100 if len(ticks) > 1 else 1.0
+        decimals = 0 if step >= 1 or step == 0 else min(3, -math.floor(math.log10(step)))
+        return lambda v: _rtl(fmt_rate(v, lang, decimals), lang)
     if unit in ("days", "hours"):
         return lambda v: _rtl(fmt_value(v, unit, lang), lang)
     scale, word = next(((sc, w) for sc, w in SCALES if abs(top) >= sc * 0.9995), (1.0, ""))
@@ -102,7 +107,7 @@ def _base_layout(lang: str, unit: str, values: Sequence[float | None], *, horizo
     rtl = lang == "fa"
     nums = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     ticks = nice_ticks(min(nums, default=0.0), max(nums, default=1.0))
-    fmt = _tick_text(unit, lang, max((abs(x) for x in ticks), default=0.0))
+    fmt = _tick_text(unit, lang, ticks)
     value_axis = {
         "tickvals": ticks,
         "ticktext": [fmt(v) for v in ticks],
