@@ -296,8 +296,10 @@ CATALOGUE: tuple[KPI, ...] = (
         goals=("more_annual_revenue",),
         card=CardSpec(
             spotlights=(
-                _spot("top", "region", "بهترین منطقه", "Best region", base=("previous_revenue",), least=1),
-                _spot("bottom", "region", "ضعیف‌ترین منطقه", "Weakest region", base=("previous_revenue",), least=1),
+                _spot("top", "region", "بهترین منطقه", "Best region", base=("previous_revenue",), least_share=0.03),
+                _spot(
+                    "bottom", "region", "ضعیف‌ترین منطقه", "Weakest region", base=("previous_revenue",), least_share=0.03
+                ),
             )
         ),
         view=View(period="year", grain="month"),

@@ -89,7 +89,7 @@ class Spotlight:
     ``median`` (the median member's value, with the top member), ``company`` (the company row's
     other measures, ``show``; no dimension). ``show``: measures shown beside it (a share, a win
     rate). ``base``/``least``: a member counts only when the sum of its ``base`` measures is at least
-    ``least`` (a win rate of one deal is no news)."""
+    ``least`` (a win rate of one deal is no news) and ``least_share`` of all members' ``base``."""
 
     pick: Pick
     by: str = ""
@@ -97,6 +97,9 @@ class Spotlight:
     show: tuple[str, ...] = ()
     base: tuple[str, ...] = ()
     least: float = 0.0
+    #: ... and at least this share of all members' ``base`` (a region's growth from almost nothing
+    #: is +2,000 %, and no news either)
+    least_share: float = 0.0
     label: dict[str, str] = field(default_factory=dict)  # fa/en: what the line says it is
 
 

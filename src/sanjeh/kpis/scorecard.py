@@ -105,13 +105,18 @@ def spotlight(kpi: KPI, spot: Spotlight, rows: list[dict[str, Any]]) -> dict[str
             return None
         items = shown(rows[0])
         return dict(out, show=items) if items else None
+
+    def base(r: dict[str, Any]) -> float:
+        return sum(float(r.get(b) or 0) for b in spot.base)
+
+    floor = max(spot.least, spot.least_share * sum(base(r) for r in rows))
     members = [
         r
         for r in rows
         if r.get(measure) is not None
         and r.get(spot.by) is not None
         and str(r.get(spot.by)) not in VAGUE  # a spotlight names a member one can act on
-        and sum(float(r.get(b) or 0) for b in spot.base) >= spot.least
+        and base(r) >= floor
     ]
     if not members:
         return None

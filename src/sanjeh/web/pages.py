@@ -130,7 +130,8 @@ def render_error_page(
     except SanjehError:
         c = None
     lang = _lang(request, c.user if c else None)
-    text = exc.text(lang) if exc is not None else message
+    # an HTTP error of the framework (404, 405, a 413 while reading) has no key: its code's words
+    text = exc.text(lang) if exc is not None else t_or(f"error.http.{code}", lang, message)
     return _render(request, "error.html", c, status=status, lang=lang, status_code=status, code=code, message=text)
 
 

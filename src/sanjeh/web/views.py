@@ -274,7 +274,7 @@ def result_table(
     numeric = {c for c in columns if c != "period" and c not in dims and charts.measure_unit(kpi, c) != "text"}
     # amounts in one scale per column, its unit once in the header, so the digits line up
     scales = {
-        c: money_column([r.get(c) for r in rows], lang, currency)
+        c: money_column([r.get(c) for r in rows if not r.get("_others")], lang, currency)  # the members' scale
         for c in columns
         if c in numeric and charts.measure_unit(kpi, c) == "money"
     }
