@@ -26,9 +26,8 @@ from sanjeh.kpis.compile import STEP, WARNING_PREFIX, AnyBuckets, Compiler
 from sanjeh.kpis.coverage import Coverage, DataStatus, read_coverage
 from sanjeh.kpis.model import KPI, kpi_from_settings
 from sanjeh.kpis.query import Plan, Query, plan
-from sanjeh.kpis.sources import COHORTS, Sources
+from sanjeh.kpis.sources import COHORTS, RepScope, Sources, normalize_scope
 from sanjeh.kpis.targeting import Target, resolve_targets
-from sanjeh.text import normalize_member
 
 if TYPE_CHECKING:
     from sanjeh.workspace import Workspace
@@ -102,9 +101,9 @@ def _clean(v: Any) -> Any:
 class Engine:
     """KPI queries over one workspace, optionally restricted to one rep's rows."""
 
-    def __init__(self, ws: Workspace, *, rep_scope: str | None = None, use_facts: bool = True) -> None:
+    def __init__(self, ws: Workspace, *, rep_scope: RepScope = None, use_facts: bool = True) -> None:
         self.ws = ws
-        self.rep_scope = normalize_member("rep", rep_scope) if rep_scope is not None else None
+        self.rep_scope = normalize_scope(rep_scope)  # one rep's id, or a team's set of ids
         self._catalogue: dict[str, KPI] | None = None
         self._coverage: Coverage | None = None
         self._raw_targets: list[dict[str, Any]] | None = None
