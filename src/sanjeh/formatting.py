@@ -219,20 +219,24 @@ def fmt_exact(x: Any, lang: str = "fa", *, divisor: float = 1.0, percent: bool =
 
 
 def parse_exact(text: str, *, divisor: float = 1.0, percent: bool = False) -> float | None:
-    """The stored number a text in a display unit stands for (the inverse of :func:`fmt_exact`;
-    anything :func:`parse_number` reads is understood, ``%`` too). None for an empty text."""
+    """The stored number a text in a display unit stands for (the inverse of :func:`fmt_exact`,
+    computed in decimal so that it is exact; anything :func:`parse_number` reads is understood,
+    ``%`` too). None for an empty text."""
     from decimal import Decimal
 
-    s = str(text)
+    s = str(text).replace(_LRI, "").replace(_PDI, "").replace("\u200e", "").replace("\u200f", "").strip()
     marked = any(mark in s for mark in ("%", "٪"))
-    if percent and marked:  # "30%" in a percent field is 30 percent, not 0.3 percent
-        s = s.replace("%", "").replace("٪", "")
-    value = parse_number(s)
-    if value is None:
-        return None
-    if not math.isfinite(value):
-        raise ValueError(f"{text!r} is not a number")
-    d = Decimal(repr(value)) * Decimal(repr(float(divisor)))
-    if percent:
+    plain = s.replace("%", "").replace("٪", "").translate(_TO_ASCII).replace(",", "").replace("٬", "").strip()
+    if re.fullmatch(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", plain):
+        d = Decimal(plain)
+    else:
+        value = parse_number(s.replace("%", "").replace("٪", ""))
+        if value is None:
+            return None
+        if not math.isfinite(value):
+            raise ValueError(f"{text!r} is not a number")
+        d = Decimal(repr(value))
+    d = d * Decimal(repr(float(divisor)))
+    if percent or marked:  # "30%" is 30 percent in any field
         d = d / 100
     return float(d)

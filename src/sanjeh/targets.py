@@ -234,25 +234,31 @@ def validate_targets(
     Each issue in ``details["issues"]`` has ``row`` (1-based, or ``numbers[i]``), ``column``,
     ``value``, ``code`` and ``params`` (to say it in any language) and ``reason`` (in English).
     """
-    kpis = {k.name: k for k in catalogue}
+    checked, issues = _checked({k.name: k for k in catalogue}, list(rows), numbers)
+    if issues:
+        _raise(issues)
+    return [clean for _, clean in checked if clean is not None]
+
+
+def _checked(
+    kpis: Mapping[str, Any], rows: Sequence[Any], numbers: Sequence[int] | None
+) -> tuple[list[tuple[int, dict[str, Any] | None]], list[dict[str, Any]]]:
+    """Each row's number and its normalised form (None when it cannot be read), and every issue."""
     issues = _Issues([])
-    out: list[dict[str, Any]] = []
+    out: list[tuple[int, dict[str, Any] | None]] = []
     seen: dict[tuple[str, ...], int] = {}
     for i, raw in enumerate(rows):
         n = numbers[i] if numbers is not None else i + 1
         clean = _check_row(kpis, raw, n, issues)
-        if clean is None:
-            continue
-        key = normal_key(clean, kpis)
-        if key in seen:
-            issues.add(n, "period", clean["period"], "duplicate", f"the same target is already set on row {seen[key]}",
-                       other=seen[key])  # fmt: skip
-        else:
-            seen[key] = n
-        out.append(clean)
-    if issues.items:
-        _raise(issues.items)
-    return out
+        if clean is not None:
+            key = normal_key(clean, kpis)
+            if key in seen:
+                issues.add(n, "period", clean["period"], "duplicate",
+                           f"the same target is already set on row {seen[key]}", other=seen[key])  # fmt: skip
+            else:
+                seen[key] = n
+        out.append((n, clean))
+    return out, issues.items
 
 
 # -- changing ----------------------------------------------------------------------------------
@@ -326,13 +332,10 @@ def apply_changes(
             if allowed is not None and not for_reps(found[0], allowed):
                 issues.add(n, "member", _text(found[0].get("member")), "not_your_team",
                            "a team's manager changes only the targets of the team's reps")  # fmt: skip
-    news: dict[int, dict[str, Any]] = {}
     numbers = [n for n, ch in enumerate(changes, start=1) if ch.new is not None]
-    try:
-        clean = validate_targets(catalogue, [ch.new for ch in changes if ch.new is not None], numbers=numbers)
-        news = dict(zip(numbers, clean, strict=True))
-    except InvalidTargets as exc:
-        issues.items.extend(exc.details["issues"])
+    checked, problems = _checked(kpis, [ch.new for ch in changes if ch.new is not None], numbers)
+    issues.items.extend(problems)
+    news = {n: clean for n, clean in checked if clean is not None}
     if allowed is not None:
         for n, row in news.items():
             if not for_reps(row, allowed):
@@ -354,7 +357,7 @@ def _write(
 ) -> Applied:
     """Delete the old rows and insert the new ones of the real changes, with their audit, in one transaction."""
     done = Applied()
-    now = dt.datetime.now().replace(microsecond=0)
+    now = dt.datetime.now()  # to the microsecond: the audit is read newest first
     delete: list[dict[str, Any]] = []
     insert: list[dict[str, Any]] = []
     audit: list[dict[str, Any]] = []
