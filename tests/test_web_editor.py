@@ -92,7 +92,9 @@ def test_saving_every_page_unchanged_changes_nothing(demo: Served) -> None:
             page, pages = 1, 1
             while page <= pages:
                 html = c.get("/targets", params={"page": page, "lang": lang}).text
-                listed = re.findall(r'href="/targets\?[^"]*page=(\d+)" class="chip', html.split('id="targets-tools"')[0])
+                listed = re.findall(
+                    r'href="/targets\?[^"]*page=(\d+)" class="chip', html.split('id="targets-tools"')[0]
+                )
                 pages = max(int(n) for n in listed)
                 r = post_form(c, f"/targets?lang={lang}", form_of(html))
                 assert r.status_code == 303, r.text[-2000:]

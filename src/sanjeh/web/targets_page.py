@@ -266,7 +266,8 @@ class Editor:
         if value is None:
             return "—"
         u = self.unit(str(row.get("kpi") or ""), str(row.get("measure") or ""))
-        return f"{u.show(value, self.lang)} {u.label}".strip()
+        sep = "" if u.percent else " "  # 35٪, 35%; 1,200 IRR
+        return f"{u.show(value, self.lang)}{sep}{u.label}".strip()
 
     def catalogue_json(self) -> dict[str, Any]:
         return {
