@@ -148,6 +148,8 @@ def spread_year(ws: Workspace, target: dict[str, Any], *, username: str, reps: I
             "only a target set for a whole year can be spread over its months",
             details={"period": key[2], "why": "not_a_year_target"},
         )
+    if key[1] not in {m.name for m in k.visible_measures}:
+        raise UserError(f"{k.name} has no measure {key[1]!r}", details={"measure": key[1]})
     measure = k.measure(key[1])
     rollup = rollup_of(measure)
     if rollup == "none":

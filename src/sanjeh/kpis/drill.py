@@ -143,6 +143,12 @@ def _json(v: Any) -> Any:
 
 def population(kpi: KPI, measure: str | None = None) -> tuple[Measure, Measure, str]:
     """(the measure asked for, the aggregation whose rows it counts, their cohort)."""
+    names = [m.name for m in kpi.visible_measures]
+    if measure and measure not in names:
+        raise InvalidQuery(
+            f"{kpi.name} has no measure {measure!r}; its measures are: {', '.join(names)}",
+            details={"measure": measure, "allowed": names},
+        )
     asked = kpi.measure(measure) if measure else kpi.headline_measure
     m = asked
     for _ in range(len(kpi.measures)):
