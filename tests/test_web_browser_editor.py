@@ -183,3 +183,17 @@ def test_the_users_page_in_the_browser(browser: Any, demo: Served, lang: str) ->
     assert _fits(p)
     p.shot(f"users-phone-{lang}")
     _done(p)
+
+
+def test_a_click_on_a_trend_point_opens_its_rows(browser: Any, shared: Served) -> None:
+    v = _visit(browser, shared, "manager", "fa", "/kpi/revenue?period=1403-Q4&grain=month")
+    page = v.page
+    page.wait_for_selector("#chart[data-drill-points]")
+    point = page.locator("#chart .scatterlayer .trace").first.locator(".points path").nth(1)
+    box = point.bounding_box()
+    assert box
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_url(re.compile(r"/kpi/revenue/rows\?period=1403-1[012]"))
+    page.wait_for_selector("#rows-table")
+    assert "۱۴۰۳" in page.locator("h1").inner_text()
+    _done(v)

@@ -533,7 +533,7 @@ def kpi_page(request: Request, name: str) -> Response:
         json_url=_url(f"/api/v1/kpis/{k.name}", _spec_params(spec)),
         extra_params=[(p, v) for p, v in _spec_params(spec) if p != "period"],
         warnings=result.get("warnings") or [],
-        drill_rows=drill_links(k, spec, result, lang_param),
+        drill_rows=drill_links(k, spec, result, lang_param, lang),
     )
 
 

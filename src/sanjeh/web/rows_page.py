@@ -33,27 +33,34 @@ PAGE_SIZE = 50
 NAMED = ("rep", "product", "customer", "initiative")
 
 
-def drill_links(k: Any, spec: Any, result: dict[str, Any], lang_param: str | None) -> dict[str, Any]:
-    """The KPI page's hook: a link to the rows of the whole view, and one per result row (its step
-    and members); empty when the KPI's rows cannot be listed."""
+def drill_links(k: Any, spec: Any, result: dict[str, Any], lang_param: str | None, lang: str = "fa") -> dict[str, Any]:
+    """The KPI page's hook: a link to the rows of the whole view, one per result row (its step and
+    members), and the same keyed by a trend chart's points (``x`` label, series name; ``*`` when the
+    chart has one series); empty when the KPI's rows cannot be listed."""
     try:
         population(k)
     except InvalidQuery:
-        return {"url": None, "rows": []}
+        return {"url": None, "rows": [], "points": {}}
+    from sanjeh.web.charts import member_text
+
     extra = [("lang", lang_param)] if lang_param else []
     base = list(spec.filters)
     whole = _url(f"/kpi/{k.name}/rows", [("period", spec.period), *(("filter", f"{d}:{m}") for d, m in base), *extra])
-    rows = []
+    by = list(result.get("by") or [])
+    rows: list[str] = []
+    points: dict[str, str] = {}
     for r in result.get("rows") or []:
         step = str(r.get("period") or spec.period)
         filters = list(base)
-        for d in result.get("by") or []:
+        for d in by:
             if r.get(d) is not None and all(f[0] != d for f in filters):
                 filters.append((d, str(r[d])))
-        rows.append(
-            _url(f"/kpi/{k.name}/rows", [("period", step), *(("filter", f"{d}:{m}") for d, m in filters), *extra])
-        )
-    return {"url": whole, "rows": rows}
+        url = _url(f"/kpi/{k.name}/rows", [("period", step), *(("filter", f"{d}:{m}") for d, m in filters), *extra])
+        rows.append(url)
+        if result.get("grain"):
+            series = member_text(r, by[0]) if by else "*"
+            points[f"{period_label(step, lang)}\u0001{series}"] = url
+    return {"url": whole, "rows": rows, "points": points}
 
 
 def _query(request: Request, st: AppState, c: Caller, name: str, *, page: int = 1) -> RowsQuery:
