@@ -353,6 +353,9 @@ def _render_page(
         form_rows = [ed.view(i, ed.to_form(r)) for i, r in enumerate(window)]
         first = only or ("revenue" if "revenue" in ed.kpis else next(iter(ed.kpis)))
         blank = dict.fromkeys(FIELDS, "") | {"kpi": first, "year": _years(ed, stored)[-2]}
+        if ed.reps is not None:  # a team's manager sets their reps' targets
+            first = only or "sales_per_rep"
+            blank |= {"kpi": first if first in ed.kpis else blank["kpi"], "dimension": "rep"}
         form_rows += [ed.view(len(form_rows) + j, blank) for j in range(max(1, min(_int(qp.get("add"), 1), 20)))]
     audit_page = max(1, _int(qp.get("audit"), 1))
     reps = [scope] if isinstance(scope, str) else (sorted(scope) if scope is not None else None)
