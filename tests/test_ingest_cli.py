@@ -33,7 +33,7 @@ def test_replace_and_force(workspace: Workspace, tmp_path: Path, capsys: pytest.
     assert len(err.strip().splitlines()) == 1 or "Traceback" not in err
     code, out, err = run(capsys, "import", str(tmp_path / "orders.csv"), "--replace", "--force", "-w", root)
     assert code == 0, err
-    assert "2 order_lines rows deleted" in out
+    assert "۲ سطر از «اقلام سفارش» حذف شد" in out  # a Persian workspace: its words and digits
     code, out, _ = run(
         capsys, "import", str(tmp_path / "orders.csv"), "--replace", "--force", "-w", root, "--format", "json"
     )
@@ -66,4 +66,7 @@ def test_rejects_show_the_files_value_and_the_mapped_one(
     assert out.splitlines()[0] == "table,file,line,column,value,mapped_value,reason"
     assert "29.02.2021,2021-02-29" in out
     code, out, _ = run(capsys, "rejects", "-w", root)
-    assert "mapped_value" in out and "29.02.2021" in out and "2021-02-29" in out
+    header = next(line for line in out.splitlines() if "┃" in line)
+    assert "مقدار نگاشته" in header  # the mapped value has its own column, beside the file's value
+    row = next(line for line in out.splitlines() if "29.02.2021" in line)
+    assert row.index("29.02.2021") < row.index("2021-02-29")  # values as in the file: not in Persian digits

@@ -266,10 +266,11 @@ def bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:
 
 
 def test_bad_input_on_the_command_line_is_one_sentence(
-    workspace: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    workspace: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = str(workspace.root)
     workspace.close()
+    monkeypatch.setenv("SANJEH_LANG", "en")  # the English sentences (tests/test_errors_i18n.py checks the Persian)
     for args, needle in bad_inputs(tmp_path):
         code = main(["import", *args, "-w", root])
         err = capsys.readouterr().err

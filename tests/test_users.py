@@ -92,13 +92,14 @@ def test_demo_users(workspace: Workspace) -> None:
     reps = pa.table({"rep_id": ["R02", "R01", "R03"], "name": ["B", "A", "C"]})
     workspace.warehouse.insert_arrow("reps", reps)
     logins = create_demo_users(workspace)
-    assert [(u, r, rid) for u, _, r, rid in logins] == [
-        ("admin", "admin", None),
-        ("manager", "manager", None),
-        ("rep1", "rep", "R01"),
-        ("rep2", "rep", "R02"),
+    # no sales and no teams: the first reps by id, and no team manager
+    assert [(u, r, rid, team) for u, _, r, rid, team in logins] == [
+        ("admin", "admin", None, None),
+        ("manager", "manager", None, None),
+        ("rep1", "rep", "R01", None),
+        ("rep2", "rep", "R02", None),
     ]
-    for name, password, _, _ in logins:
+    for name, password, *_ in logins:
         assert len(password) >= 8
         authenticate(workspace, name, password)
     assert create_demo_users(workspace) == []  # existing users are kept as they are

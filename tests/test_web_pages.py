@@ -224,12 +224,15 @@ def test_reps_page_and_rep_isolation_on_pages(served: Served) -> None:
         name = reps_t.filter(reps_t.rep_id == "R02").select("name").to_pyarrow()["name"][0].as_py()
         assert regions["data"][0]["y"] == [name]  # type: ignore[index]  # names shown, ids behind
         assert "R02" in regions["data"][0]["customdata"][0]  # type: ignore[index]  # a click drills by id
-        for path in ("/targets", "/data", "/users", "/data/rejects.csv"):
+        for path in ("/data", "/users", "/data/rejects.csv"):
             assert rep.get(path).status_code == 403
         assert rep.get("/kpi/revenue", params={"period": "1403", "filter": "rep:R05"}).status_code == 403
+        # a rep reads their own targets, and changes none
+        mine = rep.get("/targets").text
+        assert 'id="targets-read"' in mine and 'id="targets-form"' not in mine
         # the nav offers a rep only what a rep may use
         nav = rep.get("/kpis").text
-        assert 'href="/targets"' not in nav
+        assert nav.count('href="/targets"') == 1  # "my targets"
         assert 'href="/data"' not in nav
         assert 'href="/users"' not in nav
 
@@ -246,18 +249,27 @@ def test_language_switch_is_stored_per_user(served: Served) -> None:
 
 
 # -- targets and data (on an empty workspace) ---------------------------------------------------------
+def _new_rows(*rows: dict[str, str]) -> dict[str, str]:
+    """The editor's form fields for new rows (``r0.kpi``, ``r0.year``, …)."""
+    fields = {"n": str(len(rows))}
+    for i, r in enumerate(rows):
+        for f in ("key", "kpi", "measure", "year", "part", "period", "dimension", "member", "target"):
+            fields[f"r{i}.{f}"] = r.get(f, "")
+    return fields
+
+
 def test_targets_page_edits_through_the_form(empty: Served) -> None:
     with empty.browser_session("manager") as (c, csrf):
         assert c.get("/targets").status_code == 200
         form = {
             "csrf_token": csrf,
-            "kpi": ["revenue", "sales_by_region", ""],
-            "measure": ["", "", ""],
-            "period": ["1403", "1403-q4", ""],
-            "dimension": ["", "region", ""],
-            "member": ["", "Fars", ""],
-            "target": ["9000000", "1,500", ""],
-        }
+            **_new_rows(
+                {"kpi": "revenue", "year": "1403", "target": "9,000,000"},
+                {"kpi": "sales_by_region", "year": "1403", "part": "Q4", "dimension": "region", "member": "Fars",
+                 "target": "۱٬۵۰۰"},
+                {"kpi": "revenue", "year": "1403"},  # an empty new row: ignored
+            ),
+        }  # fmt: skip
         no_token = {k: v for k, v in form.items() if k != "csrf_token"}
         assert c.post("/targets", data=no_token).status_code == 403
         r = c.post("/targets", data=form)
@@ -267,15 +279,18 @@ def test_targets_page_edits_through_the_form(empty: Served) -> None:
             ("revenue", "1403", None, 9e6),
             ("sales_by_region", "1403-Q4", "Fars", 1500.0),
         ]
-        bad = dict(form, period=["1403-13", "1403", ""])
-        r = c.post("/targets", data=bad)
+        bad = dict(form, **{"r0.part": "other", "r0.period": "1403-13", "r1.target": "lots"})
+        r = c.post("/targets?lang=en", data=bad)
         assert r.status_code == 422
-        assert "month 13 does not exist" in r.text
+        assert "is not a period" in r.text and "must be a number" in r.text
         assert len(c.get("/api/v1/targets").json()) == 2  # nothing changed
-        # deleting a row
-        keep = dict(form, delete=["0"])
-        assert c.post("/targets", data=keep).status_code == 303
-        assert [t["kpi"] for t in c.get("/api/v1/targets").json()] == ["sales_by_region"]
+        # deleting a row: its key (as the page renders it) and the delete box
+        page = c.get("/targets?kpi=sales_by_region").text
+        key = re.search(r'name="r0.key" value="([^"]+)"', page)
+        assert key
+        fields = {"csrf_token": csrf, **_new_rows({"key": key.group(1).replace("&#34;", '"')}), "r0.delete": "1"}
+        assert c.post("/targets", data=fields).status_code == 303
+        assert [t["kpi"] for t in c.get("/api/v1/targets").json()] == ["revenue"]
 
 
 def test_targets_api_validates(empty: Served) -> None:
@@ -350,10 +365,11 @@ def test_data_page_upload_summary_and_rejects_csv(empty: Served) -> None:
 def test_users_page_for_admins(empty: Served) -> None:
     with empty.browser_session("admin") as (c, csrf):
         r = c.post(
-            "/users", data={"csrf_token": csrf, "username": "neda", "role": "rep", "rep_id": "", "password": "x" * 9}
+            "/users?lang=en",
+            data={"csrf_token": csrf, "username": "neda", "role": "rep", "rep_id": "", "password": "x" * 9},
         )
         assert r.status_code == 400
-        assert "rep id" in r.text
+        assert "A rep needs a rep id" in r.text
         r = c.post(
             "/users", data={"csrf_token": csrf, "username": "neda", "role": "rep", "rep_id": "R09", "password": "x" * 9}
         )

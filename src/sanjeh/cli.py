@@ -203,6 +203,7 @@ def rejects(
                 "" if r.get("line") is None else _n(r["line"], lang),
                 column_title(r.get("column"), lang) if r.get("column") else "",
                 escape("" if r.get("value") is None else str(r["value"])),
+                escape("" if r.get("mapped_value") is None else str(r["mapped_value"])),
                 escape(_plain(reason_text(r.get("reason"), lang))),
             )
         _out().print(t)
@@ -493,6 +494,9 @@ def users_add(
     name: Annotated[str, typer.Argument(help="User name.")],
     role: Annotated[str, typer.Option(help="admin | manager | rep")],
     rep_id: Annotated[str | None, typer.Option(help="The rep this user is (role rep).")] = None,
+    team: Annotated[
+        str | None, typer.Option(help="A manager's team (reps.team, or its manager's rep id): they see its reps only.")
+    ] = None,
     password_stdin: PasswordStdinOpt = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -501,21 +505,21 @@ def users_add(
 
     password = _read_password(password_stdin)
     ws = _open(workspace)
-    add_user(ws, name, role, rep_id=rep_id, password=password)
+    add_user(ws, name, role, rep_id=rep_id, password=password, team=team)
     _out().print(f"User {name} ({role}) created.")
     ws.close()
 
 
 @users_app.command("list")
 def users_list(workspace: WorkspaceOpt = None, fmt: FormatOpt = "table") -> None:
-    """Every user: name, role, rep id, language, whether disabled, open sessions."""
+    """Every user: name, role, rep id, team, language, whether disabled, open sessions."""
     from sanjeh.users import count_sessions, list_users
 
     fmt = _check_format(fmt)
     ws = _open(workspace)
     rows = [{**u.to_dict(), "disabled": u.disabled, "sessions": count_sessions(ws, u.username)} for u in list_users(ws)]
     ws.close()
-    cols = ["username", "role", "rep_id", "language", "disabled", "sessions"]
+    cols = ["username", "role", "rep_id", "team", "language", "disabled", "sessions"]
     if fmt == "json":
         _print_json(rows)
     elif fmt == "csv":
@@ -576,20 +580,31 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1403,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after printing the scorecard.")] = False,
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    force: Annotated[
+        bool, typer.Option("--force", help="Delete PATH first even if it is not a demo workspace.")
+    ] = False,
 ) -> None:
-    """Build a realistic demo workspace, print its scorecard, then serve the dashboard."""
+    """Build a realistic demo workspace, print its scorecard and logins, then serve the dashboard."""
     from sanjeh.demo_workspace import build_demo_workspace
 
-    ws, logins = build_demo_workspace(path, orders=orders, seed=seed, console=Console(stderr=True))
+    ws, logins = build_demo_workspace(path, orders=orders, seed=seed, console=Console(stderr=True), force=force)
     period = _default_period(ws)
     _render_scorecard(ws.engine().scorecard(period), ws.settings.language, "table", ws.settings.money_format)
-    if no_serve or os.environ.get("SANJEH_NO_SERVE") == "1":
+    out = _out()
+    serving = not (no_serve or os.environ.get("SANJEH_NO_SERVE") == "1")
+    if serving:
+        out.print(f"\nDashboard: http://127.0.0.1:{port}/   (Ctrl+C to stop)")
+    else:
+        out.print(f"\nDemo workspace: {ws.root}   (serve it with: sanjeh serve -w {ws.root})")
+    out.print(
+        "Logins (user / password):" if logins else "The demo users exist already (their passwords are unchanged)."
+    )
+    for user, password, role, rep, team in logins:
+        who = f"  (rep {rep})" if rep else (f"  (team {team})" if team else "")
+        out.print(f"  {role:8} {user} / {password}{who}", highlight=False)
+    if not serving:
         ws.close()
         return
-    out = _out()
-    out.print(f"\nDashboard: http://127.0.0.1:{port}/   (Ctrl+C to stop)")
-    for user, password, role, rep in logins:
-        out.print(f"  {role:8} {user} / {password}" + (f"  (rep {rep})" if rep else ""))
     from sanjeh.web.app import serve as serve_app
 
     serve_app(ws, host="127.0.0.1", port=port)

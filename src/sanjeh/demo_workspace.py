@@ -13,30 +13,64 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
+from sanjeh.users import DemoLogin
 from sanjeh.workspace import Workspace
 
 DEMO_COMPANY = "صنایع نمونه‌ی سنجه"
 
 
+#: The file that marks a folder as a demo workspace Sanjeh built (and may rebuild).
+MARKER = ".sanjeh-demo"
+
+
+def is_demo_workspace(root: Path) -> bool:
+    """Whether ``root`` is a demo workspace: it carries the marker, or (made before the marker) it is
+    a workspace of the demo company."""
+    if (root / MARKER).is_file():
+        return True
+    settings = root / "sanjeh.toml"
+    if not settings.is_file():
+        return False
+    try:
+        from sanjeh.settings import Settings
+
+        return Settings.load(root).company == DEMO_COMPANY
+    except Exception:  # an unreadable settings file is not a demo's
+        return False
+
+
 def build_demo_workspace(
-    path: Path | str, *, orders: int = 20_000, seed: int = 1403, console: Console | None = None
-) -> tuple[Workspace, list[tuple[str, str, str, str | None]]]:
-    """(Re)build the demo workspace at ``path``; returns it and the demo logins."""
+    path: Path | str,
+    *,
+    orders: int = 20_000,
+    seed: int = 1403,
+    console: Console | None = None,
+    force: bool = False,
+) -> tuple[Workspace, list[DemoLogin]]:
+    """(Re)build the demo workspace at ``path``; returns it and the demo logins.
+
+    An existing demo workspace is rebuilt; an empty folder is used; any other folder that exists
+    is refused unless ``force`` (then it is deleted first)."""
     from sanjeh.demo import write_demo_csv
+    from sanjeh.errors import UserError
     from sanjeh.users import create_demo_users
 
     root = Path(path).expanduser().resolve()
-    if root.exists():
-        if not (root / "sanjeh.toml").exists():
-            from sanjeh.errors import UserError
-
-            raise UserError(f"{root} exists and is not a Sanjeh workspace; choose another folder")
+    if root.exists() and not root.is_dir():
+        raise UserError(f"{root} is a file, not a folder; choose another folder", details={"path": str(root)})
+    if root.exists() and any(root.iterdir()):
+        if not (force or is_demo_workspace(root)):
+            raise UserError(
+                f"{root} exists and is not a demo workspace; choose another folder, or pass --force to delete it",
+                details={"path": str(root)},
+            )
         shutil.rmtree(root)
     ws = Workspace.init(
         root,
         company=DEMO_COMPANY,
         goals=("more_annual_revenue", "more_customers", "better_conversion"),
     )
+    (root / MARKER).write_text("A Sanjeh demo workspace: `sanjeh demo` rebuilds (deletes) it.\n", encoding="utf-8")
     console = console or Console(stderr=True)
     with tempfile.TemporaryDirectory(prefix="sanjeh-demo-") as tmp, Progress(console=console, transient=True) as bar:
         task = bar.add_task("generating demo data", total=1.0)

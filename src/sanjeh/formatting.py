@@ -216,3 +216,48 @@ def parse_number(text: str, *, percent: bool | None = None) -> float | None:
         raise ValueError(f"{text!r} is not a number")
     value = float(m.group(0)) * scale
     return value / 100 if pct else value
+
+
+# -- exact numbers, for inputs people edit --------------------------------------------------
+def fmt_exact(x: Any, lang: str = "fa", *, divisor: float = 1.0, percent: bool = False) -> str:
+    """Every digit of a stored number, with thousands separators, in a display unit (``divisor``:
+    money shown in toman is ÷ 10; ``percent``: a fraction as percent) — never rounded, so that
+    :func:`parse_exact` gives back the very same float (the targets editor's round trip)."""
+    if is_missing(x):
+        return ""
+    from decimal import Decimal
+
+    d = Decimal(repr(float(x)))
+    if percent:
+        d = d * 100
+    d = d / Decimal(repr(float(divisor)))
+    text = f"{d.normalize():,f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text.lstrip("-").strip("0.,") == "":
+        text = "0"
+    return digits(text.replace("-", "−"), lang)
+
+
+def parse_exact(text: str, *, divisor: float = 1.0, percent: bool = False) -> float | None:
+    """The stored number a text in a display unit stands for (the inverse of :func:`fmt_exact`,
+    computed in decimal so that it is exact; anything :func:`parse_number` reads is understood,
+    ``%`` too). None for an empty text."""
+    from decimal import Decimal
+
+    s = str(text).replace(_LRI, "").replace(_PDI, "").replace("\u200e", "").replace("\u200f", "").strip()
+    marked = any(mark in s for mark in ("%", "٪"))
+    plain = s.replace("%", "").replace("٪", "").translate(_TO_ASCII).replace(",", "").replace("٬", "").strip()
+    if re.fullmatch(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", plain):
+        d = Decimal(plain)
+    else:
+        value = parse_number(s.replace("%", "").replace("٪", ""))
+        if value is None:
+            return None
+        if not math.isfinite(value):
+            raise ValueError(f"{text!r} is not a number")
+        d = Decimal(repr(value))
+    d = d * Decimal(repr(float(divisor)))
+    if percent or marked:  # "30%" is 30 percent in any field
+        d = d / 100
+    return float(d)

@@ -383,6 +383,7 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
         "password_hash": "string",
         "language": "string",
         "created_at": "timestamp",
+        "team": "string",  # a manager's team (reps.team, or its manager's rep id): they see its reps only
     },
     "_sessions": {  # browser logins and API tokens (sanjeh.users): logging out deletes the row
         "sid": "string",
@@ -390,5 +391,18 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
         "kind": "string",
         "created_at": "timestamp",
         "expires_at": "timestamp",
+    },
+    "_target_changes": {  # the audit of the targets (sanjeh.targets): who changed what, when, old -> new
+        "changed_at": "timestamp",
+        "username": "string",
+        "action": "string",  # add | change | delete
+        "kpi": "string",
+        "measure": "string",
+        "period": "string",
+        "dimension": "string",
+        "member": "string",
+        "old_target": "float64",
+        "new_target": "float64",
+        "via": "string",  # editor | api | copy | spread
     },
 }

@@ -5,7 +5,8 @@ Users live in the warehouse table ``_users``. Passwords are hashed with Argon2id
 is kept behind a ``!`` (no password matches it). Roles:
 
 - ``admin``: everything, including users, imports and settings;
-- ``manager``: every KPI and target, imports;
+- ``manager``: every KPI and target, imports; a manager with a ``team`` sees the rows of that
+  team's reps only (:func:`scope_of`);
 - ``rep``: every KPI computed over their own rows only (``rep_id``).
 
 Sessions (browser logins and API tokens) are rows of ``_sessions``: logging out deletes
@@ -56,6 +57,8 @@ class User:
     #: digest of the stored row (role, rep, password hash with its random salt): tokens carry it
     stamp: str = ""
     disabled: bool = False
+    #: a manager's team: ``reps.team``, or the rep id of the team's manager (``reps.manager_id``)
+    team: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -68,11 +71,23 @@ class User:
 
     @property
     def rep_scope(self) -> str | None:
-        """The rep whose rows this user may see (None = every row)."""
+        """The rep whose rows this user may see (None = every row; a team: :func:`scope_of`)."""
         return self.rep_id if self.role == "rep" else None
 
+    @property
+    def scoped(self) -> bool:
+        """Whether this user sees only some reps' rows (a rep, or a manager with a team)."""
+        return self.role == "rep" or (self.role == "manager" and bool(self.team))
+
     def to_dict(self) -> dict[str, Any]:
-        return {"username": self.username, "role": self.role, "rep_id": self.rep_id, "language": self.language}
+        return {
+            "username": self.username,
+            "role": self.role,
+            "rep_id": self.rep_id,
+            "team": self.team,
+            "language": self.language,
+            "disabled": self.disabled,
+        }
 
 
 def hash_password(password: str) -> str:
@@ -89,7 +104,7 @@ def _verify(password_hash: str, password: str) -> bool:
 def _validate_name(name: str) -> str:
     name = (name or "").strip()
     if not _NAME_RE.match(name):
-        raise UserError(key="users.bad_name", params={"username": name}, details={"username": name})
+        raise UserError(key="users.bad_name", params={"username": name}, details={"why": "bad_name", "username": name})
     return name
 
 
@@ -99,7 +114,9 @@ def _rows(ws: Workspace) -> list[dict[str, Any]]:
 
 
 def _stamp(row: dict[str, Any]) -> str:
-    parts = (row["username"], row["role"], row.get("rep_id") or "", row.get("password_hash") or "")
+    parts: tuple[str, ...] = (row["username"], row["role"], row.get("rep_id") or "", row.get("password_hash") or "")
+    if row.get("team"):  # a new team is a new scope: the user's sessions end (no team: stamps as before)
+        parts += ("team", str(row["team"]))
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
@@ -111,6 +128,7 @@ def _to_user(row: dict[str, Any]) -> User:
         row.get("language") or None,
         stamp=_stamp(row),
         disabled=str(row.get("password_hash") or "").startswith(DISABLED),
+        team=row.get("team") or None,
     )
 
 
@@ -126,14 +144,32 @@ def get_user(ws: Workspace, name: str) -> User | None:
     return None
 
 
-def _check_role(role: str, rep_id: str | None) -> None:
+def _check_role(role: str, rep_id: str | None, team: str | None = None) -> None:
     if role not in ROLES:
-        raise UserError(key="users.unknown_role", params={"role": role, "roles": list(ROLES)}, details={"role": role})
+        raise UserError(
+            key="users.unknown_role",
+            params={"role": role, "roles": list(ROLES)},
+            details={"why": "unknown_role", "role": role},
+        )
     rep_id = (rep_id or "").strip() or None
     if role == "rep" and not rep_id:
-        raise UserError(key="users.rep_needs_id", details={"role": role})
+        raise UserError(key="users.rep_needs_id", details={"why": "rep_needs_id", "role": role})
     if role != "rep" and rep_id:
-        raise UserError(key="users.only_rep_has_id", params={"role": role}, details={"role": role, "rep_id": rep_id})
+        raise UserError(
+            key="users.only_rep_has_id",
+            params={"role": role},
+            details={"why": "only_rep_id", "role": role, "rep_id": rep_id},
+        )
+    team = (team or "").strip() or None
+    if team and role != "manager":
+        raise UserError(
+            key="users.only_manager_team",
+            params={"role": role},
+            details={"why": "only_manager_team", "role": role, "team": team},
+        )
+    for what, value in (("rep_id", rep_id), ("team", team)):
+        if value is not None and (len(value) > 100 or any(ord(ch) < 32 or ord(ch) == 127 for ch in value)):
+            raise UserError(key=f"users.bad_{what}", details={"field": what, "why": "bad_text"})
 
 
 def add_user(
@@ -144,17 +180,21 @@ def add_user(
     *,
     password: str,
     language: str | None = None,
+    team: str | None = None,
 ) -> User:
-    """Create a user. A rep needs a ``rep_id``; other roles must not have one."""
+    """Create a user. A rep needs a ``rep_id``; other roles must not have one. A manager may have
+    a ``team`` (then they see its reps' rows only)."""
     name = _validate_name(name)
-    _check_role(role, rep_id)
+    _check_role(role, rep_id, team)
     rep_id = (rep_id or "").strip() or None
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise UserError(key="users.short_password", params={"n": MIN_PASSWORD_LENGTH})
+        raise UserError(
+            key="users.short_password", params={"n": MIN_PASSWORD_LENGTH}, details={"why": "short_password"}
+        )
     if language is not None and language not in LANGUAGES:
         raise UserError(key="settings.language", params={"language": language})
     if get_user(ws, name) is not None:
-        raise UserError(key="users.exists", params={"username": name}, details={"username": name})
+        raise UserError(key="users.exists", params={"username": name}, details={"why": "exists", "username": name})
     row = {
         "username": name,
         "role": role,
@@ -162,6 +202,7 @@ def add_user(
         "password_hash": hash_password(password),
         "language": language,
         "created_at": dt.datetime.now().replace(microsecond=0),
+        "team": (team or "").strip() or None,
     }
     data = pa.table({k: [v] for k, v in row.items()}, schema=_SCHEMA)
     with ws.warehouse.transaction():
@@ -177,6 +218,7 @@ _SCHEMA = pa.schema(
         ("password_hash", pa.string()),
         ("language", pa.string()),
         ("created_at", pa.timestamp("us")),
+        ("team", pa.string()),
     ]
 )
 
@@ -216,8 +258,8 @@ def _dummy_hash() -> str:
 def _replace_row(ws: Workspace, name: str, **changes: Any) -> User:
     rows = [r for r in _rows(ws) if r["username"] == name]
     if not rows:
-        raise NotFound(key="users.not_found", params={"username": name}, details={"username": name})
-    row = {**rows[0], **changes}
+        raise NotFound(key="users.not_found", params={"username": name}, details={"why": "no_user", "username": name})
+    row = {"team": None, **rows[0], **changes}
     keys = pa.table({"username": [name]})
     with ws.warehouse.transaction():
         ws.warehouse.delete_matching(USERS_TABLE, keys)
@@ -237,21 +279,42 @@ def set_language(ws: Workspace, name: str, language: str) -> User:
 def set_password(ws: Workspace, name: str, password: str) -> User:
     """A new password (it enables a disabled user); the user's sessions and tokens end."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise UserError(key="users.short_password", params={"n": MIN_PASSWORD_LENGTH})
+        raise UserError(
+            key="users.short_password", params={"n": MIN_PASSWORD_LENGTH}, details={"why": "short_password"}
+        )
     return _replace_row(ws, name, password_hash=hash_password(password))
 
 
-def set_role(ws: Workspace, name: str, role: str, rep_id: str | None = None) -> User:
-    """A new role (and rep id); the user's sessions and tokens end."""
-    _check_role(role, rep_id)
-    return _replace_row(ws, name, role=role, rep_id=(rep_id or "").strip() or None)
+def set_role(ws: Workspace, name: str, role: str, rep_id: str | None = None, team: str | None = None) -> User:
+    """A new role (and rep id, or a manager's team); the user's sessions and tokens end."""
+    _check_role(role, rep_id, team)
+    return _replace_row(ws, name, role=role, rep_id=(rep_id or "").strip() or None, team=(team or "").strip() or None)
+
+
+def team_reps(ws: Workspace, team: str) -> frozenset[str]:
+    """The reps of a team: those whose ``team`` is ``team`` or whose manager (``manager_id``) is the
+    rep ``team``, and that manager; compared case-insensitively. An unknown team has no reps."""
+    key = team.strip().lower()
+    r = ws.warehouse.table("reps")
+    hit = (r.team.lower() == key) | (r.manager_id.lower() == key) | (r.rep_id.lower() == key)
+    ids = r.filter(hit).select("rep_id").to_pyarrow().column("rep_id").to_pylist()
+    return frozenset(str(i) for i in ids if i)
+
+
+def scope_of(ws: Workspace, user: User) -> str | frozenset[str] | None:
+    """Whose rows ``user`` sees: every row (None), a rep's own (their id) or a team's (its reps)."""
+    if user.role == "rep":
+        return user.rep_id or ""
+    if user.role == "manager" and user.team:
+        return team_reps(ws, user.team)
+    return None
 
 
 def disable_user(ws: Workspace, name: str) -> User:
     """The user can no longer log in and their sessions and tokens end (``set_password`` enables them again)."""
     user, password_hash = login_record(ws, name)
     if user is None:
-        raise NotFound(key="users.not_found", params={"username": name}, details={"username": name})
+        raise NotFound(key="users.not_found", params={"username": name}, details={"why": "no_user", "username": name})
     if user.disabled:
         return user
     return _replace_row(ws, user.username, password_hash=DISABLED + password_hash)
@@ -260,7 +323,7 @@ def disable_user(ws: Workspace, name: str) -> User:
 def delete_user(ws: Workspace, name: str) -> None:
     """Remove the user; their sessions and tokens end."""
     if get_user(ws, name) is None:
-        raise NotFound(key="users.not_found", params={"username": name}, details={"username": name})
+        raise NotFound(key="users.not_found", params={"username": name}, details={"why": "no_user", "username": name})
     with ws.warehouse.transaction():
         ws.warehouse.delete_matching(USERS_TABLE, pa.table({"username": [name]}))
         _end_sessions_of(ws, name)
@@ -321,27 +384,57 @@ def count_sessions(ws: Workspace, name: str) -> int:
     return int(t.filter((t.username == name) & (t.expires_at >= _now())).count().execute())
 
 
-def _rep_ids(ws: Workspace, limit: int) -> list[str]:
-    """The first reps (by id) of the workspace, for demo logins."""
+def top_sellers(ws: Workspace, limit: int) -> list[str]:
+    """The reps with the most revenue over all the data (the engine's ``sales_per_rep``), then the
+    other reps by id: demo logins belong to reps who sell."""
+    from sanjeh.kpis.query import Query
+
     table = ws.warehouse.table("reps")
-    ids = table.select("rep_id").order_by("rep_id").limit(limit).to_pyarrow().column("rep_id").to_pylist()
-    return [str(i) for i in ids if i]
+    ids = [str(i) for i in table.select("rep_id").order_by("rep_id").to_pyarrow().column("rep_id").to_pylist() if i]
+    engine = ws.engine()
+    spans = engine.coverage().spans.values()
+    ranked: list[str] = []
+    if spans:
+        first, last = min(s.first for s in spans), max(s.last for s in spans)
+        rows = engine.run(Query("sales_per_rep", f"{first.isoformat()}..{last.isoformat()}")).rows
+        sold = sorted((r for r in rows if (r.get("revenue") or 0) > 0), key=lambda r: -float(r["revenue"]))
+        ranked = [str(r["rep"]) for r in sold if str(r["rep"]) in ids]
+    return (ranked + [i for i in ids if i not in ranked])[:limit]
 
 
-def create_demo_users(ws: Workspace, reps: int = 2) -> list[tuple[str, str, str, str | None]]:
-    """Create demo logins (admin, manager and ``reps`` reps of the data) with random passwords.
+def _team_of(ws: Workspace, rep_id: str) -> str | None:
+    r = ws.warehouse.table("reps")
+    got = r.filter(r.rep_id == rep_id).select("team").to_pyarrow().column("team").to_pylist()
+    return str(got[0]) if got and got[0] else None
 
-    Returns ``(username, password, role, rep_id)`` for each, so ``sanjeh demo`` can print them.
-    Users that already exist are left as they are and not returned.
+
+#: A demo login: (username, password, role, rep id, team).
+DemoLogin = tuple[str, str, str, str | None, str | None]
+
+
+def create_demo_users(ws: Workspace, reps: int = 2) -> list[DemoLogin]:
+    """Create demo logins with random passwords: ``admin``, ``manager`` (every row), ``teamlead``
+    (a manager who sees the team of the best-selling rep, when the reps have teams) and ``reps``
+    reps: those who sold the most.
+
+    Returns ``(username, password, role, rep_id, team)`` for each, so ``sanjeh demo`` can print
+    them. Users that already exist are left as they are and not returned.
     """
-    wanted: list[tuple[str, str, str | None]] = [("admin", "admin", None), ("manager", "manager", None)]
-    for i, rid in enumerate(_rep_ids(ws, reps), start=1):
-        wanted.append((f"rep{i}", "rep", rid))
-    out: list[tuple[str, str, str, str | None]] = []
-    for name, role, rep_id in wanted:
+    sellers = top_sellers(ws, reps)
+    wanted: list[tuple[str, str, str | None, str | None]] = [
+        ("admin", "admin", None, None),
+        ("manager", "manager", None, None),
+    ]
+    team = _team_of(ws, sellers[0]) if sellers else None
+    if team:
+        wanted.append(("teamlead", "manager", None, team))
+    for i, rid in enumerate(sellers, start=1):
+        wanted.append((f"rep{i}", "rep", rid, None))
+    out: list[DemoLogin] = []
+    for name, role, rep_id, team_name in wanted:
         if get_user(ws, name) is not None:
             continue
         password = secrets.token_urlsafe(9)
-        add_user(ws, name, role, rep_id, password=password)
-        out.append((name, password, role, rep_id))
+        add_user(ws, name, role, rep_id, password=password, team=team_name)
+        out.append((name, password, role, rep_id, team_name))
     return out

@@ -83,16 +83,22 @@ class Warehouse:
         for name, schema in SYSTEM_TABLES.items():
             if name not in existing:
                 self.con.create_table(name, schema=ibis.schema(schema))
-            elif self.kind in ("duckdb", "postgres"):  # a column added since the workspace was made
-                have = set(self.con.table(name).columns)
-                for col, kind in schema.items():
-                    if col not in have:
-                        self.execute(f"ALTER TABLE {_q(name)} ADD COLUMN {_q(col)} {_SQL_TYPES[kind]}")
-                        self.forget(name)
+            else:
+                self.add_missing_columns(name, schema)
         mine = f"{SHADOW_PREFIX}{os.getpid()}_"  # a live import of this process (same file opened twice)
         for name in existing:
             if name.startswith(SHADOW_PREFIX) and not name.startswith(mine):
                 self.execute(f"DROP TABLE IF EXISTS {_q(name)}")
+
+    def add_missing_columns(self, name: str, schema: dict[str, str]) -> None:
+        """Give a system table the columns a newer Sanjeh declares (a workspace made before them)."""
+        if self.kind not in ("duckdb", "postgres"):
+            return
+        have = set(self.con.table(name).columns)
+        for column, type_ in schema.items():
+            if column not in have:
+                self.execute(f"ALTER TABLE {_q(name)} ADD COLUMN {_q(column)} {_SQL_TYPES[type_]}")
+                self.forget(name)
 
     def create_canonical(self, t: Table) -> None:
         """Create the canonical table ``t``."""

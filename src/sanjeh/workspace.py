@@ -112,7 +112,7 @@ class Workspace:
             self.engine()._sources()
 
     # -- the engine ---------------------------------------------------------------------------
-    def engine(self, rep_scope: str | None = None, *, use_facts: bool = True) -> Engine:
+    def engine(self, rep_scope: str | frozenset[str] | None = None, *, use_facts: bool = True) -> Engine:
         from sanjeh.kpis.engine import Engine
 
         return Engine(self, rep_scope=rep_scope, use_facts=use_facts)

@@ -120,6 +120,14 @@ def _rank(order: I64) -> I64:
 
 
 # -- one chunk ---------------------------------------------------------------------
+def _at(numbers: I64, refs: I64) -> I64:
+    """``numbers[refs]`` where a reference is set (≥ 0), 0 elsewhere; a chunk too small to have any
+    lead or deal (a demo of a few hundred orders) refers to none."""
+    if len(numbers) == 0:
+        return np.zeros(len(refs), dtype=np.int64)
+    return numbers[np.maximum(refs, 0)]
+
+
 def make_chunk(
     world: World, rng: np.random.Generator, year: int, month: int, n: int, counters: Counters, totals: Totals
 ) -> dict[str, pa.Table]:
@@ -359,7 +367,7 @@ def make_chunk(
             "order_id": ids("SO", o_first, n, width),
             "ordered_at": _ts(order_t),
             "customer_id": _ids_or_null("C", order_cust + 1, 6),
-            "opportunity_id": _ids_or_null("OP", np.where(linked, opp_no[np.maximum(order_opp, 0)], 0), width),
+            "opportunity_id": _ids_or_null("OP", np.where(linked, _at(opp_no, order_opp), 0), width),
             "rep_id": _text(world.rep_ids, order_rep),
             "region": _text(world.regions, region),
             "contact_method": _text(CONTACT_METHODS, order_cm),
@@ -383,9 +391,7 @@ def make_chunk(
         {
             "opportunity_id": ids("OP", int(opp_no.min()) if no else 1, no, width),
             "created_at": _ts(clock.to_time(opp_created[opp_order])),
-            "lead_id": _ids_or_null(
-                "LD", np.where(opp_has_lead, lead_no[np.maximum(lead_of_opp, 0)], 0)[opp_order], width
-            ),
+            "lead_id": _ids_or_null("LD", np.where(opp_has_lead, _at(lead_no, lead_of_opp), 0)[opp_order], width),
             "customer_id": _ids_or_null("C", opp_cust[opp_order] + 1, 6),
             "rep_id": _text(world.rep_ids, opp_rep[opp_order]),
             "source": _text(SOURCES, np.where(opp_has_lead & (rng.random(no) < 0.2), -1, opp_source)[opp_order]),
@@ -425,10 +431,8 @@ def make_chunk(
             "type": _text(ACTIVITY_TYPES, a_type[ao]),
             "occurred_at": _ts(clock.to_time(a_w[ao])),
             "duration_min": pa.array(a_duration[ao], pa.float64(), mask=np.isnan(a_duration[ao])),
-            "lead_id": _ids_or_null("LD", np.where(a_lead_ref >= 0, lead_no[np.maximum(a_lead_ref, 0)], 0)[ao], width),
-            "opportunity_id": _ids_or_null(
-                "OP", np.where(a_opp_ref >= 0, opp_no[np.maximum(a_opp_ref, 0)], 0)[ao], width
-            ),
+            "lead_id": _ids_or_null("LD", np.where(a_lead_ref >= 0, _at(lead_no, a_lead_ref), 0)[ao], width),
+            "opportunity_id": _ids_or_null("OP", np.where(a_opp_ref >= 0, _at(opp_no, a_opp_ref), 0)[ao], width),
             "customer_id": _ids_or_null("C", a_cust[ao] + 1, 6),
             "outcome": _text(OUTCOMES, a_outcome[ao]),
         }

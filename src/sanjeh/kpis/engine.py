@@ -37,10 +37,9 @@ from sanjeh.kpis.compile import (
 from sanjeh.kpis.coverage import Coverage, DataStatus, read_coverage
 from sanjeh.kpis.model import KPI, kpi_from_settings
 from sanjeh.kpis.query import Plan, Query, plan
-from sanjeh.kpis.sources import COHORTS, Sources
+from sanjeh.kpis.sources import COHORTS, RepScope, Sources, normalize_scope
 from sanjeh.kpis.sqlcache import Compiled
 from sanjeh.kpis.targeting import Target, resolve_targets
-from sanjeh.text import normalize_member
 
 if TYPE_CHECKING:
     from sanjeh.workspace import Workspace
@@ -114,9 +113,9 @@ def _clean(v: Any) -> Any:
 class Engine:
     """KPI queries over one workspace, optionally restricted to one rep's rows."""
 
-    def __init__(self, ws: Workspace, *, rep_scope: str | None = None, use_facts: bool = True) -> None:
+    def __init__(self, ws: Workspace, *, rep_scope: RepScope = None, use_facts: bool = True) -> None:
         self.ws = ws
-        self.rep_scope = normalize_member("rep", rep_scope) if rep_scope is not None else None
+        self.rep_scope = normalize_scope(rep_scope)  # one rep's id, or a team's set of ids
         self._catalogue: dict[str, KPI] | None = None
         self._coverage: Coverage | None = None
         self._members: dict[tuple[str, str], list[str]] = {}
@@ -238,7 +237,7 @@ class Engine:
             p.compare,
             p.measures,
             p.grain is None,
-            self.rep_scope,
+            self.rep_scope if not isinstance(self.rep_scope, frozenset) else tuple(sorted(self.rep_scope)),
             tuple(sorted(src.facts)),
             src.no_orders,
             targeted,

@@ -21,6 +21,29 @@ from sanjeh.warehouse import Warehouse
 UNKNOWN = "unknown"
 UNSPECIFIED = "unspecified"
 
+#: Whose rows an engine counts: every row (None), one rep's (their id) or a team's (a set of
+#: rep ids; an empty set is no rows, never every row).
+RepScope = str | frozenset[str] | None
+
+
+def normalize_scope(scope: str | frozenset[str] | set[str] | None) -> RepScope:
+    """A rep scope with its ids normalised as the import stores them (``sanjeh.text``)."""
+    from sanjeh.text import normalize_member
+
+    if scope is None:
+        return None
+    if isinstance(scope, str):
+        return normalize_member("rep", scope)
+    return frozenset(normalize_member("rep", s) for s in scope)
+
+
+def in_scope(col: ir.Value, scope: str | frozenset[str]) -> ir.BooleanValue:
+    """Whether a row's rep id (``col``) is in the scope; ids compare case-insensitively."""
+    s: ir.StringValue = col.cast("string")  # type: ignore[assignment]
+    if isinstance(scope, str):
+        return s.lower() == scope.lower()  # type: ignore[no-any-return]
+    return s.lower().isin(sorted({r.lower() for r in scope}))  # type: ignore[no-any-return]
+
 
 @dataclass(frozen=True)
 class Cohort:
@@ -113,13 +136,14 @@ def _member(*cols: ir.Value, default: str = UNKNOWN) -> ir.StringValue:
 
 
 class Sources:
-    """Builds cohorts from the warehouse, restricted to one rep's rows when ``rep_scope`` is set."""
+    """Builds cohorts from the warehouse, restricted to one rep's (or one team's) rows when
+    ``rep_scope`` is set."""
 
     def __init__(
         self,
         warehouse: Warehouse,
         *,
-        rep_scope: str | None = None,
+        rep_scope: RepScope = None,
         no_orders: bool = False,
         facts: Collection[str] = (),
     ) -> None:
@@ -132,7 +156,7 @@ class Sources:
     def _t(self, name: str) -> ir.Table:
         t = self.wh.table(name)
         if self.rep_scope is not None and name in ("orders", "opportunities", "leads", "activities", "time_entries"):
-            t = t.filter(t.rep_id.lower() == self.rep_scope.lower())  # ids compare case-insensitively
+            t = t.filter(in_scope(t.rep_id, self.rep_scope))  # ids compare case-insensitively
         return t
 
     def cohort(self, name: str) -> ir.Table:
@@ -154,7 +178,7 @@ class Sources:
             return None  # e.g. first orders: a rep's customers' first orders among the rep's orders
         t = self.wh.table(table)
         if self.rep_scope is not None and owner is not None:
-            t = t.filter(t[owner].lower() == self.rep_scope.lower())
+            t = t.filter(in_scope(t[owner], self.rep_scope))
         return t
 
     def opportunities_x(self) -> ir.Table:

@@ -17,8 +17,9 @@ region, months for a rep. A row is then measured against:
    targets all cover the row).
 
 A filter on a member (or a rep's own view) makes the row that member's: it is measured
-against that member's targets. Only targets of the row's calendar count (a Gregorian target
-never applies to a Jalali row).
+against that member's targets. A team's view (a set of reps) measures a row without a
+dimension against the sum of its reps' targets, and a row by rep only against its own reps'.
+Only targets of the row's calendar count (a Gregorian target never applies to a Jalali row).
 """
 
 from __future__ import annotations
@@ -126,7 +127,9 @@ def _span(label: str) -> tuple[str, dt.date, dt.date] | None:
     return p.calendar, p.start, p.end
 
 
-def resolve_targets(raw: Iterable[Mapping[str, Any]], plan: Plan, *, rep_scope: str | None = None) -> list[Target]:
+def resolve_targets(
+    raw: Iterable[Mapping[str, Any]], plan: Plan, *, rep_scope: str | frozenset[str] | None = None
+) -> list[Target]:
     """The targets of ``plan``'s rows, from the rows of the ``targets`` table."""
     kpi: KPI = plan.kpi
     visible = {m.name: m for m in kpi.visible_measures}
@@ -149,23 +152,32 @@ def resolve_targets(raw: Iterable[Mapping[str, Any]], plan: Plan, *, rep_scope: 
     if not found:
         return []
     constraints = list(plan.filters)
-    if rep_scope is not None:
+    team: frozenset[str] | None = None  # a team's view: the keys of its reps
+    if isinstance(rep_scope, str):
         constraints.append(("rep", rep_scope))
+    elif rep_scope is not None:
+        team = frozenset(member_key("rep", r) for r in rep_scope)
     out: list[Target] = []
     for measure, by_dim in found.items():
         rollup = rollup_of(visible[measure])
         for step in _steps(plan.period, plan.grain):
             label, start, end = step
-            if len(plan.by) == 1 and all(d == plan.by[0] for d, _ in constraints):
+            if (
+                len(plan.by) == 1
+                and all(d == plan.by[0] for d, _ in constraints)
+                and (team is None or plan.by[0] == "rep")
+            ):
                 dim = plan.by[0]
                 for key, (member, sets) in by_dim.get(dim, {}).items():
                     if constraints and any(member_key(d, m) != key for d, m in constraints):
+                        continue
+                    if team is not None and key not in team:
                         continue
                     value = resolve(start, end, sets, rollup)
                     if value is not None:
                         out.append(Target(measure, label, key, member, value))
             elif not plan.by:
-                value = _row_target(start, end, by_dim, constraints, kpi, rollup)
+                value = _row_target(start, end, by_dim, constraints, kpi, rollup, team)
                 if value is not None:
                     out.append(Target(measure, label, None, None, value))
     return out
@@ -178,14 +190,24 @@ def _row_target(
     constraints: list[tuple[str, str]],
     kpi: KPI,
     rollup: str,
+    team: frozenset[str] | None = None,
 ) -> float | None:
-    """The target of a row without a dimension: the company's, or the filtered member's."""
+    """The target of a row without a dimension: the company's, the filtered member's, or a team's
+    (the sum of its reps' targets)."""
     if len(constraints) > 1:
         return None
     if constraints:
         dim, member = constraints[0]
+        if team is not None and dim != "rep":
+            return None  # a region's target is the whole company's region, not the team's part of it
         hit = by_dim.get(dim, {}).get(member_key(dim, member))
         return resolve(start, end, hit[1], rollup) if hit else None
+    if team is not None:
+        reps = [sets for key, (_, sets) in by_dim.get("rep", {}).items() if key in team]
+        values = [resolve(start, end, sets, rollup) for sets in reps] if rollup == "sum" else []
+        if not values or any(v is None for v in values):
+            return None
+        return sum(v for v in values if v is not None)
     company = by_dim.get("", {}).get("")
     if company is not None:
         value = resolve(start, end, company[1], rollup)

@@ -46,7 +46,9 @@ class UserOut(BaseModel):
     username: str
     role: str
     rep_id: str | None = None
+    team: str | None = None
     language: str | None = None
+    disabled: bool = False
 
 
 class UserIn(BaseModel):
@@ -54,6 +56,7 @@ class UserIn(BaseModel):
     username: Text
     role: Text = Field(description="admin, manager or rep")
     rep_id: Text | None = None
+    team: Text | None = Field(default=None, description="a manager's team: they see its reps' rows only")
     password: str = Field(min_length=8, max_length=1000)
     language: Text | None = None
 
@@ -157,17 +160,23 @@ def scorecard(
 # -- targets ---------------------------------------------------------------------------------------
 @router.get("/targets", response_model=list[TargetRow], responses=ERRORS)
 def get_targets(request: Request, c: CallerDep) -> list[dict[str, Any]]:
-    """Every target (a rep: only the targets set for them)."""
+    """Every target (a rep: only the targets set for them; a team's manager: their reps')."""
     st = state_of(request)
-    scope = c.user.rep_scope
-    return st.call(lambda ws: read_targets(ws, rep_id=scope) if c.user.role == "rep" else read_targets(ws))
+    scope = st.scope(c.user)
+    if isinstance(scope, str):
+        return st.call(lambda ws: read_targets(ws, rep_id=scope))
+    return st.call(lambda ws: read_targets(ws, reps=scope))
 
 
 @router.put("/targets", response_model=list[TargetRow], responses=ERRORS)
 def put_targets(request: Request, rows: list[TargetRow], c: ManagerDep) -> list[dict[str, Any]]:
-    """Replace every target (admin, manager). All rows are checked first; nothing changes on an error."""
+    """Replace every target (admin, manager). All rows are checked first; nothing changes on an error.
+    Only the rows that differ are written, and audited (``GET /api/v1/targets/changes``)."""
     st = state_of(request)
-    stored = st.call(lambda ws: replace_targets(ws, [r.model_dump() for r in rows]))
+    if st.scope(c.user) is not None:
+        raise Forbidden(key="auth.team_put_targets")
+    name = c.user.username
+    stored = st.call(lambda ws: replace_targets(ws, [r.model_dump() for r in rows], username=name, via="api"))
     st.targets_changed()
     return stored
 
@@ -276,7 +285,9 @@ def create_user(request: Request, body: UserIn, c: AdminDep) -> dict[str, Any]:
         raise UserError(key="users.unknown_role", params={"role": body.role, "roles": list(ROLES)})
     st = state_of(request)
     user = st.call(
-        lambda ws: add_user(ws, body.username, body.role, body.rep_id, password=body.password, language=body.language)
+        lambda ws: add_user(
+            ws, body.username, body.role, body.rep_id, password=body.password, language=body.language, team=body.team
+        )
     )
     st.forget_user(user.username)
     return user.to_dict()

@@ -150,7 +150,7 @@ def create_app(
     ``credentials_ttl``: seconds a user's row and a session's liveness are cached (a change made by
     another process, such as ``sanjeh users remove`` on a PostgreSQL warehouse, shows after it).
     """
-    from sanjeh.web import api, data_pages, pages
+    from sanjeh.web import api, api_rows, api_targets, api_users, data_pages, pages, rows_page, targets_page, users_page
 
     ws = _open(ws_or_settings)
     state = AppState.build(
@@ -196,8 +196,14 @@ def create_app(
         )
 
     app.include_router(api.router)
+    app.include_router(api_targets.router)
+    app.include_router(api_rows.router)
+    app.include_router(api_users.router)
     app.include_router(pages.router)
     app.include_router(data_pages.router)
+    app.include_router(targets_page.router)
+    app.include_router(rows_page.router)
+    app.include_router(users_page.router)
     pages.mount_static(app)
     return app
 

@@ -34,7 +34,7 @@ from sanjeh.formatting import (
 )
 from sanjeh.i18n import DIRECTION, digits, isolate, member_label, normalize_lang, period_label, t, t_or
 from sanjeh.render import column_title
-from sanjeh.users import ROLES, User, add_user, list_users, set_language
+from sanjeh.users import User, set_language
 from sanjeh.web import charts, controls, views
 from sanjeh.web.auth import CSRF_FIELD, SESSION_COOKIE, SESSION_SECONDS
 from sanjeh.web.deps import Caller, _resolve, check_csrf, log_in, log_out, state_of
@@ -405,6 +405,7 @@ def kpi_page(request: Request, name: str) -> Response:
     result = _kpi_result(st, c, k, asked, lang)
     spec = asked.spec
     show_all = q.get("all") == "1"
+    from sanjeh.web.rows_page import drill_links  # the drill-through hook (rows_page imports this module)
 
     def drill(dim: str, member: str) -> str:
         by = [b for b in spec.by if b != dim or b in k.fixed]
@@ -468,6 +469,7 @@ def kpi_page(request: Request, name: str) -> Response:
         extra_params=[(p, v) for p, v in params if p != "period"],
         warnings=list(result.get("warnings") or []),
         summary=_view_summary(spec, lang),
+        drill_rows=drill_links(k, spec, shown, lang_param, lang),
     )
 
 
@@ -728,104 +730,3 @@ def reps_csv(request: Request) -> Response:
 @router.get("/reps/xlsx")
 def reps_xlsx(request: Request) -> Response:
     return _reps_download(request, "xlsx")
-
-
-# -- targets --------------------------------------------------------------------------------------
-@router.get("/targets")
-def targets_page(request: Request) -> Response:
-    c = page_caller(request)
-    if not c.user.can_manage:
-        raise Forbidden("only an admin or a manager may see and edit targets", details={"role": c.user.role})
-    return _targets_render(request, c, None, None)
-
-
-def _targets_render(
-    request: Request, c: Caller, rows: list[dict[str, Any]] | None, error: Any, status: int = 200
-) -> Response:
-    from sanjeh.targets import read_targets
-
-    st = state_of(request)
-    lang = _lang(request, c.user)
-    stored = rows if rows is not None else st.call(read_targets)
-    only = request.query_params.get("kpi") or ""
-    shown = [r for r in stored if not only or r.get("kpi") == only]
-    cat = [_kpi_view(k, lang) for k in st.catalogue()]
-    return _render(
-        request,
-        "targets.html",
-        c,
-        status=status,
-        lang=lang,
-        rows=shown,
-        hidden_rows=[r for r in stored if r not in shown],
-        only=only,
-        catalogue=cat,
-        blank=5,
-        error=error,
-    )
-
-
-@router.post("/targets")
-async def targets_save(request: Request) -> Response:
-    from sanjeh.targets import InvalidTargets, replace_targets
-
-    c = page_caller(request)
-    await check_csrf(request, c)
-    if not c.user.can_manage:
-        raise Forbidden("only an admin or a manager may edit targets", details={"role": c.user.role})
-    form = await request.form()
-    fields = ("kpi", "measure", "period", "dimension", "member", "target")
-    cols = {f: [str(v) for v in form.getlist(f)] for f in fields}
-    deleted = {str(v) for v in form.getlist("delete")}
-    n = max((len(v) for v in cols.values()), default=0)
-    rows: list[dict[str, Any]] = []
-    for i in range(n):
-        row = {f: (cols[f][i] if i < len(cols[f]) else "").strip() for f in fields}
-        if str(i) in deleted or not any(row.values()):
-            continue
-        rows.append(row)
-    st = state_of(request)
-    try:
-        st.call(lambda ws: replace_targets(ws, rows))
-    except InvalidTargets as exc:
-        return _targets_render(request, c, rows, exc, status=422)
-    st.targets_changed()
-    only = str(form.get("only") or "")
-    return RedirectResponse(_url("/targets", [("kpi", only), ("saved", "1")]), status_code=303)
-
-
-# -- users ---------------------------------------------------------------------------------------
-@router.get("/users")
-def users_page(request: Request) -> Response:
-    c = page_caller(request)
-    if not c.user.is_admin:
-        raise Forbidden("only an admin may see users", details={"role": c.user.role})
-    return _users_render(request, c, None)
-
-
-def _users_render(request: Request, c: Caller, error: Any, status: int = 200) -> Response:
-    st = state_of(request)
-    return _render(request, "users.html", c, status=status, users=st.call(list_users), roles=list(ROLES), error=error)
-
-
-@router.post("/users")
-async def users_add(request: Request) -> Response:
-    c = page_caller(request)
-    await check_csrf(request, c)
-    if not c.user.is_admin:
-        raise Forbidden("only an admin may add users", details={"role": c.user.role})
-    form = await request.form()
-    st = state_of(request)
-    try:
-        st.call(
-            lambda ws: add_user(
-                ws,
-                str(form.get("username") or ""),
-                str(form.get("role") or ""),
-                str(form.get("rep_id") or "") or None,
-                password=str(form.get("password") or ""),
-            )
-        )
-    except UserError as exc:
-        return _users_render(request, c, exc, status=exc.status)
-    return RedirectResponse("/users", status_code=303)

@@ -5,8 +5,9 @@
 Without ``--workspace`` a demo workspace is built in a temporary folder (demo
 tables written straight into DuckDB). The app is served on a free 127.0.0.1 port
 and Debian's chromium (through Playwright) logs in and saves PNGs of the
-scorecard, KPI pages, the reps leaderboard and the data page, in Persian and
-English, and the scorecard and a KPI page at phone width. Needs the ``dev`` extra (playwright).
+scorecard, KPI pages, the reps leaderboard, the data page, the targets editor, the rows
+behind a number and the users page, in Persian and English, and the scorecard and a KPI page
+at phone width. Needs the ``dev`` extra (playwright).
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ PAGES = (
     ("kpi-mql-to-sql", "/kpi/mql_to_sql?period={quarter}"),
     ("reps", "/reps"),
     ("data", "/data"),
+    ("targets", "/targets"),
+    ("rows", "/kpi/revenue/rows?period={quarter}"),
+    ("users", "/users"),
 )
 #: Pages taken at phone width (390 × 844, the first screen only), in Persian.
 PHONE_PAGES = (("scorecard-phone-fa", "/"), ("kpi-revenue-phone-fa", "/kpi/revenue"))

@@ -5,7 +5,7 @@ Built by :func:`sanjeh.web.app.create_app` and reached from a request as
 :meth:`AppState.locked` (one DuckDB connection is shared by the server's threads).
 Engine results are cached per (query, rep scope, data version): a repeated view costs
 a dictionary look-up, and an import (which changes the data version) invalidates
-them all.
+them all. A rep scope is one rep's id or a team's set of rep ids (a manager with a team).
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from typing import Any, TypeVar
 from sanjeh.calendar import parse_grain, parse_period
 from sanjeh.errors import Forbidden, InvalidQuery
 from sanjeh.kpis.query import Query
-from sanjeh.users import User, get_user, session_alive
+from sanjeh.kpis.sources import RepScope
+from sanjeh.text import member_key
+from sanjeh.users import User, get_user, session_alive, team_reps
 from sanjeh.web.auth import RateLimiter, Signer
 from sanjeh.workspace import Workspace
 
@@ -101,7 +103,7 @@ class AppState:
     credentials_ttl: float = CREDENTIALS_TTL
     computed: int = 0  # engine calls made (not served from the cache)
     _lock: threading.RLock = field(default_factory=threading.RLock)
-    _engines: dict[str | None, Any] = field(default_factory=dict)
+    _engines: dict[RepScope, Any] = field(default_factory=dict)
     _version: tuple[float, str] = (0.0, "")
     _users: dict[str, tuple[float, User | None]] = field(default_factory=dict)
     _sessions: ResultCache = field(default_factory=lambda: ResultCache(4096))
@@ -181,7 +183,7 @@ class AppState:
         return self._hash_slots
 
     # -- the engine ------------------------------------------------------------------------
-    def engine(self, rep_scope: str | None) -> Any:
+    def engine(self, rep_scope: RepScope) -> Any:
         with self._lock:
             eng = self._engines.get(rep_scope)
             if eng is None:
@@ -189,7 +191,7 @@ class AppState:
                 self._engines[rep_scope] = eng
             return eng
 
-    def cached(self, key: tuple[Any, ...], rep_scope: str | None, compute: Callable[[Any], T]) -> T:
+    def cached(self, key: tuple[Any, ...], rep_scope: RepScope, compute: Callable[[Any], T]) -> T:
         full = (*key, rep_scope, self.data_version())
         hit = self.cache.get(full)
         if hit is not None:
@@ -238,6 +240,26 @@ class AppState:
         before last month (kpis/coverage.py)."""
         return self.cached(("as_of", self.ws.today()), None, lambda e: e.as_of())
 
+    def scope(self, user: User) -> RepScope:
+        """Whose rows ``user`` sees: every row (None), a rep's own (their id), or a team's (the set of
+        its reps' ids, read from ``reps`` once per data version; an unknown team is no rep)."""
+        if user.role == "rep":
+            return user.rep_id or ""
+        if user.role == "manager" and user.team:
+            team = user.team
+            return self.cached(("team", team.lower()), None, lambda e: team_reps(self.ws, team))
+        return None
+
+    def check_rep_filter(self, user: User, dim: str, member: str) -> None:
+        """A rep (or a team's manager) asking for another rep's (or another team's) rows gets 403."""
+        scope = self.scope(user)
+        if dim != "rep" or scope is None:
+            return
+        allowed = {member_key("rep", scope)} if isinstance(scope, str) else {member_key("rep", r) for r in scope}
+        if member_key("rep", member) not in allowed:
+            key = "auth.rep_own_data" if isinstance(scope, str) else "auth.team_own_data"
+            raise Forbidden(key=key, details={"filter": f"{dim}:{member}", "rep_id": user.rep_id, "team": user.team})
+
     def spec(
         self,
         user: User,
@@ -259,25 +281,23 @@ class AppState:
                 key="query.compare", params={"given": compare}, details={"compare": compare, "allowed": list(COMPARES)}
             )
         pairs = tuple(parse_filter(f) for f in filters if f)
-        scope = user.rep_scope
         for dim, member in pairs:
-            if dim == "rep" and scope is not None and member.lower() != scope.lower():
-                raise Forbidden(key="auth.rep_own_data", details={"filter": f"{dim}:{member}", "rep_id": scope})
+            self.check_rep_filter(user, dim, member)
         dims = tuple(dict.fromkeys(b for b in by if b))
         return QuerySpec(kpi, label, g, dims, pairs, compare)
 
     def run(self, user: User, spec: QuerySpec) -> dict[str, Any]:
         """The engine's result for ``spec`` as a dict (``Result.to_dict()``), cached."""
 
-        return self.run_query(user.rep_scope, spec)
+        return self.run_query(self.scope(user), spec)
 
     def explain(self, user: User, spec: QuerySpec) -> str:
         def compute(engine: Any) -> str:
             return str(engine.explain(spec))
 
-        return self.cached(("explain", spec), user.rep_scope, compute)
+        return self.cached(("explain", spec), self.scope(user), compute)
 
-    def run_query(self, rep_scope: str | None, query: Query) -> dict[str, Any]:
+    def run_query(self, rep_scope: RepScope, query: Query) -> dict[str, Any]:
         """The engine's result for ``query`` in a rep's scope (None: everyone's), cached."""
 
         def compute(engine: Any) -> dict[str, Any]:
@@ -287,9 +307,9 @@ class AppState:
 
     def scorecard(self, user: User, period: str | None) -> dict[str, Any]:
         label = parse_period(period).label if period else self.default_period()
-        return self._scorecard(user.rep_scope, label)
+        return self._scorecard(self.scope(user), label)
 
-    def _scorecard(self, rep_scope: str | None, label: str) -> dict[str, Any]:
+    def _scorecard(self, rep_scope: RepScope, label: str) -> dict[str, Any]:
         """The scorecard, its cards' spotlights computed by :meth:`run_query` (so a card and the
         KPI page it links to share one result)."""
         from sanjeh.kpis.scorecard import build_scorecard
@@ -299,3 +319,19 @@ class AppState:
             return dict(sc.to_dict())
 
         return self.cached(("scorecard", label), rep_scope, compute)
+
+    def rows(self, user: User, q: Any, *, export: bool = False) -> dict[str, Any]:
+        """The rows behind a number (kpis/drill.py) as a dict, over the user's own rows; a page is
+        cached like a result, an export (every row) is not."""
+        from sanjeh.kpis.drill import drill
+
+        if export:
+            with self._lock:
+                return dict(drill(self.engine(self.scope(user)), q, export=True).to_dict())
+        return self.cached(("rows", q), self.scope(user), lambda e: dict(drill(e, q).to_dict()))
+
+    def members(self, user: User, dimension: str) -> list[tuple[str, str | None]]:
+        """The members of a dimension with their names (the pickers), as the user may see them."""
+        from sanjeh.kpis.members import members
+
+        return self.cached(("members", dimension), self.scope(user), lambda e: members(e, dimension))

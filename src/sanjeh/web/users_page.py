@@ -1,0 +1,154 @@
+"""The Users page (admin): every user with their role, rep or team, language and state; add a
+user, set a password, change a role or team, disable, remove — what ``sanjeh users …`` does.
+Every form carries the session's CSRF token; a changed user's sessions and tokens end."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from sanjeh.errors import Forbidden, UserError
+from sanjeh.i18n import has, t
+from sanjeh.users import (
+    LANGUAGES,
+    ROLES,
+    add_user,
+    count_sessions,
+    delete_user,
+    disable_user,
+    list_users,
+    set_password,
+    set_role,
+)
+from sanjeh.web.api_users import not_self
+from sanjeh.web.deps import Caller, check_csrf, state_of
+from sanjeh.web.pages import _lang, _render, page_caller
+
+router = APIRouter(include_in_schema=False)
+DONE = ("added", "password", "role", "disabled", "removed")
+
+
+def _admin(c: Caller) -> None:
+    if not c.user.is_admin:
+        raise Forbidden(key="auth.admins_only", details={"role": c.user.role})
+
+
+def _error_text(exc: UserError, lang: str) -> str:
+    why = exc.details.get("why")
+    if why and has(f"users.err.{why}"):
+        return t(f"users.err.{why}", lang)
+    return exc.text(lang)
+
+
+def _page(request: Request, c: Caller, error: UserError | None = None, status: int = 200) -> Response:
+    st = state_of(request)
+    lang = _lang(request, c.user)
+
+    def rows(ws: Any) -> list[dict[str, Any]]:
+        return [{**u.to_dict(), "sessions": count_sessions(ws, u.username)} for u in list_users(ws)]
+
+    done = request.query_params.get("done")
+    name = (request.query_params.get("name") or "")[:64]
+    return _render(
+        request,
+        "users.html",
+        c,
+        status=status,
+        lang=lang,
+        users=st.call(rows),
+        roles=list(ROLES),
+        languages=list(LANGUAGES),
+        error=error,
+        error_text=_error_text(error, lang) if error else "",
+        done=t(f"users.done.{done}", lang, name=name) if done in DONE else None,
+    )
+
+
+@router.get("/users")
+def users_page(request: Request) -> Response:
+    c = page_caller(request)
+    _admin(c)
+    return _page(request, c)
+
+
+def _done(what: str, name: str) -> Response:
+    return RedirectResponse("/users?" + urlencode({"done": what, "name": name}), status_code=303)
+
+
+@router.post("/users")
+async def users_add(request: Request) -> Response:
+    c = page_caller(request)
+    await check_csrf(request, c)
+    _admin(c)
+    form = await request.form()
+    st = state_of(request)
+    name = str(form.get("username") or "").strip()
+    try:
+        user = st.call(
+            lambda ws: add_user(
+                ws,
+                name,
+                str(form.get("role") or ""),
+                str(form.get("rep_id") or "") or None,
+                password=str(form.get("password") or ""),
+                language=str(form.get("language") or "") or None,
+                team=str(form.get("team") or "") or None,
+            )
+        )
+    except UserError as exc:
+        return _page(request, c, exc, exc.status)
+    st.forget_user(user.username)
+    return _done("added", user.username)
+
+
+async def _change(request: Request, name: str, what: str) -> Response:
+    c = page_caller(request)
+    await check_csrf(request, c)
+    _admin(c)
+    form = await request.form()
+    st = state_of(request)
+    try:
+        if what == "password":
+            st.call(lambda ws: set_password(ws, name, str(form.get("password") or "")))
+        elif what == "role":
+            role = str(form.get("role") or "")
+            if role != "admin":
+                not_self(c, name, "demote")
+            rep_id = str(form.get("rep_id") or "") or None
+            team = str(form.get("team") or "") or None
+            st.call(lambda ws: set_role(ws, name, role, rep_id, team))
+        elif what == "disabled":
+            not_self(c, name, "disable")
+            st.call(lambda ws: disable_user(ws, name))
+        else:
+            not_self(c, name, "remove")
+            if not form.get("confirm"):
+                raise UserError("tick the box to confirm the removal", details={"why": "confirm"})
+            st.call(lambda ws: delete_user(ws, name))
+    except UserError as exc:
+        return _page(request, c, exc, exc.status)
+    st.forget_user(name)
+    return _done(what, name)
+
+
+@router.post("/users/{name}/password")
+async def users_password(request: Request, name: str) -> Response:
+    return await _change(request, name, "password")
+
+
+@router.post("/users/{name}/role")
+async def users_role(request: Request, name: str) -> Response:
+    return await _change(request, name, "role")
+
+
+@router.post("/users/{name}/disable")
+async def users_disable(request: Request, name: str) -> Response:
+    return await _change(request, name, "disabled")
+
+
+@router.post("/users/{name}/remove")
+async def users_remove(request: Request, name: str) -> Response:
+    return await _change(request, name, "removed")
