@@ -424,3 +424,44 @@ def test_api_why(workspace: Workspace) -> None:
         refused = c.get("/api/v1/kpis/sales_cycle/why", params={"period": P, "by": "rep"})
         assert refused.status_code == 422 and "mean_days" in refused.json()["error"]["message"]
         assert c.get("/api/v1/kpis/nope/why", params={"period": P}).status_code == 404
+
+
+# -- a real dataset: Maven CRM's win rate by sales agent, quarter on quarter, against pandas ------------
+def test_maven_win_rate_by_agent_quarter_on_quarter(tmp_path: Any) -> None:
+    import pandas as pd
+
+    from sanjeh.ingest import run_import
+    from tests.conftest import DATASET_CURRENCIES, DATASETS, FIXED_TODAY
+
+    folder = DATASETS / "maven-crm-sales-opportunities"
+    ws = Workspace.init(tmp_path / "ws", currency=DATASET_CURRENCIES["maven-crm"])
+    ws.clock = lambda: FIXED_TODAY
+    try:
+        run_import(ws, [folder], mapping="maven-crm")
+        answer = ws.engine().why(WhyQuery("win_rate", "2017-Q3", by=("rep",), top=100))
+    finally:
+        ws.close()
+    deals = pd.read_csv(folder / "sales_pipeline.csv", dtype=str, keep_default_na=False)
+    deals["close"] = pd.to_datetime(deals["close_date"].replace("", None))
+    closed = deals[deals["deal_stage"].isin(["Won", "Lost"])]
+
+    def side(start: str, end: str) -> pd.DataFrame:
+        q = closed[(closed["close"] >= start) & (closed["close"] < end)]
+        g = q.groupby("sales_agent")["deal_stage"]
+        return pd.DataFrame({"n": g.apply(lambda s: (s == "Won").sum()), "d": g.size()})
+
+    now, before = side("2017-07-01", "2017-10-01"), side("2017-04-01", "2017-07-01")
+    both = now.add_suffix("1").join(before.add_suffix("0"), how="outer")
+    both = both.fillna(0.0)
+    r0_total, r1_total = both["n0"].sum() / both["d0"].sum(), both["n1"].sum() / both["d1"].sum()
+    s0, s1 = both["d0"] / both["d0"].sum(), both["d1"] / both["d1"].sum()
+    own0 = (both["n0"] / both["d0"]).where(both["d0"] > 0)
+    own1 = (both["n1"] / both["d1"]).where(both["d1"] > 0)
+    r0, r1 = own0.fillna(own1), own1.fillna(own0)
+    expected = (r1 - r0) * (s0 + s1) / 2 + (s1 - s0) * ((r0 + r1) / 2 - (r0_total + r1_total) / 2)
+    assert answer.value == approx(r1_total, rel=1e-12) and answer.baseline_value == approx(r0_total, rel=1e-12)
+    assert answer.other is None
+    assert contributions(answer) == approx(expected.to_dict(), rel=1e-9, abs=1e-15)
+    assert sum(contributions(answer).values()) == approx(r1_total - r0_total, rel=1e-9)
+    top = max(expected.abs().to_dict().items(), key=lambda kv: kv[1])[0]
+    assert answer.rows[0]["rep"] == top
