@@ -86,12 +86,33 @@ def test_scorecard_json(ws_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     ],
 )
 def test_bad_input_is_one_sentence_and_exit_2(
-    ws_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], needle: str
+    ws_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str], needle: str
 ) -> None:
+    monkeypatch.setenv("SANJEH_LANG", "en")  # English whatever the workspace's language
     code, out, err = run(capsys, *args, "-w", str(ws_path))
     assert code == 2
     assert needle in err
     assert "Traceback" not in err and out == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["kpi", "nope", "--period", "1403"], "شاخصی به نام «nope» نداریم"),
+        (["kpi", "revenue", "--period", "1403-13"], "ماه ۱۳ وجود ندارد"),
+        (["kpi", "revenue", "--period", "1403", "--by", "stage"], "نمی‌توان بر پایه‌ی مرحله (stage) تفکیک کرد"),
+        (["kpi", "revenue", "--period", "1403", "--filter", "region=Atlantis"], "«Atlantis» در داده‌ها نیست"),
+        (["kpi", "revenue"], "دوره را بدهید"),
+    ],
+)
+def test_a_persian_workspace_says_its_errors_in_persian(
+    ws_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str], needle: str
+) -> None:
+    monkeypatch.delenv("SANJEH_LANG", raising=False)
+    code, out, err = run(capsys, *args, "-w", str(ws_path))
+    assert code == 2 and out == ""
+    assert err.startswith("خطا: ") and needle in err, err
+    assert "\u2066" not in err  # no bidi marks in a terminal
 
 
 def test_not_a_workspace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -119,3 +140,29 @@ def test_init_import_rejects_as_a_real_process(tmp_path: Path) -> None:
     (reject,) = json.loads(res.stdout)
     assert reject["line"] == 3 and reject["column"] == "ordered_at" and reject["value"] == "1403/13/01"
     assert "month 13" in reject["reason"]
+
+
+def test_tables_speak_the_workspaces_language(
+    ws_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Persian workspace: Persian headers, names, period labels and digits in every table."""
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, _ = run(capsys, "kpi", "sales_by_region", "--period", "1403-Q1", "-w", str(ws_path))
+    assert code == 0
+    assert "فروش بر اساس منطقه · فصل ۱ ۱۴۰۳" in out
+    assert "درآمد" in out and "منطقه" in out and "سهم از درآمد" in out
+    assert "revenue_share" not in out and "1403-Q1" not in out and "۲۴۰" in out
+    code, out, _ = run(capsys, "scorecard", "--period", "1403-Q1", "-w", str(ws_path))
+    assert code == 0 and "نکته" in out and "Valve" in out  # the spotlight: the best-selling product by name
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,ordered_at,status\nO77,1403/01/05 10:00,placed\nO78,1403/13/01,placed\n", encoding="utf-8"
+    )
+    code, out, _ = run(capsys, "import", str(orders), "-w", str(ws_path))
+    assert code == 0
+    assert "خوانده" in out and "پذیرفته" in out and "ردشده" in out and "سفارش‌ها" in out and "۲" in out
+    code, out, _ = run(capsys, "rejects", "-w", str(ws_path))
+    assert code == 0 and "دلیل" in out and "ماه ۱۳ وجود ندارد" in out and "month 13" not in out
+    monkeypatch.setenv("SANJEH_LANG", "en")  # the language of errors only; tables follow the workspace
+    code, out, _ = run(capsys, "rejects", "-w", str(ws_path), "--format", "json")
+    assert json.loads(out)[0]["reason"] == "month 13 does not exist"  # JSON keeps the importer's words

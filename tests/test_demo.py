@@ -220,7 +220,7 @@ def test_targets_name_kpis_and_jalali_periods(frames: dict[str, pd.DataFrame]) -
     assert {"1403-Q1", "1403-01", "1403"} <= set(targets.period)
     regions = set(frames["customers"].region)
     by_region = targets[targets.dimension == "region"]
-    assert "Markazi" in set(by_region.member)
+    assert "مرکزی" in set(by_region.member)
     assert len(set(by_region.member) - regions) == 1  # one planned province with no sales yet
     assert not targets.duplicated(["kpi", "measure", "period", "dimension", "member"]).any()
     cpi = frames["cpi"]
@@ -234,8 +234,12 @@ def test_plain_ids_and_members(frames: dict[str, pd.DataFrame]) -> None:
     ascii_id = re.compile(r"^[A-Za-z0-9_\-]+$")
     for name, col in [("reps", "rep_id"), ("products", "product_id"), ("customers", "customer_id")]:
         assert frames[name][col].str.match(ascii_id).all()
-    assert frames["customers"].region.str.match(r"^[A-Za-z ]+$").all()
-    assert "Khorasan Razavi" in set(frames["customers"].region)
+    # provinces, stages and reasons are Persian words (what a Persian CRM holds); ids and codes stay Latin
+    assert frames["customers"].region.str.match(r"^[\u0600-\u06ff\u200c ]+$").all()
+    assert "خراسان رضوی" in set(frames["customers"].region)
+    assert frames["opportunities"].stage.str.contains("[\u0600-\u06ff]").all()
+    reasons = frames["orders"].cancel_reason.replace("", None).dropna()
+    assert len(reasons) and reasons.str.contains("[\u0600-\u06ff]").all()
     assert frames["customers"].name.str.contains("[\u0600-\u06ff]").all()  # Persian display names
 
 

@@ -489,6 +489,7 @@ def test_users_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str], monk
     root = tmp_path / "ws"
     Workspace.init(root).close()
     w = ["-w", str(root)]
+    monkeypatch.setenv("SANJEH_LANG", "en")  # the messages below are the English ones (a new workspace speaks Persian)
 
     def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))

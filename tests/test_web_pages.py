@@ -132,8 +132,8 @@ def test_kpi_page_with_breakdown_drill_urls_and_table(served: Served) -> None:
         assert r.status_code == 200
         fig = figure_of(r.text)
         bars = fig["data"][0]  # type: ignore[index]
-        assert bars["type"] == "bar"
-        first_member, first_url = bars["x"][0], bars["customdata"][0]
+        assert bars["type"] == "bar" and bars["orientation"] == "h"  # names beside the bars, largest on top
+        first_member, first_url = bars["y"][0], bars["customdata"][0]
         query = parse_qs(urlsplit(first_url).query)
         assert query["filter"] == [f"region:{first_member}"]
         assert query["period"] == ["1403-Q4"]
@@ -143,8 +143,8 @@ def test_kpi_page_with_breakdown_drill_urls_and_table(served: Served) -> None:
         trend = figure_of(drilled.text)["data"][0]  # type: ignore[index]
         assert trend["type"] == "scatter"
         assert trend["name"] == first_member
-        assert "Region = " + first_member in drilled.text
-        assert '<table class="data" id="result-table">' in r.text
+        assert "Region = <bdi>" + first_member + "</bdi>" in drilled.text
+        assert '<table class="data sortable" id="result-table">' in r.text
 
 
 def test_kpi_page_is_mirrored_in_persian(served: Served) -> None:
@@ -159,7 +159,8 @@ def test_kpi_page_is_mirrored_in_persian(served: Served) -> None:
 
 def test_funnel_and_cycle_charts(served: Served) -> None:
     with served.browser_session("admin") as (c, _):
-        funnel = figure_of(c.get("/kpi/mql_to_sql", params={"period": "1403-Q4"}).text)
+        # the funnel is the whole company's (the page opens split by source: bars of each one's rate)
+        funnel = figure_of(c.get("/kpi/mql_to_sql", params={"period": "1403-Q4", "grain": ""}).text)
         assert funnel["data"][0]["type"] == "funnel"  # type: ignore[index]
         mqls, sqls = funnel["data"][0]["x"]  # type: ignore[index]
         assert mqls >= sqls > 0
@@ -182,12 +183,32 @@ def test_pages_render_bad_input_as_error_pages(served: Served) -> None:
         assert r.status_code == 404
         assert "unknown KPI" in r.text
         assert "<html" in r.text
-        r = c.get("/kpi/revenue", params={"period": "1403-13"})
+        fa = c.get("/kpi/happiness").text
+        assert "شاخصی به نام" in fa and "unknown KPI" not in fa  # the error in the user's language
+        assert c.get("/no/such/page").status_code == 404
+        assert "پیدا نشد" in c.get("/no/such/page").text
+
+
+def test_a_bad_control_is_said_next_to_it_and_the_page_stays(served: Served) -> None:
+    """A bad period re-renders the KPI page (chart, table, controls) with the error beside the
+    period box, in the user's language; the same for a split and a filter."""
+    with served.browser_session("admin") as (c, _):
+        r = c.get("/kpi/revenue", params={"period": "1403-13", "grain": "month"})
         assert r.status_code == 422
-        assert "month 13 does not exist" in r.text
+        assert 'id="period-error"' in r.text and "ماه ۱۳ وجود ندارد" in r.text
+        assert 'value="1403-13"' in r.text  # what was typed stays in the box, to be corrected
+        assert 'id="kpi-figure"' in r.text and 'id="result-table"' in r.text  # the page is all there
+        en = c.get("/kpi/revenue", params={"period": "1403-13", "lang": "en"}).text
+        assert "month 13 does not exist" in en
         r = c.get("/kpi/revenue", params={"period": PERIOD, "by": "colour"})
         assert r.status_code == 422
-        assert c.get("/no/such/page").status_code == 404
+        assert 'id="by-error"' in r.text and "تفکیک" in r.text
+        r = c.get("/kpi/sales_by_region", params={"period": PERIOD, "filter": "region:Atlantis", "lang": "en"})
+        assert r.status_code == 422
+        assert 'id="filter-error"' in r.text and "no region &#39;Atlantis&#39; in the data" in r.text
+        assert "تهران" in r.text.split('id="filter-error"')[1].split("</p>")[0]  # says which members there are
+        r = c.get("/", params={"period": "1403-Q7"})
+        assert r.status_code == 422 and 'id="period-error"' in r.text and 'id="primary-cards"' in r.text
 
 
 def test_reps_page_and_rep_isolation_on_pages(served: Served) -> None:
@@ -201,7 +222,7 @@ def test_reps_page_and_rep_isolation_on_pages(served: Served) -> None:
         regions = figure_of(rep.get("/kpi/sales_per_rep", params={"period": "1403"}).text)
         reps_t = served.ws.warehouse.table("reps")
         name = reps_t.filter(reps_t.rep_id == "R02").select("name").to_pyarrow()["name"][0].as_py()
-        assert regions["data"][0]["x"] == [name]  # type: ignore[index]  # names shown, ids behind
+        assert regions["data"][0]["y"] == [name]  # type: ignore[index]  # names shown, ids behind
         assert "R02" in regions["data"][0]["customdata"][0]  # type: ignore[index]  # a click drills by id
         for path in ("/targets", "/data", "/users", "/data/rejects.csv"):
             assert rep.get(path).status_code == 403
@@ -312,11 +333,15 @@ def test_data_page_upload_summary_and_rejects_csv(empty: Served) -> None:
         r = c.post("/data/import?lang=en", files=files, data={"csrf_token": csrf})
         assert r.status_code == 200
         assert 'id="import-summary"' in r.text
-        rows = re.findall(r"<tr><td>Reps</td>.*?</tr>", r.text)
+        rows = re.findall(r'<tr class="has-rejects" data-table="reps"><td>Reps</td>.*?</tr>', r.text)
         assert rows
         assert ">2<" in rows[0]
+        assert 'data-status="rejected"' in r.text  # the summary says rows were rejected (amber)
         page = c.get("/data?lang=en").text
-        assert re.search(r'Reps <small class="muted">reps</small></td><td class="num">2</td><td dir="ltr">\d{4}-', page)
+        assert re.search(
+            r'<tr data-table="reps"><td>Reps .*?</td><td class="num">2</td><td class="when">\d+ \w+ 14\d\d, \d\d:\d\d<',
+            page,
+        )
         csv_text = c.get("/data/rejects.csv").text.lstrip("\ufeff")
         assert csv_text.splitlines()[0] == "table,file,line,column,value,reason"
         assert len(csv_text.splitlines()) == 2

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 import jdatetime
 import pyarrow as pa
@@ -324,66 +324,59 @@ def parse_unit(text: str) -> Unit:
     s = text.strip().translate(_DIGITS)
     m = _UNIT_RE.match(s)
     if not m:
-        raise InvalidPeriod(
-            f"{raw!r} is not a period label; use e.g. 1403, 1403-Q1, 1403-01, 1403-W01, 1403-01-15 "
-            "(Jalali) or 2024, 2024-Q1, 2024-03, 2024-W05, 2024-03-15 (Gregorian), or FROM..TO",
-            details={"period": raw},
-        )
+        raise InvalidPeriod(key="period.not_label", params={"period": raw}, details={"period": raw})
     year = int(m["y"])
     cal = calendar_of_year(year)
     if cal == "jalali" and not FIRST_JALALI_YEAR <= year <= LAST_JALALI_YEAR:
         raise InvalidPeriod(
-            f"Jalali year {year} is outside the supported years {FIRST_JALALI_YEAR}–{LAST_JALALI_YEAR}",
+            key="period.jalali_year",
+            params={"year": year, "first": FIRST_JALALI_YEAR, "last": LAST_JALALI_YEAR},
             details={"period": raw},
         )
     if cal == "gregorian" and not FIRST_GREGORIAN_YEAR <= year <= LAST_GREGORIAN_YEAR:
         raise InvalidPeriod(
-            f"year {year} is outside the supported years {FIRST_GREGORIAN_YEAR}–{LAST_GREGORIAN_YEAR}",
+            key="period.gregorian_year",
+            params={"year": year, "first": FIRST_GREGORIAN_YEAR, "last": LAST_GREGORIAN_YEAR},
             details={"period": raw},
         )
+    what: tuple[str, dict[str, Any]] = ("", {})
     if m["q"]:
         unit = Unit(cal, "quarter", year, int(m["q"][1:]))
-        what = f"quarter {unit.number} does not exist (quarters are 1–4)"
+        what = ("period.quarter", {"quarter": unit.number})
     elif m["w"]:
         unit = Unit(cal, "week", year, int(m["w"][1:]))
         n = _jalali_weeks_in_year(year) if cal == "jalali" else _iso_weeks_in_year(year)
-        what = f"week {unit.number} does not exist in {year} (it has {n} weeks)"
+        what = ("period.week", {"week": unit.number, "year": year, "weeks": n})
     elif m["d"]:
         unit = Unit(cal, "day", year, int(m["m"]), int(m["d"]))
         what = (
-            f"month {unit.number} does not exist"
+            ("period.month", {"month": unit.number})
             if not 1 <= unit.number <= 12
-            else f"day {unit.day} does not exist in {year}-{unit.number:02d}"
+            else ("period.day", {"day": unit.day, "month": f"{year}-{unit.number:02d}"})
         )
     elif m["m"]:
         unit = Unit(cal, "month", year, int(m["m"]))
-        what = f"month {unit.number} does not exist"
+        what = ("period.month", {"month": unit.number})
     else:
         unit = Unit(cal, "year", year)
-        what = ""
     if not _valid(unit):
-        raise InvalidPeriod(f"{raw!r}: {what}", details={"period": raw})
+        raise InvalidPeriod(key=what[0], params={"period": raw, **what[1]}, details={"period": raw})
     return unit
 
 
 def parse_period(text: str) -> Period:
     """Parse a period label or a range ``FROM..TO`` (both ends included)."""
     if not isinstance(text, str) or not text.strip():
-        raise InvalidPeriod("a period is required, e.g. 1403-Q1 or 2024-03", details={"period": text})
+        raise InvalidPeriod(key="period.required", details={"period": text})
     if ".." in text:
         a_text, _, b_text = text.partition("..")
         if not a_text.strip() or not b_text.strip() or ".." in b_text:
-            raise InvalidPeriod(
-                f"{text!r} is not a range; write FROM..TO with both ends, e.g. 1402-07..1403-Q2",
-                details={"period": text},
-            )
+            raise InvalidPeriod(key="period.not_range", params={"period": text}, details={"period": text})
         a, b = parse_unit(a_text), parse_unit(b_text)
         if a.calendar != b.calendar:
-            raise InvalidPeriod(
-                f"{text!r}: a range cannot mix the Jalali and Gregorian calendars", details={"period": text}
-            )
+            raise InvalidPeriod(key="period.mixed_calendars", params={"period": text}, details={"period": text})
         if b.end < a.start:
-            raise InvalidPeriod(f"{text!r}: the range ends before it starts", details={"period": text})
+            raise InvalidPeriod(key="period.reversed", params={"period": text}, details={"period": text})
         return Period(a, b)
     u = parse_unit(text)
     return Period(u, u)
@@ -395,7 +388,9 @@ def parse_grain(text: str | None) -> Grain | None:
     g = text.strip().lower()
     if g not in GRAINS:
         raise InvalidPeriod(
-            f"unknown grain {text!r}; use one of: {', '.join(GRAINS)}", details={"grain": text, "allowed": list(GRAINS)}
+            key="period.grain",
+            params={"given": text, "grains": list(GRAINS)},
+            details={"grain": text, "allowed": list(GRAINS)},
         )
     return g  # type: ignore[return-value]
 

@@ -12,9 +12,12 @@ from typing import Annotated, Any
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sanjeh.errors import SanjehError, UserError
+from sanjeh.i18n import t as message
+from sanjeh.i18n import t_or
 from sanjeh.render import arrow, attainment_style, fmt_value, to_csv
 
 app = typer.Typer(
@@ -48,10 +51,17 @@ def _open(workspace: Path | None) -> Any:
     return Workspace.open(path)
 
 
+def _n(x: Any, lang: str) -> str:
+    """A count for a terminal table, in the workspace's digits."""
+    from sanjeh.formatting import fmt_number
+
+    return _plain(fmt_number(x, lang))
+
+
 def _check_format(fmt: str) -> str:
     f = fmt.lower()
     if f not in FORMATS:
-        raise UserError(f"unknown format {fmt!r}; use table, json or csv")
+        raise UserError(key="cli.format", params={"format": fmt})
     return f
 
 
@@ -138,27 +148,29 @@ def import_(
         )
     data = summary.to_dict()
     rows = [{"table": t, **c} for t, c in data["tables"].items()]
+    lang = ws.settings.language
     if fmt == "json":
         _print_json(data)
     elif fmt == "csv":
         sys.stdout.write(to_csv(rows, ["table", "read", "accepted", "rejected"]))
     else:
-        t = Table(title="Import")
+        t = Table(title=message("cli.import_title", lang))
         for col in ("table", "read", "accepted", "rejected"):
-            t.add_column(col, justify="left" if col == "table" else "right")
+            t.add_column(message(f"data.{col}", lang), justify="left" if col == "table" else "right")
         for r in rows:
             style = "red" if r["rejected"] else ""
-            t.add_row(r["table"], f"{r['read']:,}", f"{r['accepted']:,}", f"{r['rejected']:,}", style=style)
+            counts = (_n(r[c], lang) for c in ("read", "accepted", "rejected"))
+            t.add_row(t_or(f"table.{r['table']}", lang, r["table"]), *counts, style=style)
         _out().print(t)
         if summary.warnings:
-            _out().print(f"{summary.warnings:,} data-quality warnings (unknown references)")
+            _out().print(message("cli.warnings", lang, n=_n(summary.warnings, lang)))
         for name, n in summary.deleted.items():
-            _out().print(f"{n:,} {name} rows deleted: their parent was replaced away (--force)")
+            _out().print(message("cli.deleted_by_force", lang, n=_n(n, lang), table=t_or(f"table.{name}", lang, name)))
         if any(r["rejected"] for r in rows):
-            _out().print("Rejected rows are kept: see `sanjeh rejects`.")
+            _out().print(message("cli.rejects_kept", lang))
     ws.close()
     if strict and any(r["rejected"] for r in rows):
-        raise UserError(f"{sum(r['rejected'] for r in rows)} rows were rejected (--strict)")
+        raise UserError(key="cli.strict", params={"n": sum(r["rejected"] for r in rows)})
 
 
 @app.command()
@@ -169,9 +181,11 @@ def rejects(
 ) -> None:
     """The rejected rows: table, file, line, column, value (as in the file), mapped value, reason."""
     from sanjeh.ingest import list_rejects
+    from sanjeh.reasons import column_title, reason_text
 
     fmt = _check_format(fmt)
     ws = _open(workspace)
+    lang = ws.settings.language
     rows = list_rejects(ws, table=table)
     cols = ["table", "file", "line", "column", "value", "mapped_value", "reason"]
     if fmt == "json":
@@ -179,14 +193,21 @@ def rejects(
     elif fmt == "csv":
         sys.stdout.write(to_csv(rows, cols))
     else:
-        t = Table(title=f"Rejected rows ({len(rows):,})")
+        t = Table(title=message("cli.rejects_title", lang, n=_n(len(rows), lang)))
         for c in cols:
-            t.add_column(c, justify="right" if c == "line" else "left", overflow="fold")
+            t.add_column(message(f"data.{c}", lang), justify="right" if c == "line" else "left", overflow="fold")
         for r in rows[:1000]:
-            t.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in cols))
+            t.add_row(
+                t_or(f"table.{r['table']}", lang, str(r["table"])),
+                str(r.get("file") or ""),
+                "" if r.get("line") is None else _n(r["line"], lang),
+                column_title(r.get("column"), lang) if r.get("column") else "",
+                escape("" if r.get("value") is None else str(r["value"])),
+                escape(_plain(reason_text(r.get("reason"), lang))),
+            )
         _out().print(t)
         if len(rows) > 1000:
-            _out().print(f"… {len(rows) - 1000:,} more: use --format csv")
+            _out().print(message("cli.more_rejects", lang, n=_n(len(rows) - 1000, lang)))
     ws.close()
 
 
@@ -215,9 +236,10 @@ def kpis(workspace: WorkspaceOpt = None, fmt: FormatOpt = "table") -> None:
         ]
         sys.stdout.write(to_csv(rows))
     else:
-        t = Table(title="KPIs")
-        for c in ("#", "name", "title (fa)", "title (en)", "measures", "dimensions", "good", "goals"):
-            t.add_column(c, overflow="fold")
+        lang = ws.settings.language
+        t = Table(title=message("nav.kpis", lang))
+        for c in ("number", "name", "title_fa", "title_en", "measures", "dimensions", "good", "goals"):
+            t.add_column(message(f"cli.kpis_{c}", lang), overflow="fold")
         for k in cat:
             dims = ", ".join(d + ("*" if d in k["fixed_dimensions"] else "") for d in k["dimensions"])
             t.add_row(
@@ -231,7 +253,7 @@ def kpis(workspace: WorkspaceOpt = None, fmt: FormatOpt = "table") -> None:
                 ", ".join(k["goals"]),
             )
         _out().print(t)
-        _out().print("* = always split by this dimension")
+        _out().print(message("cli.kpis_fixed", lang))
     ws.close()
 
 
@@ -240,27 +262,37 @@ def _parse_filters(filters: list[str]) -> tuple[tuple[str, str], ...]:
     for f in filters:
         sep = "=" if "=" in f else (":" if ":" in f else None)
         if sep is None:
-            raise UserError(f"a filter is DIMENSION=MEMBER, not {f!r}")
+            raise UserError(key="cli.filter", params={"filter": f})
         d, _, m = f.partition(sep)
         out.append((d.strip(), m.strip()))
     return tuple(out)
 
 
 def _result_table(result: Any, lang: str, money: Any) -> Table:
+    from sanjeh.i18n import member_label, period_label
+    from sanjeh.render import column_title
+
     kpi = result.kpi
-    title = f"{kpi.title[lang]} · {result.plan.period.label}"
+    by = tuple(result.plan.by)
+    title = f"{kpi.title[lang]} · {_plain(period_label(result.plan.period.label, lang))}"
     t = Table(title=title)
-    for c in result.columns:
+    # a dimension and its name are one column: the name (a code in the user's words), the id beside it
+    columns = [c for c in result.columns if not (c.endswith("_name") and c[:-5] in by)]
+    for c in columns:
         t.add_column(
-            c, justify="left" if c in ("period", *result.plan.by) or c.endswith("_name") else "right", overflow="fold"
+            _plain(column_title(c, kpi, lang)), justify="left" if c in ("period", *by) else "right", overflow="fold"
         )
     h = kpi.headline
     for r in result.rows:
         cells = []
-        for c in result.columns:
+        for c in columns:
             v = r.get(c)
-            if c in ("period", *result.plan.by):
-                cells.append(str(v))
+            if c == "period":
+                cells.append(_plain(period_label(v, lang)))
+                continue
+            if c in by:
+                label = member_label(c, v, r.get(f"{c}_name"), lang)
+                cells.append(escape(label if label == str(v) else f"{label} ({v})"))
                 continue
             unit = kpi.column_unit(c)
             text = fmt_value(v, "number" if unit == "text" else unit, lang, money)
@@ -295,9 +327,9 @@ def kpi(
 
     fmt = _check_format(fmt)
     if not period:
-        raise UserError("--period is required, e.g. --period 1403-Q1")
+        raise UserError(key="cli.period_required")
     if (name is None) == (not all_):
-        raise UserError("name one KPI, or use --all")
+        raise UserError(key="cli.one_kpi")
     ws = _open(workspace)
     engine = ws.engine()
     lang = ws.settings.language
@@ -351,7 +383,7 @@ def why(
 
     fmt = _check_format(fmt)
     if not period:
-        raise UserError("--period is required, e.g. --period 1403-Q1")
+        raise UserError(key="cli.period_required")
     ws = _open(workspace)
     q = WhyQuery(name, period, measure, against, tuple(by or ()), auto, top, _parse_filters(filter_ or []))
     answer = ws.engine().why(q)
@@ -508,7 +540,7 @@ def _as_of_day(text: str) -> Any:
 
     p = parse_period(text)
     if p.is_range or p.unit_kind != "day":
-        raise UserError(f"--as-of takes a day, e.g. 1403-01-15 or 2024-04-03, not {text!r}")
+        raise UserError(key="cli.as_of", params={"given": text})
     return p.start
 
 
@@ -526,14 +558,12 @@ def _change_text(card: dict[str, Any], prefix: str, lang: str) -> tuple[str, str
         text = fmt_value(x, "points", lang)
     else:
         x = card.get(f"{prefix}change_rate")
-        text = fmt_signed_rate(x, lang).replace("\u2066", "").replace("\u2069", "")
+        text = _plain(fmt_signed_rate(x, lang))
     a, style = arrow(x, card["direction"])
     return f"{a} {text}", style
 
 
 def _render_scorecard(sc: Any, lang: str, fmt: str, money: Any = "IRR") -> None:
-    from sanjeh.i18n import t as message
-
     data = sc.to_dict()
     if fmt == "json":
         _print_json(data)
@@ -548,14 +578,21 @@ def _render_scorecard(sc: Any, lang: str, fmt: str, money: Any = "IRR") -> None:
         sys.stdout.write(to_csv(rows, cols))
         return
     out = _out()
+    from sanjeh.i18n import period_label
+    from sanjeh.render import spot_text
+
     for group in ("primary", "secondary"):
-        t = Table(title=f"{message('scorecard.title', lang)} {data['period']} · {message('scorecard.' + group, lang)}")
-        for key in ("kpi", "value", "target", "attainment", "vs_previous", "vs_year_ago"):
-            t.add_column(message(f"cli.{key}", lang), justify="left" if key == "kpi" else "right", overflow="fold")
+        when = _plain(period_label(data["period"], lang))
+        t = Table(title=f"{message('scorecard.title', lang)} {when} · {message('scorecard.' + group, lang)}")
+        for key in ("kpi", "value", "target", "attainment", "vs_previous", "vs_year_ago", "spotlight"):
+            t.add_column(
+                message(f"cli.{key}", lang), justify="left" if key in ("kpi", "spotlight") else "right", overflow="fold"
+            )
         for c in (card for card in cards if card["group"] == group):
             name = f"{c['title'][lang]} ({c['kpi']})"
+            spots = escape(" · ".join(spot_text(x, lang, money) for x in c.get("spotlights") or []))
             if c["data"]["status"] == "no_data":
-                t.add_row(name, f"[dim]{message('card.no_data', lang)}[/dim]", "", "", "", "")
+                t.add_row(name, f"[dim]{message('card.no_data', lang)}[/dim]", "", "", "", "", "")
                 continue
             ch1, s1 = _change_text(c, "", lang)
             ch2, s2 = _change_text(c, "year_ago_", lang)
@@ -567,6 +604,7 @@ def _render_scorecard(sc: Any, lang: str, fmt: str, money: Any = "IRR") -> None:
                 f"[{st}]{fmt_value(c['attainment'], 'rate', lang)}[/{st}]",
                 f"[{s1}]{ch1}[/{s1}]",
                 f"[{s2}]{ch2}[/{s2}]",
+                spots,
             )
         out.print(t)
     missing = data.get("data", {}).get("missing") or []
@@ -591,14 +629,12 @@ def _read_password(password_stdin: bool) -> str:
     if password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     if not sys.stdin.isatty():
-        raise UserError(
-            "no terminal to ask for the password: pass --password-stdin and write the password to standard input"
-        )
+        raise UserError(key="cli.no_terminal")
     import getpass
 
     first = getpass.getpass("Password: ")
     if getpass.getpass("Password again: ") != first:
-        raise UserError("the two passwords differ; nothing changed")
+        raise UserError(key="cli.passwords_differ")
     return first
 
 
@@ -745,6 +781,33 @@ def serve(
     )
 
 
+def _error_lang(args: list[str]) -> str:
+    """The language errors are printed in: ``SANJEH_LANG``, else the language of the workspace the
+    command names (``-w``, ``$SANJEH_WORKSPACE``, the current folder), else English."""
+    asked = os.environ.get("SANJEH_LANG")
+    if asked in ("fa", "en"):
+        return asked
+    path = os.environ.get("SANJEH_WORKSPACE") or "."
+    for i, a in enumerate(args):
+        if a in ("-w", "--workspace") and i + 1 < len(args):
+            path = args[i + 1]
+        elif a.startswith("--workspace="):
+            path = a.partition("=")[2]
+    try:
+        from sanjeh.settings import Settings
+
+        return Settings.load(Path(path)).language
+    except (SanjehError, OSError):
+        return "en"
+
+
+def _plain(text: str) -> str:
+    """Text for a terminal: without the bidi isolation marks (terminals do not read them)."""
+    from sanjeh.i18n import plain
+
+    return plain(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one clear sentence on stderr for errors; exit 2 for bad input, 1 otherwise."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -757,7 +820,9 @@ def main(argv: list[str] | None = None) -> int:
     except SanjehError as exc:
         if debug:
             traceback.print_exc()
-        err.print(f"[red]error:[/red] {exc.message}", highlight=False, markup=True)
+        lang = _error_lang(args)
+        word = message("cli.error", lang)
+        err.print(f"[red]{word}:[/red] {escape(_plain(exc.text(lang)))}", highlight=False, markup=True)
         return exc.exit_code
     except click.exceptions.Abort:
         err.print("aborted")

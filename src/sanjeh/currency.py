@@ -267,10 +267,7 @@ def check_code(code: str) -> str:
     """The upper-case ISO 4217 code, or :class:`SettingsError`."""
     c = str(code or "").strip().upper()
     if c not in ISO_4217:
-        raise SettingsError(
-            f"{code!r} is not an ISO 4217 currency code (e.g. IRR, USD, EUR, AED, TRY)",
-            details={"currency": code},
-        )
+        raise SettingsError(key="settings.currency", params={"currency": code}, details={"currency": code})
     return c
 
 
@@ -278,10 +275,10 @@ def money(code: str = "IRR", unit: str = "currency") -> Money:
     """How a workspace counting in ``code`` shows amounts (``unit="toman"`` only for IRR)."""
     c = check_code(code)
     if unit not in MONEY_UNITS:
-        raise SettingsError(f"money_unit must be one of {', '.join(MONEY_UNITS)}, not {unit!r}")
+        raise SettingsError(key="settings.money_unit", params={"unit": unit, "units": list(MONEY_UNITS)})
     if unit == "toman":
         if c != "IRR":
-            raise SettingsError(f"money_unit = 'toman' needs the currency IRR, not {c}")
+            raise SettingsError(key="settings.toman", params={"currency": c})
         return Money(c, 0, 10.0, ("تومان", "toman"))
     return Money(c, DECIMALS.get(c, 2), 1.0, (NAMES_FA.get(c, c), c))
 

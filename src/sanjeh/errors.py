@@ -4,10 +4,19 @@ Every error a user can cause is a :class:`UserError` (bad input, unknown KPI,
 bad period, bad file...). Each error knows its HTTP status, a stable machine
 code and the CLI exit status, so the three surfaces render it the same way:
 JSON for the API, HTML for pages, one clear sentence for the CLI.
+
+A user error is raised with a message **key** of the catalogue (``sanjeh/messages``,
+``error.<key>``) and its **parameters**: ``InvalidPeriod(key="period.month",
+params={"period": "1403-13", "month": 13})``. Its ``message`` is the English sentence (the
+API's JSON and the logs); :meth:`SanjehError.text` renders it in the user's language, with
+its parameters in that language too (digits, dimension names, lists). An error raised with a
+plain sentence and no key stays English everywhere (``tests/test_errors_i18n.py`` lists the
+modules whose errors must have keys).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -18,10 +27,28 @@ class SanjehError(Exception):
     code: str = "internal"
     exit_code: int = 1
 
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: dict[str, Any] | None = None,
+        key: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.key = key
+        self.params: dict[str, Any] = dict(params or {})
+        self.details: dict[str, Any] = details or {}
+        if message is None:
+            message = self.text("en") if key else self.code
         super().__init__(message)
         self.message = message
-        self.details: dict[str, Any] = details or {}
+
+    def text(self, lang: str) -> str:
+        """The message in ``lang`` (``fa``/``en``): the catalogue's ``error.<key>`` with the
+        parameters rendered in that language; the English message when there is no key."""
+        from sanjeh.i18n import error_text
+
+        return error_text(self, lang)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON error shape of API.md."""

@@ -96,6 +96,27 @@ def fmt_money(x: Any, lang: str = "fa", currency: str | Money = "IRR", compact: 
     return t("number.money", lang, n=n, currency=m.word(lang))
 
 
+def money_column(values: Any, lang: str = "fa", currency: str | Money = "IRR") -> tuple[float, str]:
+    """How a column of amounts is shown so its numbers line up: (the divisor of the column's
+    scale, the column's unit) — the scale of its largest amount, e.g. ``(1e9, "میلیارد ریال")``;
+    each cell is then :func:`fmt_in` of the amount and the unit goes once, in the header."""
+    m = as_money(currency)
+    top = max((abs(float(v)) / m.divisor for v in values if not is_missing(v)), default=0.0)
+    for scale, word in SCALES:
+        if top >= scale * 0.9995:
+            return scale * m.divisor, t(f"number.{word}", lang, n="").strip() + " " + m.word(lang)
+    return m.divisor, m.word(lang)
+
+
+def fmt_in(x: Any, divisor: float, lang: str = "fa", decimals: int = 1) -> str:
+    """An amount in a column's scale (:func:`money_column`), with a fixed number of decimals so
+    the column's digits line up: ``87.6``, ``166.0`` / ``۸۷٫۶``, ``۱۶۶٫۰``."""
+    if is_missing(x):
+        return MISSING
+    v = float(x) / divisor
+    return fmt_number(v, lang, decimals=decimals if divisor > 1 else None)
+
+
 def fmt_rate(x: Any, lang: str = "fa", decimals: int = 1) -> str:
     """A fraction as a percentage: 0.153 -> ``15.3%`` / ``۱۵٫۳٪``; 1 -> ``100%``."""
     if is_missing(x):

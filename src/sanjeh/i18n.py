@@ -85,6 +85,51 @@ def t_or(key: str, lang: str, fallback: str) -> str:
     return fallback if text is None else text
 
 
+# -- members and lists -------------------------------------------------------------------------
+#: Marks that isolate a left-to-right (LRI) or right-to-left (RLI) run inside text of the other
+#: direction, up to PDI.
+LRI, RLI, PDI = "\u2066", "\u2067", "\u2069"
+_LATIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def isolate(text: Any, lang: str) -> str:
+    """``text`` as it should sit inside a sentence of ``lang``, so the bidi algorithm does not
+    reorder its parts or the words around it: in Persian, a run holding Latin letters or ASCII
+    digits (an id, ``1403-Q1``, ``region:Tehran``) is isolated left to right; in English, a run
+    holding Persian (a rep's name, «تهران») is isolated right to left."""
+    s = str(text)
+    if s.startswith((LRI, RLI)):
+        return s
+    if lang == "fa" and any(ch in _LATIN for ch in s):
+        return LRI + s + PDI
+    if lang != "fa" and any("\u0600" <= ch <= "\u06ff" for ch in s):
+        return RLI + s + PDI
+    return s
+
+
+def plain(text: str) -> str:
+    """Text without bidi isolation marks (for a terminal, which does not read them)."""
+    return text.translate({0x2066: None, 0x2067: None, 0x2068: None, 0x2069: None})
+
+
+def member_label(dim: str, member: Any, name: Any = None, lang: str = "fa") -> str:
+    """A dimension member as people read it: its name when the data gives one (a rep's, a
+    product's), else the catalogue's word for a code (``member.source.cold_call`` → «تماس سرد»,
+    ``unknown`` → «نامعلوم»), else the member as written (a region, a reason)."""
+    if name is not None and str(name).strip() and str(name) != str(member):
+        return str(name)
+    if member is None:
+        return "—"
+    text = str(member)
+    found = catalogue(lang).get(f"member.{dim}.{text}") or catalogue(lang).get(f"member.any.{text}")
+    return found if found is not None else text
+
+
+def join(items: Any, lang: str) -> str:
+    """Items as a list in a sentence: «الف، ب، پ» / ``a, b, c``."""
+    return ("، " if lang == "fa" else ", ").join(str(x) for x in items)
+
+
 # -- numbers ------------------------------------------------------------------------------
 def digits(text: str, lang: str) -> str:
     """ASCII digits and separators -> Persian ones (for ``fa``)."""
@@ -137,3 +182,61 @@ def period_label(label: Any, lang: str = "fa") -> str:
     except (ValueError, IndexError):
         return text
     return text
+
+
+# -- errors ------------------------------------------------------------------------------------
+def _param(name: str, value: Any, lang: str) -> str:
+    """A parameter of an error message in ``lang``: a dimension by its title (and its id, which
+    is what a command line takes), a grain by its word, lists joined, numbers in the language's
+    digits, ids and labels isolated inside Persian text."""
+    if isinstance(value, list | tuple | set | frozenset):
+        # a list of KPIs says their names (what a command takes), not their titles
+        one = "name" if name == "kpis" else name[:-1] if name.endswith("s") else name
+        items = sorted(value) if isinstance(value, set | frozenset) else value
+        return join((_param(one, v, lang) for v in items), lang)
+    if name == "dim":
+        title = t_or(f"dim.{value}", lang, str(value))
+        return f"{title} ({isolate(value, lang)})" if lang == "fa" and title != str(value) else str(value)
+    if name == "grain" and lang == "fa" and has(f"grain.{value}", lang):
+        return t(f"grain.{value}", lang)
+    if name == "kpi" and lang == "fa":
+        from sanjeh.kpis.catalogue import CATALOGUE
+
+        found = next((k.title.get(lang) for k in CATALOGUE if k.name == value), None)
+        return found or isolate(value, lang)
+    if name == "role" and lang == "fa" and has(f"role.{value}", lang):
+        return t(f"role.{value}", lang)
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return digits(str(value), lang)
+    return isolate(value, lang)
+
+
+#: Errors some modules still raise without a key, recognised by their code and details and
+#: rendered from the catalogue: (code, the details' keys) -> message key.
+_BY_DETAILS: dict[tuple[str, frozenset[str]], str] = {
+    ("invalid_query", frozenset({"dimension", "member", "known"})): "query.unknown_member",
+}
+
+
+def error_text(exc: Any, lang: str) -> str:
+    """:meth:`sanjeh.errors.SanjehError.text`: the error's catalogue message in ``lang``."""
+    key, params = exc.key, dict(exc.params)
+    if key is None and exc.code == "import_refused":
+        from sanjeh.reasons import refusal_text
+
+        return refusal_text(str(exc.message), lang)
+    if key is None:
+        key = _BY_DETAILS.get((exc.code, frozenset(exc.details)))
+        if key is None:
+            return str(exc.message)
+        d = exc.details
+        params = {"dim": d["dimension"], "member": d["member"], "known": list(d["known"]) or ["—"]}
+    text = catalogue(lang).get(f"error.{key}") or catalogue("en").get(f"error.{key}")
+    if text is None:
+        return str(exc.message)
+    try:
+        return text.format(**{k: _param(k, v, lang) for k, v in params.items()})
+    except (KeyError, IndexError, ValueError):
+        return str(exc.message)

@@ -8,6 +8,7 @@ from typing import Any
 from sanjeh import formatting
 from sanjeh.currency import Money
 from sanjeh.export import csv_text
+from sanjeh.i18n import plain
 
 
 def fmt_value(value: Any, unit: str, lang: str = "en", currency: str | Money = "IRR") -> str:
@@ -15,7 +16,7 @@ def fmt_value(value: Any, unit: str, lang: str = "en", currency: str | Money = "
     without the bidi isolation marks (terminals do not read them)."""
     if isinstance(value, str):
         return value
-    return formatting.fmt_value(value, unit, lang, currency).replace("\u2066", "").replace("\u2069", "")
+    return plain(formatting.fmt_value(value, unit, lang, currency))
 
 
 def arrow(change: float | None, direction: str) -> tuple[str, str]:
@@ -40,3 +41,75 @@ def attainment_style(attainment: float | None) -> str:
 def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
     """Rows as CSV for ``--format csv``: the one writer of :mod:`sanjeh.export` (formulas neutralised)."""
     return csv_text(rows, columns)
+
+
+# -- words shared by the surfaces (CLI tables, dashboard tables and cards) -------------------------
+def column_title(column: str, kpi: Any, lang: str) -> str:
+    """A result column as people read it: a measure's title, ``Target of …``, a dimension's name."""
+    from sanjeh.i18n import t, t_or
+
+    titles: dict[str, str] = {m.name: str(m.title.get(lang) or m.name) for m in kpi.measures}
+    if column in titles:
+        return titles[column]
+    for suffix, key in (("_target", "col.measure_target"), ("_attainment", "col.measure_attainment")):
+        if column.endswith(suffix) and column[: -len(suffix)] in titles:
+            return t(key, lang, measure=titles[column[: -len(suffix)]])
+    for suffix, key in (
+        ("_year_ago_change_rate", "col.year_ago_change_rate"),
+        ("_year_ago_change", "col.year_ago_change"),
+        ("_change_rate", "col.change_rate"),
+        ("_change", "col.change"),
+    ):
+        if column.endswith(suffix) and column[: -len(suffix)] in titles:
+            return t(key, lang, measure=titles[column[: -len(suffix)]])
+    for prefix, key in (("previous_", "col.previous"), ("year_ago_", "col.year_ago")):
+        if column.startswith(prefix) and column[len(prefix) :] in titles:
+            return t(key, lang, measure=titles[column[len(prefix) :]])
+    if column.endswith("_name"):
+        return t_or(f"dim.{column[:-5]}", lang, column[:-5]) + " — " + t("col.name", lang)
+    return t_or(f"col.{column}", lang, t_or(f"dim.{column}", lang, column))
+
+
+def spot_text(spot: dict[str, Any], lang: str, currency: str | Money = "IRR") -> str:
+    """A scorecard card's spotlight in one line (the CLI; the dashboard lays it out itself):
+    «پرفروش‌ترین محصول: پمپ تیپ ۲۱۱ — ۳۶ میلیارد ریال (۱۳٪ از کل)»."""
+    from sanjeh.i18n import member_label, t
+
+    unit = str(spot.get("unit") or "number")
+
+    def val(v: Any, u: str = unit) -> str:
+        return formatting.fmt_value(v, u, lang, currency, compact=True)
+
+    label = (spot.get("label") or {}).get(lang) or ""
+    if spot.get("pick") == "company":
+        return " · ".join(f"{s['title'][lang]}: {val(s['value'], s['unit'])}" for s in spot.get("show") or [])
+    member = member_label(spot.get("by", ""), spot.get("member"), spot.get("member_name"), lang)
+    if spot.get("pick") == "median":
+        text = t(
+            "card.median_line",
+            lang,
+            label=label,
+            median=val(spot.get("median")),
+            member=member,
+            value=val(spot.get("value")),
+        )
+    else:
+        text = f"{label}: {member} — {val(spot.get('value'))}"
+    extra = []
+    if spot.get("attainment") is not None:
+        extra.append(
+            t(
+                "card.of_target",
+                lang,
+                attainment=formatting.fmt_rate(spot["attainment"], lang, 0),
+                target=val(spot.get("target")),
+            )
+        )
+    if spot.get("share") is not None:
+        extra.append(t("card.share", lang, share=formatting.fmt_rate(spot["share"], lang, 0)))
+    extra += [
+        f"{s['title'][lang]} {val(s['value'], s['unit'])}"
+        for s in spot.get("show") or []
+        if s["measure"] != spot.get("measure")
+    ]
+    return plain(text + (f" ({'، '.join(extra) if lang == 'fa' else ', '.join(extra)})" if extra else ""))

@@ -63,13 +63,14 @@ class Settings:
         file = root / SETTINGS_FILE
         if not file.is_file():
             raise WorkspaceNotFound(
-                f"{root} is not a Sanjeh workspace (no {SETTINGS_FILE}); create one with `sanjeh init {root}`",
+                key="workspace.not_found",
+                params={"path": str(root), "file": SETTINGS_FILE},
                 details={"path": str(root)},
             )
         try:
             data = tomllib.loads(file.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise SettingsError(f"{file} is not valid TOML: {exc}") from exc
+            raise SettingsError(key="settings.toml", params={"file": str(file), "error": str(exc)}) from exc
         return Settings.from_dict(root, data)
 
     @staticmethod
@@ -88,17 +89,17 @@ class Settings:
         }
         unknown = set(ws) - known
         if unknown:
-            raise SettingsError(f"unknown settings in [workspace]: {', '.join(sorted(unknown))}")
+            raise SettingsError(key="settings.unknown", params={"names": sorted(unknown)})
         calendar = ws.get("calendar", "jalali")
         if calendar not in ("jalali", "gregorian"):
-            raise SettingsError(f"calendar must be jalali or gregorian, not {calendar!r}")
+            raise SettingsError(key="settings.calendar", params={"calendar": calendar})
         language = ws.get("language", "fa")
         if language not in ("fa", "en"):
-            raise SettingsError(f"language must be fa or en, not {language!r}")
+            raise SettingsError(key="settings.language", params={"language": language})
         goals = tuple(ws.get("goals", ["more_annual_revenue"]))
         bad = [g for g in goals if g not in GOALS]
         if bad:
-            raise SettingsError(f"unknown goals {bad}; the goals are: {', '.join(GOALS)}")
+            raise SettingsError(key="settings.goals", params={"given": bad, "goals": list(GOALS)})
         return Settings(
             root=root,
             company=str(ws.get("company", "My company")),

@@ -89,10 +89,7 @@ def _verify(password_hash: str, password: str) -> bool:
 def _validate_name(name: str) -> str:
     name = (name or "").strip()
     if not _NAME_RE.match(name):
-        raise UserError(
-            f"{name!r} is not a valid user name: use 1–64 letters, digits, '.', '_', '-' or '@'",
-            details={"username": name},
-        )
+        raise UserError(key="users.bad_name", params={"username": name}, details={"username": name})
     return name
 
 
@@ -131,12 +128,12 @@ def get_user(ws: Workspace, name: str) -> User | None:
 
 def _check_role(role: str, rep_id: str | None) -> None:
     if role not in ROLES:
-        raise UserError(f"unknown role {role!r}; the roles are: {', '.join(ROLES)}", details={"role": role})
+        raise UserError(key="users.unknown_role", params={"role": role, "roles": list(ROLES)}, details={"role": role})
     rep_id = (rep_id or "").strip() or None
     if role == "rep" and not rep_id:
-        raise UserError("a user with role rep needs a rep id (--rep-id)", details={"role": role})
+        raise UserError(key="users.rep_needs_id", details={"role": role})
     if role != "rep" and rep_id:
-        raise UserError(f"only a rep has a rep id, not a {role}", details={"role": role, "rep_id": rep_id})
+        raise UserError(key="users.only_rep_has_id", params={"role": role}, details={"role": role, "rep_id": rep_id})
 
 
 def add_user(
@@ -153,11 +150,11 @@ def add_user(
     _check_role(role, rep_id)
     rep_id = (rep_id or "").strip() or None
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise UserError(key="users.short_password", params={"n": MIN_PASSWORD_LENGTH})
     if language is not None and language not in LANGUAGES:
-        raise UserError(f"language must be fa or en, not {language!r}")
+        raise UserError(key="settings.language", params={"language": language})
     if get_user(ws, name) is not None:
-        raise UserError(f"a user named {name!r} already exists", details={"username": name})
+        raise UserError(key="users.exists", params={"username": name}, details={"username": name})
     row = {
         "username": name,
         "role": role,
@@ -202,7 +199,7 @@ def check_password(user: User | None, password_hash: str, password: str) -> User
     real = user is not None and not user.disabled and password_hash.startswith("$argon2")
     if _verify(password_hash if real else _dummy_hash(), password or "") and real and user is not None:
         return user
-    raise AuthError("wrong user name or password")
+    raise AuthError(key="auth.wrong_password")
 
 
 def authenticate(ws: Workspace, name: str, password: str) -> User:
@@ -219,7 +216,7 @@ def _dummy_hash() -> str:
 def _replace_row(ws: Workspace, name: str, **changes: Any) -> User:
     rows = [r for r in _rows(ws) if r["username"] == name]
     if not rows:
-        raise NotFound(f"no user named {name!r}", details={"username": name})
+        raise NotFound(key="users.not_found", params={"username": name}, details={"username": name})
     row = {**rows[0], **changes}
     keys = pa.table({"username": [name]})
     with ws.warehouse.transaction():
@@ -233,14 +230,14 @@ def _replace_row(ws: Workspace, name: str, **changes: Any) -> User:
 def set_language(ws: Workspace, name: str, language: str) -> User:
     """Store a user's language (``fa`` or ``en``)."""
     if language not in LANGUAGES:
-        raise UserError(f"language must be fa or en, not {language!r}", details={"language": language})
+        raise UserError(key="settings.language", params={"language": language}, details={"language": language})
     return _replace_row(ws, name, language=language)
 
 
 def set_password(ws: Workspace, name: str, password: str) -> User:
     """A new password (it enables a disabled user); the user's sessions and tokens end."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise UserError(key="users.short_password", params={"n": MIN_PASSWORD_LENGTH})
     return _replace_row(ws, name, password_hash=hash_password(password))
 
 
@@ -254,7 +251,7 @@ def disable_user(ws: Workspace, name: str) -> User:
     """The user can no longer log in and their sessions and tokens end (``set_password`` enables them again)."""
     user, password_hash = login_record(ws, name)
     if user is None:
-        raise NotFound(f"no user named {name!r}", details={"username": name})
+        raise NotFound(key="users.not_found", params={"username": name}, details={"username": name})
     if user.disabled:
         return user
     return _replace_row(ws, user.username, password_hash=DISABLED + password_hash)
@@ -263,7 +260,7 @@ def disable_user(ws: Workspace, name: str) -> User:
 def delete_user(ws: Workspace, name: str) -> None:
     """Remove the user; their sessions and tokens end."""
     if get_user(ws, name) is None:
-        raise NotFound(f"no user named {name!r}", details={"username": name})
+        raise NotFound(key="users.not_found", params={"username": name}, details={"username": name})
     with ws.warehouse.transaction():
         ws.warehouse.delete_matching(USERS_TABLE, pa.table({"username": [name]}))
         _end_sessions_of(ws, name)

@@ -53,7 +53,7 @@ class Workspace:
         """Create a workspace folder (settings file + warehouse with every table)."""
         root = Path(path).expanduser().resolve()
         if (root / SETTINGS_FILE).exists():
-            raise UserError(f"{root} is already a Sanjeh workspace", details={"path": str(root)})
+            raise UserError(key="workspace.exists", params={"path": str(root)}, details={"path": str(root)})
         if not root.exists():  # a folder Sanjeh creates is its owner's only (the warehouse holds password hashes)
             root.parent.mkdir(parents=True, exist_ok=True)
             root.mkdir(mode=0o700)

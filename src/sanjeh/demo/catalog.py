@@ -1,8 +1,9 @@
 """The fixed vocabulary of the demo company: provinces, teams, names, products, codes.
 
-Ids and dimension members (regions, codes, reasons) are plain Latin text so that
-filters such as ``region=Markazi`` work; display names (reps, customers,
-products, initiatives) are Persian.
+Ids (``R01``, ``P001``) and codes (sources, contact methods, segments, categories) are
+plain Latin text, shown in the user's language by the message catalogue; what people
+write in their own words is Persian: provinces (``region=مرکزی``), teams, stages,
+reasons and the names of reps, customers, products and initiatives.
 """
 
 from __future__ import annotations
@@ -11,33 +12,33 @@ from dataclasses import dataclass
 
 #: Provinces (the demo's regions), their team and their share of the market.
 REGIONS: tuple[tuple[str, str, float], ...] = (
-    ("Tehran", "Tehran", 0.27),
-    ("Alborz", "Tehran", 0.05),
-    ("Qazvin", "Tehran", 0.03),
-    ("Azarbaijan Sharqi", "North-West", 0.07),
-    ("Gilan", "North-West", 0.03),
-    ("Mazandaran", "North-West", 0.04),
-    ("Hamadan", "North-West", 0.02),
-    ("Isfahan", "Center", 0.10),
-    ("Markazi", "Center", 0.05),
-    ("Yazd", "Center", 0.03),
-    ("Semnan", "Center", 0.02),
-    ("Fars", "South", 0.07),
-    ("Khuzestan", "South", 0.08),
-    ("Bushehr", "South", 0.03),
-    ("Kerman", "South", 0.04),
-    ("Khorasan Razavi", "East", 0.07),
+    ("تهران", "تهران", 0.27),
+    ("البرز", "تهران", 0.05),
+    ("قزوین", "تهران", 0.03),
+    ("آذربایجان شرقی", "شمال‌غرب", 0.07),
+    ("گیلان", "شمال‌غرب", 0.03),
+    ("مازندران", "شمال‌غرب", 0.04),
+    ("همدان", "شمال‌غرب", 0.02),
+    ("اصفهان", "مرکز", 0.10),
+    ("مرکزی", "مرکز", 0.05),
+    ("یزد", "مرکز", 0.03),
+    ("سمنان", "مرکز", 0.02),
+    ("فارس", "جنوب", 0.07),
+    ("خوزستان", "جنوب", 0.08),
+    ("بوشهر", "جنوب", 0.03),
+    ("کرمان", "جنوب", 0.04),
+    ("خراسان رضوی", "شرق", 0.07),
 )
 #: A province the company plans to enter: it has a target but no customers yet.
-PLANNED_REGION = "Hormozgan"
+PLANNED_REGION = "هرمزگان"
 
 #: Reps per team (the first one of each team is its manager) by home region.
 TEAM_REPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Tehran", ("Tehran", "Tehran", "Tehran", "Tehran", "Tehran", "Alborz", "Alborz", "Qazvin")),
-    ("North-West", ("Azarbaijan Sharqi", "Azarbaijan Sharqi", "Gilan", "Mazandaran", "Hamadan")),
-    ("Center", ("Isfahan", "Isfahan", "Isfahan", "Markazi", "Yazd", "Semnan")),
-    ("South", ("Khuzestan", "Khuzestan", "Fars", "Fars", "Bushehr", "Kerman")),
-    ("East", ("Khorasan Razavi", "Khorasan Razavi", "Khorasan Razavi")),
+    ("تهران", ("تهران", "تهران", "تهران", "تهران", "تهران", "البرز", "البرز", "قزوین")),
+    ("شمال‌غرب", ("آذربایجان شرقی", "آذربایجان شرقی", "گیلان", "مازندران", "همدان")),
+    ("مرکز", ("اصفهان", "اصفهان", "اصفهان", "مرکزی", "یزد", "سمنان")),
+    ("جنوب", ("خوزستان", "خوزستان", "فارس", "فارس", "بوشهر", "کرمان")),
+    ("شرق", ("خراسان رضوی", "خراسان رضوی", "خراسان رضوی")),
 )
 
 FIRST_NAMES = (
@@ -138,18 +139,18 @@ CONTACT_METHODS: tuple[tuple[str, float, float], ...] = (
     ("web", 0.10, 0.14),
     ("social", 0.06, 0.06),
 )
-OPEN_STAGES = ("Qualification", "Needs Analysis", "Proposal", "Negotiation")
-WON_STAGE = "Closed Won"
-LOST_STAGE = "Closed Lost"
-LOST_REASONS = ("Price", "Competitor", "No budget", "Timing", "No decision", "Lost contact")
-DISQUALIFY_REASONS = ("Not a fit", "No budget", "Student or job seeker", "Duplicate", "No response")
+OPEN_STAGES = ("ارزیابی اولیه", "نیازسنجی", "پیشنهاد قیمت", "مذاکره")
+WON_STAGE = "بسته‌شده: موفق"
+LOST_STAGE = "بسته‌شده: ناموفق"
+LOST_REASONS = ("قیمت", "رقیب", "نبود بودجه", "زمان‌بندی", "تصمیم‌نگرفتن مشتری", "قطع ارتباط")
+DISQUALIFY_REASONS = ("مناسب نبود", "نبود بودجه", "دانشجو یا کارجو", "تکراری", "بی‌پاسخ")
 CANCEL_REASONS = (
-    ("Out of stock", 0.22),
-    ("Price change", 0.20),
-    ("Customer request", 0.22),
-    ("Payment issue", 0.16),
-    ("Late delivery", 0.12),
-    ("Duplicate order", 0.08),
+    ("ناموجود بودن کالا", 0.22),
+    ("تغییر قیمت", 0.20),
+    ("درخواست مشتری", 0.22),
+    ("مشکل پرداخت", 0.16),
+    ("تأخیر در تحویل", 0.12),
+    ("سفارش تکراری", 0.08),
 )
 
 #: Activities: (type, share, duration range in minutes or None, outcomes with shares).

@@ -95,7 +95,7 @@ def build_world(orders: int, seed: int) -> World:
         team_of.append(team_no)
         return rid
 
-    director = add(None, -1, "Tehran", None)
+    director = add(None, -1, cat.REGIONS[0][0], None)
     for t, (team, homes) in enumerate(cat.TEAM_REPS):
         manager = add(team, t, homes[0], director)
         for home in homes[1:]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sanjeh.kpis.model import KPI, Cond, Measure, Unit
+from sanjeh.kpis.model import KPI, CardSpec, Cond, Measure, Spotlight, Unit, View
 
 GOALS: dict[str, tuple[str, ...]] = {
     "more_customers": ("new_customers", "opportunities_by_source", "mql_to_sql"),
@@ -22,6 +22,11 @@ CANCELLED = Cond("cancelled", "eq", True)
 
 def _t(fa: str, en: str) -> dict[str, str]:
     return {"fa": fa, "en": en}
+
+
+def _spot(pick: str, by: str, fa: str, en: str, **kw: object) -> Spotlight:
+    """A card's spotlight (model.Spotlight) with its label in both languages."""
+    return Spotlight(pick, by, label=_t(fa, en), **kw)  # type: ignore[arg-type]
 
 
 def _sum(name: str, column: str, unit: Unit, fa: str, en: str, **kw: object) -> Measure:
@@ -112,6 +117,11 @@ CATALOGUE: tuple[KPI, ...] = (
         dimensions=("initiative",),
         fixed=("initiative",),
         goals=("more_annual_revenue",),
+        card=CardSpec(
+            spotlights=(
+                _spot("top", "initiative", "پرفروش‌ترین طرح", "Best-selling initiative", show=("return_ratio",)),
+            )
+        ),
     ),
     KPI(
         name="sales_by_product",
@@ -131,6 +141,12 @@ CATALOGUE: tuple[KPI, ...] = (
         dimensions=("product",),
         fixed=("product",),
         goals=("more_annual_revenue",),
+        # the company-wide revenue is the revenue card's: this card names the product that sells most
+        card=CardSpec(
+            "spotlight",
+            (_spot("top", "product", "پرفروش‌ترین محصول", "Best-selling product"),),
+        ),
+        view=View(period="quarter"),
     ),
     KPI(
         name="mql_to_sql",
@@ -153,6 +169,13 @@ CATALOGUE: tuple[KPI, ...] = (
         headline="rate",
         dimensions=("source", "rep", "region"),
         goals=("more_customers", "better_conversion"),
+        card=CardSpec(
+            spotlights=(
+                _spot("top", "source", "بهترین منبع", "Best source", base=("mqls",), least=10),
+                _spot("bottom", "source", "ضعیف‌ترین منبع", "Weakest source", base=("mqls",), least=10),
+            )
+        ),
+        view=View(by=("source",)),
     ),
     KPI(
         name="sales_by_region",
@@ -169,6 +192,14 @@ CATALOGUE: tuple[KPI, ...] = (
         dimensions=("region",),
         fixed=("region",),
         goals=("more_annual_revenue",),
+        card=CardSpec(
+            "spotlight",
+            (
+                _spot("below_target", "region", "دورترین منطقه از هدف", "Furthest below target", show=("revenue",)),
+                _spot("top", "region", "پرفروش‌ترین منطقه", "Best-selling region"),
+            ),
+        ),
+        view=View(period="quarter"),
     ),
     KPI(
         name="cancelled_orders",
@@ -192,6 +223,19 @@ CATALOGUE: tuple[KPI, ...] = (
         headline="cancellation_rate",
         dimensions=("cancel_reason", "product", "region", "rep"),
         direction="down",
+        card=CardSpec(
+            spotlights=(
+                _spot(
+                    "top",
+                    "cancel_reason",
+                    "دلیل اصلی لغو",
+                    "Main reason",
+                    measure="cancelled_orders",
+                    show=("cancelled_value",),
+                ),
+            )
+        ),
+        view=View(by=("cancel_reason",)),
     ),
     KPI(
         name="opportunities_by_source",
@@ -219,6 +263,9 @@ CATALOGUE: tuple[KPI, ...] = (
         dimensions=("source",),
         fixed=("source",),
         goals=("more_customers",),
+        card=CardSpec(
+            spotlights=(_spot("top", "source", "بیشترین فرصت از", "Most deals from", show=("pipeline_value",)),)
+        ),
     ),
     KPI(
         name="sales_growth",
@@ -275,6 +322,15 @@ CATALOGUE: tuple[KPI, ...] = (
         dimensions=("region", "product"),
         default_grain="month",
         goals=("more_annual_revenue",),
+        card=CardSpec(
+            spotlights=(
+                _spot("top", "region", "بهترین منطقه", "Best region", base=("previous_revenue",), least_share=0.03),
+                _spot(
+                    "bottom", "region", "ضعیف‌ترین منطقه", "Weakest region", base=("previous_revenue",), least_share=0.03
+                ),
+            )
+        ),
+        view=View(period="year", grain="month"),
     ),
     KPI(
         name="sales_per_rep",
@@ -303,6 +359,8 @@ CATALOGUE: tuple[KPI, ...] = (
         headline="revenue",
         dimensions=("rep",),
         fixed=("rep",),
+        # the company's revenue is the revenue card's: this card tells how the reps spread around it
+        card=CardSpec("spotlight", (_spot("median", "rep", "فروش نماینده‌ی میانه", "Median rep's sales"),)),
     ),
     KPI(
         name="calls_per_rep",
@@ -334,6 +392,7 @@ CATALOGUE: tuple[KPI, ...] = (
         headline="calls",
         dimensions=("rep",),
         fixed=("rep",),
+        card=CardSpec(spotlights=(_spot("median", "rep", "تماس نماینده‌ی میانه", "Median rep's calls"),)),
     ),
     KPI(
         name="data_entry_share",
@@ -360,6 +419,10 @@ CATALOGUE: tuple[KPI, ...] = (
         headline="share",
         dimensions=("rep",),
         direction="down",
+        card=CardSpec(
+            spotlights=(_spot("top", "rep", "بیشترین سهم", "Highest share", base=("total_hours",), least=8),)
+        ),
+        view=View(by=("rep",)),
     ),
     KPI(
         name="sales_by_contact_method",
@@ -400,6 +463,22 @@ CATALOGUE: tuple[KPI, ...] = (
         headline="revenue",
         dimensions=("contact_method", "rep"),
         fixed=("contact_method",),
+        # the company's revenue is the revenue card's: this card names the method that wins most
+        card=CardSpec(
+            "spotlight",
+            (
+                _spot(
+                    "top",
+                    "contact_method",
+                    "پربازده‌ترین روش ارتباط",
+                    "Best contact method by win rate",
+                    measure="win_rate",
+                    show=("revenue",),
+                    base=("orders",),  # a method that sold a few times: a win rate of one deal is no news
+                    least=3,
+                ),
+            ),
+        ),
     ),
     KPI(
         name="sales_cycle",
@@ -454,6 +533,10 @@ CATALOGUE: tuple[KPI, ...] = (
         dimensions=("rep", "source", "product", "segment"),
         direction="down",
         goals=("better_conversion",),
+        card=CardSpec(
+            spotlights=(_spot("top", "segment", "کندترین بخش بازار", "Slowest segment", base=("deals",), least=3),)
+        ),
+        view=View(by=("segment",)),
     ),
     KPI(
         name="revenue",
@@ -473,6 +556,9 @@ CATALOGUE: tuple[KPI, ...] = (
         headline="revenue",
         dimensions=("region", "product", "rep", "segment", "source"),
         goals=("more_annual_revenue",),
+        card=CardSpec(spotlights=(_spot("company", "", "", "", show=("orders", "customers")),)),
+        # months of the year, against their targets and a year ago
+        view=View(period="year", grain="month", compare="year_ago"),
     ),
     KPI(
         name="win_rate",
@@ -495,6 +581,13 @@ CATALOGUE: tuple[KPI, ...] = (
         headline="win_rate",
         dimensions=("rep", "source", "product", "contact_method"),
         goals=("better_conversion",),
+        card=CardSpec(
+            spotlights=(
+                _spot("top", "rep", "بهترین نماینده", "Best rep", base=("won", "lost"), least=3),
+                _spot("bottom", "rep", "ضعیف‌ترین نماینده", "Weakest rep", base=("won", "lost"), least=3),
+            )
+        ),
+        view=View(by=("rep",)),
     ),
     KPI(
         name="new_customers",
@@ -512,6 +605,8 @@ CATALOGUE: tuple[KPI, ...] = (
         headline="new_customers",
         dimensions=("region", "segment"),
         goals=("more_customers",),
+        card=CardSpec(spotlights=(_spot("top", "region", "بیشترین مشتری جدید در", "Most new customers in"),)),
+        view=View(period="year", grain="month"),
     ),
     KPI(
         name="pipeline",
@@ -530,6 +625,8 @@ CATALOGUE: tuple[KPI, ...] = (
         ),
         headline="open_value",
         dimensions=("rep", "source", "stage"),
+        card=CardSpec(spotlights=(_spot("top", "stage", "بزرگ‌ترین مرحله", "Largest stage", show=("open_deals",)),)),
+        view=View(by=("stage",)),
     ),
 )
 

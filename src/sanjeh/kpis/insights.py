@@ -2,7 +2,10 @@
 
 The scorecard's numbers are all there; a manager still wants to be told where to look.
 Each finding is computed from the cards (no query) and phrased from the message
-catalogue in Persian and English.
+catalogue in Persian and English. A card that shows a spotlight instead of its headline
+(sales by product, region, rep, contact method: their headline is the revenue card's number)
+says nothing about that headline; its spotlight speaks instead (the region furthest below
+its target).
 """
 
 from __future__ import annotations
@@ -41,6 +44,28 @@ def _move(c: dict[str, Any], when: str) -> tuple[float, float, str] | None:
     return float(rate), min(abs(rate), 5.0), "percent"
 
 
+def _member_short(
+    c: dict[str, Any], spot: dict[str, Any], currency: str | Money, weight: float
+) -> tuple[float, dict[str, Any]] | None:
+    """A member furthest below its target (a spotlight ``below_target``) under :data:`SHORT`."""
+    att = spot.get("attainment")
+    if spot.get("pick") != "below_target" or att is None or att >= SHORT:
+        return None
+    text = {
+        lang: i18n.t(
+            "insight.member_short",
+            lang,
+            dimension=i18n.t_or(f"dim.{spot['by']}", lang, spot["by"]),
+            member=i18n.isolate(i18n.member_label(spot["by"], spot.get("member"), spot.get("member_name"), lang), lang),
+            attainment=fmt_rate(att, lang, 0),
+            target=fmt_value(spot.get("target"), spot.get("unit", "number"), lang, currency, compact=True),
+        )
+        for lang in LANGS
+    }
+    finding = {"kind": "member_short", "kpi": c["kpi"], "member": spot.get("member"), "text": text}
+    return weight * 0.8 * (1 + 5 * (1 - att)), finding
+
+
 def findings(cards: list[dict[str, Any]], *, currency: str | Money = "IRR", limit: int = 5) -> list[dict[str, Any]]:
     """Findings sorted by weight (how far off, how big a move; primary KPIs count double).
 
@@ -53,6 +78,12 @@ def findings(cards: list[dict[str, Any]], *, currency: str | Money = "IRR", limi
             continue
         weight = 2.0 if c.get("primary") else 1.0
         title = c["title"]
+        for spot in c.get("spotlights") or []:
+            found = _member_short(c, spot, currency, weight)
+            if found is not None:
+                out.append(found)
+        if c.get("shows") == "spotlight":
+            continue  # its headline is another card's number: that card speaks for it
         att = c.get("attainment")
         if att is not None and att < SHORT:
             text = {

@@ -86,6 +86,57 @@ class Measure:
         return self.kind in ("sum", "count", "nunique", "cumulative")
 
 
+Pick = Literal["top", "bottom", "below_target", "median", "company"]
+
+
+@dataclass(frozen=True)
+class Spotlight:
+    """One line a scorecard card shows under (or instead of) its headline: a member of a
+    dimension picked by a rule, computed from an ordinary query ``Query(kpi, period, by=(by,))``.
+
+    ``pick``: ``top`` / ``bottom`` (the member with the highest / lowest ``measure``),
+    ``below_target`` (the member furthest below its target: lowest attainment under 100 %),
+    ``median`` (the median member's value, with the top member), ``company`` (the company row's
+    other measures, ``show``; no dimension). ``show``: measures shown beside it (a share, a win
+    rate). ``base``/``least``: a member counts only when the sum of its ``base`` measures is at least
+    ``least`` (a win rate of one deal is no news) and ``least_share`` of all members' ``base``."""
+
+    pick: Pick
+    by: str = ""
+    measure: str = ""  # default: the KPI's headline
+    show: tuple[str, ...] = ()
+    base: tuple[str, ...] = ()
+    least: float = 0.0
+    #: ... and at least this share of all members' ``base`` (a region's growth from almost nothing
+    #: is +2,000 %, and no news either)
+    least_share: float = 0.0
+    label: dict[str, str] = field(default_factory=dict)  # fa/en: what the line says it is
+
+
+@dataclass(frozen=True)
+class CardSpec:
+    """What a KPI's scorecard card shows. ``value``: ``headline`` (the company-wide headline, with
+    its target, changes and sparkline) or ``spotlight`` (the first spotlight that applies, for KPIs
+    whose company-wide headline is another card's number, e.g. sales by product = revenue).
+    ``spotlights``: tried in order; with ``value = "spotlight"`` the first that has an answer is the
+    card's figure, with ``headline`` each that has an answer is a line under it."""
+
+    value: Literal["headline", "spotlight"] = "headline"
+    spotlights: tuple[Spotlight, ...] = ()
+
+
+@dataclass(frozen=True)
+class View:
+    """The view a KPI's page opens with when the URL does not say (docs/dashboard.md).
+    ``period``: the kind of the default period (``year``: the year of the latest complete month);
+    empty: the latest complete month."""
+
+    period: Literal["", "month", "quarter", "year"] = ""
+    grain: str | None = None
+    by: tuple[str, ...] = ()
+    compare: str | None = None
+
+
 @dataclass(frozen=True)
 class KPI:
     name: str
@@ -105,6 +156,10 @@ class KPI:
     builtin: bool = True
     #: Data-quality warnings: (a hidden count measure, message with ``{n}`` in fa/en); shown when n > 0.
     warnings: tuple[tuple[str, dict[str, str]], ...] = ()
+    #: What its scorecard card shows (data, like the rest): see :class:`CardSpec`.
+    card: CardSpec = field(default_factory=CardSpec)
+    #: The view its page opens with: see :class:`View`.
+    view: View = field(default_factory=View)
 
     def measure(self, name: str) -> Measure:
         for m in self.measures:
@@ -205,6 +260,12 @@ class KPI:
             "goals": list(self.goals),
             "default_grain": self.default_grain,
             "builtin": self.builtin,
+            "view": {
+                "period": self.view.period or None,
+                "grain": self.view.grain,
+                "by": list(self.view.by),
+                "compare": self.view.compare,
+            },
         }
 
 

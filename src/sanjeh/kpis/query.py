@@ -46,7 +46,8 @@ def find_kpi(name: str, catalogue: dict[str, KPI]) -> KPI:
     kpi = catalogue.get(name.strip().lower()) if isinstance(name, str) else None
     if kpi is None:
         raise UnknownKPI(
-            f"unknown KPI {name!r}; the KPIs are: {', '.join(catalogue)}",
+            key="query.unknown_kpi",
+            params={"kpi": name, "kpis": list(catalogue)},
             details={"kpi": name, "allowed": list(catalogue)},
         )
     return kpi
@@ -56,9 +57,15 @@ def _dimension(kpi: KPI, name: str, verb: str) -> str:
     """A dimension the KPI allows (normalised), or an error naming the allowed ones."""
     d = name.strip().lower()
     if d not in kpi.dimensions:
-        allowed = ", ".join(kpi.dimensions) or "none"
+        keys = {
+            ("split", True): "query.cannot_split",
+            ("split", False): "query.cannot_split_at_all",
+            ("filtered", True): "query.cannot_filtered",
+            ("filtered", False): "query.cannot_filtered_at_all",
+        }
         raise InvalidQuery(
-            f"{kpi.name} cannot be {verb} by {d!r}; its dimensions are: {allowed}",
+            key=keys[verb, bool(kpi.dimensions)],
+            params={"kpi": kpi.name, "dim": d, "dims": list(kpi.dimensions)},
             details={"dimension": d, "allowed": list(kpi.dimensions)},
         )
     return d
@@ -83,19 +90,21 @@ def plan(query: Query, catalogue: dict[str, KPI], *, whole: bool = False) -> Pla
         d = _dimension(kpi, raw, "filtered")
         m = normalize_member(d, member)
         if not m:
-            raise InvalidQuery(f"the filter on {d} needs a member, e.g. {d}=…", details={"dimension": d})
+            raise InvalidQuery(key="query.filter_member", params={"dim": d}, details={"dimension": d})
         filters.append((d, m))
     compare = query.compare.strip().lower() if query.compare else None
     if compare is not None and compare not in COMPARISONS:
         raise InvalidQuery(
-            f"unknown comparison {query.compare!r}; use previous or year_ago",
+            key="query.compare",
+            params={"given": query.compare},
             details={"compare": query.compare, "allowed": list(COMPARISONS)},
         )
     visible = [m.name for m in kpi.visible_measures]
     for m in query.measures:
         if m not in visible:
             raise InvalidQuery(
-                f"{kpi.name} has no measure {m!r}; its measures are: {', '.join(visible)}",
+                key="query.measure",
+                params={"kpi": kpi.name, "measure": m, "measures": visible},
                 details={"measure": m, "allowed": visible},
             )
     return Plan(kpi, period, grain, tuple(by), tuple(filters), compare, tuple(query.measures))

@@ -1,8 +1,18 @@
-"""The scorecard: the goals' primary KPIs first, each against its target and its past."""
+"""The scorecard: the goals' primary KPIs first, each against its target and its past.
+
+Each card shows what its KPI declares (``KPI.card``, data in the catalogue): the company-wide
+headline, and spotlights — the best-selling product and its share, the region furthest below
+its target, the median and the top rep, the contact method that wins most — each computed from
+an ordinary query ``Query(kpi, period, by=(dimension,))`` through a ``run`` function (the
+engine's by default; the web app passes its cached one, so a card and the KPI page it links to
+share the result).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import statistics
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sanjeh.calendar import Period, parse_period, unit_of
@@ -14,7 +24,12 @@ SPARK = "spark:"
 
 if TYPE_CHECKING:
     from sanjeh.kpis.engine import Engine, Scorecard
-    from sanjeh.kpis.model import KPI
+    from sanjeh.kpis.model import KPI, Spotlight
+
+#: Members that say no more than "we do not know" (KPIS.md: empty values): never a spotlight.
+VAGUE = frozenset({"unknown", "unspecified"})
+#: ``run(query) -> Result.to_dict()``: how spotlights get their rows.
+Runner = Callable[[Query], dict[str, Any]]
 
 
 def _spark_period(period: Period, n: int) -> tuple[str, str]:
@@ -61,19 +76,120 @@ def card(engine: Engine, kpi: KPI, period: str, spark_steps: int) -> dict[str, A
     }
 
 
-def build_scorecard(engine: Engine, period: str, *, spark_steps: int = 12) -> Scorecard:
+def spotlight_query(kpi: KPI, spot: Spotlight, period: str) -> Query:
+    """The ordinary query a spotlight reads: the KPI by the spotlight's dimension (a fixed
+    dimension is the KPI's own split: the same query as its page's, so they share a cache entry)."""
+    by = () if not spot.by or spot.by in kpi.fixed else (spot.by,)
+    return Query(kpi.name, period, by=by)
+
+
+def _measure_info(kpi: KPI, name: str) -> dict[str, Any]:
+    try:
+        m = kpi.measure(name)
+    except KeyError:
+        return {"measure": name, "title": {"fa": name, "en": name}, "unit": kpi.column_unit(name)}
+    return {"measure": name, "title": dict(m.title), "unit": m.unit}
+
+
+def spotlight(kpi: KPI, spot: Spotlight, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The spotlight's answer from the rows of :func:`spotlight_query`, or None when it has none
+    (no member qualifies, no member below target, no data)."""
+    measure = spot.measure or kpi.headline
+    out: dict[str, Any] = {"pick": spot.pick, "by": spot.by, "label": dict(spot.label), **_measure_info(kpi, measure)}
+
+    def shown(row: dict[str, Any]) -> list[dict[str, Any]]:
+        return [dict(_measure_info(kpi, m), value=row.get(m)) for m in spot.show if row.get(m) is not None]
+
+    if spot.pick == "company":
+        if not rows:
+            return None
+        items = shown(rows[0])
+        return dict(out, show=items) if items else None
+
+    def base(r: dict[str, Any]) -> float:
+        return sum(float(r.get(b) or 0) for b in spot.base)
+
+    floor = max(spot.least, spot.least_share * sum(base(r) for r in rows))
+    members = [
+        r
+        for r in rows
+        if r.get(measure) is not None
+        and r.get(spot.by) is not None
+        and str(r.get(spot.by)) not in VAGUE  # a spotlight names a member one can act on
+        and base(r) >= floor
+    ]
+    if not members:
+        return None
+    if spot.pick == "below_target":
+        short = [r for r in members if r.get("attainment") is not None and float(r["attainment"]) < 1.0]
+        if not short:
+            return None
+        row = min(short, key=lambda r: (float(r["attainment"]), str(r.get(spot.by))))
+        out.update(attainment=row["attainment"], target=row.get("target"))
+    elif spot.pick == "bottom":
+        if len(members) < 2:  # the lowest of one is also the highest: say it once
+            return None
+        row = min(members, key=lambda r: (float(r[measure]), str(r.get(spot.by))))
+    else:
+        row = max(members, key=lambda r: (float(r[measure]), str(r.get(spot.by))))
+    out.update(member=row.get(spot.by), member_name=row.get(f"{spot.by}_name"), value=row.get(measure))
+    m = kpi.measure(measure) if measure in {x.name for x in kpi.measures} else None
+    if m is not None and m.kind in ("sum", "count") and spot.pick in ("top", "bottom"):
+        total = sum(float(r.get(measure) or 0) for r in rows)
+        out["share"] = float(row[measure]) / total if total > 0 and len(rows) > 1 else None
+    if spot.pick == "median":
+        out["median"] = statistics.median(float(r[measure]) for r in members)
+        out["members"] = len(members)
+    out["show"] = shown(row)
+    return out
+
+
+def spotlights(engine: Engine, kpi: KPI, period: str, run: Runner) -> list[dict[str, Any]]:
+    """The card's spotlights that have an answer, in their declared order. A rep's own view skips
+    the ones that compare reps (a rep sees only themselves)."""
+    out = []
+    for spot in kpi.card.spotlights:
+        if spot.by == "rep" and engine.rep_scope is not None:
+            continue
+        if spot.by and spot.by not in kpi.dimensions:
+            continue
+        result = run(spotlight_query(kpi, spot, period))
+        if (result.get("data") or {}).get("status") in ("no_data", "outside"):
+            continue
+        found = spotlight(kpi, spot, list(result.get("rows") or []))
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def build_scorecard(engine: Engine, period: str, *, spark_steps: int = 12, run: Runner | None = None) -> Scorecard:
+    """The scorecard of ``period``. ``run`` computes the spotlights' queries (default: the engine's
+    ``run``; the web app passes its cached one)."""
     from sanjeh.kpis.engine import Scorecard
 
+    def engine_run(q: Query) -> dict[str, Any]:
+        return dict(engine.run(q).to_dict())
+
+    runner = run or engine_run
     p = parse_period(period)
     primary_names = engine.primary()
     sc = Scorecard(period=p.label, calendar=p.calendar, goals=list(engine.ws.settings.goals))
     kpis = {k.name: k for k in engine.catalogue()}
+
+    def full_card(k: KPI) -> dict[str, Any]:
+        c = card(engine, k, p.label, spark_steps)
+        found = spotlights(engine, k, p.label, runner) if c["data"]["status"] not in ("no_data", "outside") else []
+        # a card whose headline is another card's number shows its spotlight instead, when it has one
+        c["shows"] = "spotlight" if k.card.value == "spotlight" and found else "headline"
+        c["spotlights"] = found
+        return c
+
     for name in primary_names:
         if name in kpis:
-            sc.primary.append(card(engine, kpis[name], p.label, spark_steps))
+            sc.primary.append(full_card(kpis[name]))
     for name, k in kpis.items():
         if name not in primary_names:
-            sc.secondary.append(card(engine, k, p.label, spark_steps))
+            sc.secondary.append(full_card(k))
     cards = [dict(c, primary=True) for c in sc.primary] + [dict(c, primary=False) for c in sc.secondary]
     sc.insights = findings(cards, currency=engine.ws.settings.money_format)
     cov = engine.coverage()

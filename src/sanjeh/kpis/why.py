@@ -180,7 +180,8 @@ class _Asker:
         visible = [x.name for x in kpi.visible_measures]
         if name not in visible:
             raise InvalidQuery(
-                f"{kpi.name} has no measure {name!r}; its measures are: {', '.join(visible)}",
+                key="query.measure",
+                params={"kpi": kpi.name, "measure": name, "measures": visible},
                 details={"measure": name, "allowed": visible},
             )
         self.m = kpi.measure(name)
@@ -188,28 +189,29 @@ class _Asker:
         if self.kind == "none":
             alt = suggestion(kpi, self.m)
             raise InvalidQuery(
-                f"{kpi.name}.{name} cannot be split into members' contributions (its change is not a sum "
-                f"of theirs)" + (f"; ask about {alt} instead, e.g. --measure {alt}" if alt else ""),
+                key="query.why_not_split_suggest" if alt else "query.why_not_split",
+                params={"kpi": kpi.name, "measure": name, "suggest": alt or ""},
                 details={"measure": name, "kind": "none", "suggest": alt},
             )
         against = (q.against or "previous").strip().lower()
         if against not in AGAINST:
             raise InvalidQuery(
-                f"unknown baseline {q.against!r}; use previous, year_ago or target",
+                key="query.why_against",
+                params={"given": q.against},
                 details={"against": q.against, "allowed": list(AGAINST)},
             )
         self.against = against
         if q.top < 1:
-            raise InvalidQuery(f"--top is at least 1, not {q.top}", details={"top": q.top})
+            raise InvalidQuery(key="query.why_top", params={"given": q.top}, details={"top": q.top})
         self.top = q.top
         # the engine checks the period, the dimensions and the filters
         checked = engine.plan(Query(kpi.name, q.period, by=q.by, filters=q.filters), whole=True)
         self.period: Period = checked.period
         self.filters = checked.filters
         if q.auto and checked.by:
-            raise InvalidQuery("ask with --by or with --auto, not both", details={"by": list(checked.by)})
+            raise InvalidQuery(key="query.why_by_and_auto", details={"by": list(checked.by)})
         if len(checked.by) > 2:
-            raise InvalidQuery("a change is split by one dimension or a pair of them", details={"by": list(checked.by)})
+            raise InvalidQuery(key="query.why_dims", params={"n": len(checked.by)}, details={"by": list(checked.by)})
         self.by = checked.by
         self.auto = q.auto or not checked.by
         self.parts = _parts(kpi, self.m, self.kind)
@@ -237,9 +239,7 @@ class _Asker:
         if self.against == "year_ago":
             ya = p.year_ago()
             if ya is None:
-                raise InvalidQuery(
-                    f"{p.label} has no year-ago period (no such day a year earlier)", details={"period": p.label}
-                )
+                raise InvalidQuery(key="query.why_no_year_ago", params={"period": p.label}, details={"period": p.label})
             self.baseline_period = ya
             return [(PERIOD, p), (BASELINE, ya)]
         sides = [(PERIOD, p), (PREVIOUS, p.previous())]
@@ -258,9 +258,9 @@ class _Asker:
         plan = self._plan(by)
         result = self.engine.run_plan(plan, self._root(sides))
         if result.data.status == "no_data":
-            tables = ", ".join(result.data.missing) or "its tables"
             raise InvalidQuery(
-                f"{self.kpi.name} has no data: nothing has been imported into {tables}",
+                key="query.why_no_data",
+                params={"kpi": self.kpi.name, "tables": list(result.data.missing)},
                 details={"missing": list(result.data.missing)},
             )
         return result.table
@@ -307,24 +307,25 @@ class _Asker:
         return _Sides(list(keys), names, values, present)
 
     # -- one grouping -------------------------------------------------------------------------
-    def refusal(self, by: tuple[str, ...]) -> str | None:
+    @property
+    def _names(self) -> dict[str, str]:
+        return {"kpi": self.kpi.name, "measure": self.m.name}
+
+    def refusal(self, by: tuple[str, ...]) -> InvalidQuery | None:
         """Why this grouping cannot be asked; None when it can."""
+        details = {"by": list(by), "measure": self.m.name}
         for d in by:
             for x in self.parts:
-                cohort = x.cohort or self.kpi.cohort
-                if d not in COHORTS[cohort].dims:
-                    return f"{self.kpi.name}.{self.m.name} is counted over {cohort}, which has no {d}"
+                if d not in COHORTS[x.cohort or self.kpi.cohort].dims:
+                    return InvalidQuery(key="query.why_cohort_dim", params={**self._names, "dim": d}, details=details)
             if self.kind == "ratio" and not all(_partitions(self.kpi, x, d) for x in self.parts):
-                return (
-                    f"{self.kpi.name}.{self.m.name} is a ratio and cannot be split by {d}: a unit it counts "
-                    f"may belong to several members of {d} (or to none), so members' rates do not make up the whole"
-                )
+                return InvalidQuery(key="query.why_ratio_partition", params={**self._names, "dim": d}, details=details)
         return None
 
     def split(self, by: tuple[str, ...]) -> Why:
-        why = self.refusal(by)
-        if why:
-            raise InvalidQuery(why, details={"by": list(by), "measure": self.m.name})
+        refused = self.refusal(by)
+        if refused is not None:
+            raise refused
         if self.against == "target":
             return self._against_target(by)
         s = self.sides(by, self._sides)
@@ -430,8 +431,8 @@ class _Asker:
         if total <= 0:
             label = period.label if period else self.period.label
             raise InvalidQuery(
-                f"{self.kpi.name}.{self.m.name} has no denominator in {label} (nothing to divide by), "
-                "so its change cannot be split",
+                key="query.why_no_denominator",
+                params={**self._names, "period": label},
                 details={"period": label, "measure": self.m.name},
             )
 
@@ -461,8 +462,8 @@ class _Asker:
         members, total = self._targets(by)
         if not members and total is None:
             raise InvalidQuery(
-                f"no target of {self.kpi.name}.{self.m.name} for {self.period.label}"
-                + (" (set one for the whole company: a pair of dimensions uses only that)" if len(by) > 1 else ""),
+                key="query.why_no_target_pair" if len(by) > 1 else "query.why_no_target",
+                params={**self._names, "period": self.period.label},
                 details={"measure": self.m.name, "period": self.period.label},
             )
         if self.kind == "ratio":
@@ -537,8 +538,8 @@ class _Asker:
                 break
         if weights is None:
             raise InvalidQuery(
-                f"only a total target of {self.kpi.name}.{self.m.name} is set for {self.period.label}, and neither "
-                "a year earlier nor the period before has data to share it out by",
+                key="query.why_no_allocation",
+                params={**self._names, "period": self.period.label},
                 details={"measure": self.m.name, "period": self.period.label},
             )
         v1 = np.nan_to_num(s.values[PERIOD][VALUE])
@@ -689,11 +690,7 @@ def answer(engine: Engine, q: WhyQuery) -> Why:
         if score is not None and (best is None or score > best[0] + TIE):
             best = (score, why)
     if best is None:
-        raise InvalidQuery(
-            f"no dimension of {ask.kpi.name} splits this change: each was refused, or had fewer than two "
-            "members, or no change to explain",
-            details={"candidates": listed},
-        )
+        raise InvalidQuery(key="query.why_nothing", params={"kpi": ask.kpi.name}, details={"candidates": listed})
     score, why = best
     why.auto = {"score": score, "candidates": listed}
     return why

@@ -205,10 +205,11 @@ def _safe_name(name: str) -> str:
     base = Path(name.replace("\\", "/")).name.strip()
     shown = name[:80] + ("…" if len(name) > 80 else "")
     if not base or base.startswith(".") or any(ord(ch) < 32 or ord(ch) == 127 for ch in base):
-        raise UserError(f"bad file name {shown!r}", details={"file": shown})
+        raise UserError(key="upload.bad_name", params={"file": shown}, details={"file": shown})
     if len(base.encode("utf-8", "replace")) > MAX_FILE_NAME_BYTES:
         raise UserError(
-            f"the file name {shown!r} is longer than {MAX_FILE_NAME_BYTES} bytes; rename the file",
+            key="upload.long_name",
+            params={"file": shown, "limit": MAX_FILE_NAME_BYTES},
             details={"file": shown, "limit": MAX_FILE_NAME_BYTES},
         )
     return base
@@ -222,19 +223,20 @@ async def save_uploads(request: Request, files: list[UploadFile], folder: Path) 
     for f in files:
         path = folder / _safe_name(f.filename or "")
         if path in paths:
-            raise UserError(f"the file {path.name} is uploaded twice", details={"file": path.name})
+            raise UserError(key="upload.twice", params={"file": path.name}, details={"file": path.name})
         with path.open("wb") as out:
             while chunk := await f.read(1024 * 1024):
                 total += len(chunk)
                 if total > st.max_upload:
                     raise TooLarge(
-                        f"the upload is larger than {st.max_upload // (1024 * 1024)} MB",
+                        key="request.upload_too_large",
+                        params={"size": f"{st.max_upload // (1024 * 1024)} MB"},
                         details={"limit": st.max_upload},
                     )
                 out.write(chunk)
         paths.append(path)
     if not paths:
-        raise UserError("no file uploaded: send one or more files in the field 'files'")
+        raise UserError(key="upload.no_file")
     return paths
 
 
@@ -295,7 +297,7 @@ def users(request: Request, c: AdminDep) -> list[dict[str, Any]]:
 def create_user(request: Request, body: UserIn, c: AdminDep) -> dict[str, Any]:
     """Create a user (admin)."""
     if body.role not in ROLES:
-        raise UserError(f"unknown role {body.role!r}; the roles are: {', '.join(ROLES)}")
+        raise UserError(key="users.unknown_role", params={"role": body.role, "roles": list(ROLES)})
     st = state_of(request)
     user = st.call(
         lambda ws: add_user(ws, body.username, body.role, body.rep_id, password=body.password, language=body.language)

@@ -73,8 +73,11 @@ def error_json(status: int, code: str, message: str, details: dict[str, Any] | N
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def render_error(request: Request, status: int, code: str, message: str, details: dict[str, Any]) -> Response:
-    """The error as JSON (``/api``) or as a page (a 401 on a page: the login page)."""
+def render_error(
+    request: Request, status: int, code: str, message: str, details: dict[str, Any], exc: SanjehError | None = None
+) -> Response:
+    """The error as JSON (``/api``: the English message) or as a page in the user's language
+    (``exc.text``; a 401 on a page: the login page)."""
     if _is_api(request):
         return error_json(status, code, message, details)
     if status == 401:
@@ -84,7 +87,7 @@ def render_error(request: Request, status: int, code: str, message: str, details
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
     from sanjeh.web.pages import render_error_page
 
-    return render_error_page(request, status, code, message)
+    return render_error_page(request, status, code, message, exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -92,7 +95,7 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, SanjehError)
         if exc.status >= 500:
             log.error("internal error on %s: %s", request.url.path, exc.message)
-        return render_error(request, exc.status, exc.code, exc.message, exc.details)
+        return render_error(request, exc.status, exc.code, exc.message, exc.details, exc)
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -147,7 +150,7 @@ def create_app(
     ``credentials_ttl``: seconds a user's row and a session's liveness are cached (a change made by
     another process, such as ``sanjeh users remove`` on a PostgreSQL warehouse, shows after it).
     """
-    from sanjeh.web import api, pages
+    from sanjeh.web import api, data_pages, pages
 
     ws = _open(ws_or_settings)
     state = AppState.build(
@@ -194,6 +197,7 @@ def create_app(
 
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(data_pages.router)
     pages.mount_static(app)
     return app
 

@@ -87,9 +87,9 @@ class Signer:
             data = json.loads(payload)
             out = TokenData(str(data["u"]), str(data["k"]), str(data["s"]), int(data["e"]), str(data["g"]))
         except (ValueError, KeyError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise AuthError("invalid or expired credentials; log in again") from exc
+            raise AuthError(key="auth.invalid_credentials") from exc
         if out.kind != kind or out.expires < self.clock():
-            raise AuthError("invalid or expired credentials; log in again")
+            raise AuthError(key="auth.invalid_credentials")
         return out
 
     def csrf_token(self, sid: str) -> str:
@@ -157,8 +157,7 @@ class RateLimiter:
                 if len(q) >= size:
                     retry = max(1, int(self.window - (self.clock() - q[0])) + 1)
                     raise RateLimited(
-                        f"too many failed logins; try again in {retry} seconds",
-                        details={"retry_after": retry},
+                        key="auth.rate_limited", params={"seconds": retry}, details={"retry_after": retry}
                     )
 
     def failed(self, username: str, ip: str) -> None:
@@ -187,11 +186,7 @@ def client_address(peer: str, forwarded_for: str | None, trusted: Sequence[str])
         return peer
     hops = [h.strip() for h in (forwarded_for or "").split(",") if h.strip()]
     if not hops:
-        raise UserError(
-            f"the request came through the proxy {peer} (--forwarded-allow) without an X-Forwarded-For header; "
-            "configure the proxy to send it",
-            details={"proxy": peer},
-        )
+        raise UserError(key="auth.proxy_without_forwarded", params={"proxy": peer}, details={"proxy": peer})
     for hop in reversed(hops):
         if not _in(hop, trusted):
             return hop[:64]
@@ -222,9 +217,7 @@ def parse_forwarded_allow(text: str | Sequence[str] | None) -> tuple[str, ...]:
         try:
             out.append(str(ipaddress.ip_network(item, strict=False)))
         except ValueError:
-            raise UserError(
-                f"--forwarded-allow: {item!r} is not an IP address or network", details={"value": item}
-            ) from None
+            raise UserError(key="settings.forwarded_allow", params={"value": item}, details={"value": item}) from None
     return tuple(out)
 
 

@@ -5,6 +5,13 @@ definition. The browser draws the spec with the Plotly bundle the app serves
 itself. Persian charts are mirrored (time runs right to left, the value axis on
 the right) and every label, tick and hover text is rendered here in the user's
 language, digits included.
+
+Text that reads right: a value axis speaks one scale (``۲۰۰ میلیارد``, ``۱٬۲۰۰ میلیارد``, never a
+mix of ``۸۰۰ میلیارد`` and ``۱ هزار میلیارد``); members are their names, not ids; long names wrap
+onto two lines; a split by members is drawn as horizontal bars, largest first, so a name has
+the room a name needs. The chart's SVG runs left to right (Plotly places and measures its
+labels so; see sanjeh.css) and every Persian label starts with a right-to-left mark, so the
+bidi algorithm keeps its words in order.
 """
 
 from __future__ import annotations
@@ -14,9 +21,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sanjeh.currency import Money
-from sanjeh.formatting import fmt_compact, fmt_rate, fmt_value
-from sanjeh.i18n import period_label, t
+from sanjeh.formatting import SCALES, fmt_number, fmt_rate, fmt_value
+from sanjeh.i18n import member_label, period_label, t
 
+#: Right-to-left mark: starts a Persian label drawn in the chart's left-to-right SVG, so a label
+#: that begins with digits («۴ هزار میلیارد») keeps its words in order. (An isolate, U+2067, reads
+#: the same but breaks Plotly's measuring of labels: the margins no longer make room for them.)
+RLM = "\u200f"
+#: A label longer than this many characters wraps onto a second line.
+WRAP = 18
+#: The colour of an "others" bar (the members a long split folds together).
+OTHERS_COLOUR = "#9aa5ad"
 MAX_SERIES = 8
 PALETTE = ("#1f6f8b", "#e07a1f", "#3b9a57", "#c0392b", "#7d5ba6", "#8c6d31", "#d35d9a", "#5f6b73")
 FONT = "Vazirmatn, Tahoma, sans-serif"
@@ -44,34 +59,78 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return ticks
 
 
-def _tick_text(unit: str, lang: str) -> Callable[[float], str]:
+def _rtl(text: str, lang: str) -> str:
+    """A label that reads right to left in Persian (each of its lines), though the SVG runs left to right."""
+    if lang != "fa":
+        return text
+    return "<br>".join(line if _starts_rtl(line) else RLM + line for line in text.split("<br>"))
+
+
+def _starts_rtl(text: str) -> bool:
+    """Does the text start with a Persian letter (then it reads right to left by itself)?"""
+    return bool(text) and "\u0600" <= text[0] <= "\u06ff" and not "\u06f0" <= text[0] <= "\u06f9"
+
+
+def _tick_text(unit: str, lang: str, ticks: Sequence[float]) -> Callable[[float], str]:
+    """Tick labels of one scale, the scale of the smallest tick but 0 (``۲۵۰ میلیارد`` …
+    ``۱٬۲۵۰ میلیارد``, never ``۰٫۲۵ هزار میلیارد``); rates with as many decimals as their step needs
+    (``۰٫۵٪``, never two ticks that both read ``۰٪``)."""
+    top = min((abs(x) for x in ticks if x), default=0.0)
     if unit == "rate":
-        return lambda v: fmt_rate(v, lang, 0)
+        step = abs(ticks[1] - ticks[0]) * 100 if len(ticks) > 1 else 1.0
+        decimals = 0 if step >= 1 or step == 0 else min(3, -math.floor(math.log10(step)))
+        return lambda v: _rtl(fmt_rate(v, lang, decimals), lang)
     if unit in ("days", "hours"):
-        return lambda v: fmt_value(v, unit, lang)
-    return lambda v: fmt_compact(v, lang)
+        return lambda v: _rtl(fmt_value(v, unit, lang), lang)
+    scale, word = next(((sc, w) for sc, w in SCALES if abs(top) >= sc * 0.9995), (1.0, ""))
+
+    def text(v: float) -> str:
+        if v == 0:
+            return fmt_number(0, lang)
+        n = fmt_number(round(v / scale, 2), lang)
+        return _rtl(t(f"number.{word}", lang, n=n) if word else n, lang)
+
+    return text
+
+
+def wrap(text: str, width: int = WRAP) -> str:
+    """A long label on two lines (Plotly's ``<br>``), broken at the space nearest its middle."""
+    if len(text) <= width or " " not in text:
+        return text
+    middle = len(text) // 2
+    spaces = [i for i, ch in enumerate(text) if ch == " "]
+    cut = min(spaces, key=lambda i: abs(i - middle))
+    return text[:cut] + "<br>" + text[cut + 1 :]
 
 
 def _base_layout(lang: str, unit: str, values: Sequence[float | None], *, horizontal: bool = False) -> dict[str, Any]:
     rtl = lang == "fa"
     nums = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     ticks = nice_ticks(min(nums, default=0.0), max(nums, default=1.0))
-    fmt = _tick_text(unit, lang)
+    fmt = _tick_text(unit, lang, ticks)
     value_axis = {
         "tickvals": ticks,
         "ticktext": [fmt(v) for v in ticks],
         "gridcolor": "#e5e8eb",
         "zerolinecolor": "#b0b7be",
         "fixedrange": True,
+        "automargin": True,
     }
     cat_axis: dict[str, Any] = {"type": "category", "automargin": True, "fixedrange": True}
     layout: dict[str, Any] = {
         "font": {"family": FONT, "size": 13},
-        "margin": {"l": 60, "r": 60, "t": 20, "b": 60},
+        "margin": {"l": 16, "r": 16, "t": 16, "b": 40, "pad": 4},
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "rgba(0,0,0,0)",
         "hoverlabel": {"font": {"family": FONT}},
-        "legend": {"orientation": "h", "y": -0.2, "x": 1 if rtl else 0, "xanchor": "right" if rtl else "left"},
+        # the legend above the plot: below it, it would fight the (rotated, on a phone) time labels
+        "legend": {
+            "orientation": "h",
+            "y": 1.0,
+            "yanchor": "bottom",
+            "x": 1 if rtl else 0,
+            "xanchor": "right" if rtl else "left",
+        },
         "colorway": list(PALETTE),
         "separators": "٫٬" if lang == "fa" else ".,",
     }
@@ -97,13 +156,12 @@ def label(text: Any) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def member_text(row: dict[str, Any], dim: str) -> str:
-    """A member as people read it (escaped for Plotly): its name when the row carries one, else its id."""
-    value = row.get(dim)
-    name = row.get(f"{dim}_name")
-    if name and str(name) != str(value):
-        return label(name)
-    return "—" if value is None else label(value)
+def member_text(row: dict[str, Any], dim: str, lang: str = "fa") -> str:
+    """A member as people read it (escaped for Plotly): its name when the row carries one, a code
+    in the user's words (``cold_call`` → «تماس سرد»), else the member as written."""
+    if row.get("_others"):
+        return label(row.get(f"{dim}_name") or "")
+    return label(member_label(dim, row.get(dim), row.get(f"{dim}_name"), lang))
 
 
 def build_chart(
@@ -118,14 +176,15 @@ def build_chart(
 
     ``drill(dimension, member)`` gives the URL a click on a bar leads to (put in ``customdata``).
     """
-    rows: list[dict[str, Any]] = list(result.get("rows") or [])
+    # the "others" line of a long split is in the table; a bar of it would dwarf the members drawn
+    rows: list[dict[str, Any]] = [r for r in result.get("rows") or [] if not r.get("_others")]
     if not rows:
         return None
     head = kpi.headline
     unit = measure_unit(kpi, head)
     by: list[str] = list(result.get("by") or [])
     has_grain = bool(result.get("grain"))
-    if kpi.name == "mql_to_sql" and not has_grain:
+    if kpi.name == "mql_to_sql" and not has_grain and not by:
         return _funnel(rows, by, lang, kpi)
     if kpi.name == "sales_cycle":
         return _cycle(rows, by, has_grain, lang, kpi, drill)
@@ -137,7 +196,9 @@ def build_chart(
         series: dict[str, list[dict[str, Any]]] = {}
         first = by[0] if by else None
         for r in rows:
-            series.setdefault(member_text(r, first) if first else label(kpi.title.get(lang, kpi.name)), []).append(r)
+            series.setdefault(
+                member_text(r, first, lang) if first else label(kpi.title.get(lang, kpi.name)), []
+            ).append(r)
         ranked = sorted(series.items(), key=lambda kv: -sum(float(r.get(head) or 0) for r in kv[1]))[:MAX_SERIES]
         traces = []
         values: list[float | None] = []
@@ -180,35 +241,41 @@ def build_chart(
         layout["showlegend"] = len(traces) > 1
         return {"data": traces, "layout": layout}
 
-    # breakdown: bars per member of the first dimension (colour by the second, if any)
+    # a split by members: horizontal bars, largest on top, names beside them (room for a name)
     dim = by[0] if by else None
-    xs = [member_text(r, dim) if dim else period_label(r.get("period"), lang) for r in rows]
-    ys = [r.get(head) for r in rows]
+    names = [member_text(r, dim, lang) if dim else period_label(r.get("period"), lang) for r in rows]
+    labels = _unique([_rtl(wrap(n), lang) for n in names], rows, dim)
+    vals = [r.get(head) for r in rows]
+    colours = [OTHERS_COLOUR if r.get("_others") else PALETTE[0] for r in rows]
     trace: dict[str, Any] = {
         "type": "bar",
+        "orientation": "h",
         "name": label(kpi.title.get(lang, kpi.name)),
-        "x": xs,
-        "y": ys,
-        "text": [fmt(v) for v in ys],
+        "y": labels,
+        "x": vals,
+        "text": [fmt(v) for v in vals],
+        "hovertext": names,
         "textposition": "none",
-        "hovertemplate": "%{x}: %{text}<extra></extra>",
-        "marker": {"color": PALETTE[0]},
+        "hovertemplate": "%{hovertext}: %{text}<extra></extra>",
+        "marker": {"color": colours},
     }
     if dim and drill is not None:
-        trace["customdata"] = [drill(dim, str(r.get(dim))) for r in rows]
+        trace["customdata"] = [None if r.get("_others") else drill(dim, str(r.get(dim))) for r in rows]
     data: list[dict[str, Any]] = [trace]
     previous = [r.get(f"previous_{head}") for r in rows]
     if any(v is not None for v in previous):
         data.append(
             {
                 "type": "bar",
+                "orientation": "h",
                 "name": t("col.compared", lang),
-                "x": xs,
-                "y": previous,
+                "y": labels,
+                "x": previous,
                 "text": [fmt(v) for v in previous],
+                "hovertext": names,
                 "textposition": "none",
-                "hovertemplate": "%{x}: %{text}<extra>%{fullData.name}</extra>",
-                "marker": {"color": "#b8c4cc"},
+                "hovertemplate": "%{hovertext}: %{text}<extra>%{fullData.name}</extra>",
+                "marker": {"color": "#c9d3da"},
             }
         )
     targets = [r.get("target") for r in rows]
@@ -218,25 +285,40 @@ def build_chart(
                 "type": "scatter",
                 "mode": "markers",
                 "name": t("col.target", lang),
-                "x": xs,
-                "y": targets,
+                "y": labels,
+                "x": targets,
                 "text": [fmt(v) for v in targets],
-                "hovertemplate": "%{x}: %{text}<extra>%{fullData.name}</extra>",
-                "marker": {"symbol": "line-ew-open", "size": 26, "line": {"width": 3, "color": "#c0392b"}},
+                "hovertext": names,
+                "hovertemplate": "%{hovertext}: %{text}<extra>%{fullData.name}</extra>",
+                "marker": {"symbol": "line-ns-open", "size": 22, "line": {"width": 3, "color": "#c0392b"}},
             }
         )
-    layout = _base_layout(lang, unit, [*ys, *targets, *previous])
+    layout = _base_layout(lang, unit, [*vals, *targets, *previous], horizontal=True)
     layout["showlegend"] = len(data) > 1
+    layout["barmode"] = "group"
+    layout["bargap"] = 0.25
+    per_bar = 30 if len(data) == 1 or data[1]["type"] != "bar" else 44
+    layout["height"] = max(260, per_bar * len(rows) + 110)
     return {"data": data, "layout": layout}
+
+
+def _unique(labels: list[str], rows: list[dict[str, Any]], dim: str | None) -> list[str]:
+    """Category labels Plotly will not merge: a name two members share gets each one's id."""
+    seen: dict[str, int] = {}
+    for x in labels:
+        seen[x] = seen.get(x, 0) + 1
+    if all(n == 1 for n in seen.values()) or dim is None:
+        return labels
+    return [f"{x} ({label(r.get(dim))})" if seen[x] > 1 else x for x, r in zip(labels, rows, strict=True)]
 
 
 def _funnel(rows: list[dict[str, Any]], by: list[str], lang: str, kpi: Any) -> dict[str, Any]:
     titles = {m.name: m.title.get(lang, m.name) for m in kpi.measures}
-    stages = [titles.get("mqls", "MQL"), titles.get("sqls", "SQL")]
+    stages = [wrap(titles.get("mqls", "MQL"), 12), wrap(titles.get("sqls", "SQL"), 12)]
     groups: dict[str, tuple[float, float]] = {}
     dim = by[0] if by else None
     for r in rows:
-        key = member_text(r, dim) if dim else label(kpi.title.get(lang, kpi.name))
+        key = member_text(r, dim, lang) if dim else label(kpi.title.get(lang, kpi.name))
         a, b = groups.get(key, (0.0, 0.0))
         groups[key] = (a + float(r.get("mqls") or 0), b + float(r.get("sqls") or 0))
     ranked = sorted(groups.items(), key=lambda kv: -kv[1][0])[:MAX_SERIES]
@@ -258,7 +340,7 @@ def _funnel(rows: list[dict[str, Any]], by: list[str], lang: str, kpi: Any) -> d
         )
     layout = _base_layout(lang, "count", [0.0], horizontal=True)
     layout.pop("xaxis", None)
-    layout["yaxis"] = {"side": "right" if lang == "fa" else "left", "fixedrange": True}
+    layout["yaxis"] = {"side": "right" if lang == "fa" else "left", "fixedrange": True, "automargin": True}
     layout["funnelmode"] = "group"
     layout["showlegend"] = len(traces) > 1
     return {"data": traces, "layout": layout}
@@ -274,7 +356,7 @@ def _cycle(
 ) -> dict[str, Any]:
     """Median bars whose whisker reaches the 90th percentile, with the mean as a diamond."""
     dim = by[0] if by and not has_grain else None
-    xs = [member_text(r, dim) if dim else period_label(r.get("period"), lang) for r in rows]
+    xs = [_rtl(wrap(member_text(r, dim, lang)), lang) if dim else period_label(r.get("period"), lang) for r in rows]
     med = [r.get("median_days") for r in rows]
     p90 = [r.get("p90_days") for r in rows]
     mean = [r.get("mean_days") for r in rows]

@@ -55,20 +55,20 @@ def _check(request: Request) -> Caller:
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise AuthError("use Authorization: Bearer <token> (get one from POST /api/v1/auth/token)")
+            raise AuthError(key="auth.bearer_format")
         data = st.signer.check(token.strip(), "api")
         via = "bearer"
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         if not cookie:
-            raise AuthError("authentication required: log in, or send Authorization: Bearer <token>")
+            raise AuthError(key="auth.required")
         data = st.signer.check(cookie, "session")
         via = "session"
     user = st.user(data.username)
     if user is None or user.disabled or user.stamp != data.stamp:
-        raise AuthError("this login has ended (the user was removed or changed); log in again")
+        raise AuthError(key="auth.login_ended")
     if not st.session_ok(data.sid, data.username):
-        raise AuthError("this session has ended; log in again")
+        raise AuthError(key="auth.session_ended")
     return Caller(user, data.sid, via)
 
 
@@ -109,7 +109,7 @@ async def check_csrf(request: Request, caller: Caller) -> None:
             value = form.get("csrf_token")
             token = value if isinstance(value, str) else None
     if not state_of(request).signer.check_csrf(caller.sid, token):
-        raise Forbidden("missing or wrong CSRF token; reload the page and try again", details={"reason": "csrf"})
+        raise Forbidden(key="auth.csrf", details={"reason": "csrf"})
 
 
 async def caller(request: Request) -> Caller:
@@ -123,14 +123,14 @@ async def manager(request: Request) -> Caller:
     """An admin or a manager (imports, targets)."""
     c = await caller(request)
     if not c.user.can_manage:
-        raise Forbidden("only an admin or a manager may do this", details={"role": c.user.role})
+        raise Forbidden(key="auth.managers_only", details={"role": c.user.role})
     return c
 
 
 async def admin(request: Request) -> Caller:
     c = await caller(request)
     if not c.user.is_admin:
-        raise Forbidden("only an admin may do this", details={"role": c.user.role})
+        raise Forbidden(key="auth.admins_only", details={"role": c.user.role})
     return c
 
 

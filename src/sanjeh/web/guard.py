@@ -94,7 +94,7 @@ class Guard:
 
             # in a worker thread: an error page may look up who is asking (the warehouse, under its lock)
             response = await anyio.to_thread.run_sync(
-                render_error, request, exc.status, exc.code, exc.message, exc.details
+                render_error, request, exc.status, exc.code, exc.message, exc.details, exc
             )
             if _has_body(request):  # the unread body cannot be skipped: end the connection after the answer
                 response.headers["Connection"] = "close"
@@ -108,10 +108,7 @@ class Guard:
         found = _CONTROL.search(raw) or _CONTROL.search(str(scope.get("path", "")).encode("utf-8", "replace"))
         if found:
             code = f"U+{found.group()[0]:04X}"
-            raise UserError(
-                f"the address holds a control character ({code}); remove it",
-                details={"character": code},
-            )
+            raise UserError(key="request.control_character", params={"character": code}, details={"character": code})
 
     @staticmethod
     def _check_length(request: Request, limit: int) -> None:
@@ -119,9 +116,13 @@ class Guard:
         if declared is None:
             return
         if not declared.strip().isdigit():
-            raise UserError("Content-Length must be a number of bytes", details={"content_length": declared[:40]})
+            raise UserError(key="request.content_length", details={"content_length": declared[:40]})
         if int(declared) > limit:
-            raise TooLarge(_too_large(request.url.path, limit), details={"limit": limit})
+            raise TooLarge(
+                key="request.upload_too_large" if request.url.path in UPLOAD_PATHS else "request.too_large",
+                params={"size": size_text(limit)},
+                details={"limit": limit},
+            )
 
     def _counted(self, receive: Receive, path: str, limit: int) -> Receive:
         received = 0

@@ -7,28 +7,35 @@ shared. Forms that change something carry the session's CSRF token.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
-import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.concurrency import run_in_threadpool
 
 from sanjeh.calendar import GRAINS, current_unit, latest_complete, parse_period, unit_of
-from sanjeh.currency import Money
-from sanjeh.errors import AuthError, Forbidden, RateLimited, SanjehError, UserError
-from sanjeh.export import csv_text
-from sanjeh.formatting import fmt_money, fmt_number, fmt_points, fmt_rate, fmt_signed_rate, fmt_value
-from sanjeh.i18n import DIRECTION, digits, normalize_lang, period_label, t, t_or
-from sanjeh.ingest.mapping import mapping_names
-from sanjeh.schema import IMPORT_ORDER
+from sanjeh.currency import Money, as_money
+from sanjeh.errors import AuthError, Forbidden, InvalidQuery, RateLimited, SanjehError, UserError
+from sanjeh.export import csv_text, xlsx_bytes
+from sanjeh.formatting import (
+    fmt_in,
+    fmt_money,
+    fmt_number,
+    fmt_points,
+    fmt_rate,
+    fmt_signed_rate,
+    fmt_value,
+    money_column,
+)
+from sanjeh.i18n import DIRECTION, digits, isolate, member_label, normalize_lang, period_label, t, t_or
+from sanjeh.render import column_title
 from sanjeh.users import ROLES, User, add_user, list_users, set_language
-from sanjeh.web import charts
+from sanjeh.web import charts, controls, views
 from sanjeh.web.auth import CSRF_FIELD, SESSION_COOKIE, SESSION_SECONDS
 from sanjeh.web.deps import Caller, _resolve, check_csrf, log_in, log_out, state_of
 from sanjeh.web.state import AppState, QuerySpec
@@ -50,6 +57,7 @@ def templates() -> Jinja2Templates:
         fmt_value=fmt_value,
         period_label=period_label,
         digits=digits,
+        isolate=isolate,
     )
     return tpl
 
@@ -112,13 +120,19 @@ def _render(
     return resp
 
 
-def render_error_page(request: Request, status: int, code: str, message: str) -> Response:
+def render_error_page(
+    request: Request, status: int, code: str, message: str, exc: SanjehError | None = None
+) -> Response:
+    """An error page in the user's language (the error's catalogue message when it has one)."""
     c = None
     try:
         c = _resolve(request)
     except SanjehError:
         c = None
-    return _render(request, "error.html", c, status=status, status_code=status, code=code, message=message)
+    lang = _lang(request, c.user if c else None)
+    # an HTTP error of the framework (404, 405, a 413 while reading) has no key: its code's words
+    text = exc.text(lang) if exc is not None else t_or(f"error.http.{code}", lang, message)
+    return _render(request, "error.html", c, status=status, lang=lang, status_code=status, code=code, message=text)
 
 
 def page_caller(request: Request) -> Caller:
@@ -127,7 +141,9 @@ def page_caller(request: Request) -> Caller:
 
 
 def _url(path: str, params: list[tuple[str, str]]) -> str:
-    clean = [(k, v) for k, v in params if v not in (None, "")]
+    """A page URL. Empty values are left out, but an empty ``grain`` stays: it says "the whole
+    period, chosen" (a KPI's default view does not come back)."""
+    clean = [(k, v) for k, v in params if v not in (None, "") or (k == "grain" and v == "")]
     return path + ("?" + urlencode(clean) if clean else "")
 
 
@@ -164,7 +180,14 @@ def _period_controls(
     data_ends = None
     if as_of != st.ws.today():  # the quick periods count from the last day with data: say so
         data_ends = period_label(unit_of(as_of, calendar, "day").label, lang)  # type: ignore[arg-type]
-    return {"period": period, "calendar": calendar, "quick": quick, "data_ends": data_ends}
+    return {
+        "period": period,
+        "calendar": calendar,
+        "quick": quick,
+        "data_ends": data_ends,
+        "error": None,
+        "typed": None,
+    }
 
 
 def _calendar(request: Request, st: AppState) -> str:
@@ -172,11 +195,19 @@ def _calendar(request: Request, st: AppState) -> str:
     return cal if cal in ("jalali", "gregorian") else st.ws.settings.calendar
 
 
-def _period_param(request: Request, st: AppState) -> str:
-    """The asked period, else the latest complete month (in the asked calendar)."""
+def _period_param(request: Request, st: AppState, lang: str = "en", errors: dict[str, str] | None = None) -> str:
+    """The asked period, else the latest complete month (in the asked calendar). With ``errors``,
+    a period that cannot be read is reported there (the page shows it beside the period box and
+    falls back to the default) instead of failing the page."""
     asked = request.query_params.get("period")
     if asked:
-        return parse_period(asked).label
+        try:
+            return parse_period(asked).label
+        except UserError as exc:
+            if errors is None:
+                raise
+            errors["period"] = exc.text(lang)
+            errors["period_typed"] = asked
     cal: Any = _calendar(request, st)
     return st.default_period(cal)
 
@@ -195,123 +226,6 @@ def _kpi_view(k: Any, lang: str) -> dict[str, Any]:
             {"name": m.name, "unit": m.unit, "title": m.title.get(lang) or m.name}
             for m in getattr(k, "visible_measures", k.measures)
         ],
-    }
-
-
-def _arrow(x: Any) -> str:
-    return "▲" if x and x > 0 else ("▼" if x and x < 0 else "●")
-
-
-def _card_view(card: dict[str, Any], lang: str, currency: Money) -> dict[str, Any]:
-    unit = str(card.get("unit") or "number")
-    up = card.get("direction", "up") == "up"
-    points = card.get("change_in") == "points"  # a rate changes in percentage points
-
-    def trend(x: Any) -> str:
-        if x is None or x == 0:
-            return "flat"
-        return "good" if (float(x) > 0) == up else "bad"
-
-    def change(prefix: str) -> tuple[Any, str | None]:
-        if points:
-            x = card.get(f"{prefix}change")
-            return x, fmt_points(x, lang) if x is not None else None
-        x = card.get(f"{prefix}change_rate")
-        return x, fmt_signed_rate(x, lang) if x is not None else None
-
-    change_x, change_text = change("")
-    yoy_x, yoy_text = change("year_ago_")
-    att = card.get("attainment")
-    data = card.get("data") or {}
-    return {
-        "kpi": card.get("kpi"),
-        "title": (card.get("title") or {}).get(lang) or card.get("kpi"),
-        "status": data.get("status", "ok"),
-        "missing": [t_or(f"table.{x}", lang, x) for x in data.get("missing") or []],
-        "value": fmt_value(card.get("value"), unit, lang, currency, compact=True),
-        "value_full": fmt_value(card.get("value"), unit, lang, currency),
-        "target": fmt_value(card.get("target"), unit, lang, currency, compact=True) if card.get("target") else None,
-        "attainment": fmt_rate(att, lang, 0) if att is not None else None,
-        "attainment_pct": max(0.0, min(100.0, float(att) * 100)) if att is not None else None,
-        "attainment_ok": att is not None and float(att) >= 1.0,
-        "change": change_text,
-        "change_arrow": _arrow(change_x),
-        "change_trend": trend(change_x),
-        "yoy": yoy_text,
-        "yoy_arrow": _arrow(yoy_x),
-        "yoy_trend": trend(yoy_x),
-        "previous": fmt_value(card.get("previous"), unit, lang, currency, compact=True),
-        "spark": charts.sparkline_svg(card.get("spark") or [], rtl=lang == "fa"),
-        "direction": card.get("direction", "up"),
-    }
-
-
-def _day_text(day: str | None, calendar: str, lang: str) -> str:
-    """An ISO day in the workspace's calendar, for people (``۱۵ دی ۱۴۰۳``)."""
-    if not day:
-        return "—"
-    import datetime as dt
-
-    return period_label(unit_of(dt.date.fromisoformat(day), calendar, "day").label, lang)  # type: ignore[arg-type]
-
-
-def _data_note(data: dict[str, Any], lang: str, calendar: str) -> dict[str, Any] | None:
-    """What a page says instead of zeros: which data is missing, or where the data lies."""
-    status = data.get("status", "ok")
-    if status == "ok":
-        return None
-    first, last = _day_text(data.get("first_day"), calendar, lang), _day_text(data.get("last_day"), calendar, lang)
-    if status == "no_data":
-        tables = [t_or(f"table.{x}", lang, x) for x in data.get("missing") or []]
-        sep = "، " if lang == "fa" else ", "
-        return {"status": status, "text": t("data_note.no_data", lang, tables=sep.join(tables)), "import": True}
-    return {"status": status, "text": t(f"data_note.{status}", lang, first=first, last=last), "import": False}
-
-
-def _cell(value: Any, column: str, kpi: Any, lang: str, currency: Money, dims: list[str]) -> str:
-    if column == "period":
-        return period_label(value, lang)
-    if column in dims or column.endswith("_name"):
-        return "—" if value is None else str(value)
-    unit = charts.measure_unit(kpi, column)
-    if unit == "text":
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return fmt_number(value, lang)
-        return "—" if value is None else str(value)
-    return fmt_value(value, unit, lang, currency)
-
-
-def _column_title(column: str, kpi: Any, lang: str) -> str:
-    titles: dict[str, str] = {m.name: str(m.title.get(lang) or m.name) for m in kpi.measures}
-    if column in titles:
-        return titles[column]
-    for suffix, key in (("_target", "col.measure_target"), ("_attainment", "col.measure_attainment")):
-        if column.endswith(suffix) and column[: -len(suffix)] in titles:
-            return t(key, lang, measure=titles[column[: -len(suffix)]])
-    if column.endswith("_change_rate") and column[: -len("_change_rate")] in titles:
-        return t("col.change_rate", lang, measure=titles[column[: -len("_change_rate")]])
-    if column.endswith("_change") and column[: -len("_change")] in titles:
-        return t("col.change", lang, measure=titles[column[: -len("_change")]])
-    if column.startswith("previous_") and column[len("previous_") :] in titles:
-        return t("col.previous", lang, measure=titles[column[len("previous_") :]])
-    if column.endswith("_name"):
-        return t_or(f"dim.{column[:-5]}", lang, column[:-5]) + " — " + t("col.name", lang)
-    return t_or(f"col.{column}", lang, t_or(f"dim.{column}", lang, column))
-
-
-def _table(result: dict[str, Any], kpi: Any, lang: str, currency: Money) -> dict[str, Any]:
-    rows = list(result.get("rows") or [])
-    dims = list(result.get("by") or [])
-    columns: list[str] = list(result.get("columns") or (rows[0].keys() if rows else []))
-    hidden = {m.name for m in kpi.measures if getattr(m, "hidden", False)}
-    if charts.measure_unit(kpi, kpi.headline) == "rate":
-        # a rate's change is shown in points (its _change column); a percent of a percent is not
-        hidden |= {f"{kpi.headline}_change_rate", f"{kpi.headline}_year_ago_change_rate"}
-    columns = [c for c in columns if c not in hidden]
-    numeric = {c for c in columns if c != "period" and c not in dims and charts.measure_unit(kpi, c) != "text"}
-    return {
-        "columns": [{"name": c, "title": _column_title(c, kpi, lang), "numeric": c in numeric} for c in columns],
-        "rows": [[_cell(r.get(c), c, kpi, lang, currency, dims) for c in columns] for r in rows],
     }
 
 
@@ -351,7 +265,7 @@ async def login(request: Request) -> Response:
     lang = normalize_lang(str(form.get("lang") or ""), normalize_lang(st.ws.settings.language))
     next_url = _safe_next(str(form.get("next") or "/"))
     if not nonce or not st.signer.check_csrf("login:" + nonce, token):
-        raise Forbidden("missing or wrong CSRF token; reload the page and try again", details={"reason": "csrf"})
+        raise Forbidden(key="auth.csrf", details={"reason": "csrf"})
 
     def again(message: str, status: int) -> Response:
         return _render(
@@ -420,19 +334,23 @@ def scorecard_page(request: Request) -> Response:
     c = page_caller(request)
     st = state_of(request)
     lang = _lang(request, c.user)
-    period = _period_param(request, st)
+    errors: dict[str, str] = {}
+    period = _period_param(request, st, lang, errors)
     card = st.scorecard(c.user, period)
     cur = st.ws.settings.money_format
+    controls = _period_controls(request, st, card.get("period", period), lang)
+    controls.update(error=errors.get("period"), typed=errors.get("period_typed"))
     return _render(
         request,
         "scorecard.html",
         c,
+        status=422 if errors else 200,
         lang=lang,
-        controls=_period_controls(request, st, card.get("period", period), lang),
+        controls=controls,
         period=card.get("period", period),
         goals=[t_or(f"goal.{g}", lang, g) for g in card.get("goals", [])],
-        primary=[_card_view(x, lang, cur) for x in card.get("primary", [])],
-        secondary=[_card_view(x, lang, cur) for x in card.get("secondary", [])],
+        primary=[views.card_view(x, lang, cur) for x in card.get("primary", [])],
+        secondary=[views.card_view(x, lang, cur) for x in card.get("secondary", [])],
         insights=[f["text"][lang] for f in card.get("insights", [])],
         missing=[t_or(f"table.{x}", lang, x) for x in (card.get("data") or {}).get("missing") or []],
         empty=bool((card.get("data") or {}).get("empty")),
@@ -441,30 +359,24 @@ def scorecard_page(request: Request) -> Response:
 
 
 # -- one KPI ------------------------------------------------------------------------------------
-def _kpi_spec(request: Request, st: AppState, c: Caller, name: str) -> QuerySpec:
-    q = request.query_params
-    return st.spec(
-        c.user,
-        name,
-        _period_param(request, st),
-        q.get("grain") or None,
-        q.getlist("by"),
-        q.getlist("filter"),
-        q.get("compare") or None,
-    )
+def _kpi_asked(request: Request, st: AppState, c: Caller, k: Any) -> controls.Asked:
+    return controls.read(st, c.user, k, request.query_params, _calendar(request, st))
 
 
-def _spec_params(spec: QuerySpec, lang_param: str | None = None) -> list[tuple[str, str]]:
-    params: list[tuple[str, str]] = [("period", spec.period)]
-    if spec.grain:
-        params.append(("grain", spec.grain))
-    params += [("by", b) for b in spec.by]
-    params += [("filter", f"{d}:{m}") for d, m in spec.filters]
-    if spec.compare:
-        params.append(("compare", spec.compare))
-    if lang_param:
-        params.append(("lang", lang_param))
-    return params
+def _kpi_result(st: AppState, c: Caller, k: Any, asked: controls.Asked, lang: str) -> dict[str, Any]:
+    """The engine's result; a filter on a member the data does not hold is dropped and said
+    next to the filter box, with the members that are there."""
+    try:
+        return st.run(c.user, asked.spec)
+    except InvalidQuery as exc:
+        d = exc.details
+        if set(d) != {"dimension", "member", "known"}:
+            raise
+        dim, member = str(d["dimension"]), str(d["member"])
+        asked.errors["filter"] = controls.member_error(controls.members(st, c.user, k, dim, lang), dim, member)
+        kept = tuple(f for f in asked.spec.filters if f[0] != dim)
+        asked.spec = dataclasses.replace(asked.spec, filters=kept)
+        return st.run(c.user, asked.spec)
 
 
 @router.get("/kpi/{name}")
@@ -473,86 +385,187 @@ def kpi_page(request: Request, name: str) -> Response:
     st = state_of(request)
     lang = _lang(request, c.user)
     k = st.kpi(name)
-    spec = _kpi_spec(request, st, c, name)
-    result = st.run(c.user, spec)
+    asked = _kpi_asked(request, st, c, k)
     path = f"/kpi/{k.name}"
     lang_param = request.query_params.get("lang")
+    q = request.query_params
+    # a filter typed into the box: the member by its name (or id), then the page of that view
+    fdim, fmember = (q.get("fdim") or "").strip().lower(), (q.get("fmember") or "").strip()
+    if fmember and fdim in k.dimensions:
+        options = controls.members(st, c.user, k, fdim, lang)
+        found = controls.find_member(options, fdim, fmember)
+        if found is not None:
+            wanted = [f"{d}:{m}" for d, m in asked.spec.filters if d != fdim] + [f"{fdim}:{found}"]
+            spec = st.spec(
+                c.user, k.name, asked.spec.period, asked.spec.grain, asked.spec.by, wanted, asked.spec.compare
+            )
+            return RedirectResponse(_url(path, controls.params_of(spec, lang_param)), status_code=303)
+        asked.errors["filter"] = controls.member_error(options, fdim, fmember)
+        asked.typed.update(fdim=fdim, fmember=fmember)
+    result = _kpi_result(st, c, k, asked, lang)
+    spec = asked.spec
+    show_all = q.get("all") == "1"
 
     def drill(dim: str, member: str) -> str:
         by = [b for b in spec.by if b != dim or b in k.fixed]
-        grain = (
-            spec.grain
-            or k.default_grain
-            or (
-                "month"
-                if parse_period(spec.period).unit_kind in ("year", "quarter") or parse_period(spec.period).is_range
-                else ""
-            )
-        )
+        grain = spec.grain or k.default_grain or ("month" if _long(spec.period) else "")
         filters = [f for f in spec.filters if f[0] != dim] + [(dim, member)]
         drilled = QuerySpec(spec.kpi, spec.period, grain or None, tuple(by), tuple(filters), spec.compare)
-        return _url(path, _spec_params(drilled, lang_param))
+        return _url(path, controls.params_of(drilled, lang_param))
 
     cur = st.ws.settings.money_format
-    note = _data_note(result.get("data") or {}, lang, parse_period(spec.period).calendar)
+    note = views.data_note(result.get("data") or {}, lang, parse_period(spec.period).calendar)
+    rows, folded = (list(result.get("rows") or []), 0) if show_all else views.top_members(result, k, lang)
+    shown = dict(result, rows=rows)
     figure = (
         None
         if note and note["status"] in ("no_data", "outside")
-        else charts.build_chart(result, k, lang, currency=cur, drill=drill)
+        else charts.build_chart(shown, k, lang, currency=cur, drill=drill)
     )
-    filters = []
+    names = {d: dict(controls.members(st, c.user, k, d, lang)) for d, _ in spec.filters}
+    chips = []
     for d, m in spec.filters:
-        rest = QuerySpec(
-            spec.kpi, spec.period, spec.grain, spec.by, tuple(f for f in spec.filters if f != (d, m)), spec.compare
-        )
-        filters.append(
+        rest = dataclasses.replace(spec, filters=tuple(f for f in spec.filters if f != (d, m)))
+        chips.append(
             {
                 "dim": d,
                 "title": t_or(f"dim.{d}", lang, d),
                 "member": m,
-                "remove": _url(path, _spec_params(rest, lang_param)),
+                "name": names[d].get(m) or member_label(d, m, None, lang),
+                "remove": _url(path, controls.params_of(rest, lang_param)),
             }
         )
+    params = controls.params_of(spec)
+    table = views.result_table(shown, k, lang, cur, drill=drill if spec.by else None)
+    table.csv_url = _url(f"{path}/csv", params)
+    table.xlsx_url = _url(f"{path}/xlsx", params + ([("lang", lang_param)] if lang_param else []))
+    table.hidden = folded
+    if folded:
+        table.all_url = _url(path, [*controls.params_of(spec, lang_param), ("all", "1")])
+    elif show_all and views.top_members(result, k, lang)[1]:
+        table.all_url = _url(path, controls.params_of(spec, lang_param))
+    period_controls = _period_controls(request, st, spec.period, lang, [(p, v) for p, v in params if p != "period"])
+    errors = asked.texts(lang)
+    period_controls.update(error=errors.get("period"), typed=asked.typed.get("period"))
     return _render(
         request,
         "kpi.html",
         c,
+        status=422 if asked.errors else 200,
         lang=lang,
         kpi=_kpi_view(k, lang),
         spec=spec,
-        controls=_period_controls(
-            request, st, spec.period, lang, [(p, v) for p, v in _spec_params(spec) if p != "period"]
-        ),
+        controls=period_controls,
         grains=list(GRAINS),
-        filters=filters,
+        filters=chips,
+        errors=errors,
+        typed=asked.typed,
         figure=figure,
-        table=_table(result, k, lang, cur),
+        table=table,
+        show_all=show_all,
         data_note=note,
-        csv_url=_url(f"/kpi/{k.name}/csv", _spec_params(spec)),
-        json_url=_url(f"/api/v1/kpis/{k.name}", _spec_params(spec)),
-        extra_params=[(p, v) for p, v in _spec_params(spec) if p != "period"],
-        warnings=result.get("warnings") or [],
+        json_url=_url(f"/api/v1/kpis/{k.name}", [(p, v) for p, v in params if v]),
+        extra_params=[(p, v) for p, v in params if p != "period"],
+        warnings=list(result.get("warnings") or []),
+        summary=_view_summary(spec, lang),
+    )
+
+
+def _long(period: str) -> bool:
+    """A year, a quarter or a range: a drill shows it month by month."""
+    p = parse_period(period)
+    return p.unit_kind in ("year", "quarter") or p.is_range
+
+
+def _view_summary(spec: QuerySpec, lang: str) -> str:
+    """The view in a few words (the folded controls' button on a phone): «فصل ۴ ۱۴۰۳ · ماهانه · منطقه»."""
+    parts = [period_label(spec.period, lang)]
+    if spec.grain:
+        parts.append(t(f"grain.{spec.grain}", lang))
+    parts += [t_or(f"dim.{b}", lang, b) for b in spec.by]
+    if spec.compare:
+        parts.append(t(f"controls.{spec.compare}", lang))
+    return " · ".join(parts)
+
+
+@router.get("/kpi/{name}/members")
+def kpi_members(request: Request, name: str) -> Response:
+    """A dimension's members with their names, for the filter box's suggestions (JSON)."""
+    c = page_caller(request)
+    st = state_of(request)
+    lang = _lang(request, c.user)
+    k = st.kpi(name)
+    dim = (request.query_params.get("dim") or "").strip().lower()
+    found = [{"id": m, "name": n} for m, n in controls.members(st, c.user, k, dim, lang)]
+    return JSONResponse(found, headers={"Cache-Control": "no-store"})
+
+
+def _kpi_download(request: Request, name: str, fmt: str) -> Response:
+    c = page_caller(request)
+    st = state_of(request)
+    lang = _lang(request, c.user)
+    k = st.kpi(name)
+    asked = _kpi_asked(request, st, c, k)
+    if asked.errors:
+        raise next(iter(asked.errors.values()))
+    result = st.run(c.user, asked.spec)
+    rows = list(result.get("rows") or [])
+    filename = f"{asked.spec.kpi}-{asked.spec.period}".replace("..", "_")
+    if fmt == "csv":
+        columns = list(result.get("columns") or (rows[0].keys() if rows else []))
+        return _download(csv_text(rows, columns, bom=True).encode("utf-8"), f"{filename}.csv")
+    money = as_money(st.ws.settings.money_format)
+    columns = [col.name for col in views.result_table(result, k, lang, money).columns]
+    dims = list(result.get("by") or [])
+    # whole amounts in the workspace's money (its name in the header), every number a number
+    titles = [
+        column_title(col, k, lang) + (f" ({money.word(lang)})" if k.column_unit(col) == "money" else "")
+        for col in columns
+    ]
+    if dims:  # ids beside the names, for joining with other data
+        titles += [t("col.id_of", lang, dim=t_or(f"dim.{d}", lang, d)) for d in dims]
+    data = [[_raw(r, col, k, dims, lang, money.divisor) for col in columns] + [r.get(d) for d in dims] for r in rows]
+    body = xlsx_bytes(data, titles, sheet=k.title.get(lang) or k.name, rtl=lang == "fa")
+    return _download(body, f"{filename}.xlsx")
+
+
+def _raw(row: dict[str, Any], column: str, kpi: Any, dims: list[str], lang: str, divisor: float) -> Any:
+    """A cell of a workbook: numbers as numbers (amounts in the workspace's money unit), a member by
+    its name, a period by its label."""
+    v = row.get(column)
+    if column == "period":
+        return period_label(v, lang)
+    if column in dims:
+        return member_label(column, v, row.get(f"{column}_name"), lang)
+    if kpi.column_unit(column) == "money" and isinstance(v, int | float) and divisor != 1:
+        return v / divisor
+    return v
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _download(body: bytes, filename: str) -> Response:
+    media = "text/csv; charset=utf-8" if filename.endswith(".csv") else XLSX
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
+    return Response(
+        body,
+        media_type=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="{ascii_name}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
 @router.get("/kpi/{name}/csv")
 def kpi_csv(request: Request, name: str) -> Response:
-    c = page_caller(request)
-    st = state_of(request)
-    spec = _kpi_spec(request, st, c, name)
-    result = st.run(c.user, spec)
-    rows = list(result.get("rows") or [])
-    columns = list(result.get("columns") or (rows[0].keys() if rows else []))
-    filename = f"{spec.kpi}-{spec.period}.csv".replace("..", "_")
-    return _csv_response(csv_text(rows, columns, bom=True), filename)
+    return _kpi_download(request, name, "csv")
 
 
-def _csv_response(text: str, filename: str) -> Response:
-    return Response(
-        text,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
-    )
+@router.get("/kpi/{name}/xlsx")
+def kpi_xlsx(request: Request, name: str) -> Response:
+    return _kpi_download(request, name, "xlsx")
 
 
 @router.get("/kpis")
@@ -564,13 +577,20 @@ def kpis_page(request: Request) -> Response:
 
 
 # -- reps ---------------------------------------------------------------------------------------
-@router.get("/reps")
-def reps_page(request: Request) -> Response:
-    c = page_caller(request)
-    st = state_of(request)
-    lang = _lang(request, c.user)
-    label = _period_param(request, st)
-    cur = st.ws.settings.money_format
+REP_COLUMNS = (
+    ("revenue", "money"),
+    ("attainment", "rate"),
+    ("orders", "count"),
+    ("won_deals", "count"),
+    ("calls", "count"),
+    ("prospect_rate", "rate"),
+    ("data_entry_share", "rate"),
+)
+
+
+def _leaderboard(st: AppState, c: Caller, label: str, lang: str) -> list[dict[str, Any]]:
+    """One row per rep, best revenue first: sales, attainment, orders and won deals, calls and the
+    share that found a prospect, time on data entry, and the contact method that sold most."""
 
     def run(kpi: str, by: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = st.run(c.user, QuerySpec(kpi, label, None, by)).get("rows") or []
@@ -605,27 +625,57 @@ def reps_page(request: Request) -> Response:
             best[rid] = (value, str(r.get("contact_method")), r.get("win_rate"))
     for rid, (_, method, win) in best.items():
         if rid in reps:
-            reps[rid].update(
-                best_method=t_or(f"member.contact_method.{method}", lang, method), best_method_win_rate=win
-            )
-    ordered = sorted(reps.values(), key=lambda e: -float(e.get("revenue") or 0))
-    rows = [
-        {
-            "rep": e["rep"],
-            "name": e.get("name") or e["rep"],
-            "revenue": fmt_money(e.get("revenue"), lang, cur, compact=True),
-            "orders": fmt_number(e.get("orders"), lang),
-            "won_deals": fmt_number(e.get("won_deals"), lang),
-            "attainment": fmt_rate(e.get("attainment"), lang, 0),
-            "calls": fmt_number(e.get("calls"), lang),
-            "prospect_rate": fmt_rate(e.get("prospect_rate"), lang),
-            "data_entry_share": fmt_rate(e.get("data_entry_share"), lang),
-            "best_method": e.get("best_method") or "—",
-            "best_method_win_rate": fmt_rate(e.get("best_method_win_rate"), lang),
-            "link": _url("/kpi/revenue", [("period", label), ("filter", f"rep:{e['rep']}"), ("grain", "month")]),
-        }
-        for e in ordered
+            reps[rid].update(best_method=member_label("contact_method", method, None, lang), best_method_win_rate=win)
+    for e in reps.values():
+        e["name"] = member_label("rep", e["rep"], e.get("name"), lang)
+    return sorted(reps.values(), key=lambda e: -float(e.get("revenue") or 0))
+
+
+def _reps_table(
+    ordered: list[dict[str, Any]], label: str, lang: str, cur: Money, lang_param: str | None
+) -> views.TableView:
+    scales = {
+        name: money_column([e.get(name) for e in ordered], lang, cur) for name, unit in REP_COLUMNS if unit == "money"
+    }
+    cols = [views.Column("rank", t("reps.rank", lang), True), views.Column("rep", t("dim.rep", lang))]
+    cols += [
+        views.Column(name, t(f"reps.{name}", lang) + (f" ({scales[name][1]})" if name in scales else ""), True)
+        for name, _ in REP_COLUMNS
     ]
+    cols.append(views.Column("best_method", t("reps.best_method", lang)))
+    table = views.TableView("reps-table", cols, [])
+    for i, e in enumerate(ordered, start=1):
+        link = _url(
+            "/kpi/revenue",
+            [("period", label), ("grain", "month"), ("filter", f"rep:{e['rep']}"), ("lang", lang_param or "")],
+        )
+        cells = [views.Cell(fmt_number(i, lang), i), views.Cell(e["name"], e["name"], e["rep"], link)]
+        for name, unit in REP_COLUMNS:
+            v = e.get(name)
+            short = fmt_in(v, scales[name][0], lang) if name in scales else fmt_value(v, unit, lang, cur)
+            full = fmt_value(v, unit, lang, cur)
+            cells.append(views.Cell(short, v, full if full != short else ""))
+        method = e.get("best_method") or "—"
+        if method != "—":
+            method = f"{method} ({t('reps.win_rate', lang)} {fmt_rate(e.get('best_method_win_rate'), lang)})"
+        cells.append(views.Cell(method, method))
+        table.rows.append(cells)
+        table.row_attrs.append({"data-rep": e["rep"]})
+    params = [("period", label)]
+    table.csv_url = _url("/reps/csv", params)
+    table.xlsx_url = _url("/reps/xlsx", [*params, ("lang", lang_param or "")])
+    return table
+
+
+@router.get("/reps")
+def reps_page(request: Request) -> Response:
+    c = page_caller(request)
+    st = state_of(request)
+    lang = _lang(request, c.user)
+    errors: dict[str, str] = {}
+    label = _period_param(request, st, lang, errors)
+    cur = st.ws.settings.money_format
+    ordered = _leaderboard(st, c, label, lang)
     top = ordered[:20]
     figure = None
     if top:
@@ -638,17 +688,46 @@ def reps_page(request: Request) -> Response:
             "grain": None,
         }
         figure = charts.build_chart(fake, st.kpi("sales_per_rep"), lang, currency=cur)
+    controls_ = _period_controls(request, st, label, lang)
+    controls_.update(error=errors.get("period"), typed=errors.get("period_typed"))
     return _render(
         request,
         "reps.html",
         c,
+        status=422 if errors else 200,
         lang=lang,
-        controls=_period_controls(request, st, label, lang),
+        controls=controls_,
         period=label,
-        rows=rows,
+        table=_reps_table(ordered, label, lang, cur, request.query_params.get("lang")),
         figure=figure,
         extra_params=[],
     )
+
+
+def _reps_download(request: Request, fmt: str) -> Response:
+    c = page_caller(request)
+    st = state_of(request)
+    lang = _lang(request, c.user)
+    label = _period_param(request, st)
+    ordered = _leaderboard(st, c, label, lang)
+    names = ["rep", "name", *(n for n, _ in REP_COLUMNS), "best_method", "best_method_win_rate"]
+    rows = [{**e, "name": e.get("name")} for e in ordered]
+    if fmt == "csv":
+        return _download(csv_text(rows, names, bom=True).encode("utf-8"), f"reps-{label}.csv")
+    titles = [t("col.id_of", lang, dim=t("dim.rep", lang)), t("dim.rep", lang)]
+    titles += [t(f"reps.{n}", lang) for n, _ in REP_COLUMNS] + [t("reps.best_method", lang), t("reps.win_rate", lang)]
+    body = xlsx_bytes([[r.get(n) for n in names] for r in rows], titles, sheet=t("reps.title", lang), rtl=lang == "fa")
+    return _download(body, f"reps-{label}.xlsx")
+
+
+@router.get("/reps/csv")
+def reps_csv(request: Request) -> Response:
+    return _reps_download(request, "csv")
+
+
+@router.get("/reps/xlsx")
+def reps_xlsx(request: Request) -> Response:
+    return _reps_download(request, "xlsx")
 
 
 # -- targets --------------------------------------------------------------------------------------
@@ -713,102 +792,6 @@ async def targets_save(request: Request) -> Response:
     st.targets_changed()
     only = str(form.get("only") or "")
     return RedirectResponse(_url("/targets", [("kpi", only), ("saved", "1")]), status_code=303)
-
-
-# -- data -----------------------------------------------------------------------------------------
-def _data_render(
-    request: Request, c: Caller, summary: dict[str, Any] | None, error: Any, status: int = 200
-) -> Response:
-    from sanjeh.ingest import list_rejects
-
-    st = state_of(request)
-    lang = _lang(request, c.user)
-
-    def stats(ws: Any) -> list[dict[str, Any]]:
-        return _table_stats(ws)
-
-    tables = st.call(stats)
-    rejects = st.call(lambda ws: list_rejects(ws))
-    return _render(
-        request,
-        "data.html",
-        c,
-        status=status,
-        lang=lang,
-        tables=tables,
-        rejects=rejects[:200],
-        rejects_total=len(rejects),
-        mappings=mapping_names(st.ws.root),
-        table_names=list(IMPORT_ORDER),
-        summary=summary,
-        error=error,
-        max_mb=st.max_upload // (1024 * 1024),
-    )
-
-
-def _table_stats(ws: Any) -> list[dict[str, Any]]:
-    """Row counts and the last import of each canonical table (for the Data page)."""
-    import json
-
-    last: dict[str, str] = {}
-    imports = ws.warehouse.table("_imports").to_pyarrow().to_pylist()
-    for imp in sorted(imports, key=lambda r: r.get("finished_at") or r.get("started_at") or 0):
-        try:
-            tables = json.loads(imp.get("summary") or "{}").get("tables", {})
-        except ValueError:
-            tables = {}
-        when = imp.get("finished_at") or imp.get("started_at")
-        for name in tables:
-            last[name] = str(when)[:16] if when else ""
-    return [
-        {"name": n, "rows": ws.warehouse.table(n).count().execute(), "last_import": last.get(n, "")}
-        for n in IMPORT_ORDER
-    ]
-
-
-@router.get("/data")
-def data_page(request: Request) -> Response:
-    c = page_caller(request)
-    if not c.user.can_manage:
-        raise Forbidden("only an admin or a manager may import data", details={"role": c.user.role})
-    return _data_render(request, c, None, None)
-
-
-@router.post("/data/import")
-async def data_import(request: Request) -> Response:
-    from starlette.datastructures import UploadFile
-
-    from sanjeh.web.api import import_files, save_uploads
-
-    c = page_caller(request)
-    await check_csrf(request, c)
-    if not c.user.can_manage:
-        raise Forbidden("only an admin or a manager may import data", details={"role": c.user.role})
-    form = await request.form()
-    files = [v for v in form.getlist("files") if isinstance(v, UploadFile) and v.filename]
-    mapping = str(form.get("mapping") or "") or None
-    table = str(form.get("table") or "") or None
-    replace = str(form.get("replace") or "") in ("1", "on", "true")
-    try:
-        with tempfile.TemporaryDirectory(prefix="sanjeh-upload-") as tmp:
-            paths = await save_uploads(request, files, Path(tmp))
-            summary = await run_in_threadpool(import_files, request, paths, mapping, table, replace)
-    except UserError as exc:
-        return _data_render(request, c, None, exc, status=exc.status)
-    return _data_render(request, c, dict(summary.to_dict()), None)
-
-
-@router.get("/data/rejects.csv")
-def rejects_csv(request: Request) -> Response:
-    from sanjeh.ingest import list_rejects
-
-    c = page_caller(request)
-    if not c.user.can_manage:
-        raise Forbidden("only an admin or a manager may see rejected rows", details={"role": c.user.role})
-    table = request.query_params.get("table") or None
-    rows = state_of(request).call(lambda ws: list_rejects(ws, table=table))
-    cols = ["table", "file", "line", "column", "value", "reason"]
-    return _csv_response(csv_text(rows, cols, bom=True), "rejects.csv")
 
 
 # -- users ---------------------------------------------------------------------------------------

@@ -5,8 +5,8 @@
 Without ``--workspace`` a demo workspace is built in a temporary folder (demo
 tables written straight into DuckDB). The app is served on a free 127.0.0.1 port
 and Debian's chromium (through Playwright) logs in and saves PNGs of the
-scorecard, a KPI page, the reps leaderboard and the data page, in Persian and
-English, and the scorecard at phone width. Needs the ``dev`` extra (playwright).
+scorecard, KPI pages, the reps leaderboard and the data page, in Persian and
+English, and the scorecard and a KPI page at phone width. Needs the ``dev`` extra (playwright).
 """
 
 from __future__ import annotations
@@ -35,10 +35,14 @@ PAGES = (
     ("scorecard", "/"),
     ("kpi-sales-by-region", "/kpi/sales_by_region?period={quarter}"),
     ("kpi-revenue-trend", "/kpi/revenue?period={year}&grain=month&compare=year_ago"),
+    ("kpi-sales-by-product", "/kpi/sales_by_product?period={quarter}"),
+    ("kpi-win-rate", "/kpi/win_rate?period={quarter}"),
     ("kpi-mql-to-sql", "/kpi/mql_to_sql?period={quarter}"),
     ("reps", "/reps"),
     ("data", "/data"),
 )
+#: Pages taken at phone width (390 × 844, the first screen only), in Persian.
+PHONE_PAGES = (("scorecard-phone-fa", "/"), ("kpi-revenue-phone-fa", "/kpi/revenue"))
 
 
 def _free_port() -> int:
@@ -111,14 +115,18 @@ def take(out_dir: Path, workspace: Path | None, orders: int, chromium: str) -> l
                 page.close()
             phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
             phone.set_default_timeout(300_000)
-            phone.goto(f"{base}/login")
+            phone.goto(f"{base}/login?lang=fa")
             phone.fill("input[name=username]", user)
             phone.fill("input[name=password]", password)
             phone.click("button[type=submit]")
             phone.wait_for_load_state("networkidle")
-            target = out_dir / "scorecard-phone-fa.png"
-            phone.screenshot(path=str(target), full_page=False)
-            saved.append(target)
+            for name, path in PHONE_PAGES:
+                phone.goto(base + path + "?lang=fa")
+                if phone.locator("[data-figure]").count():
+                    phone.wait_for_selector("[data-ready]", timeout=60_000)
+                target = out_dir / f"{name}.png"
+                phone.screenshot(path=str(target), full_page=False)
+                saved.append(target)
             browser.close()
     finally:
         server.should_exit = True

@@ -79,9 +79,7 @@ def parse_filter(text: str) -> tuple[str, str]:
     sep = ":" if ":" in text else "="
     dim, found, member = text.partition(sep)
     if not found or not dim.strip() or not member.strip():
-        raise InvalidQuery(
-            f"filter {text!r} must look like DIMENSION:MEMBER, e.g. region:Markazi", details={"filter": text}
-        )
+        raise InvalidQuery(key="query.filter_syntax", params={"filter": text}, details={"filter": text})
     return dim.strip(), member.strip()
 
 
@@ -211,9 +209,7 @@ class AppState:
         """Compute the catalogue and the default scorecard (what the first visitor opens) ahead of time."""
         try:
             self.catalogue()
-            self.cached(
-                ("scorecard", self.default_period()), None, lambda e: dict(e.scorecard(self.default_period()).to_dict())
-            )
+            self._scorecard(None, self.default_period())
         except Exception:  # warming is best effort: a real request will report any error
             log.warning("could not warm the result cache", exc_info=True)
 
@@ -227,7 +223,9 @@ class AppState:
             if k.name == name:
                 return k
         names = [k.name for k in self.catalogue()]
-        raise UnknownKPI(f"unknown KPI {name!r}", details={"kpi": name, "allowed": names})
+        raise UnknownKPI(
+            key="query.unknown_kpi", params={"kpi": name, "kpis": names}, details={"kpi": name, "allowed": names}
+        )
 
     def default_period(self, calendar: str | None = None) -> str:
         """The latest complete month, or the last month with data when the data ends earlier."""
@@ -259,26 +257,20 @@ class AppState:
             compare = None
         if compare is not None and compare not in COMPARES:
             raise InvalidQuery(
-                f"unknown comparison {compare!r}; use previous or year_ago",
-                details={"compare": compare, "allowed": list(COMPARES)},
+                key="query.compare", params={"given": compare}, details={"compare": compare, "allowed": list(COMPARES)}
             )
         pairs = tuple(parse_filter(f) for f in filters if f)
         scope = user.rep_scope
         for dim, member in pairs:
             if dim == "rep" and scope is not None and member.lower() != scope.lower():
-                raise Forbidden(
-                    "a rep sees only their own data", details={"filter": f"{dim}:{member}", "rep_id": scope}
-                )
+                raise Forbidden(key="auth.rep_own_data", details={"filter": f"{dim}:{member}", "rep_id": scope})
         dims = tuple(dict.fromkeys(b for b in by if b))
         return QuerySpec(kpi, label, g, dims, pairs, compare)
 
     def run(self, user: User, spec: QuerySpec) -> dict[str, Any]:
         """The engine's result for ``spec`` as a dict (``Result.to_dict()``), cached."""
 
-        def compute(engine: Any) -> dict[str, Any]:
-            return dict(engine.run(spec).to_dict())
-
-        return self.cached(("run", spec), user.rep_scope, compute)
+        return self.run_query(user.rep_scope, spec)
 
     def why_spec(
         self,
@@ -307,6 +299,25 @@ class AppState:
 
         return self.cached(("explain", spec), user.rep_scope, compute)
 
+    def run_query(self, rep_scope: str | None, query: Query) -> dict[str, Any]:
+        """The engine's result for ``query`` in a rep's scope (None: everyone's), cached."""
+
+        def compute(engine: Any) -> dict[str, Any]:
+            return dict(engine.run(query).to_dict())
+
+        return self.cached(("run", query), rep_scope, compute)
+
     def scorecard(self, user: User, period: str | None) -> dict[str, Any]:
         label = parse_period(period).label if period else self.default_period()
-        return self.cached(("scorecard", label), user.rep_scope, lambda e: dict(e.scorecard(label).to_dict()))
+        return self._scorecard(user.rep_scope, label)
+
+    def _scorecard(self, rep_scope: str | None, label: str) -> dict[str, Any]:
+        """The scorecard, its cards' spotlights computed by :meth:`run_query` (so a card and the
+        KPI page it links to share one result)."""
+        from sanjeh.kpis.scorecard import build_scorecard
+
+        def compute(engine: Any) -> dict[str, Any]:
+            sc = build_scorecard(engine, label, run=lambda q: self.run_query(rep_scope, q))
+            return dict(sc.to_dict())
+
+        return self.cached(("scorecard", label), rep_scope, compute)

@@ -1,0 +1,312 @@
+"""What the pages show, built from engine results: cards, tables, notes (no queries here).
+
+A page handler asks :class:`~sanjeh.web.state.AppState` for results and hands them to these
+builders, which turn numbers into text in the user's language (through
+:mod:`sanjeh.formatting`), members into names (:func:`sanjeh.i18n.member_label`) and rows
+into tables people work with: one column per member (its name, its id behind it), numbers
+kept for sorting and downloads, and a long split cut to its top members and an "others" line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sanjeh.calendar import unit_of
+from sanjeh.currency import Money
+from sanjeh.formatting import fmt_in, fmt_number, fmt_points, fmt_rate, fmt_signed_rate, fmt_value, money_column
+from sanjeh.i18n import isolate, member_label, period_label, t, t_or
+from sanjeh.render import column_title
+from sanjeh.web import charts
+
+#: A split with more members than this shows its top ones and an "others" line (``?all=1``: all).
+TOP = 10
+#: The id of the "others" line's member (never a real member: it holds a NUL).
+OTHERS = "\0others"
+
+
+def _arrow(x: Any) -> str:
+    return "▲" if x and x > 0 else ("▼" if x and x < 0 else "●")
+
+
+# -- scorecard cards ---------------------------------------------------------------------------
+def spot_view(spot: dict[str, Any], lang: str, currency: Money) -> dict[str, Any]:
+    """A card's spotlight laid out: its label, the member (a name), the value, what goes with it."""
+    unit = str(spot.get("unit") or "number")
+
+    def val(v: Any, u: str = unit) -> str:
+        return fmt_value(v, u, lang, currency, compact=True)
+
+    show = [
+        {"title": s["title"].get(lang) or s["measure"], "value": val(s["value"], s["unit"])}
+        for s in spot.get("show") or []
+        if s["measure"] != spot.get("measure")
+    ]
+    member = member_label(str(spot.get("by") or ""), spot.get("member"), spot.get("member_name"), lang)
+    view: dict[str, Any] = {
+        "pick": spot.get("pick"),
+        "label": (spot.get("label") or {}).get(lang) or "",
+        "member": member,
+        "member_iso": isolate(member, lang),  # inside a sentence
+        "member_id": spot.get("member"),
+        "by": spot.get("by"),
+        "value": val(spot.get("value")),
+        "show": show,
+        "share": fmt_rate(spot["share"], lang, 0) if spot.get("share") is not None else None,
+        "share_pct": max(0.0, min(100.0, float(spot["share"]) * 100)) if spot.get("share") is not None else None,
+    }
+    att = spot.get("attainment")
+    if att is not None:
+        view.update(
+            attainment=fmt_rate(att, lang, 0),
+            attainment_pct=max(0.0, min(100.0, float(att) * 100)),
+            target=val(spot.get("target")),
+        )
+    if spot.get("pick") == "median":
+        view["median"] = val(spot.get("median"))
+    return view
+
+
+def card_view(card: dict[str, Any], lang: str, currency: Money) -> dict[str, Any]:
+    """A scorecard card: its headline (or, for a card that shows a spotlight, that spotlight),
+    its target, its changes (green when they go the KPI's good way), its sparkline and lines."""
+    unit = str(card.get("unit") or "number")
+    up = card.get("direction", "up") == "up"
+    points = card.get("change_in") == "points"  # a rate changes in percentage points
+
+    def trend(x: Any) -> str:
+        if x is None or x == 0:
+            return "flat"
+        return "good" if (float(x) > 0) == up else "bad"
+
+    def change(prefix: str) -> tuple[Any, str | None]:
+        if points:
+            x = card.get(f"{prefix}change")
+            return x, fmt_points(x, lang) if x is not None else None
+        x = card.get(f"{prefix}change_rate")
+        return x, fmt_signed_rate(x, lang) if x is not None else None
+
+    change_x, change_text = change("")
+    yoy_x, yoy_text = change("year_ago_")
+    att = card.get("attainment")
+    data = card.get("data") or {}
+    spots = [spot_view(s, lang, currency) for s in card.get("spotlights") or []]
+    shows = card.get("shows", "headline")
+    return {
+        "kpi": card.get("kpi"),
+        "title": (card.get("title") or {}).get(lang) or card.get("kpi"),
+        "status": data.get("status", "ok"),
+        "missing": [t_or(f"table.{x}", lang, x) for x in data.get("missing") or []],
+        "shows": shows,
+        "spot": spots[0] if shows == "spotlight" and spots else None,
+        "lines": spots[1:] if shows == "spotlight" else spots,
+        "value": fmt_value(card.get("value"), unit, lang, currency, compact=True),
+        "value_full": fmt_value(card.get("value"), unit, lang, currency),
+        "target": fmt_value(card.get("target"), unit, lang, currency, compact=True) if card.get("target") else None,
+        "attainment": fmt_rate(att, lang, 0) if att is not None else None,
+        "attainment_pct": max(0.0, min(100.0, float(att) * 100)) if att is not None else None,
+        "attainment_ok": att is not None and float(att) >= 1.0,
+        "change": change_text,
+        "change_arrow": _arrow(change_x),
+        "change_trend": trend(change_x),
+        "yoy": yoy_text,
+        "yoy_arrow": _arrow(yoy_x),
+        "yoy_trend": trend(yoy_x),
+        "previous": fmt_value(card.get("previous"), unit, lang, currency, compact=True),
+        "spark": charts.sparkline_svg(card.get("spark") or [], rtl=lang == "fa"),
+        "direction": card.get("direction", "up"),
+    }
+
+
+# -- notes instead of zeros -----------------------------------------------------------------------
+def day_text(day: str | None, calendar: str, lang: str) -> str:
+    """An ISO day in the workspace's calendar, for people (``۱۵ دی ۱۴۰۳``)."""
+    if not day:
+        return "—"
+    return period_label(unit_of(dt.date.fromisoformat(day), calendar, "day").label, lang)  # type: ignore[arg-type]
+
+
+def data_note(data: dict[str, Any], lang: str, calendar: str) -> dict[str, Any] | None:
+    """What a page says instead of zeros: which data is missing, or where the data lies."""
+    status = data.get("status", "ok")
+    if status == "ok":
+        return None
+    first, last = day_text(data.get("first_day"), calendar, lang), day_text(data.get("last_day"), calendar, lang)
+    if status == "no_data":
+        tables = [t_or(f"table.{x}", lang, x) for x in data.get("missing") or []]
+        sep = "، " if lang == "fa" else ", "
+        return {"status": status, "text": t("data_note.no_data", lang, tables=sep.join(tables)), "import": True}
+    return {"status": status, "text": t(f"data_note.{status}", lang, first=first, last=last), "import": False}
+
+
+# -- tables ---------------------------------------------------------------------------------------
+@dataclass
+class Cell:
+    text: str
+    sort: Any = None  # what the column sorts by (a number, or the text)
+    title: str = ""  # shown on hover: the full number behind a short one, a member's id
+    link: str = ""
+
+
+@dataclass
+class Column:
+    name: str
+    title: str
+    numeric: bool = False
+
+
+@dataclass
+class TableView:
+    """A table as the page draws it (``_table.html``) and the downloads write it."""
+
+    id: str
+    columns: list[Column]
+    rows: list[list[Cell]]
+    others: list[list[Cell]] = field(default_factory=list)  # the "others" lines (a footer)
+    hidden: int = 0  # members folded into "others"
+    all_url: str = ""  # the same view with every member
+    csv_url: str = ""
+    xlsx_url: str = ""
+    row_attrs: list[dict[str, str]] = field(default_factory=list)
+
+
+def _additive(kpi: Any) -> set[str]:
+    """Measures whose values add up across members (sums, counts, shares of one total)."""
+    return {m.name for m in kpi.measures if m.kind in ("sum", "count", "share")}
+
+
+def _sum_column(column: str, kpi: Any, additive: set[str]) -> bool:
+    if column in additive:
+        return True
+    if column == "target":
+        return kpi.headline in additive
+    for prefix in ("previous_", "year_ago_"):
+        if column.startswith(prefix) and column[len(prefix) :] in additive:
+            return True
+    for suffix in ("_target", "_year_ago_change", "_change"):
+        if column.endswith(suffix) and column[: -len(suffix)] in additive:
+            return True
+    return False
+
+
+def _ratio(num: float | None, den: float | None) -> float | None:
+    return None if num is None or not den else num / den
+
+
+def top_members(result: dict[str, Any], kpi: Any, lang: str, *, top: int = TOP) -> tuple[list[dict[str, Any]], int]:
+    """The result's rows with only its ``top`` members (by their headline over the whole period)
+    and, per step, one "others" row for the rest: sums and counts added up, rates worked out again
+    from them where they can be (attainment, change %), the others left empty. Returns the rows and
+    how many members were folded."""
+    rows: list[dict[str, Any]] = list(result.get("rows") or [])
+    dims: list[str] = list(result.get("by") or [])
+    if not dims or not rows:
+        return rows, 0
+    head = kpi.headline
+
+    def key(r: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(r.get(d) for d in dims)
+
+    totals: dict[tuple[Any, ...], float] = {}
+    for r in rows:
+        totals[key(r)] = totals.get(key(r), 0.0) + abs(float(r.get(head) or 0))
+    if len(totals) <= top + 1:
+        return rows, 0
+    keep = {k for k, _ in sorted(totals.items(), key=lambda kv: -kv[1])[:top]}
+    folded = len(totals) - len(keep)
+    additive = _additive(kpi)
+    columns = list(result.get("columns") or rows[0].keys())
+    out: list[dict[str, Any]] = []
+    others: dict[Any, dict[str, Any]] = {}
+    for r in rows:
+        if key(r) in keep:
+            out.append(r)
+            continue
+        o = others.setdefault(r.get("period"), {"period": r.get("period"), "_others": folded, "_sums": {}})
+        for c in columns:
+            if _sum_column(c, kpi, additive) and r.get(c) is not None:
+                o["_sums"][c] = o["_sums"].get(c, 0.0) + float(r[c])
+    label = t("view.others", lang, n=fmt_number(folded, lang))
+    for o in others.values():
+        sums = o.pop("_sums")
+        row: dict[str, Any] = dict.fromkeys(columns)
+        row.update(sums, period=o["period"], _others=folded)
+        for d in dims:
+            row[d] = OTHERS
+            row[f"{d}_name"] = label
+        value, target = sums.get(head), sums.get("target")
+        if head in additive and value is not None and target:
+            row["attainment"] = _ratio(value, target) if kpi.direction == "up" else _ratio(target, value)
+        for prefix, col in (("previous_", f"{head}_change_rate"), ("year_ago_", f"{head}_year_ago_change_rate")):
+            before = sums.get(f"{prefix}{head}")
+            if col in columns and value is not None and before:
+                row[col] = (value - before) / before
+        out.append(row)
+    return out, folded
+
+
+def result_table(
+    result: dict[str, Any],
+    kpi: Any,
+    lang: str,
+    currency: Money,
+    *,
+    table_id: str = "result-table",
+    rows: list[dict[str, Any]] | None = None,
+    drill: Any = None,
+) -> TableView:
+    """A KPI result as a table: a member and its name in one column (the name shown, the id on
+    hover), the period only when the view is split by time, money shortened with the exact
+    amount on hover, every cell keeping its number to sort by. ``rows``: the rows to show (e.g.
+    :func:`top_members`'); "others" rows go to the footer."""
+    rows = list(result.get("rows") or []) if rows is None else rows
+    dims = list(result.get("by") or [])
+    columns: list[str] = list(result.get("columns") or (rows[0].keys() if rows else []))
+    hidden = {m.name for m in kpi.measures if getattr(m, "hidden", False)}
+    hidden |= {f"{d}_name" for d in dims}
+    if not result.get("grain"):
+        hidden.add("period")  # one period: the page's heading says which
+    if charts.measure_unit(kpi, kpi.headline) == "rate":
+        # a rate's change is shown in points (its _change column); a percent of a percent is not
+        hidden |= {f"{kpi.headline}_change_rate", f"{kpi.headline}_year_ago_change_rate"}
+    columns = [c for c in columns if c not in hidden and not c.startswith("_")]
+    numeric = {c for c in columns if c != "period" and c not in dims and charts.measure_unit(kpi, c) != "text"}
+    # amounts in one scale per column, its unit once in the header, so the digits line up
+    scales = {
+        c: money_column([r.get(c) for r in rows if not r.get("_others")], lang, currency)  # the members' scale
+        for c in columns
+        if c in numeric and charts.measure_unit(kpi, c) == "money"
+    }
+    view = TableView(
+        table_id,
+        [
+            Column(c, column_title(c, kpi, lang) + (f" ({scales[c][1]})" if c in scales else ""), c in numeric)
+            for c in columns
+        ],
+        [],
+    )
+    for r in rows:
+        cells = []
+        for c in columns:
+            v = r.get(c)
+            if c == "period":
+                cells.append(Cell(period_label(v, lang), str(v)))
+            elif c in dims:
+                if v == OTHERS:
+                    cells.append(Cell(str(r.get(f"{c}_name")), ""))
+                    continue
+                label = member_label(c, v, r.get(f"{c}_name"), lang)
+                link = drill(c, str(v)) if drill is not None and v is not None else ""
+                cells.append(Cell(label, label, str(v) if label != str(v) else "", link))
+            else:
+                unit = charts.measure_unit(kpi, c)
+                if unit == "text":
+                    text = fmt_number(v, lang) if isinstance(v, int | float) and not isinstance(v, bool) else str(v)
+                    cells.append(Cell("—" if v is None else text, v))
+                    continue
+                short = fmt_in(v, scales[c][0], lang) if c in scales else fmt_value(v, unit, lang, currency)
+                full = fmt_value(v, unit, lang, currency)
+                cells.append(Cell(short, v, full if full != short else ""))
+        (view.others if r.get("_others") else view.rows).append(cells)
+    return view

@@ -1,0 +1,157 @@
+"""A scorecard that says different things: each card shows what its KPI declares (catalogue data).
+
+Five KPIs' company-wide headline is the same revenue (revenue, by product, by region, per rep,
+by contact method). Their cards now show the best-selling product and its share, the region
+furthest below its target, the median and the top rep, the contact method that wins most; the
+insights do not repeat the revenue they share.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sanjeh.kpis import CATALOGUE
+from sanjeh.kpis.insights import findings
+from sanjeh.kpis.model import Spotlight
+from sanjeh.kpis.scorecard import spotlight, spotlight_query
+from sanjeh.workspace import Workspace
+from tests import kpi_data
+from tests.builders import load
+
+KPIS = {k.name: k for k in CATALOGUE}
+REVENUE_ALIKE = ("revenue", "sales_by_product", "sales_by_region", "sales_per_rep", "sales_by_contact_method")
+
+
+def _rows(*rows: tuple[str, float, float | None]) -> list[dict[str, Any]]:
+    """(region, revenue, attainment) rows of sales_by_region."""
+    return [
+        {"period": "1403-Q1", "region": r, "revenue": v, "attainment": a, "target": v / a if a else None}
+        for r, v, a in rows
+    ]
+
+
+def test_every_kpi_declares_its_card_and_the_revenue_alike_ones_show_something_else() -> None:
+    for k in CATALOGUE:
+        assert k.card.spotlights, f"{k.name} declares no spotlight"
+        for s in k.card.spotlights:
+            assert not s.by or s.by in k.dimensions, (k.name, s.by)
+            assert s.label.get("fa") or s.pick == "company", (k.name, s)
+    shows = {name: KPIS[name].card.value for name in REVENUE_ALIKE}
+    assert shows == {
+        "revenue": "headline",
+        "sales_by_product": "spotlight",
+        "sales_by_region": "spotlight",
+        "sales_per_rep": "spotlight",
+        "sales_by_contact_method": "spotlight",
+    }
+    picks = {(KPIS[n].card.spotlights[0].pick, KPIS[n].card.spotlights[0].by) for n in REVENUE_ALIKE[1:]}
+    assert picks == {("top", "product"), ("below_target", "region"), ("median", "rep"), ("top", "contact_method")}
+    assert KPIS["sales_by_contact_method"].card.spotlights[0].measure == "win_rate"  # best by win rate
+
+
+def test_default_views_are_declared() -> None:
+    revenue = KPIS["revenue"].view
+    assert (revenue.period, revenue.grain, revenue.compare) == ("year", "month", "year_ago")
+    assert KPIS["win_rate"].view.by == ("rep",)
+
+
+def test_the_region_furthest_below_its_target() -> None:
+    k = KPIS["sales_by_region"]
+    spot = Spotlight("below_target", "region")
+    got = spotlight(k, spot, _rows(("Tehran", 900.0, 1.2), ("Fars", 100.0, 0.4), ("Gilan", 50.0, 0.7)))
+    assert got is not None and got["member"] == "Fars" and got["attainment"] == 0.4
+    assert spotlight(k, spot, _rows(("Tehran", 900.0, 1.2), ("Fars", 100.0, 1.0))) is None  # none below target
+    assert spotlight(k, spot, _rows(("unknown", 10.0, 0.1), ("Fars", 100.0, 0.9)))["member"] == "Fars"  # type: ignore[index]
+
+
+def test_the_top_member_and_its_share() -> None:
+    k = KPIS["sales_by_region"]
+    got = spotlight(
+        k, Spotlight("top", "region"), _rows(("Tehran", 600.0, None), ("Fars", 300.0, None), ("Gilan", 100.0, None))
+    )
+    assert got is not None and got["member"] == "Tehran" and got["share"] == pytest.approx(0.6)
+    assert (
+        spotlight(k, Spotlight("bottom", "region"), _rows(("Tehran", 600.0, None))) is None
+    )  # one member: no "lowest"
+
+
+def test_a_rate_needs_enough_cases_and_the_median_rep() -> None:
+    k = KPIS["win_rate"]
+    rows = [
+        {"rep": "R1", "rep_name": "سارا", "win_rate": 1.0, "won": 1, "lost": 0},
+        {"rep": "R2", "rep_name": "رضا", "win_rate": 0.6, "won": 6, "lost": 4},
+        {"rep": "R3", "rep_name": "نگار", "win_rate": 0.3, "won": 3, "lost": 7},
+    ]
+    best = spotlight(k, Spotlight("top", "rep", base=("won", "lost"), least=3), rows)
+    assert best is not None and best["member"] == "R2" and best["member_name"] == "رضا"  # one deal is no news
+    reps = [{"rep": f"R{i}", "revenue": float(v)} for i, v in enumerate((10, 20, 30, 1000), start=1)]
+    median = spotlight(KPIS["sales_per_rep"], Spotlight("median", "rep"), reps)
+    assert median is not None and median["median"] == 25.0 and median["member"] == "R4" and median["value"] == 1000.0
+
+
+def test_a_spotlight_reads_the_same_query_as_the_page() -> None:
+    """A fixed dimension is the KPI's own split: the query (and its cache entry) is the page's."""
+    assert spotlight_query(KPIS["sales_by_region"], KPIS["sales_by_region"].card.spotlights[0], "1403-Q1").by == ()
+    assert spotlight_query(KPIS["win_rate"], KPIS["win_rate"].card.spotlights[0], "1403-Q1").by == ("rep",)
+
+
+def test_the_five_revenue_cards_say_five_different_things(workspace: Workspace) -> None:
+    ws = kpi_data.fill(workspace)
+    load(
+        ws,
+        targets=[
+            {"kpi": "sales_by_region", "period": "1403-Q1", "dimension": "region", "member": "Tehran", "target": 1000.0}
+        ],
+    )
+    sc = ws.scorecard("1403-Q1").to_dict()
+    cards = {c["kpi"]: c for c in sc["primary"] + sc["secondary"]}
+    revenue = cards["revenue"]["value"]
+    said = []
+    for name in REVENUE_ALIKE[:-1]:
+        c = cards[name]
+        if name == "revenue":
+            assert c["shows"] == "headline"
+            assert [s["measure"] for s in c["spotlights"][0]["show"]] == ["orders", "customers"]
+            said.append(("headline", revenue))
+            continue
+        assert c["shows"] == "spotlight", name
+        first = c["spotlights"][0]
+        said.append((first["pick"], first.get("member"), first.get("median")))
+    assert len(set(said)) == 4, said
+    # no contact method here sold three times: no win rate worth naming, so the card keeps its headline
+    assert cards["sales_by_contact_method"]["shows"] == "headline"
+    assert cards["sales_by_contact_method"]["spotlights"] == []
+    region = cards["sales_by_region"]["spotlights"][0]
+    assert (region["pick"], region["member"]) == ("below_target", "Tehran") and region["attainment"] < 1
+    texts = [f["text"]["en"] for f in sc["insights"]]
+    assert any("Region Tehran is only at" in x for x in texts), texts
+
+
+def test_insights_do_not_repeat_the_revenue_the_cards_share() -> None:
+    base = {
+        "unit": "money",
+        "direction": "up",
+        "target": 100.0,
+        "attainment": 0.5,
+        "change_rate": -0.5,
+        "primary": False,
+    }
+    cards = [
+        {"kpi": k, "title": {"fa": k, "en": k}, "shows": "spotlight" if k != "revenue" else "headline", **base}
+        for k in REVENUE_ALIKE
+    ]
+    kpis = [f["kpi"] for f in findings(cards)]
+    assert kpis == ["revenue", "revenue"]  # its miss and its fall, said once: not five times
+
+
+def test_growth_from_almost_nothing_is_no_news() -> None:
+    k = KPIS["sales_growth"]
+    spot = next(s for s in k.card.spotlights if s.pick == "top")
+    rows = [
+        {"region": "تهران", "growth": 0.1, "previous_revenue": 1000.0},
+        {"region": "همدان", "growth": 22.0, "previous_revenue": 5.0},  # +2,200 % from 5 rials
+    ]
+    got = spotlight(k, spot, rows)
+    assert got is not None and got["member"] == "تهران"

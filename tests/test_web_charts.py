@@ -1,0 +1,58 @@
+"""Chart specs that read right in Persian (the browser tests draw them; these pin the spec)."""
+
+from __future__ import annotations
+
+from sanjeh.kpis import CATALOGUE
+from sanjeh.web.charts import RLM, _tick_text, build_chart, nice_ticks, wrap
+
+KPIS = {k.name: k for k in CATALOGUE}
+
+
+def test_value_ticks_speak_one_scale_and_start_right_to_left() -> None:
+    ticks = nice_ticks(0, 1.2e12)
+    texts = [_tick_text("money", "fa", ticks)(v) for v in ticks]
+    assert texts[0] == "۰"
+    assert all(
+        x.startswith(RLM) and x.endswith("میلیارد") for x in texts[1:]
+    )  # never «۱ هزار میلیارد» beside «۸۰۰ میلیارد»
+    assert texts[1] == RLM + "۲۵۰ میلیارد" and texts[-1] == RLM + "۱٬۲۵۰ میلیارد"
+    en = [_tick_text("money", "en", ticks)(v) for v in ticks]
+    assert en[-1] == "1,250B" and not any(RLM in x for x in en)
+
+
+def test_rate_ticks_have_the_decimals_their_step_needs() -> None:
+    ticks = nice_ticks(0, 0.014)
+    texts = [_tick_text("rate", "en", ticks)(v) for v in ticks]
+    assert texts == ["0%", "0.5%", "1%", "1.5%"]  # not 0%, 0%, 1%, 2%
+
+
+def test_long_names_wrap_at_the_space_nearest_their_middle() -> None:
+    assert wrap("سامانه کنترل سری ۲۰۷") == "سامانه کنترل<br>سری ۲۰۷"
+    assert wrap("کوتاه") == "کوتاه"
+
+
+def test_a_split_is_horizontal_bars_named_largest_first_without_the_others_line() -> None:
+    result = {
+        "grain": None,
+        "by": ["product"],
+        "rows": [
+            {"period": "1403", "product": "P2", "product_name": "شیر صنعتی تیپ ۲۷۲", "revenue": 9.0},
+            {"period": "1403", "product": "P1", "product_name": "۱۲ پمپ", "revenue": 5.0},
+            {"period": "1403", "product": "\0others", "product_name": "سایر (۹۴ مورد)", "revenue": 40.0, "_others": 94},
+        ],
+    }
+    fig = build_chart(result, KPIS["sales_by_product"], "fa", drill=lambda d, m: f"/kpi/x?filter={d}:{m}")
+    assert fig is not None
+    bars = fig["data"][0]
+    assert bars["orientation"] == "h" and len(bars["y"]) == 2  # "others" stays in the table
+    assert bars["y"] == ["شیر صنعتی تیپ ۲۷۲", RLM + "۱۲ پمپ"]  # a name that starts with digits reads right to left
+    assert bars["customdata"] == ["/kpi/x?filter=product:P2", "/kpi/x?filter=product:P1"]  # names shown, ids behind
+    assert fig["layout"]["yaxis"]["side"] == "right" and fig["layout"]["xaxis"]["autorange"] == "reversed"
+
+
+def test_codes_are_shown_in_the_users_words() -> None:
+    result = {"grain": None, "by": ["source"], "rows": [{"period": "1403", "source": "cold_call", "opportunities": 3}]}
+    fa = build_chart(result, KPIS["opportunities_by_source"], "fa")
+    en = build_chart(result, KPIS["opportunities_by_source"], "en")
+    assert fa is not None and en is not None
+    assert fa["data"][0]["y"] == ["تماس سرد"] and en["data"][0]["y"] == ["Cold call"]
