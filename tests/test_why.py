@@ -283,7 +283,9 @@ def test_a_median_is_refused_with_the_measure_to_ask_instead(ws: Workspace) -> N
 
 def test_a_ratio_along_a_dimension_that_does_not_partition_is_refused(ws: Workspace) -> None:
     for dim in ("product", "cancel_reason"):
-        with pytest.raises(InvalidQuery, match=rf"cancellation_rate of cancelled_orders is a ratio and cannot be split by {dim}"):
+        with pytest.raises(
+            InvalidQuery, match=rf"cancellation_rate of cancelled_orders is a ratio and cannot be split by {dim}"
+        ):
             ask(ws, "cancelled_orders", dim)
 
 
@@ -466,3 +468,25 @@ def test_maven_win_rate_by_agent_quarter_on_quarter(tmp_path: Any) -> None:
     assert sum(contributions(answer).values()) == approx(r1_total - r0_total, rel=1e-9)
     top = max(expected.abs().to_dict().items(), key=lambda kv: kv[1])[0]
     assert answer.rows[0]["rep"] == top
+
+
+def test_kpi_page_has_a_waterfall_and_names_the_members(workspace: Workspace) -> None:
+    from sanjeh.users import add_user
+    from tests.test_web_support import PASSWORD, serve
+
+    why_data.fill(workspace)
+    add_user(workspace, "boss", "manager", None, password=PASSWORD)
+    with serve(workspace) as served, served.browser_session("boss") as (c, _):
+        for lang, words in (("fa", "این تغییر را توضیح"), ("en", "of this change")):
+            r = c.get("/kpi/revenue", params={"period": P, "by": "region", "lang": lang})
+            assert r.status_code == 200, r.text
+            html = r.text
+            assert 'id="why-figure"' in html and words in html
+            fig = json.loads(html.split('id="why-figure">')[1].split("</script>")[0])
+            (trace,) = fig["data"]
+            assert trace["type"] == "waterfall"
+            assert trace["measure"] == ["absolute", "relative", "relative", "relative", "relative", "total"]
+            assert trace["y"] == [220.0, 60.0, 50.0, -30.0, -30.0, 270.0]
+            if lang == "fa":  # mirrored: the baseline on the right
+                assert fig["layout"]["xaxis"]["autorange"] == "reversed"
+                assert "۲۰۲۴" in trace["x"][0] or "2024" in trace["x"][0]
