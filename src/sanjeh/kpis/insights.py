@@ -130,7 +130,8 @@ def findings(cards: list[dict[str, Any]], *, currency: str | Money = "IRR", limi
                 )
                 for lang in LANGS
             }
-            out.append((weight * (1 + 5 * (1 - att)), {"kind": "short_of_target", "kpi": c["kpi"], "text": text}))
+            miss = {"kind": "short_of_target", "kpi": c["kpi"], "text": text, "against": "target"}
+            out.append((weight * (1 + 5 * (1 - att)), miss))
         for when in ("previous", "year_ago"):
             move = _move(c, when)
             if move is None:
@@ -150,7 +151,8 @@ def findings(cards: list[dict[str, Any]], *, currency: str | Money = "IRR", limi
                 for lang in LANGS
             }
             score = weight * (0.5 + size if not good else 0.5 * size)  # misses, then bad moves, then good
-            out.append((score, {"kind": kind, "kpi": c["kpi"], "text": text, "_same": (kind, when, round(change, 4))}))
+            same = (kind, when, round(change, 4))
+            out.append((score, {"kind": kind, "kpi": c["kpi"], "text": text, "against": when, "_same": same}))
     out.sort(key=lambda x: -x[0])
     seen: set[object] = set()
     result = []
