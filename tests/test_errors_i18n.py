@@ -32,6 +32,7 @@ KEYED = (
     "users.py",
     "workspace.py",
     "kpis/query.py",
+    "kpis/why.py",
     "web/api.py",
     "web/auth.py",
     "web/controls.py",

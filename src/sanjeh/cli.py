@@ -364,6 +364,156 @@ def kpi(
 
 
 @app.command()
+def why(
+    name: Annotated[str, typer.Argument(help="The KPI (see `sanjeh kpis`).")],
+    period: Annotated[str | None, typer.Option(help="A period label, e.g. 1403-Q1, 2024-03 or FROM..TO.")] = None,
+    measure: Annotated[str | None, typer.Option(help="The measure to explain (default: the headline).")] = None,
+    against: Annotated[str, typer.Option(help="previous | year_ago | target")] = "previous",
+    by: Annotated[list[str] | None, typer.Option(help="Split by a dimension (once, or twice for pairs).")] = None,
+    auto: Annotated[
+        bool, typer.Option("--auto", help="Split by the dimension (or pair) that explains most (the default).")
+    ] = False,
+    top: Annotated[int, typer.Option(help="Members listed; the rest are summed as 'other'.")] = 10,
+    filter_: Annotated[list[str] | None, typer.Option("--filter", help="DIMENSION=MEMBER (repeatable).")] = None,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Why a KPI changed against the previous period, a year ago or its target: the change split
+    exactly over the members of a dimension (docs/why.md)."""
+    from sanjeh.kpis.why import WhyQuery
+
+    fmt = _check_format(fmt)
+    if not period:
+        raise UserError(key="cli.period_required")
+    ws = _open(workspace)
+    q = WhyQuery(name, period, measure, against, tuple(by or ()), auto, top, _parse_filters(filter_ or []))
+    answer = ws.engine().why(q)
+    lang = ws.settings.language
+    if fmt == "json":
+        _print_json(answer.to_dict(lang))
+    elif fmt == "csv":
+        sys.stdout.write(to_csv(*_why_csv(answer)))
+    else:
+        _render_why(answer, lang, ws.settings.money_format)
+    ws.close()
+
+
+def _why_lines(answer: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The lines after the members: other, overlap, unallocated, target mix (those there are)."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    if answer.other:
+        out.append(("other", dict(answer.other)))
+    for line in ("overlap", "unallocated", "target_mix"):
+        x = getattr(answer, line)
+        if x is not None:
+            out.append((line, {"contribution": x}))
+    return out
+
+
+def _why_csv(answer: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    data = answer.to_dict()
+    names = [f"{d}_name" for d in answer.by if any(f"{d}_name" in r for r in data["rows"])]
+    ratio = answer.kind == "ratio"
+    cols = ["line", *answer.by, *names, "value", "baseline_value", "contribution", "share_of_change"]
+    cols += ["mix", "rate"] if ratio else []
+    cols += ["status", "members"]
+    rows = [{"line": "member", **r} for r in data["rows"]]
+    change = answer.change
+    for line, x in _why_lines(answer):
+        c = x["contribution"]
+        rows.append({"line": line, **x, "share_of_change": c / change if change else None})
+    rows.append(
+        {"line": "change", "value": answer.value, "baseline_value": answer.baseline_value, "contribution": change}
+    )
+    return rows, cols
+
+
+def _render_why(answer: Any, lang: str, money: Any) -> None:
+    from sanjeh.i18n import period_label
+    from sanjeh.i18n import t as message
+
+    kpi, m = answer.kpi, answer.measure
+    unit = m.unit
+    delta_unit = "points" if unit == "rate" else unit
+    if answer.against == "target":
+        against = message("why.against_target", lang)
+    else:
+        against = message(
+            f"why.against_{answer.against}", lang, period=period_label(answer.baseline_period.label, lang)
+        )
+    out = _out()
+    out.print(
+        message(
+            "why.summary",
+            lang,
+            kpi=kpi.title[lang],
+            measure=m.title.get(lang, m.name) if m.name != kpi.headline else message("why.headline", lang),
+            period=period_label(answer.period.label, lang),
+            value=fmt_value(answer.value, unit, lang, money),
+            baseline=fmt_value(answer.baseline_value, unit, lang, money),
+            against=against,
+            change=fmt_value(answer.change, delta_unit, lang, money),
+        )
+    )
+    sep = "، " if lang == "fa" else ", "
+    dims = sep.join(message(f"dim.{d}", lang) for d in answer.by)
+    title = message("why.by", lang, dims=dims)
+    if answer.auto:
+        from sanjeh.formatting import fmt_number
+
+        n = len(answer.auto["candidates"])
+        title += " · " + message(
+            "why.auto", lang, n=fmt_number(n, lang), score=fmt_number(answer.auto["score"], lang, 2)
+        )
+    t = Table(title=title)
+    ratio = answer.kind == "ratio"
+    heads = [message(f"dim.{d}", lang) for d in answer.by]
+    heads += [message(f"why.{c}", lang) for c in ("value", "baseline", "contribution", "share")]
+    heads += [message("why.mix", lang), message("why.rate", lang)] if ratio else []
+    heads.append(message("why.status_col", lang))
+    for i, h in enumerate(heads):
+        t.add_column(h, justify="left" if i < len(answer.by) else "right", overflow="fold")
+
+    def share(x: float | None) -> str:
+        return fmt_value(x / answer.change if x is not None and answer.change else None, "rate", lang)
+
+    for r in answer.rows:
+        members = []
+        for d in answer.by:
+            label = str(r[d]) if d not in ("contact_method",) else message(f"member.contact_method.{r[d]}", lang)
+            named = r.get(f"{d}_name")
+            members.append(f"{named} ({r[d]})" if named and named != r[d] else label)
+        a, style = arrow(r["contribution"], kpi.direction)
+        cells = [
+            fmt_value(r["value"], unit, lang, money),
+            fmt_value(r["baseline_value"], unit, lang, money),
+            f"[{style}]{a} {fmt_value(r['contribution'], delta_unit, lang, money)}[/{style}]",
+            share(r["contribution"]),
+        ]
+        if ratio:
+            cells += [fmt_value(r["mix"], "points", lang), fmt_value(r["rate"], "points", lang)]
+        t.add_row(*members, *cells, message(f"why.status.{r['status']}", lang))
+    for line, x in _why_lines(answer):
+        label = message(f"why.{line}", lang, n=fmt_value(x.get("members"), "count", lang))
+        cells = ["", "", fmt_value(x["contribution"], delta_unit, lang, money), share(x["contribution"])]
+        if ratio:
+            cells += [fmt_value(x.get("mix"), "points", lang), fmt_value(x.get("rate"), "points", lang)]
+        t.add_row(label, *[""] * (len(answer.by) - 1), *cells, "", style="dim")
+    total = [
+        fmt_value(answer.value, unit, lang, money),
+        fmt_value(answer.baseline_value, unit, lang, money),
+        fmt_value(answer.change, delta_unit, lang, money),
+        share(answer.change),
+    ]
+    t.add_row(
+        message("why.total", lang), *[""] * (len(answer.by) - 1), *total, *[""] * (3 if ratio else 1), style="bold"
+    )
+    out.print(t)
+    for w in answer.warnings:
+        out.print(f"[yellow]{w[lang]}[/yellow]")
+
+
+@app.command()
 def scorecard(
     period: Annotated[
         str | None, typer.Option(help="Period label (default: the latest complete quarter, or the last with data).")

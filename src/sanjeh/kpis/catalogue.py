@@ -30,19 +30,20 @@ def _spot(pick: str, by: str, fa: str, en: str, **kw: object) -> Spotlight:
 
 
 def _sum(name: str, column: str, unit: Unit, fa: str, en: str, **kw: object) -> Measure:
-    return Measure(name, "sum", column=column, unit=unit, title=_t(fa, en), **kw)  # type: ignore[arg-type]
+    return Measure(name, "sum", column=column, unit=unit, title=_t(fa, en), split="additive", **kw)  # type: ignore[arg-type]
 
 
 def _count(name: str, fa: str, en: str, **kw: object) -> Measure:
-    return Measure(name, "count", unit="count", title=_t(fa, en), **kw)  # type: ignore[arg-type]
+    return Measure(name, "count", unit="count", title=_t(fa, en), split="additive", **kw)  # type: ignore[arg-type]
 
 
 def _distinct(name: str, column: str, fa: str, en: str, **kw: object) -> Measure:
+    kw.setdefault("split", "distinct")
     return Measure(name, "nunique", column=column, unit="count", title=_t(fa, en), **kw)  # type: ignore[arg-type]
 
 
 def _ratio(name: str, num: str, den: str, fa: str, en: str, unit: Unit = "rate") -> Measure:
-    return Measure(name, "ratio", num=num, den=den, unit=unit, title=_t(fa, en))
+    return Measure(name, "ratio", num=num, den=den, unit=unit, title=_t(fa, en), split="ratio")
 
 
 REVENUE = _sum("revenue", "net_amount", "money", "درآمد", "Revenue")
@@ -55,6 +56,7 @@ REVENUE_SHARE = Measure(
     cohort="revenue_lines",
     unit="rate",
     title=_t("سهم از درآمد", "Revenue share"),
+    split="none",
 )
 WON_COUNT = _count("won", "معامله‌های موفق", "Won", where=(WON,))
 LOST_COUNT = _count("lost", "معامله‌های ناموفق", "Lost", where=(LOST,))
@@ -90,9 +92,25 @@ CATALOGUE: tuple[KPI, ...] = (
                 column="net_amount",
                 unit="money",
                 title=_t("درآمد تجمعی", "Cumulative revenue"),
+                split="none",
             ),
-            Measure("investment", "lookup", column="investment", unit="money", title=_t("سرمایه‌گذاری", "Investment")),
-            _ratio("return_ratio", "cumulative_revenue", "investment", "نسبت بازگشت", "Return ratio", unit="ratio"),
+            Measure(
+                "investment",
+                "lookup",
+                column="investment",
+                unit="money",
+                title=_t("سرمایه‌گذاری", "Investment"),
+                split="none",
+            ),
+            Measure(
+                "return_ratio",
+                "ratio",
+                num="cumulative_revenue",
+                den="investment",
+                unit="ratio",
+                title=_t("نسبت بازگشت", "Return ratio"),
+                split="none",
+            ),
             REVENUE_SHARE,
         ),
         headline="revenue",
@@ -263,7 +281,7 @@ CATALOGUE: tuple[KPI, ...] = (
         ),
         cohort="revenue_lines",
         measures=(
-            Measure("growth", "growth", of="revenue", unit="rate", title=_t("رشد", "Growth")),
+            Measure("growth", "growth", of="revenue", unit="rate", title=_t("رشد", "Growth"), split="none"),
             REVENUE,
             Measure(
                 "previous_revenue",
@@ -271,6 +289,7 @@ CATALOGUE: tuple[KPI, ...] = (
                 of="revenue",
                 unit="money",
                 title=_t("درآمد دوره‌ی قبل", "Previous revenue"),
+                split="none",
             ),
             Measure(
                 "yoy_growth",
@@ -279,6 +298,7 @@ CATALOGUE: tuple[KPI, ...] = (
                 offset="year_ago",
                 unit="rate",
                 title=_t("رشد سالانه", "YoY growth"),
+                split="none",
             ),
             Measure(
                 "_real_revenue",
@@ -287,8 +307,16 @@ CATALOGUE: tuple[KPI, ...] = (
                 unit="money",
                 title=_t("درآمد واقعی", "Real revenue"),
                 hidden=True,
+                split="additive",
             ),
-            Measure("real_growth", "growth", of="_real_revenue", unit="rate", title=_t("رشد واقعی", "Real growth")),
+            Measure(
+                "real_growth",
+                "growth",
+                of="_real_revenue",
+                unit="rate",
+                title=_t("رشد واقعی", "Real growth"),
+                split="none",
+            ),
         ),
         headline="growth",
         dimensions=("region", "product"),
@@ -353,7 +381,12 @@ CATALOGUE: tuple[KPI, ...] = (
             _count("prospects", "مشتریان بالقوه", "Prospects", where=(Cond("outcome", "eq", "prospect"),)),
             _ratio("prospect_rate", "prospects", "calls", "نرخ یافتن مشتری بالقوه", "Prospect rate"),
             Measure(
-                "calls_per_month", "per_month", of="calls", unit="number", title=_t("تماس در ماه", "Calls per month")
+                "calls_per_month",
+                "per_month",
+                of="calls",
+                unit="number",
+                title=_t("تماس در ماه", "Calls per month"),
+                split="none",
             ),
         ),
         headline="calls",
@@ -407,7 +440,15 @@ CATALOGUE: tuple[KPI, ...] = (
         measures=(
             REVENUE,
             ORDERS,
-            Measure("_won", "count", where=(WON,), cohort="opportunities_closed", unit="count", hidden=True),
+            Measure(
+                "_won",
+                "count",
+                where=(WON,),
+                cohort="opportunities_closed",
+                unit="count",
+                hidden=True,
+                split="additive",
+            ),
             Measure(
                 "_closed",
                 "count",
@@ -415,6 +456,7 @@ CATALOGUE: tuple[KPI, ...] = (
                 cohort="opportunities_closed",
                 unit="count",
                 hidden=True,
+                split="additive",
             ),
             WIN_RATE,
         ),
@@ -454,9 +496,18 @@ CATALOGUE: tuple[KPI, ...] = (
         where=(WON,),
         measures=(
             Measure(
-                "median_days", "quantile", column="days", q=0.5, unit="days", title=_t("میانه‌ی روزها", "Median days")
+                "median_days",
+                "quantile",
+                column="days",
+                q=0.5,
+                unit="days",
+                title=_t("میانه‌ی روزها", "Median days"),
+                split="none",
             ),
-            Measure("mean_days", "mean", column="days", unit="days", title=_t("میانگین روزها", "Mean days")),
+            # a mean splits as a ratio: Σ days / deals with days
+            Measure(
+                "mean_days", "mean", column="days", unit="days", title=_t("میانگین روزها", "Mean days"), split="ratio"
+            ),
             Measure(
                 "p90_days",
                 "quantile",
@@ -464,6 +515,7 @@ CATALOGUE: tuple[KPI, ...] = (
                 q=0.9,
                 unit="days",
                 title=_t("صدک ۹۰ روزها", "90th percentile days"),
+                split="none",
             ),
             _count("deals", "معامله‌ها", "Deals"),
             _count("_negative_days", "روزهای منفی", "Negative days", where=(Cond("days", "lt", 0),), hidden=True),
@@ -548,7 +600,8 @@ CATALOGUE: tuple[KPI, ...] = (
             "Customers whose first non-cancelled order is in the period",
         ),
         cohort="first_orders",
-        measures=(_distinct("new_customers", "customer_id", "مشتریان جدید", "New customers"),),
+        # a customer has one first order: a count of the cohort's rows, so additive
+        measures=(_distinct("new_customers", "customer_id", "مشتریان جدید", "New customers", split="additive"),),
         headline="new_customers",
         dimensions=("region", "segment"),
         goals=("more_customers",),

@@ -42,6 +42,7 @@ from sanjeh.kpis.sqlcache import Compiled
 from sanjeh.kpis.targeting import Target, resolve_targets
 
 if TYPE_CHECKING:
+    from sanjeh.kpis.why import Why, WhyQuery
     from sanjeh.workspace import Workspace
 
 log = logging.getLogger("sanjeh.engine")
@@ -302,11 +303,21 @@ class Engine:
         """The targets table changed: read it again on the next query."""
         self._raw_targets = None
 
+    def raw_targets(self) -> list[dict[str, Any]]:
+        """The rows of the targets table (small: read once per engine)."""
+        if self._raw_targets is None:
+            self._raw_targets = self.ws.warehouse.table("targets").to_pyarrow().to_pylist()
+        return self._raw_targets
+
     def _targets(self, p: Plan) -> list[Target]:
         """The targets that apply to this query's rows (kpis/targeting.py)."""
-        if self._raw_targets is None:  # the targets table is small: read once per engine
-            self._raw_targets = self.ws.warehouse.table("targets").to_pyarrow().to_pylist()
-        return resolve_targets(self._raw_targets, p, rep_scope=self.rep_scope)
+        return resolve_targets(self.raw_targets(), p, rep_scope=self.rep_scope)
+
+    # -- why: a change or a miss split over members (kpis/why.py) --------------------------------
+    def why(self, query: WhyQuery) -> Why:
+        from sanjeh.kpis.why import answer
+
+        return answer(self, query)
 
     # -- the scorecard ---------------------------------------------------------------------------
     def scorecard(self, period: str, *, spark_steps: int = 12) -> Scorecard:
@@ -334,6 +345,10 @@ def _check_declaration(k: KPI) -> None:
         for ref in (m.num, m.den, m.of):
             if ref and ref not in names:
                 raise SettingsError(f"workspace KPI {k.name}: measure {m.name} refers to unknown measure {ref!r}")
+    for m in k.measures:
+        misfit = k.split_misfit(m, {c.name: c.key for c in COHORTS.values()})
+        if misfit:
+            raise SettingsError(f"workspace KPI {k.name}: measure {m.name} {misfit}")
 
 
 @dataclass

@@ -25,6 +25,40 @@ SHORT = 0.95
 LANGS = ("fa", "en")
 
 
+#: The members named as explaining a change: the largest that push the same way, until they
+#: explain this much of it (at most ``EXPLAINERS`` of them).
+EXPLAINED = 0.8
+EXPLAINERS = 3
+
+
+def explainers(why: dict[str, Any], lang: str) -> str | None:
+    """«تهران و اصفهان ۸۹٪ این فاصله را توضیح می‌دهند»: the members that explain most of a "why"
+    answer's change (kpis/why.py, its ``to_dict``), with their share of it; None when none does."""
+    change = why.get("change")
+    if not change:
+        return None
+    by = list(why.get("by") or [])
+    picked: list[dict[str, Any]] = []
+    total = 0.0
+    for r in why.get("rows") or []:
+        c = float(r.get("contribution") or 0.0)
+        if c == 0 or (c > 0) != (change > 0):
+            continue
+        picked.append(r)
+        total += c
+        if total / change >= EXPLAINED or len(picked) == EXPLAINERS:
+            break
+    if not picked:
+        return None
+    names = [" · ".join(i18n.member_label(d, r.get(d), r.get(f"{d}_name"), lang) for d in by) for r in picked]
+    names = [i18n.isolate(n, lang) for n in names]  # a name keeps its place in a sentence of the other script
+    last = i18n.t("insight.and", lang)
+    members = names[0] if len(names) == 1 else f"{i18n.join(names[:-1], lang)}{last}{names[-1]}"
+    gap = "gap" if why.get("against") == "target" else "move"
+    key = f"insight.explained_{gap}_{'one' if len(picked) == 1 else 'many'}"
+    return i18n.t(key, lang, members=members, share=fmt_rate(total / change, lang, 0))
+
+
 def _good(change: float, direction: str) -> bool:
     return change > 0 if direction == "up" else change < 0
 
@@ -96,7 +130,8 @@ def findings(cards: list[dict[str, Any]], *, currency: str | Money = "IRR", limi
                 )
                 for lang in LANGS
             }
-            out.append((weight * (1 + 5 * (1 - att)), {"kind": "short_of_target", "kpi": c["kpi"], "text": text}))
+            miss = {"kind": "short_of_target", "kpi": c["kpi"], "text": text, "against": "target"}
+            out.append((weight * (1 + 5 * (1 - att)), miss))
         for when in ("previous", "year_ago"):
             move = _move(c, when)
             if move is None:
@@ -116,7 +151,8 @@ def findings(cards: list[dict[str, Any]], *, currency: str | Money = "IRR", limi
                 for lang in LANGS
             }
             score = weight * (0.5 + size if not good else 0.5 * size)  # misses, then bad moves, then good
-            out.append((score, {"kind": kind, "kpi": c["kpi"], "text": text, "_same": (kind, when, round(change, 4))}))
+            same = (kind, when, round(change, 4))
+            out.append((score, {"kind": kind, "kpi": c["kpi"], "text": text, "against": when, "_same": same}))
     out.sort(key=lambda x: -x[0])
     seen: set[object] = set()
     result = []

@@ -9,6 +9,7 @@ workspace's ``sanjeh.toml``), never a new code path.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -34,6 +35,12 @@ MeasureKind = Literal[
 ]
 AGGREGATIONS = ("sum", "count", "nunique", "mean", "quantile")
 Unit = Literal["money", "count", "rate", "days", "hours", "number", "ratio"]
+#: How a measure's change splits over the members of a dimension (shared/spec/WHY.md, kpis/why.py):
+#: ``additive`` (a sum or count of rows), ``distinct`` (a count of distinct units, which may belong
+#: to several members), ``ratio`` (num / den of two of those, or a mean: Σ column / rows) or
+#: ``none`` (refused: medians, growth, shares of a whole, cumulative values…).
+SplitKind = Literal["additive", "distinct", "ratio", "none"]
+SPLIT_KINDS: tuple[str, ...] = ("additive", "distinct", "ratio", "none")
 Direction = Literal["up", "down"]
 
 
@@ -65,6 +72,9 @@ class Measure:
     #: How its targets combine over time (kpis/targeting.py): ``sum``, ``same`` or ``none``;
     #: empty: by its kind (sums and counts add up, distinct counts do not, rates stay the same).
     target_rollup: str = ""
+    #: How its change splits over members (:data:`SplitKind`); empty in a workspace KPI that does
+    #: not say: then the kind its formula implies (:meth:`KPI.split_of`).
+    split: str = ""
 
     @property
     def is_aggregation(self) -> bool:
@@ -177,6 +187,53 @@ class KPI:
             return str(units[base])
         return "text"
 
+    def split_of(self, name: str) -> str:
+        """How measure ``name``'s change splits over members: its declared kind, else the one its
+        formula implies (sums and counts are additive, distinct counts distinct, a mean or a ratio
+        of those a ratio, anything else not split)."""
+        m = self.measure(name)
+        if m.split:
+            return m.split
+        if m.kind in ("sum", "count"):
+            return "additive"
+        if m.kind == "nunique":
+            return "distinct"
+        if m.kind == "mean" or (m.kind == "ratio" and self._ratio_parts_split(m)):
+            return "ratio"
+        return "none"
+
+    def _ratio_parts_split(self, m: Measure) -> bool:
+        names = {x.name for x in self.measures}
+        return all(ref in names and self.measure(ref).kind in ("sum", "count", "nunique") for ref in (m.num, m.den))
+
+    def split_misfit(self, m: Measure, row_keys: Mapping[str, str] | None = None) -> str | None:
+        """Why ``m``'s declared split kind does not fit its formula; None when it does.
+
+        ``row_keys``: each cohort's column that is unique per row (a distinct count of it is a
+        count of rows, so additive: ``new_customers`` counts first orders, one per customer).
+        """
+        kind = self.split_of(m.name)
+        if kind not in SPLIT_KINDS:
+            return f"unknown split kind {kind!r}; use {', '.join(SPLIT_KINDS)}"
+        row_key = (row_keys or {}).get(m.cohort or self.cohort, "")
+        if kind == "additive" and not (
+            m.kind in ("sum", "count") or (m.kind == "nunique" and row_key and m.column == row_key)
+        ):
+            return (
+                f"is declared additive but is a {m.kind}"
+                + (f" of {m.column}" if m.column else "")
+                + "; an additive measure is a sum or a count of rows"
+            )
+        if kind == "distinct" and m.kind != "nunique":
+            return f"is declared distinct but is a {m.kind}; a distinct measure is a count of distinct values"
+        if kind == "ratio" and not (m.kind == "mean" or (m.kind == "ratio" and self._ratio_parts_split(m))):
+            return (
+                f"is declared ratio but is a {m.kind}"
+                + (f" of {m.num} / {m.den}" if m.kind == "ratio" else "")
+                + "; a ratio splits when it is a mean, or num / den of two sums, counts or distinct counts"
+            )
+        return None
+
     @property
     def visible_measures(self) -> tuple[Measure, ...]:
         return tuple(m for m in self.measures if not m.hidden)
@@ -230,6 +287,7 @@ _MEASURE_KEYS = {
     "cohort",
     "ignore_dims",
     "target_rollup",
+    "split",
 }
 _KPI_KEYS = {
     "name",
@@ -285,6 +343,10 @@ def kpi_from_settings(raw: dict[str, Any]) -> KPI:
             raise SettingsError(f"{where}: unknown measure kind {kind!r}")
         if m.get("target_rollup", "") not in ("", "sum", "same", "none"):
             raise SettingsError(f"{where}: target_rollup is sum, same or none")
+        if m.get("split", "") not in ("", *SPLIT_KINDS):
+            raise SettingsError(
+                f"{where}: measure {m.get('name')!r}: split is one of {', '.join(SPLIT_KINDS)}, not {m.get('split')!r}"
+            )
         measures.append(
             Measure(
                 name=str(m["name"]),
@@ -302,6 +364,7 @@ def kpi_from_settings(raw: dict[str, Any]) -> KPI:
                 title={"fa": m.get("title_fa", m["name"]), "en": m.get("title_en", m["name"])},
                 hidden=bool(m.get("hidden", False)),
                 target_rollup=str(m.get("target_rollup", "")),
+                split=str(m.get("split", "")),
             )
         )
     if not measures:

@@ -162,6 +162,34 @@ def spotlights(engine: Engine, kpi: KPI, period: str, run: Runner) -> list[dict[
     return out
 
 
+def explain_findings(engine: Engine, found: list[dict[str, Any]], period: str, kpis: dict[str, KPI]) -> None:
+    """Add to each missed target or large move the members that explain most of it (kpis/why.py,
+    split by the KPI's first dimension): «… تهران و اصفهان ۸۹٪ این فاصله را توضیح می‌دهند»."""
+    from sanjeh.errors import UserError
+    from sanjeh.kpis.insights import LANGS, explainers
+    from sanjeh.kpis.why import WhyQuery, suggestion
+
+    for f in found:
+        k = kpis.get(f["kpi"])
+        against = f.get("against")
+        if k is None or against is None or not k.dimensions:
+            continue
+        measure: str | None = k.headline
+        if k.split_of(k.headline) == "none":
+            # a growth's move is its revenue's; a target of a median is not a sum of members'
+            measure = suggestion(k, k.headline_measure) if against != "target" else None
+        if measure is None:
+            continue
+        try:
+            why = engine.why(WhyQuery(k.name, period, measure, against, (k.dimensions[0],))).to_dict()
+        except UserError:
+            continue
+        for lang in LANGS:
+            said = explainers(why, lang)
+            if said:
+                f["text"][lang] = f"{f['text'][lang]} {said}"
+
+
 def build_scorecard(engine: Engine, period: str, *, spark_steps: int = 12, run: Runner | None = None) -> Scorecard:
     """The scorecard of ``period``. ``run`` computes the spotlights' queries (default: the engine's
     ``run``; the web app passes its cached one)."""
@@ -192,6 +220,7 @@ def build_scorecard(engine: Engine, period: str, *, spark_steps: int = 12, run: 
             sc.secondary.append(full_card(k))
     cards = [dict(c, primary=True) for c in sc.primary] + [dict(c, primary=False) for c in sc.secondary]
     sc.insights = findings(cards, currency=engine.ws.settings.money_format)
+    explain_findings(engine, sc.insights, p.label, kpis)
     cov = engine.coverage()
     missing = sorted({t for c in cards for t in c["data"]["missing"]})
     sc.data = {

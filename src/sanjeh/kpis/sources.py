@@ -54,6 +54,18 @@ class Cohort:
     #: The event whose day places a row in a period (an ``EVENTS`` key of kpis/coverage.py).
     event: str = ""
     snapshot: bool = False  # rows are counted at each step's end, not on a day
+    #: A column unique per row (a distinct count of it counts rows), if there is one.
+    key: str = ""
+    #: For a column counted distinct (``order_id``), the dimensions that are the same on every row
+    #: of one of its values (an order has one region, but lines of several products): along them
+    #: the distinct count adds up over members (kpis/why.py).
+    unit_dims: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def partitions(self, column: str, dim: str) -> bool:
+        """Whether each distinct ``column`` value has one member of ``dim`` (rows are counted once)."""
+        if column == self.key:
+            return True
+        return dim in dict(self.unit_dims).get(column, ())
 
     def sources(self, *, no_orders: bool) -> tuple[tuple[str, ...], str]:
         """(tables, event) of this cohort's rows; an order cohort of a workspace without orders
@@ -64,6 +76,8 @@ class Cohort:
 
 
 _ORDERS = ("orders", "order_lines")
+#: The dimensions of an order itself (its lines share them; not their products).
+_ORDER_DIMS = ("region", "rep", "segment", "source", "contact_method")
 COHORTS: dict[str, Cohort] = {
     c.name: c
     for c in (
@@ -72,35 +86,41 @@ COHORTS: dict[str, Cohort] = {
             ("region", "product", "rep", "segment", "source", "contact_method", "initiative", "category"),
             _ORDERS,
             "ordered",
+            unit_dims=(("order_id", _ORDER_DIMS), ("customer_id", ("segment",))),
         ),
         Cohort(
             "orders",
             ("cancel_reason", "product", "region", "rep", "segment", "source", "contact_method"),
             ("orders",),
             "ordered",
+            # one row per (order, product): an order with two products is in both
+            unit_dims=(("order_id", ("cancel_reason", *_ORDER_DIMS)), ("customer_id", ("segment",))),
         ),
-        Cohort("leads_mql", ("source", "rep", "region"), ("leads",), "mql"),
+        Cohort("leads_mql", ("source", "rep", "region"), ("leads",), "mql", key="lead_id"),
         Cohort(
             "opportunities_created",
             ("source", "rep", "product", "contact_method", "segment", "stage"),
             ("opportunities",),
             "created",
+            key="opportunity_id",
         ),
         Cohort(
             "opportunities_closed",
             ("source", "rep", "product", "contact_method", "segment", "stage"),
             ("opportunities",),
             "closed",
+            key="opportunity_id",
         ),
-        Cohort("activities", ("rep", "type", "outcome"), ("activities",), "activity"),
+        Cohort("activities", ("rep", "type", "outcome"), ("activities",), "activity", key="activity_id"),
         Cohort("time_entries", ("rep", "category"), ("time_entries",), "time"),
-        Cohort("first_orders", ("region", "segment"), ("orders",), "ordered"),
+        Cohort("first_orders", ("region", "segment"), ("orders",), "ordered", key="customer_id"),
         Cohort(
             "pipeline",
             ("rep", "source", "stage", "product", "contact_method"),
             ("opportunities",),
             "created",
             snapshot=True,
+            key="opportunity_id",
         ),
     )
 }

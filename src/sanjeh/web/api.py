@@ -147,6 +147,30 @@ def kpi(
     return st.run(c.user, spec)
 
 
+@router.get("/kpis/{name}/why", responses=ERRORS)
+def kpi_why(
+    request: Request,
+    name: str,
+    c: CallerDep,
+    period: Annotated[str | None, Query(description="e.g. 1403-Q4 (default: the latest complete month)")] = None,
+    measure: Annotated[str | None, Query(description="the measure to explain (default: the headline)")] = None,
+    against: Annotated[str, Query(description="previous, year_ago or target")] = "previous",
+    by: Annotated[list[str] | None, Query(description="a dimension; once, or twice for pairs")] = None,
+    auto: Annotated[bool, Query(description="split by the dimension or pair that explains most")] = False,
+    top: Annotated[int, Query(ge=1, le=1000, description="members listed; the rest are 'other'")] = 10,
+    filter: Annotated[  # noqa: A002 - the parameter's public name (API.md)
+        list[str] | None, Query(description="DIMENSION:MEMBER; may repeat")
+    ] = None,
+) -> dict[str, Any]:
+    """Why a KPI changed or missed its target: the change split exactly over members (WHY.md).
+    A rep's answer covers their own rows only."""
+    st = state_of(request)
+    q = st.why_spec(
+        c.user, name, period, measure=measure, against=against, by=by or [], auto=auto, top=top, filters=filter or []
+    )
+    return st.why(c.user, q)
+
+
 @router.get("/scorecard", responses=ERRORS)
 def scorecard(
     request: Request,

@@ -415,3 +415,71 @@ def sparkline_svg(points: Sequence[dict[str, Any]], *, rtl: bool, width: int = 1
         f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'aria-hidden="true"><path d="{path}" fill="none" stroke="currentColor" stroke-width="1.8"/></svg>'
     )
+
+
+def waterfall_chart(
+    why: dict[str, Any], kpi: Any, lang: str, *, baseline_label: str, currency: str | Money = "IRR"
+) -> dict[str, Any] | None:
+    """A waterfall of a "why" answer (kpis/why.py): the baseline, each member's contribution
+    (largest first), the other/overlap/unallocated/target-mix lines, then the value. Mirrored in
+    Persian (the baseline on the right)."""
+    if why.get("value") is None or why.get("baseline_value") is None:
+        return None
+    unit = measure_unit(kpi, str(why.get("measure") or kpi.headline))
+    delta = "points" if unit == "rate" else unit
+    by: list[str] = list(why.get("by") or [])
+    names = [_rtl(baseline_label, lang)]
+    measures, ys = ["absolute"], [why["baseline_value"]]
+    texts = [fmt_value(why["baseline_value"], unit, lang, currency)]
+    for r in why.get("rows") or []:
+        text = " · ".join(member_text(r, d, lang) for d in by)
+        names.append(_rtl(wrap(text), lang))
+        measures.append("relative")
+        ys.append(r["contribution"])
+        texts.append(fmt_value(r["contribution"], delta, lang, currency))
+    lines = [("other", (why.get("other") or {}).get("contribution"))]
+    lines += [(line, why.get(line)) for line in ("overlap", "unallocated", "target_mix")]
+    for line, x in lines:
+        if x is None:
+            continue
+        n = (why.get("other") or {}).get("members", 0)
+        names.append(_rtl(wrap(t(f"why.{line}", lang, n=fmt_number(n, lang))), lang))
+        measures.append("relative")
+        ys.append(x)
+        texts.append(fmt_value(x, delta, lang, currency))
+    value_label = period_label(why.get("period"), lang)
+    names.append(_rtl(value_label, lang))
+    measures.append("total")
+    ys.append(why["value"])
+    texts.append(fmt_value(why["value"], unit, lang, currency))
+    seen: set[str] = set()
+    for i, n in enumerate(names):  # Plotly merges equal categories: keep each bar its own
+        while n in seen:
+            n += "\u200b"
+        seen.add(n)
+        names[i] = n
+    good, bad = "#3b9a57", "#c0392b"
+    up, down = (good, bad) if kpi.direction == "up" else (bad, good)
+    trace = {
+        "type": "waterfall",
+        "orientation": "v",
+        "x": names,
+        "y": ys,
+        "measure": measures,
+        "text": texts,
+        "textposition": "none",
+        "hovertemplate": "%{x}: %{text}<extra></extra>",
+        "increasing": {"marker": {"color": up}},
+        "decreasing": {"marker": {"color": down}},
+        "totals": {"marker": {"color": PALETTE[0]}},
+        "connector": {"line": {"color": "#b0b7be", "width": 1}},
+    }
+    # the axis spans the running totals, not the steps
+    running, level = [], 0.0
+    for m, y in zip(measures, ys, strict=True):
+        level = float(y) if m != "relative" else level + float(y)
+        running.append(level)
+    layout = _base_layout(lang, unit, [*running, 0.0 if unit != "rate" else min(running)])
+    layout["showlegend"] = False
+    layout["height"] = 340
+    return {"data": [trace], "layout": layout}

@@ -142,7 +142,7 @@ def members(st: AppState, user: User, kpi: Any, dim: str, lang: str) -> list[tup
     first = unit_of(dt.date.fromisoformat(data["first_day"]), cal, "day").label  # type: ignore[arg-type]
     last = unit_of(dt.date.fromisoformat(data["last_day"]), cal, "day").label  # type: ignore[arg-type]
     by = () if dim in kpi.fixed else (dim,)
-    result = st.run_query(user.rep_scope, Query(kpi.name, f"{first}..{last}", by=by))
+    result = st.run_query(st.scope(user), Query(kpi.name, f"{first}..{last}", by=by))
     found: dict[str, str] = {}
     for r in result.get("rows") or []:
         if r.get(dim) is not None:

@@ -470,7 +470,54 @@ def kpi_page(request: Request, name: str) -> Response:
         warnings=list(result.get("warnings") or []),
         summary=_view_summary(spec, lang),
         drill_rows=drill_links(k, spec, shown, lang_param, lang),
+        why=None if note and note["status"] in ("no_data", "outside") else _why_view(st, c, k, spec, lang, cur),
     )
+
+
+def _why_view(st: AppState, c: Caller, k: Any, spec: QuerySpec, lang: str, cur: Any) -> dict[str, Any] | None:
+    """The page's waterfall (kpis/why.py): the period against the compared one (the previous
+    period unless the view compares with a year ago), split by the view's first dimension (else
+    the KPI's first one that splits), with the members that explain most of the change."""
+    from sanjeh.kpis.insights import explainers
+    from sanjeh.kpis.why import suggestion
+
+    measure = k.headline if k.split_of(k.headline) != "none" else suggestion(k, k.headline_measure)
+    if measure is None or not k.dimensions:
+        return None
+    against = "year_ago" if spec.compare == "year_ago" else "previous"
+    period = parse_period(spec.period)
+    baseline = period.previous() if against == "previous" else period.year_ago()
+    if baseline is None:
+        return None
+    dims = list(dict.fromkeys([*spec.by[:1], *k.dimensions]))
+    filters = [f"{d}:{m}" for d, m in spec.filters]
+    for dim in dims[:2]:  # the view's dimension, else the KPI's first (a ratio may refuse one)
+        try:
+            q = st.why_spec(c.user, k.name, spec.period, measure=measure, against=against, by=[dim], filters=filters)
+            why = st.why(c.user, q)
+        except UserError:
+            continue
+        figure = charts.waterfall_chart(why, k, lang, baseline_label=period_label(baseline.label, lang), currency=cur)
+        if figure is None:
+            return None
+        m = k.measure(measure)
+        return {
+            "figure": figure,
+            "title": t(
+                "why.page_title",
+                lang,
+                measure=m.title.get(lang, m.name),
+                dim=t_or(f"dim.{dim}", lang, dim),
+                baseline=period_label(baseline.label, lang),
+            ),
+            "text": explainers(why, lang),
+            "json_url": _url(
+                f"/api/v1/kpis/{k.name}/why",
+                [("period", spec.period), ("measure", measure), ("against", against), ("by", dim)]
+                + [("filter", f) for f in filters],
+            ),
+        }
+    return None
 
 
 def _long(period: str) -> bool:

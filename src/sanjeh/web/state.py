@@ -24,6 +24,7 @@ from sanjeh.calendar import parse_grain, parse_period
 from sanjeh.errors import Forbidden, InvalidQuery
 from sanjeh.kpis.query import Query
 from sanjeh.kpis.sources import RepScope
+from sanjeh.kpis.why import WhyQuery
 from sanjeh.text import member_key
 from sanjeh.users import User, get_user, session_alive, team_reps
 from sanjeh.web.auth import RateLimiter, Signer
@@ -290,6 +291,27 @@ class AppState:
         """The engine's result for ``spec`` as a dict (``Result.to_dict()``), cached."""
 
         return self.run_query(self.scope(user), spec)
+
+    def why_spec(
+        self,
+        user: User,
+        kpi: str,
+        period: str | None,
+        *,
+        measure: str | None = None,
+        against: str = "previous",
+        by: list[str] | tuple[str, ...] = (),
+        auto: bool = False,
+        top: int = 10,
+        filters: list[str] | tuple[str, ...] = (),
+    ) -> WhyQuery:
+        """Parse the parameters of a "why" request (the same checks as :meth:`spec`)."""
+        spec = self.spec(user, kpi, period, None, by, filters)
+        return WhyQuery(spec.kpi, spec.period, measure or None, against, spec.by, auto, top, spec.filters)
+
+    def why(self, user: User, q: WhyQuery) -> dict[str, Any]:
+        """The engine's "why" answer (kpis/why.py) as a dict, cached; a rep's covers their own rows."""
+        return self.cached(("why", q), self.scope(user), lambda e: dict(e.why(q).to_dict()))
 
     def explain(self, user: User, spec: QuerySpec) -> str:
         def compute(engine: Any) -> str:
