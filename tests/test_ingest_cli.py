@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sanjeh.cli import main
+from sanjeh.i18n import t as message
 from sanjeh.workspace import Workspace
 
 
@@ -33,7 +34,7 @@ def test_replace_and_force(workspace: Workspace, tmp_path: Path, capsys: pytest.
     assert len(err.strip().splitlines()) == 1 or "Traceback" not in err
     code, out, err = run(capsys, "import", str(tmp_path / "orders.csv"), "--replace", "--force", "-w", root)
     assert code == 0, err
-    assert "2 order_lines rows deleted" in out
+    assert message("cli.import.deleted", "fa", n="2", table="order_lines") in out  # the workspace's language
     code, out, _ = run(
         capsys, "import", str(tmp_path / "orders.csv"), "--replace", "--force", "-w", root, "--format", "json"
     )

@@ -113,6 +113,9 @@ def import_(
     strict: Annotated[bool, typer.Option(help="Exit 2 if any row is rejected.")] = False,
     encoding: Annotated[str | None, typer.Option(help="Force the CSV encoding (utf-8, windows-1256).")] = None,
     sheet: Annotated[str | None, typer.Option(help="XLSX sheet (default: the first).")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Make every check and show the summary and the rejects; write nothing.")
+    ] = False,
     fmt: FormatOpt = "table",
 ) -> None:
     """Import CSV/XLSX/Parquet files or folders into the workspace."""
@@ -120,6 +123,7 @@ def import_(
 
     fmt = _check_format(fmt)
     ws = _open(workspace)
+    lang = ws.settings.language
     with Progress(transient=True, console=Console(stderr=True), disable=fmt != "table") as progress:
         task = progress.add_task("importing", total=1.0)
 
@@ -135,6 +139,7 @@ def import_(
             encoding=encoding,
             sheet=sheet,
             progress=report,
+            dry_run=dry_run,
         )
     data = summary.to_dict()
     rows = [{"table": t, **c} for t, c in data["tables"].items()]
@@ -143,22 +148,52 @@ def import_(
     elif fmt == "csv":
         sys.stdout.write(to_csv(rows, ["table", "read", "accepted", "rejected"]))
     else:
-        t = Table(title="Import")
-        for col in ("table", "read", "accepted", "rejected"):
-            t.add_column(col, justify="left" if col == "table" else "right")
-        for r in rows:
-            style = "red" if r["rejected"] else ""
-            t.add_row(r["table"], f"{r['read']:,}", f"{r['accepted']:,}", f"{r['rejected']:,}", style=style)
-        _out().print(t)
-        if summary.warnings:
-            _out().print(f"{summary.warnings:,} data-quality warnings (unknown references)")
-        for name, n in summary.deleted.items():
-            _out().print(f"{n:,} {name} rows deleted: their parent was replaced away (--force)")
-        if any(r["rejected"] for r in rows):
-            _out().print("Rejected rows are kept: see `sanjeh rejects`.")
+        _render_import(summary, rows, lang)
     ws.close()
     if strict and any(r["rejected"] for r in rows):
         raise UserError(f"{sum(r['rejected'] for r in rows)} rows were rejected (--strict)")
+
+
+REJECT_COLUMNS = ["table", "file", "line", "column", "value", "mapped_value", "reason"]
+
+
+def _render_import(summary: Any, rows: list[dict[str, Any]], lang: str) -> None:
+    """The table summary of an import (or a dry run: then its rejects and warnings too)."""
+    from sanjeh.i18n import t as message
+
+    out = _out()
+    t = Table(title=message("cli.import.dry_title" if summary.dry_run else "cli.import.title", lang))
+    for col in ("table", "read", "accepted", "rejected"):
+        t.add_column(message(f"cli.import.{col}", lang), justify="left" if col == "table" else "right")
+    for r in rows:
+        style = "red" if r["rejected"] else ""
+        t.add_row(r["table"], f"{r['read']:,}", f"{r['accepted']:,}", f"{r['rejected']:,}", style=style)
+    out.print(t)
+    if summary.ignored_files:
+        out.print(message("cli.import.ignored", lang, files=", ".join(summary.ignored_files)))
+    if summary.warnings:
+        out.print(message("cli.import.warnings", lang, n=f"{summary.warnings:,}"))
+    for name, n in summary.deleted.items():
+        key = "cli.import.would_delete" if summary.dry_run else "cli.import.deleted"
+        out.print(message(key, lang, n=f"{n:,}", table=name))
+    if summary.dry_run:
+        for title, items, cols in (
+            ("cli.import.rejects", summary.rejects, REJECT_COLUMNS),
+            ("cli.import.warning_rows", summary.warning_rows, [*REJECT_COLUMNS[:5], "reason"]),
+        ):
+            if not items:
+                continue
+            table = Table(title=message(title, lang, n=f"{len(items):,}"))
+            for c in cols:
+                table.add_column(c, justify="right" if c == "line" else "left", overflow="fold")
+            for r in items[:200]:
+                table.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in cols))
+            out.print(table)
+            if len(items) > 200:
+                out.print(message("cli.import.more", lang, n=f"{len(items) - 200:,}"))
+        out.print(message("cli.import.nothing_written", lang))
+    elif any(r["rejected"] for r in rows):
+        out.print(message("cli.import.kept", lang))
 
 
 @app.command()

@@ -31,7 +31,7 @@ from sanjeh.ingest.load import Loader
 from sanjeh.ingest.normalize import ident, lit, tentative_mark
 from sanjeh.ingest.plan import SourcePart
 from sanjeh.ingest.read import Reader, StagedFile, expand_paths
-from sanjeh.ingest.results import ImportSummary, TableCounts
+from sanjeh.ingest.results import REJECT_KEYS, WARNING_KEYS, ImportSummary, TableCounts
 from sanjeh.ingest.validate import SQL_TYPES, CheckOptions, check_sql, fill_defaults_sql, rule_checks
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME, Table
 from sanjeh.schema import table as schema_table
@@ -85,11 +85,14 @@ def run_import(
     sheet: str | None = None,
     progress: Progress | None = None,
     limits: ImportLimits = DEFAULT_LIMITS,
+    dry_run: bool = False,
 ) -> ImportSummary:
     """Import files or directories into the workspace; all or nothing (one transaction).
     ``replace`` empties each imported table first (refused when it would empty a table or orphan
     child rows, unless ``force``: docs/import.md); ``limits`` bound what the import reads
-    (:mod:`sanjeh.ingest.limits`)."""
+    (:mod:`sanjeh.ingest.limits`). ``dry_run`` makes every check and returns the summary with the
+    rejects and warnings (``summary.rejects``, ``summary.warning_rows``) but writes nothing: the
+    warehouse is left as it was, byte for byte."""
     if not paths:
         raise UserError("give at least one file or directory to import")
     if ws.warehouse.kind not in ("duckdb", "postgres"):  # no transactions: refused before any work
@@ -100,7 +103,15 @@ def run_import(
         text_encoding(encoding)  # a clear UserError before any work
     files = expand_paths([Path(p).expanduser() for p in paths], limits)
     job = _Import(
-        ws, files, encoding=encoding, sheet=sheet, progress=progress, replace=replace, force=force, limits=limits
+        ws,
+        files,
+        encoding=encoding,
+        sheet=sheet,
+        progress=progress,
+        replace=replace,
+        force=force,
+        limits=limits,
+        dry_run=dry_run,
     )
     try:
         return job.run(mapping=mapping, table=table)
@@ -120,8 +131,13 @@ class _Import:
         replace: bool,
         force: bool,
         limits: ImportLimits,
+        dry_run: bool = False,
     ) -> None:
         self.ws = ws
+        self.dry_run = dry_run
+        #: the checked tables are written in the warehouse file (shadow tables) only by a real import
+        #: into DuckDB; a dry run keeps them in temp tables, so the file is never written
+        self.shadows = ws.warehouse.kind == "duckdb" and not dry_run
         self.files = files
         self.replace = replace
         self.force = force
@@ -189,7 +205,7 @@ class _Import:
         for t in self.temps:
             with contextlib.suppress(duckdb.Error):
                 self.con.execute(f"DROP TABLE IF EXISTS {t}")
-        if self.ws.warehouse.kind == "duckdb":  # shadows: moved into place by a successful import, left by a failed one
+        if self.shadows:  # shadows: moved into place by a successful import, left by a failed one
             for rel in self.accepted.values():
                 with contextlib.suppress(duckdb.Error):
                     self.con.execute(f"DROP TABLE IF EXISTS {rel}")
@@ -234,7 +250,15 @@ class _Import:
         n_warn = int(self.con.execute(f"SELECT count(*) FROM {self.warn}").fetchone()[0])
         files = [p.name for p in self.files if p.name not in ignored]
         summary = ImportSummary(self.import_id, counts, n_warn, files, ignored)
-        Loader(self.ws, self.con, self.progress).load(
+        loader = Loader(self.ws, self.con, self.progress)
+        if self.dry_run:
+            loader.check(order=order, accepted=self.accepted, replace=self.replace, force=self.force, summary=summary)
+            summary.dry_run = True
+            summary.rejects = self._rows(self.rej, "table_name, file, line", REJECT_KEYS)
+            summary.warning_rows = self._rows(self.warn, "table_name, line", WARNING_KEYS)
+            self.progress("done", 1.0)
+            return summary
+        loader.load(
             order=order,
             accepted=self.accepted,
             replace=self.replace,
@@ -251,6 +275,17 @@ class _Import:
         )
         self.progress("done", 1.0)
         return summary
+
+    def _rows(self, rel: str, order: str, keys: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
+        """The rejects or warnings of this import as dicts (``keys``: (column, key) pairs), in the
+        shape :func:`sanjeh.ingest.list_rejects` gives them."""
+        cols = ", ".join(ident(c) for c, _ in keys)
+        got = self.con.execute(f"SELECT {cols} FROM {rel} ORDER BY {order}").fetchall()
+        out = [dict(zip((k for _, k in keys), r, strict=True)) for r in got]
+        for row in out:
+            if "row" in row:
+                row["row"] = json.loads(row["row"]) if row["row"] else None
+        return out
 
     def _direct_plan(self, table: str | None) -> dict[str, list[SourcePart]]:
         plan: dict[str, list[SourcePart]] = {}
@@ -570,8 +605,7 @@ class _Import:
         cols = ", ".join(f"CAST({ident('v_' + c.name)} AS {SQL_TYPES[c.type]}) AS {ident(c.name)}" for c in t.columns)
         helpers = f"__fidx, {'__line, ' if line else ''}__reason, __col, __value"
         self.con.execute(
-            f"CREATE {'' if self.ws.warehouse.kind == 'duckdb' else 'TEMP '}TABLE {checked} AS "
-            f"SELECT {cols}, {helpers} FROM ({checks})"
+            f"CREATE {'' if self.shadows else 'TEMP '}TABLE {checked} AS SELECT {cols}, {helpers} FROM ({checks})"
         )
 
     def _checked_table(self, t: Table) -> str:
@@ -585,7 +619,7 @@ class _Import:
         Elsewhere it is a temp table of the staging connection. Either way it is registered in
         ``accepted`` at once, so that :meth:`close` drops it if the import fails.
         """
-        if self.ws.warehouse.kind == "duckdb":
+        if self.shadows:
             rel = ident(shadow_name(self.import_id, t.name))
         else:
             rel = f"__sanjeh_acc_{t.name}"
