@@ -26,6 +26,7 @@ import pyarrow as pa
 from sanjeh.errors import ImportRefused, InternalError, UserError
 from sanjeh.ingest import normalize
 from sanjeh.ingest.encodings import text_encoding
+from sanjeh.ingest.formats import failure_reason_sql
 from sanjeh.ingest.limits import DEFAULT_LIMITS, ImportLimits
 from sanjeh.ingest.load import Loader
 from sanjeh.ingest.normalize import ident, lit, tentative_mark
@@ -160,6 +161,7 @@ class _Import:
         self.restore: list[str] = []
         self._limit_memory()
         self.temps: list[str] = []
+        self._joins_checked: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
         self.accepted: dict[str, str] = {}  # table -> its checked, then parked, rows (_checked_table)
         self.staged: dict[Path, StagedFile] = {}
         self.rej = self._temp("rej")
@@ -444,6 +446,8 @@ class _Import:
                 f"import of {t.name} does not add up: read {read_rows}, accepted {accepted}, rejected {rejected}"
             )
         self._reference_warnings(t, f"(SELECT * FROM {rows} WHERE __reason IS NULL)", self._file_sql(parts, "__fidx"))
+        self._join_warnings(t, parts)
+        self._distinct_warnings(t, parts, present)
         if bad:
             self.con.execute(f"DELETE FROM {checked} WHERE __reason IS NOT NULL")
         helpers = [r[0] for r in self.con.execute(f"SELECT * FROM {checked} LIMIT 0").description]
@@ -685,9 +689,70 @@ class _Import:
             f"WHERE {rows} AND c.__fidx = p.__fidx AND {cline} = p.__line"
         )
 
-    def _part_sql(self, t: Table, part: SourcePart, fidx: int, present: list[str], *, relation: str = "") -> str:
+    def _join_warnings(self, t: Table, parts: list[SourcePart]) -> None:
+        """Warn of each key of a joined file that several of its rows share (the join takes the first
+        of them, by line): once per joined file and key columns in an import."""
+        for part in parts:
+            for j in part.joined:
+                seen = (j.staged.relation, tuple(j.keys))
+                if seen in self._joins_checked:
+                    continue
+                self._joins_checked.add(seen)
+                self.reader.load(j.staged)
+                keys = [f"trim({sql})" for _, sql in j.keys]
+                shown = " || ', ' || ".join(f"coalesce({k}, '')" for k in keys)
+                names = ", ".join(n for n, _ in j.keys)
+                reason = (
+                    f"{lit(f'{j.staged.name} has ')} || count(*) || {lit(f' rows with {names} = ')} || {shown} || "
+                    f"{lit(f' (joined as {j.alias} for {t.name}); the first, on line ')} || min(__line) || "
+                    f"{lit(', was taken')}"
+                )
+                self.con.execute(
+                    f"INSERT INTO {self.warn} SELECT {lit(self.import_id)}, {lit(t.name)}, {lit(j.staged.name)}, "
+                    f"min(__line), {lit(names)}, {shown}, {reason} FROM {j.staged.relation} "
+                    f"WHERE {' AND '.join(f'{k} IS NOT NULL' for k in keys)} GROUP BY {', '.join(keys)} "
+                    "HAVING count(*) > 1 ORDER BY min(__line)"
+                )
+
+    def _distinct_warnings(self, t: Table, parts: list[SourcePart], present: list[str]) -> None:
+        """A ``distinct`` part keeps the first row of each key: warn of each other row that gives a
+        column another value than that first row (same product id, two names), once per key and column."""
+        others = [c for c in present if c not in t.key]
+        keys = [k for k in t.key if k in present]
+        for fidx, part in enumerate(parts):
+            if not part.distinct or not others or not keys:
+                continue
+            rows = self._part_sql(t, part, fidx, present, collapse=False)
+            kcols = [f"nullif(trim({ident('r_' + k)}), '')" for k in keys]
+            key_text = " || ', ' || ".join(kcols)
+            parts_sql = []
+            for c in others:
+                r = f"nullif(trim({ident('r_' + c)}), '')"
+                first = f"first_value({r}) OVER (PARTITION BY {', '.join(kcols)} ORDER BY __line)"
+                parts_sql.append(
+                    f"SELECT {key_text} AS k, {lit(c)} AS col, __line, {r} AS v, {first} AS f FROM ({rows})"
+                )
+            union = " UNION ALL ".join(parts_sql)
+            reason = (
+                f"{lit(f'{t.key[0]} ')} || k || {lit(' has another ')} || col || {lit(' on this line (')} || "
+                f"coalesce(v, 'empty') || {lit(') than on line ')} || first_line || {lit(' (')} || coalesce(f, 'empty') "
+                f"|| {lit('); distinct keeps the first')}"
+            )
+            self.con.execute(
+                f"INSERT INTO {self.warn} SELECT {lit(self.import_id)}, {lit(t.name)}, {lit(part.staged.name)}, "
+                f"__line, col, v, {reason} FROM (SELECT k, col, v, f, __line, "
+                f"min(__line) OVER (PARTITION BY k, col) AS first_line, "
+                f"row_number() OVER (PARTITION BY k, col, v IS DISTINCT FROM f ORDER BY __line) AS n "
+                f"FROM ({union}) WHERE k IS NOT NULL) WHERE v IS DISTINCT FROM f AND n = 1 ORDER BY __line, col"
+            )
+
+    def _part_sql(
+        self, t: Table, part: SourcePart, fidx: int, present: list[str], *, relation: str = "", collapse: bool = True
+    ) -> str:
         """The part's rows with ``__line``, ``__fidx``, a mapping's reason and the raw ``r_*``
-        text of the present columns, read from its staged file (or ``relation``)."""
+        text of the present columns, read from its staged file (or ``relation``); a ``distinct``
+        part's first row of each key unless not ``collapse``. A mapped value that failed (a date
+        not in its format) rejects its row with that reason (:mod:`sanjeh.ingest.formats`)."""
         sf = part.staged
         items = ["s.__line AS __line", f"{fidx} AS __fidx"]
         if part.rejects:
@@ -707,7 +772,20 @@ class _Import:
         sql = f"SELECT {', '.join(items)} FROM {relation or sf.relation} AS s {' '.join(part.joins)}"
         if part.where:
             sql += f" WHERE {part.where}"
-        if part.distinct:
+        failing = [c for c in part.may_fail if c in present]
+        if failing:  # the first failed column (in table order) rejects the row, after the mapping's own rules
+            failing.sort(key=t.column_names.index)
+            why = [(c, failure_reason_sql(ident("r_" + c))) for c in failing]
+            reason = "coalesce(__pre_reason, " + ", ".join(w for _, w in why) + ")"
+            col = "CASE WHEN __pre_reason IS NOT NULL THEN __pre_col " + " ".join(
+                f"WHEN {w} IS NOT NULL THEN {lit(c)}" for c, w in why
+            )
+            rcols = ", ".join(ident("r_" + c) for c in present)
+            sql = (
+                f"SELECT __line, __fidx, {reason} AS __pre_reason, {col} END AS __pre_col"
+                f"{', ' + rcols if rcols else ''} FROM ({sql})"
+            )
+        if part.distinct and collapse:
             keys = ", ".join(
                 f"nullif(regexp_replace({ident('r_' + k)}, '^\\s+|\\s+$', '', 'g'), '')" for k in t.key if k in present
             )
