@@ -26,6 +26,8 @@ app = typer.Typer(
 )
 users_app = typer.Typer(help="Users of the dashboard and API.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+map_app = typer.Typer(help="Mappings of foreign exports to the canonical tables.", no_args_is_help=True)
+app.add_typer(map_app, name="map")
 
 WorkspaceOpt = Annotated[
     Path | None,
@@ -194,6 +196,89 @@ def _render_import(summary: Any, rows: list[dict[str, Any]], lang: str) -> None:
         out.print(message("cli.import.nothing_written", lang))
     elif any(r["rejected"] for r in rows):
         out.print(message("cli.import.kept", lang))
+
+
+def _workspace_settings(workspace: Path | None) -> Any:
+    """The settings of the workspace named (or found), without opening its warehouse; None if none."""
+    from sanjeh.errors import SettingsError
+    from sanjeh.settings import Settings
+
+    path = workspace or Path(os.environ.get("SANJEH_WORKSPACE") or ".")
+    try:
+        return Settings.load(path)
+    except (SettingsError, UserError, OSError):
+        if workspace is not None:
+            raise
+        return None
+
+
+@map_app.command("suggest")
+def map_suggest(
+    files: Annotated[list[Path], typer.Argument(help="The export's files or folders.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Where to write the draft (default NAME.yaml here; - prints it)."),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite the output file.")] = False,
+    currency: Annotated[
+        str | None, typer.Option(help="The workspace's currency (default: the workspace's, else IRR).")
+    ] = None,
+    sheet: Annotated[str | None, typer.Option(help="XLSX sheet (default: the first).")] = None,
+    lang: Annotated[str | None, typer.Option(help="fa or en (default: the workspace's, else en).")] = None,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Write a draft mapping for an export: each line with how sure it is, questions where it cannot tell."""
+    from sanjeh.i18n import normalize_lang
+    from sanjeh.i18n import t as message
+    from sanjeh.ingest.suggest import suggest
+
+    fmt = _check_format(fmt)
+    settings = _workspace_settings(workspace)
+    language = normalize_lang(lang or (settings.language if settings else None), "en")
+    money = (currency or (settings.currency if settings else None) or "IRR").strip().upper()
+    draft = suggest(files, currency=money, lang=language, sheet=sheet)
+    text = draft.yaml(language)
+    target = output if output is not None else Path(f"{draft.name}.yaml")
+    if str(target) == "-":
+        sys.stdout.write(text)
+        return
+    if target.exists() and not force:
+        raise UserError(message("map.exists", language, path=str(target)))
+    target.write_text(text, encoding="utf-8")
+    if fmt == "json":
+        _print_json(
+            {
+                "path": str(target),
+                "lines": [
+                    {"table": ln.table, "column": ln.column, "spec": ln.spec, "level": ln.level, "why": ln.why}
+                    for ln in draft.lines()
+                ],
+                "questions": draft.questions,
+                "unplaced": draft.unplaced,
+                "left_out": draft.unused,
+            }
+        )
+        return
+    out = _out()
+    t = Table(title=message("map.lines", language))
+    for c in ("table", "column", "mapping", "level", "why"):
+        t.add_column(c, overflow="fold")
+    for ln in draft.lines():
+        spec = ln.spec if isinstance(ln.spec, str) else json.dumps(ln.spec, ensure_ascii=False)
+        t.add_row(ln.table, ln.column, spec, message(f"map.level.{ln.level}", language), ln.why)
+    out.print(t)
+    for title, items in (
+        (message("map.questions", language, n=len(draft.questions)), draft.questions),
+        (message("map.unplaced_title", language), draft.unplaced),
+        (message("map.left_out", language), draft.unused),
+    ):
+        if items:
+            out.print(f"[bold]{title}[/bold]")
+            for item in items:
+                out.print(f"  • {item}", highlight=False, markup=False)
+    out.print(message("map.written", language, path=str(target)))
+    out.print(message("map.next", language, path=str(target)), markup=False)
 
 
 @app.command()
