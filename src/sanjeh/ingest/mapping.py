@@ -28,7 +28,7 @@ from sanjeh.ingest.plan import JoinCheck, SourcePart
 from sanjeh.ingest.read import StagedFile
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME
 
-SHIPPED = ("maven-crm", "olist-funnel", "classicmodels", "uci-online-retail")
+SHIPPED = ("maven-crm", "olist-funnel", "classicmodels", "uci-online-retail", "iran-sales-invoices", "iran-crm-deals")
 
 
 @dataclass
