@@ -100,7 +100,9 @@ def init(
 
 @app.command("import")
 def import_(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders to import.")],
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders to import (none: a mapping that reads a database).")
+    ] = None,
     workspace: WorkspaceOpt = None,
     mapping: Annotated[str | None, typer.Option(help="A shipped mapping name or a mapping YAML file.")] = None,
     table: Annotated[str | None, typer.Option(help="The table every file fills (default: from its name).")] = None,
@@ -133,7 +135,7 @@ def import_(
             progress.update(task, description=what, completed=fraction)
 
         summary = ws.import_files(
-            paths,
+            paths or [],
             mapping=mapping,
             table=table,
             replace=replace,

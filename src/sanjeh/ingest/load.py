@@ -32,6 +32,7 @@ class Loader:
         warnings: str,
         log: dict[str, Any],
         summary: ImportSummary,
+        marks: list[tuple[str, str | None]] | None = None,
     ) -> None:
         """Upsert (or replace) every table, then store rejects, warnings and the ``_imports`` row
         (``log`` and the ``summary``, which gets the rows of other tables deleted with them).
@@ -98,6 +99,14 @@ class Loader:
                 else:
                     wh.insert_arrow(system, self.staging.execute(f"SELECT {cols} FROM {rel}").to_arrow_table())
             summary.deleted = deleted
+            if marks:  # the database sources' incremental marks (ingest/sources.py)
+                wh.insert_arrow(
+                    "_source_marks",
+                    pa.Table.from_pylist(
+                        [{"source": k, "mark": v, "import_id": log["import_id"]} for k, v in marks],
+                        schema=pa.schema([("source", pa.string()), ("mark", pa.string()), ("import_id", pa.string())]),
+                    ),
+                )
             row = pa.Table.from_pylist(
                 [{**log, "summary": json.dumps(summary.to_dict(), ensure_ascii=False)}],
                 schema=pa.schema(

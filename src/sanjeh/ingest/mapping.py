@@ -26,6 +26,7 @@ from sanjeh.ingest.formats import date_sql, may_fail
 from sanjeh.ingest.normalize import ident, lit, number_or_nan
 from sanjeh.ingest.plan import JoinCheck, SourcePart
 from sanjeh.ingest.read import StagedFile
+from sanjeh.ingest.sources import DbSource, parse_source
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME
 
 SHIPPED = ("maven-crm", "olist-funnel", "classicmodels", "uci-online-retail", "iran-sales-invoices", "iran-crm-deals")
@@ -49,6 +50,8 @@ class TableSpec:
     distinct: bool = False
     #: values that mean "empty" in these files (``NULL``, ``-``, ``—``), compared trimmed, ignoring case
     null_values: list[str] = field(default_factory=list)
+    #: a database source (``from: {database: URL, query: ...}``) instead of files
+    db: DbSource | None = None
 
 
 @dataclass
@@ -188,9 +191,16 @@ def parse_mapping(data: Any, *, origin: str = "mapping") -> Mapping:
         if name not in TABLES_BY_NAME:
             raise MappingError(f"{where}: unknown table {name!r}; the tables are: {', '.join(IMPORT_ORDER)}")
         src = t.get("from")
-        sources = [src] if isinstance(src, str) else src
-        if not isinstance(sources, list) or not sources or not all(isinstance(s, str) for s in sources):
-            raise MappingError(f"{where} ({name}): 'from' must name a file (or a list of files/globs)")
+        db = parse_source(f"{where} ({name})", src) if isinstance(src, dict) else None
+        raw = [] if db else [src] if isinstance(src, str) else src
+        if db is None and (not isinstance(raw, list) or not raw or not all(isinstance(s, str) for s in raw)):
+            raise MappingError(
+                f"{where} ({name}): 'from' must name a file (or a list of files/globs), or be a database source "
+                "{database: URL, query: SELECT ...}"
+            )
+        if db is not None and t.get("join"):
+            raise MappingError(f"{where} ({name}): a database source joins in its query (SQL JOIN), not with 'join'")
+        sources = [str(x) for x in raw or []]
         cols = t.get("columns") or {}
         if not isinstance(cols, dict):
             raise MappingError(f"{where} ({name}): 'columns' must map canonical columns to expressions")
@@ -229,6 +239,7 @@ def parse_mapping(data: Any, *, origin: str = "mapping") -> Mapping:
                 rejects,
                 bool(t.get("distinct", False)),
                 [*top_nulls, *_null_values(where, t.get("null_values"))],
+                db,
             )
         )
     return Mapping(
@@ -556,18 +567,30 @@ def _find(files: list[Path], pattern: str) -> list[Path]:
 
 
 def build_plan(
-    m: Mapping, files: list[Path], stage: Callable[[Path], StagedFile], *, table: str | None = None
+    m: Mapping,
+    files: list[Path],
+    stage: Callable[[Path], StagedFile],
+    *,
+    table: str | None = None,
+    stage_db: Callable[[DbSource, str], StagedFile] | None = None,
 ) -> tuple[dict[str, list[SourcePart]], list[str]]:
-    """The parts feeding each table, and the names of the files the mapping does not use."""
+    """The parts feeding each table, and the names of the files the mapping does not use.
+    ``stage_db`` reads a database source (with the key of its incremental mark)."""
     plan: dict[str, list[SourcePart]] = {}
     used: set[Path] = set()
     for spec in m.tables:
         if table is not None and spec.table != table:
             continue
+        if spec.db is not None:
+            if stage_db is None:
+                raise MappingError(f"mapping {m.name}: table {spec.table} reads a database, which cannot be done here")
+            sf = stage_db(spec.db, spec.db.key(m.name, spec.table))
+            plan.setdefault(spec.table, []).append(_part(m, spec, sf, files, stage, used))
+            continue
         matched = [p for pat in spec.source for p in _find(files, pat)]
         for path in dict.fromkeys(matched):
             used.add(path)
-            plan.setdefault(spec.table, []).append(_part(m, spec, path, files, stage, used))
+            plan.setdefault(spec.table, []).append(_part(m, spec, stage(path), files, stage, used))
     if not plan:
         raise MappingError(
             f"mapping {m.name}: none of the files ({', '.join(p.name for p in files)}) is one it reads "
@@ -578,9 +601,9 @@ def build_plan(
 
 
 def _part(
-    m: Mapping, spec: TableSpec, path: Path, files: list[Path], stage: Callable[[Path], StagedFile], used: set[Path]
+    m: Mapping, spec: TableSpec, sf: StagedFile, files: list[Path], stage: Callable[[Path], StagedFile], used: set[Path]
 ) -> SourcePart:
-    sf = stage(path)
+    path = sf.path
     joined: dict[str, StagedFile] = {}
     join_sql: list[str] = []
     checks: list[JoinCheck] = []

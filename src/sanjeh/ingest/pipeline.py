@@ -15,7 +15,7 @@ import datetime as dt
 import json
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from sanjeh.ingest.normalize import ident, lit, tentative_mark
 from sanjeh.ingest.plan import SourcePart
 from sanjeh.ingest.read import Reader, StagedFile, expand_paths
 from sanjeh.ingest.results import REJECT_KEYS, WARNING_KEYS, ImportSummary, TableCounts
+from sanjeh.ingest.sources import DbSource, larger, mark_text, mark_value, read_rows
 from sanjeh.ingest.validate import SQL_TYPES, CheckOptions, check_sql, fill_defaults_sql, rule_checks
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME, Table
 from sanjeh.schema import table as schema_table
@@ -94,8 +95,8 @@ def run_import(
     (:mod:`sanjeh.ingest.limits`). ``dry_run`` makes every check and returns the summary with the
     rejects and warnings (``summary.rejects``, ``summary.warning_rows``) but writes nothing: the
     warehouse is left as it was, byte for byte."""
-    if not paths:
-        raise UserError("give at least one file or directory to import")
+    if not paths and mapping is None:
+        raise UserError("give at least one file or directory to import (or a mapping that reads a database)")
     if ws.warehouse.kind not in ("duckdb", "postgres"):  # no transactions: refused before any work
         raise UserError("imports into a Spark warehouse are not supported; import into DuckDB or PostgreSQL")
     if table is not None:
@@ -164,6 +165,8 @@ class _Import:
         self._joins_checked: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
         self.accepted: dict[str, str] = {}  # table -> its checked, then parked, rows (_checked_table)
         self.staged: dict[Path, StagedFile] = {}
+        self.marks: dict[str, Any] = {}  # a database source's key -> the largest changed_since value read
+        self.db_labels: list[str] = []
         self.rej = self._temp("rej")
         self.warn = self._temp("warn")
         self.con.execute(
@@ -218,6 +221,40 @@ class _Import:
         if self.own_con:
             self.con.close()
 
+    def stage_db(self, src: DbSource, key: str) -> StagedFile:
+        """Read a database source's rows into staging; with ``changed_since`` only those changed since
+        the mark its last import stored (all of them with ``replace``), keeping the new mark."""
+        since = None if self.replace or src.changed_since is None else self._last_mark(key)
+        names, batches = read_rows(src, since)
+        mark = since
+        if src.changed_since is not None:
+            i = names.index(src.changed_since)
+
+            def marked() -> Iterator[list[tuple[Any, ...]]]:
+                nonlocal mark
+                for rows in batches:
+                    for r in rows:
+                        mark = larger(mark, r[i])
+                    yield rows
+
+            sf = self.reader.stage_rows(src.label, names, marked())
+            if mark is not None:
+                self.marks[key] = mark
+        else:
+            sf = self.reader.stage_rows(src.label, names, batches)
+        self.db_labels.append(sf.name)
+        return sf
+
+    def _last_mark(self, key: str) -> Any:
+        wh = self.ws.warehouse
+        ph = "?" if wh.kind == "duckdb" else "%s"
+        rows = wh.fetch(
+            f"SELECT m.mark FROM _source_marks AS m JOIN _imports AS i ON i.import_id = m.import_id "
+            f"WHERE m.source = {ph} ORDER BY i.finished_at DESC LIMIT 1",
+            [key],
+        )
+        return mark_value(rows[0][0]) if rows else None
+
     def stage(self, path: Path) -> StagedFile:
         """The file's header (for planning); its rows are read when its table is checked."""
         if path not in self.staged:
@@ -232,7 +269,7 @@ class _Import:
 
             m = load_mapping(mapping)
             m.check_currency(self.ws.settings.currency)
-            plan, ignored = build_plan(m, self.files, self.stage, table=table)
+            plan, ignored = build_plan(m, self.files, self.stage, table=table, stage_db=self.stage_db)
         else:
             plan = self._direct_plan(table)
         counts: dict[str, TableCounts] = {}
@@ -250,7 +287,7 @@ class _Import:
                     self.reader.drop(sf)
                     del last_use[rel]
         n_warn = int(self.con.execute(f"SELECT count(*) FROM {self.warn}").fetchone()[0])
-        files = [p.name for p in self.files if p.name not in ignored]
+        files = [p.name for p in self.files if p.name not in ignored] + self.db_labels
         summary = ImportSummary(self.import_id, counts, n_warn, files, ignored)
         loader = Loader(self.ws, self.con, self.progress)
         if self.dry_run:
@@ -274,6 +311,7 @@ class _Import:
                 "files": json.dumps(files, ensure_ascii=False),
             },
             summary=summary,
+            marks=[(key, mark_text(mark)) for key, mark in self.marks.items()],
         )
         self.progress("done", 1.0)
         return summary
