@@ -762,15 +762,24 @@ class _Import:
                 continue
             rows = self._part_sql(t, part, fidx, present, collapse=False)
             kcols = [f"nullif(trim({ident('r_' + k)}), '')" for k in keys]
+            vals = {c: f"nullif(trim({ident('r_' + c)}), '')" for c in others}
             key_text = " || ', ' || ".join(kcols)
-            parts_sql = []
-            for c in others:
-                r = f"nullif(trim({ident('r_' + c)}), '')"
-                first = f"first_value({r}) OVER (PARTITION BY {', '.join(kcols)} ORDER BY __line)"
-                parts_sql.append(
-                    f"SELECT {key_text} AS k, {lit(c)} AS col, __line, {r} AS v, {first} AS f FROM ({rows})"
-                )
-            union = " UNION ALL ".join(parts_sql)
+            # one pass over the part: the rows that differ from their key's first row in some column
+            found = self._temp("conflicts")
+            firsts = ", ".join(
+                f"{v} AS {ident('v_' + c)}, first_value({v}) OVER w AS {ident('f_' + c)}" for c, v in vals.items()
+            )
+            differs = " OR ".join(f"{ident('v_' + c)} IS DISTINCT FROM {ident('f_' + c)}" for c in others)
+            self.con.execute(
+                f"CREATE TEMP TABLE {found} AS SELECT * FROM (SELECT {key_text} AS k, __line, "
+                f"min(__line) OVER w AS first_line, {firsts} FROM ({rows}) "
+                f"WINDOW w AS (PARTITION BY {', '.join(kcols)} ORDER BY __line)) WHERE k IS NOT NULL AND ({differs})"
+            )
+            union = " UNION ALL ".join(
+                f"SELECT k, {lit(c)} AS col, __line, first_line, {ident('v_' + c)} AS v, {ident('f_' + c)} AS f "
+                f"FROM {found} WHERE {ident('v_' + c)} IS DISTINCT FROM {ident('f_' + c)}"
+                for c in others
+            )
             reason = (
                 f"{lit(f'{t.key[0]} ')} || k || {lit(' has another ')} || col || {lit(' on this line (')} || "
                 f"coalesce(v, 'empty') || {lit(') than on line ')} || first_line || {lit(' (')} || coalesce(f, 'empty') "
@@ -778,11 +787,10 @@ class _Import:
             )
             self.con.execute(
                 f"INSERT INTO {self.warn} SELECT {lit(self.import_id)}, {lit(t.name)}, {lit(part.staged.name)}, "
-                f"__line, col, v, {reason} FROM (SELECT k, col, v, f, __line, "
-                f"min(__line) OVER (PARTITION BY k, col) AS first_line, "
-                f"row_number() OVER (PARTITION BY k, col, v IS DISTINCT FROM f ORDER BY __line) AS n "
-                f"FROM ({union}) WHERE k IS NOT NULL) WHERE v IS DISTINCT FROM f AND n = 1 ORDER BY __line, col"
+                f"__line, col, v, {reason} FROM (SELECT *, row_number() OVER (PARTITION BY k, col ORDER BY __line) "
+                f"AS n FROM ({union})) WHERE n = 1 ORDER BY __line, col"
             )
+            self.con.execute(f"DROP TABLE {found}")
 
     def _part_sql(
         self, t: Table, part: SourcePart, fidx: int, present: list[str], *, relation: str = "", collapse: bool = True
