@@ -76,3 +76,15 @@ def any_workspace(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Wo
         yield ws
     finally:
         ws.close()
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> Iterator[object]:
+    """A real MariaDB server (tests/mariadbserver.py); if it cannot start, the tests using it fail."""
+    from tests import mariadbserver
+
+    server = mariadbserver.start()
+    try:
+        yield server
+    finally:
+        server.stop()

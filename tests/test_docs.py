@@ -58,3 +58,14 @@ def test_readme_names_the_two_commands() -> None:
     text = (REPO / "README.md").read_text(encoding="utf-8")
     assert "make demo" in text and "make test" in text
     assert "make test" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_every_mapping_function_has_an_example_in_the_mapping_doc() -> None:
+    from sanjeh.ingest.mapping import _FUNCS
+
+    text = (DOCS / "mappings.md").read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    for name in _FUNCS:
+        row = next((r for r in rows if f"`{name}(" in r.split("|")[1]), None)
+        assert row, f"the mapping function {name}() has no row in docs/mappings.md"
+        assert row.count("|") >= 4 and row.rstrip(" |").split("|")[-1].strip(), f"{name}() has no example"

@@ -29,6 +29,8 @@ app = typer.Typer(
 )
 users_app = typer.Typer(help="Users of the dashboard and API.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+map_app = typer.Typer(help="Mappings of foreign exports to the canonical tables.", no_args_is_help=True)
+app.add_typer(map_app, name="map")
 
 WorkspaceOpt = Annotated[
     Path | None,
@@ -108,7 +110,9 @@ def init(
 
 @app.command("import")
 def import_(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders to import.")],
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders to import (none: a mapping that reads a database).")
+    ] = None,
     workspace: WorkspaceOpt = None,
     mapping: Annotated[str | None, typer.Option(help="A shipped mapping name or a mapping YAML file.")] = None,
     table: Annotated[str | None, typer.Option(help="The table every file fills (default: from its name).")] = None,
@@ -123,6 +127,9 @@ def import_(
     strict: Annotated[bool, typer.Option(help="Exit 2 if any row is rejected.")] = False,
     encoding: Annotated[str | None, typer.Option(help="Force the CSV encoding (utf-8, windows-1256).")] = None,
     sheet: Annotated[str | None, typer.Option(help="XLSX sheet (default: the first).")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Make every check and show the summary and the rejects; write nothing.")
+    ] = False,
     fmt: FormatOpt = "table",
 ) -> None:
     """Import CSV/XLSX/Parquet files or folders into the workspace."""
@@ -130,6 +137,7 @@ def import_(
 
     fmt = _check_format(fmt)
     ws = _open(workspace)
+    lang = ws.settings.language
     with Progress(transient=True, console=Console(stderr=True), disable=fmt != "table") as progress:
         task = progress.add_task("importing", total=1.0)
 
@@ -137,7 +145,7 @@ def import_(
             progress.update(task, description=what, completed=fraction)
 
         summary = ws.import_files(
-            paths,
+            paths or [],
             mapping=mapping,
             table=table,
             replace=replace,
@@ -145,6 +153,7 @@ def import_(
             encoding=encoding,
             sheet=sheet,
             progress=report,
+            dry_run=dry_run,
         )
     data = summary.to_dict()
     rows = [{"table": t, **c} for t, c in data["tables"].items()]
@@ -154,23 +163,154 @@ def import_(
     elif fmt == "csv":
         sys.stdout.write(to_csv(rows, ["table", "read", "accepted", "rejected"]))
     else:
-        t = Table(title=message("cli.import_title", lang))
-        for col in ("table", "read", "accepted", "rejected"):
-            t.add_column(message(f"data.{col}", lang), justify="left" if col == "table" else "right")
-        for r in rows:
-            style = "red" if r["rejected"] else ""
-            counts = (_n(r[c], lang) for c in ("read", "accepted", "rejected"))
-            t.add_row(t_or(f"table.{r['table']}", lang, r["table"]), *counts, style=style)
-        _out().print(t)
-        if summary.warnings:
-            _out().print(message("cli.warnings", lang, n=_n(summary.warnings, lang)))
-        for name, n in summary.deleted.items():
-            _out().print(message("cli.deleted_by_force", lang, n=_n(n, lang), table=t_or(f"table.{name}", lang, name)))
-        if any(r["rejected"] for r in rows):
-            _out().print(message("cli.rejects_kept", lang))
+        _render_import(summary, rows, lang)
     ws.close()
     if strict and any(r["rejected"] for r in rows):
         raise UserError(key="cli.strict", params={"n": sum(r["rejected"] for r in rows)})
+
+
+REJECT_COLUMNS = ["table", "file", "line", "column", "value", "mapped_value", "reason"]
+
+
+def _render_import(summary: Any, rows: list[dict[str, Any]], lang: str) -> None:
+    """The table summary of an import (or a dry run: then its rejects and warnings too), in the
+    workspace's words and digits; values as the file holds them."""
+    from sanjeh.reasons import column_title, reason_text
+
+    out = _out()
+    t = Table(title=message("cli.import.dry_title" if summary.dry_run else "cli.import.title", lang))
+    for col in ("table", "read", "accepted", "rejected"):
+        t.add_column(message(f"cli.import.{col}", lang), justify="left" if col == "table" else "right")
+    for r in rows:
+        style = "red" if r["rejected"] else ""
+        counts = (_n(r[c], lang) for c in ("read", "accepted", "rejected"))
+        t.add_row(t_or(f"table.{r['table']}", lang, r["table"]), *counts, style=style)
+    out.print(t)
+    if summary.ignored_files:
+        out.print(message("cli.import.ignored", lang, files=", ".join(summary.ignored_files)))
+    if summary.warnings:
+        out.print(message("cli.import.warnings", lang, n=_n(summary.warnings, lang)))
+    for name, n in summary.deleted.items():
+        key = "cli.import.would_delete" if summary.dry_run else "cli.import.deleted"
+        out.print(message(key, lang, n=_n(n, lang), table=t_or(f"table.{name}", lang, name)))
+    if summary.dry_run:
+        for title, items, cols in (
+            ("cli.import.rejects", summary.rejects, REJECT_COLUMNS),
+            ("cli.import.warning_rows", summary.warning_rows, [*REJECT_COLUMNS[:5], "reason"]),
+        ):
+            if not items:
+                continue
+            table = Table(title=message(title, lang, n=_n(len(items), lang)))
+            for c in cols:
+                table.add_column(
+                    t_or(f"data.{c}", lang, c), justify="right" if c == "line" else "left", overflow="fold"
+                )
+            for r in items[:200]:
+                cells = []
+                for c in cols:
+                    v = r.get(c)
+                    if v is None:
+                        cells.append("")
+                    elif c == "table":
+                        cells.append(t_or(f"table.{v}", lang, str(v)))
+                    elif c == "line":
+                        cells.append(_n(v, lang))
+                    elif c == "column":
+                        cells.append(column_title(str(v), lang))
+                    elif c == "reason":
+                        cells.append(escape(_plain(reason_text(str(v), lang))))
+                    else:
+                        cells.append(escape(str(v)))  # as the file holds it
+                table.add_row(*cells)
+            out.print(table)
+            if len(items) > 200:
+                out.print(message("cli.import.more", lang, n=_n(len(items) - 200, lang)))
+        out.print(message("cli.import.nothing_written", lang))
+    elif any(r["rejected"] for r in rows):
+        out.print(message("cli.import.kept", lang))
+
+
+def _workspace_settings(workspace: Path | None) -> Any:
+    """The settings of the workspace named (or found), without opening its warehouse; None if none."""
+    from sanjeh.errors import SettingsError
+    from sanjeh.settings import Settings
+
+    path = workspace or Path(os.environ.get("SANJEH_WORKSPACE") or ".")
+    try:
+        return Settings.load(path)
+    except (SettingsError, UserError, OSError):
+        if workspace is not None:
+            raise
+        return None
+
+
+@map_app.command("suggest")
+def map_suggest(
+    files: Annotated[list[Path], typer.Argument(help="The export's files or folders.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Where to write the draft (default NAME.yaml here; - prints it)."),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite the output file.")] = False,
+    currency: Annotated[
+        str | None, typer.Option(help="The workspace's currency (default: the workspace's, else IRR).")
+    ] = None,
+    sheet: Annotated[str | None, typer.Option(help="XLSX sheet (default: the first).")] = None,
+    lang: Annotated[str | None, typer.Option(help="fa or en (default: the workspace's, else en).")] = None,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Write a draft mapping for an export: each line with how sure it is, questions where it cannot tell."""
+    from sanjeh.i18n import normalize_lang
+    from sanjeh.i18n import t as message
+    from sanjeh.ingest.suggest import suggest
+
+    fmt = _check_format(fmt)
+    settings = _workspace_settings(workspace)
+    language = normalize_lang(lang or (settings.language if settings else None), "en")
+    money = (currency or (settings.currency if settings else None) or "IRR").strip().upper()
+    draft = suggest(files, currency=money, lang=language, sheet=sheet)
+    text = draft.yaml(language)
+    target = output if output is not None else Path(f"{draft.name}.yaml")
+    if str(target) == "-":
+        sys.stdout.write(text)
+        return
+    if target.exists() and not force:
+        raise UserError(key="cli.map_exists", params={"path": str(target)})
+    target.write_text(text, encoding="utf-8")
+    if fmt == "json":
+        _print_json(
+            {
+                "path": str(target),
+                "lines": [
+                    {"table": ln.table, "column": ln.column, "spec": ln.spec, "level": ln.level, "why": ln.why}
+                    for ln in draft.lines()
+                ],
+                "questions": draft.questions,
+                "unplaced": draft.unplaced,
+                "left_out": draft.unused,
+            }
+        )
+        return
+    out = _out()
+    t = Table(title=message("map.lines", language))
+    for c in ("table", "column", "mapping", "level", "why"):
+        t.add_column(c, overflow="fold")
+    for ln in draft.lines():
+        spec = ln.spec if isinstance(ln.spec, str) else json.dumps(ln.spec, ensure_ascii=False)
+        t.add_row(ln.table, ln.column, spec, message(f"map.level.{ln.level}", language), ln.why)
+    out.print(t)
+    for title, items in (
+        (message("map.questions", language, n=len(draft.questions)), draft.questions),
+        (message("map.unplaced_title", language), draft.unplaced),
+        (message("map.left_out", language), draft.unused),
+    ):
+        if items:
+            out.print(f"[bold]{title}[/bold]")
+            for item in items:
+                out.print(f"  • {item}", highlight=False, markup=False)
+    out.print(message("map.written", language, path=str(target)))
+    out.print(message("map.next", language, path=str(target)), markup=False)
 
 
 @app.command()

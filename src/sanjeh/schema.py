@@ -376,6 +376,11 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
         "value": "string",
         "reason": "string",
     },
+    "_source_marks": {  # a database source's incremental mark (ingest/sources.py), one row per import
+        "source": "string",
+        "mark": "string",
+        "import_id": "string",
+    },
     "_users": {
         "username": "string",
         "role": "string",

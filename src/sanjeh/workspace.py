@@ -99,11 +99,13 @@ class Workspace:
     # -- data in ------------------------------------------------------------------------------
     def import_files(self, paths: Sequence[Path | str], **options: Any) -> ImportSummary:
         """Import files (``sanjeh.ingest.run_import`` options), then rebuild the engine's
-        materialised cohorts so the first query after an import is as fast as the next."""
+        materialised cohorts so the first query after an import is as fast as the next (not after
+        a dry run, which changes nothing)."""
         from sanjeh.ingest import run_import
 
         summary = run_import(self, paths, **options)
-        self.refresh_facts()
+        if not summary.dry_run:
+            self.refresh_facts()
         return summary
 
     def refresh_facts(self) -> None:

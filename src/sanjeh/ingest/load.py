@@ -32,6 +32,7 @@ class Loader:
         warnings: str,
         log: dict[str, Any],
         summary: ImportSummary,
+        marks: list[tuple[str, str | None]] | None = None,
     ) -> None:
         """Upsert (or replace) every table, then store rejects, warnings and the ``_imports`` row
         (``log`` and the ``summary``, which gets the rows of other tables deleted with them).
@@ -98,6 +99,14 @@ class Loader:
                 else:
                     wh.insert_arrow(system, self.staging.execute(f"SELECT {cols} FROM {rel}").to_arrow_table())
             summary.deleted = deleted
+            if marks:  # the database sources' incremental marks (ingest/sources.py)
+                wh.insert_arrow(
+                    "_source_marks",
+                    pa.Table.from_pylist(
+                        [{"source": k, "mark": v, "import_id": log["import_id"]} for k, v in marks],
+                        schema=pa.schema([("source", pa.string()), ("mark", pa.string()), ("import_id", pa.string())]),
+                    ),
+                )
             row = pa.Table.from_pylist(
                 [{**log, "summary": json.dumps(summary.to_dict(), ensure_ascii=False)}],
                 schema=pa.schema(
@@ -111,6 +120,68 @@ class Loader:
                 ),
             )
             wh.insert_arrow("_imports", row)
+
+    def check(
+        self, *, order: list[str], accepted: dict[str, str], replace: bool, force: bool, summary: ImportSummary
+    ) -> None:
+        """A dry run's :meth:`load`: the same refusals (a replace that would empty a table or leave
+        child rows without their parent), and the rows a forced replace would delete (in
+        ``summary.deleted``), with nothing written. ``accepted`` are tables of the staging
+        connection here (a dry run parks nothing in the warehouse)."""
+        if not replace:
+            return
+        wh = self.ws.warehouse
+        deleted: dict[str, int] = {}
+        for name in order:
+            counts = summary.tables[name]
+            if not wh.fetch(f"SELECT 1 FROM {ident(name)} LIMIT 1"):
+                continue
+            if not force and counts.accepted == 0:
+                raise self._empty_replace(name, counts)
+            for child, col, pcol in children(name):
+                if child.name in order:
+                    continue
+                n = self._gone(child.name, col, accepted[name], pcol)
+                if n and not force:
+                    raise self._orphan_refusal(name, child.name, child.title, n)
+                if n:
+                    deleted[child.name] = deleted.get(child.name, 0) + n
+        summary.deleted = deleted
+
+    def _gone(self, child: str, col: str, parked: str, pcol: str) -> int:
+        """How many stored rows of ``child`` have a parent (``col``) that is not among the parked
+        rows ``parked`` (column ``pcol``) of the staging connection."""
+        wh = self.ws.warehouse
+        if wh.kind == "duckdb":  # the staging connection is the warehouse's
+            return int(
+                wh.fetch(
+                    f"SELECT count(*) FROM {ident(child)} AS c WHERE c.{ident(col)} IS NOT NULL AND NOT EXISTS "
+                    f"(SELECT 1 FROM {parked} AS p WHERE p.{ident(pcol)} = c.{ident(col)})"
+                )[0][0]
+            )
+        rows = wh.fetch(f"SELECT {ident(col)}, count(*) FROM {ident(child)} WHERE {ident(col)} IS NOT NULL GROUP BY 1")
+        if not rows:
+            return 0
+        view = "__sanjeh_child_keys"
+        self.staging.register(
+            view, pa.table({"k": pa.array([str(r[0]) for r in rows]), "n": pa.array([int(r[1]) for r in rows])})
+        )
+        try:
+            got = self.staging.execute(
+                f"SELECT coalesce(sum(n), 0) FROM {view} AS c WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {parked} AS p WHERE p.{ident(pcol)} = c.k)"
+            ).fetchone()
+        finally:
+            self.staging.unregister(view)
+        return int(got[0])
+
+    def _orphan_refusal(self, parent: str, child: str, title: str, n: int) -> ImportRefused:
+        return ImportRefused(
+            f"replacing {parent} would leave {n:,} {title} without their {parent.rstrip('s')} "
+            f"(theirs are not in the new {parent}); import {child} with {parent} (they are then "
+            f"replaced together), or pass --force to delete those {title}; nothing was imported",
+            details={"table": parent, "child": child, "rows": n},
+        )
 
     def _empty_replace(self, name: str, counts: TableCounts) -> ImportRefused:
         stored = int(self.ws.warehouse.fetch(f"SELECT count(*) FROM {ident(name)}")[0][0])
@@ -135,12 +206,7 @@ class Loader:
             )
             n = int(wh.fetch(f"SELECT count(*) FROM {ident(child.name)} AS c WHERE {gone}")[0][0])
             if n and not force:
-                raise ImportRefused(
-                    f"replacing {parent} would leave {n:,} {child.title} without their {parent.rstrip('s')} "
-                    f"(theirs are not in the new {parent}); import {child.name} with {parent} (they are then "
-                    f"replaced together), or pass --force to delete those {child.title}; nothing was imported",
-                    details={"table": parent, "child": child.name, "rows": n},
-                )
+                raise self._orphan_refusal(parent, child.name, child.title, n)
             if n:
                 wh.execute(f"DELETE FROM {ident(child.name)} AS c WHERE {gone}")
                 out[child.name] = n

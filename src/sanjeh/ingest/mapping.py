@@ -22,12 +22,14 @@ from typing import Any
 import yaml
 
 from sanjeh.errors import MappingError
+from sanjeh.ingest.formats import date_sql, may_fail
 from sanjeh.ingest.normalize import ident, lit, number_or_nan
-from sanjeh.ingest.plan import SourcePart
+from sanjeh.ingest.plan import JoinCheck, SourcePart
 from sanjeh.ingest.read import StagedFile
+from sanjeh.ingest.sources import DbSource, parse_source
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME
 
-SHIPPED = ("maven-crm", "olist-funnel", "classicmodels", "uci-online-retail")
+SHIPPED = ("maven-crm", "olist-funnel", "classicmodels", "uci-online-retail", "iran-sales-invoices", "iran-crm-deals")
 
 
 @dataclass
@@ -46,6 +48,10 @@ class TableSpec:
     where: str | None = None
     rejects: list[tuple[str, str]] = field(default_factory=list)
     distinct: bool = False
+    #: values that mean "empty" in these files (``NULL``, ``-``, ``—``), compared trimmed, ignoring case
+    null_values: list[str] = field(default_factory=list)
+    #: a database source (``from: {database: URL, query: ...}``) instead of files
+    db: DbSource | None = None
 
 
 @dataclass
@@ -158,7 +164,17 @@ def _keys(where: str, d: dict[str, Any], allowed: set[str]) -> None:
 def parse_mapping(data: Any, *, origin: str = "mapping") -> Mapping:
     if not isinstance(data, dict):
         raise MappingError(f"{origin}: a mapping is a YAML object with 'tables'")
-    _keys(origin, data, {"name", "description", "currency", "tables"})
+    _keys(origin, data, {"name", "description", "currency", "tables", "null_values"})
+    questions = _questions(data)
+    if questions:
+        raise MappingError(
+            f"{origin} still asks {len(questions)} question{'s' if len(questions) > 1 else ''} "
+            "(a draft of `sanjeh map suggest`): "
+            + "; ".join(f"{i + 1}) {q}" for i, q in enumerate(questions))
+            + " -- answer each by replacing its `ask:` entry with one of its choices",
+            details={"questions": questions},
+        )
+    top_nulls = _null_values(origin, data.get("null_values"))
     currency = data.get("currency")
     if currency is not None and not (isinstance(currency, str) and re.fullmatch(r"[A-Za-z]{3}", currency.strip())):
         raise MappingError(f"{origin}: 'currency' must be an ISO 4217 code such as USD or IRR, not {currency!r}")
@@ -170,14 +186,21 @@ def parse_mapping(data: Any, *, origin: str = "mapping") -> Mapping:
         where = f"{origin} tables[{i}]"
         if not isinstance(t, dict):
             raise MappingError(f"{where}: each entry is an object")
-        _keys(where, t, {"table", "from", "columns", "join", "where", "reject", "distinct"})
+        _keys(where, t, {"table", "from", "columns", "join", "where", "reject", "distinct", "null_values"})
         name = t.get("table")
         if name not in TABLES_BY_NAME:
             raise MappingError(f"{where}: unknown table {name!r}; the tables are: {', '.join(IMPORT_ORDER)}")
         src = t.get("from")
-        sources = [src] if isinstance(src, str) else src
-        if not isinstance(sources, list) or not sources or not all(isinstance(s, str) for s in sources):
-            raise MappingError(f"{where} ({name}): 'from' must name a file (or a list of files/globs)")
+        db = parse_source(f"{where} ({name})", src) if isinstance(src, dict) else None
+        raw = [] if db else [src] if isinstance(src, str) else src
+        if db is None and (not isinstance(raw, list) or not raw or not all(isinstance(s, str) for s in raw)):
+            raise MappingError(
+                f"{where} ({name}): 'from' must name a file (or a list of files/globs), or be a database source "
+                "{database: URL, query: SELECT ...}"
+            )
+        if db is not None and t.get("join"):
+            raise MappingError(f"{where} ({name}): a database source joins in its query (SQL JOIN), not with 'join'")
+        sources = [str(x) for x in raw or []]
         cols = t.get("columns") or {}
         if not isinstance(cols, dict):
             raise MappingError(f"{where} ({name}): 'columns' must map canonical columns to expressions")
@@ -215,6 +238,8 @@ def parse_mapping(data: Any, *, origin: str = "mapping") -> Mapping:
                 str(t["where"]) if t.get("where") is not None else None,
                 rejects,
                 bool(t.get("distinct", False)),
+                [*top_nulls, *_null_values(where, t.get("null_values"))],
+                db,
             )
         )
     return Mapping(
@@ -224,6 +249,33 @@ def parse_mapping(data: Any, *, origin: str = "mapping") -> Mapping:
         str(data.get("description") or ""),
         currency.strip().upper() if isinstance(currency, str) else None,
     )
+
+
+def _null_values(where: str, values: Any) -> list[str]:
+    if values is None:
+        return []
+    if not isinstance(values, list) or not all(v is None or isinstance(v, str | int | float) for v in values):
+        raise MappingError(f"{where}: 'null_values' must be a list of values, e.g. [NULL, '-', '—']")
+    # YAML reads a bare NULL (or null, ~) as no value: it means the text NULL here
+    return ["NULL" if v is None else str(v).strip() for v in values]
+
+
+def _questions(data: dict[str, Any]) -> list[str]:
+    """The questions a draft still asks: every column given as ``{ask: ..., choices: ...}``."""
+    out = []
+    for t in data.get("tables") or []:
+        if not isinstance(t, dict) or not isinstance(t.get("columns"), dict):
+            continue
+        for col, spec in t["columns"].items():
+            if isinstance(spec, dict) and "ask" in spec:
+                choices = spec.get("choices")
+                shown = (
+                    " or ".join(f"{k}: {v}" for k, v in choices.items())
+                    if isinstance(choices, dict)
+                    else str(choices or "")
+                )
+                out.append(f"{t.get('table')}.{col}: {spec['ask']}" + (f" ({shown})" if shown else ""))
+    return out
 
 
 # -- the expression language -------------------------------------------------------
@@ -253,13 +305,15 @@ _FUNCS: dict[str, tuple[int, int, str]] = {
     "year": (1, 1, "num"),
     "month": (1, 1, "num"),
     "day": (1, 1, "num"),
-    "date": (1, 1, "text"),
+    "date": (1, 2, "text"),
 }
 
 
 class _Expr:
-    def __init__(self, sql: str, type_: str) -> None:
+    def __init__(self, sql: str, type_: str, const: str | None = None) -> None:
         self.sql, self.type = sql, type_
+        #: the text of a quoted string literal (a date format must be one)
+        self.const = const
 
     def text(self) -> str:
         if self.type == "num":
@@ -289,9 +343,11 @@ class _Expr:
 class Compiler:
     """Compiles one expression against a resolver of column names to staging SQL."""
 
-    def __init__(self, resolve: Callable[[str], str], where: str) -> None:
+    def __init__(self, resolve: Callable[[str], str], where: str, columns: list[str] | None = None) -> None:
         self._resolve = resolve
         self.where = where
+        #: the columns of the file (for a hint when a name with spaces is written without backticks)
+        self.columns = columns or []
         #: the file columns resolved since :meth:`read_columns` was last asked: (name, SQL)
         self._read: dict[str, str] = {}
 
@@ -306,6 +362,15 @@ class Compiler:
         return out
 
     def compile(self, src: str) -> _Expr:
+        try:
+            return self._compile(src)
+        except MappingError as exc:
+            hint = self._backtick_hint(src)
+            if hint:
+                raise MappingError(f"{exc.message}; {hint}", details=exc.details) from None
+            raise
+
+    def _compile(self, src: str) -> _Expr:
         self.src = src
         self.toks = self._tokens(src)
         self.i = 0
@@ -313,6 +378,17 @@ class Compiler:
         if self.i != len(self.toks):
             raise MappingError(f"{self.where}: unexpected {self.toks[self.i][1]!r} in expression {src!r}")
         return e
+
+    def _backtick_hint(self, src: str) -> str | None:
+        """A hint when the expression names, without backticks, a column whose name has spaces or
+        other characters a bare name cannot hold."""
+        outside = re.sub(r"`[^`]*`|'(?:[^']|'')*'", " ", src)
+        for col in sorted(self.columns, key=len, reverse=True):
+            if re.fullmatch(r"[A-Za-z_\u0600-\u06ff][A-Za-z0-9_\u0600-\u06ff]*", col):
+                continue
+            if col in outside:
+                return f"the column {col!r} has spaces or other signs in its name: write it in backticks, `{col}`"
+        return None
 
     def _tokens(self, src: str) -> list[tuple[str, str]]:
         out, pos = [], 0
@@ -406,7 +482,8 @@ class Compiler:
             return _Expr(val, "num")
         if kind == "str":
             q = val[0]
-            return _Expr(lit(val[1:-1].replace(q + q, q)), "text")
+            text = val[1:-1].replace(q + q, q)
+            return _Expr(lit(text), "text", const=text)
         if kind == "bt":
             return _Expr(self.resolve(val[1:-1]), "text")
         if kind == "op" and val == "(":
@@ -475,7 +552,12 @@ class Compiler:
         if name in ("year", "month", "day"):
             return _Expr(f"{name}(TRY_CAST(trim({t[0]}) AS TIMESTAMP))", "num")
         if name == "date":
-            return _Expr(f"strftime(TRY_CAST(trim({t[0]}) AS TIMESTAMP), '%Y-%m-%d')", "text")
+            fmt = None
+            if len(args) == 2:
+                if args[1].const is None:
+                    raise MappingError(f"{self.where}: the format of date() must be a quoted string, e.g. '%d.%m.%Y'")
+                fmt = args[1].const
+            return _Expr(date_sql(t[0], fmt, self.where), "text")
         raise AssertionError(name)  # pragma: no cover
 
 
@@ -485,18 +567,30 @@ def _find(files: list[Path], pattern: str) -> list[Path]:
 
 
 def build_plan(
-    m: Mapping, files: list[Path], stage: Callable[[Path], StagedFile], *, table: str | None = None
+    m: Mapping,
+    files: list[Path],
+    stage: Callable[[Path], StagedFile],
+    *,
+    table: str | None = None,
+    stage_db: Callable[[DbSource, str], StagedFile] | None = None,
 ) -> tuple[dict[str, list[SourcePart]], list[str]]:
-    """The parts feeding each table, and the names of the files the mapping does not use."""
+    """The parts feeding each table, and the names of the files the mapping does not use.
+    ``stage_db`` reads a database source (with the key of its incremental mark)."""
     plan: dict[str, list[SourcePart]] = {}
     used: set[Path] = set()
     for spec in m.tables:
         if table is not None and spec.table != table:
             continue
+        if spec.db is not None:
+            if stage_db is None:
+                raise MappingError(f"mapping {m.name}: table {spec.table} reads a database, which cannot be done here")
+            sf = stage_db(spec.db, spec.db.key(m.name, spec.table))
+            plan.setdefault(spec.table, []).append(_part(m, spec, sf, files, stage, used))
+            continue
         matched = [p for pat in spec.source for p in _find(files, pat)]
         for path in dict.fromkeys(matched):
             used.add(path)
-            plan.setdefault(spec.table, []).append(_part(m, spec, path, files, stage, used))
+            plan.setdefault(spec.table, []).append(_part(m, spec, stage(path), files, stage, used))
     if not plan:
         raise MappingError(
             f"mapping {m.name}: none of the files ({', '.join(p.name for p in files)}) is one it reads "
@@ -507,32 +601,41 @@ def build_plan(
 
 
 def _part(
-    m: Mapping, spec: TableSpec, path: Path, files: list[Path], stage: Callable[[Path], StagedFile], used: set[Path]
+    m: Mapping, spec: TableSpec, sf: StagedFile, files: list[Path], stage: Callable[[Path], StagedFile], used: set[Path]
 ) -> SourcePart:
-    sf = stage(path)
+    path = sf.path
     joined: dict[str, StagedFile] = {}
     join_sql: list[str] = []
+    checks: list[JoinCheck] = []
     for j in spec.joins:
         cands = _find(files, j.file) or _find(sorted(path.parent.iterdir()), j.file)
         if not cands:
             raise MappingError(f"mapping {m.name}: {spec.table} joins {j.file}, which is not among the files")
         used.add(cands[0])
         jf = stage(cands[0])
-        joined[j.alias] = jf
         conds = []
         for mine, theirs in j.on.items():
-            a = sf.column_sql(mine)
+            a = _join_key(m, spec, sf, joined, j, mine)
             b = jf.column_sql(theirs)
-            if a is None:
-                raise MappingError(f"mapping {m.name}: {path.name} has no column {mine!r} (join with {jf.name})")
             if b is None:
                 raise MappingError(f"mapping {m.name}: {jf.name} has no column {theirs!r} (join with {path.name})")
             conds.append((a, b))
+        joined[j.alias] = jf
         keys = ", ".join(f"trim({b})" for _, b in conds)
         alias = ident(j.alias)
         sub = f"(SELECT * FROM {jf.relation} QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY __line) = 1)"
-        on = " AND ".join(f"trim(s.{a}) = trim({alias}.{b})" for a, b in conds)
+        on = " AND ".join(f"trim({a}) = trim({alias}.{b})" for a, b in conds)
         join_sql.append(f"LEFT JOIN {sub} AS {alias} ON {on}")
+        checks.append(
+            JoinCheck(jf, j.alias, [(theirs, b) for theirs, (_, b) in zip(j.on.values(), conds, strict=True)])
+        )
+
+    nulls = [v.upper() for v in spec.null_values]
+
+    def empty_if_null(sql: str) -> str:
+        if not nulls:
+            return sql
+        return f"(CASE WHEN upper(trim({sql})) IN ({', '.join(lit(v) for v in nulls)}) THEN NULL ELSE {sql} END)"
 
     def resolve(name: str) -> str:
         if "." in name:
@@ -543,17 +646,17 @@ def _part(
                     raise MappingError(
                         f"mapping {m.name}: {joined[alias].name} has no column {col!r} (table {spec.table})"
                     )
-                return f"{ident(alias)}.{c}"
+                return empty_if_null(f"{ident(alias)}.{c}")
         c = sf.column_sql(name)
         if c is None:
             raise MappingError(
                 f"mapping {m.name}: {path.name} has no column {name!r} (table {spec.table}); "
                 f"its columns: {', '.join(sf.columns)}"
             )
-        return f"s.{c}"
+        return empty_if_null(f"s.{c}")
 
     where = f"mapping {m.name}, table {spec.table}"
-    comp = Compiler(resolve, where)
+    comp = Compiler(resolve, where, sf.columns)
     columns: dict[str, str] = {}
     sources: dict[str, list[tuple[str, str]]] = {}
     for c, v in spec.columns.items():
@@ -568,7 +671,32 @@ def _part(
         spec.distinct,
         list(joined.values()),
         sources,
+        [c for c, sql in columns.items() if may_fail(sql)],
+        checks,
     )
+
+
+def _join_key(
+    m: Mapping, spec: TableSpec, sf: StagedFile, joined: dict[str, StagedFile], j: JoinSpec, mine: str
+) -> str:
+    """SQL of the left side of a join's key: a column of the file, or ``alias.column`` of an earlier
+    join (chained joins: employee -> territory -> region)."""
+    if "." in mine and sf.column_sql(mine) is None:
+        alias, col = mine.split(".", 1)
+        if alias not in joined:
+            earlier = ", ".join(joined) or "none"
+            raise MappingError(
+                f"mapping {m.name}: the join {j.alias!r} (table {spec.table}) uses {mine!r}, but no earlier join is "
+                f"called {alias!r} (joins are read in order; the earlier ones: {earlier})"
+            )
+        c = joined[alias].column_sql(col)
+        if c is None:
+            raise MappingError(f"mapping {m.name}: {joined[alias].name} has no column {col!r} (join {j.alias!r})")
+        return f"{ident(alias)}.{c}"
+    a = sf.column_sql(mine)
+    if a is None:
+        raise MappingError(f"mapping {m.name}: {sf.name} has no column {mine!r} (join {j.alias!r})")
+    return f"s.{a}"
 
 
 def _column(comp: Compiler, where: str, spec: Any) -> str:

@@ -15,7 +15,7 @@ import datetime as dt
 import json
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,12 +26,14 @@ import pyarrow as pa
 from sanjeh.errors import ImportRefused, InternalError, UserError
 from sanjeh.ingest import normalize
 from sanjeh.ingest.encodings import text_encoding
+from sanjeh.ingest.formats import failure_reason_sql
 from sanjeh.ingest.limits import DEFAULT_LIMITS, ImportLimits
 from sanjeh.ingest.load import Loader
 from sanjeh.ingest.normalize import ident, lit, tentative_mark
 from sanjeh.ingest.plan import SourcePart
 from sanjeh.ingest.read import Reader, StagedFile, expand_paths
-from sanjeh.ingest.results import ImportSummary, TableCounts
+from sanjeh.ingest.results import REJECT_KEYS, WARNING_KEYS, ImportSummary, TableCounts
+from sanjeh.ingest.sources import DbSource, larger, mark_text, mark_value, read_rows
 from sanjeh.ingest.validate import SQL_TYPES, CheckOptions, check_sql, fill_defaults_sql, rule_checks
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME, Table
 from sanjeh.schema import table as schema_table
@@ -85,13 +87,16 @@ def run_import(
     sheet: str | None = None,
     progress: Progress | None = None,
     limits: ImportLimits = DEFAULT_LIMITS,
+    dry_run: bool = False,
 ) -> ImportSummary:
     """Import files or directories into the workspace; all or nothing (one transaction).
     ``replace`` empties each imported table first (refused when it would empty a table or orphan
     child rows, unless ``force``: docs/import.md); ``limits`` bound what the import reads
-    (:mod:`sanjeh.ingest.limits`)."""
-    if not paths:
-        raise UserError("give at least one file or directory to import")
+    (:mod:`sanjeh.ingest.limits`). ``dry_run`` makes every check and returns the summary with the
+    rejects and warnings (``summary.rejects``, ``summary.warning_rows``) but writes nothing: the
+    warehouse is left as it was, byte for byte."""
+    if not paths and mapping is None:
+        raise UserError("give at least one file or directory to import (or a mapping that reads a database)")
     if ws.warehouse.kind not in ("duckdb", "postgres"):  # no transactions: refused before any work
         raise UserError("imports into a Spark warehouse are not supported; import into DuckDB or PostgreSQL")
     if table is not None:
@@ -100,7 +105,15 @@ def run_import(
         text_encoding(encoding)  # a clear UserError before any work
     files = expand_paths([Path(p).expanduser() for p in paths], limits)
     job = _Import(
-        ws, files, encoding=encoding, sheet=sheet, progress=progress, replace=replace, force=force, limits=limits
+        ws,
+        files,
+        encoding=encoding,
+        sheet=sheet,
+        progress=progress,
+        replace=replace,
+        force=force,
+        limits=limits,
+        dry_run=dry_run,
     )
     try:
         return job.run(mapping=mapping, table=table)
@@ -120,8 +133,13 @@ class _Import:
         replace: bool,
         force: bool,
         limits: ImportLimits,
+        dry_run: bool = False,
     ) -> None:
         self.ws = ws
+        self.dry_run = dry_run
+        #: the checked tables are written in the warehouse file (shadow tables) only by a real import
+        #: into DuckDB; a dry run keeps them in temp tables, so the file is never written
+        self.shadows = ws.warehouse.kind == "duckdb" and not dry_run
         self.files = files
         self.replace = replace
         self.force = force
@@ -144,8 +162,11 @@ class _Import:
         self.restore: list[str] = []
         self._limit_memory()
         self.temps: list[str] = []
+        self._joins_checked: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
         self.accepted: dict[str, str] = {}  # table -> its checked, then parked, rows (_checked_table)
         self.staged: dict[Path, StagedFile] = {}
+        self.marks: dict[str, Any] = {}  # a database source's key -> the largest changed_since value read
+        self.db_labels: list[str] = []
         self.rej = self._temp("rej")
         self.warn = self._temp("warn")
         self.con.execute(
@@ -189,7 +210,7 @@ class _Import:
         for t in self.temps:
             with contextlib.suppress(duckdb.Error):
                 self.con.execute(f"DROP TABLE IF EXISTS {t}")
-        if self.ws.warehouse.kind == "duckdb":  # shadows: moved into place by a successful import, left by a failed one
+        if self.shadows:  # shadows: moved into place by a successful import, left by a failed one
             for rel in self.accepted.values():
                 with contextlib.suppress(duckdb.Error):
                     self.con.execute(f"DROP TABLE IF EXISTS {rel}")
@@ -199,6 +220,40 @@ class _Import:
                 self.con.execute(stmt)
         if self.own_con:
             self.con.close()
+
+    def stage_db(self, src: DbSource, key: str) -> StagedFile:
+        """Read a database source's rows into staging; with ``changed_since`` only those changed since
+        the mark its last import stored (all of them with ``replace``), keeping the new mark."""
+        since = None if self.replace or src.changed_since is None else self._last_mark(key)
+        names, batches = read_rows(src, since)
+        mark = since
+        if src.changed_since is not None:
+            i = names.index(src.changed_since)
+
+            def marked() -> Iterator[list[tuple[Any, ...]]]:
+                nonlocal mark
+                for rows in batches:
+                    for r in rows:
+                        mark = larger(mark, r[i])
+                    yield rows
+
+            sf = self.reader.stage_rows(src.label, names, marked())
+            if mark is not None:
+                self.marks[key] = mark
+        else:
+            sf = self.reader.stage_rows(src.label, names, batches)
+        self.db_labels.append(sf.name)
+        return sf
+
+    def _last_mark(self, key: str) -> Any:
+        wh = self.ws.warehouse
+        ph = "?" if wh.kind == "duckdb" else "%s"
+        rows = wh.fetch(
+            f"SELECT m.mark FROM _source_marks AS m JOIN _imports AS i ON i.import_id = m.import_id "
+            f"WHERE m.source = {ph} ORDER BY i.finished_at DESC LIMIT 1",
+            [key],
+        )
+        return mark_value(rows[0][0]) if rows else None
 
     def stage(self, path: Path) -> StagedFile:
         """The file's header (for planning); its rows are read when its table is checked."""
@@ -214,7 +269,7 @@ class _Import:
 
             m = load_mapping(mapping)
             m.check_currency(self.ws.settings.currency)
-            plan, ignored = build_plan(m, self.files, self.stage, table=table)
+            plan, ignored = build_plan(m, self.files, self.stage, table=table, stage_db=self.stage_db)
         else:
             plan = self._direct_plan(table)
         counts: dict[str, TableCounts] = {}
@@ -232,9 +287,17 @@ class _Import:
                     self.reader.drop(sf)
                     del last_use[rel]
         n_warn = int(self.con.execute(f"SELECT count(*) FROM {self.warn}").fetchone()[0])
-        files = [p.name for p in self.files if p.name not in ignored]
+        files = [p.name for p in self.files if p.name not in ignored] + self.db_labels
         summary = ImportSummary(self.import_id, counts, n_warn, files, ignored)
-        Loader(self.ws, self.con, self.progress).load(
+        loader = Loader(self.ws, self.con, self.progress)
+        if self.dry_run:
+            loader.check(order=order, accepted=self.accepted, replace=self.replace, force=self.force, summary=summary)
+            summary.dry_run = True
+            summary.rejects = self._rows(self.rej, "table_name, file, line", REJECT_KEYS)
+            summary.warning_rows = self._rows(self.warn, "table_name, line", WARNING_KEYS)
+            self.progress("done", 1.0)
+            return summary
+        loader.load(
             order=order,
             accepted=self.accepted,
             replace=self.replace,
@@ -248,9 +311,21 @@ class _Import:
                 "files": json.dumps(files, ensure_ascii=False),
             },
             summary=summary,
+            marks=[(key, mark_text(mark)) for key, mark in self.marks.items()],
         )
         self.progress("done", 1.0)
         return summary
+
+    def _rows(self, rel: str, order: str, keys: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
+        """The rejects or warnings of this import as dicts (``keys``: (column, key) pairs), in the
+        shape :func:`sanjeh.ingest.list_rejects` gives them."""
+        cols = ", ".join(ident(c) for c, _ in keys)
+        got = self.con.execute(f"SELECT {cols} FROM {rel} ORDER BY {order}").fetchall()
+        out = [dict(zip((k for _, k in keys), r, strict=True)) for r in got]
+        for row in out:
+            if "row" in row:
+                row["row"] = json.loads(row["row"]) if row["row"] else None
+        return out
 
     def _direct_plan(self, table: str | None) -> dict[str, list[SourcePart]]:
         plan: dict[str, list[SourcePart]] = {}
@@ -409,6 +484,8 @@ class _Import:
                 f"import of {t.name} does not add up: read {read_rows}, accepted {accepted}, rejected {rejected}"
             )
         self._reference_warnings(t, f"(SELECT * FROM {rows} WHERE __reason IS NULL)", self._file_sql(parts, "__fidx"))
+        self._join_warnings(t, parts)
+        self._distinct_warnings(t, parts, present)
         if bad:
             self.con.execute(f"DELETE FROM {checked} WHERE __reason IS NOT NULL")
         helpers = [r[0] for r in self.con.execute(f"SELECT * FROM {checked} LIMIT 0").description]
@@ -570,8 +647,7 @@ class _Import:
         cols = ", ".join(f"CAST({ident('v_' + c.name)} AS {SQL_TYPES[c.type]}) AS {ident(c.name)}" for c in t.columns)
         helpers = f"__fidx, {'__line, ' if line else ''}__reason, __col, __value"
         self.con.execute(
-            f"CREATE {'' if self.ws.warehouse.kind == 'duckdb' else 'TEMP '}TABLE {checked} AS "
-            f"SELECT {cols}, {helpers} FROM ({checks})"
+            f"CREATE {'' if self.shadows else 'TEMP '}TABLE {checked} AS SELECT {cols}, {helpers} FROM ({checks})"
         )
 
     def _checked_table(self, t: Table) -> str:
@@ -585,7 +661,7 @@ class _Import:
         Elsewhere it is a temp table of the staging connection. Either way it is registered in
         ``accepted`` at once, so that :meth:`close` drops it if the import fails.
         """
-        if self.ws.warehouse.kind == "duckdb":
+        if self.shadows:
             rel = ident(shadow_name(self.import_id, t.name))
         else:
             rel = f"__sanjeh_acc_{t.name}"
@@ -651,9 +727,78 @@ class _Import:
             f"WHERE {rows} AND c.__fidx = p.__fidx AND {cline} = p.__line"
         )
 
-    def _part_sql(self, t: Table, part: SourcePart, fidx: int, present: list[str], *, relation: str = "") -> str:
+    def _join_warnings(self, t: Table, parts: list[SourcePart]) -> None:
+        """Warn of each key of a joined file that several of its rows share (the join takes the first
+        of them, by line): once per joined file and key columns in an import."""
+        for part in parts:
+            for j in part.joined:
+                seen = (j.staged.relation, tuple(j.keys))
+                if seen in self._joins_checked:
+                    continue
+                self._joins_checked.add(seen)
+                self.reader.load(j.staged)
+                keys = [f"trim({sql})" for _, sql in j.keys]
+                shown = " || ', ' || ".join(f"coalesce({k}, '')" for k in keys)
+                names = ", ".join(n for n, _ in j.keys)
+                reason = (
+                    f"{lit(f'{j.staged.name} has ')} || count(*) || {lit(f' rows with {names} = ')} || {shown} || "
+                    f"{lit(f' (joined as {j.alias} for {t.name}); the first, on line ')} || min(__line) || "
+                    f"{lit(', was taken')}"
+                )
+                self.con.execute(
+                    f"INSERT INTO {self.warn} SELECT {lit(self.import_id)}, {lit(t.name)}, {lit(j.staged.name)}, "
+                    f"min(__line), {lit(names)}, {shown}, {reason} FROM {j.staged.relation} "
+                    f"WHERE {' AND '.join(f'{k} IS NOT NULL' for k in keys)} GROUP BY {', '.join(keys)} "
+                    "HAVING count(*) > 1 ORDER BY min(__line)"
+                )
+
+    def _distinct_warnings(self, t: Table, parts: list[SourcePart], present: list[str]) -> None:
+        """A ``distinct`` part keeps the first row of each key: warn of each other row that gives a
+        column another value than that first row (same product id, two names), once per key and column."""
+        others = [c for c in present if c not in t.key]
+        keys = [k for k in t.key if k in present]
+        for fidx, part in enumerate(parts):
+            if not part.distinct or not others or not keys:
+                continue
+            rows = self._part_sql(t, part, fidx, present, collapse=False)
+            kcols = [f"nullif(trim({ident('r_' + k)}), '')" for k in keys]
+            vals = {c: f"nullif(trim({ident('r_' + c)}), '')" for c in others}
+            key_text = " || ', ' || ".join(kcols)
+            # one pass over the part: the rows that differ from their key's first row in some column
+            found = self._temp("conflicts")
+            firsts = ", ".join(
+                f"{v} AS {ident('v_' + c)}, first_value({v}) OVER w AS {ident('f_' + c)}" for c, v in vals.items()
+            )
+            differs = " OR ".join(f"{ident('v_' + c)} IS DISTINCT FROM {ident('f_' + c)}" for c in others)
+            self.con.execute(
+                f"CREATE TEMP TABLE {found} AS SELECT * FROM (SELECT {key_text} AS k, __line, "
+                f"min(__line) OVER w AS first_line, {firsts} FROM ({rows}) "
+                f"WINDOW w AS (PARTITION BY {', '.join(kcols)} ORDER BY __line)) WHERE k IS NOT NULL AND ({differs})"
+            )
+            union = " UNION ALL ".join(
+                f"SELECT k, {lit(c)} AS col, __line, first_line, {ident('v_' + c)} AS v, {ident('f_' + c)} AS f "
+                f"FROM {found} WHERE {ident('v_' + c)} IS DISTINCT FROM {ident('f_' + c)}"
+                for c in others
+            )
+            reason = (
+                f"{lit(f'{t.key[0]} ')} || k || {lit(' has another ')} || col || {lit(' on this line (')} || "
+                f"coalesce(v, 'empty') || {lit(') than on line ')} || first_line || {lit(' (')} || coalesce(f, 'empty') "
+                f"|| {lit('); distinct keeps the first')}"
+            )
+            self.con.execute(
+                f"INSERT INTO {self.warn} SELECT {lit(self.import_id)}, {lit(t.name)}, {lit(part.staged.name)}, "
+                f"__line, col, v, {reason} FROM (SELECT *, row_number() OVER (PARTITION BY k, col ORDER BY __line) "
+                f"AS n FROM ({union})) WHERE n = 1 ORDER BY __line, col"
+            )
+            self.con.execute(f"DROP TABLE {found}")
+
+    def _part_sql(
+        self, t: Table, part: SourcePart, fidx: int, present: list[str], *, relation: str = "", collapse: bool = True
+    ) -> str:
         """The part's rows with ``__line``, ``__fidx``, a mapping's reason and the raw ``r_*``
-        text of the present columns, read from its staged file (or ``relation``)."""
+        text of the present columns, read from its staged file (or ``relation``); a ``distinct``
+        part's first row of each key unless not ``collapse``. A mapped value that failed (a date
+        not in its format) rejects its row with that reason (:mod:`sanjeh.ingest.formats`)."""
         sf = part.staged
         items = ["s.__line AS __line", f"{fidx} AS __fidx"]
         if part.rejects:
@@ -673,7 +818,20 @@ class _Import:
         sql = f"SELECT {', '.join(items)} FROM {relation or sf.relation} AS s {' '.join(part.joins)}"
         if part.where:
             sql += f" WHERE {part.where}"
-        if part.distinct:
+        failing = [c for c in part.may_fail if c in present]
+        if failing:  # the first failed column (in table order) rejects the row, after the mapping's own rules
+            failing.sort(key=t.column_names.index)
+            why = [(c, failure_reason_sql(ident("r_" + c))) for c in failing]
+            reason = "coalesce(__pre_reason, " + ", ".join(w for _, w in why) + ")"
+            col = "CASE WHEN __pre_reason IS NOT NULL THEN __pre_col " + " ".join(
+                f"WHEN {w} IS NOT NULL THEN {lit(c)}" for c, w in why
+            )
+            rcols = ", ".join(ident("r_" + c) for c in present)
+            sql = (
+                f"SELECT __line, __fidx, {reason} AS __pre_reason, {col} END AS __pre_col"
+                f"{', ' + rcols if rcols else ''} FROM ({sql})"
+            )
+        if part.distinct and collapse:
             keys = ", ".join(
                 f"nullif(regexp_replace({ident('r_' + k)}, '^\\s+|\\s+$', '', 'g'), '')" for k in t.key if k in present
             )

@@ -9,6 +9,16 @@ from sanjeh.ingest.read import StagedFile
 
 
 @dataclass
+class JoinCheck:
+    """A file a mapping joins, and its key columns (name, staging column): a key that several of its
+    rows share is warned of (the first row is taken)."""
+
+    staged: StagedFile
+    alias: str
+    keys: list[tuple[str, str]]
+
+
+@dataclass
 class SourcePart:
     """Rows of one staged file (alias ``s``) that feed one table.
 
@@ -20,7 +30,9 @@ class SourcePart:
     freed once the last table reading them is checked). ``sources`` names, for a mapping's
     columns, the file columns each expression reads (name, SQL over ``s`` and the joins), so a
     reject shows the value as it stood in the file beside the value the mapping made of it;
-    without it a column's SQL is its file column.
+    without it a column's SQL is its file column. ``may_fail`` lists the columns whose value may
+    be a failure of the mapping (a date not in its format), and ``joined`` the joined files'
+    keys, checked for keys several rows share.
     """
 
     staged: StagedFile
@@ -31,6 +43,9 @@ class SourcePart:
     distinct: bool = False
     uses: list[StagedFile] = field(default_factory=list)
     sources: dict[str, list[tuple[str, str]]] | None = None
+    #: columns whose SQL may give a failure (``date()``, :mod:`sanjeh.ingest.formats`): such a row is rejected
+    may_fail: list[str] = field(default_factory=list)
+    joined: list[JoinCheck] = field(default_factory=list)
 
     def source_text_sql(self, column: str) -> str | None:
         """SQL of the text the file holds for ``column``: its one file column, or a JSON object of the

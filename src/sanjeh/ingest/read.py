@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime as dt
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from sanjeh.errors import ImportRefused, UserError
 from sanjeh.ingest import encodings
 from sanjeh.ingest.limits import DEFAULT_LIMITS, ImportLimits, mib
 from sanjeh.ingest.normalize import ident, lit
-from sanjeh.ingest.xlsx import sheet_rows
+from sanjeh.ingest.xlsx import cell_text, sheet_rows
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -510,6 +512,24 @@ class Reader:
         finally:
             self.con.unregister(view)
 
+    # -- database rows ---------------------------------------------------------------
+    def stage_rows(self, label: str, names: list[str], batches: Iterator[list[tuple[Any, ...]]]) -> StagedFile:
+        """Rows of a database source (:mod:`sanjeh.ingest.sources`), every value as text (dates in ISO
+        form, as an XLSX cell's); the row number is the line."""
+        path = Path(label)
+        self._check_width(path, len(names))
+        _unique_header(path, names)
+        rel = self._name("db")
+        n_rows = 0
+        for rows in batches:
+            lines = list(range(n_rows + 1, n_rows + len(rows) + 1))
+            cols = [[_db_text(r[i]) for r in rows] for i in range(len(names))]
+            self._append_batch(rel, lines, cols, first=n_rows == 0)
+            n_rows += len(rows)
+        if n_rows == 0:
+            self._append_batch(rel, [], [[] for _ in names], first=True)
+        return StagedFile(path, rel, names, n_rows, [], "database")
+
     # -- Parquet -------------------------------------------------------------------
     def _stage_parquet(self, path: Path) -> StagedFile:
         """Every column as text. A column of nested values (struct, list, map) is not read as text:
@@ -574,6 +594,14 @@ class Reader:
         if out:
             self.con.execute(f"DELETE FROM {rel} WHERE {has_nul}")
         return out
+
+
+def _db_text(v: Any) -> str | None:
+    if isinstance(v, bytes | bytearray | memoryview):
+        return bytes(v).decode("utf-8", errors="replace")
+    if isinstance(v, dt.datetime) and v.tzinfo is not None:
+        return v.isoformat(sep=" ")
+    return cell_text(v)
 
 
 def ragged_reason(fields: int, header: int) -> str:

@@ -9,6 +9,20 @@ from typing import Any
 from sanjeh.ingest.normalize import ident
 from sanjeh.workspace import Workspace
 
+#: (column of ``_rejects``, key of a reject as :func:`list_rejects` gives it)
+REJECT_KEYS = (
+    ("table_name", "table"),
+    ("file", "file"),
+    ("line", "line"),
+    ("column_name", "column"),
+    ("value", "value"),
+    ("reason", "reason"),
+    ("mapped_value", "mapped_value"),
+    ("row_json", "row"),
+)
+#: the same for ``_warnings``
+WARNING_KEYS = REJECT_KEYS[:6]
+
 
 @dataclass(frozen=True)
 class TableCounts:
@@ -29,10 +43,15 @@ class ImportSummary:
     ignored_files: list[str] = field(default_factory=list)
     #: rows of tables not imported that a forced replace deleted (order lines of replaced orders)
     deleted: dict[str, int] = field(default_factory=dict)
+    #: a dry run: every check made, nothing written (the rejects and warnings are then here)
+    dry_run: bool = False
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    warning_rows: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """CLI.md's shape (``tables``), plus the import id, warning count, files and deleted rows."""
-        return {
+        """CLI.md's shape (``tables``), plus the import id, warning count, files and deleted rows;
+        a dry run adds ``dry_run``, its ``rejects`` and its ``warning_rows``."""
+        out: dict[str, Any] = {
             "tables": {name: c.to_dict() for name, c in self.tables.items()},
             "import_id": self.import_id,
             "warnings": self.warnings,
@@ -40,6 +59,9 @@ class ImportSummary:
             "ignored_files": list(self.ignored_files),
             "deleted": dict(self.deleted),
         }
+        if self.dry_run:
+            out.update(dry_run=True, rejects=list(self.rejects), warning_rows=list(self.warning_rows))
+        return out
 
 
 def _latest_imports(ws: Workspace) -> dict[str, str]:

@@ -75,7 +75,7 @@ def sheet_rows(path: Path, sheet: str | None, limits: ImportLimits) -> Iterator[
                         "(or save the sheet as CSV); nothing was imported",
                         details={"file": path.name, "line": line, "limit": limits.max_columns},
                     )
-                values = [_cell_text(v) for v in row]
+                values = [cell_text(v) for v in row]
                 while values and values[-1] is None:
                     values.pop()
                 if values:
@@ -92,7 +92,7 @@ def sheet_rows(path: Path, sheet: str | None, limits: ImportLimits) -> Iterator[
         wb.close()
 
 
-def _cell_text(v: Any) -> str | None:
+def cell_text(v: Any) -> str | None:
     """An XLSX cell as text; date cells in ISO form so the date rules read them."""
     if v is None:
         return None
