@@ -65,6 +65,8 @@ class _Served:
     stdout: io.StringIO
     stderr: io.StringIO
     terminal: dict[str, dict[str, Any]]
+    #: an import's progress (what, fraction), sent to the client as it happens
+    progress: Callable[[str, float], None] | None = None
 
 
 _SERVED: ContextVar[_Served | None] = ContextVar("sanjeh_served", default=None)
@@ -210,11 +212,13 @@ def import_(
     ws = _open(workspace)
     paths = [_path(p) for p in paths]
     mapping = _mapping_ref(mapping)
-    served = _SERVED.get() is not None  # no progress bar into a buffer
-    with Progress(transient=True, console=_err(), disable=fmt != "table" or served) as progress:
+    served = _SERVED.get()
+    with Progress(transient=True, console=_err(), disable=fmt != "table" or served is not None) as progress:
         task = progress.add_task("importing", total=1.0)
 
         def report(what: str, fraction: float) -> None:
+            if served is not None and served.progress is not None:  # the client draws the bar
+                served.progress(what, fraction)
             progress.update(task, description=what, completed=fraction)
 
         summary = ws.import_files(
@@ -859,7 +863,7 @@ def _forward(args: list[str], debug: bool) -> int | None:
         "debug": debug,
         "terminal": {"out": _terminal(False), "err": _terminal(True)},
     }
-    answer = local.forward(server, request)
+    answer = _forward_with_progress(server, request, args)
     if answer is None:
         return None
     sys.stdout.write(str(answer.get("stdout", "")))
@@ -867,6 +871,33 @@ def _forward(args: list[str], debug: bool) -> int | None:
     sys.stderr.write(str(answer.get("stderr", "")))
     sys.stderr.flush()
     return int(answer.get("exit_code", 1))
+
+
+def _forward_with_progress(server: Any, request: dict[str, Any], args: list[str]) -> dict[str, Any] | None:
+    """``local.forward``, drawing an import's progress on a terminal as a local import does."""
+    from rich.progress import Progress
+
+    from sanjeh import local
+
+    shown = args[0] == "import" and _check_format(_option(args, "--format") or "table") == "table"
+    with Progress(transient=True, console=_err(), disable=not shown) as progress:
+        task = progress.add_task("importing", total=1.0)
+
+        def report(what: str, fraction: float) -> None:
+            progress.update(task, description=what, completed=fraction)
+
+        return local.forward(server, request, progress=report)
+
+
+def _option(args: list[str], name: str) -> str | None:
+    """The value of an option in a command line (``--name V`` or ``--name=V``), if given."""
+    found = None
+    for i, a in enumerate(args):
+        if a == name and i + 1 < len(args):
+            found = args[i + 1]
+        elif a.startswith(name + "="):
+            found = a.partition("=")[2]
+    return found
 
 
 def run_served(
@@ -878,12 +909,14 @@ def run_served(
     lang: str,
     terminal: dict[str, dict[str, Any]],
     debug: bool = False,
+    progress: Callable[[str, float], None] | None = None,
 ) -> tuple[int, str, str]:
     """Run a command line in this process on the open workspace ``ws`` for another process (the
     server's end of the local channel, sanjeh/web/channel.py): its exit status, standard output
     and standard error, as that process would have printed them (its folder for relative paths,
-    its language, its terminal's width and colours). Only the commands of :data:`FORWARDED`."""
-    served = _Served(ws, cwd, lang, io.StringIO(stdin or ""), io.StringIO(), io.StringIO(), terminal)
+    its language, its terminal's width and colours). Only the commands of :data:`FORWARDED`.
+    ``progress`` hears an import's progress as it happens."""
+    served = _Served(ws, cwd, lang, io.StringIO(stdin or ""), io.StringIO(), io.StringIO(), terminal, progress)
     token = _SERVED.set(served)
     try:
 

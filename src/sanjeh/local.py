@@ -15,7 +15,8 @@ library is used on the client's side (it runs before anything heavy is imported)
 
 The answer streams: a newline every :data:`HEARTBEAT` seconds while the command runs (so a long
 import keeps its request open however long it takes, and a server that has stopped is told
-apart from one that is busy), then one JSON line. The client gives up when nothing at all
+apart from one that is busy), a JSON line ``{"progress": [what, fraction]}`` at each step of an
+import (the client draws the progress bar a local import draws), then the answer's JSON line. The client gives up when nothing at all
 arrives for :data:`SILENCE` seconds.
 """
 
@@ -25,6 +26,7 @@ import http.client
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,8 +127,11 @@ def _read(path: Path) -> ServerInfo | None:
         return None
 
 
-def forward(info: ServerInfo, request: dict[str, Any]) -> dict[str, Any] | None:
-    """Send a command to the server; its answer ``{"exit_code", "stdout", "stderr"}``.
+def forward(
+    info: ServerInfo, request: dict[str, Any], progress: Callable[[str, float], None] | None = None
+) -> dict[str, Any] | None:
+    """Send a command to the server; its answer ``{"exit_code", "stdout", "stderr"}``. An
+    import's progress lines (``{"progress": [what, fraction]}``) go to ``progress`` as they come.
 
     None when nothing listens at the note's address (the server is stopping or starting: the
     caller runs the command itself, and DuckDB's lock says whether that can be). A server that
@@ -154,9 +159,15 @@ def forward(info: ServerInfo, request: dict[str, Any]) -> dict[str, Any] | None:
             line = response.readline()
             if not line:
                 raise WorkspaceBusy(key="workspace.server_lost", params=params)
-            if line.strip():
-                answer: dict[str, Any] = json.loads(line)
-                return answer
+            if not line.strip():
+                continue  # a keep-alive newline
+            answer: dict[str, Any] = json.loads(line)
+            if "progress" in answer:
+                if progress is not None:
+                    what, fraction = answer["progress"]
+                    progress(str(what), float(fraction))
+                continue
+            return answer
     except TimeoutError:
         raise WorkspaceBusy(key="workspace.server_silent", params=params) from None
     except (OSError, http.client.HTTPException, ValueError):

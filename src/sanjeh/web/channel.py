@@ -20,6 +20,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from sanjeh.local import HEARTBEAT, PATH, TOKEN_HEADER
 from sanjeh.web.state import AppState
 
+#: Seconds between two looks at a running command (its progress, its end).
+POLL = 0.1
 #: The largest request body the channel reads (a command line and a password).
 MAX_REQUEST = 1024 * 1024
 
@@ -74,28 +77,36 @@ class LocalChannel:
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
         done = anyio.Event()
         answer: dict[str, Any] = {}
+        steps: list[tuple[str, float]] = []  # an import's progress, appended by the worker thread
 
         async def work() -> None:
             try:
-                answer.update(await anyio.to_thread.run_sync(self._run, request))
+                answer.update(await anyio.to_thread.run_sync(self._run, request, steps.append))
             finally:
                 done.set()
 
         gone = False
+        sent = 0
+        quiet = anyio.current_time()
         async with anyio.create_task_group() as tg:
             tg.start_soon(work)
             while not done.is_set():
-                with anyio.move_on_after(HEARTBEAT):
+                with anyio.move_on_after(POLL):
                     await done.wait()
-                if not done.is_set() and not gone:
-                    try:  # keep the connection alive; the command runs to its end even if the client left
-                        await send({"type": "http.response.body", "body": b"\n", "more_body": True})
+                chunk = b"".join(json.dumps({"progress": p}).encode("utf-8") + b"\n" for p in steps[sent:])
+                sent += chunk.count(b"\n")
+                if not chunk and anyio.current_time() - quiet >= HEARTBEAT:
+                    chunk = b"\n"  # keep the connection alive
+                if chunk and not done.is_set() and not gone:
+                    quiet = anyio.current_time()
+                    try:  # the command runs to its end even if the client left
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
                     except OSError:
                         gone = True
         if not gone:
             await send({"type": "http.response.body", "body": json.dumps(answer).encode("utf-8") + b"\n"})
 
-    def _run(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _run(self, request: dict[str, Any], step: Callable[[tuple[str, float]], None]) -> dict[str, Any]:
         from sanjeh.cli import command_changes, run_served
 
         argv: list[str] = request["argv"]
@@ -109,6 +120,7 @@ class LocalChannel:
                     lang=request["lang"],
                     terminal=request["terminal"],
                     debug=request["debug"],
+                    progress=lambda what, fraction: step((what, round(fraction, 4))),
                 )
         finally:
             changes = command_changes(argv)
