@@ -220,7 +220,8 @@ def test_the_channel_answers_only_its_token_from_this_machine(root: Path, tmp_pa
         assert answer["exit_code"] == 2 and "init" in answer["stderr"] and not (tmp_path / "other").exists()
 
 
-def _big_import(folder: Path, n_orders: int = 100_000, per_order: int = 5) -> None:
+def _big_import(folder: Path, n_orders: int = 40_000, per_order: int = 5) -> None:
+    """Orders and their lines: checking the lines takes a second or two, time to kill the server."""
     folder.mkdir()
     with (folder / "orders.csv").open("w") as fh:
         fh.write("order_id,ordered_at,status\n")
@@ -233,26 +234,47 @@ def _big_import(folder: Path, n_orders: int = 100_000, per_order: int = 5) -> No
 
 
 def test_a_server_killed_mid_import_leaves_the_workspace_as_it_was(root: Path, tmp_path: Path) -> None:
+    """The import runs in the server for a command line whose standard error is a terminal (it
+    draws the import's progress as a local import does); the server is killed once the orders
+    are checked and parked and the lines are being checked."""
+    import pty
+
     before = _counts(root)
     _big_import(tmp_path / "big")
     with serving(root, tmp_path / "serve.log") as server:
-        body = {
-            "argv": ["import", str(tmp_path / "big"), "-w", str(root)],
-            "cwd": str(tmp_path),
-            "workspace": str(root),
-        }
-        seen = []
-        with httpx.stream(
-            "POST", f"{server.url}{PATH}", json=body, headers={TOKEN_HEADER: server.token}, timeout=120
-        ) as r:
-            for line in r.iter_lines():
-                if line.strip():
-                    seen.append(json.loads(line))
-                if seen and "order_lines" in str(seen[-1].get("progress")):
-                    break  # orders are read, checked and parked; order lines are being read
-            assert seen and "exit_code" not in seen[-1], seen  # the import is under way
-            server.proc.send_signal(signal.SIGKILL)
-            server.proc.wait()
+        terminal, other_end = pty.openpty()
+        proc = subprocess.Popen(
+            [*CLI, "import", str(tmp_path / "big"), "-w", str(root)],
+            stdout=subprocess.PIPE,
+            stderr=other_end,
+            text=True,
+            env=_env(SANJEH_LANG="en"),
+        )
+        os.close(other_end)
+        shown = b""
+        deadline = time.monotonic() + 120
+        while b"checking order_lines" not in shown:  # the progress bar, drawn from the server's steps
+            assert time.monotonic() < deadline and proc.poll() is None, shown
+            shown += os.read(terminal, 4096)
+        server.proc.send_signal(signal.SIGKILL)
+        server.proc.wait()
+        out, _ = proc.communicate(timeout=60)
+        while True:
+            try:
+                chunk = os.read(terminal, 4096)
+            except OSError:  # the other end is closed
+                break
+            if not chunk:
+                break
+            shown += chunk
+        os.close(terminal)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode("utf-8", "replace"))  # without the bar's colours
+    said = [line for line in re.split(r"[\r\n]", text) if line.strip()][-1]
+    assert proc.returncode == 1 and out == ""
+    assert said == (
+        f"error: the server of this workspace (`sanjeh serve`, PID {server.proc.pid}) stopped before it answered "
+        "(an import it had not finished is not kept): start the server again, or run the command without it"
+    ), said
     assert (root / SERVER_FILE).exists()  # left behind by the killed server
     code, out, err = cli("kpis", "--format", "csv", "-w", str(root))  # runs here: the note is stale
     assert code == 0 and out.startswith("name,"), err
@@ -260,28 +282,6 @@ def test_a_server_killed_mid_import_leaves_the_workspace_as_it_was(root: Path, t
     with Workspace.open(root) as ws:
         assert not [t for t in ws.warehouse.con.list_tables() if t.startswith("__import_")]
     assert _counts(root) == before
-
-
-def test_a_command_beside_a_killed_forwarded_import_says_what_happened(root: Path, tmp_path: Path) -> None:
-    _big_import(tmp_path / "big")
-    with serving(root, tmp_path / "serve.log") as server:
-        proc = subprocess.Popen(
-            [*CLI, "import", str(tmp_path / "big"), "-w", str(root)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=_env(SANJEH_LANG="en"),
-        )
-        time.sleep(3)  # the import is sent and under way (it takes longer)
-        assert proc.poll() is None
-        server.proc.send_signal(signal.SIGKILL)
-        server.proc.wait()
-        out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 1 and out == ""
-    assert err.strip() == (
-        f"error: the server of this workspace (`sanjeh serve`, PID {server.proc.pid}) stopped before it answered "
-        "(an import it had not finished is not kept): start the server again, or run the command without it"
-    )
 
 
 HOLD = """
@@ -294,7 +294,11 @@ time.sleep(120)
 
 
 @pytest.mark.parametrize("lang", ["fa", "en"])
-def test_a_workspace_held_by_another_process_says_which_and_what_to_do(root: Path, lang: str) -> None:
+def test_a_workspace_held_by_another_process_says_which_and_what_to_do(
+    root: Path, lang: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another process (not a server: no server.json) holds the DuckDB file. The command line is
+    this process's ``main()``; ``sanjeh serve`` runs as a process of its own."""
     if lang == "en":  # the demo workspace is Persian; an English one says it in English
         text = (root / "sanjeh.toml").read_text().replace('language = "fa"', 'language = "en"')
         assert text != (root / "sanjeh.toml").read_text()
@@ -302,9 +306,17 @@ def test_a_workspace_held_by_another_process_says_which_and_what_to_do(root: Pat
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(root)], stdout=subprocess.PIPE, text=True, env=_env())
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
-        for command in (("kpis",), ("import", str(root / "nothing.csv")), ("users", "list"), ("serve", "--port", "1")):
-            code, out, err = cli(*command, "-w", str(root))
+        said = []
+        for command in (("kpis",), ("import", str(root / "nothing.csv")), ("users", "list"), ("scorecard",)):
+            code = main([*command, "-w", str(root)])
+            out, err = capsys.readouterr()
             assert (code, out) == (1, ""), (command, err)
+            said.append(err)
+        if lang == "en":
+            code, out, err = cli("serve", "-w", str(root), "--port", str(free_port()))
+            assert (code, out) == (1, "")
+            said.append(err)
+        for err in said:
             [line] = err.strip().splitlines()
             if lang == "fa":
                 assert line.startswith("خطا: فضای کاری در دست برنامه‌ی دیگری است (python")
@@ -319,3 +331,28 @@ def test_a_workspace_held_by_another_process_says_which_and_what_to_do(root: Pat
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_server_that_does_not_answer_is_named_in_one_sentence(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that is alive but answers nothing (stopped with SIGSTOP, stuck): a socket that
+    accepts connections and never reads them stands for it, and this process's PID for its own."""
+    import socket
+
+    from sanjeh import local
+
+    monkeypatch.setattr(local, "CONNECT_TIMEOUT", 0.5)
+    with socket.socket() as stuck:
+        stuck.bind(("127.0.0.1", 0))
+        stuck.listen()
+        local.write_server_file(root, "127.0.0.1", stuck.getsockname()[1], local.new_token())
+        code = main(["kpis", "-w", str(root)])
+    out, err = capsys.readouterr()
+    assert (code, out) == (1, "")
+    [line] = err.strip().splitlines()
+    assert line == (
+        f"خطا: کارگزار این فضای کاری (sanjeh serve، شناسه‌ی فرایند {os.getpid()}) پاسخ نمی‌دهد: کمی صبر کنید و "
+        "فرمان را دوباره اجرا کنید، یا کارگزار را متوقف کنید (فرمان بی آن اجرا می‌شود)."
+    )
+    assert (root / SERVER_FILE).exists()  # its process lives: the note is not stale
