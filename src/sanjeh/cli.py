@@ -46,10 +46,11 @@ FORMATS = ("table", "json", "csv")
 
 #: Top-level commands that run in the server when it serves the workspace (the local channel,
 #: sanjeh/local.py): every command that opens a workspace, but ``serve`` itself and the two that
-#: make one (``init``, ``demo``). A command added later joins here or says why not.
+#: make one (``init``, ``demo``). A command added later joins here or says why not
+#: (tests/test_local_channel.py). ``targets`` and ``why`` are commands other branches add.
 FORWARDED = ("import", "rejects", "kpis", "kpi", "scorecard", "users", "targets", "why")
 #: What a forwarded command may change, so the server forgets what it cached of it.
-CHANGES = {"import": ("data",), "targets": ("data",), "users": ("users",)}
+CHANGES = {"import": ("data",), "targets": ("targets",), "users": ("users",)}
 
 
 @dataclass
@@ -823,7 +824,7 @@ def _forwardable(args: list[str]) -> bool:
 
 
 def command_changes(args: list[str]) -> tuple[str, ...]:
-    """What the command may have changed (``data``, ``users``): what the server forgets."""
+    """What the command may have changed (``data``, ``targets``, ``users``): what the server forgets."""
     return CHANGES.get(args[0], ()) if args else ()
 
 

@@ -95,6 +95,10 @@ def remove_server_file(root: Path, token: str) -> None:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether a process with this PID runs (signal 0 checks without signalling; on Windows,
+    where signal 0 is CTRL_C_EVENT, every PID counts as alive: a stale note is not detected)."""
+    if os.name == "nt":
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -11,8 +11,8 @@ on to the app untouched, so a wrong token gets exactly what a path that does not
 The command runs in a worker thread holding the app state's lock for its whole length, on the
 server's own open workspace (lent, so the command's ``close()`` leaves it open); page views wait
 meanwhile, as they wait for an import through the Data page. Afterwards the caches the command
-may have made stale are dropped (an import: results and engines; users: the cached users and
-sessions), so the next page view shows the new data.
+may have made stale are dropped (an import: results and engines; targets: results; users: the
+cached users and sessions), so the next page view shows the new data.
 """
 
 from __future__ import annotations
@@ -126,6 +126,8 @@ class LocalChannel:
             changes = command_changes(argv)
             if "data" in changes:
                 self.state.data_changed()
+            elif "targets" in changes:
+                self.state.targets_changed()
             if "users" in changes:
                 self.state.users_changed()
         return {"exit_code": code, "stdout": out, "stderr": err}
