@@ -22,6 +22,7 @@ arrives for :data:`SILENCE` seconds.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -114,20 +115,32 @@ def find_server(root: Path) -> ServerInfo | None:
     """The server of the workspace at ``root``, if one runs: a ``server.json`` whose process is
     alive. A note left by a server that died (``kill -9``, a crash) is removed."""
     path = root / SERVER_FILE
-    if not path.exists():
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:  # none, or not ours to read: the command runs here (DuckDB's lock decides)
         return None
-    info = _read(path)
+    info = _parse(text)
     if info is None or not pid_alive(info.pid):
-        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            if path.read_text(encoding="utf-8") == text:  # not a new server's note, written meanwhile
+                path.unlink()
         return None
     return info
 
 
 def _read(path: Path) -> ServerInfo | None:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return _parse(path.read_text(encoding="utf-8"))
+    except OSError:
+        return None
+
+
+def _parse(text: str) -> ServerInfo | None:
+    """The note's content; None if it is not one (the note is written whole, so: not a note)."""
+    try:
+        data = json.loads(text)
         return ServerInfo(int(data["pid"]), str(data["url"]), str(data["token"]))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         return None
 
 
