@@ -101,6 +101,7 @@ def _console(stream: str) -> Console:
         width=term["width"],
         force_terminal=term["tty"],
         color_system=term["color"] if term["tty"] else None,
+        no_color=term["no_color"],
         force_interactive=False,
         legacy_windows=False,
     )
@@ -831,7 +832,12 @@ def command_changes(args: list[str]) -> tuple[str, ...]:
 def _terminal(stderr: bool) -> dict[str, Any]:
     """This process's terminal as Rich sees it, for the server to shape a served command's output."""
     console = Console(stderr=stderr)
-    return {"width": console.width, "tty": console.is_terminal, "color": console.color_system}
+    return {
+        "width": console.width,
+        "tty": console.is_terminal,
+        "color": console.color_system,
+        "no_color": console.no_color,
+    }
 
 
 def _forward(args: list[str], debug: bool) -> int | None:

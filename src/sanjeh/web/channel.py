@@ -153,13 +153,14 @@ async def _read_body(receive: Receive) -> bytes | None:
 def _terminal(value: Any) -> dict[str, Any]:
     """One stream's terminal as the client's own Rich console sees it: width, tty, colours."""
     if not isinstance(value, dict):
-        return {"width": 80, "tty": False, "color": None}
+        return {"width": 80, "tty": False, "color": None, "no_color": False}
     width = value.get("width")
     color = value.get("color")
     return {
         "width": width if isinstance(width, int) and 20 <= width <= 1000 else 80,
         "tty": value.get("tty") is True,
         "color": color if color in ("standard", "256", "truecolor", "windows") else None,
+        "no_color": value.get("no_color") is True,
     }
 
 
