@@ -66,6 +66,8 @@ class LocalChannel:
             peer = ipaddress.ip_address(client[0])
         except ValueError:
             return False
+        if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:  # ::ffff:127.0.0.1
+            peer = peer.ipv4_mapped
         return peer.is_loopback or (server is not None and client[0] == server[0])
 
     async def _handle(self, receive: Receive, send: Send) -> None:
