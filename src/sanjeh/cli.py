@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
 import traceback
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import click
 import typer
@@ -42,11 +46,89 @@ FormatOpt = Annotated[str, typer.Option("--format", help="table | json | csv")]
 FORMATS = ("table", "json", "csv")
 
 
+#: Top-level commands that run in the server when it serves the workspace (the local channel,
+#: sanjeh/local.py): every command that opens a workspace, but ``serve`` itself and the two that
+#: make one (``init``, ``demo``). A command added later joins here or says why not
+#: (tests/test_local_channel.py). ``targets`` and ``why`` are commands other branches add.
+FORWARDED = ("import", "rejects", "kpis", "kpi", "scorecard", "users", "targets", "why")
+#: What a forwarded command may change, so the server forgets what it cached of it.
+CHANGES = {"import": ("data",), "targets": ("targets",), "users": ("users",)}
+
+
+@dataclass
+class _Served:
+    """A command the server runs for the command line of another process (:func:`run_served`):
+    its workspace (the server's, lent), its streams, and the client's folder, language and
+    terminal (width, tty, colours), so the output is what the client would have printed."""
+
+    ws: Any
+    cwd: Path
+    lang: str
+    stdin: TextIO
+    stdout: io.StringIO
+    stderr: io.StringIO
+    terminal: dict[str, dict[str, Any]]
+    #: an import's progress (what, fraction), sent to the client as it happens
+    progress: Callable[[str, float], None] | None = None
+
+
+_SERVED: ContextVar[_Served | None] = ContextVar("sanjeh_served", default=None)
+
+
+def _stdout() -> TextIO:
+    served = _SERVED.get()
+    return served.stdout if served else sys.stdout
+
+
+def _stderr() -> TextIO:
+    served = _SERVED.get()
+    return served.stderr if served else sys.stderr
+
+
+def _stdin() -> TextIO:
+    served = _SERVED.get()
+    return served.stdin if served else sys.stdin
+
+
+def _console(stream: str) -> Console:
+    """A Rich console on standard output (``out``) or error (``err``): this process's, or, for a
+    served command, a buffer shaped like the client's terminal."""
+    served = _SERVED.get()
+    if served is None:
+        return Console(soft_wrap=True, stderr=stream == "err")
+    term = served.terminal[stream]
+    return Console(
+        file=served.stdout if stream == "out" else served.stderr,
+        soft_wrap=True,
+        width=term["width"],
+        force_terminal=term["tty"],
+        color_system=term["color"] if term["tty"] else None,
+        no_color=term["no_color"],
+        force_interactive=False,
+        legacy_windows=False,
+    )
+
+
 def _out() -> Console:
-    return Console(soft_wrap=True)
+    return _console("out")
+
+
+def _err() -> Console:
+    return _console("err")
+
+
+def _path(p: Path) -> Path:
+    """A path the user gave, relative to their folder (for a served command: the client's)."""
+    served = _SERVED.get()
+    return p if served is None or p.is_absolute() else served.cwd / p
 
 
 def _open(workspace: Path | None) -> Any:
+    """The workspace the command names; for a served command, the server's own (lent: the
+    command's ``close()`` leaves it open). The client checked it names the same folder."""
+    served = _SERVED.get()
+    if served is not None:
+        return served.ws
     from sanjeh.workspace import Workspace
 
     path = workspace or Path(os.environ.get("SANJEH_WORKSPACE") or ".")
@@ -68,7 +150,7 @@ def _check_format(fmt: str) -> str:
 
 
 def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    _stdout().write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
 # -- workspace -----------------------------------------------------------------------------
@@ -138,10 +220,15 @@ def import_(
     fmt = _check_format(fmt)
     ws = _open(workspace)
     lang = ws.settings.language
-    with Progress(transient=True, console=Console(stderr=True), disable=fmt != "table") as progress:
+    paths = [_path(p) for p in paths or []]
+    mapping = _mapping_ref(mapping)
+    served = _SERVED.get()
+    with Progress(transient=True, console=_err(), disable=fmt != "table" or served is not None) as progress:
         task = progress.add_task("importing", total=1.0)
 
         def report(what: str, fraction: float) -> None:
+            if served is not None and served.progress is not None:  # the client draws the bar
+                served.progress(what, fraction)
             progress.update(task, description=what, completed=fraction)
 
         summary = ws.import_files(
@@ -161,7 +248,7 @@ def import_(
     if fmt == "json":
         _print_json(data)
     elif fmt == "csv":
-        sys.stdout.write(to_csv(rows, ["table", "read", "accepted", "rejected"]))
+        _stdout().write(to_csv(rows, ["table", "read", "accepted", "rejected"]))
     else:
         _render_import(summary, rows, lang)
     ws.close()
@@ -273,7 +360,7 @@ def map_suggest(
     text = draft.yaml(language)
     target = output if output is not None else Path(f"{draft.name}.yaml")
     if str(target) == "-":
-        sys.stdout.write(text)
+        _stdout().write(text)
         return
     if target.exists() and not force:
         raise UserError(key="cli.map_exists", params={"path": str(target)})
@@ -313,6 +400,17 @@ def map_suggest(
     out.print(message("map.next", language, path=str(target)), markup=False)
 
 
+def _mapping_ref(mapping: str | None) -> str | None:
+    """``--mapping``: a shipped mapping's name as it is, a file relative to the user's folder."""
+    if mapping is None or _SERVED.get() is None:
+        return mapping
+    from sanjeh.ingest.mapping import shipped_path
+
+    if "/" not in mapping and not mapping.endswith(".yaml") and shipped_path(mapping) is not None:
+        return mapping
+    return str(_path(Path(mapping)))
+
+
 @app.command()
 def rejects(
     workspace: WorkspaceOpt = None,
@@ -331,7 +429,7 @@ def rejects(
     if fmt == "json":
         _print_json([{k: r.get(k) for k in cols} for r in rows])
     elif fmt == "csv":
-        sys.stdout.write(to_csv(rows, cols))
+        _stdout().write(to_csv(rows, cols))
     else:
         t = Table(title=message("cli.rejects_title", lang, n=_n(len(rows), lang)))
         for c in cols:
@@ -375,7 +473,7 @@ def kpis(workspace: WorkspaceOpt = None, fmt: FormatOpt = "table") -> None:
             }
             for k in cat
         ]
-        sys.stdout.write(to_csv(rows))
+        _stdout().write(to_csv(rows))
     else:
         lang = ws.settings.language
         t = Table(title=message("nav.kpis", lang))
@@ -483,8 +581,8 @@ def kpi(
     if explain:
         for q in queries:
             if len(queries) > 1:
-                sys.stdout.write(f"-- {q.kpi}\n")
-            sys.stdout.write(engine.explain(q) + ";\n")
+                _stdout().write(f"-- {q.kpi}\n")
+            _stdout().write(engine.explain(q) + ";\n")
         ws.close()
         return
     results = [engine.run(q) for q in queries]
@@ -495,7 +593,7 @@ def kpi(
         for i, r in enumerate(results):
             rows = [{"kpi": r.kpi.name, **row} for row in r.rows] if all_ else r.rows
             text = to_csv(rows, (["kpi"] if all_ else []) + r.columns)
-            sys.stdout.write(text if i == 0 else text.split("\n", 1)[1] if not all_ else text)
+            _stdout().write(text if i == 0 else text.split("\n", 1)[1] if not all_ else text)
     else:
         out = _out()
         for r in results:
@@ -532,7 +630,7 @@ def why(
     if fmt == "json":
         _print_json(answer.to_dict(lang))
     elif fmt == "csv":
-        sys.stdout.write(to_csv(*_why_csv(answer)))
+        _stdout().write(to_csv(*_why_csv(answer)))
     else:
         _render_why(answer, lang, ws.settings.money_format)
     ws.close()
@@ -716,7 +814,7 @@ def _render_scorecard(sc: Any, lang: str, fmt: str, money: Any = "IRR") -> None:
         rows = [dict(c, status=c["data"]["status"]) for c in cards]
         cols = ["group", "kpi", "measure", "status", "value", "target", "attainment", "previous", "change"]
         cols += ["change_rate", "change_in", "year_ago", "year_ago_change", "year_ago_change_rate"]
-        sys.stdout.write(to_csv(rows, cols))
+        _stdout().write(to_csv(rows, cols))
         return
     out = _out()
     from sanjeh.i18n import period_label
@@ -768,8 +866,8 @@ PasswordStdinOpt = Annotated[
 def _read_password(password_stdin: bool) -> str:
     """The new password: one line of standard input, or asked twice on the terminal."""
     if password_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    if not sys.stdin.isatty():
+        return _stdin().readline().rstrip("\r\n")
+    if not _stdin().isatty():
         raise UserError(key="cli.no_terminal")
     import getpass
 
@@ -813,7 +911,7 @@ def users_list(workspace: WorkspaceOpt = None, fmt: FormatOpt = "table") -> None
     if fmt == "json":
         _print_json(rows)
     elif fmt == "csv":
-        sys.stdout.write(to_csv(rows, cols))
+        _stdout().write(to_csv(rows, cols))
     else:
         t = Table(title=f"Users ({len(rows)})")
         for c in cols:
@@ -877,7 +975,7 @@ def demo(
     """Build a realistic demo workspace, print its scorecard and logins, then serve the dashboard."""
     from sanjeh.demo_workspace import build_demo_workspace
 
-    ws, logins = build_demo_workspace(path, orders=orders, seed=seed, console=Console(stderr=True), force=force)
+    ws, logins = build_demo_workspace(path, orders=orders, seed=seed, console=_err(), force=force)
     period = _default_period(ws)
     _render_scorecard(ws.engine().scorecard(period), ws.settings.language, "table", ws.settings.money_format)
     out = _out()
@@ -939,21 +1037,30 @@ def serve(
 def _error_lang(args: list[str]) -> str:
     """The language errors are printed in: ``SANJEH_LANG``, else the language of the workspace the
     command names (``-w``, ``$SANJEH_WORKSPACE``, the current folder), else English."""
+    served = _SERVED.get()
+    if served is not None:
+        return served.lang  # the client's
     asked = os.environ.get("SANJEH_LANG")
     if asked in ("fa", "en"):
         return asked
+    try:
+        from sanjeh.settings import Settings
+
+        return Settings.load(_workspace_arg(args)).language
+    except (SanjehError, OSError):
+        return "en"
+
+
+def _workspace_arg(args: list[str]) -> Path:
+    """The workspace folder a command line names: ``-w``/``--workspace``, else
+    ``$SANJEH_WORKSPACE``, else the current folder."""
     path = os.environ.get("SANJEH_WORKSPACE") or "."
     for i, a in enumerate(args):
         if a in ("-w", "--workspace") and i + 1 < len(args):
             path = args[i + 1]
         elif a.startswith("--workspace="):
             path = a.partition("=")[2]
-    try:
-        from sanjeh.settings import Settings
-
-        return Settings.load(Path(path)).language
-    except (SanjehError, OSError):
-        return "en"
+    return Path(path)
 
 
 def _plain(text: str) -> str:
@@ -964,17 +1071,35 @@ def _plain(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: one clear sentence on stderr for errors; exit 2 for bad input, 1 otherwise."""
+    """Entry point: one clear sentence on stderr for errors; exit 2 for bad input, 1 otherwise.
+
+    A command of :data:`FORWARDED` on a workspace that ``sanjeh serve`` serves (DuckDB) is sent
+    to the server (sanjeh/local.py), which runs it and answers with its output and exit status.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     if debug:
         args.remove("--debug")
-    err = Console(stderr=True, soft_wrap=True)
-    try:
+
+    def run() -> int:
+        if _forwardable(args):
+            code = _forward(args, debug)
+            if code is not None:
+                return code
         app(args=args, standalone_mode=False, prog_name="sanjeh")
+        return 0
+
+    return _guarded(args, debug, run)
+
+
+def _guarded(args: list[str], debug: bool, run: Callable[[], int]) -> int:
+    """Run a command: its exit status, or one sentence on stderr and the error's exit status."""
+    err = _err()
+    try:
+        return run()
     except SanjehError as exc:
         if debug:
-            traceback.print_exc()
+            traceback.print_exc(file=_stderr())
         lang = _error_lang(args)
         word = message("cli.error", lang)
         err.print(f"[red]{word}:[/red] {escape(_plain(exc.text(lang)))}", highlight=False, markup=True)
@@ -989,12 +1114,137 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # a bug: say so plainly, traceback only with --debug
         if debug:
-            traceback.print_exc()
+            traceback.print_exc(file=_stderr())
         err.print(
             f"[red]internal error:[/red] {type(exc).__name__}: {exc} (run with --debug for details)", highlight=False
         )
         return 1
-    return 0
+
+
+def _forwardable(args: list[str]) -> bool:
+    """Whether the command line is one the server may run: a command of :data:`FORWARDED` with
+    a subcommand where it has them, not asking for help (help opens no workspace)."""
+    if not args or args[0] not in FORWARDED or "--help" in args:
+        return False
+    return args[0] != "users" or (len(args) > 1 and not args[1].startswith("-"))
+
+
+def command_changes(args: list[str]) -> tuple[str, ...]:
+    """What the command may have changed (``data``, ``targets``, ``users``): what the server forgets."""
+    return CHANGES.get(args[0], ()) if args else ()
+
+
+def _terminal(stderr: bool) -> dict[str, Any]:
+    """This process's terminal as Rich sees it, for the server to shape a served command's output."""
+    console = Console(stderr=stderr)
+    return {
+        "width": console.width,
+        "tty": console.is_terminal,
+        "color": console.color_system,
+        "no_color": console.no_color,
+    }
+
+
+def _forward(args: list[str], debug: bool) -> int | None:
+    """Send the command to the server of its workspace, if one serves it: print its output and
+    return its exit status. None when no server serves the workspace (the command runs here).
+
+    A password the command would ask for on the terminal is asked here and sent as if given with
+    ``--password-stdin``; with ``--password-stdin``, the first line of standard input is sent.
+    """
+    from sanjeh import local
+
+    root = _workspace_arg(args).resolve()
+    server = local.find_server(root)
+    if server is None:
+        return None
+    stdin = None
+    argv = list(args)
+    if argv[0] == "users" and argv[1] in ("add", "passwd"):
+        if "--password-stdin" in argv:
+            stdin = sys.stdin.readline()
+        else:
+            stdin = _read_password(False) + "\n"
+            argv.append("--password-stdin")
+    request = {
+        "argv": argv,
+        "stdin": stdin,
+        "cwd": str(Path.cwd()),
+        "workspace": str(root),
+        "lang": _error_lang(args),
+        "debug": debug,
+        "terminal": {"out": _terminal(False), "err": _terminal(True)},
+    }
+    answer = _forward_with_progress(server, request, args)
+    if answer is None:
+        return None
+    sys.stdout.write(str(answer.get("stdout", "")))
+    sys.stdout.flush()
+    sys.stderr.write(str(answer.get("stderr", "")))
+    sys.stderr.flush()
+    return int(answer.get("exit_code", 1))
+
+
+def _forward_with_progress(server: Any, request: dict[str, Any], args: list[str]) -> dict[str, Any] | None:
+    """``local.forward``, drawing an import's progress on a terminal as a local import does."""
+    from rich.progress import Progress
+
+    from sanjeh import local
+
+    shown = args[0] == "import" and _check_format(_option(args, "--format") or "table") == "table"
+    with Progress(transient=True, console=_err(), disable=not shown) as progress:
+        task = progress.add_task("importing", total=1.0)
+
+        def report(what: str, fraction: float) -> None:
+            progress.update(task, description=what, completed=fraction)
+
+        return local.forward(server, request, progress=report)
+
+
+def _option(args: list[str], name: str) -> str | None:
+    """The value of an option in a command line (``--name V`` or ``--name=V``), if given."""
+    found = None
+    for i, a in enumerate(args):
+        if a == name and i + 1 < len(args):
+            found = args[i + 1]
+        elif a.startswith(name + "="):
+            found = a.partition("=")[2]
+    return found
+
+
+def run_served(
+    ws: Any,
+    argv: list[str],
+    *,
+    stdin: str | None,
+    cwd: Path,
+    lang: str,
+    terminal: dict[str, dict[str, Any]],
+    debug: bool = False,
+    progress: Callable[[str, float], None] | None = None,
+) -> tuple[int, str, str]:
+    """Run a command line in this process on the open workspace ``ws`` for another process (the
+    server's end of the local channel, sanjeh/web/channel.py): its exit status, standard output
+    and standard error, as that process would have printed them (its folder for relative paths,
+    its language, its terminal's width and colours). Only the commands of :data:`FORWARDED`.
+    ``progress`` hears an import's progress as it happens."""
+    served = _Served(ws, cwd, lang, io.StringIO(stdin or ""), io.StringIO(), io.StringIO(), terminal, progress)
+    token = _SERVED.set(served)
+    try:
+
+        def run() -> int:
+            if not _forwardable(argv):
+                raise UserError(
+                    key="cli.not_forwarded", params={"command": " ".join(argv[:2]), "commands": list(FORWARDED)}
+                )
+            app(args=argv, standalone_mode=False, prog_name="sanjeh")
+            return 0
+
+        with ws.lend():
+            code = _guarded(argv, debug, run)
+    finally:
+        _SERVED.reset(token)
+    return code, served.stdout.getvalue(), served.stderr.getvalue()
 
 
 if __name__ == "__main__":

@@ -59,6 +59,15 @@ class InternalError(SanjehError):
     """A bug or an environment failure: not the user's fault."""
 
 
+class WorkspaceBusy(SanjehError):
+    """Another process holds the workspace (DuckDB lets one process write a file), or the server
+    that holds it does not answer the command line: not the user's fault, but theirs to resolve
+    (wait, or stop that process). Exit status 1; the sentence says which process and what to do."""
+
+    status = 503
+    code = "workspace_busy"
+
+
 class UserError(SanjehError):
     """Something the user (or client) got wrong; exit status 2, HTTP 4xx."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
-from sanjeh.errors import InternalError, UserError
+from sanjeh.errors import InternalError, UserError, WorkspaceBusy
 from sanjeh.schema import SYSTEM_TABLES, TABLES, Table
 
 #: Prefix of the tables an import parks its checked rows in until its final transaction
@@ -315,6 +316,23 @@ def _spark_schema(schema: pa.Schema) -> str:
     return ", ".join(f"`{f.name}` {types[str(f.type)]}" for f in schema)
 
 
+#: DuckDB's words when another process holds the file: ``… Conflicting lock is held in PROGRAM (PID N) …``
+_LOCK_HELD = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+def _lock_holder(error: str) -> WorkspaceBusy | None:
+    """The error to show when DuckDB could not lock the file because another process holds it
+    (None for any other error): the holder's program and PID, and what to do, in one sentence."""
+    if "Conflicting lock" not in error:
+        return None
+    found = _LOCK_HELD.search(error)
+    if found is None:
+        return WorkspaceBusy(key="workspace.busy_unknown")
+    program = os.path.basename(found["program"].strip()) or "?"
+    pid = int(found["pid"])
+    return WorkspaceBusy(key="workspace.busy", params={"program": program, "pid": str(pid)}, details={"pid": pid})
+
+
 #: DuckDB compression methods a warehouse connection does not use for what it writes.
 _FSST_OFF = "fsst"
 
@@ -342,6 +360,9 @@ def connect(url: str, *, read_only: bool = False) -> Warehouse:
     except UserError:
         raise
     except Exception as exc:  # a driver error: name the URL (without password)
+        busy = _lock_holder(str(exc))
+        if busy is not None:
+            raise busy from None
         safe = parsed._replace(netloc=parsed.hostname or "").geturl()
         raise UserError(f"cannot open the warehouse {safe}: {exc}") from exc
     raise UserError(

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,8 @@ class Workspace:
     read_only: bool = False
     #: Compiled KPI queries by shape (kpis/sqlcache.py): in memory, and in a cache folder.
     sql_cache: SqlCache = field(default_factory=lambda: SqlCache(default_dir()), repr=False)
+    #: Lent to code that closes it (:meth:`lend`): ``close()`` does nothing meanwhile.
+    _lent: bool = field(default=False, init=False, repr=False)
 
     @property
     def root(self) -> Path:
@@ -85,7 +88,20 @@ class Workspace:
         self.warehouse.ensure_tables()
 
     def close(self) -> None:
-        self.warehouse.close()
+        if not self._lent:
+            self.warehouse.close()
+
+    @contextmanager
+    def lend(self) -> Iterator[Workspace]:
+        """Lend this open workspace to code written to open and close its own: a command the
+        server runs for the command line (sanjeh/local.py). While lent, ``close()`` does nothing,
+        and the clock the borrower may set (``scorecard --as-of``) is restored afterwards."""
+        clock, self._lent = self.clock, True
+        try:
+            yield self
+        finally:
+            self._lent = False
+            self.clock = clock
 
     def __enter__(self) -> Workspace:
         return self

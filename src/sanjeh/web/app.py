@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sanjeh.errors import AuthError, SanjehError
 from sanjeh.settings import Settings
 from sanjeh.web.auth import parse_forwarded_allow
+from sanjeh.web.channel import LocalChannel
 from sanjeh.web.deps import Caller, caller
 from sanjeh.web.guard import Guard
 from sanjeh.web.state import (
@@ -138,6 +139,7 @@ def create_app(
     address_login_limit: int = 20,
     forwarded_allow: str | tuple[str, ...] = (),
     credentials_ttl: float = CREDENTIALS_TTL,
+    local_token: str | None = None,
 ) -> FastAPI:
     """The FastAPI app for a workspace (the workspace object, its settings or its folder).
 
@@ -149,6 +151,8 @@ def create_app(
     ``forwarded_allow`` lists the proxies whose ``X-Forwarded-For`` is believed.
     ``credentials_ttl``: seconds a user's row and a session's liveness are cached (a change made by
     another process, such as ``sanjeh users remove`` on a PostgreSQL warehouse, shows after it).
+    ``local_token``: the token of the local channel (``sanjeh/local.py``), which runs the command
+    line's commands for processes of this machine that present it; None: no channel.
     """
     from sanjeh.web import api, api_rows, api_targets, api_users, data_pages, pages, rows_page, targets_page, users_page
 
@@ -176,6 +180,7 @@ def create_app(
     app.state.sanjeh = state
     install_error_handlers(app)
     app.add_middleware(Guard, state=state)
+    app.add_middleware(LocalChannel, state=state, token=local_token)  # outside the guard: its own checks
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -239,15 +244,40 @@ def serve(
 
     ``options`` go to :func:`create_app` (``secure_cookies``, ``forwarded_allow``, ``max_upload``, …).
     With ``warm``, the default scorecard is computed in the background while the server starts.
+    On a DuckDB workspace the server opens the local channel (``sanjeh/local.py``): once it
+    listens it writes ``server.json`` into the workspace, and removes it when it stops.
     """
     import uvicorn
 
-    app = create_app(ws_or_settings, **options)
+    from sanjeh import local
+
+    ws = _open(ws_or_settings)
+    token = local.new_token() if ws.warehouse.kind == "duckdb" else None
+    app = create_app(ws, local_token=token, **options)
     if warm:
         import threading
 
         threading.Thread(target=app.state.sanjeh.warm, name="sanjeh-warm", daemon=True).start()
-    uvicorn.Server(uvicorn_config(app, host, port, log_level=log_level)).run()
+
+    def forget() -> None:
+        if token is not None:
+            local.remove_server_file(ws.root, token)
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and token is not None:
+                bound = self.servers[0].sockets[0].getsockname()[1] if self.servers else port  # --port 0
+                local.write_server_file(ws.root, host, bound, token)
+
+        async def shutdown(self, sockets: Any = None) -> None:
+            forget()  # now: after a SIGTERM, uvicorn ends the process with the signal once it has shut down
+            await super().shutdown(sockets=sockets)
+
+    try:
+        Server(uvicorn_config(app, host, port, log_level=log_level)).run()
+    finally:
+        forget()
 
 
 __all__ = ["AuthError", "create_app", "serve"]

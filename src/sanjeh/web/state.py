@@ -162,6 +162,12 @@ class AppState:
     def forget_user(self, name: str) -> None:
         self._users.pop(name, None)
 
+    def users_changed(self) -> None:
+        """Call after users changed outside the API (a ``sanjeh users`` command run by the server
+        for the command line): forget every cached user and session, so the change counts at once."""
+        self._users.clear()
+        self._sessions.clear()
+
     def session_ok(self, sid: str, username: str) -> bool:
         """Whether the session is still open (cached for a few seconds, like users)."""
         now = time.monotonic()
