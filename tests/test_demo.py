@@ -301,3 +301,27 @@ def test_imports_with_nothing_rejected_and_no_warnings(tmp_path: Path, workspace
     assert summary.warnings == 0, list_warnings(workspace)[:5]
     got = workspace.warehouse.fetch("select count(*) from order_lines")
     assert got[0][0] == counts["order_lines"]
+
+
+def test_revenue_targets_are_one_plan_whose_parts_add_up(tmp_path: Path) -> None:
+    """The demo's member targets make up the company's: regions and reps share each quarter, months
+    share their quarter, a year is its quarters; the revenue KPI by region uses the same plan as
+    sales by region (a director never sees two targets for one region)."""
+    from sanjeh.demo import iter_demo_tables
+    from sanjeh.kpis.query import Query
+    from sanjeh.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "ws")
+    with ws.warehouse.transaction():
+        for name, chunk in iter_demo_tables(orders=1500):
+            ws.warehouse.insert_arrow(name, chunk)
+    e = ws.engine()
+    company = e.run(Query("revenue", "1403-Q4")).rows[0]["target"]
+    regions = {r["region"]: r["target"] for r in e.run(Query("sales_by_region", "1403-Q4")).rows}
+    by_region = {r["region"]: r["target"] for r in e.run(Query("revenue", "1403-Q4", by=("region",))).rows}
+    reps = [r["target"] for r in e.run(Query("sales_per_rep", "1403-Q4")).rows]
+    assert company and sum(regions.values()) == company and sum(reps) == company
+    assert by_region == {k: v for k, v in regions.items() if k in by_region} and len(by_region) > 10
+    months = sum(e.run(Query("revenue", f"1403-{m}")).rows[0]["target"] for m in ("10", "11", "12"))
+    quarters = sum(e.run(Query("revenue", f"1403-Q{q}")).rows[0]["target"] for q in range(1, 5))
+    assert months == company and quarters == e.run(Query("revenue", "1403")).rows[0]["target"]

@@ -4,6 +4,7 @@ behaviour; test_web_browser_editor.py drives them in chromium)."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from collections.abc import Iterator
@@ -120,6 +121,15 @@ def test_editing_one_value_changes_one_row_and_is_audited(demo: Served) -> None:
         assert 'id="targets-done"' in page
         audit = page.split('id="audit"')[1]
         assert "manager" in audit and "۱٬۲۳۴٬۵۶۷٬۸۹۰" in audit  # who and the new value, on the page
+        # when, in the workspace's time zone (as the data page says an import's time), not the server's
+        from zoneinfo import ZoneInfo
+
+        from sanjeh.i18n import digits
+
+        zone = ZoneInfo(demo.ws.settings.timezone)
+        now = dt.datetime.now(dt.UTC).astimezone(zone)
+        hours = {digits(t.strftime("%H:%M"), "fa") for t in (now, now - dt.timedelta(minutes=1))}
+        assert any(h in audit.split("</table>")[0] for h in hours), (hours, audit[:400])
     after = {(r["kpi"], r["period"], r["member"]): r["target"] for r in read_targets(demo.ws)}
     changed = {k for k in after if after[k] != before.get(k)}
     assert len(changed) == 1 and after[changed.pop()] == 1234567890.0

@@ -477,7 +477,8 @@ def test_kpi_page_has_a_waterfall_and_names_the_members(workspace: Workspace) ->
     why_data.fill(workspace)
     add_user(workspace, "boss", "manager", None, password=PASSWORD)
     with serve(workspace) as served, served.browser_session("boss") as (c, _):
-        for lang, words in (("fa", "این تغییر را توضیح"), ("en", "of this change")):
+        # one region (+60) moved revenue more than its whole change (+50): said in words, not as 120 %
+        for lang, words in (("fa", "بیش از کل این تغییر"), ("en", "more than the whole change")):
             r = c.get("/kpi/revenue", params={"period": P, "by": "region", "lang": lang})
             assert r.status_code == 200, r.text
             html = r.text
@@ -490,6 +491,10 @@ def test_kpi_page_has_a_waterfall_and_names_the_members(workspace: Workspace) ->
             if lang == "fa":  # mirrored: the baseline on the right
                 assert fig["layout"]["xaxis"]["autorange"] == "reversed"
                 assert "۲۰۲۴" in trace["x"][0] or "2024" in trace["x"][0]
+        # filtered on one region, the split is by another dimension (not "Tehran: 100 %")
+        html = c.get("/kpi/revenue", params={"period": P, "filter": "region:Tehran", "lang": "en"}).text
+        why_url = html.split('<section class="why"')[1].split("</section>")[0]
+        assert "by=region" not in why_url and "by=" in why_url
 
 
 def test_what_stands_out_names_the_members_that_explain_a_miss(ws: Workspace) -> None:
@@ -497,5 +502,6 @@ def test_what_stands_out_names_the_members_that_explain_a_miss(ws: Workspace) ->
     miss = next(f for f in sc["insights"] if f["kpi"] == "revenue" and f["kind"] == "short_of_target")
     # revenue 270 of 300 by region: Tehran (250 − 200 = 50) alone is more than the gap of 30
     # (Gilan's untargeted 60 makes up for it)
-    assert miss["text"]["en"].endswith("Tehran explains 167% of the gap.")
-    assert "این فاصله را توضیح می‌دهد" in miss["text"]["fa"]
+    # (a share over 100 % reads as nonsense to a director: said in words, not as "167 %")
+    assert miss["text"]["en"].endswith("Tehran accounts for more than the whole gap; the others made up part of it.")
+    assert "از کل این فاصله بیشتر است" in miss["text"]["fa"] and "٪" not in miss["text"]["fa"].split("سهم")[-1]

@@ -78,6 +78,17 @@ def time_entries(world: World, seed: int) -> tuple[pa.Table, F64]:
     return table, share
 
 
+def _shares(whole: float, weights: F64) -> list[float]:
+    """``whole`` (a whole number of millions) shared in proportion to ``weights``, in millions, the
+    rounding's remainder on the largest part: the parts add up to ``whole`` exactly."""
+    w = np.clip(np.asarray(weights, dtype=float), 0.0, None)
+    if w.sum() <= 0:
+        w = np.ones_like(w)
+    parts = np.round(whole * w / w.sum(), -6)
+    parts[int(np.argmax(parts))] += whole - parts.sum()
+    return [float(v) for v in parts]
+
+
 def targets(world: World, totals: Totals, data_entry_share: F64, seed: int) -> pa.Table:
     """Targets near what happened (a plan is never exact), for several KPIs of KPIS.md."""
     rng = np.random.default_rng([seed, 4])
@@ -90,9 +101,14 @@ def targets(world: World, totals: Totals, data_entry_share: F64, seed: int) -> p
 
     years = cat.YEARS
     rev_q = totals.revenue_month.reshape(len(years), 4, 3).sum(axis=2)
+    # revenue targets are one plan cut into parts that add up: the company's quarters, its last
+    # year's months (in the quarter's seasonal shape), and each quarter shared over regions and reps
+    # by their share of the year (a plan's shares are never exact): a director sees the members'
+    # targets make up the company's, and a region over its target means the company gained by it
+    company_q = np.round(rev_q * rng.uniform(0.88, 1.12, rev_q.shape), -6)
     for yi, y in enumerate(years):
         for q in range(4):
-            add("revenue", "revenue", f"{y}-Q{q + 1}", rev_q[yi, q])
+            rows.append(("revenue", "revenue", f"{y}-Q{q + 1}", None, None, f"{company_q[yi, q]:.0f}"))
         add(
             "win_rate",
             "win_rate",
@@ -111,19 +127,31 @@ def targets(world: World, totals: Totals, data_entry_share: F64, seed: int) -> p
             spread=0.15,
         )
         add("data_entry_share", "share", str(y), float(data_entry_share[yi]) * 0.85, digits=3, spread=0.05)
-    for m in range(12):
-        add("revenue", "revenue", f"{years[-1]}-{m + 1:02d}", totals.revenue_month[12 * (len(years) - 1) + m])
-    for yi, y in enumerate(years[1:], start=1):
-        for r, region in enumerate(world.regions):
-            add("sales_by_region", "revenue", str(y), totals.revenue_region[yi, r], "region", region)
     last = len(years) - 1
-    for r, region in enumerate(world.regions):
-        add("revenue", "revenue", str(years[-1]), totals.revenue_region[last, r], "region", region)
-    planned = totals.revenue_region[last].sum() * 0.01
-    add("sales_by_region", "revenue", str(years[-1]), planned, "region", cat.PLANNED_REGION)
+    for q in range(4):
+        months = totals.revenue_month[12 * last + 3 * q : 12 * last + 3 * q + 3]
+        for m, v in zip(range(3 * q, 3 * q + 3), _shares(company_q[last, q], months), strict=True):
+            rows.append(("revenue", "revenue", f"{years[-1]}-{m + 1:02d}", None, None, f"{v:.0f}"))
+    for yi, y in enumerate(years[1:], start=1):
+        weights = totals.revenue_region[yi] * rng.uniform(0.9, 1.1, len(world.regions))
+        planned = yi == last  # a province the company plans to enter takes 1 % of the last year's plan
+        for q in range(4):
+            whole = company_q[yi, q]
+            new = np.round(whole * 0.01, -6) if planned else 0.0
+            for r, v in enumerate(_shares(whole - new, weights)):
+                rows.append(("sales_by_region", "revenue", f"{y}-Q{q + 1}", "region", world.regions[r], f"{v:.0f}"))
+                if yi == last:  # the revenue KPI split by region: the same plan, not a second one
+                    rows.append(("revenue", "revenue", f"{y}-Q{q + 1}", "region", world.regions[r], f"{v:.0f}"))
+            if planned:
+                for name in ("sales_by_region", "revenue"):
+                    rows.append((name, "revenue", f"{y}-Q{q + 1}", "region", cat.PLANNED_REGION, f"{new:.0f}"))
+    sellers = [p for p in range(len(world.rep_ids)) if totals.revenue_rep[last, p] > 0]
+    weights = totals.revenue_rep[last, sellers] * rng.uniform(0.85, 1.15, len(sellers))
+    for q in range(4):
+        for p, v in zip(sellers, _shares(company_q[last, q], weights), strict=True):
+            for name in ("sales_per_rep", "revenue"):  # a team's revenue target is its reps' (kpis/targeting.py)
+                rows.append((name, "revenue", f"{years[-1]}-Q{q + 1}", "rep", world.rep_ids[p], f"{v:.0f}"))
     for p, rep in enumerate(world.rep_ids):
-        if totals.revenue_rep[last, p] > 0:
-            add("sales_per_rep", "revenue", str(years[-1]), totals.revenue_rep[last, p], "rep", rep)
         if totals.calls_rep[last, p] > 0:
             add("calls_per_rep", "calls", str(years[-1]), totals.calls_rep[last, p], "rep", rep, digits=0)
     for s, source in enumerate(SOURCES):

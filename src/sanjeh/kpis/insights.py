@@ -55,6 +55,9 @@ def explainers(why: dict[str, Any], lang: str) -> str | None:
     last = i18n.t("insight.and", lang)
     members = names[0] if len(names) == 1 else f"{i18n.join(names[:-1], lang)}{last}{names[-1]}"
     gap = "gap" if why.get("against") == "target" else "move"
+    if total / change > 1.0 + 1e-9:  # others pulled the other way: a share over 100 % reads as nonsense
+        key = f"insight.outweighed_{gap}_{'one' if len(picked) == 1 else 'many'}"
+        return i18n.t(key, lang, members=members)
     key = f"insight.explained_{gap}_{'one' if len(picked) == 1 else 'many'}"
     return i18n.t(key, lang, members=members, share=fmt_rate(total / change, lang, 0))
 

@@ -180,8 +180,12 @@ def explain_findings(engine: Engine, found: list[dict[str, Any]], period: str, k
             measure = suggestion(k, k.headline_measure) if against != "target" else None
         if measure is None:
             continue
+        # one rep's view split by rep says "this rep: 100 %": split by the next dimension instead
+        dims = [d for d in k.dimensions if not (d == "rep" and isinstance(engine.rep_scope, str))]
+        if not dims:
+            continue
         try:
-            why = engine.why(WhyQuery(k.name, period, measure, against, (k.dimensions[0],))).to_dict()
+            why = engine.why(WhyQuery(k.name, period, measure, against, (dims[0],))).to_dict()
         except UserError:
             continue
         for lang in LANGS:

@@ -489,7 +489,10 @@ def _why_view(st: AppState, c: Caller, k: Any, spec: QuerySpec, lang: str, cur: 
     baseline = period.previous() if against == "previous" else period.year_ago()
     if baseline is None:
         return None
-    dims = list(dict.fromkeys([*spec.by[:1], *k.dimensions]))
+    # a dimension that says something: not one the view is filtered on (one member: "100 %"), not
+    # the rep of a rep's own view
+    fixed = {d for d, _ in spec.filters} | ({"rep"} if isinstance(st.scope(c.user), str) else set())
+    dims = [d for d in dict.fromkeys([*spec.by[:1], *k.dimensions]) if d not in fixed]
     filters = [f"{d}:{m}" for d, m in spec.filters]
     for dim in dims[:2]:  # the view's dimension, else the KPI's first (a ratio may refuse one)
         try:

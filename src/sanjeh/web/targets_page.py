@@ -435,12 +435,10 @@ def _done(qp: Any, lang: str) -> str | None:
 
 
 def _audit_view(ed: Editor, a: dict[str, Any]) -> dict[str, Any]:
+    from sanjeh.web.data_pages import when_text  # one rule for a moment: the workspace's zone and calendar
+
     when = a.get("changed_at")
-    text = ""
-    if isinstance(when, dt.datetime):
-        cal: Any = ed.st.ws.settings.calendar
-        day = period_label(unit_of(when.date(), cal, "day").label, ed.lang)
-        text = f"{day}، {digits(when.strftime('%H:%M'), ed.lang)}" if ed.lang == "fa" else f"{day}, {when:%H:%M}"
+    text = when_text(when, ed.st.ws, ed.lang) if isinstance(when, dt.datetime) else ""
     return {
         "when": text,
         "who": a.get("username") or "—",

@@ -203,14 +203,23 @@ def top_members(result: dict[str, Any], kpi: Any, lang: str, *, top: int = TOP) 
     dims: list[str] = list(result.get("by") or [])
     if not dims or not rows:
         return rows, 0
+    # a rate's top members are those it rests on most (100 % of one deal is no news): ranked by its
+    # denominator, else by its counts shown beside it (won + lost deals); other measures by the headline
     head = kpi.headline
+    m = kpi.headline_measure
+    counts = [x.name for x in kpi.visible_measures if x.kind == "count" and any(x.name in r for r in rows)]
+    weigh = [kpi.headline]
+    if m.kind == "ratio" and m.den and any(r.get(m.den) is not None for r in rows):
+        weigh = [m.den]
+    elif m.kind == "ratio" and counts:
+        weigh = counts
 
     def key(r: dict[str, Any]) -> tuple[Any, ...]:
         return tuple(r.get(d) for d in dims)
 
     totals: dict[tuple[Any, ...], float] = {}
     for r in rows:
-        totals[key(r)] = totals.get(key(r), 0.0) + abs(float(r.get(head) or 0))
+        totals[key(r)] = totals.get(key(r), 0.0) + sum(abs(float(r.get(w) or 0)) for w in weigh)
     if len(totals) <= top + 1:
         return rows, 0
     keep = {k for k, _ in sorted(totals.items(), key=lambda kv: -kv[1])[:top]}
