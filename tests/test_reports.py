@@ -7,19 +7,44 @@ hostile import would name it. The PDF is printed by Debian's chromium and read w
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
 import re
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
+from email import policy
+from email.parser import BytesParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from openpyxl import load_workbook
 
 from sanjeh.cli import main
+from sanjeh.errors import UserError
 from sanjeh.formatting import fmt_value
 from sanjeh.reports import gather, write
+from sanjeh.reports.deliver import (
+    Attachment,
+    Bot,
+    DeliveryError,
+    Email,
+    Message,
+    Retry,
+    Webhook,
+    destination,
+    secret,
+    send,
+)
 from sanjeh.workspace import Workspace
-from tests.test_web_support import build_demo_workspace
+from tests.test_web_support import build_demo_workspace, free_port
 
 PERIOD = "1403-Q4"
 EVIL = "=cmd|' /C calc'!A0"
@@ -122,3 +147,185 @@ def test_sanjeh_report_writes_the_file_and_says_so(
     assert "docx" in capsys.readouterr().err
     assert main(["report", "--kpi", "nope", "--format", "xlsx", "-o", str(out), "-w", root]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+# -- delivery -------------------------------------------------------------------------------------------
+TOKEN = "123456:secret-bot-token"
+HOOK_KEY = "hook-signing-key"
+
+
+def _report_files(tmp_path: Path) -> tuple[Attachment, ...]:
+    pdf = tmp_path / "scorecard.pdf"
+    pdf.write_bytes(b"%PDF-1.7 a small report\n%%EOF")
+    xlsx = tmp_path / "scorecard.xlsx"
+    xlsx.write_bytes(b"PK\x03\x04 a workbook")
+    return Attachment.of(pdf), Attachment.of(xlsx)
+
+
+MESSAGE_TEXT = "کارنامهٔ فصل ۴ ۱۴۰۳: درآمد به ۹۳٪ هدف رسید."
+
+
+def test_email_reaches_a_real_smtp_server_with_its_attachments(tmp_path: Path) -> None:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    got: list[bytes] = []
+
+    class Handler:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            got.append(envelope.content)  # type: ignore[attr-defined]
+            return "250 OK"
+
+    def auth(server: object, session: object, envelope: object, mechanism: str, data: object) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and data.login == b"sanjeh" and data.password == b"mail-pass"
+        return AuthResult(success=ok)
+
+    port = free_port()
+    smtp = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=auth, auth_require_tls=False)
+    smtp.start()
+    try:
+        files = _report_files(tmp_path)
+        msg = Message("کارنامهٔ فصل ۴ ۱۴۰۳", MESSAGE_TEXT, files)
+        to = ("director@example.com", "sales@example.com")
+        mail = Email("127.0.0.1", "sanjeh@example.com", to, port=port, starttls=False, user="sanjeh")
+        mail.send(msg, Retry(timeout=10), env={"SANJEH_SMTP_PASSWORD": "mail-pass"})
+    finally:
+        smtp.stop()
+    assert len(got) == 1
+    parsed = BytesParser(policy=policy.default).parsebytes(got[0])
+    assert str(parsed["Subject"]) == "کارنامهٔ فصل ۴ ۱۴۰۳" and "director@example.com" in str(parsed["To"])
+    body = parsed.get_body(preferencelist=("plain",))
+    assert body is not None and MESSAGE_TEXT in body.get_content()
+    parts = {p.get_filename(): p for p in parsed.iter_attachments()}
+    assert set(parts) == {"scorecard.pdf", "scorecard.xlsx"}
+    assert parts["scorecard.pdf"].get_content_type() == "application/pdf"
+    assert parts["scorecard.pdf"].get_payload(decode=True) == files[0].data
+    assert parts["scorecard.xlsx"].get_payload(decode=True) == files[1].data
+
+
+class _Endpoint(BaseHTTPRequestHandler):
+    """A bot API (``/bot<TOKEN>/sendMessage|sendDocument``) and a webhook (``/hook``) in one server.
+    ``plan`` says how to answer the next requests (``fail``: 503, ``slow``: answer late)."""
+
+    seen: ClassVar[list[tuple[str, dict[str, str], bytes]]] = []
+    plan: ClassVar[list[str]] = []
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        step = self.plan.pop(0) if self.plan else "ok"
+        if step == "slow":
+            time.sleep(1.5)
+        if step == "fail":
+            self._answer(503, {"ok": False})
+            return
+        self.seen.append((self.path, dict(self.headers.items()), body))
+        if self.path.startswith("/bot") and not self.path.startswith(f"/bot{TOKEN}/"):
+            self._answer(401, {"ok": False, "description": "Unauthorized"})
+            return
+        self._answer(200, {"ok": True, "result": {}})
+
+    def _answer(self, status: int, data: dict[str, object]) -> None:
+        out = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        with contextlib.suppress(BrokenPipeError):  # the client gave up (its timeout)
+            self.wfile.write(out)
+
+
+@pytest.fixture
+def endpoint() -> Iterator[str]:
+    _Endpoint.seen, _Endpoint.plan = [], []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Endpoint)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _multipart(headers: dict[str, str], body: bytes) -> dict[str, tuple[str | None, bytes]]:
+    head = f"Content-Type: {headers['Content-Type']}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    msg = BytesParser(policy=policy.default).parsebytes(head + body)
+    assert msg.is_multipart()
+    out: dict[str, tuple[str | None, bytes]] = {}
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        out[str(name)] = (part.get_filename(), part.get_payload(decode=True) or b"")
+    return out
+
+
+@pytest.mark.parametrize("kind", ["telegram", "bale"])
+def test_a_bot_gets_the_text_then_each_file_as_a_multipart_upload(
+    endpoint: str, tmp_path: Path, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    files = _report_files(tmp_path)
+    bot = Bot(kind, "-100200300", token_env="BOT_TOKEN", base_url=endpoint)
+    caplog.set_level(logging.DEBUG)
+    bot.send(Message("کارنامه", MESSAGE_TEXT, files), Retry(timeout=5), env={"BOT_TOKEN": TOKEN})
+    paths = [p for p, _, _ in _Endpoint.seen]
+    assert paths == [f"/bot{TOKEN}/sendMessage", f"/bot{TOKEN}/sendDocument", f"/bot{TOKEN}/sendDocument"]
+    text = json.loads(_Endpoint.seen[0][2])
+    assert text == {"chat_id": "-100200300", "text": "کارنامه\n\n" + MESSAGE_TEXT}
+    for (_, headers, body), sent in zip(_Endpoint.seen[1:], files, strict=True):
+        assert headers["Content-Type"].startswith("multipart/form-data; boundary=")
+        fields = _multipart(headers, body)
+        assert fields["chat_id"] == (None, b"-100200300")
+        assert fields["document"] == (sent.filename, sent.data)
+    wrong = Bot(kind, "1", token_env="BOT_TOKEN", base_url=endpoint)
+    with pytest.raises(DeliveryError) as refused:
+        wrong.send(Message("x", "y"), Retry(timeout=5), env={"BOT_TOKEN": "999:wrong-token"})
+    assert "401" in refused.value.message and "wrong-token" not in refused.value.message
+    assert TOKEN not in caplog.text and "wrong-token" not in caplog.text
+
+
+def test_the_webhook_is_signed_and_retried_after_a_failure_and_a_timeout(endpoint: str, tmp_path: Path) -> None:
+    files = _report_files(tmp_path)
+    waits: list[float] = []
+    _Endpoint.plan = ["fail", "slow", "ok"]
+    hook = Webhook(endpoint + "/hook", secret_env="HOOK_KEY")
+    hook.send(
+        Message("کارنامه", MESSAGE_TEXT, files), Retry(timeout=0.5, sleep=waits.append), env={"HOOK_KEY": HOOK_KEY}
+    )
+    assert waits == [1.0, 2.0]  # backoff: 1 s after the 503, 2 s after the timeout
+    path, headers, body = _Endpoint.seen[-1]
+    assert path == "/hook"
+    stamp = headers["X-Sanjeh-Timestamp"]
+    expected = hmac.new(HOOK_KEY.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    assert headers["X-Sanjeh-Signature"] == f"sha256={expected}"
+    data = json.loads(body)
+    assert data["event"] == "report" and data["text"] == MESSAGE_TEXT
+    sent = {a["filename"]: a for a in data["attachments"]}
+    assert base64.b64decode(sent["scorecard.pdf"]["content_base64"]) == files[0].data
+    assert sent["scorecard.xlsx"]["sha256"] == hashlib.sha256(files[1].data).hexdigest()
+    _Endpoint.plan = ["fail"] * 3
+    with pytest.raises(DeliveryError) as gave_up:
+        hook.send(Message("x", "y"), Retry(attempts=3, timeout=2, sleep=waits.append), env={"HOOK_KEY": HOOK_KEY})
+    assert "503" in gave_up.value.message and waits[2:] == [1.0, 2.0]
+
+
+def test_secrets_come_from_the_environment_or_a_private_file_never_from_settings(tmp_path: Path) -> None:
+    file = tmp_path / "token"
+    file.write_text(TOKEN + "\n")
+    file.chmod(0o644)
+    with pytest.raises(UserError) as exposed:
+        secret("BOT_TOKEN", {"BOT_TOKEN_FILE": str(file)})
+    assert "chmod 600" in exposed.value.message and TOKEN not in exposed.value.message
+    file.chmod(0o600)
+    assert secret("BOT_TOKEN", {"BOT_TOKEN_FILE": str(file)}) == TOKEN
+    assert secret("BOT_TOKEN", {"BOT_TOKEN": "from-env"}) == "from-env"
+    with pytest.raises(UserError, match="BOT_TOKEN"):
+        secret("BOT_TOKEN", {})
+    with pytest.raises(UserError) as clear:
+        destination({"kind": "telegram", "chat_id": 1, "token": TOKEN})
+    assert "token" in clear.value.text("fa") and "رمز است" in clear.value.text("fa") and TOKEN not in str(clear.value)
+    bot = destination({"kind": "bale", "chat_id": 42, "token_env": "BALE_TOKEN"})
+    assert isinstance(bot, Bot) and bot.chat_id == "42"
+    closed = Bot("telegram", "1", token_env="T", base_url=f"http://127.0.0.1:{free_port()}")
+    result = send([closed], Message("x", "y"), Retry(attempts=2, timeout=1, sleep=lambda s: None), env={"T": TOKEN})
+    assert list(result) == ["telegram:1"] and "ConnectError" in result["telegram:1"]
+    assert TOKEN not in result["telegram:1"]
