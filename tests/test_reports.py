@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -23,6 +25,7 @@ from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -43,6 +46,7 @@ from sanjeh.reports.deliver import (
     secret,
     send,
 )
+from sanjeh.reports.schedule import Cron, claim, period_of, run_due, runs, schedules
 from sanjeh.workspace import Workspace
 from tests.test_web_support import build_demo_workspace, free_port
 
@@ -329,3 +333,92 @@ def test_secrets_come_from_the_environment_or_a_private_file_never_from_settings
     result = send([closed], Message("x", "y"), Retry(attempts=2, timeout=1, sleep=lambda s: None), env={"T": TOKEN})
     assert list(result) == ["telegram:1"] and "ConnectError" in result["telegram:1"]
     assert TOKEN not in result["telegram:1"]
+
+
+# -- schedules ------------------------------------------------------------------------------------------
+TEHRAN = ZoneInfo("Asia/Tehran")
+
+
+def _tehran(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=TEHRAN)  # type: ignore[misc]
+
+
+def test_cron_is_read_in_tehran_time_and_periods_follow_the_jalali_calendar() -> None:
+    saturdays = Cron.parse("0 8 * * 6")
+    now = dt.datetime(2025, 3, 22, 5, 0, tzinfo=dt.UTC)  # 08:30 in Tehran (UTC+3:30, no DST since 2022)
+    long_ago = now - dt.timedelta(days=30)
+    assert saturdays.latest(now, TEHRAN, long_ago) == _tehran(2025, 3, 22, 8, 0)
+    assert saturdays.latest(now - dt.timedelta(minutes=31), TEHRAN, long_ago) == _tehran(2025, 3, 15, 8, 0)
+    # 2 Farvardin 1404 (the day after Nowruz): last week is week 1 of 1404 (Saturday 24 Esfand to
+    # Nowruz: week 1 holds 1 Farvardin), last month Esfand (30 days in 1403, a leap year), month to
+    # date the first day only
+    assert period_of("last_month", dt.date(2025, 3, 22), "jalali") == "1403-12"
+    assert period_of("last_week", dt.date(2025, 3, 22), "jalali") == "1404-W01"
+    assert period_of("month_to_date", dt.date(2025, 3, 22), "jalali") == "1404-01-01"
+    assert period_of("month_to_date", dt.date(2025, 3, 21), "jalali") == "1403-12"  # Nowruz itself
+    assert period_of("month_to_date", dt.date(2025, 3, 20), "jalali") == "1403-12-01..1403-12-29"
+    assert period_of("quarter_to_date", dt.date(2025, 2, 1), "jalali") == "1403-10-01..1403-11-12"
+    first_of_month = Cron.parse("30 7 1 * *")
+    assert first_of_month.latest(now, TEHRAN, long_ago) == _tehran(2025, 3, 1, 7, 30)
+    for bad in ("0 8 * *", "61 8 * * *", "0 8 * * mon", "*/0 * * * *"):
+        with pytest.raises(UserError, match="cron"):
+            Cron.parse(bad)
+
+
+def test_a_schedule_runs_once_at_its_tehran_time_and_a_missed_run_once_on_start(ws: Workspace, endpoint: str) -> None:
+    hook = {"kind": "webhook", "url": endpoint + "/hook", "secret_env": "HOOK_KEY"}
+    job = {"name": "weekly", "cron": "0 8 * * 6", "period": "last_month", "formats": ["xlsx"], "kpis": ["revenue"]}
+    before = ws.settings
+    ws.settings = dataclasses.replace(before, schedules=({**job, "to": [hook]},))  # type: ignore[misc]
+    env = {"HOOK_KEY": HOOK_KEY}
+    try:
+        saturday = _tehran(2025, 3, 22, 8, 0, 20).astimezone(dt.UTC)
+        assert run_due(ws, saturday - dt.timedelta(minutes=1), env=env) == []  # 07:59: not yet
+        ran = run_due(ws, saturday, env=env)
+        assert [(r.job, r.planned, r.period, r.status) for r in ran] == [
+            ("weekly", _tehran(2025, 3, 22, 8, 0), "1403-12", "ok")
+        ]
+        assert run_due(ws, saturday + dt.timedelta(minutes=5), env=env) == []  # once per planned time
+        body = _Endpoint.seen[-1][2]
+        sent = json.loads(body)["attachments"]
+        assert [a["filename"] for a in sent] == ["weekly-1403-12.xlsx"]
+        assert "1403" in json.loads(body)["subject"] or "۱۴۰۳" in json.loads(body)["subject"]
+        # the runner was down for three Saturdays: on start the latest one runs, once
+        later = _tehran(2025, 4, 28, 9, 0).astimezone(dt.UTC)
+        again = run_due(ws, later, env=env)
+        assert [(r.planned, r.period) for r in again] == [(_tehran(2025, 4, 26, 8, 0), "1404-01")]
+        log = runs(ws)
+        assert [(r["job"], r["status"], r["period"]) for r in log[:2]] == [
+            ("weekly", "ok", "1404-01"),
+            ("weekly", "ok", "1403-12"),
+        ]
+        assert log[0]["recipients"] == endpoint + "/hook" and log[0]["ended"] >= log[0]["started"]
+        # two runners racing for one planned run: the warehouse's unique (job, planned) lets one win
+        planned = _tehran(2025, 4, 19, 8, 0)
+        assert claim(ws, "weekly", planned, "1404-01", later) is True
+        assert claim(ws, "weekly", planned, "1404-01", later) is False
+        # a destination that keeps failing: the run is logged as failed, with the reason
+        _Endpoint.plan = ["fail"] * 10
+        failing = run_due(
+            ws, _tehran(2025, 5, 3, 8, 1).astimezone(dt.UTC), env=env, retry=Retry(attempts=2, sleep=lambda s: None)
+        )
+        assert failing[0].status == "failed" and "503" in runs(ws)[0]["error"]
+    finally:
+        ws.settings = before  # type: ignore[misc]
+
+
+def test_a_schedule_with_a_mistake_is_refused_with_its_name() -> None:
+    ok = {"name": "w", "cron": "0 8 * * 6", "to": [{"kind": "bale", "chat_id": 1, "token_env": "B"}]}
+    assert schedules([ok])[0].zone.key == "Asia/Tehran"
+    for change, word in (
+        ({"cron": "every saturday"}, "cron"),
+        ({"zone": "Tehran/Asia"}, "Tehran/Asia"),
+        ({"period": "last_decade"}, "last_decade"),
+        ({"formats": ["docx"]}, "docx"),
+        ({"to": []}, "no recipients"),
+        ({"to": [{"kind": "bale", "chat_id": 1, "token": TOKEN}]}, "secret"),
+    ):
+        with pytest.raises(UserError) as refused:
+            schedules([{**ok, **change}])
+        assert "schedule 'w'" in refused.value.message and word in refused.value.message
+        assert TOKEN not in refused.value.message

@@ -815,6 +815,38 @@ def report(
     )
 
 
+@app.command()
+def scheduler(
+    workspace: WorkspaceOpt = None,
+    once: Annotated[bool, typer.Option("--once", help="Run what is due now, then stop.")] = False,
+    every: Annotated[float, typer.Option("--every", help="Seconds between two looks at the schedules.")] = 30.0,
+) -> None:
+    """Run the report schedules of sanjeh.toml when they are due, and log each run (docs/reports.md)."""
+    import datetime as dt
+    import time
+
+    from sanjeh.i18n import normalize_lang, period_label
+    from sanjeh.reports.schedule import run_due, schedules
+
+    ws = _open(workspace)
+    lang = normalize_lang(ws.settings.language)
+    try:
+        schedules(ws.settings.schedules)  # a mistake stops here, before any run
+        while True:
+            for ran in run_due(ws, dt.datetime.now(dt.UTC)):
+                when = ran.planned.strftime("%Y-%m-%d %H:%M %Z")
+                text = message(
+                    "report.ran", lang, job=ran.job, when=when, period=_plain(period_label(ran.period, lang))
+                )
+                status = message(f"report.run_status.{ran.status}", lang)
+                _out().print(escape(f"{text}: {status}"), highlight=False)
+            if once:
+                break
+            time.sleep(every)
+    finally:
+        ws.close()
+
+
 def _as_of_day(text: str) -> Any:
     """``--as-of``: a day label, Jalali (1403-01-15) or Gregorian (2024-04-03)."""
     from sanjeh.calendar import parse_period
