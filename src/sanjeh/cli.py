@@ -50,7 +50,7 @@ FORMATS = ("table", "json", "csv")
 #: sanjeh/local.py): every command that opens a workspace, but ``serve`` itself and the two that
 #: make one (``init``, ``demo``). A command added later joins here or says why not
 #: (tests/test_local_channel.py). ``targets`` and ``why`` are commands other branches add.
-FORWARDED = ("import", "rejects", "kpis", "kpi", "scorecard", "users", "targets", "why")
+FORWARDED = ("import", "rejects", "kpis", "kpi", "scorecard", "users", "targets", "why", "report")
 #: What a forwarded command may change, so the server forgets what it cached of it.
 CHANGES = {"import": ("data",), "targets": ("targets",), "users": ("users",)}
 
@@ -771,6 +771,80 @@ def scorecard(
     sc = ws.engine().scorecard(period or _default_period(ws))
     _render_scorecard(sc, ws.settings.language, fmt, ws.settings.money_format)
     ws.close()
+
+
+@app.command()
+def report(
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="xlsx | pdf | html")],
+    period: Annotated[
+        str | None, typer.Option(help="Period label (default: the latest complete quarter, or the last with data).")
+    ] = None,
+    kpi: Annotated[
+        list[str] | None, typer.Option("--kpi", help="A KPI to give a page (repeat; default: every KPI).")
+    ] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="fa | en (default: the workspace's language).")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """The scorecard (with what stands out) and the KPIs' pages as one XLSX, PDF or HTML file."""
+    from sanjeh.i18n import normalize_lang, period_label
+    from sanjeh.reports import FORMATS, gather, write
+
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise UserError(key="cli.report_format", params={"format": fmt})
+    ws = _open(workspace)
+    try:
+        rep = gather(ws, period or _default_period(ws), kpi or (), lang)
+        write(rep, fmt, _path(output))
+    finally:
+        ws.close()
+    shown = normalize_lang(ws.settings.language)
+    _out().print(
+        escape(
+            message(
+                "report.written",
+                shown,
+                path=str(output),
+                format=fmt.upper(),
+                kpis=_n(len(rep.pages), shown),
+                period=_plain(period_label(rep.period, shown)),
+            )
+        ),
+        highlight=False,
+    )
+
+
+@app.command()
+def scheduler(
+    workspace: WorkspaceOpt = None,
+    once: Annotated[bool, typer.Option("--once", help="Run what is due now, then stop.")] = False,
+    every: Annotated[float, typer.Option("--every", help="Seconds between two looks at the schedules.")] = 30.0,
+) -> None:
+    """Run the report schedules of sanjeh.toml when they are due, and log each run (docs/reports.md)."""
+    import datetime as dt
+    import time
+
+    from sanjeh.i18n import normalize_lang, period_label
+    from sanjeh.reports.schedule import run_due, schedules
+
+    ws = _open(workspace)
+    lang = normalize_lang(ws.settings.language)
+    try:
+        schedules(ws.settings.schedules)  # a mistake stops here, before any run
+        while True:
+            for ran in run_due(ws, dt.datetime.now(dt.UTC)):
+                when = ran.planned.strftime("%Y-%m-%d %H:%M %Z")
+                text = message(
+                    "report.ran", lang, job=ran.job, when=when, period=_plain(period_label(ran.period, lang))
+                )
+                status = message(f"report.run_status.{ran.status}", lang)
+                _out().print(escape(f"{text}: {status}"), highlight=False)
+            if once:
+                break
+            time.sleep(every)
+    finally:
+        ws.close()
 
 
 def _as_of_day(text: str) -> Any:

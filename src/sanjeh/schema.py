@@ -397,6 +397,16 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
         "created_at": "timestamp",
         "expires_at": "timestamp",
     },
+    "_runs": {  # the scheduler's run log (sanjeh/reports/schedule.py); (job, planned) is unique: the lock
+        "job": "string",
+        "planned": "timestamp",  # UTC
+        "period": "string",
+        "started": "timestamp",
+        "ended": "timestamp",
+        "status": "string",  # running | ok | partial | failed
+        "error": "string",
+        "recipients": "string",
+    },
     "_target_changes": {  # the audit of the targets (sanjeh.targets): who changed what, when, old -> new
         "changed_at": "timestamp",
         "username": "string",
@@ -411,3 +421,5 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
         "via": "string",  # editor | api | copy | spread
     },
 }
+#: System tables' unique keys (a unique index each): two writers cannot both insert one key.
+SYSTEM_UNIQUE: dict[str, tuple[str, ...]] = {"_runs": ("job", "planned")}

@@ -21,7 +21,7 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from sanjeh.errors import InternalError, UserError, WorkspaceBusy
-from sanjeh.schema import SYSTEM_TABLES, TABLES, Table
+from sanjeh.schema import SYSTEM_TABLES, SYSTEM_UNIQUE, TABLES, Table
 
 #: Prefix of the tables an import parks its checked rows in until its final transaction
 #: (``__import_<pid>_<import id>_<table>``); see :func:`shadow_name`.
@@ -86,6 +86,10 @@ class Warehouse:
                 self.con.create_table(name, schema=ibis.schema(schema))
             else:
                 self.add_missing_columns(name, schema)
+        if self.kind in ("duckdb", "postgres"):
+            for name, cols in SYSTEM_UNIQUE.items():
+                index = _q(f"{name}_unique")
+                self.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {index} ON {_q(name)} ({', '.join(map(_q, cols))})")
         mine = f"{SHADOW_PREFIX}{os.getpid()}_"  # a live import of this process (same file opened twice)
         for name in existing:
             if name.startswith(SHADOW_PREFIX) and not name.startswith(mine):
