@@ -152,7 +152,7 @@ def period_target(engine: Engine, kpi: KPI, measure: Measure, period: Period) ->
     rows = engine.run(Query(kpi.name, period.label, measures=(measure.name,)), whole=True).rows
     col = "target" if measure.name == kpi.headline else f"{measure.name}_target"
     values = [r.get(col) for r in rows if r.get(col) is not None]
-    return float(values[0]) if len(values) == 1 else None
+    return float(values[0]) if len(values) == 1 and values[0] is not None else None
 
 
 def pace(
