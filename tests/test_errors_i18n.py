@@ -34,7 +34,6 @@ KEYED = (
     "kpis/query.py",
     "kpis/pace.py",
     "kpis/forecast.py",
-    "kpis/pipeline.py",
     "kpis/why.py",
     "web/api.py",
     "web/auth.py",
