@@ -48,6 +48,7 @@ def _fill(ws: Workspace) -> Workspace:
             _deal("Y", "B", "open", "2024-03-31", None, 1200.0, "R2", "ads"),
             _deal("Z", "C", "open", "2024-02-12", None, 400.0, "R1", "web"),
             _deal("LATE", "A", "open", "2024-04-05", None, 9999.0, "R1", "web"),  # after the as-of day
+            _deal("LATER_WON", "won", "won", "2024-03-01", "2024-05-01", 10.0, "R3", "ads"),  # open on the day
         ],
     )
     return ws
@@ -57,17 +58,24 @@ def test_weighted_pipeline_by_hand(workspace: Workspace) -> None:
     pipe = weighted_pipeline(_fill(workspace).engine(), "1403-01", as_of=AS_OF)
     assert pipe.overall == 0.5 and pipe.closed == 6
     stages = {s.stage: (s.deals, s.probability) for s in pipe.stages}
-    assert stages == {"A": (4, pytest.approx(4 / 7)), "B": (2, pytest.approx(5 / 12)), "C": (0, 0.5)}
+    assert stages == {
+        "A": (4, pytest.approx(4 / 7)),
+        "B": (2, pytest.approx(5 / 12)),
+        "C": (0, 0.5),
+        "unknown": (0, 0.5),
+    }
     deals = {d.opportunity_id: d for d in pipe.deals}
-    assert set(deals) == {"X", "Y", "Z"}
+    assert set(deals) == {"X", "Y", "Z", "LATER_WON"}
+    assert (deals["LATER_WON"].stage, deals["LATER_WON"].probability) == ("unknown", 0.5)  # not its closing stage
     assert (deals["X"].expected_close, deals["X"].period) == (dt.date(2024, 4, 17), "1403-01")
     assert (deals["Y"].expected_close, deals["Y"].period) == (dt.date(2024, 4, 20), "1403-02")
     assert (deals["Z"].expected_close, deals["Z"].stale) == (AS_OF, True)
-    x, y, z = 1000 * 4 / 7, 1200 * 5 / 12, 400 * 0.5
-    assert pipe.per("period") == {"1403-01": pytest.approx(x + z), "1403-02": pytest.approx(y)}
-    assert pipe.per("rep") == {"R1": pytest.approx(x + z), "R2": pytest.approx(y)}
-    assert pipe.per("source") == {"web": pytest.approx(x + z), "ads": pytest.approx(y)}
-    assert pipe.in_period == pytest.approx(x + z)
+    # LATER_WON: 32 days old, median(8) = 8 days left -> 2024-04-10 (1403-01), 10 x 0.5 = 5
+    x, y, z, w = 1000 * 4 / 7, 1200 * 5 / 12, 400 * 0.5, 5.0
+    assert pipe.per("period") == {"1403-01": pytest.approx(x + z + w), "1403-02": pytest.approx(y)}
+    assert pipe.per("rep") == {"R1": pytest.approx(x + z), "R2": pytest.approx(y), "R3": pytest.approx(w)}
+    assert pipe.per("source") == {"web": pytest.approx(x + z), "ads": pytest.approx(y + w)}
+    assert pipe.in_period == pytest.approx(x + z + w)
     assert pipe.to_dict()["deals"][0]["opportunity_id"] == "X"
 
 

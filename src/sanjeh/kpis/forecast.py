@@ -181,3 +181,42 @@ def forecast(
 
 def _months_between(a: Unit, b: Unit) -> int:
     return (b.year * 12 + b.number) - (a.year * 12 + a.number)
+
+
+BY = ("rep", "source")
+
+
+def outlook(
+    engine: Engine,
+    kpi_name: str,
+    period: str,
+    *,
+    measure: str | None = None,
+    by: str | None = None,
+    as_of: dt.date | None = None,
+) -> dict[str, Any]:
+    """The three views side by side, for the surfaces: ``pace``, ``forecast`` (or, with too little
+    history, ``forecast_error`` in fa and en and no forecast) and the weighted ``pipeline`` (a
+    money measure only: the deals' amounts are money), split ``by`` rep or source when asked."""
+    from sanjeh.kpis.pipeline import weighted_pipeline
+
+    if by is not None and by not in BY:
+        raise InvalidQuery(
+            key="query.forecast_by", params={"given": by, "allowed": list(BY)}, details={"by": by, "allowed": list(BY)}
+        )
+    pc = pace(engine, kpi_name, period, measure=measure, as_of=as_of)
+    out: dict[str, Any] = {"kpi": pc.kpi.name, "measure": pc.measure.name, "unit": pc.measure.unit}
+    out["pace"] = pc.to_dict()
+    try:
+        out["forecast"] = forecast(engine, kpi_name, period, measure=pc.measure.name, as_of=pc.as_of).to_dict()
+    except InvalidQuery as e:
+        if e.key != "query.forecast_history":
+            raise
+        out["forecast"] = None
+        out["forecast_error"] = {"code": e.key, "fa": e.text("fa"), "en": e.text("en"), "details": e.details}
+    if pc.measure.unit == "money":
+        pipe = weighted_pipeline(engine, period, as_of=pc.as_of).to_dict()
+        if by is not None:
+            pipe["by"] = by
+        out["pipeline"] = pipe
+    return out

@@ -13,6 +13,8 @@ expected to close in (docs/forecast.md, "Weighted pipeline").
   creation to its win): for an open deal ``a`` days old, the median of ``cycle − a`` over the won
   deals whose cycle was longer than ``a``. A deal older than every won deal's cycle is *stale*: it
   is placed on the as-of day (if it is to close, it is overdue).
+- As of a day in the past, a deal closed since then was open: its stage on that day is not known
+  (the table keeps only its closing stage), so it counts as stage ``unknown`` at the overall rate.
 - **Expected revenue** = amount × probability, summed per period (units of the asked period's
   kind: months for a month, quarters for a quarter…), per rep and per source.
 
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from sanjeh.kpis.engine import Engine
 
 PRIOR = 10.0
+UNKNOWN_STAGE = "unknown"
 
 
 @dataclass(frozen=True)
@@ -162,8 +165,9 @@ def weighted_pipeline(engine: Engine, period: str, *, as_of: dt.date | None = No
         still_open = r["status"] == "open" or (r["closed_day"] is not None and r["closed_day"] > day)
         if not still_open or r["created_day"] is None or r["created_day"] > day or overall is None:
             continue
-        stage = str(r["stage"])
-        rate = rates.get(stage)
+        # a deal closed since the as-of day carries its closing stage: its stage then is unknown
+        stage = str(r["stage"]) if r["status"] == "open" else UNKNOWN_STAGE
+        rate = rates.get(stage) if stage != UNKNOWN_STAGE else None
         prob = rate.probability if rate else overall
         age = (day - r["created_day"]).days
         left = remaining_days(age, cycles)
