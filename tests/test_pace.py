@@ -81,3 +81,27 @@ def test_pace_refuses_a_measure_that_does_not_add_up(workspace: Workspace) -> No
         pace(ws.engine(), "win_rate", "1403-01", as_of=AS_OF)
     assert e.value.key == "query.forecast_not_additive"
     assert "won" in e.value.details["additive"]
+
+
+def test_sanjeh_forecast_prints_the_pace_and_says_why_there_is_no_forecast(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from sanjeh.cli import main
+
+    root = _fill(workspace).root
+    workspace.close()
+    args = ["forecast", "revenue", "--period", "1403-01", "--as-of", "1403-01-14", "-w", str(root)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "۹۵٪" in out and "۱۲ روز کاری" in out  # on pace for 95 % of target, 12 working days left
+    assert "۲۴ ماه" in out  # the forecast needs 24 months: the keyed message, in Persian
+    assert main([*args, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["forecast"] is None and data["forecast_error"]["code"] == "query.forecast_history"
+    assert data["pace"]["projected"] == 1900.0 and data["pipeline"]["deals"] == []
+    assert main([*args, "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("section,key,value")
+    assert main([*args, "--by", "region"]) == 2
+    assert "region" in capsys.readouterr().err
