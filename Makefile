@@ -12,6 +12,7 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --no-deps 'statsforecast>=2.1,<3' 'fugue>=0.9.4,<0.10'  # pyproject.toml says why
 	@touch $@
 
 # Debian packages the tests use: chromium (browser tests), PostgreSQL and Java (Spark) for the backend tests,

@@ -32,6 +32,8 @@ KEYED = (
     "users.py",
     "workspace.py",
     "kpis/query.py",
+    "kpis/pace.py",
+    "kpis/forecast.py",
     "kpis/why.py",
     "web/api.py",
     "web/auth.py",

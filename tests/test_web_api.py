@@ -319,3 +319,32 @@ def test_root_path_is_not_a_directory_listing(served: Served, admin: httpx.Clien
         # a stranger is sent to the login page for any path that is not public, a user gets 404
         assert c.get("/static/../pyproject.toml", follow_redirects=False).status_code == 303
     assert admin.get("/static/../pyproject.toml").status_code == 404
+
+
+# -- forecast (docs/forecast.md) ------------------------------------------------------------------
+def test_forecast_has_pace_forecast_and_pipeline(admin: httpx.Client) -> None:
+    body = admin.get("/api/v1/kpis/revenue/forecast", params={"period": PERIOD, "by": "source"}).json()
+    assert body["kpi"] == "revenue" and body["pace"]["period"] == PERIOD
+    assert body["forecast"] is not None or body["forecast_error"]["code"] == "query.forecast_history"
+    assert body["pipeline"]["by"] == "source" and body["pipeline"]["per_source"]
+
+
+def test_a_reps_forecast_covers_their_own_deals(admin: httpx.Client, rep2: httpx.Client) -> None:
+    me = rep2.get("/api/v1/me").json()
+    mine = rep2.get("/api/v1/kpis/revenue/forecast", params={"period": PERIOD}).json()["pipeline"]
+    every = admin.get("/api/v1/kpis/revenue/forecast", params={"period": PERIOD}).json()["pipeline"]
+    assert {d["rep"].lower() for d in mine["deals"]} <= {me["rep_id"].lower()}
+    assert len(mine["deals"]) < len(every["deals"])
+
+
+@pytest.mark.parametrize(
+    ("params", "name", "status"),
+    [
+        ({"by": "region"}, "revenue", 422),
+        ({"period": "1403-13"}, "revenue", 422),
+        ({}, "win_rate", 422),
+        ({}, "no_such_kpi", 404),
+    ],
+)
+def test_forecast_refuses_bad_parameters(admin: httpx.Client, params: dict[str, str], name: str, status: int) -> None:
+    assert_error(admin.get(f"/api/v1/kpis/{name}/forecast", params=params), status)

@@ -50,7 +50,7 @@ FORMATS = ("table", "json", "csv")
 #: sanjeh/local.py): every command that opens a workspace, but ``serve`` itself and the two that
 #: make one (``init``, ``demo``). A command added later joins here or says why not
 #: (tests/test_local_channel.py). ``targets`` and ``why`` are commands other branches add.
-FORWARDED = ("import", "rejects", "kpis", "kpi", "scorecard", "users", "targets", "why", "report")
+FORWARDED = ("import", "rejects", "kpis", "kpi", "scorecard", "users", "targets", "why", "report", "forecast")
 #: What a forwarded command may change, so the server forgets what it cached of it.
 CHANGES = {"import": ("data",), "targets": ("targets",), "users": ("users",)}
 
@@ -749,6 +749,149 @@ def _render_why(answer: Any, lang: str, money: Any) -> None:
     out.print(t)
     for w in answer.warnings:
         out.print(f"[yellow]{w[lang]}[/yellow]")
+
+
+@app.command("forecast")
+def forecast_cmd(
+    name: Annotated[str, typer.Argument(help="The KPI (see `sanjeh kpis`).")],
+    period: Annotated[str | None, typer.Option(help="The period to land, e.g. 1403-Q1 or 1403.")] = None,
+    measure: Annotated[str | None, typer.Option(help="An additive measure (default: the headline).")] = None,
+    by: Annotated[str | None, typer.Option(help="Split the weighted pipeline by rep | source.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="The day counted as today: 1403-01-15 or 2024-04-03 (default: today).")
+    ] = None,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Where a period will land: the pace by working days, a statistical forecast with its
+    backtest error and the chance of the target, and the weighted pipeline (docs/forecast.md)."""
+    from sanjeh.kpis.forecast import outlook
+
+    fmt = _check_format(fmt)
+    if not period:
+        raise UserError(key="cli.period_required")
+    day = _as_of_day(as_of) if as_of else None
+    ws = _open(workspace)
+    data = outlook(ws.engine(), name, period, measure=measure, by=by.strip().lower() if by else None, as_of=day)
+    lang = ws.settings.language
+    if fmt == "json":
+        _print_json(data)
+    elif fmt == "csv":
+        _stdout().write(to_csv(*_forecast_csv(data)))
+    else:
+        _render_forecast(data, ws.engine().kpi(name), lang, ws.settings.money_format)
+    ws.close()
+
+
+def _forecast_csv(data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """One row per line: the pace, each forecast month, the landing, each pipeline line."""
+    rows: list[dict[str, Any]] = []
+    pc = data["pace"]
+    rows.append({"section": "pace", "key": pc["period"], "value": pc["projected"], "target": pc["target"]})
+    fc = data.get("forecast")
+    if fc:
+        for m in fc["months"]:
+            rows.append({"section": "forecast", "key": m["month"], "value": m["mean"], **{k: m[k] for k in _BANDS}})
+        land = fc["landing"]
+        rows.append(
+            {
+                "section": "landing",
+                "key": pc["period"],
+                "value": land["mean"],
+                "target": pc["target"],
+                "chance": fc["chance_of_target"],
+                **{k: land[k] for k in _BANDS},
+            }
+        )
+    pipe = data.get("pipeline")
+    if pipe:
+        split = "per_" + pipe.get("by", "period")
+        for k, v in pipe[split].items():
+            rows.append({"section": f"pipeline_{split}", "key": k, "value": v})
+    return rows, ["section", "key", "value", *_BANDS, "target", "chance"]
+
+
+_BANDS = ("lo80", "hi80", "lo95", "hi95")
+
+
+def _render_forecast(data: dict[str, Any], kpi: Any, lang: str, money: Any) -> None:
+    from sanjeh.formatting import fmt_number
+    from sanjeh.i18n import period_label
+
+    unit = data["unit"]
+    out = _out()
+
+    def v(x: Any) -> str:
+        return fmt_value(x, unit, lang, money)
+
+    pc = data["pace"]
+    common = {
+        "kpi": kpi.title[lang],
+        "period": period_label(pc["period"], lang),
+        "so_far": v(pc["so_far"]),
+        "left": fmt_number(pc["working_days_left"], lang),
+        "total": fmt_number(pc["working_days_left"] + pc["working_days_elapsed"], lang),
+        "projected": v(pc["projected"]),
+    }
+    if pc["target"] is not None:
+        out.print(
+            message(
+                "forecast.pace",
+                lang,
+                target=v(pc["target"]),
+                attainment=fmt_value(pc["attainment_so_far"], "rate", lang),
+                projected_attainment=fmt_value(pc["projected_attainment"], "rate", lang),
+                **common,
+            )
+        )
+    else:
+        out.print(message("forecast.pace_no_target", lang, **common))
+    fc = data.get("forecast")
+    if fc is None:
+        out.print(f"[yellow]{escape(data['forecast_error'][lang])}[/yellow]")
+    else:
+        mase = fmt_number(fc["backtest_mase"][fc["model"]], lang, 2)
+        t = Table(title=message("forecast.title", lang, model=fc["model"], mase=mase))
+        for i, key in enumerate(("month", "mean", "i80", "i95")):
+            t.add_column(message(f"forecast.{key}", lang), justify="left" if i == 0 else "right")
+        for m in fc["months"]:
+            t.add_row(
+                period_label(m["month"], lang),
+                v(m["mean"]),
+                f"{v(m['lo80'])} – {v(m['hi80'])}",
+                f"{v(m['lo95'])} – {v(m['hi95'])}",
+            )
+        out.print(t)
+        land = fc["landing"]
+        out.print(message("forecast.landing", lang, **{k: v(land[k]) for k in ("mean", "booked", *_BANDS)}))
+        if fc["chance_of_target"] is not None:
+            out.print(message("forecast.chance", lang, chance=fmt_value(fc["chance_of_target"], "rate", lang)))
+    pipe = data.get("pipeline")
+    if pipe:
+        out.print(
+            message(
+                "forecast.pipeline",
+                lang,
+                expected=v(pipe["expected_in_period"]),
+                period=period_label(pipe["period"], lang),
+                deals=fmt_number(len(pipe["deals"]), lang),
+                rate=fmt_value(pipe["overall_win_rate"], "rate", lang),
+                closed=fmt_number(pipe["closed_deals"], lang),
+            )
+        )
+        st = Table()
+        for i, key in enumerate(("stage", "deals", "probability")):
+            st.add_column(message(f"forecast.{key}", lang), justify="left" if i == 0 else "right")
+        for s in pipe["stages"]:
+            st.add_row(escape(s["stage"]), fmt_number(s["deals"], lang), fmt_value(s["probability"], "rate", lang))
+        out.print(st)
+        split = pipe.get("by", "period")
+        pt = Table()
+        pt.add_column(message(f"forecast.per_{split}", lang))
+        pt.add_column(message("forecast.expected", lang), justify="right")
+        for k, x in pipe[f"per_{split}"].items():
+            pt.add_row(period_label(k, lang) if split == "period" else escape(k), v(x))
+        out.print(pt)
 
 
 @app.command()

@@ -171,6 +171,21 @@ def kpi_why(
     return st.why(c.user, q)
 
 
+@router.get("/kpis/{name}/forecast", responses=ERRORS)
+def kpi_forecast(
+    request: Request,
+    name: str,
+    c: CallerDep,
+    period: Annotated[str | None, Query(description="e.g. 1403-Q1 (default: the current quarter)")] = None,
+    measure: Annotated[str | None, Query(description="an additive measure (default: the headline)")] = None,
+    by: Annotated[str | None, Query(description="split the weighted pipeline by rep or source")] = None,
+) -> dict[str, Any]:
+    """Where the period will land: pace by working days, a statistical forecast with its backtest
+    error and the chance of the target, and the weighted pipeline (docs/forecast.md). A rep's
+    answer covers their own deals and rows only."""
+    return state_of(request).forecast(c.user, name, period, measure, by.strip().lower() if by else None)
+
+
 @router.get("/scorecard", responses=ERRORS)
 def scorecard(
     request: Request,

@@ -319,6 +319,19 @@ class AppState:
         """The engine's "why" answer (kpis/why.py) as a dict, cached; a rep's covers their own rows."""
         return self.cached(("why", q), self.scope(user), lambda e: dict(e.why(q).to_dict()))
 
+    def forecast(self, user: User, kpi: str, period: str | None, measure: str | None, by: str | None) -> dict[str, Any]:
+        """Pace, forecast and weighted pipeline (kpis/forecast.py ``outlook``) over the user's own
+        deals and rows, cached per day of the clock; default period: the current quarter."""
+        from sanjeh.calendar import current_unit
+        from sanjeh.kpis.forecast import outlook
+
+        today = self.ws.today()
+        label = (
+            parse_period(period).label if period else current_unit(today, self.ws.settings.calendar, "quarter").label
+        )
+        key = ("forecast", kpi, label, measure, by, today)
+        return self.cached(key, self.scope(user), lambda e: outlook(e, kpi, label, measure=measure, by=by))
+
     def explain(self, user: User, spec: QuerySpec) -> str:
         def compute(engine: Any) -> str:
             return str(engine.explain(spec))
