@@ -26,3 +26,19 @@ def test_an_amounts_top_members_are_the_largest() -> None:
         {"rows": rows, "by": ["region"], "columns": list(rows[0])}, KPIS["sales_by_region"], "en"
     )
     assert folded == 4 and {r["region"] for r in shown if r["region"] != OTHERS} == {f"r{i}" for i in range(4, 14)}
+
+
+def test_a_tables_amounts_share_one_scale() -> None:
+    """Revenue 910.8 billion and its target 1,074.1 billion are read side by side in one scale."""
+    from sanjeh.web.views import result_table
+
+    rows = [
+        {"period": "1403-12", "revenue": 910.8e9, "target": 1074.1e9, "attainment": 0.848},
+        {"period": "1403-11", "revenue": 710.1e9, "target": 700.0e9, "attainment": 1.01},
+    ]
+    result = {"kpi": "revenue", "rows": rows, "by": [], "columns": list(rows[0])}
+    table = result_table(result, KPIS["revenue"], "en", "IRR")
+    titles = {c.name: c.title for c in table.columns}
+    assert titles["revenue"].endswith("(B IRR)") and titles["revenue"].split("(")[1] == titles["target"].split("(")[1]
+    cells = [c.text for c in table.rows[0]]
+    assert "910.8" in cells and "1,074.1" in cells

@@ -130,7 +130,8 @@ def targets(world: World, totals: Totals, data_entry_share: F64, seed: int) -> p
     last = len(years) - 1
     for q in range(4):
         months = totals.revenue_month[12 * last + 3 * q : 12 * last + 3 * q + 3]
-        for m, v in zip(range(3 * q, 3 * q + 3), _shares(company_q[last, q], months), strict=True):
+        plan = months * rng.uniform(0.85, 1.15, 3)  # a plan's months are not what happened
+        for m, v in zip(range(3 * q, 3 * q + 3), _shares(company_q[last, q], plan), strict=True):
             rows.append(("revenue", "revenue", f"{years[-1]}-{m + 1:02d}", None, None, f"{v:.0f}"))
     for yi, y in enumerate(years[1:], start=1):
         weights = totals.revenue_region[yi] * rng.uniform(0.9, 1.1, len(world.regions))

@@ -287,6 +287,13 @@ def result_table(
         for c in columns
         if c in numeric and charts.measure_unit(kpi, c) == "money"
     }
+    # ... and one scale for the table's amounts, so that a revenue and its target (or a year ago)
+    # are read side by side (910.8 against 1,074.1 billion, not 910.8 billion against 1.1 thousand
+    # billion): the finest scale of the amounts themselves (changes follow it)
+    own = [v for c, v in scales.items() if "change" not in c] or list(scales.values())
+    if own:
+        finest = min(own, key=lambda sv: sv[0])
+        scales = dict.fromkeys(scales, finest)
     view = TableView(
         table_id,
         [
