@@ -42,3 +42,21 @@ def test_a_tables_amounts_share_one_scale() -> None:
     assert titles["revenue"].endswith("(B IRR)") and titles["revenue"].split("(")[1] == titles["target"].split("(")[1]
     cells = [c.text for c in table.rows[0]]
     assert "910.8" in cells and "1,074.1" in cells
+
+
+def test_a_change_shown_as_zero_has_no_arrow() -> None:
+    from sanjeh.currency import as_money
+    from sanjeh.web.views import card_view
+
+    card = {
+        "kpi": "win_rate",
+        "unit": "rate",
+        "value": 0.37,
+        "change_in": "points",
+        "change": 0.0002,
+        "direction": "up",
+    }
+    v = card_view(card, "fa", as_money("IRR"))
+    assert v["change_arrow"] == "●" and v["change_trend"] == "flat"  # not "▼ ۰ واحد درصد"
+    v = card_view({**card, "change": -0.012}, "fa", as_money("IRR"))
+    assert v["change_arrow"] == "▼" and v["change_trend"] == "bad"

@@ -491,6 +491,9 @@ def test_kpi_page_has_a_waterfall_and_names_the_members(workspace: Workspace) ->
             if lang == "fa":  # mirrored: the baseline on the right
                 assert fig["layout"]["xaxis"]["autorange"] == "reversed"
                 assert "۲۰۲۴" in trace["x"][0] or "2024" in trace["x"][0]
+        # the sales cycle's headline is a median: the page says the mean's change is what is split
+        cycle = c.get("/kpi/sales_cycle", params={"period": P, "lang": "en"}).text
+        assert 'class="muted small why-note"' in cycle and "cannot be split over members" in cycle
         # filtered on one region, the split is by another dimension (not "Tehran: 100 %")
         html = c.get("/kpi/revenue", params={"period": P, "filter": "region:Tehran", "lang": "en"}).text
         why_url = html.split('<section class="why"')[1].split("</section>")[0]

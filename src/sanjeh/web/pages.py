@@ -514,6 +514,15 @@ def _why_view(st: AppState, c: Caller, k: Any, spec: QuerySpec, lang: str, cur: 
                 baseline=period_label(baseline.label, lang),
             ),
             "text": explainers(why, lang),
+            # the headline (a median) cannot be split over members: say which measure is explained
+            "note": None
+            if measure == k.headline
+            else t(
+                "why.other_measure",
+                lang,
+                measure=m.title.get(lang, m.name),
+                headline=k.headline_measure.title.get(lang, k.headline),
+            ),
             "json_url": _url(
                 f"/api/v1/kpis/{k.name}/why",
                 [("period", spec.period), ("measure", measure), ("against", against), ("by", dim)]

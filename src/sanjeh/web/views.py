@@ -89,6 +89,9 @@ def card_view(card: dict[str, Any], lang: str, currency: Money) -> dict[str, Any
 
     change_x, change_text = change("")
     yoy_x, yoy_text = change("year_ago_")
+    # a change shown as 0 (under a tenth of a point or percent) has no direction: no ▼ before "0 pp"
+    change_x = 0.0 if change_x is not None and abs(change_x) < 0.0005 else change_x
+    yoy_x = 0.0 if yoy_x is not None and abs(yoy_x) < 0.0005 else yoy_x
     att = card.get("attainment")
     data = card.get("data") or {}
     spots = [spot_view(s, lang, currency) for s in card.get("spotlights") or []]
