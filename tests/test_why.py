@@ -4,6 +4,7 @@ a property test of the ratio split, a real dataset against pandas, the CLI and t
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -491,6 +492,9 @@ def test_kpi_page_has_a_waterfall_and_names_the_members(workspace: Workspace) ->
             if lang == "fa":  # mirrored: the baseline on the right
                 assert fig["layout"]["xaxis"]["autorange"] == "reversed"
                 assert "۲۰۲۴" in trace["x"][0] or "2024" in trace["x"][0]
+        # each scorecard card whose KPI splits links to its page's waterfall
+        card = c.get("/", params={"period": P, "lang": "en"}).text
+        assert re.search(r'href="/kpi/revenue\?period=[^"#]+#why">Why\?', card)
         # the sales cycle's headline is a median: the page says the mean's change is what is split
         cycle = c.get("/kpi/sales_cycle", params={"period": P, "lang": "en"}).text
         assert 'class="muted small why-note"' in cycle and "cannot be split over members" in cycle

@@ -355,6 +355,8 @@ def scorecard_page(request: Request) -> Response:
         missing=[t_or(f"table.{x}", lang, x) for x in (card.get("data") or {}).get("missing") or []],
         empty=bool((card.get("data") or {}).get("empty")),
         extra_params=[],
+        # a card whose KPI page explains its change (kpis/why.py: a KPI split by members)
+        explained={k.name for k in st.catalogue() if k.dimensions},
     )
 
 
