@@ -687,10 +687,10 @@ def _render_why(answer: Any, lang: str, money: Any) -> None:
             kpi=kpi.title[lang],
             measure=m.title.get(lang, m.name) if m.name != kpi.headline else message("why.headline", lang),
             period=period_label(answer.period.label, lang),
-            value=fmt_value(answer.value, unit, lang, money),
-            baseline=fmt_value(answer.baseline_value, unit, lang, money),
+            value=fmt_value(answer.value, unit, lang, money, compact=True),
+            baseline=fmt_value(answer.baseline_value, unit, lang, money, compact=True),
             against=against,
-            change=fmt_value(answer.change, delta_unit, lang, money),
+            change=fmt_value(answer.change, delta_unit, lang, money, compact=True),
         )
     )
     sep = "، " if lang == "fa" else ", "
@@ -715,17 +715,22 @@ def _render_why(answer: Any, lang: str, money: Any) -> None:
     def share(x: float | None) -> str:
         return fmt_value(x / answer.change if x is not None and answer.change else None, "rate", lang)
 
+    from sanjeh.i18n import member_label
+
+    def amount(x: Any, u: str) -> str:  # a terminal's table: amounts compact (۹۱۰٫۸ میلیارد ریال)
+        return fmt_value(x, u, lang, money, compact=True)
+
     for r in answer.rows:
         members = []
-        for d in answer.by:
-            label = str(r[d]) if d not in ("contact_method",) else message(f"member.contact_method.{r[d]}", lang)
+        for d in answer.by:  # names, and codes in the user's words («تماس سرد» for cold_call)
             named = r.get(f"{d}_name")
-            members.append(f"{named} ({r[d]})" if named and named != r[d] else label)
+            label = _plain(member_label(d, r[d], named, lang))
+            members.append(f"{label} ({r[d]})" if named and named != r[d] else label)
         a, style = arrow(r["contribution"], kpi.direction)
         cells = [
-            fmt_value(r["value"], unit, lang, money),
-            fmt_value(r["baseline_value"], unit, lang, money),
-            f"[{style}]{a} {fmt_value(r['contribution'], delta_unit, lang, money)}[/{style}]",
+            amount(r["value"], unit),
+            amount(r["baseline_value"], unit),
+            f"[{style}]{a} {amount(r['contribution'], delta_unit)}[/{style}]",
             share(r["contribution"]),
         ]
         if ratio:
@@ -733,14 +738,14 @@ def _render_why(answer: Any, lang: str, money: Any) -> None:
         t.add_row(*members, *cells, message(f"why.status.{r['status']}", lang))
     for line, x in _why_lines(answer):
         label = message(f"why.{line}", lang, n=fmt_value(x.get("members"), "count", lang))
-        cells = ["", "", fmt_value(x["contribution"], delta_unit, lang, money), share(x["contribution"])]
+        cells = ["", "", amount(x["contribution"], delta_unit), share(x["contribution"])]
         if ratio:
             cells += [fmt_value(x.get("mix"), "points", lang), fmt_value(x.get("rate"), "points", lang)]
         t.add_row(label, *[""] * (len(answer.by) - 1), *cells, "", style="dim")
     total = [
-        fmt_value(answer.value, unit, lang, money),
-        fmt_value(answer.baseline_value, unit, lang, money),
-        fmt_value(answer.change, delta_unit, lang, money),
+        amount(answer.value, unit),
+        amount(answer.baseline_value, unit),
+        amount(answer.change, delta_unit),
         share(answer.change),
     ]
     t.add_row(

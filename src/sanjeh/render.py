@@ -11,12 +11,12 @@ from sanjeh.export import csv_text
 from sanjeh.i18n import plain
 
 
-def fmt_value(value: Any, unit: str, lang: str = "en", currency: str | Money = "IRR") -> str:
+def fmt_value(value: Any, unit: str, lang: str = "en", currency: str | Money = "IRR", *, compact: bool = False) -> str:
     """A value for a terminal table: :mod:`sanjeh.formatting`'s text in the workspace language,
     without the bidi isolation marks (terminals do not read them)."""
     if isinstance(value, str):
         return value
-    return plain(formatting.fmt_value(value, unit, lang, currency))
+    return plain(formatting.fmt_value(value, unit, lang, currency, compact=compact))
 
 
 def arrow(change: float | None, direction: str) -> tuple[str, str]:
