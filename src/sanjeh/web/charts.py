@@ -171,10 +171,13 @@ def build_chart(
     *,
     currency: str | Money = "IRR",
     drill: Callable[[str, str], str] | None = None,
+    forecast: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """A Plotly figure (``{"data": [...], "layout": {...}}``) for a result; None when it has no rows.
 
     ``drill(dimension, member)`` gives the URL a click on a bar leads to (put in ``customdata``).
+    ``forecast`` (``Forecast.to_dict()``, kpis/forecast.py) adds, to a trend of one series, its
+    months as a dashed line inside the 80 % band, both named approximate.
     """
     # the "others" line of a long split is in the table; a bar of it would dwarf the members drawn
     rows: list[dict[str, Any]] = [r for r in result.get("rows") or [] if not r.get("_others")]
@@ -237,6 +240,10 @@ def build_chart(
                             "line": {"dash": dash, "width": 2},
                         }
                     )
+        if forecast and len(ranked) == 1:
+            extra = forecast_traces(forecast, lang, fmt, [period_label(r.get("period"), lang) for r in ranked[0][1]])
+            values += [v for tr in extra for v in tr["y"]]
+            traces += extra
         layout = _base_layout(lang, unit, values)
         layout["showlegend"] = len(traces) > 1
         return {"data": traces, "layout": layout}
@@ -300,6 +307,65 @@ def build_chart(
     per_bar = 30 if len(data) == 1 or data[1]["type"] != "bar" else 44
     layout["height"] = max(260, per_bar * len(rows) + 110)
     return {"data": data, "layout": layout}
+
+
+FORECAST_BAND = "rgba(31, 111, 139, 0.18)"  # PALETTE[0], light
+
+
+def forecast_traces(
+    forecast: dict[str, Any], lang: str, fmt: Callable[[Any], str], drawn: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """The forecast's months: the 80 % interval's low edge (no line, no legend), its high edge
+    filled down to it (``fill="tonexty"``: the band) and the mean as a dashed line, which starts at
+    the last complete month's value when that month is ``drawn`` (so it continues the line)."""
+    months = forecast.get("months") or []
+    if not months:
+        return []
+    xs = [period_label(m["month"], lang) for m in months]
+    lo, hi = [m["lo80"] for m in months], [m["hi80"] for m in months]
+    band = t("forecast.chart_band", lang)
+    history = forecast.get("history") or []
+    xm, ym = list(xs), [m["mean"] for m in months]
+    if history and period_label(history[-1]["month"], lang) in drawn:
+        xm.insert(0, period_label(history[-1]["month"], lang))
+        ym.insert(0, history[-1]["value"])
+    return [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": band,
+            "legendgroup": "forecast-band",
+            "showlegend": False,
+            "x": xs,
+            "y": lo,
+            "line": {"width": 0, "color": PALETTE[0]},
+            "hoverinfo": "skip",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": band,
+            "legendgroup": "forecast-band",
+            "x": xs,
+            "y": hi,
+            "fill": "tonexty",
+            "fillcolor": FORECAST_BAND,
+            "line": {"width": 0, "color": PALETTE[0]},
+            "text": [f"{fmt(a)} – {fmt(b)}" for a, b in zip(lo, hi, strict=True)],
+            "hovertemplate": "%{x}: %{text}<extra>%{fullData.name}</extra>",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": t("forecast.chart_mean", lang),
+            "x": xm,
+            "y": ym,
+            "text": [fmt(v) for v in ym],
+            "hovertemplate": "%{x}: %{text}<extra>%{fullData.name}</extra>",
+            "line": {"dash": "dash", "width": 2, "color": PALETTE[0]},
+            "marker": {"size": 5, "color": PALETTE[0]},
+        },
+    ]
 
 
 def _unique(labels: list[str], rows: list[dict[str, Any]], dim: str | None) -> list[str]:

@@ -338,7 +338,8 @@ def scorecard_page(request: Request) -> Response:
     period = _period_param(request, st, lang, errors)
     card = st.scorecard(c.user, period)
     cur = st.ws.settings.money_format
-    controls = _period_controls(request, st, card.get("period", period), lang)
+    label = str(card.get("period", period))
+    controls = _period_controls(request, st, label, lang)
     controls.update(error=errors.get("period"), typed=errors.get("period_typed"))
     return _render(
         request,
@@ -347,10 +348,10 @@ def scorecard_page(request: Request) -> Response:
         status=422 if errors else 200,
         lang=lang,
         controls=controls,
-        period=card.get("period", period),
+        period=label,
         goals=[t_or(f"goal.{g}", lang, g) for g in card.get("goals", [])],
-        primary=[views.card_view(x, lang, cur) for x in card.get("primary", [])],
-        secondary=[views.card_view(x, lang, cur) for x in card.get("secondary", [])],
+        primary=[_card(st, c, x, label, lang, cur) for x in card.get("primary", [])],
+        secondary=[_card(st, c, x, label, lang, cur) for x in card.get("secondary", [])],
         insights=[f["text"][lang] for f in card.get("insights", [])],
         missing=[t_or(f"table.{x}", lang, x) for x in (card.get("data") or {}).get("missing") or []],
         empty=bool((card.get("data") or {}).get("empty")),
@@ -358,6 +359,26 @@ def scorecard_page(request: Request) -> Response:
         # a card whose KPI page explains its change (kpis/why.py: a KPI split by members)
         explained={k.name for k in st.catalogue() if k.dimensions},
     )
+
+
+def _card(st: AppState, c: Caller, card: dict[str, Any], label: str, lang: str, cur: Money) -> dict[str, Any]:
+    view = views.card_view(card, lang, cur)
+    view["pace"] = _pace_line(st, c, card, label, lang)
+    return view
+
+
+def _pace_line(st: AppState, c: Caller, card: dict[str, Any], label: str, lang: str) -> str | None:
+    """«On pace for N % of target» (kpis/pace.py, in the user's scope) on a card that shows its
+    headline, has a target and a period still running (the clock's day inside it); else None
+    (a closed period has its final attainment, a headline that does not add up has no pace)."""
+    status = (card.get("data") or {}).get("status", "ok")
+    if card.get("target") is None or status in ("no_data", "outside") or card.get("shows", "headline") != "headline":
+        return None
+    p = parse_period(label)
+    if not p.start <= st.ws.today() <= p.end:
+        return None
+    att = (st.pace(c.user, str(card.get("kpi")), p.label) or {}).get("projected_attainment")
+    return None if att is None else t("card.on_pace", lang, attainment=fmt_rate(att, lang, 0))
 
 
 # -- one KPI ------------------------------------------------------------------------------------
@@ -423,7 +444,9 @@ def kpi_page(request: Request, name: str) -> Response:
     figure = (
         None
         if note and note["status"] in ("no_data", "outside")
-        else charts.build_chart(shown, k, lang, currency=cur, drill=drill)
+        else charts.build_chart(
+            shown, k, lang, currency=cur, drill=drill, forecast=_chart_forecast(st, c, k, spec, result)
+        )
     )
     names = {d: dict(controls.members(st, c.user, k, d, lang)) for d, _ in spec.filters}
     chips = []
@@ -474,6 +497,22 @@ def kpi_page(request: Request, name: str) -> Response:
         drill_rows=drill_links(k, spec, shown, lang_param, lang),
         why=None if note and note["status"] in ("no_data", "outside") else _why_view(st, c, k, spec, lang, cur),
     )
+
+
+#: the KPI pages whose monthly trend shows the forecast's next months (docs/forecast.md)
+FORECAST_PAGES = ("revenue",)
+
+
+def _chart_forecast(st: AppState, c: Caller, k: Any, spec: QuerySpec, result: dict[str, Any]) -> dict[str, Any] | None:
+    """The forecast of the period's months still to come (kpis/forecast.py, in the user's scope)
+    for a monthly trend of one series, unfiltered, over a period still running; None otherwise
+    and when there is too little history (the chart is then drawn as before)."""
+    if k.name not in FORECAST_PAGES or result.get("grain") != "month" or spec.by or spec.filters:
+        return None
+    p = parse_period(spec.period)
+    if not p.start <= st.ws.today() <= p.end:
+        return None
+    return st.forecast_months(c.user, k.name, p.label)
 
 
 def _why_view(st: AppState, c: Caller, k: Any, spec: QuerySpec, lang: str, cur: Any) -> dict[str, Any] | None:

@@ -332,6 +332,41 @@ class AppState:
         key = ("forecast", kpi, label, measure, by, today)
         return self.cached(key, self.scope(user), lambda e: outlook(e, kpi, label, measure=measure, by=by))
 
+    def pace(self, user: User, kpi: str, period: str) -> dict[str, Any] | None:
+        """The pace of ``kpi``'s headline in ``period`` as of the clock's day (kpis/pace.py), over
+        the user's own rows, cached per day; None when the headline does not add up over time."""
+        from sanjeh.kpis.pace import pace
+
+        today = self.ws.today()
+
+        def compute(engine: Any) -> dict[str, Any]:
+            try:
+                return pace(engine, kpi, period, as_of=today).to_dict()
+            except InvalidQuery as exc:
+                if exc.key != "query.forecast_not_additive":
+                    raise
+                return {}  # cached as "no pace" (the cache takes None for a miss)
+
+        return self.cached(("pace", kpi, period, today), self.scope(user), compute) or None
+
+    def forecast_months(self, user: User, kpi: str, period: str) -> dict[str, Any] | None:
+        """The statistical forecast (kpis/forecast.py) of ``kpi``'s headline for the months of
+        ``period`` after the last complete one, over the user's own rows, cached per day; None with
+        too little history or a headline that does not add up over time."""
+        from sanjeh.kpis.forecast import forecast
+
+        today = self.ws.today()
+
+        def compute(engine: Any) -> dict[str, Any]:
+            try:
+                return forecast(engine, kpi, period, as_of=today).to_dict()
+            except InvalidQuery as exc:
+                if exc.key not in ("query.forecast_history", "query.forecast_not_additive"):
+                    raise
+                return {}
+
+        return self.cached(("forecast_months", kpi, period, today), self.scope(user), compute) or None
+
     def explain(self, user: User, spec: QuerySpec) -> str:
         def compute(engine: Any) -> str:
             return str(engine.explain(spec))
