@@ -59,3 +59,21 @@ def test_figures_file_and_web_helpers(report: dict[str, object]) -> None:
     assert s["p95_ms"] == 190.0
     assert s["max_ms"] == 200.0
     assert json.dumps(report)
+
+
+def test_the_why_bench_measures_its_three_cases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.why import measure
+
+    from sanjeh.demo import iter_demo_tables
+    from sanjeh.workspace import Workspace
+
+    monkeypatch.setenv("SANJEH_CACHE_DIR", str(tmp_path / "cache"))  # put back after the bench's own
+    ws = Workspace.init(tmp_path / "ws")
+    with ws.warehouse.transaction():
+        for name, chunk in iter_demo_tables(orders=800):
+            ws.warehouse.insert_arrow(name, chunk)
+    ws.close()
+    got = measure(tmp_path / "ws", "revenue", "1403-Q4", "region", repeat=1)
+    for state in ("first", "warm"):
+        assert set(got[state]) >= {"kpi_compared", "why_one_dimension", "why_auto", "ratio_why_one", "ratio_why_auto"}
+        assert all(v > 0 for v in got[state].values())
