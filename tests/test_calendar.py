@@ -646,3 +646,13 @@ def test_period_dataclass_is_hashable_and_comparable() -> None:
     assert hash(a) == hash(b)
     assert {a: 1}[b] == 1
     assert Period(a.first, a.first) == a
+
+
+def test_a_period_typed_with_persian_digits_or_other_dashes_is_read() -> None:
+    """The period box shows «۱۴۰۳−Q۴» (Persian digits, a minus sign): it reads back, as do pasted
+    hyphens and en dashes."""
+    from sanjeh.calendar import parse_period
+
+    assert parse_period("۱۴۰۳−Q۴").label == "1403-Q4"
+    assert parse_period("۱۴۰۲−۰۷..۱۴۰۳−۰۳").label == "1402-07..1403-03"
+    assert parse_period("1403\u201301").label == "1403-01" and parse_period("1403\u201001").label == "1403-01"

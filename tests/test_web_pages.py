@@ -197,6 +197,10 @@ def test_a_bad_control_is_said_next_to_it_and_the_page_stays(served: Served) -> 
         assert r.status_code == 422
         assert 'id="period-error"' in r.text and "ماه ۱۳ وجود ندارد" in r.text
         assert 'value="1403-13"' in r.text  # what was typed stays in the box, to be corrected
+        # a period the page chose is in the user's digits, and the box reads them back (۱۴۰۳−Q۴ is 1403-Q4)
+        fa = c.get("/kpi/revenue", params={"period": "1403-Q4"}).text
+        assert 'value="۱۴۰۳−Q۴" id="period-input"' in fa
+        assert c.get("/kpi/revenue", params={"period": "۱۴۰۳−Q۴"}).status_code == 200
         assert 'id="kpi-figure"' in r.text and 'id="result-table"' in r.text  # the page is all there
         en = c.get("/kpi/revenue", params={"period": "1403-13", "lang": "en"}).text
         assert "month 13 does not exist" in en
