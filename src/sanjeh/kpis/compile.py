@@ -256,7 +256,8 @@ class StepSets:
         return t.select("day", "step", "month", "jm", "gm")
 
 
-def _cond(t: ir.Table, conds: Iterable[Cond]) -> ir.BooleanValue | None:
+def condition(t: ir.Table, conds: Iterable[Cond]) -> ir.BooleanValue | None:
+    """The conditions of a declaration over a cohort's columns, and-ed (None: no condition)."""
     out: ir.BooleanValue | None = None
     for c in conds:
         col = t[c.column]
@@ -328,7 +329,7 @@ class Compiler:
             raise InternalError(f"unknown cohort {cohort!r}")
         f = self.src.cohort(cohort)
         if kpi_where and cohort == self.kpi.cohort:
-            cond = _cond(f, self.kpi.where)
+            cond = condition(f, self.kpi.where)
             if cond is not None:
                 f = f.filter(cond)
         if filters:
@@ -345,7 +346,7 @@ class Compiler:
             raise InternalError(f"cohort {cohort} has no dimension {dim} (KPI {self.kpi.name})")
 
     def _agg(self, f: ir.Table, m: Measure) -> ir.Value:
-        cond = _cond(f, m.where)
+        cond = condition(f, m.where)
         if m.kind == "count":
             return f.count(where=cond)
         col = f[m.column]

@@ -18,7 +18,7 @@ deals open at the period's end.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,8 @@ import ibis.expr.types as ir
 
 from sanjeh.calendar import unit_of
 from sanjeh.errors import InvalidQuery
-from sanjeh.kpis.model import KPI, Cond, Measure
+from sanjeh.kpis.compile import condition
+from sanjeh.kpis.model import KPI, Measure
 from sanjeh.kpis.query import Plan, Query
 from sanjeh.kpis.sources import COHORTS, SPARSE_DIMS, Sources, solid
 
@@ -166,31 +167,6 @@ def population(kpi: KPI, measure: str | None = None) -> tuple[Measure, Measure, 
     )
 
 
-def _cond(t: ir.Table, conds: Iterable[Cond]) -> ir.BooleanValue | None:
-    """The conditions of a declaration over a cohort's columns (values bound, as compile.py binds them)."""
-    out: ir.BooleanValue | None = None
-    for c in conds:
-        col = t[c.column]
-        if c.op == "eq":
-            e = col == c.value
-        elif c.op == "ne":
-            e = col != c.value
-        elif c.op == "in":
-            e = col.isin(list(c.value))
-        elif c.op == "not_in":
-            e = ~col.isin(list(c.value))
-        elif c.op == "lt":
-            e = col < c.value
-        elif c.op == "gt":
-            e = col > c.value
-        elif c.op == "null":
-            e = col.isnull()
-        else:
-            e = col.notnull()
-        out = e if out is None else out & e
-    return out
-
-
 def _months(start: dt.date, end: dt.date) -> ir.Table:
     """Each day of ``start..end`` with its Jalali and Gregorian month (``jm``, ``gm``), as the
     engine's step table gives them (a drill is one period: a few hundred rows at most)."""
@@ -211,7 +187,7 @@ def _filtered(src: Sources, kpi: KPI, p: Plan, agg: Measure, cohort: str) -> ir.
     if agg.column == "real_amount":  # each line's month in both calendars, to find its CPI index
         f = src.with_real_amount(f.inner_join(_months(p.period.start, p.period.end), "day"))
     conds = (*(kpi.where if cohort == kpi.cohort else ()), *agg.where)
-    cond = _cond(f, conds)
+    cond = condition(f, conds)
     if cond is not None:
         f = f.filter(cond)
     for dim, member in p.filters:
