@@ -16,18 +16,8 @@ from typing import Any
 from sanjeh.errors import SanjehError
 from sanjeh.reports.build import Report
 from sanjeh.reports.html import render
+from sanjeh.web.screenshots import CHROMIUM_ARGS  # the launch flags chromium needs here, in one place
 
-#: How chromium is started (no sandbox: it may run as root in a container; nothing from the network).
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 #: A4's width less the side margins (10 mm each) at 96 px per inch: the charts are drawn at this width.
 PRINT_WIDTH = 718
 TIMEOUT_MS = 120_000
