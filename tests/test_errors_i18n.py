@@ -43,6 +43,9 @@ KEYED = (
     "web/guard.py",
     "web/pages.py",
     "web/state.py",
+    "web/staging.py",
+    "web/wizard.py",
+    "ingest/choices.py",
     "reports/build.py",
     "reports/deliver.py",
     "reports/schedule.py",
@@ -62,6 +65,8 @@ SECTIONS = (
     "cli",
     "deliver",
     "schedule",
+    "wizard",
+    "mapping",
 )
 USER_ERRORS = {
     name for name, obj in vars(errors).items() if isinstance(obj, type) and issubclass(obj, errors.UserError)

@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from sanjeh.cli import FORWARDED, app, main
+from sanjeh.ingest.mapping import save_mapping
 from sanjeh.local import PATH, SERVER_FILE, TOKEN_HEADER
 from sanjeh.workspace import Workspace
 from tests.test_web_support import PASSWORD, build_demo_workspace, free_port
@@ -114,6 +115,8 @@ def test_an_import_while_served_shows_on_the_next_page_view(root: Path, tmp_path
         "order_id,line_no,product_id,quantity,unit_price\n" + "".join(f"NEW{i},1,P066,1,1000000000\n" for i in range(3))
     )
     orders = _counts(root)["orders"]
+    columns = "{order_id: order_id, ordered_at: ordered_at, customer_id: customer_id, status: status}"
+    save_mapping(root, "nightly", f"name: nightly\ntables:\n  - table: orders\n    from: '*'\n    columns: {columns}\n")
     with serving(root, tmp_path / "serve.log") as server, server.api() as api:
         before = api.get(f"/api/v1/kpis/revenue?period={PERIOD}").json()["rows"][0]
         # a relative path: the client's folder, not the server's
@@ -125,6 +128,13 @@ def test_an_import_while_served_shows_on_the_next_page_view(root: Path, tmp_path
         assert after["revenue"] == pytest.approx(before["revenue"] + 3e9)
         code, out, err = cli("import", "nightly/missing.csv", "-w", str(root), cwd=tmp_path, SANJEH_LANG="en")
         assert code == 2 and "missing.csv" in err and "Traceback" not in err
+        # a mapping saved in the workspace (as the Data page's wizard saves them), by its name
+        code, out, err = cli(
+            "import", "nightly/orders.csv", "--mapping", "nightly", "--dry-run", "-w", str(root), "--format", "json",
+            cwd=tmp_path,
+        )  # fmt: skip
+        assert code == 0, err
+        assert json.loads(out)["tables"]["orders"] == {"read": 3, "accepted": 3, "rejected": 0}
     assert not (root / SERVER_FILE).exists()  # a server that stops removes its note
     assert _counts(root)["orders"] == orders + 3
 

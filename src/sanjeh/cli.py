@@ -196,7 +196,10 @@ def import_(
         list[Path] | None, typer.Argument(help="Files or folders to import (none: a mapping that reads a database).")
     ] = None,
     workspace: WorkspaceOpt = None,
-    mapping: Annotated[str | None, typer.Option(help="A shipped mapping name or a mapping YAML file.")] = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option(help="A mapping's name (saved in the workspace's mappings/ folder, or shipped) or a YAML file."),
+    ] = None,
     table: Annotated[str | None, typer.Option(help="The table every file fills (default: from its name).")] = None,
     replace: Annotated[bool, typer.Option(help="Replace the imported tables instead of upserting.")] = False,
     force: Annotated[
@@ -401,12 +404,14 @@ def map_suggest(
 
 
 def _mapping_ref(mapping: str | None) -> str | None:
-    """``--mapping``: a shipped mapping's name as it is, a file relative to the user's folder."""
+    """``--mapping``: a mapping's name as it is (shipped, or saved in the workspace's ``mappings/``
+    folder: the import resolves it), unless the user's folder holds a file of that name; a file
+    relative to the user's folder."""
     if mapping is None or _SERVED.get() is None:
         return mapping
-    from sanjeh.ingest.mapping import shipped_path
+    from sanjeh.ingest.mapping import MAPPING_NAME
 
-    if "/" not in mapping and not mapping.endswith(".yaml") and shipped_path(mapping) is not None:
+    if MAPPING_NAME.fullmatch(mapping) and not _path(Path(mapping)).is_file():
         return mapping
     return str(_path(Path(mapping)))
 

@@ -127,6 +127,13 @@ class Forbidden(UserError):
     code = "forbidden"
 
 
+class Conflict(UserError):
+    """The request clashes with what is there (a name taken, a step already done)."""
+
+    status = 409
+    code = "conflict"
+
+
 class TooLarge(UserError):
     status = 413
     code = "too_large"

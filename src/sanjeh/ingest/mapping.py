@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from sanjeh.errors import MappingError
+from sanjeh.errors import Conflict, MappingError
 from sanjeh.ingest.formats import date_sql, may_fail
 from sanjeh.ingest.normalize import ident, lit, number_or_nan
 from sanjeh.ingest.plan import JoinCheck, SourcePart
@@ -114,6 +114,39 @@ def named_mapping(name: str, root: Path) -> Path:
     )
 
 
+def resolve_mapping(ref: str | Path, root: Path) -> str | Path:
+    """What ``--mapping`` names in the workspace at ``root``: a bare name (``invoices``) is the
+    workspace's own mapping (``<root>/mappings/invoices.yaml``, as the Data page's upload wizard
+    saves it) when there is one and no file of that name here; anything else goes to
+    :func:`load_mapping` as it is (a shipped name, a YAML file)."""
+    if isinstance(ref, str) and MAPPING_NAME.fullmatch(ref) and not Path(ref).expanduser().is_file():
+        own = root / WORKSPACE_MAPPINGS / f"{ref}.yaml"
+        if own.is_file():
+            return own
+    return ref
+
+
+def save_mapping(root: Path, name: str, text: str, *, replace: bool = False) -> Path:
+    """Write a mapping's YAML ``text`` as the workspace's own mapping ``name``
+    (``<root>/mappings/NAME.yaml``), where the Data page, ``sanjeh import --mapping NAME`` and
+    :func:`resolve_mapping` find it. A name that is not a mapping name, or is a shipped
+    mapping's, is refused; so is an existing one unless ``replace``."""
+    if not MAPPING_NAME.fullmatch(name):
+        shown = name[:80]
+        raise MappingError(key="mapping.bad_name", params={"name": shown}, details={"name": shown})
+    if shipped_path(name) is not None:
+        raise MappingError(key="mapping.shipped_name", params={"name": name}, details={"name": name})
+    folder = root / WORKSPACE_MAPPINGS
+    path = folder / f"{name}.yaml"
+    if path.exists() and not replace:
+        raise Conflict(key="mapping.name_taken", params={"name": name}, details={"name": name})
+    folder.mkdir(mode=0o700, exist_ok=True)
+    tmp = folder / f".{name}.yaml.tmp"
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)  # whole or not at all: a reader never sees half a mapping
+    return path
+
+
 def load_mapping(ref: str | Path) -> Mapping:
     """A shipped mapping by name (``maven-crm``) or a YAML file (the CLI's ``--mapping FILE``).
 
@@ -125,7 +158,10 @@ def load_mapping(ref: str | Path) -> Mapping:
     if path is None:
         path = Path(ref).expanduser()
         if not path.is_file():
-            raise MappingError(f"no mapping {str(ref)!r}: not a shipped mapping ({', '.join(SHIPPED)}) nor a YAML file")
+            raise MappingError(
+                f"no mapping {str(ref)!r}: not a shipped mapping ({', '.join(SHIPPED)}), nor one saved in the "
+                f"workspace ({WORKSPACE_MAPPINGS}/NAME.yaml), nor a YAML file"
+            )
     name = path.name
     try:
         with path.open("rb") as f:

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from sanjeh.errors import UserError
+from sanjeh.i18n import digits
 from sanjeh.i18n import t as message
 from sanjeh.ingest import synonyms as syn
 from sanjeh.ingest.read import Reader, expand_paths
@@ -82,6 +83,18 @@ class Draft:
 
     def lines(self) -> list[Line]:
         return [line for t in self.tables for line in t.lines]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The draft as JSON-ready data (:meth:`from_dict` reads it back)."""
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Draft:
+        tables = [
+            TableDraft(t["table"], t["source"], [Line(**ln) for ln in t["lines"]], t["distinct"], t["where"])
+            for t in data["tables"]
+        ]
+        return Draft(data["name"], data["currency"], tables, data["questions"], data["unplaced"], data["unused"])
 
     def yaml(self, lang: str = "en") -> str:
         out = [f"# {message('map.header', lang)}", f"name: {self.name}"]
@@ -313,8 +326,7 @@ class _File:
         mapping: dict[str, str] = {}
         unplaced: list[str] = []
         for v in dict.fromkeys(c.values):
-            w = syn.header_words(v)
-            hit = next((k for k, ws in words.items() if w in ws), None)
+            hit = syn.place(v, words)
             if hit is None:
                 unplaced.append(v)
             elif v.lower() != hit:
@@ -323,7 +335,8 @@ class _File:
         if mapping:
             spec["map"] = mapping
         level = "sure" if not unplaced and c.level == "sure" else "likely"
-        t.lines.append(Line(t.table, column, spec, level, self.m("why.values_placed", header=c.name, n=len(mapping))))
+        why = self.m("why.values_placed", header=c.name, n=digits(str(len(mapping)), self.lang))
+        t.lines.append(Line(t.table, column, spec, level, why))
         if unplaced:
             self.draft.unplaced.append(
                 self.m(
