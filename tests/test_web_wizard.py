@@ -251,3 +251,27 @@ def test_the_data_page_can_force_a_replace(empty: Served) -> None:
         r = c.post("/data/import?lang=en", files=bad, data={"csrf_token": csrf, "replace": "1", "force": "1"})
         assert r.status_code == 200
         assert empty.ws.warehouse.table("reps").count().execute() == 0
+
+
+def test_old_uploads_are_swept_when_another_is_staged(tmp_path: Path) -> None:
+    """Uploads older than a day go, and all but the newest KEEP_UPLOADS; each user reaches only theirs."""
+    import os
+
+    from sanjeh.errors import NotFound
+    from sanjeh.web import staging
+
+    now = 2_000_000_000.0
+    kept = []
+    for i in range(staging.KEEP_UPLOADS + 3):
+        s = staging.new(tmp_path, "ali", now=now)
+        s.write("meta", {**s.meta, "file": "x.csv"})
+        age = staging.KEEP_SECONDS + 60 if i < 2 else 100 * (staging.KEEP_UPLOADS + 3 - i)  # the last is newest
+        os.utime(s.folder, (now - age, now - age))
+        kept.append(s.id)
+    newest = staging.new(tmp_path, "ali", now=now)
+    left = {p.name for p in (tmp_path / "staging").iterdir()}
+    assert left == {*kept[-(staging.KEEP_UPLOADS - 1) :], newest.id}
+    assert staging.find(tmp_path, kept[-1], "ali").id == kept[-1]
+    for sid, user in ((kept[0], "ali"), (kept[-1], "sara"), ("../" + kept[-1], "ali")):
+        with pytest.raises(NotFound):
+            staging.find(tmp_path, sid, user)

@@ -56,7 +56,7 @@ class Staged:
             return None
 
     def write(self, name: str, data: Any) -> None:
-        tmp = self.folder / f".{name}.json.tmp"
+        tmp = self.folder / f".{name}.{secrets.token_hex(4)}.tmp"  # two requests may write at once
         tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         tmp.replace(self.folder / f"{name}.json")
 

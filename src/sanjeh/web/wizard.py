@@ -28,7 +28,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from sanjeh.errors import MappingError, UserError
+from sanjeh.errors import MappingError, NotFound, UserError
 from sanjeh.i18n import t, t_or
 from sanjeh.ingest.choices import (
     Choice,
@@ -110,7 +110,10 @@ def _draft(request: Request, staged: staging.Staged, lang: str) -> Draft:
 
 
 def _preview(staged: staging.Staged) -> Preview:
-    return Preview.from_dict(staged.read("preview"))
+    found = staged.read("preview")
+    if not isinstance(found, dict):  # removed meanwhile (an old upload, swept)
+        raise NotFound(key="wizard.unknown_upload", details={"upload": staged.id})
+    return Preview.from_dict(found)
 
 
 # -- 2. the form --------------------------------------------------------------------------------
