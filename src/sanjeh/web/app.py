@@ -155,6 +155,7 @@ def create_app(
     line's commands for processes of this machine that present it; None: no channel.
     """
     from sanjeh.web import api, api_rows, api_targets, api_users, data_pages, pages, rows_page, targets_page, users_page
+    from sanjeh.web.alerts_page import router as alerts_router
 
     ws = _open(ws_or_settings)
     state = AppState.build(
@@ -209,6 +210,7 @@ def create_app(
     app.include_router(targets_page.router)
     app.include_router(rows_page.router)
     app.include_router(users_page.router)
+    app.include_router(alerts_router)
     pages.mount_static(app)
     return app
 
