@@ -101,6 +101,12 @@ def ws(workspace: Workspace) -> Workspace:
 
 
 @pytest.fixture
+def any_ws(any_workspace: Workspace) -> Workspace:
+    """The company on DuckDB and on PostgreSQL."""
+    return _fill(any_workspace)
+
+
+@pytest.fixture
 def smtp() -> Iterator[tuple[int, list[bytes]]]:
     """A real SMTP server on this machine: (its port, the messages it received)."""
     from aiosmtpd.controller import Controller
@@ -170,7 +176,7 @@ def test_a_value_below_its_threshold_fires_with_the_members_that_explain_it(
     }
     en = done["low-revenue"]
     assert en.period == "1403-10" and en.delivered == {"smtp://127.0.0.1:" + str(port): "sent"}
-    assert en.message.startswith("Revenue in Dey 1403 is 600 IRR, below 800 IRR. Against Azar 1403:")
+    assert en.message.startswith("Revenue in Dey 1403 is 600 IRR, below 800 IRR. Against Azar 1403 (1K IRR):")
     assert "Isfahan" in en.message and "88%" in en.message
     fa = done["low-revenue-fa"].message
     assert "درآمد در دی ۱۴۰۳" in fa and "۶۰۰ ریال" in fa and "کمتر از ۸۰۰ ریال" in fa
@@ -258,7 +264,8 @@ def test_a_filtered_rule_reads_its_member_only(ws: Workspace) -> None:
     assert done["kerman"].status == "error" and "Kerman" in done["kerman"].message  # no such member: said, not fatal
 
 
-def test_fires_once_per_period_and_again_only_after_it_clears(ws: Workspace, smtp: tuple[int, list[bytes]]) -> None:
+def test_fires_once_per_period_and_again_only_after_it_clears(any_ws: Workspace, smtp: tuple[int, list[bytes]]) -> None:
+    ws = any_ws
     port, got = smtp
     _declare(ws, {"name": "low", "kind": "below", "kpi": "revenue", "threshold": 800}, port=port)
     assert alerts.check(ws, NOW, retry=ONCE)[0].status == "fired"
@@ -291,7 +298,8 @@ def test_fires_once_per_period_and_again_only_after_it_clears(ws: Workspace, smt
     assert [r["period"] for r in alerts.open_alerts(ws, "low")] == ["1403-11"]
 
 
-def test_two_checkers_racing_fire_once(ws: Workspace) -> None:
+def test_two_checkers_racing_fire_once(any_ws: Workspace) -> None:
+    ws = any_ws
     _declare(ws, {"name": "low", "kind": "below", "kpi": "revenue", "threshold": 800})
     row = {"rule": "low", "kind": "below", "period": "1403-10", "seq": 1, "fired_at": NOW.replace(tzinfo=None)}
     assert alerts._claim(ws, row) is True
@@ -554,6 +562,8 @@ def test_the_alerts_page_shows_rules_and_history_in_both_languages_to_managers(w
             assert "هشدارها" in page and "درآمد — ماه گذشته — کمتر از ۸۰۰ ریال" in page
             assert "درآمد در دی ۱۴۰۳ به ۶۰۰ ریال رسید" in page and "۷۵ واحد درصد کاهش یافت" in page
             assert "برقرار از ۱۶ بهمن ۱۴۰۳" in page
+            assert 'class="unsent" title="could not deliver to smtp://127.0.0.1:' in fa.text  # nobody listens
+            assert "فرستاده نشد" in page
             en = plain(c.get("/alerts?lang=en").text)
             assert "Revenue — last month — below 800 IRR" in en and "Revenue in Dey 1403 is 600 IRR" in en
             assert (
@@ -565,6 +575,8 @@ def test_the_alerts_page_shows_rules_and_history_in_both_languages_to_managers(w
                 ("?rule=nope&lang=en", 404, "no alert rule or alert named"),
                 ("?page=abc&lang=en", 400, "is not a page number"),
                 ("?page=0", 400, "شماره‌ی صفحه نیست"),
+                ("?rule=" + "x" * 5000, 404, "قاعده یا هشداری به نام"),
+                ("?page=" + "ر" * 300, 400, "شماره‌ی صفحه نیست"),
             ):
                 r = c.get("/alerts" + bad)
                 assert r.status_code == status and said in plain(r.text), bad

@@ -195,8 +195,14 @@ def _threshold(ws: Any, engine: Any, rule: Rule, p: Period) -> Reading:
             for lang in LANGUAGES
         }
 
-        def lead(lang: str) -> str:  # «نسبت به بهمن ۱۴۰۳:» before the members that moved it
-            return t("alert.compared", lang, period=period_label(p.previous().label, lang)) + " "
+        before = p.previous()
+        was = _value(engine, rule, before.label)
+
+        def lead(lang: str) -> str:  # «نسبت به بهمن ۱۴۰۳ (۶۱۰ میلیارد ریال):» before the members that moved it
+            return (
+                t("alert.compared", lang, period=period_label(before.label, lang), value=_fmt(was, rule, ws, lang))
+                + " "
+            )
 
         return _with(said, _explain(engine, rule, p.label, "previous", lead))
 
@@ -511,8 +517,9 @@ def rule_views(ws: Any, found: list[Rule], lang: str) -> list[dict[str, Any]]:
 def history_views(ws: Any, rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
     """Alerts that fired, as people read them: the period in words (none for a data rule: its
     message says which import), the moments in the workspace's zone and calendar, the message in
-    ``lang`` (as sent when it has no text in ``lang``), what each destination said."""
-    sent = t("report.run_status.ok", lang)
+    ``lang`` (as sent when it has no text in ``lang``), whether each destination took it (and if
+    not, why: the delivery's own sentence)."""
+    sent, unsent = t("report.run_status.ok", lang), t("alerts.not_sent", lang)
     return [
         {
             "rule": r["rule"],
@@ -522,7 +529,10 @@ def history_views(ws: Any, rows: list[dict[str, Any]], lang: str) -> list[dict[s
             "cleared": _moment(r["cleared_at"], ws, lang) if r["cleared_at"] else t("alerts.holds", lang),
             "open": r["cleared_at"] is None,
             "message": r["texts"].get(lang) or r.get("message") or "",
-            "delivery": [f"{k}: {sent if v == 'sent' else v}" for k, v in r["delivered"].items()],
+            "delivery": [
+                {"target": k, "sent": v == "sent", "text": sent if v == "sent" else unsent, "why": v}
+                for k, v in r["delivered"].items()
+            ],
         }
         for r in rows
     ]
