@@ -1033,8 +1033,10 @@ def alerts_cmd(
         shown = alerts.rule_views(ws, found, lang)
         past = alerts.history(ws, rule)
         if fmt == "json":
-            out = {"rules": shown, "history": past, "checked": [o.to_dict() for o in checked]}
-            _print_json(out if check else {k: v for k, v in out.items() if k != "checked"})
+            out: dict[str, Any] = {"rules": shown, "history": past}
+            if check:
+                out["checked"] = [o.to_dict() for o in checked]
+            _print_json(out)
             return
         if fmt == "csv":
             cols = ["rule", "kind", "period", "seq", "fired_at", "cleared_at", "value", "threshold", "message"]
