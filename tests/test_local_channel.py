@@ -146,6 +146,7 @@ COMMANDS = [
     ("scorecard", "--period", PERIOD),
     ("rejects", "--format", "json"),
     ("users", "list"),
+    ("alerts", "--format", "json"),
     ("kpi", "revenue", "--period", "1403-13"),  # an error: the same sentence, the same exit status
 ]
 

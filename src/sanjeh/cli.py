@@ -50,7 +50,19 @@ FORMATS = ("table", "json", "csv")
 #: sanjeh/local.py): every command that opens a workspace, but ``serve`` itself and the two that
 #: make one (``init``, ``demo``). A command added later joins here or says why not
 #: (tests/test_local_channel.py). ``targets`` and ``why`` are commands other branches add.
-FORWARDED = ("import", "rejects", "kpis", "kpi", "scorecard", "users", "targets", "why", "report", "forecast")
+FORWARDED = (
+    "import",
+    "rejects",
+    "kpis",
+    "kpi",
+    "scorecard",
+    "users",
+    "targets",
+    "why",
+    "report",
+    "forecast",
+    "alerts",
+)
 #: What a forwarded command may change, so the server forgets what it cached of it.
 CHANGES = {"import": ("data",), "targets": ("targets",), "users": ("users",)}
 
@@ -979,13 +991,16 @@ def scheduler(
     import time
 
     from sanjeh.i18n import normalize_lang, period_label
+    from sanjeh.reports import alert_rules, alerts
     from sanjeh.reports.schedule import run_due, schedules
 
     ws = _open(workspace)
     lang = normalize_lang(ws.settings.language)
     try:
         schedules(ws.settings.schedules)  # a mistake stops here, before any run
+        alert_rules.rules(ws)
         while True:
+            _print_alerts(alerts.check_quietly(ws), lang, quiet=True)
             for ran in run_due(ws, dt.datetime.now(dt.UTC)):
                 when = ran.planned.strftime("%Y-%m-%d %H:%M %Z")
                 text = message(
@@ -998,6 +1013,84 @@ def scheduler(
             time.sleep(every)
     finally:
         ws.close()
+
+
+@app.command("alerts")
+def alerts_cmd(
+    workspace: WorkspaceOpt = None,
+    check: Annotated[bool, typer.Option("--check", help="Check every rule now and send what fires.")] = False,
+    rule: Annotated[str | None, typer.Option("--rule", help="Only this rule's history.")] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """The alert rules of sanjeh.toml and the alerts they fired; --check checks them now (docs/reports.md)."""
+    from sanjeh.errors import NotFound
+    from sanjeh.i18n import normalize_lang
+    from sanjeh.reports import alert_rules, alerts
+
+    fmt = _check_format(fmt)
+    ws = _open(workspace)
+    lang = normalize_lang(ws.settings.language)
+    try:
+        found = alert_rules.rules(ws)
+        if rule is not None and rule not in {r.name for r in found} and not alerts.history(ws, rule):
+            raise NotFound(key="alert.unknown_rule", params={"rule": rule})
+        checked = alerts.check(ws) if check else []
+        shown = alerts.rule_views(ws, found, lang)
+        past = alerts.history(ws, rule)
+        if fmt == "json":
+            out: dict[str, Any] = {"rules": shown, "history": past}
+            if check:
+                out["checked"] = [o.to_dict() for o in checked]
+            _print_json(out)
+            return
+        if fmt == "csv":
+            cols = ["rule", "kind", "period", "seq", "fired_at", "cleared_at", "value", "threshold", "message"]
+            _stdout().write(to_csv(past, cols))
+            return
+        _render_alerts(shown, alerts.history_views(ws, past, lang), lang)
+        if check:
+            _print_alerts(checked, lang)
+    finally:
+        ws.close()
+
+
+def _render_alerts(shown: list[dict[str, Any]], past: list[dict[str, Any]], lang: str) -> None:
+    out = _out()
+    if not shown:
+        out.print(escape(_plain(message("alerts.no_rules", lang))), highlight=False)
+    else:
+        table = Table(title=message("alerts.rules", lang), title_justify="left")
+        for key in ("rule", "kind_col", "condition", "recipients", "state"):
+            table.add_column(message(f"alerts.{key}", lang))
+        for r in shown:
+            cells = [r["name"], r["kind_text"], r["condition"], "\n".join(r["recipients"]), r["state"]]
+            table.add_row(*(escape(_plain(c)) for c in cells), style="red" if r["firing"] else None)
+        out.print(table)
+    if not past:
+        out.print(escape(_plain(message("alerts.no_history", lang))), highlight=False)
+        return
+    table = Table(title=message("alerts.history", lang), title_justify="left")
+    for key in ("rule", "period", "fired", "cleared", "message"):
+        table.add_column(message(f"alerts.{key}", lang))
+    for h in past:
+        cells = [h["rule"], h["period"], h["fired"], h["cleared"], h["message"]]
+        table.add_row(*(escape(_plain(c)) for c in cells))
+    out.print(table)
+
+
+def _print_alerts(outcomes: list[Any], lang: str, *, quiet: bool = False) -> None:
+    """A line per rule checked (``quiet``: only those that fired or cleared — the scheduler's log)."""
+    for o in outcomes:
+        if quiet and o.status not in ("fired", "cleared"):
+            continue
+        status = message(f"alerts.status.{o.status}", lang)
+        text = f"{o.rule}: {status}" + (f" — {o.message}" if o.message and o.status in ("fired", "error") else "")
+        _out().print(escape(_plain(text)), highlight=False)
+    if not quiet:
+        from sanjeh.reports.alerts import summary
+
+        said = summary(outcomes, lang)
+        _out().print(escape(_plain(said)), highlight=False)
 
 
 def _as_of_day(text: str) -> Any:

@@ -407,6 +407,19 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
         "error": "string",
         "recipients": "string",
     },
+    "_alerts": {  # alerts that fired (sanjeh/reports/alerts.py); (rule, period, seq) is unique: the lock
+        "rule": "string",
+        "kind": "string",
+        "period": "string",  # a period label; an import's id (rejects); the last import's id (no_import)
+        "seq": "int64",  # 1 for the first firing of the rule in the period, 2 after it cleared and fired again…
+        "fired_at": "timestamp",  # UTC
+        "cleared_at": "timestamp",  # UTC; null while it holds
+        "value": "float64",
+        "threshold": "float64",
+        "message": "string",  # as sent, in the rule's language
+        "texts": "string",  # JSON {"fa", "en"}: the message in each language, for the page
+        "delivered": "string",  # per destination: "sent" or why not
+    },
     "_target_changes": {  # the audit of the targets (sanjeh.targets): who changed what, when, old -> new
         "changed_at": "timestamp",
         "username": "string",
@@ -422,4 +435,4 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
     },
 }
 #: System tables' unique keys (a unique index each): two writers cannot both insert one key.
-SYSTEM_UNIQUE: dict[str, tuple[str, ...]] = {"_runs": ("job", "planned")}
+SYSTEM_UNIQUE: dict[str, tuple[str, ...]] = {"_runs": ("job", "planned"), "_alerts": ("rule", "period", "seq")}

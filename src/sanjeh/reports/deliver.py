@@ -12,7 +12,7 @@ broken connection, a timeout, HTTP 429 or 5xx, or an SMTP 4xx reply; other refus
 
 - **Email**: one message (text body, the report files attached) to every recipient; STARTTLS
   (default on a port other than 465), implicit TLS on 465, login when a user is named.
-- **Webhook**: ``POST`` JSON ``{"event": "report", "subject", "text", "attachments": [{"filename",
+- **Webhook**: ``POST`` JSON ``{"event": "report" (or "alert"), "subject", "text", "attachments": [{"filename",
   "content_type", "size", "sha256", "content_base64"}]}``; header ``X-Sanjeh-Timestamp`` (Unix
   seconds) and ``X-Sanjeh-Signature: sha256=HEX``, the HMAC-SHA256 of ``TIMESTAMP.BODY`` with the
   shared secret (a receiver recomputes it and refuses an old timestamp).
@@ -75,6 +75,8 @@ class Message:
     subject: str
     text: str
     attachments: tuple[Attachment, ...] = ()
+    #: What a webhook's receiver is told it is: a ``report``, or an ``alert`` (reports/alerts.py).
+    event: str = "report"
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,7 @@ class Webhook:
     def body(self, msg: Message) -> bytes:
         return json.dumps(
             {
-                "event": "report",
+                "event": msg.event,
                 "subject": msg.subject,
                 "text": msg.text,
                 "attachments": [

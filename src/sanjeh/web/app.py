@@ -166,6 +166,7 @@ def create_app(
         users_page,
         wizard,
     )
+    from sanjeh.web.alerts_page import router as alerts_router
 
     ws = _open(ws_or_settings)
     state = AppState.build(
@@ -221,6 +222,7 @@ def create_app(
     app.include_router(targets_page.router)
     app.include_router(rows_page.router)
     app.include_router(users_page.router)
+    app.include_router(alerts_router)
     pages.mount_static(app)
     return app
 
