@@ -602,7 +602,7 @@ def test_the_alerts_page_shows_rules_and_history_in_both_languages_to_managers(w
             assert "Revenue in Dey 1403 is 600 IRR" in plain(r.text)
 
 
-def test_the_scheduler_checks_the_alerts_on_each_look(
+def test_the_scheduler_checks_the_alerts_when_it_starts(
     workspace: Workspace, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sanjeh.cli import main

@@ -985,6 +985,9 @@ def scheduler(
     workspace: WorkspaceOpt = None,
     once: Annotated[bool, typer.Option("--once", help="Run what is due now, then stop.")] = False,
     every: Annotated[float, typer.Option("--every", help="Seconds between two looks at the schedules.")] = 30.0,
+    alerts_every: Annotated[
+        float, typer.Option("--alerts-every", help="Seconds between two checks of the alert rules.")
+    ] = 900.0,
 ) -> None:
     """Run the report schedules of sanjeh.toml when they are due, and log each run (docs/reports.md)."""
     import datetime as dt
@@ -999,8 +1002,11 @@ def scheduler(
     try:
         schedules(ws.settings.schedules)  # a mistake stops here, before any run
         alert_rules.rules(ws)
+        checked = -float("inf")  # an import checks the alerts itself; the clock's rules need a look now and then
         while True:
-            _print_alerts(alerts.check_quietly(ws), lang, quiet=True)
+            if time.monotonic() - checked >= alerts_every:
+                _print_alerts(alerts.check_quietly(ws), lang, quiet=True)
+                checked = time.monotonic()
             for ran in run_due(ws, dt.datetime.now(dt.UTC)):
                 when = ran.planned.strftime("%Y-%m-%d %H:%M %Z")
                 text = message(
