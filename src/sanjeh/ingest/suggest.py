@@ -33,13 +33,13 @@ from sanjeh.i18n import t as message
 from sanjeh.ingest import synonyms as syn
 from sanjeh.ingest.read import Reader, expand_paths
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME
+from sanjeh.text import DIGITS
 
 SAMPLE_ROWS = 20_000
 _ISO = re.compile(r"^\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _DMY = re.compile(r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?:[ T]+\d{1,2}:\d{2}(?::\d{2})?)?$")
 _SERIAL = re.compile(r"^\d{4,5}(?:\.\d+)?$")
 _NUMBER = re.compile(r"^[+-]?\d[\d,٬]*(?:[.٫]\d+)?$")
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 
 
 @dataclass
@@ -174,7 +174,7 @@ def _read(con: Any, reader: Reader, path: Path) -> list[FileColumn]:
     rows = con.execute(f"SELECT {', '.join(names)} FROM {sf.relation} LIMIT {SAMPLE_ROWS}").fetchall()
     cols = []
     for i, name in enumerate(sf.columns):
-        values = [str(r[i]).strip().translate(_DIGITS) for r in rows if r[i] is not None and str(r[i]).strip()]
+        values = [str(r[i]).strip().translate(DIGITS) for r in rows if r[i] is not None and str(r[i]).strip()]
         cols.append(FileColumn(name, values))
     for c in cols:
         words = syn.header_words(c.name)

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from sanjeh.calendar import parse_grain, parse_period
 from sanjeh.errors import Forbidden, InvalidQuery
-from sanjeh.kpis.query import Query
+from sanjeh.kpis.query import COMPARISONS, Query
 from sanjeh.kpis.sources import RepScope
 from sanjeh.kpis.why import WhyQuery
 from sanjeh.text import member_key
@@ -32,7 +32,6 @@ from sanjeh.workspace import Workspace
 
 T = TypeVar("T")
 log = logging.getLogger("sanjeh.web")
-COMPARES = ("previous", "year_ago")
 DEFAULT_MAX_UPLOAD = 200 * 1024 * 1024  # an import's request body (files and form fields)
 DEFAULT_MAX_BODY = 1024 * 1024  # any other request's body (targets JSON, forms)
 DEFAULT_MAX_LOGIN_BODY = 16 * 1024  # the login form and the token request
@@ -73,7 +72,6 @@ class ResultCache:
 
 
 #: A parsed, validated KPI request is the engine's own query (frozen, so it keys the cache).
-QuerySpec = Query
 
 
 def parse_filter(text: str) -> tuple[str, str]:
@@ -276,24 +274,26 @@ class AppState:
         by: list[str] | tuple[str, ...] = (),
         filters: list[str] | tuple[str, ...] = (),
         compare: str | None = None,
-    ) -> QuerySpec:
-        """Parse request parameters into a :class:`QuerySpec`; 404/422/403 errors for bad ones."""
+    ) -> Query:
+        """Parse request parameters into a :class:`Query`; 404/422/403 errors for bad ones."""
         self.kpi(kpi)
         label = parse_period(period).label if period else self.default_period()
         g = parse_grain(grain) if grain else None
         if compare in ("", "none"):
             compare = None
-        if compare is not None and compare not in COMPARES:
+        if compare is not None and compare not in COMPARISONS:
             raise InvalidQuery(
-                key="query.compare", params={"given": compare}, details={"compare": compare, "allowed": list(COMPARES)}
+                key="query.compare",
+                params={"given": compare},
+                details={"compare": compare, "allowed": list(COMPARISONS)},
             )
         pairs = tuple(parse_filter(f) for f in filters if f)
         for dim, member in pairs:
             self.check_rep_filter(user, dim, member)
         dims = tuple(dict.fromkeys(b for b in by if b))
-        return QuerySpec(kpi, label, g, dims, pairs, compare)
+        return Query(kpi, label, g, dims, pairs, compare)
 
-    def run(self, user: User, spec: QuerySpec) -> dict[str, Any]:
+    def run(self, user: User, spec: Query) -> dict[str, Any]:
         """The engine's result for ``spec`` as a dict (``Result.to_dict()``), cached."""
 
         return self.run_query(self.scope(user), spec)
@@ -367,7 +367,7 @@ class AppState:
 
         return self.cached(("forecast_months", kpi, period, today), self.scope(user), compute) or None
 
-    def explain(self, user: User, spec: QuerySpec) -> str:
+    def explain(self, user: User, spec: Query) -> str:
         def compute(engine: Any) -> str:
             return str(engine.explain(spec))
 
