@@ -258,6 +258,23 @@ def test_every_shipped_mapping_has_no_issues(name: str) -> None:
     assert check_mapping(path, name) == []
 
 
+def test_a_mapping_the_upload_wizard_saves_has_no_issues(tmp_path: Path) -> None:
+    from sanjeh.ingest.choices import final_mapping, mapping_yaml, preselected, preview
+    from sanjeh.ingest.mapping import save_mapping
+    from sanjeh.ingest.suggest import suggest
+    from tests.test_ingest_choices import DEALS
+
+    src = tmp_path / "deals.csv"
+    src.write_text(DEALS, encoding="utf-8")
+    draft = suggest([src], lang="en")
+    choices = {(t.table, ln.column): preselected(ln) for t in draft.tables for ln in t.lines}
+    data = final_mapping(draft, choices, preview(src).columns, name="deals")
+    root = _folder(tmp_path, '[workspace]\nlanguage = "en"\n')
+    save_mapping(root, "deals", mapping_yaml(data, "a test"))
+    found = declarations(root)
+    assert [p.name for p in found.mappings] == ["deals.yaml"] and check(found) == []
+
+
 def test_a_mappings_mistakes_are_all_listed_with_their_lines(tmp_path: Path) -> None:
     mapping = """name: crm
 tables:
