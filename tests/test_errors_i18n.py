@@ -26,6 +26,7 @@ PERSIAN = re.compile("[\u0600-\u06ff]")
 #: Modules that raise user errors a user may meet, whose raises must name a message key.
 KEYED = (
     "calendar.py",
+    "check.py",
     "cli.py",
     "currency.py",
     "settings.py",
@@ -70,6 +71,7 @@ SECTIONS = (
     "wizard",
     "mapping",
     "alert",
+    "check",
 )
 USER_ERRORS = {
     name for name, obj in vars(errors).items() if isinstance(obj, type) and issubclass(obj, errors.UserError)

@@ -513,6 +513,45 @@ def kpis(workspace: WorkspaceOpt = None, fmt: FormatOpt = "table") -> None:
     ws.close()
 
 
+@app.command("check")
+def check_cmd(workspace: WorkspaceOpt = None, fmt: FormatOpt = "table") -> None:
+    """Check every declaration of the workspace (settings, KPIs, schedules, its mappings): all the
+    issues at once, with file and line. Exit 2 when one is an error."""
+    from sanjeh.check import check, declarations
+    from sanjeh.i18n import digits
+
+    fmt = _check_format(fmt)
+    found = declarations(workspace or Path(os.environ.get("SANJEH_WORKSPACE") or "."))
+    issues = check(found)
+    asked = os.environ.get("SANJEH_LANG")
+    lang = asked if asked in ("fa", "en") else found.language
+    errors = sum(i.level == "error" for i in issues)
+    if fmt == "json":
+        _print_json([i.to_dict() for i in issues])
+    elif fmt == "csv":
+        rows = [
+            {"file": i.file, "line": i.line, "level": i.level, "key": i.key, "message": i.text(lang)} for i in issues
+        ]
+        _stdout().write(to_csv(rows))
+    elif not issues:
+        _out().print(message("check.none", lang))
+    else:
+        table = Table()
+        for c in ("place", "level", "message"):
+            table.add_column(message(f"check.{c}", lang), overflow="fold")
+        for i in issues:
+            place = i.file + (":" + digits(str(i.line), lang) if i.line else "")
+            colour = "red" if i.level == "error" else "yellow"
+            table.add_row(
+                escape(place), f"[{colour}]{message(f'check.{i.level}', lang)}[/{colour}]", escape(_plain(i.text(lang)))
+            )
+        _out().print(table)
+        if not errors:
+            _out().print(message("check.warnings_only", lang, n=_n(len(issues), lang)))
+    if errors:
+        raise UserError(key="cli.check", params={"n": errors})
+
+
 def _parse_filters(filters: list[str]) -> tuple[tuple[str, str], ...]:
     out = []
     for f in filters:
@@ -1369,10 +1408,12 @@ def _error_lang(args: list[str]) -> str:
     asked = os.environ.get("SANJEH_LANG")
     if asked in ("fa", "en"):
         return asked
-    try:
-        from sanjeh.settings import Settings
+    try:  # as written, so that an error of the settings themselves is said in their language
+        from sanjeh.settings import read_file
 
-        return Settings.load(_workspace_arg(args)).language
+        ws = read_file(_workspace_arg(args).expanduser().resolve())[1].get("workspace")
+        lang = ws.get("language") if isinstance(ws, dict) else None
+        return lang if lang in ("fa", "en") else "en"
     except (SanjehError, OSError):
         return "en"
 

@@ -4,19 +4,36 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sanjeh.currency import Money, money
-from sanjeh.errors import SettingsError, WorkspaceNotFound
+from sanjeh.currency import Money, check_code, money
+from sanjeh.errors import Problem, SettingsError, WorkspaceNotFound
 
 SETTINGS_FILE = "sanjeh.toml"
 #: ``sanjeh.toml`` holds the secret that signs sessions: only its owner may read it.
 SETTINGS_MODE = 0o600
 DEFAULT_WAREHOUSE = "duckdb://warehouse.duckdb"
 GOALS = ("more_customers", "more_annual_revenue", "better_conversion")
+#: The keys of ``[workspace]`` and the TOML type each holds.
+WORKSPACE_KEYS: dict[str, type] = {
+    "company": str,
+    "currency": str,
+    "money_unit": str,
+    "timezone": str,
+    "calendar": str,
+    "language": str,
+    "goals": list,
+    "warehouse": str,
+    "secret": str,
+}
+#: The tables of ``sanjeh.toml`` that are read, and the lists of tables (``[[kpis]]``) among them.
+SECTIONS = ("workspace", "kpis", "schedules", "alerts")
+TABLE_LISTS = ("kpis", "schedules", "alerts")
 
 
 @dataclass(frozen=True)
@@ -64,56 +81,26 @@ class Settings:
     @staticmethod
     def load(root: Path | str) -> Settings:
         root = Path(root).expanduser().resolve()
-        file = root / SETTINGS_FILE
-        if not file.is_file():
-            raise WorkspaceNotFound(
-                key="workspace.not_found",
-                params={"path": str(root), "file": SETTINGS_FILE},
-                details={"path": str(root)},
-            )
-        try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise SettingsError(key="settings.toml", params={"file": str(file), "error": str(exc)}) from exc
-        return Settings.from_dict(root, data)
+        return Settings.from_dict(root, read_file(root)[1])
 
     @staticmethod
     def from_dict(root: Path, data: dict[str, Any]) -> Settings:
+        """Settings from the parsed file; the first error of :func:`problems` is raised (sanjeh/check.py
+        lists them all)."""
+        found = [p for p in problems(data) if p.level == "error"]
+        if found:
+            raise found[0].error()
         ws = data.get("workspace", {})
-        known = {
-            "company",
-            "currency",
-            "money_unit",
-            "timezone",
-            "calendar",
-            "language",
-            "goals",
-            "warehouse",
-            "secret",
-        }
-        unknown = set(ws) - known
-        if unknown:
-            raise SettingsError(key="settings.unknown", params={"names": sorted(unknown)})
-        calendar = ws.get("calendar", "jalali")
-        if calendar not in ("jalali", "gregorian"):
-            raise SettingsError(key="settings.calendar", params={"calendar": calendar})
-        language = ws.get("language", "fa")
-        if language not in ("fa", "en"):
-            raise SettingsError(key="settings.language", params={"language": language})
-        goals = tuple(ws.get("goals", ["more_annual_revenue"]))
-        bad = [g for g in goals if g not in GOALS]
-        if bad:
-            raise SettingsError(key="settings.goals", params={"given": bad, "goals": list(GOALS)})
         return Settings(
             root=root,
-            company=str(ws.get("company", "My company")),
-            currency=str(ws.get("currency", "IRR")).upper(),
-            money_unit=str(ws.get("money_unit", "currency")),
-            timezone=str(ws.get("timezone", "Asia/Tehran")),
-            calendar=calendar,
-            language=language,
-            goals=goals,
-            warehouse=str(ws.get("warehouse", DEFAULT_WAREHOUSE)),
+            company=ws.get("company", "My company"),
+            currency=ws.get("currency", "IRR").upper(),
+            money_unit=ws.get("money_unit", "currency"),
+            timezone=ws.get("timezone", "Asia/Tehran"),
+            calendar=ws.get("calendar", "jalali"),
+            language=ws.get("language", "fa"),
+            goals=tuple(ws.get("goals", ["more_annual_revenue"])),
+            warehouse=ws.get("warehouse", DEFAULT_WAREHOUSE),
             kpis=tuple(data.get("kpis", ())),
             schedules=tuple(data.get("schedules", ())),
             alerts=tuple(data.get("alerts", ())),
@@ -156,3 +143,71 @@ class Settings:
         os.fchmod(fd, SETTINGS_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+
+
+def read_file(root: Path) -> tuple[str, dict[str, Any]]:
+    """The text of ``root``'s ``sanjeh.toml`` and its parsed data (not checked: :func:`problems`)."""
+    file = root / SETTINGS_FILE
+    if not file.is_file():
+        raise WorkspaceNotFound(
+            key="workspace.not_found",
+            params={"path": str(root), "file": SETTINGS_FILE},
+            details={"path": str(root)},
+        )
+    try:
+        text = file.read_text(encoding="utf-8")
+        return text, tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(key="settings.toml", params={"file": str(file), "error": str(exc)}) from exc
+
+
+_TYPE_NAMES: dict[type, str] = {str: "text", list: "texts"}
+
+
+def problems(data: Mapping[str, Any]) -> list[Problem]:
+    """Every problem of the settings file's ``[workspace]`` table and of its shape: unknown keys,
+    values of the wrong type or outside their choices, unknown tables (a warning: they are not read).
+    The workspace KPIs and schedules are checked by their own parsers (sanjeh/check.py)."""
+    out: list[Problem] = []
+    for name in data:
+        if name not in SECTIONS:
+            out.append(Problem((name,), "settings.section", {"name": name, "names": list(SECTIONS)}, "warning"))
+    for name in TABLE_LISTS:
+        value = data.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            out.append(Problem((name,), "settings.tables", {"name": name}))
+    ws = data.get("workspace", {})
+    if not isinstance(ws, dict):
+        return [*out, Problem(("workspace",), "settings.tables", {"name": "workspace"})]
+    for name in ws:
+        if name not in WORKSPACE_KEYS:
+            out.append(Problem(("workspace", name), "settings.unknown", {"names": [name]}))
+    for name, kind in WORKSPACE_KEYS.items():
+        if name in ws and not isinstance(ws[name], kind):
+            out.append(Problem(("workspace", name), "settings.type", {"name": name, "type": _TYPE_NAMES[kind]}))
+    text = {k: v for k, v in ws.items() if isinstance(v, str)}
+    if text.get("calendar", "jalali") not in ("jalali", "gregorian"):
+        out.append(Problem(("workspace", "calendar"), "settings.calendar", {"calendar": text["calendar"]}))
+    if text.get("language", "fa") not in ("fa", "en"):
+        out.append(Problem(("workspace", "language"), "settings.language", {"language": text["language"]}))
+    goals = ws.get("goals", [])
+    if isinstance(goals, list):
+        bad = [g for g in goals if g not in GOALS]
+        if bad:
+            out.append(Problem(("workspace", "goals"), "settings.goals", {"given": bad, "goals": list(GOALS)}))
+    currency = text.get("currency", "IRR")
+    try:
+        currency = check_code(currency)
+    except SettingsError as exc:
+        out.append(Problem(("workspace", "currency"), "settings.currency", exc.params))
+        currency = "IRR"
+    try:
+        money(currency, text.get("money_unit", "currency"))
+    except SettingsError as exc:
+        out.append(Problem(("workspace", "money_unit"), exc.key or "settings.money_unit", exc.params))
+    zone = text.get("timezone", "Asia/Tehran")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        out.append(Problem(("workspace", "timezone"), "settings.timezone", {"zone": zone}))
+    return out

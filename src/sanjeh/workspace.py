@@ -75,7 +75,13 @@ class Workspace:
 
     @staticmethod
     def open(path: Path | str, *, clock: Callable[[], dt.date] | None = None, read_only: bool = False) -> Workspace:
-        settings = Settings.load(path)
+        """Open the workspace at ``path``; its declarations are checked first (sanjeh/check.py: the
+        settings, workspace KPIs, schedules and alerts), and any error refuses the open with every issue listed."""
+        from sanjeh.check import check, declarations, refuse
+
+        found = declarations(path, mappings=False)
+        refuse(check(found))
+        settings = Settings.from_dict(found.root, found.data)
         wh = connect(settings.warehouse_url, read_only=read_only)
         ws = Workspace(settings, wh, clock or _today, read_only)
         if not read_only:

@@ -12,6 +12,7 @@ staging column; anything else is a :class:`MappingError`.
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -189,7 +190,14 @@ def load_mapping(ref: str | Path) -> Mapping:
     return parse_mapping(data, origin=name)
 
 
-def _keys(where: str, d: dict[str, Any], allowed: set[str]) -> None:
+#: The keys of a mapping, of each of its tables, of a join and of a column given as a table.
+MAPPING_KEYS = frozenset({"name", "description", "currency", "tables", "null_values"})
+TABLE_KEYS = frozenset({"table", "from", "columns", "join", "where", "reject", "distinct", "null_values"})
+JOIN_KEYS = frozenset({"file", "as", "on"})
+COLUMN_KEYS = frozenset({"value", "expr", "column", "map", "default"})
+
+
+def _keys(where: str, d: dict[str, Any], allowed: frozenset[str]) -> None:
     unknown = set(d) - allowed
     if unknown:
         raise MappingError(
@@ -200,7 +208,7 @@ def _keys(where: str, d: dict[str, Any], allowed: set[str]) -> None:
 def parse_mapping(data: Any, *, origin: str = "mapping") -> Mapping:
     if not isinstance(data, dict):
         raise MappingError(f"{origin}: a mapping is a YAML object with 'tables'")
-    _keys(origin, data, {"name", "description", "currency", "tables", "null_values"})
+    _keys(origin, data, MAPPING_KEYS)
     questions = _questions(data)
     if questions:
         raise MappingError(
@@ -222,7 +230,7 @@ def parse_mapping(data: Any, *, origin: str = "mapping") -> Mapping:
         where = f"{origin} tables[{i}]"
         if not isinstance(t, dict):
             raise MappingError(f"{where}: each entry is an object")
-        _keys(where, t, {"table", "from", "columns", "join", "where", "reject", "distinct", "null_values"})
+        _keys(where, t, TABLE_KEYS)
         name = t.get("table")
         if name not in TABLES_BY_NAME:
             raise MappingError(f"{where}: unknown table {name!r}; the tables are: {', '.join(IMPORT_ORDER)}")
@@ -255,7 +263,7 @@ def parse_mapping(data: Any, *, origin: str = "mapping") -> Mapping:
                 j = {("on" if k is True else k): v for k, v in j.items()}
             if not isinstance(j, dict) or not isinstance(j.get("on"), dict):
                 raise MappingError(f"{where} ({name}): a join needs 'file', 'as' and 'on'")
-            _keys(f"{where} join", j, {"file", "as", "on"})
+            _keys(f"{where} join", j, JOIN_KEYS)
             alias = str(j.get("as") or "")
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", alias):
                 raise MappingError(f"{where} ({name}): join 'as' must be a simple name, not {alias!r}")
@@ -343,6 +351,15 @@ _FUNCS: dict[str, tuple[int, int, str]] = {
     "day": (1, 1, "num"),
     "date": (1, 2, "text"),
 }
+
+
+FUNCTIONS: tuple[str, ...] = tuple(sorted(_FUNCS))
+
+
+def called_functions(src: str) -> list[str]:
+    """The names an expression calls (a name followed by ``(``), as written; what cannot be read is skipped."""
+    toks = [(m.lastgroup, m.group(m.lastgroup or "")) for m in _TOKEN.finditer(src) if m.lastgroup]
+    return [v for (kind, v), nxt in itertools.pairwise(toks) if kind == "name" and nxt[1] == "("]
 
 
 class _Expr:
@@ -743,7 +760,7 @@ def _column(comp: Compiler, where: str, spec: Any) -> str:
         return lit(str(spec))
     if not isinstance(spec, dict):
         raise MappingError(f"{where}: use an expression, {{value: ...}} or {{expr: ..., map: {{...}}}}")
-    _keys(where, spec, {"value", "expr", "column", "map", "default"})
+    _keys(where, spec, COLUMN_KEYS)
     if "value" in spec:
         return "CAST(NULL AS VARCHAR)" if spec["value"] is None else lit(str(spec["value"]))
     if "column" in spec:
