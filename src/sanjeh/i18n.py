@@ -188,7 +188,10 @@ def period_label(label: Any, lang: str = "fa") -> str:
 def _param(name: str, value: Any, lang: str) -> str:
     """A parameter of an error message in ``lang``: a dimension by its title (and its id, which
     is what a command line takes), a grain by its word, lists joined, numbers in the language's
-    digits, ids and labels isolated inside Persian text."""
+    digits, ids and labels isolated inside Persian text, an error (the reason of another) in its
+    own words in ``lang``."""
+    if isinstance(value, Exception) and hasattr(value, "text"):
+        return str(value.text(lang))
     if isinstance(value, list | tuple | set | frozenset):
         # a list of KPIs says their names (what a command takes), not their titles
         one = "name" if name == "kpis" else name[:-1] if name.endswith("s") else name

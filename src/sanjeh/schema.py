@@ -397,7 +397,7 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
         "created_at": "timestamp",
         "expires_at": "timestamp",
     },
-    "_runs": {  # the scheduler's run log (sanjeh/reports/schedule.py); (job, planned) is unique: the lock
+    "_runs": {  # the scheduler's run log (sanjeh/reports/runner.py); (job, planned) is unique: the lock
         "job": "string",
         "planned": "timestamp",  # UTC
         "period": "string",
@@ -406,6 +406,12 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
         "status": "string",  # running | ok | partial | failed
         "error": "string",
         "recipients": "string",
+    },
+    "_schedules": {  # schedules saved on the page (sanjeh/reports/schedule.py): over sanjeh.toml's, by name
+        "name": "string",
+        "definition": "string",  # JSON; none: the toml's schedule of this name is deleted
+        "changed_by": "string",
+        "changed_at": "timestamp",  # UTC
     },
     "_target_changes": {  # the audit of the targets (sanjeh.targets): who changed what, when, old -> new
         "changed_at": "timestamp",
@@ -422,4 +428,4 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
     },
 }
 #: System tables' unique keys (a unique index each): two writers cannot both insert one key.
-SYSTEM_UNIQUE: dict[str, tuple[str, ...]] = {"_runs": ("job", "planned")}
+SYSTEM_UNIQUE: dict[str, tuple[str, ...]] = {"_runs": ("job", "planned"), "_schedules": ("name",)}

@@ -18,17 +18,15 @@ import json
 import tempfile
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from sanjeh.calendar import unit_of
 from sanjeh.errors import Forbidden, UserError
 from sanjeh.export import csv_text, xlsx_bytes
-from sanjeh.formatting import fmt_number
-from sanjeh.i18n import digits, join, period_label, t, t_or
+from sanjeh.formatting import fmt_moment, fmt_number
+from sanjeh.i18n import join, t, t_or
 from sanjeh.ingest.mapping import mapping_names
 from sanjeh.reasons import column_title, reason_text
 from sanjeh.schema import IMPORT_ORDER
@@ -53,17 +51,8 @@ def _manager(request: Request, key: str = "auth.managers_data") -> Caller:
 
 def when_text(when: Any, ws: Any, lang: str) -> str:
     """An import's time (stored as the server's wall-clock time) in the workspace's time zone and
-    calendar: «۱۲ فروردین ۱۴۰۴، ۱۴:۰۵» / ``12 Farvardin 1404, 14:05``."""
-    if not when:
-        return "—"
-    if isinstance(when, str):
-        when = dt.datetime.fromisoformat(when)
-    try:
-        local = when.astimezone(ZoneInfo(ws.settings.timezone))
-    except (ValueError, KeyError):
-        local = when
-    day = period_label(unit_of(local.date(), ws.settings.calendar, "day").label, lang)
-    return t("data.when", lang, day=day, time=digits(local.strftime("%H:%M"), lang))
+    calendar: «۱۲ فروردین ۱۴۰۴، ۱۴:۰۵» / ``12 Farvardin 1404, 14:05`` (formatting.fmt_moment)."""
+    return fmt_moment(when, ws.settings.timezone, ws.settings.calendar, lang)
 
 
 def _imports(ws: Any) -> list[dict[str, Any]]:
