@@ -175,7 +175,7 @@ def test_a_value_below_its_threshold_fires_with_the_members_that_explain_it(
         "low-revenue-fa": "fired",
     }
     en = done["low-revenue"]
-    assert en.period == "1403-10" and en.delivered == {"smtp://127.0.0.1:" + str(port): "sent"}
+    assert en.period == "1403-10" and en.delivered == {"director@example.com": "sent"}
     assert en.message.startswith("Revenue in Dey 1403 is 600 IRR, below 800 IRR. Against Azar 1403 (1K IRR):")
     assert "Isfahan" in en.message and "88%" in en.message
     fa = done["low-revenue-fa"].message
@@ -351,7 +351,8 @@ def test_rejects_and_no_import_are_checked_after_each_import(
 
 
 def test_an_alert_reaches_a_signed_webhook_and_a_bot(ws: Workspace, endpoint: str) -> None:  # noqa: F811
-    from tests.test_reports import HOOK_KEY, TOKEN, _Endpoint
+    from tests.receivers import Endpoint as _Endpoint
+    from tests.test_reports import HOOK_KEY, TOKEN
 
     to = [
         {"kind": "webhook", "url": endpoint + "/hook", "secret_env": "HOOK_KEY"},
@@ -620,3 +621,27 @@ def test_the_scheduler_checks_the_alerts_when_it_starts(
     file.write_text(file.read_text(encoding="utf-8").replace('kind = "no_import"', 'kind = "no_imports"'))
     assert main(["scheduler", "--once", "-w", root]) == 2  # a mistake stops it before anything runs
     assert "no_imports" in capsys.readouterr().err
+
+
+def test_the_runner_checks_the_alerts_at_its_first_look_and_then_every_alerts_every(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner of ``sanjeh serve`` and ``sanjeh scheduler``: the clock's rules are looked at
+    once at start, then only every ``alerts_every`` seconds, not at every 30-second look."""
+    from sanjeh.reports.runner import Runner
+
+    monkeypatch.delenv("SANJEH_TEST_BALE", raising=False)
+    file = workspace.root / "sanjeh.toml"
+    file.write_text(file.read_text(encoding="utf-8") + STALE_TOML)
+    ws = Workspace.open(workspace.root, clock=workspace.clock)
+    try:
+        seen: list[list[str]] = []
+        runner = Runner(ws, alerts_every=3600, on_alerts=lambda found: seen.append([o.status for o in found]))
+        runner.look()
+        runner.look()
+        assert seen == [["fired"]] and [r["rule"] for r in alerts.history(ws)] == ["stale"]
+        runner.alerts_every = 0
+        runner.look()
+        assert seen == [["fired"], ["holds"]]
+    finally:
+        ws.close()

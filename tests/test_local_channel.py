@@ -62,12 +62,13 @@ class Server:
 
 
 @contextmanager
-def serving(root: Path, log: Path) -> Iterator[Server]:
-    """``sanjeh serve`` on ``root`` in its own process, until it has written ``server.json``."""
+def serving(root: Path, log: Path, *args: str, **env: str) -> Iterator[Server]:
+    """``sanjeh serve`` on ``root`` (and ``args``) in its own process, with ``env`` added to its
+    environment, until it has written ``server.json``."""
     port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [*CLI, "serve", "-w", str(root), "--port", str(port)], stdout=out, stderr=out, env=_env()
+            [*CLI, "serve", "-w", str(root), "--port", str(port), *args], stdout=out, stderr=out, env=_env(**env)
         )
     try:
         note = root / SERVER_FILE

@@ -62,6 +62,7 @@ FORWARDED = (
     "report",
     "forecast",
     "alerts",
+    "runs",
 )
 #: What a forwarded command may change, so the server forgets what it cached of it.
 CHANGES = {"import": ("data",), "targets": ("targets",), "users": ("users",)}
@@ -1028,34 +1029,34 @@ def scheduler(
         float, typer.Option("--alerts-every", help="Seconds between two checks of the alert rules.")
     ] = 900.0,
 ) -> None:
-    """Run the report schedules of sanjeh.toml when they are due, and log each run (docs/reports.md)."""
-    import datetime as dt
-    import time
-
-    from sanjeh.i18n import normalize_lang, period_label
-    from sanjeh.reports import alert_rules, alerts
-    from sanjeh.reports.schedule import run_due, schedules
+    """Run the report schedules (sanjeh.toml and the Schedules page) when they are due, log each run,
+    and check the alert rules now and then (docs/reports.md)."""
+    from sanjeh.i18n import normalize_lang
+    from sanjeh.reports import alert_rules
+    from sanjeh.reports.runner import Runner, run_due, utc_now
+    from sanjeh.reports.schedule import declared
 
     ws = _open(workspace)
     lang = normalize_lang(ws.settings.language)
+
+    def said(ran: Any) -> None:
+        _out().print(escape(_ran_text(ran, ws, lang)), highlight=False)
+
+    def checked(outcomes: list[Any]) -> None:
+        _print_alerts(outcomes, lang, quiet=True)
+
     try:
-        schedules(ws.settings.schedules)  # a mistake stops here, before any run
+        for d in declared(ws):  # a mistake stops here, before any run
+            if d.error is not None:
+                raise d.error
         alert_rules.rules(ws)
-        checked = -float("inf")  # an import checks the alerts itself; the clock's rules need a look now and then
-        while True:
-            if time.monotonic() - checked >= alerts_every:
-                _print_alerts(alerts.check_quietly(ws), lang, quiet=True)
-                checked = time.monotonic()
-            for ran in run_due(ws, dt.datetime.now(dt.UTC)):
-                when = ran.planned.strftime("%Y-%m-%d %H:%M %Z")
-                text = message(
-                    "report.ran", lang, job=ran.job, when=when, period=_plain(period_label(ran.period, lang))
-                )
-                status = message(f"report.run_status.{ran.status}", lang)
-                _out().print(escape(f"{text}: {status}"), highlight=False)
-            if once:
-                break
-            time.sleep(every)
+        runner = Runner(ws, every=every, alerts_every=alerts_every, on_ran=said, on_alerts=checked, clock=utc_now)
+        if once:  # a failure is said, not logged and looked at again
+            for ran in run_due(ws, utc_now(), clock=utc_now):
+                said(ran)
+            runner.check_alerts()
+        else:
+            runner.run()
     finally:
         ws.close()
 
@@ -1136,6 +1137,79 @@ def _print_alerts(outcomes: list[Any], lang: str, *, quiet: bool = False) -> Non
 
         said = summary(outcomes, lang)
         _out().print(escape(_plain(said)), highlight=False)
+
+
+def _ran_text(ran: Any, ws: Any, lang: str) -> str:
+    """A run as the scheduler prints it: the job, its planned time in the workspace's zone and
+    calendar, the period, how it went."""
+    from sanjeh.formatting import fmt_moment
+    from sanjeh.i18n import period_label
+
+    when = fmt_moment(ran.planned, ws.settings.timezone, ws.settings.calendar, lang)
+    text = message("report.ran", lang, job=ran.job, when=when, period=period_label(ran.period, lang))
+    return _plain(f"{text}: {message(f'report.run_status.{ran.status}', lang)}")
+
+
+@app.command()
+def runs(
+    workspace: WorkspaceOpt = None,
+    job: Annotated[str | None, typer.Option("--job", help="Only the runs of this schedule.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="running | ok | partial | failed")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many runs, latest first.")] = 50,
+    fmt: FormatOpt = "table",
+) -> None:
+    """The run log of the schedules: job, planned time, period, start, end, status, error, recipients."""
+    from sanjeh.formatting import fmt_moment
+    from sanjeh.i18n import normalize_lang, period_label
+    from sanjeh.reports.runner import STATUSES
+    from sanjeh.reports.runner import runs as run_log
+
+    fmt = _check_format(fmt)
+    if status is not None and status not in STATUSES:
+        raise UserError(key="schedule.status", params={"status": status, "statuses": list(STATUSES)})
+    ws = _open(workspace)
+    try:
+        rows = run_log(ws, job, status, limit)
+        zone, calendar = ws.settings.timezone, ws.settings.calendar
+        lang = normalize_lang(ws.settings.language)
+    finally:
+        ws.close()
+    cols = ["job", "planned", "period", "started", "ended", "status", "error", "recipients"]
+    if fmt != "table":
+        utc = [{k: _utc_iso(v) if k in ("planned", "started", "ended") else v for k, v in r.items()} for r in rows]
+        if fmt == "json":
+            _print_json(utc)
+        else:
+            _stdout().write(to_csv(utc, cols))
+        return
+    import datetime as dt
+
+    def moment(v: Any) -> str:
+        return _plain(fmt_moment(v and v.replace(tzinfo=dt.UTC), zone, calendar, lang))
+
+    t = Table(title=message("runs.cli_title", lang, n=_n(len(rows), lang)))
+    for c in cols:
+        t.add_column(message(f"runs.{c}", lang), overflow="fold")
+    for r in rows:
+        t.add_row(
+            escape(r["job"]),
+            moment(r["planned"]),
+            _plain(period_label(r["period"], lang)),
+            moment(r["started"]),
+            moment(r["ended"]),
+            message(f"report.run_status.{r['status']}", lang),
+            escape(r["error"] or ""),
+            escape(r["recipients"] or ""),
+            style={"failed": "red", "partial": "yellow"}.get(r["status"], ""),
+        )
+    _out().print(t)
+
+
+def _utc_iso(t: Any) -> str | None:
+    """A naive UTC time of the run log as ISO 8601 with its zone (``2025-03-22T04:30:00+00:00``)."""
+    import datetime as dt
+
+    return None if t is None else t.replace(tzinfo=dt.UTC).isoformat()
 
 
 def _as_of_day(text: str) -> Any:
@@ -1380,9 +1454,16 @@ def serve(
     max_upload_mb: Annotated[
         int, typer.Option("--max-upload-mb", min=1, help="Largest import upload, in MB (default 200).")
     ] = 200,
+    run_schedules: Annotated[
+        bool,
+        typer.Option(
+            "--scheduler/--no-scheduler",
+            help="Run the report schedules in this server (default), or leave them to sanjeh scheduler.",
+        ),
+    ] = True,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """The web dashboard and the REST API."""
+    """The web dashboard and the REST API (and, unless --no-scheduler, the report schedules)."""
     from sanjeh.web.app import serve as serve_app
     from sanjeh.web.auth import parse_forwarded_allow
 
@@ -1396,6 +1477,7 @@ def serve(
         secure_cookies=secure_cookies,
         forwarded_allow=proxies,
         max_upload=max_upload_mb * 1024 * 1024,
+        scheduler=run_schedules,
     )
 
 

@@ -8,14 +8,12 @@ digits and month names); numbers are :mod:`sanjeh.formatting`'s.
 
 from __future__ import annotations
 
-import datetime as dt
 import tomllib
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
-from sanjeh.calendar import JALALI_MONTHS_EN, JALALI_MONTHS_FA, calendar_of_year, unit_of
+from sanjeh.calendar import JALALI_MONTHS_EN, JALALI_MONTHS_FA, calendar_of_year
 
 Lang = Literal["fa", "en"]
 LANGUAGES: tuple[Lang, ...] = ("fa", "en")
@@ -186,32 +184,14 @@ def period_label(label: Any, lang: str = "fa") -> str:
     return text
 
 
-def when_text(when: Any, ws: Any, lang: str) -> str:
-    """A moment in the workspace's time zone and calendar: «۱۲ فروردین ۱۴۰۴، ساعت ۱۴:۰۵» /
-    ``12 Farvardin 1404, 14:05``. A naive time is the server's wall-clock time (an import's); an
-    aware one is converted."""
-    if not when:
-        return "—"
-    if isinstance(when, str):
-        when = dt.datetime.fromisoformat(when)
-    try:
-        local = when.astimezone(ZoneInfo(ws.settings.timezone))
-    except (ValueError, KeyError):
-        local = when
-    day = period_label(unit_of(local.date(), ws.settings.calendar, "day").label, lang)
-    return t("data.when", lang, day=day, time=digits(local.strftime("%H:%M"), lang))
-
-
 # -- errors ------------------------------------------------------------------------------------
 def _param(name: str, value: Any, lang: str) -> str:
     """A parameter of an error message in ``lang``: a dimension by its title (and its id, which
     is what a command line takes), a grain by its word, lists joined, numbers in the language's
-    digits, ids and labels isolated inside Persian text; an error (the reason inside another
-    error's sentence) in the same language."""
-    from sanjeh.errors import SanjehError
-
-    if isinstance(value, SanjehError):
-        return value.text(lang)
+    digits, ids and labels isolated inside Persian text, an error (the reason of another) in its
+    own words in ``lang``."""
+    if isinstance(value, Exception) and hasattr(value, "text"):
+        return str(value.text(lang))
     if isinstance(value, list | tuple | set | frozenset):
         # a list of KPIs says their names (what a command takes), not their titles
         one = "name" if name == "kpis" else name[:-1] if name.endswith("s") else name

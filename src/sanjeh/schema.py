@@ -397,7 +397,7 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
         "created_at": "timestamp",
         "expires_at": "timestamp",
     },
-    "_runs": {  # the scheduler's run log (sanjeh/reports/schedule.py); (job, planned) is unique: the lock
+    "_runs": {  # the scheduler's run log (sanjeh/reports/runner.py); (job, planned) is unique: the lock
         "job": "string",
         "planned": "timestamp",  # UTC
         "period": "string",
@@ -420,6 +420,12 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
         "texts": "string",  # JSON {"fa", "en"}: the message in each language, for the page
         "delivered": "string",  # per destination: "sent" or why not
     },
+    "_schedules": {  # schedules saved on the page (sanjeh/reports/schedule.py): over sanjeh.toml's, by name
+        "name": "string",
+        "definition": "string",  # JSON; none: the toml's schedule of this name is deleted
+        "changed_by": "string",
+        "changed_at": "timestamp",  # UTC
+    },
     "_target_changes": {  # the audit of the targets (sanjeh.targets): who changed what, when, old -> new
         "changed_at": "timestamp",
         "username": "string",
@@ -435,4 +441,8 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
     },
 }
 #: System tables' unique keys (a unique index each): two writers cannot both insert one key.
-SYSTEM_UNIQUE: dict[str, tuple[str, ...]] = {"_runs": ("job", "planned"), "_alerts": ("rule", "period", "seq")}
+SYSTEM_UNIQUE: dict[str, tuple[str, ...]] = {
+    "_runs": ("job", "planned"),
+    "_alerts": ("rule", "period", "seq"),
+    "_schedules": ("name",),
+}

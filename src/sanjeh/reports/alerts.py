@@ -36,7 +36,8 @@ from typing import Any
 from sanjeh import formatting
 from sanjeh.calendar import Period, current_unit, latest_complete, parse_period
 from sanjeh.errors import SanjehError
-from sanjeh.i18n import LANGUAGES, isolate, join, member_label, normalize_lang, period_label, t, t_or, when_text
+from sanjeh.formatting import when_text
+from sanjeh.i18n import LANGUAGES, isolate, join, member_label, normalize_lang, period_label, t, t_or
 from sanjeh.kpis.query import Query
 from sanjeh.reports import deliver
 from sanjeh.reports.alert_rules import KPI_KINDS, Rule, rules

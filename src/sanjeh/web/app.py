@@ -162,6 +162,7 @@ def create_app(
         data_pages,
         pages,
         rows_page,
+        schedules_page,
         targets_page,
         users_page,
         wizard,
@@ -223,6 +224,7 @@ def create_app(
     app.include_router(rows_page.router)
     app.include_router(users_page.router)
     app.include_router(alerts_router)
+    app.include_router(schedules_page.router)
     pages.mount_static(app)
     return app
 
@@ -252,6 +254,7 @@ def serve(
     *,
     log_level: str = "info",
     warm: bool = True,
+    scheduler: bool = True,
     **options: Any,
 ) -> None:
     """Serve the dashboard and the API (blocks until stopped). Binds 127.0.0.1 unless told otherwise.
@@ -260,6 +263,10 @@ def serve(
     With ``warm``, the default scorecard is computed in the background while the server starts.
     On a DuckDB workspace the server opens the local channel (``sanjeh/local.py``): once it
     listens it writes ``server.json`` into the workspace, and removes it when it stops.
+    With ``scheduler``, the report schedules run in a thread of this process (reports/runner.py),
+    started once the server listens and stopped when it stops; its warehouse calls share the
+    server's lock. Several servers of one PostgreSQL warehouse each run one: the warehouse's claim
+    on a run lets one of them run it.
     """
     import uvicorn
 
@@ -272,6 +279,11 @@ def serve(
         import threading
 
         threading.Thread(target=app.state.sanjeh.warm, name="sanjeh-warm", daemon=True).start()
+    runner = None
+    if scheduler:
+        from sanjeh.reports.runner import Runner
+
+        runner = app.state.runner = Runner(ws, lock=app.state.sanjeh.locked)
 
     def forget() -> None:
         if token is not None:
@@ -283,9 +295,15 @@ def serve(
             if self.started and token is not None:
                 bound = self.servers[0].sockets[0].getsockname()[1] if self.servers else port  # --port 0
                 local.write_server_file(ws.root, host, bound, token)
+            if self.started and runner is not None:
+                runner.start()
 
         async def shutdown(self, sockets: Any = None) -> None:
             forget()  # now: after a SIGTERM, uvicorn ends the process with the signal once it has shut down
+            if runner is not None:  # a run under way has 10 s to end; after that its row stays "running"
+                import asyncio
+
+                await asyncio.to_thread(runner.stop, 10.0)
             await super().shutdown(sockets=sockets)
 
     try:

@@ -25,8 +25,8 @@ from starlette.concurrency import run_in_threadpool
 
 from sanjeh.errors import Forbidden, UserError
 from sanjeh.export import csv_text, xlsx_bytes
-from sanjeh.formatting import fmt_number
-from sanjeh.i18n import join, t, t_or, when_text
+from sanjeh.formatting import fmt_number, when_text
+from sanjeh.i18n import join, t, t_or
 from sanjeh.ingest.mapping import mapping_names
 from sanjeh.reasons import column_title, reason_text
 from sanjeh.schema import IMPORT_ORDER
