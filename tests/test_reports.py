@@ -468,3 +468,14 @@ def test_a_schedule_with_a_mistake_is_refused_with_its_name() -> None:
             schedules([{**ok, **change}])
         assert "schedule 'w'" in refused.value.message and word in refused.value.message
         assert TOKEN not in refused.value.message
+
+
+def test_the_run_log_names_a_webhook_without_its_query() -> None:
+    """A token in a webhook's query or fragment never reaches the warehouse's run log."""
+    from sanjeh.reports.deliver import Email, Webhook, who
+
+    assert who(Webhook("https://hooks.example.com/sanjeh?token=s3cret#x")) == "https://hooks.example.com/sanjeh"
+    assert (
+        who(Email("smtp.example.com", "s@example.com", ("a@example.com", "b@example.com")))
+        == "a@example.com, b@example.com"
+    )

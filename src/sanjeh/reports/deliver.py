@@ -417,10 +417,11 @@ def recipients(lines: Sequence[str], env: Mapping[str, str] | None = None) -> li
 
 
 def who(d: Destination) -> str:
-    """A destination as its recipients read in the run log: addresses, ``bale:CHAT``, a webhook's address."""
+    """A destination as its recipients read in the run log: addresses, ``bale:CHAT``, a webhook's
+    address without its query or fragment (a token there would be stored in the warehouse)."""
     if isinstance(d, Email):
         return ", ".join(d.to)
-    return d.url if isinstance(d, Webhook) else f"{d.kind}:{d.chat_id}"
+    return re.split(r"[?#]", d.url)[0] if isinstance(d, Webhook) else f"{d.kind}:{d.chat_id}"
 
 
 def send(
