@@ -260,7 +260,8 @@ def serve(
     """Serve the dashboard and the API (blocks until stopped). Binds 127.0.0.1 unless told otherwise.
 
     ``options`` go to :func:`create_app` (``secure_cookies``, ``forwarded_allow``, ``max_upload``, …).
-    With ``warm``, the default scorecard is computed in the background while the server starts.
+    With ``warm``, the default scorecard is computed in the background while the server starts, and
+    again after each import or target change.
     On a DuckDB workspace the server opens the local channel (``sanjeh/local.py``): once it
     listens it writes ``server.json`` into the workspace, and removes it when it stops.
     With ``scheduler``, the report schedules run in a thread of this process (reports/runner.py),
@@ -278,6 +279,7 @@ def serve(
     if warm:
         import threading
 
+        app.state.sanjeh.rewarm = True  # and again after each import or target change
         threading.Thread(target=app.state.sanjeh.warm, name="sanjeh-warm", daemon=True).start()
     runner = None
     if scheduler:

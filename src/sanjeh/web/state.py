@@ -71,9 +71,6 @@ class ResultCache:
             self._data.clear()
 
 
-#: A parsed, validated KPI request is the engine's own query (frozen, so it keys the cache).
-
-
 def parse_filter(text: str) -> tuple[str, str]:
     """``region:Markazi`` (or ``region=Markazi``) -> ``("region", "Markazi")``."""
     sep = ":" if ":" in text else "="
@@ -101,12 +98,17 @@ class AppState:
     #: seconds a user's row and a session's liveness are trusted without a warehouse look-up
     credentials_ttl: float = CREDENTIALS_TTL
     computed: int = 0  # engine calls made (not served from the cache)
+    #: compute the default scorecard again in the background after an import or a target change
+    #: (``sanjeh serve``), so the first visitor after a nightly import meets a computed page
+    rewarm: bool = False
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _engines: dict[RepScope, Any] = field(default_factory=dict)
     _version: tuple[float, str] = (0.0, "")
     _users: dict[str, tuple[float, User | None]] = field(default_factory=dict)
     _sessions: ResultCache = field(default_factory=lambda: ResultCache(4096))
     _hash_slots: Any = None
+    _warming: threading.Event = field(default_factory=threading.Event)
+    _warm_again: threading.Event = field(default_factory=threading.Event)
 
     @staticmethod
     def build(ws: Workspace, **kw: Any) -> AppState:
@@ -138,6 +140,7 @@ class AppState:
         with self._lock:
             for engine in self._engines.values():
                 engine.targets_changed()
+        self._rewarm()
 
     def data_changed(self) -> None:
         """Call after an import: forget cached results and engines."""
@@ -145,6 +148,27 @@ class AppState:
         self.cache.clear()
         with self._lock:
             self._engines.clear()
+        self._rewarm()
+
+    def _rewarm(self) -> None:
+        """With :attr:`rewarm`, :meth:`warm` in a thread; one at a time: a change while it runs
+        makes it run once more (what it computed was for the data before the change)."""
+        if not self.rewarm:
+            return
+        self._warm_again.set()
+        if self._warming.is_set():
+            return
+        self._warming.set()
+
+        def run() -> None:
+            try:
+                while self._warm_again.is_set():
+                    self._warm_again.clear()
+                    self.warm()
+            finally:
+                self._warming.clear()
+
+        threading.Thread(target=run, name="sanjeh-rewarm", daemon=True).start()
 
     # -- users ----------------------------------------------------------------------------
     def user(self, name: str) -> User | None:
