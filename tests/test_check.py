@@ -234,6 +234,9 @@ def test_the_built_in_catalogue_has_no_problems_and_the_rules_see_what_it_declar
     keys = {p.key for p in kpi_problems(broken)}
     assert keys == {"check.card_dim", "check.unknown_measure", "check.grain", "check.view_dim", "check.column"}
     assert [p.key for p in catalogue_problems(CATALOGUE, {"more_customers": ("new_customer",)})] == ["check.goal_kpi"]
+    # a chart that draws measures the KPI does not have (web/charts.py would draw nothing)
+    funnel = kpi_problems(dataclasses.replace(revenue, view=View(chart="funnel")))
+    assert {(p.key, p.params["given"]) for p in funnel} == {("check.unknown_measure", m) for m in ("mqls", "sqls")}
 
 
 def test_every_cohorts_declared_columns_are_the_columns_it_is_built_with(workspace: Workspace) -> None:

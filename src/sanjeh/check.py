@@ -356,7 +356,16 @@ def _shown(k: KPI, known: set[str]) -> list[Problem]:
     ]
     if k.view.compare is not None and k.view.compare not in COMPARISONS:
         out.append(Problem(("view",), "check.compare", {**base, "given": k.view.compare}))
+    out += [
+        Problem(("view",), "check.unknown_measure", {**base, "given": name})
+        for name in CHART_MEASURES.get(k.view.chart, ())
+        if name not in known
+    ]
     return out
+
+
+#: The measures each chart of a KPI's page (``View.chart``, web/charts.py) draws.
+CHART_MEASURES = {"funnel": ("mqls", "sqls"), "cycle": ("median_days", "p90_days", "mean_days")}
 
 
 def catalogue_problems(

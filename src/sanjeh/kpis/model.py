@@ -129,12 +129,17 @@ class CardSpec:
 class View:
     """The view a KPI's page opens with when the URL does not say (docs/dashboard.md).
     ``period``: the kind of the default period (``year``: the year of the latest complete month);
-    empty: the latest complete month."""
+    empty: the latest complete month. ``chart``: how its page draws it — ``auto`` (a trend for a
+    grain, bars for a split), ``funnel`` (the two stages of a conversion, its ``mqls`` and ``sqls``
+    measures side by side, when the page has neither grain nor split) or ``cycle`` (its
+    ``median_days`` as bars whose whiskers reach ``p90_days``, ``mean_days`` as diamonds). The
+    measures a chart draws are checked up front (sanjeh/check.py)."""
 
     period: Literal["", "month", "quarter", "year"] = ""
     grain: str | None = None
     by: tuple[str, ...] = ()
     compare: str | None = None
+    chart: Literal["auto", "funnel", "cycle"] = "auto"
 
 
 @dataclass(frozen=True)
