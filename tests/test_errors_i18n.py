@@ -29,6 +29,7 @@ KEYED = (
     "check.py",
     "cli.py",
     "currency.py",
+    "demo_workspace.py",
     "settings.py",
     "users.py",
     "workspace.py",
