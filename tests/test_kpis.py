@@ -346,6 +346,9 @@ def test_scorecard_puts_goal_kpis_first(ws: Workspace) -> None:
     assert {c["kpi"] for c in sc["secondary"]} >= {"win_rate", "pipeline", "cancelled_orders"}
     improved = [f for f in sc["insights"] if f["kpi"] == "revenue" and f["kind"] == "improved"]
     assert improved and "rose" in improved[0]["text"]["en"]
+    # a card always split by rep shows every rep's calls together, and says so; revenue does not
+    cards = {c["kpi"]: c for c in sc["primary"] + sc["secondary"]}
+    assert cards["calls_per_rep"]["all_of"] == "rep" and rev["all_of"] is None
 
 
 WORKSPACE_KPI = """

@@ -60,3 +60,16 @@ def test_a_change_shown_as_zero_has_no_arrow() -> None:
     assert v["change_arrow"] == "●" and v["change_trend"] == "flat"  # not "▼ ۰ واحد درصد"
     v = card_view({**card, "change": -0.012}, "fa", as_money("IRR"))
     assert v["change_arrow"] == "▼" and v["change_trend"] == "bad"
+
+
+def test_a_card_of_a_kpi_always_split_says_its_figure_is_everyones() -> None:
+    """'Calls per rep' shows the company's calls: the card says they are all reps' together;
+    a KPI not always split, or whose headline does not add up, says nothing."""
+    from sanjeh.currency import as_money
+    from sanjeh.web.views import card_view
+
+    irr = as_money("IRR")
+    base = {"kpi": "calls_per_rep", "title": {"fa": "تماس‌های هر نماینده"}, "unit": "number", "value": 248}
+    assert card_view({**base, "all_of": "rep"}, "fa", irr)["all_of"] == "همه‌ی کارشناسان فروش با هم"
+    assert card_view({**base, "all_of": "rep"}, "en", irr)["all_of"] == "all reps together"
+    assert card_view(base, "fa", irr)["all_of"] is None

@@ -62,6 +62,9 @@ def card(engine: Engine, kpi: KPI, period: str, spark_steps: int) -> dict[str, A
         "direction": kpi.direction,
         # a rate's change is read in percentage points (change); other measures' relative change
         "change_in": "points" if hm.unit == "rate" else "percent",
+        # a KPI always split by a dimension ("calls per rep") whose card shows the whole company's
+        # sum: the card says so, lest 248 calls read as each rep's
+        "all_of": kpi.fixed[0] if kpi.fixed and kpi.split_of(h) == "additive" else None,
         "data": result.data.to_dict(),
         "value": now.get(h),
         "target": now.get("target"),

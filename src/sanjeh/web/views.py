@@ -106,6 +106,9 @@ def card_view(card: dict[str, Any], lang: str, currency: Money) -> dict[str, Any
         "lines": spots[1:] if shows == "spotlight" else spots,
         "value": fmt_value(card.get("value"), unit, lang, currency, compact=True),
         "value_full": fmt_value(card.get("value"), unit, lang, currency),
+        "all_of": t("card.all_of", lang, dim=t_or(f"dim_plural.{card['all_of']}", lang, card["all_of"]))
+        if card.get("all_of")
+        else None,
         "target": fmt_value(card.get("target"), unit, lang, currency, compact=True) if card.get("target") else None,
         "attainment": fmt_rate(att, lang, 0) if att is not None else None,
         "attainment_pct": max(0.0, min(100.0, float(att) * 100)) if att is not None else None,
