@@ -250,6 +250,9 @@ def top_members(result: dict[str, Any], kpi: Any, lang: str, *, top: int = TOP) 
         for d in dims:
             row[d] = OTHERS
             row[f"{d}_name"] = label
+        for rm in kpi.measures:  # a rate whose two counts are shown: worked out again from their sums
+            if rm.kind == "ratio" and rm.name in columns and sums.get(rm.num) is not None and sums.get(rm.den):
+                row[rm.name] = sums[rm.num] / sums[rm.den]
         value, target = sums.get(head), sums.get("target")
         if head in additive and value is not None and target:
             row["attainment"] = _ratio(value, target) if kpi.direction == "up" else _ratio(target, value)
