@@ -449,6 +449,7 @@ def test_a_schedule_runs_once_at_its_tehran_time_and_a_missed_run_once_on_start(
             ws, _tehran(2025, 5, 3, 8, 1).astimezone(dt.UTC), env=env, retry=Retry(attempts=2, sleep=lambda s: None)
         )
         assert failing[0].status == "failed" and "503" in runs(ws)[0]["error"]
+        assert "نرسید" in runs(ws)[0]["error"]  # in the workspace's language: its managers read the log
     finally:
         ws.settings = before  # type: ignore[misc]
 

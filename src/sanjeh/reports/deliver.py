@@ -425,10 +425,15 @@ def who(d: Destination) -> str:
 
 
 def send(
-    destinations: Sequence[Destination], msg: Message, retry: Retry = Retry(), env: Mapping[str, str] | None = None
+    destinations: Sequence[Destination],
+    msg: Message,
+    retry: Retry = Retry(),
+    env: Mapping[str, str] | None = None,
+    lang: str = "en",
 ) -> dict[str, str]:
     """Send ``msg`` to each destination; one failing does not stop the others. Returns, per
-    destination (:func:`who`), ``"sent"`` or the error's sentence (which names no secret)."""
+    destination (:func:`who`), ``"sent"`` or the error's sentence in ``lang`` (it names no secret):
+    what the run log and the Alerts page show the workspace's managers."""
     done: dict[str, str] = {}
     for d in destinations:
         name = who(d)
@@ -436,5 +441,5 @@ def send(
             d.send(msg, retry, env)
             done[name] = "sent"
         except SanjehError as exc:
-            done[name] = exc.message
+            done[name] = exc.text(lang)
     return done

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sanjeh.errors import SanjehError
 from sanjeh.reports import deliver
 from sanjeh.reports.schedule import Declared, Schedule, declared, find, period_of
 
@@ -174,6 +175,7 @@ def run_job(
     if on_start:
         on_start(job.name, planned)
     results: dict[str, str] = {}
+    shown = normalize_lang(ws.settings.language)  # the run log is read by the workspace's managers
     try:
         with lock():
             report = gather(ws, period, job.kpis, job.lang)
@@ -185,12 +187,14 @@ def run_job(
             title = t("report.subject", lang, company=report.company, period=period_label(period, lang))
             lines = [i["text"][lang] for i in report.scorecard.get("insights", [])]
             msg = deliver.Message(title, "\n".join(lines), tuple(deliver.Attachment.of(f) for f in files))
-            results = deliver.send(job.destinations(env), msg, retry or deliver.Retry(), env)
+            results = deliver.send(job.destinations(env), msg, retry or deliver.Retry(), env, shown)
         failed = {k: v for k, v in results.items() if v != "sent"}
         status = "ok" if not failed else ("failed" if len(failed) == len(results) else "partial")
         error = "; ".join(f"{k}: {v}" for k, v in failed.items())
-    except Exception as exc:  # the run is logged as failed; the runner goes on with the next job
-        status, error = "failed", (exc.message if hasattr(exc, "message") else f"{type(exc).__name__}: {exc}")
+    except SanjehError as exc:  # the run is logged as failed; the runner goes on with the next job
+        status, error = "failed", exc.text(shown)
+    except Exception as exc:
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
     with lock():
         finish(ws, job.name, planned, status, error, ", ".join(results), clock())
     return Ran(job.name, planned, period, status, results)
