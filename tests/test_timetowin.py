@@ -171,3 +171,29 @@ def test_maven_curves_agree_with_lifelines(maven: Workspace) -> None:
     older = (outcome == OPEN) & (days > got.stale_after)
     assert got.stale_count == int(older.sum()) > 0
     assert all(s.age_days > (got.stale_after or 0) for s in got.stale)
+
+
+def test_sanjeh_forecast_says_the_time_to_win_and_lists_the_stale_deals(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from sanjeh.cli import main
+
+    load(workspace, opportunities=HAND)
+    root = workspace.settings.root
+    workspace.close()
+    args = ["forecast", "revenue", "--period", "1403-01", "--as-of", "2024-04-02", "-w", str(root)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "۳۰ روز" in out and "۸۰٪" in out and "راکد" in out  # in the workspace's Persian
+    assert "بزرگ‌ترها نخست" not in out  # no list of the stale deals without --stale
+    assert main([*args, "--stale"]) == 0
+    listed = capsys.readouterr().out.split("بزرگ‌ترها نخست")[-1]
+    assert listed.index(" I ") < listed.index(" F ")  # the largest first
+    assert "۳۵ روز" in listed and "۱۲ روز" not in listed  # D is not stale
+    assert main([*args, "--format", "json"]) == 0
+    ttw = json.loads(capsys.readouterr().out)["time_to_win"]
+    assert ttw["stale_after_days"] == 30 and [s["opportunity_id"] for s in ttw["stale"]] == ["I", "F"]
+    assert main([*args, "--format", "csv", "--stale"]) == 0
+    assert "stale,I,700.0" in capsys.readouterr().out

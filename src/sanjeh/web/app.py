@@ -154,7 +154,18 @@ def create_app(
     ``local_token``: the token of the local channel (``sanjeh/local.py``), which runs the command
     line's commands for processes of this machine that present it; None: no channel.
     """
-    from sanjeh.web import api, api_rows, api_targets, api_users, data_pages, pages, rows_page, targets_page, users_page
+    from sanjeh.web import (
+        api,
+        api_rows,
+        api_targets,
+        api_users,
+        data_pages,
+        forecast_page,
+        pages,
+        rows_page,
+        targets_page,
+        users_page,
+    )
 
     ws = _open(ws_or_settings)
     state = AppState.build(
@@ -208,6 +219,7 @@ def create_app(
     app.include_router(data_pages.router)
     app.include_router(targets_page.router)
     app.include_router(rows_page.router)
+    app.include_router(forecast_page.router)
     app.include_router(users_page.router)
     pages.mount_static(app)
     return app

@@ -362,8 +362,11 @@ def scorecard_page(request: Request) -> Response:
 
 
 def _card(st: AppState, c: Caller, card: dict[str, Any], label: str, lang: str, cur: Money) -> dict[str, Any]:
+    from sanjeh.web.forecast_page import forecast_url  # the forecast page imports this module
+
     view = views.card_view(card, lang, cur)
     view["pace"] = _pace_line(st, c, card, label, lang)
+    view["forecast_url"] = forecast_url(str(card.get("kpi")), label)
     return view
 
 
@@ -496,7 +499,22 @@ def kpi_page(request: Request, name: str) -> Response:
         summary=_view_summary(spec, lang),
         drill_rows=drill_links(k, spec, shown, lang_param, lang),
         why=None if note and note["status"] in ("no_data", "outside") else _why_view(st, c, k, spec, lang, cur),
+        forecast_link=_forecast_link(st, k, spec, lang_param),
     )
+
+
+def _forecast_link(st: AppState, k: Any, spec: QuerySpec, lang_param: str | None) -> str | None:
+    """The forecast page of a KPI whose headline adds up over time: of the page's period while it
+    runs (or is to come), else of the current quarter."""
+    from sanjeh.kpis.targeting import rollup_of
+    from sanjeh.web.forecast_page import forecast_url
+
+    if rollup_of(k.headline_measure) != "sum":
+        return None
+    p = parse_period(spec.period)
+    today = st.ws.today()
+    label = p.label if p.end >= today else current_unit(today, p.calendar, "quarter").label
+    return forecast_url(k.name, label, lang_param)
 
 
 #: the KPI pages whose monthly trend shows the forecast's next months (docs/forecast.md)
