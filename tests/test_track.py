@@ -88,3 +88,20 @@ def test_a_read_only_workspace_keeps_nothing(workspace: Workspace) -> None:
         assert track_record(engine, "revenue", "revenue", as_of=LATER).rows == []
     finally:
         ws.close()
+
+
+def test_the_days_forecast_is_replaced_after_the_workspace_was_reopened(workspace: Workspace) -> None:
+    """A server restarted the same day replaces the day's forecast (DuckDB reads the unique index
+    back from the file, and then refuses a delete and an insert of one key in one transaction)."""
+    _fill(workspace)
+    f = forecast(workspace.engine(), "revenue", "1403-Q1", as_of=EARLY)
+    assert record(workspace.engine(), f)
+    root = workspace.settings.root
+    workspace.close()
+    ws = Workspace.open(root)
+    try:
+        assert record(ws.engine(), dataclasses.replace(f, landing={**f.landing, "mean": 1234.0}))
+        (row,) = track_record(ws.engine(), "revenue", "revenue", as_of=LATER).rows
+        assert row["value"] == 1234.0
+    finally:
+        ws.close()

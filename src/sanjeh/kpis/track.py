@@ -71,11 +71,16 @@ def record(engine: Engine, f: Forecast) -> bool:
     types = {"string": pa.string(), "float64": pa.float64(), "date": pa.date32()}
     schema = pa.schema([(k, types[v]) for k, v in SYSTEM_TABLES[FORECASTS].items()])
     keys = ("kpi", "measure", "period", "scope", "made_on")
+    key = pa.table({k: [row[k]] for k in keys}, schema=pa.schema([schema.field(k) for k in keys]))
+    # two transactions: DuckDB refuses to delete and insert one key of a unique index within one
+    # transaction once the index was read back from the file ("over-eager constraint checking")
     with wh.transaction():
-        wh.delete_matching(
-            FORECASTS, pa.table({k: [row[k]] for k in keys}, schema=pa.schema([schema.field(k) for k in keys]))
-        )
-        wh.insert_arrow(FORECASTS, pa.Table.from_pylist([row], schema=schema))
+        wh.delete_matching(FORECASTS, key)
+    try:
+        with wh.transaction():
+            wh.insert_arrow(FORECASTS, pa.Table.from_pylist([row], schema=schema))
+    except Exception:  # the unique key: another writer kept this day's forecast in between
+        return False
     return True
 
 
