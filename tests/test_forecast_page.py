@@ -152,6 +152,7 @@ def test_the_track_record_once_the_period_has_closed(served: Served) -> None:
         n="۱",
         inside="۱" if row["inside80"] else "۰",
         error=fmt_rate(abs(row["error"]), "fa"),
+        pace_error=fmt_rate(abs(row["pace_error"]), "fa"),
     )
     assert summary in html
 

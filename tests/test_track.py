@@ -49,7 +49,7 @@ def test_a_forecast_is_kept_once_a_day_and_set_beside_its_actual(workspace: Work
     running = track_record(engine, "revenue", "revenue", as_of=LATER)
     assert [(r["made_on"], r["actual"]) for r in running.rows] == [("2024-05-01", None), ("2024-04-02", None)]
     assert running.rows[1]["value"] == 2000.0  # the day's later forecast replaced the earlier one
-    assert running.summary() == {"closed": 0, "inside80": 0, "mean_abs_error": None}
+    assert running.summary() == {"closed": 0, "inside80": 0, "mean_abs_error": None, "pace_mean_abs_error": None}
     assert track_record(engine, "revenue", "revenue", as_of=EARLY).rows[0]["made_on"] == "2024-04-02"
 
     done = track_record(engine, "revenue", "revenue", as_of=CLOSED)
@@ -59,10 +59,13 @@ def test_a_forecast_is_kept_once_a_day_and_set_beside_its_actual(workspace: Work
     assert early["error"] == pytest.approx((2000.0 - actual) / actual)
     assert early["model"] == first.model and early["mase"] == first.errors[first.model]
     assert early["target"] == 3000.0 and early["chance"] == first.chance
+    assert early["pace"] == first.pace.projected and first.pace.projected is not None
+    assert early["pace_error"] == pytest.approx((first.pace.projected - actual) / actual)
     assert later["inside80"] == (later["lo80"] <= actual <= later["hi80"])
     s = done.summary()
     assert s["closed"] == 2 and s["inside80"] == int(later["inside80"]) + int(early["inside80"])
     assert s["mean_abs_error"] == pytest.approx((abs(later["error"]) + abs(early["error"])) / 2)
+    assert s["pace_mean_abs_error"] == pytest.approx((abs(later["pace_error"]) + abs(early["pace_error"])) / 2)
 
 
 def test_the_record_is_per_scope(workspace: Workspace) -> None:

@@ -912,7 +912,8 @@ def _render_forecast(data: dict[str, Any], kpi: Any, lang: str, money: Any, cale
     if track["closed"]:
         n, inside = fmt_number(track["closed"], lang), fmt_number(track["inside80"], lang)
         error = fmt_value(track["mean_abs_error"], "rate", lang)
-        out.print(message("forecast.track.summary", lang, n=n, inside=inside, error=error))
+        pace_error = fmt_value(track["pace_mean_abs_error"], "rate", lang)
+        out.print(message("forecast.track.summary", lang, n=n, inside=inside, error=error, pace_error=pace_error))
 
 
 def _render_time_to_win(ttw: dict[str, Any], lang: str, money: Any, calendar: Any, stale: bool) -> None:

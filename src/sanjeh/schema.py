@@ -433,6 +433,7 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
         "chance": "float64",  # of reaching the target
         "model": "string",
         "mase": "float64",  # the model's backtest error
+        "pace": "float64",  # where the pace said the period would land, the same day
     },
 }
 #: System tables' unique keys (a unique index each): two writers cannot both insert one key.

@@ -1,16 +1,16 @@
 """The forecasts' own track record (docs/forecast.md, "Track record").
 
-Every statistical forecast the dashboard shows (the forecast page, the revenue chart's band) is
-stored in ``_forecasts`` with the day it was made: the KPI and measure, the period, whose rows it
-covered (``scope``: ``*`` everyone's, else the rep ids, comma-separated), where the period was
-forecast to land and its 80 % interval, the target and the chance of reaching it, the model and
-its backtest error (MASE). (kpi, measure, period, scope, made_on) is unique: a forecast of the
-same day replaces the earlier one (it saw the day's latest data), so a period holds at most one
-forecast a day.
+Every statistical forecast the server shows (the forecast page, the revenue chart's band, the
+API) is stored in ``_forecasts`` with the day it was made: the KPI and measure, the period, whose
+rows it covered (``scope``: ``*`` everyone's, else the rep ids, comma-separated), where the period
+was forecast to land and its 80 % interval, the target and the chance of reaching it, the model
+and its backtest error (MASE), and where the pace (kpis/pace.py) said it would land the same day.
+(kpi, measure, period, scope, made_on) is unique: a forecast of the same day replaces the earlier
+one (it saw the day's latest data), so a period holds at most one forecast a day.
 
 Once a period has closed (its last day is before the as-of day), its forecasts are set beside what
-happened: the engine's value of the whole period, the error ``(forecast − actual) / actual`` and
-whether the actual fell inside the 80 % interval.
+happened: the engine's value of the whole period, the error ``(forecast − actual) / actual`` (and
+the pace's), and whether the actual fell inside the 80 % interval.
 
 A workspace opened read-only, or a Spark warehouse (no transactions here), stores nothing.
 """
@@ -67,6 +67,7 @@ def record(engine: Engine, f: Forecast) -> bool:
         "chance": f.chance,
         "model": f.model,
         "mase": f.errors.get(f.model),
+        "pace": pc.projected,
     }
     types = {"string": pa.string(), "float64": pa.float64(), "date": pa.date32()}
     schema = pa.schema([(k, types[v]) for k, v in SYSTEM_TABLES[FORECASTS].items()])
@@ -100,10 +101,12 @@ class TrackRecord:
         their 80 % interval, and their mean absolute error (relative to the actual)."""
         done = self.closed
         errors = [abs(r["error"]) for r in done if r["error"] is not None]
+        paces = [abs(r["pace_error"]) for r in done if r["pace_error"] is not None]
         return {
             "closed": len(done),
             "inside80": sum(1 for r in done if r["inside80"]),
             "mean_abs_error": sum(errors) / len(errors) if errors else None,
+            "pace_mean_abs_error": sum(paces) / len(paces) if paces else None,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -131,6 +134,8 @@ def track_record(engine: Engine, kpi_name: str, measure: str, *, as_of: dt.date 
         actual = actuals[label]
         value, lo, hi = r["value"], r["lo80"], r["hi80"]
         error = (value - actual) / actual if actual and value is not None else None
+        pace = r["pace"]
+        pace_error = (pace - actual) / actual if actual and pace is not None else None
         inside = actual is not None and lo is not None and hi is not None and lo <= actual <= hi
         out.rows.append(
             {
@@ -143,8 +148,10 @@ def track_record(engine: Engine, kpi_name: str, measure: str, *, as_of: dt.date 
                 "chance": r["chance"],
                 "model": r["model"],
                 "mase": r["mase"],
+                "pace": pace,
                 "actual": actual,
                 "error": error,
+                "pace_error": pace_error,
                 "inside80": inside if actual is not None else None,
             }
         )

@@ -21,7 +21,7 @@ from fastapi.responses import Response
 from sanjeh.calendar import current_unit, parse_period
 from sanjeh.currency import Money
 from sanjeh.errors import UserError
-from sanjeh.formatting import fmt_in, fmt_number, fmt_rate, fmt_value, money_column
+from sanjeh.formatting import fmt_in, fmt_number, fmt_rate, fmt_signed_rate, fmt_value, money_column
 from sanjeh.i18n import member_label, period_label, t
 from sanjeh.kpis.timetowin import check_by
 from sanjeh.web import charts, views
@@ -300,7 +300,7 @@ def _ttw_view(
 def _track_view(track: dict[str, Any], unit: str, lang: str, cur: Money, calendar: str) -> dict[str, Any]:
     rows = track["rows"][:TRACK_SHOWN]
     s = track["summary"]
-    values = [x for r in rows for x in (r["value"], r["actual"], r["lo80"], r["hi80"])]
+    values = [x for r in rows for x in (r["value"], r["actual"], r["lo80"], r["hi80"], r["pace"])]
     if unit == "money":
         cell, word = _money(values, lang, cur)
         head = f" ({word})"
@@ -318,10 +318,11 @@ def _track_view(track: dict[str, Any], unit: str, lang: str, cur: Money, calenda
             Column("value", t("forecast.track.value", lang) + head, True),
             Column("range", t("forecast.track.range", lang) + head, True),
             Column("chance", t("forecast.track.chance", lang), True),
-            Column("model", t("forecast.model", lang)),
-            Column("mase", t("forecast.mase", lang), True),
+            Column("model", t("forecast.track.model", lang)),
+            Column("pace", t("forecast.track.pace", lang) + head, True),
             Column("actual", t("forecast.track.actual", lang) + head, True),
             Column("error", t("forecast.track.error", lang), True),
+            Column("pace_error", t("forecast.track.pace_error", lang), True),
             Column("inside", t("forecast.track.inside", lang)),
         ],
         [],
@@ -336,10 +337,11 @@ def _track_view(track: dict[str, Any], unit: str, lang: str, cur: Money, calenda
                 cell(r["value"]),
                 Cell(f"{lo.text} – {hi.text}", r["lo80"]),
                 Cell(fmt_rate(r["chance"], lang, 0), r["chance"]),
-                Cell(str(r["model"] or "—"), r["model"]),
-                Cell(fmt_number(r["mase"], lang, 2), r["mase"]),
+                Cell(f"{r['model'] or '—'} ({fmt_number(r['mase'], lang, 2)})", r["mase"]),
+                cell(r["pace"]),
                 Cell(t("forecast.track.running", lang), None) if running else cell(r["actual"]),
-                Cell(fmt_rate(r["error"], lang), r["error"]),
+                Cell(fmt_signed_rate(r["error"], lang), r["error"]),
+                Cell(fmt_signed_rate(r["pace_error"], lang), r["pace_error"]),
                 Cell("" if running else t("rows.yes" if r["inside80"] else "rows.no", lang), r["inside80"]),
             ]
         )
@@ -352,5 +354,6 @@ def _track_view(track: dict[str, Any], unit: str, lang: str, cur: Money, calenda
             n=fmt_number(s["closed"], lang),
             inside=fmt_number(s["inside80"], lang),
             error=fmt_rate(s["mean_abs_error"], lang),
+            pace_error=fmt_rate(s["pace_mean_abs_error"], lang),
         )
     return {"table": table if rows else None, "summary": summary, "more": max(0, len(track["rows"]) - len(rows))}
