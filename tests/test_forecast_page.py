@@ -138,7 +138,7 @@ def test_the_track_record_once_the_period_has_closed(served: Served) -> None:
         served.ws.clock = lambda: TODAY
     html = page(served, "admin", lang="fa", period="1403-Q2").text
     assert 'id="forecast-closed"' in html and 'id="chance"' not in html
-    body = re.search(r'<table class="data sortable" id="track-record">(.*?)</table>', html, re.S)
+    body = re.search(r'<table class="data sortable" id="track-table">(.*?)</table>', html, re.S)
     assert body and 'data-period="1403-Q2" data-made-on="2024-09-01"' in body.group(1)
     assert "۱۱ شهریور ۱۴۰۳" in body.group(1)  # made on, in the Jalali calendar
     with served.api("admin") as api:

@@ -311,7 +311,7 @@ def _track_view(track: dict[str, Any], unit: str, lang: str, cur: Money, calenda
 
         head = ""
     table = TableView(
-        "track-record",
+        "track-table",
         [
             Column("period", t("forecast.track.period", lang)),
             Column("made_on", t("forecast.track.made_on", lang)),
