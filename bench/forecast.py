@@ -27,7 +27,6 @@ import datetime as dt
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +36,7 @@ from typing import Any
 import httpx
 
 from bench.measure import proc_status_mb, python_module
-from bench.web import _free_port, ensure_user, login
+from bench.web import _free_port, ensure_user, login, running
 
 TODAY = "2024-10-31"  # 1403-08-10: in the middle of 1403-Q3
 PERIOD = "1403-Q3"
@@ -67,18 +66,7 @@ def _first_and_again(workspace: Path, path: str, today: str) -> dict[str, float]
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = dict(os.environ, SANJEH_CACHE_DIR=tempfile.mkdtemp(prefix="sanjeh-forecast-bench-"))
-    server = subprocess.Popen(python_module("bench.forecast", "serve", str(workspace), str(port), today), env=env)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the benchmark server did not start")
-            time.sleep(0.1)
+    with running(python_module("bench.forecast", "serve", str(workspace), str(port), today), base, env) as server:
         cookies = login(base)
         out: dict[str, float] = {}
         with httpx.Client(base_url=base, cookies=cookies, timeout=600) as c:
@@ -90,13 +78,6 @@ def _first_and_again(workspace: Path, path: str, today: str) -> dict[str, float]
                     raise RuntimeError(f"GET {path}: HTTP {r.status_code}: {r.text[:200]}")
         out["server_peak_rss_mb"] = proc_status_mb(server.pid, "VmHWM")
         return out
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def measure(workspace: Path, *, today: str = TODAY, period: str = PERIOD, runs: int = 3) -> dict[str, Any]:

@@ -63,9 +63,10 @@ def test_the_80_percent_interval_covers_about_80_percent() -> None:
     assert 0.65 <= hits / n <= 0.95, hits / n
 
 
-def _monthly_orders(ws: Workspace, values: list[tuple[dt.date, float]]) -> None:
+def _monthly_orders(ws: Workspace, values: list[tuple[dt.date, float]], rep: str | None = None) -> None:
     orders = [
         {"order_id": f"O{i}", "ordered_at": f"{d.isoformat()} 10:00", "customer_id": "C1", "status": "placed"}
+        | ({"rep_id": rep} if rep else {})
         for i, (d, _) in enumerate(values)
     ]
     lines = [

@@ -13,7 +13,7 @@ from sanjeh.kpis.forecast import forecast
 from sanjeh.kpis.track import FORECASTS, record, scope_key, track_record
 from sanjeh.workspace import Workspace
 from tests.builders import load
-from tests.test_forecast import series
+from tests.test_forecast import _monthly_orders, series
 
 EARLY, LATER = dt.date(2024, 4, 2), dt.date(2024, 5, 1)  # 1403-01-14 and 1403-02-12: inside 1403-Q1
 CLOSED = dt.date(2024, 6, 25)  # 1403-04-05: 1403-Q1 (ends 2024-06-20) has closed
@@ -24,15 +24,7 @@ def _fill(ws: Workspace) -> None:
     """Three years of monthly revenue (1400-01 .. 1402-12) and 1403-Q1's orders, all of rep R1."""
     y = series(7, 36)
     values = [(jalali_to_gregorian(1400 + i // 12, i % 12 + 1, 5), float(v)) for i, v in enumerate(y)] + Q1
-    orders = [
-        {"order_id": f"O{i}", "ordered_at": f"{d.isoformat()} 10:00", "rep_id": "R1", "status": "placed"}
-        for i, (d, _) in enumerate(values)
-    ]
-    lines = [
-        {"order_id": f"O{i}", "line_no": 1, "product_id": "P1", "quantity": 1.0, "unit_price": v}
-        for i, (_, v) in enumerate(values)
-    ]
-    load(ws, products=[{"product_id": "P1"}], orders=orders, order_lines=lines)
+    _monthly_orders(ws, values, rep="R1")
     load(ws, targets=[{"kpi": "revenue", "period": "1403-Q1", "target": 3000.0}])
 
 

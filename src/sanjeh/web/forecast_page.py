@@ -20,14 +20,12 @@ from fastapi.responses import Response
 
 from sanjeh.calendar import current_unit, parse_period
 from sanjeh.currency import Money
-from sanjeh.errors import UserError
 from sanjeh.formatting import fmt_in, fmt_number, fmt_rate, fmt_signed_rate, fmt_value, money_column
 from sanjeh.i18n import member_label, period_label, t
 from sanjeh.kpis.timetowin import check_by
 from sanjeh.web import charts, views
 from sanjeh.web.deps import state_of
-from sanjeh.web.pages import _calendar, _lang, _period_controls, _render, _url, page_caller
-from sanjeh.web.state import AppState
+from sanjeh.web.pages import _lang, _period_controls, _period_param, _render, _url, page_caller
 from sanjeh.web.views import Cell, Column, TableView
 
 router = APIRouter(include_in_schema=False)
@@ -41,18 +39,6 @@ def forecast_url(kpi: str, period: str, lang_param: str | None = None) -> str:
     return _url(f"/kpi/{kpi}/forecast", [("period", period), ("lang", lang_param or "")])
 
 
-def _period(request: Request, st: AppState, lang: str, errors: dict[str, str]) -> str:
-    """The asked period, else the current quarter of the clock (in the asked calendar)."""
-    asked = request.query_params.get("period")
-    if asked:
-        try:
-            return parse_period(asked).label
-        except UserError as exc:
-            errors["period"] = exc.text(lang)
-            errors["period_typed"] = asked
-    return current_unit(st.ws.today(), _calendar(request, st), "quarter").label  # type: ignore[arg-type]
-
-
 @router.get("/kpi/{name}/forecast")
 def forecast_page(request: Request, name: str) -> Response:
     c = page_caller(request)
@@ -64,7 +50,7 @@ def forecast_page(request: Request, name: str) -> Response:
     check_by(by)
     measure = (q.get("measure") or "").strip() or None
     errors: dict[str, str] = {}
-    period = _period(request, st, lang, errors)
+    period = _period_param(request, st, lang, errors, lambda cal: current_unit(st.ws.today(), cal, "quarter").label)
     data = st.forecast(c.user, k.name, period, measure, by)
     cur = st.ws.settings.money_format
     unit = str(data["unit"])
@@ -172,6 +158,40 @@ def _member(dim: str, v: Any, names: dict[str, str], lang: str) -> str:
     return (names.get(str(v)) if dim == "rep" else None) or member_label(dim, v, None, lang)
 
 
+def _deals_table(
+    table_id: str,
+    deals: list[dict[str, Any]],
+    more: list[tuple[Column, Callable[[dict[str, Any]], Cell]]],
+    names: dict[str, str],
+    lang: str,
+    cur: Money,
+) -> TableView:
+    """Deals as a table: the deal, its rep (by name), source, stage and amount, then ``more``
+    columns (each with the cell it makes of a deal); each row carries its deal and rep."""
+    amount, word = _money([d["amount"] for d in deals], lang, cur)
+    columns = [
+        Column("deal", t("forecast.col.deal", lang)),
+        Column("rep", t("dim.rep", lang)),
+        Column("source", t("dim.source", lang)),
+        Column("stage", t("forecast.stage", lang)),
+        Column("amount", f"{t('forecast.col.amount', lang)} ({word})", True),
+    ]
+    table = TableView(table_id, columns + [c for c, _ in more], [])
+    for d in deals:
+        table.rows.append(
+            [
+                Cell(d["opportunity_id"], d["opportunity_id"]),
+                Cell(_member("rep", d["rep"], names, lang), d["rep"], d["rep"]),
+                Cell(member_label("source", d["source"], None, lang), d["source"]),
+                Cell(member_label("stage", d["stage"], None, lang), d["stage"]),
+                amount(d["amount"]),
+                *(cell(d) for _, cell in more),
+            ]
+        )
+        table.row_attrs.append({"data-deal": d["opportunity_id"], "data-rep": d["rep"]})
+    return table
+
+
 def _pipeline_view(
     pipe: dict[str, Any], by: str | None, names: dict[str, str], lang: str, cur: Money, calendar: str
 ) -> dict[str, Any]:
@@ -190,36 +210,25 @@ def _pipeline_view(
         text = period_label(key, lang) if split == "period" else _member(split, key, names, lang)
         per_table.rows.append([Cell(text, key, key if text != key else ""), cell(v)])
     deals = pipe["deals"][:TOP_DEALS]
-    amount, aword = _money([d["amount"] for d in deals], lang, cur)
-    expected, eword = _money([d["expected"] for d in deals], lang, cur)
-    top = TableView(
+    expected, word = _money([d["expected"] for d in deals], lang, cur)
+    top = _deals_table(
         "pipeline-deals",
+        deals,
         [
-            Column("deal", t("forecast.col.deal", lang)),
-            Column("rep", t("dim.rep", lang)),
-            Column("source", t("dim.source", lang)),
-            Column("stage", t("forecast.stage", lang)),
-            Column("amount", f"{t('forecast.col.amount', lang)} ({aword})", True),
-            Column("probability", t("forecast.probability", lang), True),
-            Column("expected", f"{t('forecast.expected', lang)} ({eword})", True),
-            Column("close", t("forecast.col.close", lang)),
+            (
+                Column("probability", t("forecast.probability", lang), True),
+                lambda d: Cell(fmt_rate(d["probability"], lang, 0), d["probability"]),
+            ),
+            (Column("expected", f"{t('forecast.expected', lang)} ({word})", True), lambda d: expected(d["expected"])),
+            (
+                Column("close", t("forecast.col.close", lang)),
+                lambda d: Cell(views.day_text(d["expected_close"], calendar, lang), d["expected_close"]),
+            ),
         ],
-        [],
+        names,
+        lang,
+        cur,
     )
-    for d in deals:
-        top.rows.append(
-            [
-                Cell(d["opportunity_id"], d["opportunity_id"]),
-                Cell(_member("rep", d["rep"], names, lang), d["rep"], d["rep"]),
-                Cell(member_label("source", d["source"], None, lang), d["source"]),
-                Cell(member_label("stage", d["stage"], None, lang), d["stage"]),
-                amount(d["amount"]),
-                Cell(fmt_rate(d["probability"], lang, 0), d["probability"]),
-                expected(d["expected"]),
-                Cell(views.day_text(d["expected_close"], calendar, lang), d["expected_close"]),
-            ]
-        )
-        top.row_attrs.append({"data-deal": d["opportunity_id"], "data-rep": d["rep"]})
     return {
         "text": t(
             "forecast.pipeline",
@@ -243,33 +252,23 @@ def _ttw_view(
     days = ttw["stale_after_days"]
     labels = {str(g["member"]): _member(by or "", g["member"], names, lang) for g in ttw["groups"]} if by else {}
     stale = ttw["stale"][:STALE_SHOWN]
-    amount, word = _money([s["amount"] for s in stale], lang, cur)
-    table = TableView(
+    table = _deals_table(
         "stale-deals",
+        stale,
         [
-            Column("deal", t("forecast.col.deal", lang)),
-            Column("rep", t("dim.rep", lang)),
-            Column("source", t("dim.source", lang)),
-            Column("stage", t("forecast.stage", lang)),
-            Column("amount", f"{t('forecast.col.amount', lang)} ({word})", True),
-            Column("created", t("forecast.col.created", lang)),
-            Column("age", t("forecast.col.age", lang), True),
+            (
+                Column("created", t("forecast.col.created", lang)),
+                lambda d: Cell(views.day_text(d["created"], calendar, lang), d["created"]),
+            ),
+            (
+                Column("age", t("forecast.col.age", lang), True),
+                lambda d: Cell(fmt_value(d["age_days"], "days", lang), d["age_days"]),
+            ),
         ],
-        [],
+        names,
+        lang,
+        cur,
     )
-    for s in stale:
-        table.rows.append(
-            [
-                Cell(s["opportunity_id"], s["opportunity_id"]),
-                Cell(_member("rep", s["rep"], names, lang), s["rep"], s["rep"]),
-                Cell(member_label("source", s["source"], None, lang), s["source"]),
-                Cell(member_label("stage", s["stage"], None, lang), s["stage"]),
-                amount(s["amount"]),
-                Cell(views.day_text(s["created"], calendar, lang), s["created"]),
-                Cell(fmt_value(s["age_days"], "days", lang), s["age_days"]),
-            ]
-        )
-        table.row_attrs.append({"data-deal": s["opportunity_id"], "data-rep": s["rep"]})
     counts = {
         "deals": fmt_number(c["deals"], lang),
         "won": fmt_number(c["won_deals"], lang),

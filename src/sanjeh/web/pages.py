@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -195,10 +196,16 @@ def _calendar(request: Request, st: AppState) -> str:
     return cal if cal in ("jalali", "gregorian") else st.ws.settings.calendar
 
 
-def _period_param(request: Request, st: AppState, lang: str = "en", errors: dict[str, str] | None = None) -> str:
-    """The asked period, else the latest complete month (in the asked calendar). With ``errors``,
-    a period that cannot be read is reported there (the page shows it beside the period box and
-    falls back to the default) instead of failing the page."""
+def _period_param(
+    request: Request,
+    st: AppState,
+    lang: str = "en",
+    errors: dict[str, str] | None = None,
+    default: Callable[[Any], str] | None = None,
+) -> str:
+    """The asked period, else ``default(calendar)`` — the latest complete month unless told — in
+    the asked calendar. With ``errors``, a period that cannot be read is reported there (the page
+    shows it beside the period box and falls back to the default) instead of failing the page."""
     asked = request.query_params.get("period")
     if asked:
         try:
@@ -209,7 +216,7 @@ def _period_param(request: Request, st: AppState, lang: str = "en", errors: dict
             errors["period"] = exc.text(lang)
             errors["period_typed"] = asked
     cal: Any = _calendar(request, st)
-    return st.default_period(cal)
+    return default(cal) if default is not None else st.default_period(cal)
 
 
 def _kpi_view(k: Any, lang: str) -> dict[str, Any]:
