@@ -107,6 +107,16 @@ def test_a_rep_sees_only_their_own_deals(served: Served, truth: dict[str, Any]) 
     assert figure_of(html, "ttw-figure")["data"][0]["y"][-1] == pytest.approx(mine["time_to_win"]["overall"]["won"][-1])  # type: ignore[index]
 
 
+def test_a_count_has_no_deals_views(served: Served) -> None:
+    """The deals' views go with money: a count (opportunities by source) shows pace, forecast and
+    track record only."""
+    with served.browser_session("admin") as (c, _):
+        r = c.get("/kpi/opportunities_by_source/forecast", params={"lang": "en"})
+    assert r.status_code == 200
+    assert 'id="pace"' in r.text and 'id="track-record"' in r.text
+    assert 'id="pipeline"' not in r.text and 'id="time-to-win"' not in r.text and 'id="by-form"' not in r.text
+
+
 @pytest.mark.parametrize(
     ("path", "params", "status", "says"),
     [

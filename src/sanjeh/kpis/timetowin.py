@@ -206,11 +206,11 @@ def time_to_win(
     overall = curve(days, outcomes)
     groups: list[Curve] = []
     if by is not None and len(days):
-        members = np.asarray(got["member"].to_pylist(), dtype=object)
-        names, counts = np.unique(members.astype(str), return_counts=True)
+        members = np.asarray([str(m) for m in got["member"].to_pylist()])
+        names, counts = np.unique(members, return_counts=True)
         big = [(int(c), str(m)) for m, c in zip(names, counts, strict=True) if c >= min_deals]
         for _, m in sorted(big, key=lambda x: (-x[0], x[1]))[:MAX_GROUPS]:
-            mask = members.astype(str) == m
+            mask = members == m
             groups.append(curve(days[mask], outcomes[mask], m))
     threshold = overall.day_of_share()
     out = TimeToWin(day, by, overall, groups, threshold)
