@@ -23,8 +23,8 @@ The deals are the engine's: a rep's engine sees only the rep's deals.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
-import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -137,10 +137,17 @@ def stage_rates(closed: list[tuple[str, bool]], prior: float = PRIOR) -> tuple[f
 
 
 def remaining_days(age: float, cycles: list[float]) -> float | None:
-    """Median days left for a deal ``age`` days old, from won deals' cycles; None when no won
-    deal took longer (the deal is stale)."""
-    longer = [c - age for c in cycles if c > age]
-    return float(statistics.median(longer)) if longer else None
+    """Median days left for a deal ``age`` days old, from won deals' cycles (sorted ascending):
+    the median of ``cycle − age`` over the cycles longer than ``age`` — a sorted suffix, so its
+    middle, found by bisection (an open deal costs a look-up, not a pass over every won deal);
+    None when no won deal took longer (the deal is stale)."""
+    first = bisect.bisect_right(cycles, age)
+    n = len(cycles) - first
+    if n == 0:
+        return None
+    mid = first + n // 2
+    median = cycles[mid] if n % 2 else (cycles[mid - 1] + cycles[mid]) / 2
+    return float(median - age)
 
 
 def weighted_pipeline(engine: Engine, period: str, *, as_of: dt.date | None = None, prior: float = PRIOR) -> Pipeline:
