@@ -86,8 +86,9 @@ def test_a_read_only_workspace_keeps_nothing(workspace: Workspace) -> None:
 
 
 def test_the_days_forecast_is_replaced_after_the_workspace_was_reopened(workspace: Workspace) -> None:
-    """A server restarted the same day replaces the day's forecast (DuckDB reads the unique index
-    back from the file, and then refuses a delete and an insert of one key in one transaction)."""
+    """A server restarted the same day replaces the day's forecast (with a unique index, DuckDB
+    would refuse the delete and the insert of one key in one transaction once the index was read
+    back from the file)."""
     _fill(workspace)
     f = forecast(workspace.engine(), "revenue", "1403-Q1", as_of=EARLY)
     assert record(workspace.engine(), f)

@@ -437,7 +437,4 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
     },
 }
 #: System tables' unique keys (a unique index each): two writers cannot both insert one key.
-SYSTEM_UNIQUE: dict[str, tuple[str, ...]] = {
-    "_runs": ("job", "planned"),
-    "_forecasts": ("kpi", "measure", "period", "scope", "made_on"),
-}
+SYSTEM_UNIQUE: dict[str, tuple[str, ...]] = {"_runs": ("job", "planned")}

@@ -5,8 +5,14 @@ API) is stored in ``_forecasts`` with the day it was made: the KPI and measure, 
 rows it covered (``scope``: ``*`` everyone's, else the rep ids, comma-separated), where the period
 was forecast to land and its 80 % interval, the target and the chance of reaching it, the model
 and its backtest error (MASE), and where the pace (kpis/pace.py) said it would land the same day.
-(kpi, measure, period, scope, made_on) is unique: a forecast of the same day replaces the earlier
-one (it saw the day's latest data), so a period holds at most one forecast a day.
+A forecast of the same day replaces the earlier one (it saw the day's latest data): one transaction
+deletes the day's row of (kpi, measure, period, scope) and inserts the new one, so a period holds
+one forecast a day. No unique index enforces it: a DuckDB file has one writing process (the
+server, whose writes take turns), and DuckDB's unique indexes refuse a delete and an insert of one
+key in one transaction once read back from the file, and one was seen corrupted in a benchmark
+workspace ("failed to delete all rows from index": a fatal error, the database closes) after many
+server restarts and an added column. Two servers on one PostgreSQL database could both keep a
+forecast of a day; the record shows one of them.
 
 Once a period has closed (its last day is before the as-of day), its forecasts are set beside what
 happened: the engine's value of the whole period, the error ``(forecast − actual) / actual`` (and
@@ -73,15 +79,9 @@ def record(engine: Engine, f: Forecast) -> bool:
     schema = pa.schema([(k, types[v]) for k, v in SYSTEM_TABLES[FORECASTS].items()])
     keys = ("kpi", "measure", "period", "scope", "made_on")
     key = pa.table({k: [row[k]] for k in keys}, schema=pa.schema([schema.field(k) for k in keys]))
-    # two transactions: DuckDB refuses to delete and insert one key of a unique index within one
-    # transaction once the index was read back from the file ("over-eager constraint checking")
     with wh.transaction():
         wh.delete_matching(FORECASTS, key)
-    try:
-        with wh.transaction():
-            wh.insert_arrow(FORECASTS, pa.Table.from_pylist([row], schema=schema))
-    except Exception:  # the unique key: another writer kept this day's forecast in between
-        return False
+        wh.insert_arrow(FORECASTS, pa.Table.from_pylist([row], schema=schema))
     return True
 
 
@@ -126,8 +126,12 @@ def track_record(engine: Engine, kpi_name: str, measure: str, *, as_of: dt.date 
     mine = t.filter((t.kpi == kpi.name) & (t.measure == m.name) & (t.scope == scope_key(engine.rep_scope)))
     mine = mine.filter(mine.made_on <= day).order_by([mine.made_on.desc(), mine.period.desc()])
     actuals: dict[str, float | None] = {}
+    seen: set[tuple[str, dt.date]] = set()
     for r in mine.to_pyarrow().to_pylist():
         label = str(r["period"])
+        if (label, r["made_on"]) in seen:  # two servers on one database kept the same day's
+            continue
+        seen.add((label, r["made_on"]))
         if label not in actuals:
             p = parse_period(label)
             actuals[label] = value_between(engine, kpi, m, p.start, p.end, p.calendar) if p.end < day else None
