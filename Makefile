@@ -42,7 +42,7 @@ typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
 unit: $(BIN)/.installed system
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 test: lint typecheck unit
 

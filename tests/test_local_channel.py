@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from sanjeh.cli import FORWARDED, app, main
+from sanjeh.ingest.mapping import save_mapping
 from sanjeh.local import PATH, SERVER_FILE, TOKEN_HEADER
 from sanjeh.workspace import Workspace
 from tests.test_web_support import PASSWORD, build_demo_workspace, free_port
@@ -61,12 +62,13 @@ class Server:
 
 
 @contextmanager
-def serving(root: Path, log: Path) -> Iterator[Server]:
-    """``sanjeh serve`` on ``root`` in its own process, until it has written ``server.json``."""
+def serving(root: Path, log: Path, *args: str, **env: str) -> Iterator[Server]:
+    """``sanjeh serve`` on ``root`` (and ``args``) in its own process, with ``env`` added to its
+    environment, until it has written ``server.json``."""
     port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [*CLI, "serve", "-w", str(root), "--port", str(port)], stdout=out, stderr=out, env=_env()
+            [*CLI, "serve", "-w", str(root), "--port", str(port), *args], stdout=out, stderr=out, env=_env(**env)
         )
     try:
         note = root / SERVER_FILE
@@ -114,6 +116,8 @@ def test_an_import_while_served_shows_on_the_next_page_view(root: Path, tmp_path
         "order_id,line_no,product_id,quantity,unit_price\n" + "".join(f"NEW{i},1,P066,1,1000000000\n" for i in range(3))
     )
     orders = _counts(root)["orders"]
+    columns = "{order_id: order_id, ordered_at: ordered_at, customer_id: customer_id, status: status}"
+    save_mapping(root, "nightly", f"name: nightly\ntables:\n  - table: orders\n    from: '*'\n    columns: {columns}\n")
     with serving(root, tmp_path / "serve.log") as server, server.api() as api:
         before = api.get(f"/api/v1/kpis/revenue?period={PERIOD}").json()["rows"][0]
         # a relative path: the client's folder, not the server's
@@ -125,6 +129,13 @@ def test_an_import_while_served_shows_on_the_next_page_view(root: Path, tmp_path
         assert after["revenue"] == pytest.approx(before["revenue"] + 3e9)
         code, out, err = cli("import", "nightly/missing.csv", "-w", str(root), cwd=tmp_path, SANJEH_LANG="en")
         assert code == 2 and "missing.csv" in err and "Traceback" not in err
+        # a mapping saved in the workspace (as the Data page's wizard saves them), by its name
+        code, out, err = cli(
+            "import", "nightly/orders.csv", "--mapping", "nightly", "--dry-run", "-w", str(root), "--format", "json",
+            cwd=tmp_path,
+        )  # fmt: skip
+        assert code == 0, err
+        assert json.loads(out)["tables"]["orders"] == {"read": 3, "accepted": 3, "rejected": 0}
     assert not (root / SERVER_FILE).exists()  # a server that stops removes its note
     assert _counts(root)["orders"] == orders + 3
 
@@ -136,6 +147,7 @@ COMMANDS = [
     ("scorecard", "--period", PERIOD),
     ("rejects", "--format", "json"),
     ("users", "list"),
+    ("alerts", "--format", "json"),
     ("kpi", "revenue", "--period", "1403-13"),  # an error: the same sentence, the same exit status
 ]
 
@@ -182,9 +194,10 @@ def test_every_command_that_opens_a_workspace_is_forwarded_or_says_why_not() -> 
 
     group = typer.main.get_command(app)
     commands = set(group.commands)  # type: ignore[attr-defined]
-    # make a workspace, are the server, read files (map suggest), or run for ever (scheduler: beside a
-    # DuckDB server it cannot open the file, and it says so)
-    local_only = {"init", "demo", "serve", "map", "scheduler"}
+    # make a workspace, are the server, read files (map suggest; check reads the declarations, never the
+    # warehouse, and must see the files as they are now, not as the server read them), or run for ever
+    # (scheduler: beside a DuckDB server it cannot open the file, and it says so)
+    local_only = {"init", "demo", "serve", "map", "check", "scheduler"}
     assert commands - local_only <= set(FORWARDED)
 
 

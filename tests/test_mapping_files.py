@@ -3,12 +3,15 @@ the operator, the web only names (tests/test_web_hardening.py)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from sanjeh.errors import MappingError
-from sanjeh.ingest.mapping import MAX_MAPPING_BYTES, load_mapping, mapping_names, named_mapping
+from sanjeh.cli import main
+from sanjeh.errors import Conflict, MappingError
+from sanjeh.ingest.mapping import MAX_MAPPING_BYTES, load_mapping, mapping_names, named_mapping, save_mapping
+from sanjeh.workspace import Workspace
 
 SECRET = "SECRET-91c2"
 
@@ -56,3 +59,44 @@ def test_names_are_names_never_paths(tmp_path: Path) -> None:
     for ref in ("../mappings/mine", "/etc/passwd", "mine.yaml", "Bad Name", "", "x" * 65, "maven-crm/../x"):
         with pytest.raises(MappingError, match="no mapping named"):
             named_mapping(ref, root)
+
+
+STAFF = (
+    "name: staff\ntables:\n  - table: reps\n    from: '*'\n    columns:\n      rep_id: '`کد`'\n      name: '`نام`'\n"
+)
+
+
+def test_a_mapping_saved_in_the_workspace_serves_the_command_line_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The upload wizard saves mappings in the workspace's mappings/ folder; `sanjeh import --mapping
+    NAME` finds them there (the workspace's own before a shipped one, a file of that name before both)."""
+    root = tmp_path / "ws"
+    Workspace.init(root, language="en").close()
+    src = tmp_path / "in" / "staff export.csv"
+    src.parent.mkdir()
+    src.write_text("کد,نام\nR1,Sara\nR2,Ali\n", encoding="utf-8")
+    assert save_mapping(root, "staff", STAFF) == root / "mappings" / "staff.yaml"
+    assert "staff" in mapping_names(root)
+    for name, message in (
+        ("Staff", "'Staff' is not a mapping name"),
+        ("../staff", "is not a mapping name"),
+        ("staff.yaml", "is not a mapping name"),
+        ("", "is not a mapping name"),
+        ("maven-crm", "maven-crm is a mapping shipped with Sanjeh"),
+    ):
+        with pytest.raises(MappingError, match=message):
+            save_mapping(root, name, STAFF)
+    with pytest.raises(Conflict, match="a mapping named staff is saved already"):
+        save_mapping(root, "staff", STAFF)
+    save_mapping(root, "staff", STAFF.replace("'`نام`'", "\"concat(`نام`, '!')\""), replace=True)
+    assert sorted(p.name for p in (root / "mappings").iterdir()) == ["staff.yaml"]  # no temp file left
+    code = main(["import", str(src), "--mapping", "staff", "-w", str(root), "--format", "json"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert json.loads(out.out)["tables"] == {"reps": {"read": 2, "accepted": 2, "rejected": 0}}
+    with Workspace.open(root) as ws:
+        assert ws.warehouse.fetch("SELECT name FROM reps ORDER BY rep_id") == [("Sara!",), ("Ali!",)]
+    code = main(["import", str(src), "--mapping", "stuff", "-w", str(root)])
+    err = capsys.readouterr().err
+    assert code == 2 and "not a shipped mapping" in err and "nor one saved in the workspace" in err

@@ -8,7 +8,6 @@ hostile import would name it. The PDF is printed by Debian's chromium and read w
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -17,14 +16,10 @@ import json
 import logging
 import re
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from email import policy
 from email.parser import BytesParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -43,11 +38,16 @@ from sanjeh.reports.deliver import (
     Retry,
     Webhook,
     destination,
+    recipient_lines,
+    recipients,
     secret,
     send,
 )
-from sanjeh.reports.schedule import Cron, claim, period_of, run_due, runs, schedules
+from sanjeh.reports.runner import claim, run_due, runs
+from sanjeh.reports.schedule import period_of, schedules
+from sanjeh.reports.when import Cron
 from sanjeh.workspace import Workspace
+from tests.receivers import TOKEN, Endpoint, receiver
 from tests.test_web_support import build_demo_workspace, free_port
 
 PERIOD = "1403-Q4"
@@ -154,7 +154,6 @@ def test_sanjeh_report_writes_the_file_and_says_so(
 
 
 # -- delivery -------------------------------------------------------------------------------------------
-TOKEN = "123456:secret-bot-token"
 HOOK_KEY = "hook-signing-key"
 
 
@@ -207,49 +206,10 @@ def test_email_reaches_a_real_smtp_server_with_its_attachments(tmp_path: Path) -
     assert parts["scorecard.xlsx"].get_payload(decode=True) == files[1].data
 
 
-class _Endpoint(BaseHTTPRequestHandler):
-    """A bot API (``/bot<TOKEN>/sendMessage|sendDocument``) and a webhook (``/hook``) in one server.
-    ``plan`` says how to answer the next requests (``fail``: 503, ``slow``: answer late)."""
-
-    seen: ClassVar[list[tuple[str, dict[str, str], bytes]]] = []
-    plan: ClassVar[list[str]] = []
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        step = self.plan.pop(0) if self.plan else "ok"
-        if step == "slow":
-            time.sleep(1.5)
-        if step == "fail":
-            self._answer(503, {"ok": False})
-            return
-        self.seen.append((self.path, dict(self.headers.items()), body))
-        if self.path.startswith("/bot") and not self.path.startswith(f"/bot{TOKEN}/"):
-            self._answer(401, {"ok": False, "description": "Unauthorized"})
-            return
-        self._answer(200, {"ok": True, "result": {}})
-
-    def _answer(self, status: int, data: dict[str, object]) -> None:
-        out = json.dumps(data).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        with contextlib.suppress(BrokenPipeError):  # the client gave up (its timeout)
-            self.wfile.write(out)
-
-
 @pytest.fixture
 def endpoint() -> Iterator[str]:
-    _Endpoint.seen, _Endpoint.plan = [], []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Endpoint)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with receiver() as url:
+        yield url
 
 
 def _multipart(headers: dict[str, str], body: bytes) -> dict[str, tuple[str | None, bytes]]:
@@ -263,6 +223,92 @@ def _multipart(headers: dict[str, str], body: bytes) -> dict[str, tuple[str | No
     return out
 
 
+def test_a_wrong_smtp_password_fails_at_once_with_a_clear_sentence_and_a_busy_login_is_tried_again() -> None:
+    """A login the server refuses (535) is not tried four times: another try gets the same answer.
+    A login it cannot check now (454, "temporary authentication failure") is tried again."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    got: list[bytes] = []
+    logins: list[bytes] = []
+    answers: list[str] = []
+
+    class Handler:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            got.append(envelope.content)  # type: ignore[attr-defined]
+            return "250 OK"
+
+    def auth(server: object, session: object, envelope: object, mechanism: str, data: object) -> AuthResult:
+        assert isinstance(data, LoginPassword)
+        logins.append(data.password)
+        if answers:
+            return AuthResult(success=False, handled=False, message=answers.pop(0))
+        return AuthResult(success=data.password == b"mail-pass", handled=False)  # else: 535
+
+    port = free_port()
+    smtp = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=auth, auth_require_tls=False)
+    smtp.start()
+    try:
+        waits: list[float] = []
+        mail = Email(
+            "127.0.0.1", "sanjeh@example.com", ("director@example.com",), port=port, starttls=False, user="sanjeh"
+        )
+        with pytest.raises(DeliveryError) as refused:
+            mail.send(
+                Message("x", "y"), Retry(timeout=10, sleep=waits.append), env={"SANJEH_SMTP_PASSWORD": "wrong-pass"}
+            )
+        assert waits == [] and got == [] and set(logins) == {b"wrong-pass"}  # one connection (PLAIN, then LOGIN)
+        said = refused.value.message
+        assert "535" in said and "'sanjeh'" in said and "SANJEH_SMTP_PASSWORD" in said and "not tried again" in said
+        assert "wrong-pass" not in said and "دوباره تلاش نشد" in refused.value.text("fa")
+        good = {"SANJEH_SMTP_PASSWORD": "mail-pass"}
+        # a server without STARTTLS (this one has no certificate): as permanent, not tried 4 times
+        with pytest.raises(DeliveryError) as no_tls:
+            dataclasses.replace(mail, starttls=None).send(Message("x", "y"), Retry(sleep=waits.append), env=good)
+        assert waits == [] and "SMTPNotSupportedError" in no_tls.value.message
+        answers.extend(["454 4.7.0 Temporary authentication failure"] * 2)  # to PLAIN, then to LOGIN
+        mail.send(Message("x", "y"), Retry(timeout=10, sleep=waits.append), env=good)
+        assert waits == [1.0] and len(got) == 1
+    finally:
+        smtp.stop()
+
+
+def test_a_bot_refusal_fails_at_once_with_the_api_s_words_and_429_is_tried_again(endpoint: str) -> None:
+    waits: list[float] = []
+    bot = Bot("bale", "-100", token_env="BOT_TOKEN", base_url=endpoint)
+    Endpoint.plan = ["chat"]
+    with pytest.raises(DeliveryError) as refused:
+        bot.send(Message("x", "y"), Retry(timeout=5, sleep=waits.append), env={"BOT_TOKEN": TOKEN})
+    assert waits == [] and "HTTP 400: Bad Request: chat not found" in refused.value.message
+    assert TOKEN not in refused.value.message
+    Endpoint.plan = ["busy", "busy"]
+    bot.send(Message("x", "y"), Retry(timeout=5, sleep=waits.append), env={"BOT_TOKEN": TOKEN})
+    assert waits == [1.0, 2.0] and [p for p, _, _ in Endpoint.seen] == [f"/bot{TOKEN}/sendMessage"]
+
+
+def test_recipients_in_one_line_each_become_destinations() -> None:
+    lines = recipient_lines(
+        "ceo@example.com\nBale:-100200, telegram:@sales_team\nhttps://hooks.example.com/s\nceo@example.com"
+    )
+    assert lines == ("ceo@example.com", "bale:-100200", "telegram:@sales_team", "https://hooks.example.com/s")
+    env = {
+        "SANJEH_SMTP_HOST": "mail.example.com",
+        "SANJEH_SMTP_USER": "sanjeh",
+        "SANJEH_BALE_URL": "http://127.0.0.1:9",
+    }
+    mail, bale, telegram, hook = recipients(lines, env)
+    assert mail == Email("mail.example.com", "sanjeh@mail.example.com", ("ceo@example.com",), user="sanjeh")
+    assert bale == Bot("bale", "-100200", "SANJEH_BALE_TOKEN", "http://127.0.0.1:9")
+    assert telegram == Bot("telegram", "@sales_team", "SANJEH_TELEGRAM_TOKEN", None)
+    assert hook == Webhook("https://hooks.example.com/s")
+    for bad in ("ceo at example.com", "bale:abc", "ftp://x", "whatsapp:123"):
+        with pytest.raises(UserError) as refused:
+            recipient_lines([bad])
+        assert refused.value.key == "deliver.recipient" and bad in refused.value.message
+    result = send(recipients(("ceo@example.com",), {}), Message("x", "y"))  # no mail server named
+    assert "SANJEH_SMTP_HOST" in result["ceo@example.com"]
+
+
 @pytest.mark.parametrize("kind", ["telegram", "bale"])
 def test_a_bot_gets_the_text_then_each_file_as_a_multipart_upload(
     endpoint: str, tmp_path: Path, kind: str, caplog: pytest.LogCaptureFixture
@@ -271,11 +317,11 @@ def test_a_bot_gets_the_text_then_each_file_as_a_multipart_upload(
     bot = Bot(kind, "-100200300", token_env="BOT_TOKEN", base_url=endpoint)
     caplog.set_level(logging.DEBUG)
     bot.send(Message("کارنامه", MESSAGE_TEXT, files), Retry(timeout=5), env={"BOT_TOKEN": TOKEN})
-    paths = [p for p, _, _ in _Endpoint.seen]
+    paths = [p for p, _, _ in Endpoint.seen]
     assert paths == [f"/bot{TOKEN}/sendMessage", f"/bot{TOKEN}/sendDocument", f"/bot{TOKEN}/sendDocument"]
-    text = json.loads(_Endpoint.seen[0][2])
+    text = json.loads(Endpoint.seen[0][2])
     assert text == {"chat_id": "-100200300", "text": "کارنامه\n\n" + MESSAGE_TEXT}
-    for (_, headers, body), sent in zip(_Endpoint.seen[1:], files, strict=True):
+    for (_, headers, body), sent in zip(Endpoint.seen[1:], files, strict=True):
         assert headers["Content-Type"].startswith("multipart/form-data; boundary=")
         fields = _multipart(headers, body)
         assert fields["chat_id"] == (None, b"-100200300")
@@ -290,13 +336,13 @@ def test_a_bot_gets_the_text_then_each_file_as_a_multipart_upload(
 def test_the_webhook_is_signed_and_retried_after_a_failure_and_a_timeout(endpoint: str, tmp_path: Path) -> None:
     files = _report_files(tmp_path)
     waits: list[float] = []
-    _Endpoint.plan = ["fail", "slow", "ok"]
+    Endpoint.plan = ["fail", "slow", "ok"]
     hook = Webhook(endpoint + "/hook", secret_env="HOOK_KEY")
     hook.send(
         Message("کارنامه", MESSAGE_TEXT, files), Retry(timeout=0.5, sleep=waits.append), env={"HOOK_KEY": HOOK_KEY}
     )
     assert waits == [1.0, 2.0]  # backoff: 1 s after the 503, 2 s after the timeout
-    path, headers, body = _Endpoint.seen[-1]
+    path, headers, body = Endpoint.seen[-1]
     assert path == "/hook"
     stamp = headers["X-Sanjeh-Timestamp"]
     expected = hmac.new(HOOK_KEY.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
@@ -306,7 +352,7 @@ def test_the_webhook_is_signed_and_retried_after_a_failure_and_a_timeout(endpoin
     sent = {a["filename"]: a for a in data["attachments"]}
     assert base64.b64decode(sent["scorecard.pdf"]["content_base64"]) == files[0].data
     assert sent["scorecard.xlsx"]["sha256"] == hashlib.sha256(files[1].data).hexdigest()
-    _Endpoint.plan = ["fail"] * 3
+    Endpoint.plan = ["fail"] * 3
     with pytest.raises(DeliveryError) as gave_up:
         hook.send(Message("x", "y"), Retry(attempts=3, timeout=2, sleep=waits.append), env={"HOOK_KEY": HOOK_KEY})
     assert "503" in gave_up.value.message and waits[2:] == [1.0, 2.0]
@@ -379,7 +425,7 @@ def test_a_schedule_runs_once_at_its_tehran_time_and_a_missed_run_once_on_start(
             ("weekly", _tehran(2025, 3, 22, 8, 0), "1403-12", "ok")
         ]
         assert run_due(ws, saturday + dt.timedelta(minutes=5), env=env) == []  # once per planned time
-        body = _Endpoint.seen[-1][2]
+        body = Endpoint.seen[-1][2]
         sent = json.loads(body)["attachments"]
         assert [a["filename"] for a in sent] == ["weekly-1403-12.xlsx"]
         assert "1403" in json.loads(body)["subject"] or "۱۴۰۳" in json.loads(body)["subject"]
@@ -398,11 +444,12 @@ def test_a_schedule_runs_once_at_its_tehran_time_and_a_missed_run_once_on_start(
         assert claim(ws, "weekly", planned, "1404-01", later) is True
         assert claim(ws, "weekly", planned, "1404-01", later) is False
         # a destination that keeps failing: the run is logged as failed, with the reason
-        _Endpoint.plan = ["fail"] * 10
+        Endpoint.plan = ["fail"] * 10
         failing = run_due(
             ws, _tehran(2025, 5, 3, 8, 1).astimezone(dt.UTC), env=env, retry=Retry(attempts=2, sleep=lambda s: None)
         )
         assert failing[0].status == "failed" and "503" in runs(ws)[0]["error"]
+        assert "نرسید" in runs(ws)[0]["error"]  # in the workspace's language: its managers read the log
     finally:
         ws.settings = before  # type: ignore[misc]
 
@@ -422,3 +469,14 @@ def test_a_schedule_with_a_mistake_is_refused_with_its_name() -> None:
             schedules([{**ok, **change}])
         assert "schedule 'w'" in refused.value.message and word in refused.value.message
         assert TOKEN not in refused.value.message
+
+
+def test_the_run_log_names_a_webhook_without_its_query() -> None:
+    """A token in a webhook's query or fragment never reaches the warehouse's run log."""
+    from sanjeh.reports.deliver import Email, Webhook, who
+
+    assert who(Webhook("https://hooks.example.com/sanjeh?token=s3cret#x")) == "https://hooks.example.com/sanjeh"
+    assert (
+        who(Email("smtp.example.com", "s@example.com", ("a@example.com", "b@example.com")))
+        == "a@example.com, b@example.com"
+    )

@@ -23,7 +23,8 @@ from tests.test_web_support import PASSWORD, Served, build_demo_workspace, serve
 
 
 class FormFields(HTMLParser):
-    """The fields a browser would submit from the form ``form_id`` (selected options, checked boxes)."""
+    """The fields a browser would submit from the form ``form_id`` (selected options, checked boxes
+    and radios)."""
 
     def __init__(self, form_id: str) -> None:
         super().__init__()
@@ -41,7 +42,7 @@ class FormFields(HTMLParser):
         if not self.inside:
             return
         if tag == "input" and a.get("name"):
-            if a.get("type") == "checkbox":
+            if a.get("type") in ("checkbox", "radio"):
                 if "checked" in a:
                     self.fields.append((a["name"], a.get("value", "on")))
             else:

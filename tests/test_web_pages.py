@@ -362,7 +362,7 @@ def test_data_page_upload_summary_and_rejects_csv(empty: Served) -> None:
             page,
         )
         csv_text = c.get("/data/rejects.csv").text.lstrip("\ufeff")
-        assert csv_text.splitlines()[0] == "table,file,line,column,value,reason"
+        assert csv_text.splitlines()[0] == "table,file,line,column,value,mapped_value,reason"
         assert len(csv_text.splitlines()) == 2
 
 

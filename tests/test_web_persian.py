@@ -324,7 +324,11 @@ def test_the_data_page_imports_with_progress_and_groups_the_rejects(
     try:
         page = v.page
         _go(v, "/data", lang)
+        picker = page.locator("#upload-form .file-pick")
+        # the file button speaks the page's language, not the browser's ("Choose Files")
+        assert "انتخاب پرونده‌ها" in picker.inner_text() if lang == "fa" else "Choose files" in picker.inner_text()
         page.set_input_files("input[name=files]", str(_bad_orders(tmp_path / "orders.csv")))
+        assert picker.locator(".file-pick-names").inner_text() == "orders.csv"
         # hold the answer a moment, to see the page say it is importing
         held: list[Any] = []
         page.route("**/data/import**", lambda route: (held.append(1), page.wait_for_timeout(800), route.continue_()))

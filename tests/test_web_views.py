@@ -60,3 +60,30 @@ def test_a_change_shown_as_zero_has_no_arrow() -> None:
     assert v["change_arrow"] == "●" and v["change_trend"] == "flat"  # not "▼ ۰ واحد درصد"
     v = card_view({**card, "change": -0.012}, "fa", as_money("IRR"))
     assert v["change_arrow"] == "▼" and v["change_trend"] == "bad"
+
+
+def test_a_card_of_a_kpi_always_split_says_its_figure_is_everyones() -> None:
+    """'Calls per rep' shows the company's calls: the card says they are all reps' together;
+    a KPI not always split, or whose headline does not add up, says nothing."""
+    from sanjeh.currency import as_money
+    from sanjeh.web.views import card_view
+
+    irr = as_money("IRR")
+    base = {"kpi": "calls_per_rep", "title": {"fa": "تماس‌های هر نماینده"}, "unit": "number", "value": 248}
+    assert card_view({**base, "all_of": "rep"}, "fa", irr)["all_of"] == "همه‌ی کارشناسان فروش با هم"
+    assert card_view({**base, "all_of": "rep"}, "en", irr)["all_of"] == "all reps together"
+    assert card_view(base, "fa", irr)["all_of"] is None
+
+
+def test_the_others_row_of_a_rate_is_worked_out_from_its_counts() -> None:
+    """MQL → SQL by region with 13 regions: the "others" row's rate is their SQLs over their MQLs
+    (not an average of rates, not empty)."""
+    rows = [
+        {"period": "1403-Q4", "region": f"r{i:02d}", "mqls": 10 * (i + 1), "sqls": i + 1, "rate": 0.1}
+        for i in range(13)
+    ]
+    rows[0].update(mqls=10, sqls=5, rate=0.5)  # 5 of 10 and 2 of 20 (r00, r01) are folded with r02: 10 of 60
+    shown, folded = top_members({"rows": rows, "by": ["region"], "columns": list(rows[0])}, KPIS["mql_to_sql"], "en")
+    (others,) = [r for r in shown if r["region"] == OTHERS]
+    assert folded == 3 and others["mqls"] == 60 and others["sqls"] == 10
+    assert others["rate"] == 10 / 60

@@ -24,6 +24,7 @@ import jdatetime
 import pyarrow as pa
 
 from sanjeh.errors import InvalidPeriod
+from sanjeh.text import DIGITS
 
 CalendarName = Literal["jalali", "gregorian"]
 Grain = Literal["day", "week", "month", "quarter", "year"]
@@ -314,7 +315,7 @@ def steps(period: Period, grain: Grain) -> list[Step]:
 
 #: Persian and Arabic digits as ASCII, and the dashes a period may be typed or pasted with (the
 #: minus sign the pages print, hyphens, en and em dashes) as "-".
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩\u2212\u2010\u2011\u2012\u2013\u2014", "01234567890123456789------")
+_DIGITS = DIGITS | str.maketrans("\u2212\u2010\u2011\u2012\u2013\u2014", "------")
 _UNIT_RE = re.compile(
     r"^(?P<y>\d{4})(?:-(?:(?P<q>[qQ]\d{1,2})|(?P<w>[wW]\d{1,2})|(?P<m>\d{1,2})(?:-(?P<d>\d{1,2}))?))?$"
 )

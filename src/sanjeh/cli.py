@@ -50,7 +50,20 @@ FORMATS = ("table", "json", "csv")
 #: sanjeh/local.py): every command that opens a workspace, but ``serve`` itself and the two that
 #: make one (``init``, ``demo``). A command added later joins here or says why not
 #: (tests/test_local_channel.py). ``targets`` and ``why`` are commands other branches add.
-FORWARDED = ("import", "rejects", "kpis", "kpi", "scorecard", "users", "targets", "why", "report", "forecast")
+FORWARDED = (
+    "import",
+    "rejects",
+    "kpis",
+    "kpi",
+    "scorecard",
+    "users",
+    "targets",
+    "why",
+    "report",
+    "forecast",
+    "alerts",
+    "runs",
+)
 #: What a forwarded command may change, so the server forgets what it cached of it.
 CHANGES = {"import": ("data",), "targets": ("targets",), "users": ("users",)}
 
@@ -196,7 +209,10 @@ def import_(
         list[Path] | None, typer.Argument(help="Files or folders to import (none: a mapping that reads a database).")
     ] = None,
     workspace: WorkspaceOpt = None,
-    mapping: Annotated[str | None, typer.Option(help="A shipped mapping name or a mapping YAML file.")] = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option(help="A mapping's name (saved in the workspace's mappings/ folder, or shipped) or a YAML file."),
+    ] = None,
     table: Annotated[str | None, typer.Option(help="The table every file fills (default: from its name).")] = None,
     replace: Annotated[bool, typer.Option(help="Replace the imported tables instead of upserting.")] = False,
     force: Annotated[
@@ -401,12 +417,14 @@ def map_suggest(
 
 
 def _mapping_ref(mapping: str | None) -> str | None:
-    """``--mapping``: a shipped mapping's name as it is, a file relative to the user's folder."""
+    """``--mapping``: a mapping's name as it is (shipped, or saved in the workspace's ``mappings/``
+    folder: the import resolves it), unless the user's folder holds a file of that name; a file
+    relative to the user's folder."""
     if mapping is None or _SERVED.get() is None:
         return mapping
-    from sanjeh.ingest.mapping import shipped_path
+    from sanjeh.ingest.mapping import MAPPING_NAME
 
-    if "/" not in mapping and not mapping.endswith(".yaml") and shipped_path(mapping) is not None:
+    if MAPPING_NAME.fullmatch(mapping) and not _path(Path(mapping)).is_file():
         return mapping
     return str(_path(Path(mapping)))
 
@@ -494,6 +512,45 @@ def kpis(workspace: WorkspaceOpt = None, fmt: FormatOpt = "table") -> None:
         _out().print(t)
         _out().print(message("cli.kpis_fixed", lang))
     ws.close()
+
+
+@app.command("check")
+def check_cmd(workspace: WorkspaceOpt = None, fmt: FormatOpt = "table") -> None:
+    """Check every declaration of the workspace (settings, KPIs, schedules, its mappings): all the
+    issues at once, with file and line. Exit 2 when one is an error."""
+    from sanjeh.check import check, declarations
+    from sanjeh.i18n import digits
+
+    fmt = _check_format(fmt)
+    found = declarations(workspace or Path(os.environ.get("SANJEH_WORKSPACE") or "."))
+    issues = check(found)
+    asked = os.environ.get("SANJEH_LANG")
+    lang = asked if asked in ("fa", "en") else found.language
+    errors = sum(i.level == "error" for i in issues)
+    if fmt == "json":
+        _print_json([i.to_dict() for i in issues])
+    elif fmt == "csv":
+        rows = [
+            {"file": i.file, "line": i.line, "level": i.level, "key": i.key, "message": i.text(lang)} for i in issues
+        ]
+        _stdout().write(to_csv(rows))
+    elif not issues:
+        _out().print(message("check.none", lang))
+    else:
+        table = Table()
+        for c in ("place", "level", "message"):
+            table.add_column(message(f"check.{c}", lang), overflow="fold")
+        for i in issues:
+            place = i.file + (":" + digits(str(i.line), lang) if i.line else "")
+            colour = "red" if i.level == "error" else "yellow"
+            table.add_row(
+                escape(place), f"[{colour}]{message(f'check.{i.level}', lang)}[/{colour}]", escape(_plain(i.text(lang)))
+            )
+        _out().print(table)
+        if not errors:
+            _out().print(message("check.warnings_only", lang, n=_n(len(issues), lang)))
+    if errors:
+        raise UserError(key="cli.check", params={"n": errors})
 
 
 def _parse_filters(filters: list[str]) -> tuple[tuple[str, str], ...]:
@@ -1023,31 +1080,191 @@ def scheduler(
     workspace: WorkspaceOpt = None,
     once: Annotated[bool, typer.Option("--once", help="Run what is due now, then stop.")] = False,
     every: Annotated[float, typer.Option("--every", help="Seconds between two looks at the schedules.")] = 30.0,
+    alerts_every: Annotated[
+        float, typer.Option("--alerts-every", help="Seconds between two checks of the alert rules.")
+    ] = 900.0,
 ) -> None:
-    """Run the report schedules of sanjeh.toml when they are due, and log each run (docs/reports.md)."""
-    import datetime as dt
-    import time
-
-    from sanjeh.i18n import normalize_lang, period_label
-    from sanjeh.reports.schedule import run_due, schedules
+    """Run the report schedules (sanjeh.toml and the Schedules page) when they are due, log each run,
+    and check the alert rules now and then (docs/reports.md)."""
+    from sanjeh.i18n import normalize_lang
+    from sanjeh.reports import alert_rules
+    from sanjeh.reports.runner import Runner, run_due, utc_now
+    from sanjeh.reports.schedule import declared
 
     ws = _open(workspace)
     lang = normalize_lang(ws.settings.language)
+
+    def said(ran: Any) -> None:
+        _out().print(escape(_ran_text(ran, ws, lang)), highlight=False)
+
+    def checked(outcomes: list[Any]) -> None:
+        _print_alerts(outcomes, lang, quiet=True)
+
     try:
-        schedules(ws.settings.schedules)  # a mistake stops here, before any run
-        while True:
-            for ran in run_due(ws, dt.datetime.now(dt.UTC)):
-                when = ran.planned.strftime("%Y-%m-%d %H:%M %Z")
-                text = message(
-                    "report.ran", lang, job=ran.job, when=when, period=_plain(period_label(ran.period, lang))
-                )
-                status = message(f"report.run_status.{ran.status}", lang)
-                _out().print(escape(f"{text}: {status}"), highlight=False)
-            if once:
-                break
-            time.sleep(every)
+        for d in declared(ws):  # a mistake stops here, before any run
+            if d.error is not None:
+                raise d.error
+        alert_rules.rules(ws)
+        runner = Runner(ws, every=every, alerts_every=alerts_every, on_ran=said, on_alerts=checked, clock=utc_now)
+        if once:  # a failure is said, not logged and looked at again
+            for ran in run_due(ws, utc_now(), clock=utc_now):
+                said(ran)
+            runner.check_alerts()
+        else:
+            runner.run()
     finally:
         ws.close()
+
+
+@app.command("alerts")
+def alerts_cmd(
+    workspace: WorkspaceOpt = None,
+    check: Annotated[bool, typer.Option("--check", help="Check every rule now and send what fires.")] = False,
+    rule: Annotated[str | None, typer.Option("--rule", help="Only this rule's history.")] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """The alert rules of sanjeh.toml and the alerts they fired; --check checks them now (docs/reports.md)."""
+    from sanjeh.errors import NotFound
+    from sanjeh.i18n import normalize_lang
+    from sanjeh.reports import alert_rules, alerts
+
+    fmt = _check_format(fmt)
+    ws = _open(workspace)
+    lang = normalize_lang(ws.settings.language)
+    try:
+        found = alert_rules.rules(ws)
+        if rule is not None and rule not in {r.name for r in found} and not alerts.history(ws, rule):
+            raise NotFound(key="alert.unknown_rule", params={"rule": rule})
+        checked = alerts.check(ws) if check else []
+        shown = alerts.rule_views(ws, found, lang)
+        past = alerts.history(ws, rule)
+        if fmt == "json":
+            out: dict[str, Any] = {"rules": shown, "history": past}
+            if check:
+                out["checked"] = [o.to_dict() for o in checked]
+            _print_json(out)
+            return
+        if fmt == "csv":
+            cols = ["rule", "kind", "period", "seq", "fired_at", "cleared_at", "value", "threshold", "message"]
+            _stdout().write(to_csv(past, cols))
+            return
+        _render_alerts(shown, alerts.history_views(ws, past, lang), lang)
+        if check:
+            _print_alerts(checked, lang)
+    finally:
+        ws.close()
+
+
+def _render_alerts(shown: list[dict[str, Any]], past: list[dict[str, Any]], lang: str) -> None:
+    out = _out()
+    if not shown:
+        out.print(escape(_plain(message("alerts.no_rules", lang))), highlight=False)
+    else:
+        table = Table(title=message("alerts.rules", lang), title_justify="left")
+        for key in ("rule", "kind_col", "condition", "recipients", "state"):
+            table.add_column(message(f"alerts.{key}", lang))
+        for r in shown:
+            cells = [r["name"], r["kind_text"], r["condition"], "\n".join(r["recipients"]), r["state"]]
+            table.add_row(*(escape(_plain(c)) for c in cells), style="red" if r["firing"] else None)
+        out.print(table)
+    if not past:
+        out.print(escape(_plain(message("alerts.no_history", lang))), highlight=False)
+        return
+    table = Table(title=message("alerts.history", lang), title_justify="left")
+    for key in ("rule", "period", "fired", "cleared", "message"):
+        table.add_column(message(f"alerts.{key}", lang))
+    for h in past:
+        cells = [h["rule"], h["period"], h["fired"], h["cleared"], h["message"]]
+        table.add_row(*(escape(_plain(c)) for c in cells))
+    out.print(table)
+
+
+def _print_alerts(outcomes: list[Any], lang: str, *, quiet: bool = False) -> None:
+    """A line per rule checked (``quiet``: only those that fired or cleared — the scheduler's log)."""
+    for o in outcomes:
+        if quiet and o.status not in ("fired", "cleared"):
+            continue
+        status = message(f"alerts.status.{o.status}", lang)
+        text = f"{o.rule}: {status}" + (f" — {o.message}" if o.message and o.status in ("fired", "error") else "")
+        _out().print(escape(_plain(text)), highlight=False)
+    if not quiet:
+        from sanjeh.reports.alerts import summary
+
+        said = summary(outcomes, lang)
+        _out().print(escape(_plain(said)), highlight=False)
+
+
+def _ran_text(ran: Any, ws: Any, lang: str) -> str:
+    """A run as the scheduler prints it: the job, its planned time in the workspace's zone and
+    calendar, the period, how it went."""
+    from sanjeh.formatting import fmt_moment
+    from sanjeh.i18n import period_label
+
+    when = fmt_moment(ran.planned, ws.settings.timezone, ws.settings.calendar, lang)
+    text = message("report.ran", lang, job=ran.job, when=when, period=period_label(ran.period, lang))
+    return _plain(f"{text}: {message(f'report.run_status.{ran.status}', lang)}")
+
+
+@app.command()
+def runs(
+    workspace: WorkspaceOpt = None,
+    job: Annotated[str | None, typer.Option("--job", help="Only the runs of this schedule.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="running | ok | partial | failed")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many runs, latest first.")] = 50,
+    fmt: FormatOpt = "table",
+) -> None:
+    """The run log of the schedules: job, planned time, period, start, end, status, error, recipients."""
+    from sanjeh.formatting import fmt_moment
+    from sanjeh.i18n import normalize_lang, period_label
+    from sanjeh.reports.runner import STATUSES
+    from sanjeh.reports.runner import runs as run_log
+
+    fmt = _check_format(fmt)
+    if status is not None and status not in STATUSES:
+        raise UserError(key="schedule.status", params={"status": status, "statuses": list(STATUSES)})
+    ws = _open(workspace)
+    try:
+        rows = run_log(ws, job, status, limit)
+        zone, calendar = ws.settings.timezone, ws.settings.calendar
+        lang = normalize_lang(ws.settings.language)
+    finally:
+        ws.close()
+    cols = ["job", "planned", "period", "started", "ended", "status", "error", "recipients"]
+    if fmt != "table":
+        utc = [{k: _utc_iso(v) if k in ("planned", "started", "ended") else v for k, v in r.items()} for r in rows]
+        if fmt == "json":
+            _print_json(utc)
+        else:
+            _stdout().write(to_csv(utc, cols))
+        return
+    import datetime as dt
+
+    def moment(v: Any) -> str:
+        return _plain(fmt_moment(v and v.replace(tzinfo=dt.UTC), zone, calendar, lang))
+
+    t = Table(title=message("runs.cli_title", lang, n=_n(len(rows), lang)))
+    for c in cols:
+        t.add_column(message(f"runs.{c}", lang), overflow="fold")
+    for r in rows:
+        t.add_row(
+            escape(r["job"]),
+            moment(r["planned"]),
+            _plain(period_label(r["period"], lang)),
+            moment(r["started"]),
+            moment(r["ended"]),
+            message(f"report.run_status.{r['status']}", lang),
+            escape(r["error"] or ""),
+            escape(r["recipients"] or ""),
+            style={"failed": "red", "partial": "yellow"}.get(r["status"], ""),
+        )
+    _out().print(t)
+
+
+def _utc_iso(t: Any) -> str | None:
+    """A naive UTC time of the run log as ISO 8601 with its zone (``2025-03-22T04:30:00+00:00``)."""
+    import datetime as dt
+
+    return None if t is None else t.replace(tzinfo=dt.UTC).isoformat()
 
 
 def _as_of_day(text: str) -> Any:
@@ -1292,9 +1509,16 @@ def serve(
     max_upload_mb: Annotated[
         int, typer.Option("--max-upload-mb", min=1, help="Largest import upload, in MB (default 200).")
     ] = 200,
+    run_schedules: Annotated[
+        bool,
+        typer.Option(
+            "--scheduler/--no-scheduler",
+            help="Run the report schedules in this server (default), or leave them to sanjeh scheduler.",
+        ),
+    ] = True,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """The web dashboard and the REST API."""
+    """The web dashboard and the REST API (and, unless --no-scheduler, the report schedules)."""
     from sanjeh.web.app import serve as serve_app
     from sanjeh.web.auth import parse_forwarded_allow
 
@@ -1308,6 +1532,7 @@ def serve(
         secure_cookies=secure_cookies,
         forwarded_allow=proxies,
         max_upload=max_upload_mb * 1024 * 1024,
+        scheduler=run_schedules,
     )
 
 
@@ -1320,10 +1545,12 @@ def _error_lang(args: list[str]) -> str:
     asked = os.environ.get("SANJEH_LANG")
     if asked in ("fa", "en"):
         return asked
-    try:
-        from sanjeh.settings import Settings
+    try:  # as written, so that an error of the settings themselves is said in their language
+        from sanjeh.settings import read_file
 
-        return Settings.load(_workspace_arg(args)).language
+        ws = read_file(_workspace_arg(args).expanduser().resolve())[1].get("workspace")
+        lang = ws.get("language") if isinstance(ws, dict) else None
+        return lang if lang in ("fa", "en") else "en"
     except (SanjehError, OSError):
         return "en"
 

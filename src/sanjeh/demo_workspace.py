@@ -57,13 +57,10 @@ def build_demo_workspace(
 
     root = Path(path).expanduser().resolve()
     if root.exists() and not root.is_dir():
-        raise UserError(f"{root} is a file, not a folder; choose another folder", details={"path": str(root)})
+        raise UserError(key="workspace.demo_is_file", params={"path": str(root)}, details={"path": str(root)})
     if root.exists() and any(root.iterdir()):
         if not (force or is_demo_workspace(root)):
-            raise UserError(
-                f"{root} exists and is not a demo workspace; choose another folder, or pass --force to delete it",
-                details={"path": str(root)},
-            )
+            raise UserError(key="workspace.demo_not_demo", params={"path": str(root)}, details={"path": str(root)})
         shutil.rmtree(root)
     ws = Workspace.init(
         root,

@@ -16,8 +16,9 @@ modules whose errors must have keys).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 
 class SanjehError(Exception):
@@ -117,6 +118,26 @@ class SettingsError(UserError):
     code = "invalid_settings"
 
 
+class InvalidDeclarations(SettingsError):
+    """The workspace declares something wrong (sanjeh/check.py): raised once, with every issue
+    found, so that one run names them all. Its text is a sentence and a line per issue
+    (``sanjeh.toml:12: ...``), in the language asked."""
+
+    code = "invalid_declarations"
+
+    def __init__(self, issues: Iterable[Any], *, key: str = "check.failed") -> None:
+        self.issues = tuple(issues)
+        super().__init__(
+            key=key,
+            params={"n": len(self.issues)},
+            details={"issues": [i.to_dict() for i in self.issues]},
+        )
+
+    def text(self, lang: str) -> str:
+        head = super().text(lang)
+        return "\n".join([head, *(f"  {i.place}: {i.text(lang)}" for i in self.issues)])
+
+
 class AuthError(UserError):
     status = 401
     code = "unauthorized"
@@ -127,6 +148,13 @@ class Forbidden(UserError):
     code = "forbidden"
 
 
+class Conflict(UserError):
+    """The request clashes with what is there (a name taken, a step already done)."""
+
+    status = 409
+    code = "conflict"
+
+
 class TooLarge(UserError):
     status = 413
     code = "too_large"
@@ -135,3 +163,23 @@ class TooLarge(UserError):
 class RateLimited(UserError):
     status = 429
     code = "rate_limited"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A mistake found in a declaration, not raised: where in the declaration (its keys and
+    indexes, e.g. ``("measures", 1, "kind")``), the message (``error.<key>`` of the catalogue
+    with its parameters) and whether it blocks (``error``) or is only worth knowing
+    (``warning``). Parsers return every one they find; sanjeh/check.py adds the file and line."""
+
+    where: tuple[str | int, ...]
+    key: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    level: Literal["error", "warning"] = "error"
+
+    def within(self, *prefix: str | int) -> Problem:
+        """The same problem, found inside ``prefix`` (a KPI's measure inside its KPI…)."""
+        return Problem((*prefix, *self.where), self.key, self.params, self.level)
+
+    def error(self) -> SettingsError:
+        return SettingsError(key=self.key, params=self.params)

@@ -15,12 +15,15 @@ checks the round trip on many values in both languages), and also what people ty
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from sanjeh.calendar import unit_of
 from sanjeh.currency import Money, as_money
-from sanjeh.i18n import digits, t
+from sanjeh.i18n import digits, period_label, t
 
 #: Units a value can be shown in: a measure's own, or ``points`` for the change of a rate.
 UNITS = ("money", "count", "rate", "points", "days", "hours", "number", "ratio")
@@ -261,3 +264,32 @@ def parse_exact(text: str, *, divisor: float = 1.0, percent: bool = False) -> fl
     if percent or marked:  # "30%" is 30 percent in any field
         d = d / 100
     return float(d)
+
+
+# -- moments ----------------------------------------------------------------------------------
+#: ``date.weekday()`` -> the catalogue's word for the day (``weekday.sat``…).
+WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def fmt_moment(when: Any, zone: str, calendar: str, lang: str = "fa", *, weekday: bool = False) -> str:
+    """A moment in a time zone and calendar: «۱۲ فروردین ۱۴۰۴، ساعت ۱۴:۰۵» / ``12 Farvardin 1404,
+    14:05`` (with ``weekday``: «شنبه ۱۶ فروردین…» / ``Saturday 16 Farvardin…``). A naive time is
+    this machine's wall-clock time; an ISO text is read; nothing is ``—``."""
+    if not when:
+        return MISSING
+    if isinstance(when, str):
+        when = dt.datetime.fromisoformat(when)
+    try:
+        local = when.astimezone(ZoneInfo(zone))
+    except (ValueError, KeyError):
+        local = when
+    day = period_label(unit_of(local.date(), calendar, "day").label, lang)  # type: ignore[arg-type]
+    if weekday:
+        day = f"{t('weekday.' + WEEKDAY_KEYS[local.weekday()], lang)} {day}"
+    return t("data.when", lang, day=day, time=digits(local.strftime("%H:%M"), lang))
+
+
+def when_text(when: Any, ws: Any, lang: str) -> str:
+    """A moment in the workspace's time zone and calendar (:func:`fmt_moment`): an import's, a
+    target change's, an alert's."""
+    return fmt_moment(when, ws.settings.timezone, ws.settings.calendar, lang)

@@ -188,7 +188,10 @@ def period_label(label: Any, lang: str = "fa") -> str:
 def _param(name: str, value: Any, lang: str) -> str:
     """A parameter of an error message in ``lang``: a dimension by its title (and its id, which
     is what a command line takes), a grain by its word, lists joined, numbers in the language's
-    digits, ids and labels isolated inside Persian text."""
+    digits, ids and labels isolated inside Persian text, an error (the reason of another) in its
+    own words in ``lang``."""
+    if isinstance(value, Exception) and hasattr(value, "text"):
+        return str(value.text(lang))
     if isinstance(value, list | tuple | set | frozenset):
         # a list of KPIs says their names (what a command takes), not their titles
         one = "name" if name == "kpis" else name[:-1] if name.endswith("s") else name
@@ -206,6 +209,8 @@ def _param(name: str, value: Any, lang: str) -> str:
         return found or isolate(value, lang)
     if name == "role" and lang == "fa" and has(f"role.{value}", lang):
         return t(f"role.{value}", lang)
+    if name == "type" and has(f"type.{value}", lang):
+        return t(f"type.{value}", lang)
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
@@ -233,10 +238,17 @@ def error_text(exc: Any, lang: str) -> str:
             return str(exc.message)
         d = exc.details
         params = {"dim": d["dimension"], "member": d["member"], "known": list(d["known"]) or ["—"]}
+    found = keyed_text(key, params, lang)
+    return str(exc.message) if found is None else found
+
+
+def keyed_text(key: str, params: Any, lang: str) -> str | None:
+    """The catalogue's ``error.<key>`` in ``lang`` with ``params`` rendered in that language (an
+    error's, or a declaration's problem: sanjeh/check.py); None when the key or a parameter is missing."""
     text = catalogue(lang).get(f"error.{key}") or catalogue("en").get(f"error.{key}")
     if text is None:
-        return str(exc.message)
+        return None
     try:
         return text.format(**{k: _param(k, v, lang) for k, v in params.items()})
     except (KeyError, IndexError, ValueError):
-        return str(exc.message)
+        return None

@@ -397,7 +397,7 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
         "created_at": "timestamp",
         "expires_at": "timestamp",
     },
-    "_runs": {  # the scheduler's run log (sanjeh/reports/schedule.py); (job, planned) is unique: the lock
+    "_runs": {  # the scheduler's run log (sanjeh/reports/runner.py); (job, planned) is unique: the lock
         "job": "string",
         "planned": "timestamp",  # UTC
         "period": "string",
@@ -406,6 +406,25 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
         "status": "string",  # running | ok | partial | failed
         "error": "string",
         "recipients": "string",
+    },
+    "_alerts": {  # alerts that fired (sanjeh/reports/alerts.py); (rule, period, seq) is unique: the lock
+        "rule": "string",
+        "kind": "string",
+        "period": "string",  # a period label; an import's id (rejects); the last import's id (no_import)
+        "seq": "int64",  # 1 for the first firing of the rule in the period, 2 after it cleared and fired again…
+        "fired_at": "timestamp",  # UTC
+        "cleared_at": "timestamp",  # UTC; null while it holds
+        "value": "float64",
+        "threshold": "float64",
+        "message": "string",  # as sent, in the rule's language
+        "texts": "string",  # JSON {"fa", "en"}: the message in each language, for the page
+        "delivered": "string",  # per destination: "sent" or why not
+    },
+    "_schedules": {  # schedules saved on the page (sanjeh/reports/schedule.py): over sanjeh.toml's, by name
+        "name": "string",
+        "definition": "string",  # JSON; none: the toml's schedule of this name is deleted
+        "changed_by": "string",
+        "changed_at": "timestamp",  # UTC
     },
     "_target_changes": {  # the audit of the targets (sanjeh.targets): who changed what, when, old -> new
         "changed_at": "timestamp",
@@ -437,4 +456,8 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
     },
 }
 #: System tables' unique keys (a unique index each): two writers cannot both insert one key.
-SYSTEM_UNIQUE: dict[str, tuple[str, ...]] = {"_runs": ("job", "planned")}
+SYSTEM_UNIQUE: dict[str, tuple[str, ...]] = {
+    "_runs": ("job", "planned"),
+    "_alerts": ("rule", "period", "seq"),
+    "_schedules": ("name",),
+}

@@ -248,14 +248,18 @@ class Warehouse:
             finally:
                 raw.unregister(view)
         elif self.kind == "postgres":
+            # compared as text, but a timestamp as a timestamp: its text in PostgreSQL
+            # ("2025-03-18 13:30:00") is not Arrow's ("2025-03-18 13:30:00.000000")
             tmp = "__sanjeh_keys"
-            cols = ", ".join(f"{_q(c)} text" for c in keys.column_names)
+            stamps = {c for c in keys.column_names if pa.types.is_timestamp(keys.schema.field(c).type)}
+            cols = ", ".join(f"{_q(c)} {'timestamp' if c in stamps else 'text'}" for c in keys.column_names)
             self.execute(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} ({cols})")
             self.execute(f"TRUNCATE {tmp}")
-            str_keys = pa.table({c: keys[c].cast(pa.string()) for c in keys.column_names})
+            str_keys = pa.table({c: keys[c] if c in stamps else keys[c].cast(pa.string()) for c in keys.column_names})
             self.insert_arrow(tmp, str_keys)
+            cast = {c: "" if c in stamps else "::text" for c in keys.column_names}
             try:
-                yield tmp, " AND ".join(f"t.{_q(c)}::text IS NOT DISTINCT FROM k.{_q(c)}" for c in keys.column_names)
+                yield tmp, " AND ".join(f"t.{_q(c)}{cast[c]} IS NOT DISTINCT FROM k.{_q(c)}" for c in keys.column_names)
             finally:
                 self.execute(f"DROP TABLE {tmp}")
         else:

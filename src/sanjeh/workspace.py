@@ -75,7 +75,13 @@ class Workspace:
 
     @staticmethod
     def open(path: Path | str, *, clock: Callable[[], dt.date] | None = None, read_only: bool = False) -> Workspace:
-        settings = Settings.load(path)
+        """Open the workspace at ``path``; its declarations are checked first (sanjeh/check.py: the
+        settings, workspace KPIs, schedules and alerts), and any error refuses the open with every issue listed."""
+        from sanjeh.check import check, declarations, refuse
+
+        found = declarations(path, mappings=False)
+        refuse(check(found))
+        settings = Settings.from_dict(found.root, found.data)
         wh = connect(settings.warehouse_url, read_only=read_only)
         ws = Workspace(settings, wh, clock or _today, read_only)
         if not read_only:
@@ -115,13 +121,18 @@ class Workspace:
     # -- data in ------------------------------------------------------------------------------
     def import_files(self, paths: Sequence[Path | str], **options: Any) -> ImportSummary:
         """Import files (``sanjeh.ingest.run_import`` options), then rebuild the engine's
-        materialised cohorts so the first query after an import is as fast as the next (not after
-        a dry run, which changes nothing)."""
+        materialised cohorts so the first query after an import is as fast as the next, and check
+        the alert rules against the new data (not after a dry run, which changes nothing). Every
+        import passes here: the command line's, the Data page's and the API's."""
         from sanjeh.ingest import run_import
 
         summary = run_import(self, paths, **options)
         if not summary.dry_run:
             self.refresh_facts()
+            if self.settings.alerts:  # the rules' own module is only loaded when there are some
+                from sanjeh.reports.alerts import after_import
+
+                after_import(self)
         return summary
 
     def refresh_facts(self) -> None:

@@ -12,6 +12,7 @@ staging column; anything else is a :class:`MappingError`.
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from sanjeh.errors import MappingError
+from sanjeh.errors import Conflict, MappingError
 from sanjeh.ingest.formats import date_sql, may_fail
 from sanjeh.ingest.normalize import ident, lit, number_or_nan
 from sanjeh.ingest.plan import JoinCheck, SourcePart
@@ -114,6 +115,39 @@ def named_mapping(name: str, root: Path) -> Path:
     )
 
 
+def resolve_mapping(ref: str | Path, root: Path) -> str | Path:
+    """What ``--mapping`` names in the workspace at ``root``: a bare name (``invoices``) is the
+    workspace's own mapping (``<root>/mappings/invoices.yaml``, as the Data page's upload wizard
+    saves it) when there is one and no file of that name here; anything else goes to
+    :func:`load_mapping` as it is (a shipped name, a YAML file)."""
+    if isinstance(ref, str) and MAPPING_NAME.fullmatch(ref) and not Path(ref).expanduser().is_file():
+        own = root / WORKSPACE_MAPPINGS / f"{ref}.yaml"
+        if own.is_file():
+            return own
+    return ref
+
+
+def save_mapping(root: Path, name: str, text: str, *, replace: bool = False) -> Path:
+    """Write a mapping's YAML ``text`` as the workspace's own mapping ``name``
+    (``<root>/mappings/NAME.yaml``), where the Data page, ``sanjeh import --mapping NAME`` and
+    :func:`resolve_mapping` find it. A name that is not a mapping name, or is a shipped
+    mapping's, is refused; so is an existing one unless ``replace``."""
+    if not MAPPING_NAME.fullmatch(name):
+        shown = name[:80]
+        raise MappingError(key="mapping.bad_name", params={"name": shown}, details={"name": shown})
+    if shipped_path(name) is not None:
+        raise MappingError(key="mapping.shipped_name", params={"name": name}, details={"name": name})
+    folder = root / WORKSPACE_MAPPINGS
+    path = folder / f"{name}.yaml"
+    if path.exists() and not replace:
+        raise Conflict(key="mapping.name_taken", params={"name": name}, details={"name": name})
+    folder.mkdir(mode=0o700, exist_ok=True)
+    tmp = folder / f".{name}.yaml.tmp"
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)  # whole or not at all: a reader never sees half a mapping
+    return path
+
+
 def load_mapping(ref: str | Path) -> Mapping:
     """A shipped mapping by name (``maven-crm``) or a YAML file (the CLI's ``--mapping FILE``).
 
@@ -125,7 +159,10 @@ def load_mapping(ref: str | Path) -> Mapping:
     if path is None:
         path = Path(ref).expanduser()
         if not path.is_file():
-            raise MappingError(f"no mapping {str(ref)!r}: not a shipped mapping ({', '.join(SHIPPED)}) nor a YAML file")
+            raise MappingError(
+                f"no mapping {str(ref)!r}: not a shipped mapping ({', '.join(SHIPPED)}), nor one saved in the "
+                f"workspace ({WORKSPACE_MAPPINGS}/NAME.yaml), nor a YAML file"
+            )
     name = path.name
     try:
         with path.open("rb") as f:
@@ -153,7 +190,14 @@ def load_mapping(ref: str | Path) -> Mapping:
     return parse_mapping(data, origin=name)
 
 
-def _keys(where: str, d: dict[str, Any], allowed: set[str]) -> None:
+#: The keys of a mapping, of each of its tables, of a join and of a column given as a table.
+MAPPING_KEYS = frozenset({"name", "description", "currency", "tables", "null_values"})
+TABLE_KEYS = frozenset({"table", "from", "columns", "join", "where", "reject", "distinct", "null_values"})
+JOIN_KEYS = frozenset({"file", "as", "on"})
+COLUMN_KEYS = frozenset({"value", "expr", "column", "map", "default"})
+
+
+def _keys(where: str, d: dict[str, Any], allowed: frozenset[str]) -> None:
     unknown = set(d) - allowed
     if unknown:
         raise MappingError(
@@ -164,7 +208,7 @@ def _keys(where: str, d: dict[str, Any], allowed: set[str]) -> None:
 def parse_mapping(data: Any, *, origin: str = "mapping") -> Mapping:
     if not isinstance(data, dict):
         raise MappingError(f"{origin}: a mapping is a YAML object with 'tables'")
-    _keys(origin, data, {"name", "description", "currency", "tables", "null_values"})
+    _keys(origin, data, MAPPING_KEYS)
     questions = _questions(data)
     if questions:
         raise MappingError(
@@ -186,7 +230,7 @@ def parse_mapping(data: Any, *, origin: str = "mapping") -> Mapping:
         where = f"{origin} tables[{i}]"
         if not isinstance(t, dict):
             raise MappingError(f"{where}: each entry is an object")
-        _keys(where, t, {"table", "from", "columns", "join", "where", "reject", "distinct", "null_values"})
+        _keys(where, t, TABLE_KEYS)
         name = t.get("table")
         if name not in TABLES_BY_NAME:
             raise MappingError(f"{where}: unknown table {name!r}; the tables are: {', '.join(IMPORT_ORDER)}")
@@ -219,7 +263,7 @@ def parse_mapping(data: Any, *, origin: str = "mapping") -> Mapping:
                 j = {("on" if k is True else k): v for k, v in j.items()}
             if not isinstance(j, dict) or not isinstance(j.get("on"), dict):
                 raise MappingError(f"{where} ({name}): a join needs 'file', 'as' and 'on'")
-            _keys(f"{where} join", j, {"file", "as", "on"})
+            _keys(f"{where} join", j, JOIN_KEYS)
             alias = str(j.get("as") or "")
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", alias):
                 raise MappingError(f"{where} ({name}): join 'as' must be a simple name, not {alias!r}")
@@ -307,6 +351,15 @@ _FUNCS: dict[str, tuple[int, int, str]] = {
     "day": (1, 1, "num"),
     "date": (1, 2, "text"),
 }
+
+
+FUNCTIONS: tuple[str, ...] = tuple(sorted(_FUNCS))
+
+
+def called_functions(src: str) -> list[str]:
+    """The names an expression calls (a name followed by ``(``), as written; what cannot be read is skipped."""
+    toks = [(m.lastgroup, m.group(m.lastgroup or "")) for m in _TOKEN.finditer(src) if m.lastgroup]
+    return [v for (kind, v), nxt in itertools.pairwise(toks) if kind == "name" and nxt[1] == "("]
 
 
 class _Expr:
@@ -707,7 +760,7 @@ def _column(comp: Compiler, where: str, spec: Any) -> str:
         return lit(str(spec))
     if not isinstance(spec, dict):
         raise MappingError(f"{where}: use an expression, {{value: ...}} or {{expr: ..., map: {{...}}}}")
-    _keys(where, spec, {"value", "expr", "column", "map", "default"})
+    _keys(where, spec, COLUMN_KEYS)
     if "value" in spec:
         return "CAST(NULL AS VARCHAR)" if spec["value"] is None else lit(str(spec["value"]))
     if "column" in spec:

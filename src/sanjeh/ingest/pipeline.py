@@ -265,9 +265,9 @@ class _Import:
     def run(self, *, mapping: str | Path | None, table: str | None) -> ImportSummary:
         ignored: list[str] = []
         if mapping is not None:
-            from sanjeh.ingest.mapping import build_plan, load_mapping
+            from sanjeh.ingest.mapping import build_plan, load_mapping, resolve_mapping
 
-            m = load_mapping(mapping)
+            m = load_mapping(resolve_mapping(mapping, self.ws.root))
             m.check_currency(self.ws.settings.currency)
             plan, ignored = build_plan(m, self.files, self.stage, table=table, stage_db=self.stage_db)
         else:

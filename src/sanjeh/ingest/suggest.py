@@ -21,24 +21,25 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from sanjeh.errors import UserError
+from sanjeh.i18n import digits
 from sanjeh.i18n import t as message
 from sanjeh.ingest import synonyms as syn
 from sanjeh.ingest.read import Reader, expand_paths
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME
+from sanjeh.text import DIGITS
 
 SAMPLE_ROWS = 20_000
 _ISO = re.compile(r"^\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _DMY = re.compile(r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?:[ T]+\d{1,2}:\d{2}(?::\d{2})?)?$")
 _SERIAL = re.compile(r"^\d{4,5}(?:\.\d+)?$")
 _NUMBER = re.compile(r"^[+-]?\d[\d,٬]*(?:[.٫]\d+)?$")
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 
 
 @dataclass
@@ -82,6 +83,18 @@ class Draft:
 
     def lines(self) -> list[Line]:
         return [line for t in self.tables for line in t.lines]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The draft as JSON-ready data (:meth:`from_dict` reads it back)."""
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Draft:
+        tables = [
+            TableDraft(t["table"], t["source"], [Line(**ln) for ln in t["lines"]], t["distinct"], t["where"])
+            for t in data["tables"]
+        ]
+        return Draft(data["name"], data["currency"], tables, data["questions"], data["unplaced"], data["unused"])
 
     def yaml(self, lang: str = "en") -> str:
         out = [f"# {message('map.header', lang)}", f"name: {self.name}"]
@@ -161,7 +174,7 @@ def _read(con: Any, reader: Reader, path: Path) -> list[FileColumn]:
     rows = con.execute(f"SELECT {', '.join(names)} FROM {sf.relation} LIMIT {SAMPLE_ROWS}").fetchall()
     cols = []
     for i, name in enumerate(sf.columns):
-        values = [str(r[i]).strip().translate(_DIGITS) for r in rows if r[i] is not None and str(r[i]).strip()]
+        values = [str(r[i]).strip().translate(DIGITS) for r in rows if r[i] is not None and str(r[i]).strip()]
         cols.append(FileColumn(name, values))
     for c in cols:
         words = syn.header_words(c.name)
@@ -313,8 +326,7 @@ class _File:
         mapping: dict[str, str] = {}
         unplaced: list[str] = []
         for v in dict.fromkeys(c.values):
-            w = syn.header_words(v)
-            hit = next((k for k, ws in words.items() if w in ws), None)
+            hit = syn.place(v, words)
             if hit is None:
                 unplaced.append(v)
             elif v.lower() != hit:
@@ -323,7 +335,8 @@ class _File:
         if mapping:
             spec["map"] = mapping
         level = "sure" if not unplaced and c.level == "sure" else "likely"
-        t.lines.append(Line(t.table, column, spec, level, self.m("why.values_placed", header=c.name, n=len(mapping))))
+        why = self.m("why.values_placed", header=c.name, n=digits(str(len(mapping)), self.lang))
+        t.lines.append(Line(t.table, column, spec, level, why))
         if unplaced:
             self.draft.unplaced.append(
                 self.m(

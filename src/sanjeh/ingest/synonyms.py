@@ -116,6 +116,12 @@ def header_words(text: str) -> str:
     return _SIGNS.sub(" ", t).strip().lower()
 
 
+def place(value: str, words: dict[str, tuple[str, ...]]) -> str | None:
+    """The canonical value of ``words`` (one of :data:`STATUS_WORDS`) that ``value`` means, or None."""
+    w = header_words(value)
+    return next((k for k, ws in words.items() if w in ws), None)
+
+
 def unit_note(text: str) -> str | None:
     """``rial`` or ``toman`` when a header names the money's unit (``«فی (ریال)»``, ``Price (IRT)``)."""
     words = set(_SIGNS.sub(" ", text.translate(str.maketrans("يك", "یک"))).lower().split())

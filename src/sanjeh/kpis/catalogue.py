@@ -175,7 +175,7 @@ CATALOGUE: tuple[KPI, ...] = (
                 _spot("bottom", "source", "ضعیف‌ترین منبع", "Weakest source", base=("mqls",), least=10),
             )
         ),
-        view=View(by=("source",)),
+        view=View(by=("source",), chart="funnel"),
     ),
     KPI(
         name="sales_by_region",
@@ -536,7 +536,7 @@ CATALOGUE: tuple[KPI, ...] = (
         card=CardSpec(
             spotlights=(_spot("top", "segment", "کندترین بخش بازار", "Slowest segment", base=("deals",), least=3),)
         ),
-        view=View(by=("segment",)),
+        view=View(by=("segment",), chart="cycle"),
     ),
     KPI(
         name="revenue",

@@ -327,28 +327,13 @@ class Engine:
 
 
 def _check_declaration(k: KPI) -> None:
-    """A workspace KPI must only use cohorts, columns and dimensions that exist."""
-    from sanjeh.errors import SettingsError
+    """A workspace KPI must only use cohorts, columns, dimensions and measures that exist
+    (sanjeh/check.py's rules; ``Workspace.open`` has run them all already): its first error."""
+    from sanjeh.check import kpi_problems
 
-    if k.cohort not in COHORTS:
-        raise SettingsError(f"workspace KPI {k.name}: unknown cohort {k.cohort!r}; cohorts: {', '.join(COHORTS)}")
-    names = {m.name for m in k.measures}
-    if k.headline not in names:
-        raise SettingsError(f"workspace KPI {k.name}: headline {k.headline!r} is not one of its measures")
-    for d in (*k.dimensions, *k.fixed):
-        if d not in COHORTS[k.cohort].dims:
-            raise SettingsError(
-                f"workspace KPI {k.name}: cohort {k.cohort} has no dimension {d!r}; "
-                f"its dimensions: {', '.join(COHORTS[k.cohort].dims)}"
-            )
-    for m in k.measures:
-        for ref in (m.num, m.den, m.of):
-            if ref and ref not in names:
-                raise SettingsError(f"workspace KPI {k.name}: measure {m.name} refers to unknown measure {ref!r}")
-    for m in k.measures:
-        misfit = k.split_misfit(m, {c.name: c.key for c in COHORTS.values()})
-        if misfit:
-            raise SettingsError(f"workspace KPI {k.name}: measure {m.name} {misfit}")
+    errors = [p for p in kpi_problems(k) if p.level == "error"]
+    if errors:
+        raise errors[0].error()
 
 
 @dataclass

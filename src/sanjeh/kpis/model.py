@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sanjeh.errors import SettingsError
+from sanjeh.errors import Problem
 
 CondOp = Literal["eq", "ne", "in", "not_in", "null", "not_null", "lt", "gt"]
 MeasureKind = Literal[
@@ -129,12 +129,17 @@ class CardSpec:
 class View:
     """The view a KPI's page opens with when the URL does not say (docs/dashboard.md).
     ``period``: the kind of the default period (``year``: the year of the latest complete month);
-    empty: the latest complete month."""
+    empty: the latest complete month. ``chart``: how its page draws it — ``auto`` (a trend for a
+    grain, bars for a split), ``funnel`` (the two stages of a conversion, its ``mqls`` and ``sqls``
+    measures side by side, when the page has neither grain nor split) or ``cycle`` (its
+    ``median_days`` as bars whose whiskers reach ``p90_days``, ``mean_days`` as diamonds). The
+    measures a chart draws are checked up front (sanjeh/check.py)."""
 
     period: Literal["", "month", "quarter", "year"] = ""
     grain: str | None = None
     by: tuple[str, ...] = ()
     compare: str | None = None
+    chart: Literal["auto", "funnel", "cycle"] = "auto"
 
 
 @dataclass(frozen=True)
@@ -206,32 +211,26 @@ class KPI:
         names = {x.name for x in self.measures}
         return all(ref in names and self.measure(ref).kind in ("sum", "count", "nunique") for ref in (m.num, m.den))
 
-    def split_misfit(self, m: Measure, row_keys: Mapping[str, str] | None = None) -> str | None:
-        """Why ``m``'s declared split kind does not fit its formula; None when it does.
+    def split_misfit(self, m: Measure, row_keys: Mapping[str, str] | None = None) -> Problem | None:
+        """Why ``m``'s declared split kind does not fit its formula (a problem of the declaration,
+        at the measure's ``split``); None when it does.
 
         ``row_keys``: each cohort's column that is unique per row (a distinct count of it is a
         count of rows, so additive: ``new_customers`` counts first orders, one per customer).
         """
         kind = self.split_of(m.name)
+        params = {"kpi": self.name, "measure": m.name, "kind": m.kind}
         if kind not in SPLIT_KINDS:
-            return f"unknown split kind {kind!r}; use {', '.join(SPLIT_KINDS)}"
+            return Problem(("split",), "check.split_kind", {**params, "given": kind, "allowed": list(SPLIT_KINDS)})
         row_key = (row_keys or {}).get(m.cohort or self.cohort, "")
         if kind == "additive" and not (
             m.kind in ("sum", "count") or (m.kind == "nunique" and row_key and m.column == row_key)
         ):
-            return (
-                f"is declared additive but is a {m.kind}"
-                + (f" of {m.column}" if m.column else "")
-                + "; an additive measure is a sum or a count of rows"
-            )
+            return Problem(("split",), "check.split_additive", params)
         if kind == "distinct" and m.kind != "nunique":
-            return f"is declared distinct but is a {m.kind}; a distinct measure is a count of distinct values"
+            return Problem(("split",), "check.split_distinct", params)
         if kind == "ratio" and not (m.kind == "mean" or (m.kind == "ratio" and self._ratio_parts_split(m))):
-            return (
-                f"is declared ratio but is a {m.kind}"
-                + (f" of {m.num} / {m.den}" if m.kind == "ratio" else "")
-                + "; a ratio splits when it is a mean, or num / den of two sums, counts or distinct counts"
-            )
+            return Problem(("split",), "check.split_ratio", params)
         return None
 
     @property
@@ -270,7 +269,7 @@ class KPI:
 
 
 # -- workspace KPIs from sanjeh.toml ------------------------------------------------------
-_MEASURE_KEYS = {
+_MEASURE_KEYS = (
     "name",
     "kind",
     "column",
@@ -288,8 +287,8 @@ _MEASURE_KEYS = {
     "ignore_dims",
     "target_rollup",
     "split",
-}
-_KPI_KEYS = {
+)
+_KPI_KEYS = (
     "name",
     "title_fa",
     "title_en",
@@ -306,86 +305,194 @@ _KPI_KEYS = {
     "goals",
     "where",
     "default_grain",
+)
+#: The TOML type of each key (``text``, ``texts``: a list of text, ``bool``, ``number``; see the
+#: message catalogue's ``type.*``); ``where`` and ``measures`` are read by their own parsers.
+_TYPES = {
+    "title_fa": "text",
+    "title_en": "text",
+    "description_fa": "text",
+    "description_en": "text",
+    "formula_fa": "text",
+    "formula_en": "text",
+    "name": "text",
+    "kind": "text",
+    "column": "text",
+    "cohort": "text",
+    "headline": "text",
+    "num": "text",
+    "den": "text",
+    "of": "text",
+    "offset": "text",
+    "unit": "text",
+    "direction": "text",
+    "default_grain": "text",
+    "target_rollup": "text",
+    "split": "text",
+    "dimensions": "texts",
+    "fixed": "texts",
+    "goals": "texts",
+    "ignore_dims": "texts",
+    "hidden": "bool",
+    "q": "number",
 }
+_OPS = ("eq", "ne", "in", "not_in", "null", "not_null", "lt", "gt")
+UNITS: tuple[str, ...] = Unit.__args__  # type: ignore[attr-defined]
+KINDS: tuple[str, ...] = MeasureKind.__args__  # type: ignore[attr-defined]
 
 
-def _conds(raw: Any, where: str) -> tuple[Cond, ...]:
+def _fits(value: Any, kind: str) -> bool:
+    if kind == "text":
+        return isinstance(value, str)
+    if kind == "texts":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == "bool":
+        return isinstance(value, bool)
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _typed(raw: Mapping[str, Any], keys: tuple[str, ...], params: dict[str, Any], out: list[Problem]) -> dict[str, Any]:
+    """``raw`` without its unknown keys and values of the wrong type, each a problem."""
+    kept: dict[str, Any] = {}
+    for key, value in raw.items():
+        in_measure = "measure" in params
+        if key not in keys:
+            message = "check.measure_key" if in_measure else "check.key"
+            out.append(Problem((key,), message, {**params, "name": key, "names": list(keys)}))
+        elif key in _TYPES and not _fits(value, _TYPES[key]):
+            message = "check.measure_type" if in_measure else "check.type"
+            out.append(Problem((key,), message, {**params, "name": key, "type": _TYPES[key]}))
+        else:
+            kept[key] = value
+    return kept
+
+
+def _conds(raw: Any, params: dict[str, Any], out: list[Problem]) -> tuple[Cond, ...]:
     """``where = [["type", "eq", "meeting"], ["outcome", "not_null"]]``."""
     if raw is None:
         return ()
-    out = []
-    for item in raw:
-        if not isinstance(item, list | tuple) or not 2 <= len(item) <= 3:
-            raise SettingsError(f"{where}: a condition is [column, op, value], not {item!r}")
-        op = item[1]
-        if op not in ("eq", "ne", "in", "not_in", "null", "not_null", "lt", "gt"):
-            raise SettingsError(f"{where}: unknown condition operator {op!r}")
-        out.append(Cond(str(item[0]), op, item[2] if len(item) == 3 else None))
-    return tuple(out)
+    conds = []
+    for i, item in enumerate(raw if isinstance(raw, list) else [raw]):
+        if not isinstance(item, list) or not 2 <= len(item) <= 3 or not isinstance(item[0], str):
+            out.append(Problem(("where", i), "check.condition", {**params, "given": str(item)}))
+        elif item[1] not in _OPS:
+            out.append(Problem(("where", i), "check.operator", {**params, "given": str(item[1]), "ops": list(_OPS)}))
+        else:
+            conds.append(Cond(item[0], item[1], item[2] if len(item) == 3 else None))
+    return tuple(conds)
 
 
-def kpi_from_settings(raw: dict[str, Any]) -> KPI:
-    """Build a workspace KPI declared in ``sanjeh.toml`` (``[[kpis]]``) from the same blocks."""
-    name = str(raw.get("name", ""))
-    where = f"workspace KPI {name or '?'}"
-    unknown = set(raw) - _KPI_KEYS
-    if unknown:
-        raise SettingsError(f"{where}: unknown keys {sorted(unknown)}")
-    if not name.isidentifier() or name != name.lower():
-        raise SettingsError(f"{where}: a KPI name is lower_snake_case")
-    measures = []
-    for m in raw.get("measures", []):
-        bad = set(m) - _MEASURE_KEYS
-        if bad:
-            raise SettingsError(f"{where}: unknown measure keys {sorted(bad)}")
-        kind = m.get("kind", "")
-        if kind not in MeasureKind.__args__:  # type: ignore[attr-defined]
-            raise SettingsError(f"{where}: unknown measure kind {kind!r}")
-        if m.get("target_rollup", "") not in ("", "sum", "same", "none"):
-            raise SettingsError(f"{where}: target_rollup is sum, same or none")
-        if m.get("split", "") not in ("", *SPLIT_KINDS):
-            raise SettingsError(
-                f"{where}: measure {m.get('name')!r}: split is one of {', '.join(SPLIT_KINDS)}, not {m.get('split')!r}"
-            )
-        measures.append(
-            Measure(
-                name=str(m["name"]),
-                kind=kind,
-                column=str(m.get("column", "")),
-                where=_conds(m.get("where"), where),
-                q=float(m.get("q", 0.5)),
-                num=str(m.get("num", "")),
-                den=str(m.get("den", "")),
-                of=str(m.get("of", "")),
-                offset=m.get("offset", "previous"),
-                cohort=str(m.get("cohort", "")),
-                ignore_dims=tuple(m.get("ignore_dims", ())),
-                unit=m.get("unit", "number"),
-                title={"fa": m.get("title_fa", m["name"]), "en": m.get("title_en", m["name"])},
-                hidden=bool(m.get("hidden", False)),
-                target_rollup=str(m.get("target_rollup", "")),
-                split=str(m.get("split", "")),
-            )
-        )
-    if not measures:
-        raise SettingsError(f"{where}: needs at least one measure")
-    headline = str(raw.get("headline", measures[0].name))
-    direction = raw.get("direction", "up")
-    if direction not in ("up", "down"):
-        raise SettingsError(f"{where}: direction is up or down")
-    return KPI(
-        name=name,
-        title={"fa": raw.get("title_fa", name), "en": raw.get("title_en", name)},
-        description={"fa": raw.get("description_fa", ""), "en": raw.get("description_en", "")},
-        formula={"fa": raw.get("formula_fa", ""), "en": raw.get("formula_en", "")},
-        cohort=str(raw.get("cohort", "")),
-        measures=tuple(measures),
-        headline=headline,
-        dimensions=tuple(raw.get("dimensions", ())),
-        fixed=tuple(raw.get("fixed", ())),
-        direction=direction,
-        goals=tuple(raw.get("goals", ())),
-        where=_conds(raw.get("where"), where),
-        default_grain=raw.get("default_grain"),
-        builtin=False,
+def _choice(
+    m: dict[str, Any], key: str, default: str, allowed: tuple[str, ...], message: str
+) -> tuple[str, Problem | None]:
+    value = m.get(key, default)
+    if value in allowed:
+        return value, None
+    return default, Problem((key,), message, {"given": value, "allowed": [a for a in allowed if a]})
+
+
+def _measure(raw: Any, j: int, kpi: str, out: list[Problem]) -> Measure | None:
+    """One ``[[kpis.measures]]``; None when it cannot be built (its problems are in ``out``)."""
+    if not isinstance(raw, dict):
+        out.append(Problem(("measures", j), "check.measures", {"kpi": kpi}))
+        return None
+    found: list[Problem] = []
+    name = raw.get("name")
+    label = name if isinstance(name, str) and name else f"#{j + 1}"
+    params = {"kpi": kpi, "measure": label}
+    m = _typed(raw, _MEASURE_KEYS, params, found)
+    if "name" not in m:
+        found.append(Problem(("name",), "check.measure_name", params))
+    chosen = {}
+    for key, default, allowed, message in (
+        ("kind", "", KINDS, "check.kind"),
+        ("unit", "number", UNITS, "check.unit"),
+        ("offset", "previous", ("previous", "year_ago"), "check.offset"),
+        ("target_rollup", "", ("", "sum", "same", "none"), "check.rollup"),
+        ("split", "", ("", *SPLIT_KINDS), "check.split_kind"),
+    ):
+        chosen[key], problem = _choice(m, key, default, allowed, message)
+        if problem is not None:
+            found.append(Problem(problem.where, problem.key, {**params, **problem.params}))
+    q = float(m.get("q", 0.5))
+    if not 0 < q < 1:
+        found.append(Problem(("q",), "check.quantile", {**params, "given": str(q)}))
+    where = _conds(m.get("where"), params, found)
+    out.extend(p.within("measures", j) for p in found)
+    if any(p.key in ("check.measure_name", "check.kind") for p in found):
+        return None
+    return Measure(
+        name=m["name"],
+        kind=chosen["kind"],  # type: ignore[arg-type]
+        column=m.get("column", ""),
+        where=where,
+        q=q,
+        num=m.get("num", ""),
+        den=m.get("den", ""),
+        of=m.get("of", ""),
+        offset=chosen["offset"],  # type: ignore[arg-type]
+        cohort=m.get("cohort", ""),
+        ignore_dims=tuple(m.get("ignore_dims", ())),
+        unit=chosen["unit"],  # type: ignore[arg-type]
+        title={"fa": m.get("title_fa", m["name"]), "en": m.get("title_en", m["name"])},
+        hidden=m.get("hidden", False),
+        target_rollup=chosen["target_rollup"],
+        split=chosen["split"],
     )
+
+
+def parse_kpi(raw: Mapping[str, Any]) -> tuple[KPI | None, list[Problem]]:
+    """A workspace KPI declared in ``sanjeh.toml`` (``[[kpis]]``) from the same blocks as the
+    catalogue, and every problem of its declaration's shape (unknown keys, values of the wrong type,
+    kinds, units, operators…), each with where it is in the declaration. The KPI is None when it
+    cannot be built; a measure that cannot be built is left out of it. What its parts refer to
+    (cohorts, columns, dimensions, other measures) is checked on the KPI by sanjeh/check.py."""
+    out: list[Problem] = []
+    given = raw.get("name")
+    name = given if isinstance(given, str) and given else "?"
+    params: dict[str, Any] = {"kpi": name}
+    k = _typed(raw, _KPI_KEYS, params, out)
+    if not name.isidentifier() or name != name.lower():
+        out.append(Problem(("name",), "check.kpi_name", {"kpi": name}))
+    measures_raw = k.get("measures", [])
+    if not isinstance(measures_raw, list):
+        out.append(Problem(("measures",), "check.measures", params))
+        measures_raw = []
+    built = [_measure(m, j, name, out) for j, m in enumerate(measures_raw)]
+    measures = tuple(m for m in built if m is not None)
+    if not measures_raw:
+        out.append(Problem(("measures",), "check.no_measures", params))
+    direction, problem = _choice(k, "direction", "up", ("up", "down"), "check.direction")
+    if problem is not None:
+        out.append(Problem(problem.where, problem.key, {**params, **problem.params}))
+    where = _conds(k.get("where"), params, out)
+    if not measures:
+        return None, out
+    return (
+        KPI(
+            name=name,
+            title={"fa": k.get("title_fa", name), "en": k.get("title_en", name)},
+            description={"fa": k.get("description_fa", ""), "en": k.get("description_en", "")},
+            formula={"fa": k.get("formula_fa", ""), "en": k.get("formula_en", "")},
+            cohort=k.get("cohort", ""),
+            measures=measures,
+            headline=k.get("headline", measures[0].name),
+            dimensions=tuple(k.get("dimensions", ())),
+            fixed=tuple(k.get("fixed", ())),
+            direction=direction,  # type: ignore[arg-type]
+            goals=tuple(k.get("goals", ())),
+            where=where,
+            default_grain=k.get("default_grain"),
+            builtin=False,
+        ),
+        out,
+    )
+
+
+def kpi_from_settings(raw: Mapping[str, Any]) -> KPI:
+    """A workspace KPI (:func:`parse_kpi`); its first problem of shape is raised."""
+    kpi, found = parse_kpi(raw)
+    errors = [p for p in found if p.level == "error"]
+    if errors or kpi is None:
+        raise errors[0].error()
+    return kpi

@@ -137,19 +137,27 @@ def day_label(d: dt.date, calendar: CalendarName) -> str:
 
 
 def value_between(
-    engine: Engine, kpi: KPI, measure: Measure, start: dt.date, end: dt.date, calendar: CalendarName
+    engine: Engine,
+    kpi: KPI,
+    measure: Measure,
+    start: dt.date,
+    end: dt.date,
+    calendar: CalendarName,
+    filters: tuple[tuple[str, str], ...] = (),
 ) -> float:
-    """The measure's company-wide (or the engine's scope's) value over the days ``start..end``."""
+    """The measure's company-wide (or the engine's scope's, or ``filters``') value over the days ``start..end``."""
     if end < start:
         return 0.0
     label = f"{day_label(start, calendar)}..{day_label(end, calendar)}"
-    rows = engine.run(Query(kpi.name, label, measures=(measure.name,)), whole=True).rows
+    rows = engine.run(Query(kpi.name, label, filters=filters, measures=(measure.name,)), whole=True).rows
     return float(sum(r.get(measure.name) or 0.0 for r in rows))
 
 
-def period_target(engine: Engine, kpi: KPI, measure: Measure, period: Period) -> float | None:
+def period_target(
+    engine: Engine, kpi: KPI, measure: Measure, period: Period, filters: tuple[tuple[str, str], ...] = ()
+) -> float | None:
     """The target of the whole period (set, summed or spread: kpis/targeting.py)."""
-    rows = engine.run(Query(kpi.name, period.label, measures=(measure.name,)), whole=True).rows
+    rows = engine.run(Query(kpi.name, period.label, filters=filters, measures=(measure.name,)), whole=True).rows
     col = "target" if measure.name == kpi.headline else f"{measure.name}_target"
     values = [r.get(col) for r in rows if r.get(col) is not None]
     return float(values[0]) if len(values) == 1 and values[0] is not None else None
@@ -163,16 +171,18 @@ def pace(
     measure: str | None = None,
     as_of: dt.date | None = None,
     week: WorkWeek | None = None,
+    filters: tuple[tuple[str, str], ...] = (),
 ) -> Pace:
     """The pace of ``kpi_name``'s additive ``measure`` in ``period`` as of ``as_of`` (default:
-    the workspace's today). Before the period: nothing so far; after it: its final value."""
+    the workspace's today), of the rows ``filters`` keep (default: all). Before the period: nothing
+    so far; after it: its final value."""
     kpi = engine.kpi(kpi_name)
     m = additive_measure(kpi, measure)
     p = parse_period(period)
     day = as_of or engine.ws.today()
     week = week or WorkWeek.for_calendar(p.calendar)
     last = min(day, p.end)
-    so_far = value_between(engine, kpi, m, p.start, last, p.calendar)
+    so_far = value_between(engine, kpi, m, p.start, last, p.calendar, filters)
     elapsed = week.count(p.start, last)
     left = week.count(max(p.start, day + dt.timedelta(days=1)), p.end)
     rate = so_far / elapsed if elapsed > 0 else None
@@ -180,4 +190,5 @@ def pace(
     rule = "+".join(["fri"] if FRIDAY in week.off and SATURDAY not in week.off else ["sat", "sun"])
     if week.country:
         rule += f"+{week.country}"
-    return Pace(kpi, m, p, day, so_far, period_target(engine, kpi, m, p), elapsed, left, rate, projected, rule)
+    target = period_target(engine, kpi, m, p, filters)
+    return Pace(kpi, m, p, day, so_far, target, elapsed, left, rate, projected, rule)

@@ -62,6 +62,9 @@ def card(engine: Engine, kpi: KPI, period: str, spark_steps: int) -> dict[str, A
         "direction": kpi.direction,
         # a rate's change is read in percentage points (change); other measures' relative change
         "change_in": "points" if hm.unit == "rate" else "percent",
+        # a KPI always split by a dimension ("calls per rep") whose card shows the whole company's
+        # sum: the card says so, lest 248 calls read as each rep's
+        "all_of": kpi.fixed[0] if kpi.fixed and kpi.split_of(h) == "additive" else None,
         "data": result.data.to_dict(),
         "value": now.get(h),
         "target": now.get("target"),
@@ -162,36 +165,53 @@ def spotlights(engine: Engine, kpi: KPI, period: str, run: Runner) -> list[dict[
     return out
 
 
-def explain_findings(engine: Engine, found: list[dict[str, Any]], period: str, kpis: dict[str, KPI]) -> None:
-    """Add to each missed target or large move the members that explain most of it (kpis/why.py,
-    split by the KPI's first dimension): «… تهران و اصفهان ۸۹٪ این فاصله را توضیح می‌دهند»."""
+def explained(
+    engine: Engine,
+    k: KPI,
+    period: str,
+    against: str,
+    *,
+    measure: str | None = None,
+    filters: tuple[tuple[str, str], ...] = (),
+    by: str | None = None,
+) -> dict[str, str]:
+    """The members that explain most of ``k``'s ``measure`` (default: its headline) in ``period``
+    against ``against`` (kpis/why.py, split by ``by``, default the KPI's first dimension not
+    filtered), in each language: «تهران و اصفهان ۸۹٪ این فاصله را توضیح می‌دهند». Empty when no
+    split can say it (a measure that does not split, no dimension, a why refused)."""
     from sanjeh.errors import UserError
     from sanjeh.kpis.insights import LANGS, explainers
     from sanjeh.kpis.why import WhyQuery, suggestion
 
+    name: str | None = measure or k.headline
+    if name is not None and k.split_of(name) == "none":
+        # a growth's move is its revenue's; a target of a median is not a sum of members'
+        name = suggestion(k, k.measure(name)) if against != "target" else None
+    if name is None:
+        return {}
+    # one rep's view split by rep says "this rep: 100 %": split by the next dimension instead
+    filtered = {d for d, _ in filters}
+    dims = [by] if by else [d for d in k.dimensions if d not in filtered]
+    dims = [d for d in dims if not (d == "rep" and isinstance(engine.rep_scope, str))]
+    if not dims:
+        return {}
+    try:
+        why = engine.why(WhyQuery(k.name, period, name, against, (dims[0],), filters=filters)).to_dict()
+    except UserError:
+        return {}
+    return {lang: said for lang in LANGS if (said := explainers(why, lang))}
+
+
+def explain_findings(engine: Engine, found: list[dict[str, Any]], period: str, kpis: dict[str, KPI]) -> None:
+    """Add to each missed target or large move the members that explain most of it (kpis/why.py,
+    split by the KPI's first dimension): «… تهران و اصفهان ۸۹٪ این فاصله را توضیح می‌دهند»."""
     for f in found:
         k = kpis.get(f["kpi"])
         against = f.get("against")
-        if k is None or against is None or not k.dimensions:
+        if k is None or against is None:
             continue
-        measure: str | None = k.headline
-        if k.split_of(k.headline) == "none":
-            # a growth's move is its revenue's; a target of a median is not a sum of members'
-            measure = suggestion(k, k.headline_measure) if against != "target" else None
-        if measure is None:
-            continue
-        # one rep's view split by rep says "this rep: 100 %": split by the next dimension instead
-        dims = [d for d in k.dimensions if not (d == "rep" and isinstance(engine.rep_scope, str))]
-        if not dims:
-            continue
-        try:
-            why = engine.why(WhyQuery(k.name, period, measure, against, (dims[0],))).to_dict()
-        except UserError:
-            continue
-        for lang in LANGS:
-            said = explainers(why, lang)
-            if said:
-                f["text"][lang] = f"{f['text'][lang]} {said}"
+        for lang, said in explained(engine, k, period, against).items():
+            f["text"][lang] = f"{f['text'][lang]} {said}"
 
 
 def build_scorecard(engine: Engine, period: str, *, spark_steps: int = 12, run: Runner | None = None) -> Scorecard:

@@ -60,6 +60,11 @@ class Cohort:
     #: of one of its values (an order has one region, but lines of several products): along them
     #: the distinct count adds up over members (kpis/why.py).
     unit_dims: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: Every column of its rows (what a declaration's measures and conditions may name; the
+    #: builders below make exactly these, tests/test_check.py checks it) and the numbers among them
+    #: (what a sum, mean, quantile or cumulative may read).
+    columns: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
 
     def partitions(self, column: str, dim: str) -> bool:
         """Whether each distinct ``column`` value has one member of ``dim`` (rows are counted once)."""
@@ -76,6 +81,12 @@ class Cohort:
 
 
 _ORDERS = ("orders", "order_lines")
+_ORDER_COLUMNS = ("day", "order_id", "region", "product", "rep", "segment", "source", "contact_method")
+_OPPORTUNITY_COLUMNS = (
+    *("opportunity_id", "created_at", "closed_at", "created_day", "closed_day", "status", "amount", "days"),
+    *("customer_id", "rep_id", "product_id", "source", "rep", "product", "contact_method", "segment", "stage"),
+    "opp_contact_method",
+)
 #: The dimensions of an order itself (its lines share them; not their products).
 _ORDER_DIMS = ("region", "rep", "segment", "source", "contact_method")
 COHORTS: dict[str, Cohort] = {
@@ -87,6 +98,9 @@ COHORTS: dict[str, Cohort] = {
             _ORDERS,
             "ordered",
             unit_dims=(("order_id", _ORDER_DIMS), ("customer_id", ("segment",))),
+            # real_amount: net_amount at constant prices, joined by the compiler when a measure reads it
+            columns=(*_ORDER_COLUMNS, "customer_id", "initiative", "category", "quantity", "net_amount", "real_amount"),
+            numbers=("quantity", "net_amount", "real_amount"),
         ),
         Cohort(
             "orders",
@@ -95,14 +109,25 @@ COHORTS: dict[str, Cohort] = {
             "ordered",
             # one row per (order, product): an order with two products is in both
             unit_dims=(("order_id", ("cancel_reason", *_ORDER_DIMS)), ("customer_id", ("segment",))),
+            columns=(*_ORDER_COLUMNS, "cancelled", "cancel_reason", "net_amount"),
+            numbers=("net_amount",),
         ),
-        Cohort("leads_mql", ("source", "rep", "region"), ("leads",), "mql", key="lead_id"),
+        Cohort(
+            "leads_mql",
+            ("source", "rep", "region"),
+            ("leads",),
+            "mql",
+            key="lead_id",
+            columns=("day", "lead_id", "sql_at", "source", "rep", "region"),
+        ),
         Cohort(
             "opportunities_created",
             ("source", "rep", "product", "contact_method", "segment", "stage"),
             ("opportunities",),
             "created",
             key="opportunity_id",
+            columns=(*_OPPORTUNITY_COLUMNS, "day"),
+            numbers=("amount", "days"),
         ),
         Cohort(
             "opportunities_closed",
@@ -110,10 +135,33 @@ COHORTS: dict[str, Cohort] = {
             ("opportunities",),
             "closed",
             key="opportunity_id",
+            columns=(*_OPPORTUNITY_COLUMNS, "day"),
+            numbers=("amount", "days"),
         ),
-        Cohort("activities", ("rep", "type", "outcome"), ("activities",), "activity", key="activity_id"),
-        Cohort("time_entries", ("rep", "category"), ("time_entries",), "time"),
-        Cohort("first_orders", ("region", "segment"), ("orders",), "ordered", key="customer_id"),
+        Cohort(
+            "activities",
+            ("rep", "type", "outcome"),
+            ("activities",),
+            "activity",
+            key="activity_id",
+            columns=("day", "activity_id", "type", "outcome", "rep"),
+        ),
+        Cohort(
+            "time_entries",
+            ("rep", "category"),
+            ("time_entries",),
+            "time",
+            columns=("day", "rep", "category", "hours"),
+            numbers=("hours",),
+        ),
+        Cohort(
+            "first_orders",
+            ("region", "segment"),
+            ("orders",),
+            "ordered",
+            key="customer_id",
+            columns=("day", "customer_id", "region", "segment"),
+        ),
         Cohort(
             "pipeline",
             ("rep", "source", "stage", "product", "contact_method"),
@@ -121,6 +169,8 @@ COHORTS: dict[str, Cohort] = {
             "created",
             snapshot=True,
             key="opportunity_id",
+            columns=_OPPORTUNITY_COLUMNS,
+            numbers=("amount", "days"),
         ),
     )
 }

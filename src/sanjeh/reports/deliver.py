@@ -8,16 +8,23 @@ clear. Secrets never reach a log or an error: a bot's URL holds its token, so fa
 bot and the chat, never the URL.
 
 Every network call has a timeout and is retried with exponential backoff (1 s, 2 s, 4 s…) on a
-broken connection, a timeout, HTTP 429 or 5xx, or an SMTP 4xx reply; other refusals fail at once.
+broken connection, a timeout, HTTP 429 or 5xx, or an SMTP 4xx reply. A refusal that another try
+cannot change fails at once, saying what to fix: a login the SMTP server refuses (a wrong
+password), an SMTP 5xx reply, a server without STARTTLS or a certificate that does not verify,
+and HTTP 4xx but 429 (a wrong bot token, an unknown chat: the bot API's own description).
 
 - **Email**: one message (text body, the report files attached) to every recipient; STARTTLS
   (default on a port other than 465), implicit TLS on 465, login when a user is named.
-- **Webhook**: ``POST`` JSON ``{"event": "report", "subject", "text", "attachments": [{"filename",
+- **Webhook**: ``POST`` JSON ``{"event": "report" (or "alert"), "subject", "text", "attachments": [{"filename",
   "content_type", "size", "sha256", "content_base64"}]}``; header ``X-Sanjeh-Timestamp`` (Unix
   seconds) and ``X-Sanjeh-Signature: sha256=HEX``, the HMAC-SHA256 of ``TIMESTAMP.BODY`` with the
   shared secret (a receiver recomputes it and refuses an old timestamp).
 - **Telegram / Bale**: ``sendMessage`` (the text) then ``sendDocument`` (each file, multipart) to
   ``BASE/bot<TOKEN>/METHOD``; Bale's bot API has Telegram's shape at ``https://tapi.bale.ai``.
+
+A schedule names its recipients in one line each (:func:`recipients`): an email address (sent
+through the workspace's mail server, ``SANJEH_SMTP_HOST``…), ``telegram:CHAT`` or ``bale:CHAT``
+(tokens in ``SANJEH_TELEGRAM_TOKEN``, ``SANJEH_BALE_TOKEN``), or a webhook's ``https://`` address.
 """
 
 from __future__ import annotations
@@ -75,6 +82,8 @@ class Message:
     subject: str
     text: str
     attachments: tuple[Attachment, ...] = ()
+    #: What a webhook's receiver is told it is: a ``report``, or an ``alert`` (reports/alerts.py).
+    event: str = "report"
 
 
 @dataclass(frozen=True)
@@ -146,6 +155,9 @@ class Email:
             main, _, sub = a.content_type.partition("/")
             mail.add_attachment(a.data, maintype=main, subtype=sub or "octet-stream", filename=a.filename)
 
+        if not self.host:
+            raise UserError(key="deliver.smtp_host")
+
         def once() -> None:
             try:
                 if self.port == 465:
@@ -163,10 +175,21 @@ class Email:
             except smtplib.SMTPResponseException as exc:
                 if 400 <= exc.smtp_code < 500:
                     raise _Again(f"SMTP {exc.smtp_code}") from None
+                if isinstance(exc, smtplib.SMTPAuthenticationError):  # another try gets the same answer
+                    params = {"target": self.name, "user": self.user, "code": exc.smtp_code, "env": self.password_env}
+                    raise DeliveryError(key="deliver.smtp_auth", params=params) from None
                 raise DeliveryError(
                     key="deliver.refused", params={"target": self.name, "why": f"SMTP {exc.smtp_code}"}
                 ) from None
-            except (OSError, smtplib.SMTPServerDisconnected) as exc:
+            except smtplib.SMTPServerDisconnected as exc:
+                raise _Again(type(exc).__name__) from None
+            except (smtplib.SMTPException, ssl.SSLCertVerificationError) as exc:  # no STARTTLS, no AUTH, every
+                # recipient refused, a certificate that does not verify: as permanent as a 5xx
+                why = type(exc).__name__ + (
+                    f" ({exc.verify_message})" if isinstance(exc, ssl.SSLCertVerificationError) else ""
+                )
+                raise DeliveryError(key="deliver.refused", params={"target": self.name, "why": why}) from None
+            except OSError as exc:  # refused, reset, timed out: worth another try
                 raise _Again(type(exc).__name__) from None
 
         _retry(self.name, retry, once)
@@ -210,9 +233,20 @@ def _post(client: Any, url: str, what: str, **kw: Any) -> Any:
         raise _Again(type(exc).__name__) from None
     if r.status_code == 429 or r.status_code >= 500:
         raise _Again(f"HTTP {r.status_code}")
-    if r.status_code >= 400:
-        raise DeliveryError(key="deliver.refused", params={"target": what, "why": f"HTTP {r.status_code}"})
+    if r.status_code >= 400:  # another try gets the same answer: say what the API said
+        said = _description(r)
+        why = f"HTTP {r.status_code}" + (f": {said}" if said else "")
+        raise DeliveryError(key="deliver.refused", params={"target": what, "why": why})
     return r
+
+
+def _description(r: Any) -> str:
+    """A bot API's own words on a refusal (``{"ok": false, "description": …}``), short; never a URL."""
+    try:
+        said = r.json().get("description")
+    except (ValueError, AttributeError):
+        return ""
+    return _BOT_PATH.sub("/bot***/", str(said))[:200] if said else ""
 
 
 @dataclass(frozen=True)
@@ -224,7 +258,7 @@ class Webhook:
     def body(self, msg: Message) -> bytes:
         return json.dumps(
             {
-                "event": "report",
+                "event": msg.event,
                 "subject": msg.subject,
                 "text": msg.text,
                 "attachments": [
@@ -282,8 +316,14 @@ class Bot:
             def once() -> None:
                 with _http(retry) as client:
                     r = _post(client, base + method, what, **kw)
-                    if not r.json().get("ok", False):
-                        raise DeliveryError(key="deliver.refused", params={"target": what, "why": method})
+                    try:
+                        ok = bool(r.json().get("ok", False))
+                    except (ValueError, AttributeError):  # not the bot API's JSON (a proxy's page…)
+                        ok = False
+                    if not ok:
+                        said = _description(r)
+                        why = method + (f": {said}" if said else "")
+                        raise DeliveryError(key="deliver.refused", params={"target": what, "why": why})
 
             _retry(what, retry, once)
 
@@ -320,17 +360,86 @@ def destination(raw: Mapping[str, Any]) -> Destination:
     raise UserError(key="deliver.bad_destination", params={"kind": kind, "why": "email, webhook, telegram, bale"})
 
 
+_EMAIL = re.compile(r"^[^@\s,;<>:]+@[^@\s,;<>:]+$")
+_CHAT = re.compile(r"^(-?\d+|@\w{4,})$")
+
+
+def recipient_lines(lines: str | Sequence[str]) -> tuple[str, ...]:
+    """Recipients as written (a list, or text with one per line or comma), each checked: an email
+    address, ``telegram:CHAT`` / ``bale:CHAT`` (a chat id or ``@channel``), or an ``http(s)://``
+    webhook address. A line that is none of these is a user error naming it."""
+    items = re.split(r"[\n,،]+", lines) if isinstance(lines, str) else [str(x) for x in lines]
+    out: list[str] = []
+    for item in (x.strip() for x in items):
+        if not item:
+            continue
+        kind, _, rest = item.partition(":")
+        if kind.lower() in BOT_URLS and _CHAT.match(rest.strip()):
+            item = f"{kind.lower()}:{rest.strip()}"
+        elif not (_EMAIL.match(item) or re.match(r"^https?://[^\s/]+", item)):
+            raise UserError(key="deliver.recipient", params={"recipient": item})
+        if item not in out:
+            out.append(item)
+    return tuple(out)
+
+
+def recipients(lines: Sequence[str], env: Mapping[str, str] | None = None) -> list[Destination]:
+    """The destinations of checked recipient lines (:func:`recipient_lines`): the email addresses
+    as one message through the mail server the environment names (``SANJEH_SMTP_HOST``,
+    ``SANJEH_SMTP_PORT`` 587, ``SANJEH_SMTP_SENDER``, ``SANJEH_SMTP_USER`` and its
+    ``SANJEH_SMTP_PASSWORD``, ``SANJEH_SMTP_STARTTLS=off`` for a server without TLS), each chat
+    through its bot (``SANJEH_TELEGRAM_TOKEN``, ``SANJEH_BALE_TOKEN``; ``SANJEH_TELEGRAM_URL``,
+    ``SANJEH_BALE_URL`` for another base address), each webhook (``SANJEH_WEBHOOK_SECRET``)."""
+    env = os.environ if env is None else env
+    out: list[Destination] = []
+    emails = tuple(x for x in lines if _EMAIL.match(x))
+    if emails:
+        host = env.get("SANJEH_SMTP_HOST", "")
+        off = env.get("SANJEH_SMTP_STARTTLS", "").lower() in ("0", "off", "no", "false")
+        out.append(
+            Email(
+                host,
+                env.get("SANJEH_SMTP_SENDER") or f"sanjeh@{host or 'localhost'}",
+                emails,
+                port=int(env.get("SANJEH_SMTP_PORT") or 587),
+                starttls=False if off else None,
+                user=env.get("SANJEH_SMTP_USER") or None,
+            )
+        )
+    for x in lines:
+        kind, _, rest = x.partition(":")
+        if kind in BOT_URLS and not rest.startswith("//"):
+            up = kind.upper()
+            out.append(Bot(kind, rest, token_env=f"SANJEH_{up}_TOKEN", base_url=env.get(f"SANJEH_{up}_URL") or None))
+        elif x.startswith(("http://", "https://")):
+            out.append(Webhook(x))
+    return out
+
+
+def who(d: Destination) -> str:
+    """A destination as its recipients read in the run log: addresses, ``bale:CHAT``, a webhook's
+    address without its query or fragment (a token there would be stored in the warehouse)."""
+    if isinstance(d, Email):
+        return ", ".join(d.to)
+    return re.split(r"[?#]", d.url)[0] if isinstance(d, Webhook) else f"{d.kind}:{d.chat_id}"
+
+
 def send(
-    destinations: Sequence[Destination], msg: Message, retry: Retry = Retry(), env: Mapping[str, str] | None = None
+    destinations: Sequence[Destination],
+    msg: Message,
+    retry: Retry = Retry(),
+    env: Mapping[str, str] | None = None,
+    lang: str = "en",
 ) -> dict[str, str]:
     """Send ``msg`` to each destination; one failing does not stop the others. Returns, per
-    destination, ``"sent"`` or the error's sentence (which names no secret)."""
+    destination (:func:`who`), ``"sent"`` or the error's sentence in ``lang`` (it names no secret):
+    what the run log and the Alerts page show the workspace's managers."""
     done: dict[str, str] = {}
     for d in destinations:
-        name = d.name if isinstance(d, Email) else (d.url if isinstance(d, Webhook) else f"{d.kind}:{d.chat_id}")
+        name = who(d)
         try:
             d.send(msg, retry, env)
             done[name] = "sent"
         except SanjehError as exc:
-            done[name] = exc.message
+            done[name] = exc.text(lang)
     return done

@@ -1,169 +1,134 @@
-"""Report schedules (``[[schedules]]`` in ``sanjeh.toml``) and the runner of ``sanjeh scheduler``.
+"""Report schedules: declared in ``sanjeh.toml`` (``[[schedules]]``) or on the Schedules page.
 
-A schedule says when (a five-field cron line read in an IANA zone, ``Asia/Tehran`` by default),
-which period (``last_week`` — Jalali weeks start on Saturday —, ``last_month``, ``last_quarter``,
+A schedule says when (``when``: a cron line or a rule people say, reports/when.py, read in an
+IANA zone, ``Asia/Tehran`` by default; ``cron`` is the older name of a cron line), which period
+(``last_week`` — Jalali weeks start on Saturday —, ``last_month``, ``last_quarter``,
 ``month_to_date``, ``quarter_to_date``, counted from the planned day in the workspace's
-calendar), what (formats, KPIs, language) and to whom (destinations of ``deliver.py``, secrets
-named by their environment variables)::
+calendar), what (formats, KPIs, language) and to whom: ``recipients`` (an email address,
+``telegram:CHAT``, ``bale:CHAT`` or a webhook's address, deliver.py's :func:`recipients`) and
+``to`` (destination tables of deliver.py, secrets named by their environment variables)::
 
     [[schedules]]
     name = "weekly"
-    cron = "0 8 * * 6"           # Saturdays 08:00, Tehran time
+    when = "weekly sat 08:00"          # or "monthly first-working-day 08:00", or "0 8 * * 6"
     period = "last_week"
     formats = ["pdf", "xlsx"]
-    to = [{kind = "email", host = "smtp.example.com", sender = "sanjeh@example.com", to = ["ceo@example.com"], user = "sanjeh"},
-          {kind = "bale", chat_id = "12345", token_env = "BALE_TOKEN"}]
+    recipients = ["ceo@example.com", "bale:123456789"]
 
-Each run is a row of ``_runs`` (job, planned time, period, start, end, status, error,
-recipients). (job, planned) is unique in the warehouse: a runner claims a run by inserting its
-row, so two runners never run one job twice. A runner looks back only to the job's last planned
-run, so runs missed while it was down run once, the latest, when it starts again; a job that
-never ran looks back one hour.
+**Edits made on the page live in the warehouse** (``_schedules``: name, definition as JSON,
+who, when), not in ``sanjeh.toml``: every process of the workspace (the server, a scheduler, the
+servers of a PostgreSQL warehouse) reads the same rows, a save is one transaction, and the file
+(which holds the session secret and its owner's comments) is never rewritten. A row overrides
+the toml schedule of its name; a row without a definition deletes it. :func:`declared` is the
+result: the toml's schedules as overridden, then the page's own.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+import json
+import re
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sanjeh.calendar import unit_of
-from sanjeh.errors import UserError
+from sanjeh.calendar import CalendarName, unit_of
+from sanjeh.errors import NotFound, UserError
 from sanjeh.reports import deliver
 from sanjeh.reports.build import FORMATS
+from sanjeh.reports.when import Cron, Rule, parse
 
-RUNS = "_runs"
+STORED = "_schedules"
 PERIODS = ("last_week", "last_month", "last_quarter", "month_to_date", "quarter_to_date")
-LOOK_BACK = dt.timedelta(hours=1)  # how far a job that never ran looks back
-_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
-
-
-@dataclass(frozen=True)
-class Cron:
-    """Five fields: minute, hour, day of month, month, day of week (0 or 7 Sunday … 6 Saturday);
-    each ``*``, a number, ``a-b``, ``*/n``, ``a-b/n`` or a comma list of those."""
-
-    minutes: tuple[int, ...]
-    hours: tuple[int, ...]
-    days: frozenset[int]
-    months: frozenset[int]
-    weekdays: frozenset[int]
-    any_day: bool
-    any_weekday: bool
-
-    @staticmethod
-    def parse(text: str) -> Cron:
-        parts = str(text).split()
-        if len(parts) != 5:
-            raise UserError(key="schedule.cron", params={"cron": text})
-        sets = [_field(p, lo, hi, text) for p, (lo, hi) in zip(parts, _RANGES, strict=True)]
-        weekdays = frozenset(d % 7 for d in sets[4])
-        return Cron(
-            tuple(sorted(sets[0], reverse=True)),
-            tuple(sorted(sets[1], reverse=True)),
-            frozenset(sets[2]),
-            frozenset(sets[3]),
-            weekdays,
-            parts[2] == "*",
-            parts[4] == "*",
-        )
-
-    def day_matches(self, d: dt.date) -> bool:
-        if d.month not in self.months:
-            return False
-        dom, dow = d.day in self.days, (d.weekday() + 1) % 7 in self.weekdays
-        if self.any_day or self.any_weekday:  # cron: when both are restricted, either may match
-            return dom and dow
-        return dom or dow
-
-    def latest(self, now: dt.datetime, zone: ZoneInfo, after: dt.datetime) -> dt.datetime | None:
-        """The latest planned time ≤ ``now`` and > ``after`` (aware datetimes), or None."""
-        local = now.astimezone(zone)
-        for back in range(0, 367):
-            day = local.date() - dt.timedelta(days=back)
-            if dt.datetime.combine(day, dt.time(23, 59), zone) <= after:
-                return None
-            if not self.day_matches(day):
-                continue
-            for h in self.hours:
-                for m in self.minutes:
-                    t = dt.datetime.combine(day, dt.time(h, m), zone)
-                    if t <= local:
-                        return t if t > after else None
-        return None
-
-
-def _field(part: str, lo: int, hi: int, text: str) -> set[int]:
-    out: set[int] = set()
-    try:
-        for item in part.split(","):
-            rng, _, step = item.partition("/")
-            n = int(step) if step else 1
-            if rng == "*":
-                a, b = lo, hi
-            elif "-" in rng:
-                a, b = (int(x) for x in rng.split("-", 1))
-            else:
-                a = b = int(rng)
-            if n < 1 or a < lo or b > hi or a > b:
-                raise ValueError(item)
-            out.update(range(a, b + 1, n))
-    except ValueError:
-        raise UserError(key="schedule.cron", params={"cron": text}) from None
-    return out
+FIELDS = ("name", "when", "cron", "zone", "period", "formats", "kpis", "lang", "recipients", "to")
+DEFAULT_ZONE = "Asia/Tehran"
+_NAME = re.compile(r"^[\w\u200c][\w\u200c .-]{0,63}$")
 
 
 @dataclass(frozen=True)
 class Schedule:
     name: str
-    cron: Cron
+    when: Cron | Rule
     zone: ZoneInfo
     period: str
     formats: tuple[str, ...]
     kpis: tuple[str, ...]
     lang: str | None
     to: tuple[deliver.Destination, ...]
+    recipients: tuple[str, ...] = ()
+    #: the destination tables as written (kept as they are when the page saves the schedule)
+    to_raw: tuple[Mapping[str, Any], ...] = ()
+
+    def destinations(self, env: Mapping[str, str] | None = None) -> list[deliver.Destination]:
+        return [*self.to, *deliver.recipients(self.recipients, env)]
+
+    def definition(self) -> dict[str, Any]:
+        """The schedule as data, each value in one spelling (what the page stores and compares)."""
+        return {
+            "when": self.when.text,
+            "zone": self.zone.key,
+            "period": self.period,
+            "formats": list(self.formats),
+            "kpis": list(self.kpis),
+            "lang": self.lang,
+            "recipients": list(self.recipients),
+            "to": [dict(d) for d in self.to_raw],
+        }
 
 
-def schedules(raw: Iterable[Mapping[str, Any]]) -> list[Schedule]:
-    """The schedules of ``sanjeh.toml``, checked: every mistake (a bad cron or zone, an unknown
-    period or format, no recipients, a secret in clear) is a user error naming the schedule."""
-    out: list[Schedule] = []
-    for i, r in enumerate(raw):
-        name = str(r.get("name") or f"schedule {i + 1}")
-        try:
-            out.append(_schedule(name, r))
-        except UserError as exc:
-            raise UserError(key="schedule.invalid", params={"name": name, "why": exc.text("en")}) from exc
-    return out
+def schedules(
+    raw: Iterable[Mapping[str, Any]], calendar: CalendarName = "jalali", kpis: Collection[str] | None = None
+) -> list[Schedule]:
+    """Schedules as written, checked: every mistake (a bad cron line or rule, zone, period, format,
+    language or KPI, no recipients, a secret in clear) is a user error naming the schedule."""
+    return [schedule(r, calendar, kpis, i) for i, r in enumerate(raw)]
 
 
-def _schedule(name: str, r: Mapping[str, Any]) -> Schedule:
-    known = {"name", "cron", "zone", "period", "formats", "kpis", "lang", "to"}
-    if set(r) - known:
-        raise UserError(key="schedule.unknown", params={"names": sorted(set(r) - known)})
+def schedule(
+    r: Mapping[str, Any], calendar: CalendarName = "jalali", kpis: Collection[str] | None = None, i: int = 0
+) -> Schedule:
+    """One schedule, checked (:func:`schedules`); ``kpis``: the workspace's KPIs, when known."""
+    name = str(r.get("name") or f"schedule {i + 1}").strip()
     try:
-        zone = ZoneInfo(str(r.get("zone") or "Asia/Tehran"))
+        return _schedule(name, r, calendar, kpis)
+    except UserError as exc:
+        raise UserError(key="schedule.invalid", params={"name": name, "why": exc}) from exc
+
+
+def _schedule(name: str, r: Mapping[str, Any], calendar: CalendarName, kpis: Collection[str] | None) -> Schedule:
+    if set(r) - set(FIELDS):
+        raise UserError(key="schedule.unknown", params={"names": sorted(set(r) - set(FIELDS))})
+    if not _NAME.match(name):
+        raise UserError(key="schedule.name", params={"name": name})
+    if r.get("when") and r.get("cron"):
+        raise UserError(key="schedule.when_twice")
+    when = parse(str(r["when"]), calendar) if r.get("when") else Cron.parse(str(r.get("cron") or ""))
+    try:
+        zone = ZoneInfo(str(r.get("zone") or DEFAULT_ZONE))
     except (ZoneInfoNotFoundError, ValueError):
         raise UserError(key="schedule.zone", params={"zone": r.get("zone")}) from None
     period = str(r.get("period") or "last_week")
     if period not in PERIODS:
         raise UserError(key="schedule.period", params={"period": period, "periods": list(PERIODS)})
-    formats = tuple(str(f) for f in r.get("formats") or ("pdf",))
-    bad = [f for f in formats if f not in FORMATS]
+    given = [str(f).lower() for f in r.get("formats") or ("pdf",)]
+    bad = [f for f in given if f not in FORMATS]
     if bad:
         raise UserError(key="cli.report_format", params={"format": bad[0]})
-    to = tuple(deliver.destination(d) for d in r.get("to") or ())
-    if not to:
+    formats = tuple(f for f in FORMATS if f in given)
+    chosen = tuple(dict.fromkeys(str(k).strip().lower() for k in r.get("kpis") or ()))
+    unknown = [k for k in chosen if kpis is not None and k not in kpis]
+    if unknown:
+        raise UserError(key="query.unknown_kpi", params={"kpi": unknown[0], "kpis": list(kpis or ())})
+    lang = r.get("lang") or None
+    if lang not in (None, "fa", "en"):
+        raise UserError(key="schedule.lang", params={"given": lang})
+    to_raw = tuple(dict(d) for d in r.get("to") or ())
+    to = tuple(deliver.destination(d) for d in to_raw)
+    found = deliver.recipient_lines(r.get("recipients") or ())
+    if not to and not found:
         raise UserError(key="deliver.no_recipients", params={"target": name})
-    lang = r.get("lang")
-    return Schedule(
-        name, Cron.parse(str(r.get("cron") or "")), zone, period, formats, tuple(r.get("kpis") or ()), lang, to
-    )
+    return Schedule(name, when, zone, period, formats, chosen, lang, to, found, to_raw)
 
 
 def period_of(kind: str, day: dt.date, calendar: Any) -> str:
@@ -177,107 +142,108 @@ def period_of(kind: str, day: dt.date, calendar: Any) -> str:
     return first.label if first.label == last.label else f"{first.label}..{last.label}"
 
 
-# -- the run log ------------------------------------------------------------------------------------------
-def _utc(t: dt.datetime) -> dt.datetime:
-    return t.astimezone(dt.UTC).replace(tzinfo=None)
+# -- the schedules of a workspace: sanjeh.toml, and the page's rows over it ------------------------------
+@dataclass(frozen=True)
+class Declared:
+    """A schedule of the workspace as it stands: where it is declared, and parsed or why not."""
+
+    name: str
+    raw: dict[str, Any]
+    source: str  # "toml" | "page"
+    over_toml: bool  # a page's row in place of the toml's schedule of that name
+    schedule: Schedule | None
+    error: UserError | None
+    changed_by: str | None = None
+    changed_at: dt.datetime | None = None  # UTC
 
 
-def last_planned(ws: Any, job: str) -> dt.datetime | None:
-    t = ws.warehouse.table(RUNS)
-    found = t.filter(t.job == job).planned.max().to_pyarrow().as_py()
-    return None if found is None else found.replace(tzinfo=dt.UTC)
+def declared(ws: Any, kpis: Collection[str] | None = None) -> list[Declared]:
+    """The workspace's schedules: those of ``sanjeh.toml`` (as the page's rows override or delete
+    them), then those added on the page; each parsed, or with the error that stops it."""
+    calendar = ws.settings.calendar
+    toml = {str(r.get("name") or f"schedule {i + 1}").strip(): dict(r) for i, r in enumerate(ws.settings.schedules)}
+    rows = {r["name"]: r for r in _rows(ws)}
+    out: list[Declared] = []
+    for name in [*toml, *(n for n in rows if n not in toml)]:
+        row = rows.get(name)
+        if row is not None and row["definition"] is None:
+            continue  # deleted on the page
+        raw = {"name": name, **json.loads(row["definition"])} if row is not None else toml[name]
+        try:
+            parsed, error = schedule(raw, calendar, kpis), None
+        except UserError as exc:
+            parsed, error = None, exc
+        if row is None:
+            out.append(Declared(name, raw, "toml", False, parsed, error))
+        else:
+            by, at = row["changed_by"], row["changed_at"]
+            out.append(Declared(name, raw, "page", name in toml, parsed, error, changed_by=by, changed_at=at))
+    return out
 
 
-def claim(ws: Any, job: str, planned: dt.datetime, period: str, now: dt.datetime) -> bool:
-    """Insert the run's row (status ``running``); False when another runner holds it."""
-    import pyarrow as pa
+def _rows(ws: Any) -> list[dict[str, Any]]:
+    t = ws.warehouse.table(STORED)
+    return list(t.order_by(t.changed_at).to_pyarrow().to_pylist())
 
-    from sanjeh.schema import SYSTEM_TABLES
 
-    row = {"job": job, "planned": _utc(planned), "period": period, "started": _utc(now), "ended": None}
-    row |= {"status": "running", "error": None, "recipients": None}
-    schema = pa.schema(
-        [(k, pa.timestamp("us") if v == "timestamp" else pa.string()) for k, v in SYSTEM_TABLES[RUNS].items()]
-    )
-    try:
-        with ws.warehouse.transaction():
-            ws.warehouse.insert_arrow(RUNS, pa.table({k: [row[k]] for k in schema.names}, schema=schema))
-    except Exception:  # the unique (job, planned): another runner claimed it first
+def find(ws: Any, name: str) -> Declared:
+    found = next((d for d in declared(ws) if d.name == name), None)
+    if found is None:
+        raise NotFound(key="schedule.not_found", params={"name": name}, details={"schedule": name})
+    return found
+
+
+def save(
+    ws: Any,
+    raw: Mapping[str, Any],
+    *,
+    user: str,
+    now: dt.datetime,
+    replacing: str | None = None,
+    kpis: Collection[str] | None = None,
+) -> bool:
+    """Save a schedule from the page (a new one, or ``replacing`` the one of that name, which may
+    be renamed), checked first. Returns False, writing nothing, when it says what it said."""
+    job = schedule(raw, ws.settings.calendar, kpis)
+    current = {d.name: d for d in declared(ws)}
+    if replacing is not None and replacing not in current:
+        raise NotFound(key="schedule.not_found", params={"name": replacing}, details={"schedule": replacing})
+    if job.name != replacing and job.name in current:
+        raise UserError(key="schedule.exists", params={"name": job.name})
+    old = current[replacing].schedule if replacing is not None else None
+    if old is not None and set(old.kpis) == set(job.kpis):  # the page ticks KPIs in its own order
+        job = replace(job, kpis=old.kpis)
+    if old is not None and old.name == job.name and old.definition() == job.definition():
         return False
+    with ws.warehouse.transaction():
+        if replacing is not None and replacing != job.name:
+            _forget(ws, replacing, user, now)
+        _write(ws, job.name, job.definition(), user, now)
     return True
 
 
-def finish(ws: Any, job: str, planned: dt.datetime, status: str, error: str, recipients: str, now: dt.datetime) -> None:
+def remove(ws: Any, name: str, *, user: str, now: dt.datetime) -> None:
+    """Delete a schedule: the page's row goes; a toml schedule is marked deleted (a row says so)."""
+    find(ws, name)
+    with ws.warehouse.transaction():
+        _forget(ws, name, user, now)
+
+
+def _forget(ws: Any, name: str, user: str, now: dt.datetime) -> None:
     import pyarrow as pa
 
-    t = ws.warehouse.table(RUNS)
-    key = _utc(planned)
-    old = t.filter((t.job == job) & (t.planned == key)).to_pyarrow().to_pylist()
-    row = dict(old[0]) if old else {"job": job, "planned": key, "period": "", "started": _utc(now)}
-    row |= {"ended": _utc(now), "status": status, "error": error or None, "recipients": recipients}
-    keys = pa.table({"job": [job], "planned": pa.array([key], pa.timestamp("us"))})
-    with ws.warehouse.transaction():
-        ws.warehouse.delete_matching(RUNS, keys)
-        data = pa.Table.from_pylist([row], schema=ws.warehouse.table(RUNS).schema().to_pyarrow())
-        ws.warehouse.insert_arrow(RUNS, data)
+    if any(str(r.get("name") or "").strip() == name for r in ws.settings.schedules):
+        _write(ws, name, None, user, now)
+    else:
+        ws.warehouse.delete_matching(STORED, pa.table({"name": [name]}))
 
 
-def runs(ws: Any) -> list[dict[str, Any]]:
-    t = ws.warehouse.table(RUNS)
-    return list(t.order_by(t.planned.desc()).to_pyarrow().to_pylist())
+def _write(ws: Any, name: str, definition: dict[str, Any] | None, user: str, now: dt.datetime) -> None:
+    import pyarrow as pa
 
-
-# -- running ----------------------------------------------------------------------------------------------
-@dataclass
-class Ran:
-    job: str
-    planned: dt.datetime
-    period: str
-    status: str
-    results: dict[str, str]
-
-
-def run_due(
-    ws: Any,
-    now: dt.datetime,
-    *,
-    retry: deliver.Retry | None = None,
-    env: Mapping[str, str] | None = None,
-    on_start: Callable[[str, dt.datetime], None] | None = None,
-) -> list[Ran]:
-    """Run every schedule whose latest planned time (≤ ``now``, after its last run) has no run yet."""
-    from sanjeh.i18n import normalize_lang, period_label, t
-    from sanjeh.reports.build import gather, write
-
-    done: list[Ran] = []
-    for job in schedules(ws.settings.schedules):
-        after = last_planned(ws, job.name) or (now - LOOK_BACK)
-        planned = job.cron.latest(now, job.zone, after)
-        if planned is None:
-            continue
-        period = period_of(job.period, planned.date(), ws.settings.calendar)
-        if not claim(ws, job.name, planned, period, now):
-            continue
-        if on_start:
-            on_start(job.name, planned)
-        results: dict[str, str] = {}
-        try:
-            report = gather(ws, period, job.kpis, job.lang)
-            lang = normalize_lang(report.lang)
-            with tempfile.TemporaryDirectory(prefix="sanjeh-report-") as tmp:
-                files = [
-                    write(report, fmt, Path(tmp) / f"{job.name}-{period.replace('..', '_')}.{fmt}")
-                    for fmt in job.formats
-                ]
-                title = t("report.subject", lang, company=report.company, period=period_label(period, lang))
-                lines = [i["text"][lang] for i in report.scorecard.get("insights", [])]
-                msg = deliver.Message(title, "\n".join(lines), tuple(deliver.Attachment.of(f) for f in files))
-                results = deliver.send(job.to, msg, retry or deliver.Retry(), env)
-            failed = {k: v for k, v in results.items() if v != "sent"}
-            status = "ok" if not failed else ("failed" if len(failed) == len(results) else "partial")
-            error = "; ".join(f"{k}: {v}" for k, v in failed.items())
-        except Exception as exc:  # the run is logged as failed; the runner goes on with the next job
-            status, error = "failed", (exc.message if hasattr(exc, "message") else f"{type(exc).__name__}: {exc}")
-        finish(ws, job.name, planned, status, error, ", ".join(results), now)
-        done.append(Ran(job.name, planned, period, status, results))
-    return done
+    text = None if definition is None else json.dumps(definition, ensure_ascii=False, sort_keys=True)
+    at = now.astimezone(dt.UTC).replace(tzinfo=None)
+    ws.warehouse.delete_matching(STORED, pa.table({"name": [name]}))
+    schema = pa.schema([("name", pa.string()), ("definition", pa.string()), ("changed_by", pa.string())])
+    row = pa.table({"name": [name], "definition": [text], "changed_by": [user]}, schema=schema)
+    ws.warehouse.insert_arrow(STORED, row.append_column("changed_at", pa.array([at], pa.timestamp("us"))))

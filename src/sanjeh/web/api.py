@@ -265,15 +265,17 @@ async def save_uploads(request: Request, files: list[UploadFile], folder: Path) 
     return paths
 
 
-def import_files(request: Request, paths: list[Path], mapping: str | None, table: str | None, replace: bool) -> Any:
+def import_files(
+    request: Request, paths: list[Path], mapping: str | None, table: str | None, replace: bool, force: bool = False
+) -> Any:
     """Import saved uploads. ``mapping`` is a mapping's *name* (shipped or saved in the workspace's
-    ``mappings/`` folder), never a path: the web reads no other file."""
+    ``mappings/`` folder), never a path: the web reads no other file. ``force``: the importer's."""
     st = state_of(request)
     mapping_file = named_mapping(mapping, st.ws.root) if mapping else None
     try:
         summary = st.call(
             lambda ws: ws.import_files(
-                [str(p) for p in paths], mapping=mapping_file, table=table or None, replace=replace
+                [str(p) for p in paths], mapping=mapping_file, table=table or None, replace=replace, force=force
             )
         )
     finally:

@@ -163,9 +163,12 @@ def create_app(
         forecast_page,
         pages,
         rows_page,
+        schedules_page,
         targets_page,
         users_page,
+        wizard,
     )
+    from sanjeh.web.alerts_page import router as alerts_router
 
     ws = _open(ws_or_settings)
     state = AppState.build(
@@ -217,10 +220,13 @@ def create_app(
     app.include_router(api_users.router)
     app.include_router(pages.router)
     app.include_router(data_pages.router)
+    app.include_router(wizard.router)
     app.include_router(targets_page.router)
     app.include_router(rows_page.router)
     app.include_router(forecast_page.router)
     app.include_router(users_page.router)
+    app.include_router(alerts_router)
+    app.include_router(schedules_page.router)
     pages.mount_static(app)
     return app
 
@@ -250,14 +256,20 @@ def serve(
     *,
     log_level: str = "info",
     warm: bool = True,
+    scheduler: bool = True,
     **options: Any,
 ) -> None:
     """Serve the dashboard and the API (blocks until stopped). Binds 127.0.0.1 unless told otherwise.
 
     ``options`` go to :func:`create_app` (``secure_cookies``, ``forwarded_allow``, ``max_upload``, …).
-    With ``warm``, the default scorecard is computed in the background while the server starts.
+    With ``warm``, the default scorecard is computed in the background while the server starts, and
+    again after each import or target change.
     On a DuckDB workspace the server opens the local channel (``sanjeh/local.py``): once it
     listens it writes ``server.json`` into the workspace, and removes it when it stops.
+    With ``scheduler``, the report schedules run in a thread of this process (reports/runner.py),
+    started once the server listens and stopped when it stops; its warehouse calls share the
+    server's lock. Several servers of one PostgreSQL warehouse each run one: the warehouse's claim
+    on a run lets one of them run it.
     """
     import uvicorn
 
@@ -269,7 +281,13 @@ def serve(
     if warm:
         import threading
 
+        app.state.sanjeh.rewarm = True  # and again after each import or target change
         threading.Thread(target=app.state.sanjeh.warm, name="sanjeh-warm", daemon=True).start()
+    runner = None
+    if scheduler:
+        from sanjeh.reports.runner import Runner
+
+        runner = app.state.runner = Runner(ws, lock=app.state.sanjeh.locked)
 
     def forget() -> None:
         if token is not None:
@@ -281,9 +299,15 @@ def serve(
             if self.started and token is not None:
                 bound = self.servers[0].sockets[0].getsockname()[1] if self.servers else port  # --port 0
                 local.write_server_file(ws.root, host, bound, token)
+            if self.started and runner is not None:
+                runner.start()
 
         async def shutdown(self, sockets: Any = None) -> None:
             forget()  # now: after a SIGTERM, uvicorn ends the process with the signal once it has shut down
+            if runner is not None:  # a run under way has 10 s to end; after that its row stays "running"
+                import asyncio
+
+                await asyncio.to_thread(runner.stop, 10.0)
             await super().shutdown(sockets=sockets)
 
     try:

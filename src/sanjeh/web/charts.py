@@ -187,9 +187,9 @@ def build_chart(
     unit = measure_unit(kpi, head)
     by: list[str] = list(result.get("by") or [])
     has_grain = bool(result.get("grain"))
-    if kpi.name == "mql_to_sql" and not has_grain and not by:
+    if kpi.view.chart == "funnel" and not has_grain and not by:
         return _funnel(rows, by, lang, kpi)
-    if kpi.name == "sales_cycle":
+    if kpi.view.chart == "cycle":
         return _cycle(rows, by, has_grain, lang, kpi, drill)
 
     def fmt(v: Any) -> str:

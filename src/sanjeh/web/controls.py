@@ -22,10 +22,10 @@ from typing import Any
 from sanjeh.calendar import GRAINS, parse_period, unit_of
 from sanjeh.errors import InvalidQuery, SanjehError, UserError
 from sanjeh.i18n import member_label, period_label
-from sanjeh.kpis.query import Query
+from sanjeh.kpis.query import COMPARISONS, Query
 from sanjeh.text import DIGITS, normalize_member, normalize_text
 from sanjeh.users import User
-from sanjeh.web.state import COMPARES, AppState, QuerySpec, parse_filter
+from sanjeh.web.state import AppState, parse_filter
 
 #: The URL parameters that make a view the user's own (the KPI's default view no longer applies).
 VIEW_PARAMS = ("grain", "by", "filter", "compare")
@@ -35,7 +35,7 @@ VIEW_PARAMS = ("grain", "by", "filter", "compare")
 class Asked:
     """A KPI page's request: the query to run and, per control, why a control was dropped."""
 
-    spec: QuerySpec
+    spec: Query
     errors: dict[str, SanjehError] = field(default_factory=dict)  # per control: why it was dropped
     typed: dict[str, str] = field(default_factory=dict)  # what the user typed into a box that failed
 
@@ -82,7 +82,7 @@ def read(st: AppState, user: User, kpi: Any, params: Any, calendar: str) -> Aske
             )
     by = [b for b in by if b in kpi.dimensions]
     compare = params.get("compare") if own else kpi.view.compare
-    if compare and compare not in COMPARES:
+    if compare and compare not in COMPARISONS:
         errors["compare"] = InvalidQuery(key="query.compare", params={"given": compare})
         compare = None
     filters: list[str] = []
@@ -104,7 +104,7 @@ def read(st: AppState, user: User, kpi: Any, params: Any, calendar: str) -> Aske
     return Asked(spec, errors, typed)
 
 
-def params_of(spec: QuerySpec, lang_param: str | None = None) -> list[tuple[str, str]]:
+def params_of(spec: Query, lang_param: str | None = None) -> list[tuple[str, str]]:
     """The URL parameters of a view. ``grain`` is always there (empty: the whole period), so a
     link to a view the user chose never falls back to the KPI's default view."""
     params: list[tuple[str, str]] = [("period", spec.period), ("grain", spec.grain or "")]
@@ -133,7 +133,7 @@ def members(st: AppState, user: User, kpi: Any, dim: str, lang: str) -> list[tup
     if dim not in kpi.dimensions:
         return []
     cal = st.ws.settings.calendar
-    probe = st.run(user, QuerySpec(kpi.name, st.default_period(cal)))
+    probe = st.run(user, Query(kpi.name, st.default_period(cal)))
     data = probe.get("data") or {}
     if data.get("status") == "no_data" or not data.get("first_day") or not data.get("last_day"):
         return []
@@ -175,5 +175,5 @@ def member_error(options: list[tuple[str, str]], dim: str, typed: str) -> Invali
     )
 
 
-def period_title(spec: QuerySpec, lang: str) -> str:
+def period_title(spec: Query, lang: str) -> str:
     return period_label(spec.period, lang)

@@ -18,17 +18,15 @@ import json
 import tempfile
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from sanjeh.calendar import unit_of
 from sanjeh.errors import Forbidden, UserError
 from sanjeh.export import csv_text, xlsx_bytes
-from sanjeh.formatting import fmt_number
-from sanjeh.i18n import digits, join, period_label, t, t_or
+from sanjeh.formatting import fmt_number, when_text
+from sanjeh.i18n import join, t, t_or
 from sanjeh.ingest.mapping import mapping_names
 from sanjeh.reasons import column_title, reason_text
 from sanjeh.schema import IMPORT_ORDER
@@ -49,21 +47,6 @@ def _manager(request: Request, key: str = "auth.managers_data") -> Caller:
     if not c.user.can_manage:
         raise Forbidden(key=key, details={"role": c.user.role})
     return c
-
-
-def when_text(when: Any, ws: Any, lang: str) -> str:
-    """An import's time (stored as the server's wall-clock time) in the workspace's time zone and
-    calendar: «۱۲ فروردین ۱۴۰۴، ۱۴:۰۵» / ``12 Farvardin 1404, 14:05``."""
-    if not when:
-        return "—"
-    if isinstance(when, str):
-        when = dt.datetime.fromisoformat(when)
-    try:
-        local = when.astimezone(ZoneInfo(ws.settings.timezone))
-    except (ValueError, KeyError):
-        local = when
-    day = period_label(unit_of(local.date(), ws.settings.calendar, "day").label, lang)
-    return t("data.when", lang, day=day, time=digits(local.strftime("%H:%M"), lang))
 
 
 def _imports(ws: Any) -> list[dict[str, Any]]:
@@ -155,6 +138,7 @@ def _reject_rows(rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
             "line": fmt_number(r["line"], lang) if r.get("line") is not None else "—",
             "column": column_title(r.get("column"), lang),
             "value": "—" if r.get("value") in (None, "") else str(r["value"]),
+            "mapped": "—" if r.get("mapped_value") in (None, "") else str(r["mapped_value"]),
             "reason": reason_text(r.get("reason"), lang),
         }
         for r in rows
@@ -169,8 +153,15 @@ def _int(text: str | None, default: int = 0) -> int:
 
 
 def render_data(
-    request: Request, c: Caller, summary: dict[str, Any] | None, error: UserError | None, status: int = 200
+    request: Request,
+    c: Caller,
+    summary: dict[str, Any] | None,
+    error: UserError | None,
+    status: int = 200,
+    *,
+    wizard_error: UserError | None = None,
 ) -> Response:
+    """The Data page; ``error`` is the import form's, ``wizard_error`` the upload wizard's."""
     from sanjeh.ingest import list_rejects
 
     st = state_of(request)
@@ -217,6 +208,7 @@ def render_data(
         tables=tables,
         summary=summary_view(summary, lang) if summary else None,
         error=error.text(lang) if error is not None else None,
+        wizard_error=wizard_error.text(lang) if wizard_error is not None else None,
         groups=[
             {**g, "url": _url("/data", [("group", str(g["n"])), ("lang", lang_param)]) + "#reject-rows"} for g in groups
         ],
@@ -261,10 +253,11 @@ async def data_import(request: Request) -> Response:
     mapping = str(form.get("mapping") or "") or None
     table = str(form.get("table") or "") or None
     replace = str(form.get("replace") or "") in ("1", "on", "true")
+    force = str(form.get("force") or "") in ("1", "on", "true")
     try:
         with tempfile.TemporaryDirectory(prefix="sanjeh-upload-") as tmp:
             paths = await save_uploads(request, files, Path(tmp))
-            summary = await run_in_threadpool(import_files, request, paths, mapping, table, replace)
+            summary = await run_in_threadpool(import_files, request, paths, mapping, table, replace, force)
     except UserError as exc:
         if _wants_json(request):
             lang = _lang(request, c.user)
@@ -285,7 +278,7 @@ def _rejects_download(request: Request, fmt: str) -> Response:
     lang = _lang(request, c.user)
     table = request.query_params.get("table") or None
     rows = state_of(request).call(lambda ws: list_rejects(ws, table=table))
-    cols = ["table", "file", "line", "column", "value", "reason"]
+    cols = ["table", "file", "line", "column", "value", "mapped_value", "reason"]
     if fmt == "csv":
         return _download(csv_text(rows, cols, bom=True).encode("utf-8"), "rejects.csv")
     titles = [t(f"data.{x}", lang) for x in cols]
@@ -296,6 +289,7 @@ def _rejects_download(request: Request, fmt: str) -> Response:
             r.get("line"),
             r.get("column"),
             r.get("value"),
+            r.get("mapped_value"),
             reason_text(r.get("reason"), lang),
         ]
         for r in rows

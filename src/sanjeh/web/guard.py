@@ -34,7 +34,7 @@ from sanjeh.web.state import AppState
 PUBLIC_PATHS = ("/healthz", "/login", "/api/v1/auth/token")
 PUBLIC_PREFIXES = ("/static/",)
 #: Routes whose body is an upload (the upload limit); the login routes get the small limit.
-UPLOAD_PATHS = ("/api/v1/imports", "/data/import")
+UPLOAD_PATHS = ("/api/v1/imports", "/data/import", "/data/wizard")
 LOGIN_PATHS = ("/login", "/api/v1/auth/token")
 _CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
 

@@ -34,12 +34,13 @@ from sanjeh.formatting import (
     money_column,
 )
 from sanjeh.i18n import DIRECTION, digits, isolate, member_label, normalize_lang, period_label, t, t_or
+from sanjeh.kpis.query import Query
 from sanjeh.render import column_title
 from sanjeh.users import User, set_language
 from sanjeh.web import charts, controls, views
 from sanjeh.web.auth import CSRF_FIELD, SESSION_COOKIE, SESSION_SECONDS
 from sanjeh.web.deps import Caller, _resolve, check_csrf, log_in, log_out, state_of
-from sanjeh.web.state import AppState, QuerySpec
+from sanjeh.web.state import AppState
 
 router = APIRouter(include_in_schema=False)
 HERE = Path(__file__).resolve().parent
@@ -444,7 +445,7 @@ def kpi_page(request: Request, name: str) -> Response:
         by = [b for b in spec.by if b != dim or b in k.fixed]
         grain = spec.grain or k.default_grain or ("month" if _long(spec.period) else "")
         filters = [f for f in spec.filters if f[0] != dim] + [(dim, member)]
-        drilled = QuerySpec(spec.kpi, spec.period, grain or None, tuple(by), tuple(filters), spec.compare)
+        drilled = Query(spec.kpi, spec.period, grain or None, tuple(by), tuple(filters), spec.compare)
         return _url(path, controls.params_of(drilled, lang_param))
 
     cur = st.ws.settings.money_format
@@ -510,7 +511,7 @@ def kpi_page(request: Request, name: str) -> Response:
     )
 
 
-def _forecast_link(st: AppState, k: Any, spec: QuerySpec, lang_param: str | None) -> str | None:
+def _forecast_link(st: AppState, k: Any, spec: Query, lang_param: str | None) -> str | None:
     """The forecast page of a KPI whose headline adds up over time: of the page's period while it
     runs (or is to come), else of the current quarter."""
     from sanjeh.kpis.targeting import rollup_of
@@ -528,7 +529,7 @@ def _forecast_link(st: AppState, k: Any, spec: QuerySpec, lang_param: str | None
 FORECAST_PAGES = ("revenue",)
 
 
-def _chart_forecast(st: AppState, c: Caller, k: Any, spec: QuerySpec, result: dict[str, Any]) -> dict[str, Any] | None:
+def _chart_forecast(st: AppState, c: Caller, k: Any, spec: Query, result: dict[str, Any]) -> dict[str, Any] | None:
     """The forecast of the period's months still to come (kpis/forecast.py, in the user's scope)
     for a monthly trend of one series, unfiltered, over a period still running; None otherwise
     and when there is too little history (the chart is then drawn as before)."""
@@ -540,7 +541,7 @@ def _chart_forecast(st: AppState, c: Caller, k: Any, spec: QuerySpec, result: di
     return st.forecast_months(c.user, k.name, p.label)
 
 
-def _why_view(st: AppState, c: Caller, k: Any, spec: QuerySpec, lang: str, cur: Any) -> dict[str, Any] | None:
+def _why_view(st: AppState, c: Caller, k: Any, spec: Query, lang: str, cur: Any) -> dict[str, Any] | None:
     """The page's waterfall (kpis/why.py): the period against the compared one (the previous
     period unless the view compares with a year ago), split by the view's first dimension (else
     the KPI's first one that splits), with the members that explain most of the change."""
@@ -604,7 +605,7 @@ def _long(period: str) -> bool:
     return p.unit_kind in ("year", "quarter") or p.is_range
 
 
-def _view_summary(spec: QuerySpec, lang: str) -> str:
+def _view_summary(spec: Query, lang: str) -> str:
     """The view in a few words (the folded controls' button on a phone): «فصل ۴ ۱۴۰۳ · ماهانه · منطقه»."""
     parts = [period_label(spec.period, lang)]
     if spec.grain:
@@ -720,7 +721,7 @@ def _leaderboard(st: AppState, c: Caller, label: str, lang: str) -> list[dict[st
     share that found a prospect, time on data entry, and the contact method that sold most."""
 
     def run(kpi: str, by: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = st.run(c.user, QuerySpec(kpi, label, None, by)).get("rows") or []
+        rows: list[dict[str, Any]] = st.run(c.user, Query(kpi, label, None, by)).get("rows") or []
         return rows
 
     reps: dict[str, dict[str, Any]] = {}

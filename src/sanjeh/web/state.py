@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from sanjeh.calendar import parse_grain, parse_period
 from sanjeh.errors import Forbidden, InvalidQuery
-from sanjeh.kpis.query import Query
+from sanjeh.kpis.query import COMPARISONS, Query
 from sanjeh.kpis.sources import RepScope
 from sanjeh.kpis.why import WhyQuery
 from sanjeh.text import member_key
@@ -32,7 +32,6 @@ from sanjeh.workspace import Workspace
 
 T = TypeVar("T")
 log = logging.getLogger("sanjeh.web")
-COMPARES = ("previous", "year_ago")
 DEFAULT_MAX_UPLOAD = 200 * 1024 * 1024  # an import's request body (files and form fields)
 DEFAULT_MAX_BODY = 1024 * 1024  # any other request's body (targets JSON, forms)
 DEFAULT_MAX_LOGIN_BODY = 16 * 1024  # the login form and the token request
@@ -72,10 +71,6 @@ class ResultCache:
             self._data.clear()
 
 
-#: A parsed, validated KPI request is the engine's own query (frozen, so it keys the cache).
-QuerySpec = Query
-
-
 def parse_filter(text: str) -> tuple[str, str]:
     """``region:Markazi`` (or ``region=Markazi``) -> ``("region", "Markazi")``."""
     sep = ":" if ":" in text else "="
@@ -103,12 +98,17 @@ class AppState:
     #: seconds a user's row and a session's liveness are trusted without a warehouse look-up
     credentials_ttl: float = CREDENTIALS_TTL
     computed: int = 0  # engine calls made (not served from the cache)
+    #: compute the default scorecard again in the background after an import or a target change
+    #: (``sanjeh serve``), so the first visitor after a nightly import meets a computed page
+    rewarm: bool = False
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _engines: dict[RepScope, Any] = field(default_factory=dict)
     _version: tuple[float, str] = (0.0, "")
     _users: dict[str, tuple[float, User | None]] = field(default_factory=dict)
     _sessions: ResultCache = field(default_factory=lambda: ResultCache(4096))
     _hash_slots: Any = None
+    _warming: threading.Event = field(default_factory=threading.Event)
+    _warm_again: threading.Event = field(default_factory=threading.Event)
 
     @staticmethod
     def build(ws: Workspace, **kw: Any) -> AppState:
@@ -140,6 +140,7 @@ class AppState:
         with self._lock:
             for engine in self._engines.values():
                 engine.targets_changed()
+        self._rewarm()
 
     def data_changed(self) -> None:
         """Call after an import: forget cached results and engines."""
@@ -147,6 +148,27 @@ class AppState:
         self.cache.clear()
         with self._lock:
             self._engines.clear()
+        self._rewarm()
+
+    def _rewarm(self) -> None:
+        """With :attr:`rewarm`, :meth:`warm` in a thread; one at a time: a change while it runs
+        makes it run once more (what it computed was for the data before the change)."""
+        if not self.rewarm:
+            return
+        self._warm_again.set()
+        if self._warming.is_set():
+            return
+        self._warming.set()
+
+        def run() -> None:
+            try:
+                while self._warm_again.is_set():
+                    self._warm_again.clear()
+                    self.warm()
+            finally:
+                self._warming.clear()
+
+        threading.Thread(target=run, name="sanjeh-rewarm", daemon=True).start()
 
     # -- users ----------------------------------------------------------------------------
     def user(self, name: str) -> User | None:
@@ -276,24 +298,26 @@ class AppState:
         by: list[str] | tuple[str, ...] = (),
         filters: list[str] | tuple[str, ...] = (),
         compare: str | None = None,
-    ) -> QuerySpec:
-        """Parse request parameters into a :class:`QuerySpec`; 404/422/403 errors for bad ones."""
+    ) -> Query:
+        """Parse request parameters into a :class:`Query`; 404/422/403 errors for bad ones."""
         self.kpi(kpi)
         label = parse_period(period).label if period else self.default_period()
         g = parse_grain(grain) if grain else None
         if compare in ("", "none"):
             compare = None
-        if compare is not None and compare not in COMPARES:
+        if compare is not None and compare not in COMPARISONS:
             raise InvalidQuery(
-                key="query.compare", params={"given": compare}, details={"compare": compare, "allowed": list(COMPARES)}
+                key="query.compare",
+                params={"given": compare},
+                details={"compare": compare, "allowed": list(COMPARISONS)},
             )
         pairs = tuple(parse_filter(f) for f in filters if f)
         for dim, member in pairs:
             self.check_rep_filter(user, dim, member)
         dims = tuple(dict.fromkeys(b for b in by if b))
-        return QuerySpec(kpi, label, g, dims, pairs, compare)
+        return Query(kpi, label, g, dims, pairs, compare)
 
-    def run(self, user: User, spec: QuerySpec) -> dict[str, Any]:
+    def run(self, user: User, spec: Query) -> dict[str, Any]:
         """The engine's result for ``spec`` as a dict (``Result.to_dict()``), cached."""
 
         return self.run_query(self.scope(user), spec)
@@ -374,7 +398,7 @@ class AppState:
 
         return self.cached(("forecast_months", kpi, period, today), self.scope(user), compute) or None
 
-    def explain(self, user: User, spec: QuerySpec) -> str:
+    def explain(self, user: User, spec: Query) -> str:
         def compute(engine: Any) -> str:
             return str(engine.explain(spec))
 

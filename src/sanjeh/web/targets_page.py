@@ -435,7 +435,7 @@ def _done(qp: Any, lang: str) -> str | None:
 
 
 def _audit_view(ed: Editor, a: dict[str, Any]) -> dict[str, Any]:
-    from sanjeh.web.data_pages import when_text  # one rule for a moment: the workspace's zone and calendar
+    from sanjeh.formatting import when_text  # one rule for a moment: the workspace's zone and calendar
 
     when = a.get("changed_at")
     text = when_text(when, ed.st.ws, ed.lang) if isinstance(when, dt.datetime) else ""

@@ -106,6 +106,9 @@ def card_view(card: dict[str, Any], lang: str, currency: Money) -> dict[str, Any
         "lines": spots[1:] if shows == "spotlight" else spots,
         "value": fmt_value(card.get("value"), unit, lang, currency, compact=True),
         "value_full": fmt_value(card.get("value"), unit, lang, currency),
+        "all_of": t("card.all_of", lang, dim=t_or(f"dim_plural.{card['all_of']}", lang, card["all_of"]))
+        if card.get("all_of")
+        else None,
         "target": fmt_value(card.get("target"), unit, lang, currency, compact=True) if card.get("target") else None,
         "attainment": fmt_rate(att, lang, 0) if att is not None else None,
         "attainment_pct": max(0.0, min(100.0, float(att) * 100)) if att is not None else None,
@@ -247,6 +250,9 @@ def top_members(result: dict[str, Any], kpi: Any, lang: str, *, top: int = TOP) 
         for d in dims:
             row[d] = OTHERS
             row[f"{d}_name"] = label
+        for rm in kpi.measures:  # a rate whose two counts are shown: worked out again from their sums
+            if rm.kind == "ratio" and rm.name in columns and sums.get(rm.num) is not None and sums.get(rm.den):
+                row[rm.name] = sums[rm.num] / sums[rm.den]
         value, target = sums.get(head), sums.get("target")
         if head in additive and value is not None and target:
             row["attainment"] = _ratio(value, target) if kpi.direction == "up" else _ratio(target, value)

@@ -158,7 +158,18 @@
       });
     });
   }
+  function filePickers() {
+    // the chosen files' names beside the button, in place of the browser's own words
+    document.querySelectorAll("input[data-file-pick]").forEach(function (input) {
+      var names = input.parentNode.querySelector(".file-pick-names");
+      if (!names) return;
+      input.addEventListener("change", function () {
+        var chosen = Array.prototype.map.call(input.files || [], function (f) { return f.name; });
+        names.textContent = chosen.length ? chosen.join(document.documentElement.lang === "fa" ? "، " : ", ") : names.getAttribute("data-none");
+      });
+    });
+  }
   document.addEventListener("DOMContentLoaded", function () {
-    formHelpers(); sortableTables(); memberSuggestions(); uploadProgress(); drawCharts();
+    filePickers(); formHelpers(); sortableTables(); memberSuggestions(); uploadProgress(); drawCharts();
   });
 })();

@@ -1,0 +1,103 @@
+"""The Alerts page (admins, and managers of the whole company: an alert speaks of every rep's
+numbers): the rules of ``sanjeh.toml`` in words with whether each holds now, and the alerts they
+fired, newest first, paged (``?page=N``), one rule's only with ``?rule=NAME``. "Check now" checks
+them as ``sanjeh alerts --check`` does (reports/alerts.py). Rules that cannot be read are said in
+the user's language, and the history is still shown. An unknown rule is a 404, a page that is
+not a number a 400."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from sanjeh.errors import Forbidden, NotFound, UserError
+from sanjeh.reports import alerts
+from sanjeh.reports.alert_rules import rules
+from sanjeh.web.deps import Caller, check_csrf, state_of
+from sanjeh.web.pages import _lang, _render, _url, page_caller
+
+router = APIRouter(include_in_schema=False)
+#: Alerts listed per page.
+PAGE = 50
+
+
+def _manager(request: Request) -> Caller:
+    c = page_caller(request)
+    if not c.user.can_manage or c.user.scoped:
+        raise Forbidden(key="auth.managers_alerts", details={"role": c.user.role})
+    return c
+
+
+def _page_number(text: str | None) -> int:
+    if text is None:
+        return 1
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise UserError(key="alert.page", params={"given": text[:20]}, details={"page": text[:20]})
+    return n
+
+
+def _render_alerts(request: Request, c: Caller, checked: list[alerts.Outcome] | None = None) -> Response:
+    st = state_of(request)
+    lang = _lang(request, c.user)
+    q = request.query_params
+    page = _page_number(q.get("page"))
+    chosen = q.get("rule") or None
+
+    def gather(ws: Any) -> tuple[UserError | None, list[dict[str, Any]], list[dict[str, Any]]]:
+        error = None
+        try:
+            found = rules(ws)
+        except UserError as exc:
+            found, error = [], exc
+        past = alerts.history(ws, chosen)
+        if chosen is not None and not past and chosen not in {r.name for r in found}:
+            raise NotFound(key="alert.unknown_rule", params={"rule": chosen[:100]}, details={"rule": chosen[:100]})
+        return error, alerts.rule_views(ws, found, lang), past
+
+    error, shown, past = st.call(gather)
+    pages = max(1, -(-len(past) // PAGE))
+    page = min(page, pages)
+    lang_param = q.get("lang") or ""
+
+    def page_url(n: int) -> str:
+        return _url("/alerts", [("rule", chosen or ""), ("page", str(n)), ("lang", lang_param)]) + "#alert-history"
+
+    return _render(
+        request,
+        "alerts.html",
+        c,
+        lang=lang,
+        rules=[{**r, "url": _url("/alerts", [("rule", r["name"]), ("lang", lang_param)])} for r in shown],
+        error=error.text(lang) if error is not None else None,
+        checked=alerts.summary(checked, lang) if checked is not None else None,
+        outcomes=checked or [],
+        chosen=chosen,
+        all_url=_url("/alerts", [("lang", lang_param)]),
+        history=alerts.history_views(st.ws, past[(page - 1) * PAGE : page * PAGE], lang),
+        page=page,
+        pages=pages,
+        prev_url=page_url(page - 1) if page > 1 else "",
+        next_url=page_url(page + 1) if page < pages else "",
+    )
+
+
+@router.get("/alerts")
+def alerts_page(request: Request) -> Response:
+    return _render_alerts(request, _manager(request))
+
+
+@router.post("/alerts/check")
+async def alerts_check(request: Request) -> Response:
+    c = page_caller(request)
+    await check_csrf(request, c)
+    c = _manager(request)
+    st = state_of(request)
+    checked = await run_in_threadpool(st.call, alerts.check)  # deliveries may take a while: not on the loop
+    return _render_alerts(request, c, checked)
