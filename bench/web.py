@@ -16,7 +16,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -103,11 +105,10 @@ def _concurrent(base: str, cookies: httpx.Cookies, per_client: list[list[str]]) 
     return [t for r in results for t in r]
 
 
-def measure(workspace: Path, *, clients: int = CLIENTS, cold: int = COLD) -> dict[str, Any]:
-    ensure_user(workspace)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(python_module("bench.web", "serve", str(workspace), str(port)))
+@contextmanager
+def running(command: list[str], base: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """A server process started with ``command``, once ``base``/healthz answers; stopped afterwards."""
+    server = subprocess.Popen(command, env=env)
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -119,6 +120,21 @@ def measure(workspace: Path, *, clients: int = CLIENTS, cold: int = COLD) -> dic
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the benchmark server did not start")
             time.sleep(0.1)
+        yield server
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def measure(workspace: Path, *, clients: int = CLIENTS, cold: int = COLD) -> dict[str, Any]:
+    ensure_user(workspace)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running(python_module("bench.web", "serve", str(workspace), str(port)), base) as server:
         cookies = login(base)
         periods = [f"/?period={p}" for p in _periods(cold + 1)]
         repeated, cold_pages = periods[0], periods[1:]
@@ -136,13 +152,6 @@ def measure(workspace: Path, *, clients: int = CLIENTS, cold: int = COLD) -> dic
             "warm_concurrent": _stats(warm),
             "server_peak_rss_mb": round(proc_status_mb(server.pid, "VmHWM"), 1),
         }
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def serve(workspace: str, port: int) -> None:

@@ -77,3 +77,15 @@ def test_the_why_bench_measures_its_three_cases(tmp_path: Path, monkeypatch: pyt
     for state in ("first", "warm"):
         assert set(got[state]) >= {"kpi_compared", "why_one_dimension", "why_auto", "ratio_why_one", "ratio_why_auto"}
         assert all(v > 0 for v in got[state].values())
+
+
+def test_the_forecast_bench_times_both_pages_cold_and_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.forecast import build, measure
+
+    monkeypatch.setenv("SANJEH_CACHE_DIR", str(tmp_path / "cache"))  # put back after the bench's own
+    build(tmp_path / "ws", 800)
+    got = measure(tmp_path / "ws", runs=1)
+    for page in ("kpi_page", "forecast_page"):
+        assert got[page]["first_median_ms"] > got[page]["again_median_ms"] > 0
+        assert got[page]["server_peak_rss_mb"] > 10
+    assert got["ratio_first"] > 0

@@ -36,6 +36,7 @@ KEYED = (
     "kpis/query.py",
     "kpis/pace.py",
     "kpis/forecast.py",
+    "kpis/timetowin.py",
     "kpis/why.py",
     "web/api.py",
     "web/auth.py",

@@ -44,6 +44,14 @@ def test_no_seasonal_naive_on_a_series_without_seasons() -> None:
     assert choice.model != "SeasonalNaive"  # last year's noise is a worse guess than the level
 
 
+def test_a_short_series_fits_without_warnings() -> None:
+    """A backtest origin of 16-19 months (a workspace with 24-25 months of history): AutoETS
+    discards the candidates it cannot fit, without a warning (warnings are errors here)."""
+    for n in (16, 18, 19):
+        f = predict("AutoETS", series(0, n), 3)
+        assert all(np.isfinite(v).all() for v in f.values())
+
+
 def test_the_80_percent_interval_covers_about_80_percent() -> None:
     hits, n = 0, 0
     for seed in range(8):
@@ -55,9 +63,10 @@ def test_the_80_percent_interval_covers_about_80_percent() -> None:
     assert 0.65 <= hits / n <= 0.95, hits / n
 
 
-def _monthly_orders(ws: Workspace, values: list[tuple[dt.date, float]]) -> None:
+def _monthly_orders(ws: Workspace, values: list[tuple[dt.date, float]], rep: str | None = None) -> None:
     orders = [
         {"order_id": f"O{i}", "ordered_at": f"{d.isoformat()} 10:00", "customer_id": "C1", "status": "placed"}
+        | ({"rep_id": rep} if rep else {})
         for i, (d, _) in enumerate(values)
     ]
     lines = [

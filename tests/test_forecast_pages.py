@@ -35,7 +35,7 @@ def pace_lines(html: str) -> dict[str, str]:
         kpi = re.search(r'data-kpi="([^"]+)"', card)
         line = re.search(r"<p class=\"pace small\" data-pace>(.*?)</p>", card, re.S)
         if kpi and line:
-            found[kpi.group(1)] = line.group(1)
+            found[kpi.group(1)] = re.sub(r"<[^>]+>", "", line.group(1))  # the line links to the forecast page
     return found
 
 

@@ -83,3 +83,18 @@ def test_a_reps_pipeline_is_their_own_deals(workspace: Workspace) -> None:
     pipe = weighted_pipeline(_fill(workspace).engine(rep_scope="R2"), "1403-01", as_of=AS_OF)
     assert [d.opportunity_id for d in pipe.deals] == ["Y"]
     assert pipe.closed == 2 and pipe.overall == 0.0
+
+
+def test_days_left_is_the_median_of_the_longer_cycles() -> None:
+    """remaining_days finds the longer cycles by bisection: the same as the median over a filter."""
+    import random
+    import statistics
+
+    from sanjeh.kpis.pipeline import remaining_days
+
+    rng = random.Random(18)
+    cycles = sorted(float(rng.randint(0, 200)) for _ in range(301))
+    for age in (0, 5, 57, 57.5, 120, 199, 200, 250):
+        longer = [c - age for c in cycles if c > age]
+        assert remaining_days(age, cycles) == (statistics.median(longer) if longer else None)
+    assert remaining_days(3, []) is None

@@ -327,6 +327,10 @@ def test_forecast_has_pace_forecast_and_pipeline(admin: httpx.Client) -> None:
     assert body["kpi"] == "revenue" and body["pace"]["period"] == PERIOD
     assert body["forecast"] is not None or body["forecast_error"]["code"] == "query.forecast_history"
     assert body["pipeline"]["by"] == "source" and body["pipeline"]["per_source"]
+    ttw = body["time_to_win"]  # the curves split the same way, the stale deals beside them
+    assert ttw["by"] == "source" and ttw["groups"] and ttw["overall"]["deals"] > 0
+    assert ttw["stale_after_days"] > 0 and len(ttw["stale"]) == min(ttw["stale_count"], 100)
+    assert all(r["period"] != PERIOD for r in body["track_record"]["rows"])  # a closed period: nothing kept
 
 
 def test_a_reps_forecast_covers_their_own_deals(admin: httpx.Client, rep2: httpx.Client) -> None:
@@ -335,6 +339,8 @@ def test_a_reps_forecast_covers_their_own_deals(admin: httpx.Client, rep2: httpx
     every = admin.get("/api/v1/kpis/revenue/forecast", params={"period": PERIOD}).json()["pipeline"]
     assert {d["rep"].lower() for d in mine["deals"]} <= {me["rep_id"].lower()}
     assert len(mine["deals"]) < len(every["deals"])
+    stale = rep2.get("/api/v1/kpis/revenue/forecast", params={"period": PERIOD}).json()["time_to_win"]["stale"]
+    assert stale and {d["rep"].lower() for d in stale} == {me["rep_id"].lower()}
 
 
 @pytest.mark.parametrize(

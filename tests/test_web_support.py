@@ -154,7 +154,8 @@ def shared_demo_workspace(base: Path) -> Workspace:
 def shared_demo_server(base: Path) -> Served:
     """One server of the demo workspace per test process (its result cache is shared by the modules).
 
-    The tests that use it only read data (and change the language of ``rep5``).
+    The tests that use it only read data (and change the language of ``rep5``; the forecasts the
+    pages show are kept in ``_forecasts``, kpis/track.py).
     """
     if "served" not in _DEMO:
         manager = serve(shared_demo_workspace(base))

@@ -818,15 +818,19 @@ def forecast_cmd(
     name: Annotated[str, typer.Argument(help="The KPI (see `sanjeh kpis`).")],
     period: Annotated[str | None, typer.Option(help="The period to land, e.g. 1403-Q1 or 1403.")] = None,
     measure: Annotated[str | None, typer.Option(help="An additive measure (default: the headline).")] = None,
-    by: Annotated[str | None, typer.Option(help="Split the weighted pipeline by rep | source.")] = None,
+    by: Annotated[str | None, typer.Option(help="Split the weighted pipeline and time to win by rep | source.")] = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="The day counted as today: 1403-01-15 or 2024-04-03 (default: today).")
     ] = None,
+    stale: Annotated[
+        bool, typer.Option("--stale", help="List the stale deals (open longer than most wins take).")
+    ] = False,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Where a period will land: the pace by working days, a statistical forecast with its
-    backtest error and the chance of the target, and the weighted pipeline (docs/forecast.md)."""
+    backtest error and the chance of the target, the weighted pipeline and the time to win
+    (docs/forecast.md)."""
     from sanjeh.kpis.forecast import outlook
 
     fmt = _check_format(fmt)
@@ -839,14 +843,15 @@ def forecast_cmd(
     if fmt == "json":
         _print_json(data)
     elif fmt == "csv":
-        _stdout().write(to_csv(*_forecast_csv(data)))
+        _stdout().write(to_csv(*_forecast_csv(data, stale)))
     else:
-        _render_forecast(data, ws.engine().kpi(name), lang, ws.settings.money_format)
+        _render_forecast(data, ws.engine().kpi(name), lang, ws.settings.money_format, ws.settings.calendar, stale)
     ws.close()
 
 
-def _forecast_csv(data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
-    """One row per line: the pace, each forecast month, the landing, each pipeline line."""
+def _forecast_csv(data: dict[str, Any], stale: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
+    """One row per line: the pace, each forecast month, the landing, each pipeline line and, with
+    ``stale``, each stale deal (its amount; ``target`` holds its days open)."""
     rows: list[dict[str, Any]] = []
     pc = data["pace"]
     rows.append({"section": "pace", "key": pc["period"], "value": pc["projected"], "target": pc["target"]})
@@ -870,13 +875,17 @@ def _forecast_csv(data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]
         split = "per_" + pipe.get("by", "period")
         for k, v in pipe[split].items():
             rows.append({"section": f"pipeline_{split}", "key": k, "value": v})
+    ttw = data.get("time_to_win")
+    if stale and ttw:
+        for d in ttw["stale"]:
+            rows.append({"section": "stale", "key": d["opportunity_id"], "value": d["amount"], "target": d["age_days"]})
     return rows, ["section", "key", "value", *_BANDS, "target", "chance"]
 
 
 _BANDS = ("lo80", "hi80", "lo95", "hi95")
 
 
-def _render_forecast(data: dict[str, Any], kpi: Any, lang: str, money: Any) -> None:
+def _render_forecast(data: dict[str, Any], kpi: Any, lang: str, money: Any, calendar: Any, stale: bool) -> None:
     from sanjeh.formatting import fmt_number
     from sanjeh.i18n import period_label
 
@@ -954,6 +963,52 @@ def _render_forecast(data: dict[str, Any], kpi: Any, lang: str, money: Any) -> N
         for k, x in pipe[f"per_{split}"].items():
             pt.add_row(period_label(k, lang) if split == "period" else escape(k), v(x))
         out.print(pt)
+    if data.get("time_to_win"):
+        _render_time_to_win(data["time_to_win"], lang, money, calendar, stale)
+    track = data["track_record"]["summary"]
+    if track["closed"]:
+        n, inside = fmt_number(track["closed"], lang), fmt_number(track["inside80"], lang)
+        error = fmt_value(track["mean_abs_error"], "rate", lang)
+        pace_error = fmt_value(track["pace_mean_abs_error"], "rate", lang)
+        out.print(message("forecast.track.summary", lang, n=n, inside=inside, error=error, pace_error=pace_error))
+
+
+def _render_time_to_win(ttw: dict[str, Any], lang: str, money: Any, calendar: Any, stale: bool) -> None:
+    """The time to win in one sentence and, with ``stale``, the stale deals as a table."""
+    import datetime as dt
+
+    from sanjeh.calendar import unit_of
+    from sanjeh.formatting import fmt_number
+    from sanjeh.i18n import member_label, period_label
+
+    out = _out()
+    c, days = ttw["overall"], ttw["stale_after_days"]
+    counts = {k: fmt_number(c[f"{k}_deals"], lang) for k in ("won", "lost", "open")}
+    counts["deals"] = fmt_number(c["deals"], lang)
+    if days is None:
+        out.print(message("forecast.cli_ttw_none", lang, **counts))
+        return
+    amount = fmt_value(ttw["stale_amount"], "money", lang, money)
+    share = fmt_value(ttw["share"], "rate", lang)
+    n = fmt_number(ttw["stale_count"], lang)
+    out.print(message("forecast.cli_ttw", lang, share=share, days=fmt_number(days, lang), n=n, amount=amount, **counts))
+    if not stale or not ttw["stale"]:
+        return
+    t = Table(title=message("forecast.cli_stale", lang, days=fmt_number(days, lang)))
+    keys = ("forecast.col.deal", "dim.rep", "forecast.stage", "forecast.col.amount", "forecast.col.created")
+    for i, key in enumerate((*keys, "forecast.col.age")):
+        t.add_column(message(key, lang), justify="right" if i in (3, 5) else "left")
+    for d in ttw["stale"]:
+        created = unit_of(dt.date.fromisoformat(d["created"]), calendar, "day").label
+        t.add_row(
+            escape(d["opportunity_id"]),
+            escape(d["rep"]),
+            escape(member_label("stage", d["stage"], None, lang)),
+            fmt_value(d["amount"], "money", lang, money),
+            period_label(created, lang),
+            fmt_value(d["age_days"], "days", lang),
+        )
+    out.print(t)
 
 
 @app.command()

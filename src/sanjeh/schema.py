@@ -439,6 +439,21 @@ SYSTEM_TABLES: dict[str, dict[str, str]] = {
         "new_target": "float64",
         "via": "string",  # editor | api | copy | spread
     },
+    "_forecasts": {  # the forecasts the dashboard showed (kpis/track.py): its track record
+        "kpi": "string",
+        "measure": "string",
+        "period": "string",
+        "scope": "string",  # whose rows: "*" everyone's, else the rep ids, comma-separated
+        "made_on": "date",
+        "value": "float64",  # where the period was forecast to land (the mean)
+        "lo80": "float64",
+        "hi80": "float64",
+        "target": "float64",
+        "chance": "float64",  # of reaching the target
+        "model": "string",
+        "mase": "float64",  # the model's backtest error
+        "pace": "float64",  # where the pace said the period would land, the same day
+    },
 }
 #: System tables' unique keys (a unique index each): two writers cannot both insert one key.
 SYSTEM_UNIQUE: dict[str, tuple[str, ...]] = {

@@ -43,7 +43,13 @@ _ARROW_TYPES = {
 }
 
 #: SQL types (DuckDB and PostgreSQL agree) of the storage types, for columns added to a system table.
-_SQL_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "float64": "DOUBLE PRECISION", "timestamp": "TIMESTAMP"}
+_SQL_TYPES = {
+    "string": "VARCHAR",
+    "int64": "BIGINT",
+    "float64": "DOUBLE PRECISION",
+    "timestamp": "TIMESTAMP",
+    "date": "DATE",
+}
 
 
 def _q(name: str) -> str:

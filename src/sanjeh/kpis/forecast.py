@@ -57,7 +57,11 @@ def _model(name: str) -> Any:
 
 def predict(name: str, y: np.ndarray, h: int) -> dict[str, np.ndarray]:
     """``mean``, ``lo-80``, ``hi-80``, ``lo-95``, ``hi-95`` of model ``name`` fitted on ``y``."""
-    got = _model(name).forecast(y=np.asarray(y, dtype=float), h=h, level=list(LEVELS))
+    # AutoETS tries candidate models that a short series cannot fit (more parameters than points:
+    # a division by zero in their variance); it discards them, but numpy warns, which would fail a
+    # backtest origin of 16-19 months under warnings-as-errors. The chosen fit is finite.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        got = _model(name).forecast(y=np.asarray(y, dtype=float), h=h, level=list(LEVELS))
     return {k: np.asarray(v, dtype=float) for k, v in got.items()}
 
 
@@ -188,9 +192,6 @@ def _months_between(a: Unit, b: Unit) -> int:
     return (b.year * 12 + b.number) - (a.year * 12 + a.number)
 
 
-BY = ("rep", "source")
-
-
 def outlook(
     engine: Engine,
     kpi_name: str,
@@ -199,21 +200,26 @@ def outlook(
     measure: str | None = None,
     by: str | None = None,
     as_of: dt.date | None = None,
+    keep: bool = False,
 ) -> dict[str, Any]:
-    """The three views side by side, for the surfaces: ``pace``, ``forecast`` (or, with too little
-    history, ``forecast_error`` in fa and en and no forecast) and the weighted ``pipeline`` (a
-    money measure only: the deals' amounts are money), split ``by`` rep or source when asked."""
+    """The views side by side, for the surfaces: ``pace``, ``forecast`` (or, with too little
+    history, ``forecast_error`` in fa and en and no forecast), for a money measure the deals'
+    views — the weighted ``pipeline`` and ``time_to_win`` with the stale deals (kpis/timetowin.py),
+    split ``by`` rep or source when asked — and the ``track_record`` of the forecasts stored
+    before (kpis/track.py). ``keep``: store this forecast in the track record (the dashboard's)."""
     from sanjeh.kpis.pipeline import weighted_pipeline
+    from sanjeh.kpis.timetowin import check_by, time_to_win
+    from sanjeh.kpis.track import record, track_record
 
-    if by is not None and by not in BY:
-        raise InvalidQuery(
-            key="query.forecast_by", params={"given": by, "allowed": list(BY)}, details={"by": by, "allowed": list(BY)}
-        )
+    check_by(by)
     pc = pace(engine, kpi_name, period, measure=measure, as_of=as_of)
     out: dict[str, Any] = {"kpi": pc.kpi.name, "measure": pc.measure.name, "unit": pc.measure.unit}
     out["pace"] = pc.to_dict()
     try:
-        out["forecast"] = forecast(engine, kpi_name, period, measure=pc.measure.name, as_of=pc.as_of).to_dict()
+        f = forecast(engine, kpi_name, period, measure=pc.measure.name, as_of=pc.as_of)
+        out["forecast"] = f.to_dict()
+        if keep:
+            record(engine, f)
     except InvalidQuery as e:
         if e.key != "query.forecast_history":
             raise
@@ -224,4 +230,6 @@ def outlook(
         if by is not None:
             pipe["by"] = by
         out["pipeline"] = pipe
+        out["time_to_win"] = time_to_win(engine, by=by, as_of=pc.as_of).to_dict()
+    out["track_record"] = track_record(engine, pc.kpi.name, pc.measure.name, as_of=pc.as_of).to_dict()
     return out

@@ -23,11 +23,13 @@ The deals are the engine's: a rep's engine sees only the rep's deals.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
-import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import ibis
 
 from sanjeh.calendar import Period, parse_period, unit_of
 
@@ -122,70 +124,88 @@ class Pipeline:
         }
 
 
-def stage_rates(closed: list[tuple[str, bool]], prior: float = PRIOR) -> tuple[float | None, dict[str, StageRate]]:
-    """The overall win rate and each stage's shrunk rate from ``(stage, won)`` of closed deals."""
+def stage_rates(counts: dict[str, tuple[int, int]], prior: float = PRIOR) -> tuple[float | None, dict[str, StageRate]]:
+    """The overall win rate and each stage's shrunk rate from the ``(won, lost)`` closed deals of
+    each stage."""
+    won, closed = sum(w for w, _ in counts.values()), sum(w + lo for w, lo in counts.values())
     if not closed:
         return None, {}
-    overall = sum(1 for _, w in closed if w) / len(closed)
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for stage, w in closed:
-        counts[stage][0 if w else 1] += 1
-    rates = {
-        s: StageRate(s, won, lost, (won + prior * overall) / (won + lost + prior)) for s, (won, lost) in counts.items()
-    }
+    overall = won / closed
+    rates = {s: StageRate(s, w, lo, (w + prior * overall) / (w + lo + prior)) for s, (w, lo) in counts.items()}
     return overall, rates
 
 
 def remaining_days(age: float, cycles: list[float]) -> float | None:
-    """Median days left for a deal ``age`` days old, from won deals' cycles; None when no won
-    deal took longer (the deal is stale)."""
-    longer = [c - age for c in cycles if c > age]
-    return float(statistics.median(longer)) if longer else None
+    """Median days left for a deal ``age`` days old, from won deals' cycles (sorted ascending):
+    the median of ``cycle − age`` over the cycles longer than ``age`` — a sorted suffix, so its
+    middle, found by bisection (an open deal costs a look-up, not a pass over every won deal);
+    None when no won deal took longer (the deal is stale)."""
+    first = bisect.bisect_right(cycles, age)
+    n = len(cycles) - first
+    if n == 0:
+        return None
+    mid = first + n // 2
+    median = cycles[mid] if n % 2 else (cycles[mid - 1] + cycles[mid]) / 2
+    return float(median - age)
 
 
 def weighted_pipeline(engine: Engine, period: str, *, as_of: dt.date | None = None, prior: float = PRIOR) -> Pipeline:
-    """The engine's (so the user's scope's) open deals as of ``as_of`` (default: today), weighted."""
+    """The engine's (so the user's scope's) open deals as of ``as_of`` (default: today), weighted.
+    The warehouse counts the closed deals by stage and lists the won deals' cycles and the open
+    deals; only the open deals come back one by one."""
     p = parse_period(period)
     day = as_of or engine.ws.today()
     o = engine._sources().opportunities_x()
-    got = o.select("opportunity_id", "status", "stage", "amount", "rep", "source", "created_day", "closed_day")
-    rows = got.to_pyarrow().to_pylist()
-    closed: list[tuple[str, bool]] = []
-    cycles: list[float] = []
-    for r in rows:
-        if r["status"] in ("won", "lost") and r["closed_day"] is not None and r["closed_day"] <= day:
-            closed.append((str(r["stage"]), r["status"] == "won"))
-            if r["status"] == "won" and r["created_day"] is not None:
-                cycles.append(float((r["closed_day"] - r["created_day"]).days))
-    cycles.sort()
-    overall, rates = stage_rates(closed, prior)
+    o = o.filter(o.created_day.notnull() & (o.created_day <= day))
+    closed = o.filter(o.status.isin(("won", "lost")) & o.closed_day.notnull() & (o.closed_day <= day))
+    won = closed.status == "won"
+    by_stage = closed.group_by("stage").aggregate(won=ibis.ifelse(won, 1, 0).sum(), lost=ibis.ifelse(won, 0, 1).sum())
+    counts = {str(r["stage"]): (int(r["won"]), int(r["lost"])) for r in by_stage.to_pyarrow().to_pylist()}
+    wins = closed.filter(won)
+    cycles = sorted(
+        float(d)
+        for d in wins.select(d=wins.closed_day.delta(wins.created_day, unit="day")).to_pyarrow()["d"].to_pylist()
+    )
+    overall, rates = stage_rates(counts, prior)
+    if overall is None:
+        return Pipeline(p, day, None, 0, [], [], cycles)
+    # open on the as-of day: still open, or closed since (then its stage on that day is not known:
+    # the table keeps only its closing stage, so it counts as stage "unknown" at the overall rate)
+    still = o.filter((o.status == "open") | (o.closed_day > day))
+    stage = ibis.ifelse(still.status == "open", still.stage, ibis.literal(UNKNOWN_STAGE))
+    rows = still.select(
+        "opportunity_id",
+        "rep",
+        "source",
+        "amount",
+        stage=stage,
+        age=ibis.literal(day).delta(still.created_day, unit="day"),
+    )
     kind = p.unit_kind
+    labels: dict[dt.date, str] = {}
     deals: list[OpenDeal] = []
-    for r in rows:
-        still_open = r["status"] == "open" or (r["closed_day"] is not None and r["closed_day"] > day)
-        if not still_open or r["created_day"] is None or r["created_day"] > day or overall is None:
-            continue
-        # a deal closed since the as-of day carries its closing stage: its stage then is unknown
-        stage = str(r["stage"]) if r["status"] == "open" else UNKNOWN_STAGE
-        rate = rates.get(stage) if stage != UNKNOWN_STAGE else None
-        prob = rate.probability if rate else overall
-        age = (day - r["created_day"]).days
+    for r in rows.to_pyarrow().to_pylist():
+        rate = rates.get(r["stage"]) if r["stage"] != UNKNOWN_STAGE else None
+        age = int(r["age"])
         left = remaining_days(age, cycles)
         close = day + dt.timedelta(days=round(left)) if left is not None else day
+        if close not in labels:
+            labels[close] = unit_of(close, p.calendar, kind).label
         deals.append(
             OpenDeal(
                 str(r["opportunity_id"]),
                 str(r["rep"]),
                 str(r["source"]),
-                stage,
+                str(r["stage"]),
                 float(r["amount"] or 0.0),
                 age,
-                prob,
+                rate.probability if rate else overall,
                 close,
-                unit_of(close, p.calendar, kind).label,
+                labels[close],
                 left is None,
             )
         )
     open_stages = {d.stage for d in deals}
-    stages = [rates.get(s) or StageRate(s, 0, 0, overall or 0.0) for s in sorted(open_stages)]
-    return Pipeline(p, day, overall, len(closed), stages, deals, cycles)
+    stages = [rates.get(s) or StageRate(s, 0, 0, overall) for s in sorted(open_stages)]
+    closed_deals = sum(w + lo for w, lo in counts.values())
+    return Pipeline(p, day, overall, closed_deals, stages, deals, cycles)

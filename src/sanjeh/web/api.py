@@ -178,11 +178,12 @@ def kpi_forecast(
     c: CallerDep,
     period: Annotated[str | None, Query(description="e.g. 1403-Q1 (default: the current quarter)")] = None,
     measure: Annotated[str | None, Query(description="an additive measure (default: the headline)")] = None,
-    by: Annotated[str | None, Query(description="split the weighted pipeline by rep or source")] = None,
+    by: Annotated[str | None, Query(description="split the weighted pipeline and time to win by rep or source")] = None,
 ) -> dict[str, Any]:
     """Where the period will land: pace by working days, a statistical forecast with its backtest
-    error and the chance of the target, and the weighted pipeline (docs/forecast.md). A rep's
-    answer covers their own deals and rows only."""
+    error and the chance of the target, the weighted pipeline, the time to win with the stale
+    deals, and the track record of the forecasts kept (docs/forecast.md). A rep's answer covers
+    their own deals and rows only."""
     return state_of(request).forecast(c.user, name, period, measure, by.strip().lower() if by else None)
 
 

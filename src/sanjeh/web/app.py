@@ -160,6 +160,7 @@ def create_app(
         api_targets,
         api_users,
         data_pages,
+        forecast_page,
         pages,
         rows_page,
         schedules_page,
@@ -222,6 +223,7 @@ def create_app(
     app.include_router(wizard.router)
     app.include_router(targets_page.router)
     app.include_router(rows_page.router)
+    app.include_router(forecast_page.router)
     app.include_router(users_page.router)
     app.include_router(alerts_router)
     app.include_router(schedules_page.router)

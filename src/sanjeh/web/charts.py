@@ -310,50 +310,61 @@ def build_chart(
 
 
 FORECAST_BAND = "rgba(31, 111, 139, 0.18)"  # PALETTE[0], light
+FORECAST_BAND_95 = "rgba(31, 111, 139, 0.09)"  # lighter: the wider band
 
 
 def forecast_traces(
-    forecast: dict[str, Any], lang: str, fmt: Callable[[Any], str], drawn: Sequence[str] = ()
+    forecast: dict[str, Any],
+    lang: str,
+    fmt: Callable[[Any], str],
+    drawn: Sequence[str] = (),
+    levels: Sequence[int] = (80,),
 ) -> list[dict[str, Any]]:
-    """The forecast's months: the 80 % interval's low edge (no line, no legend), its high edge
-    filled down to it (``fill="tonexty"``: the band) and the mean as a dashed line, which starts at
-    the last complete month's value when that month is ``drawn`` (so it continues the line)."""
+    """The forecast's months: for each interval of ``levels`` (the widest first), its low edge
+    (no line, no legend) and its high edge filled down to it (``fill="tonexty"``: the band); then
+    the mean as a dashed line, which starts at the last complete month's value when that month is
+    ``drawn`` (so it continues the line)."""
     months = forecast.get("months") or []
     if not months:
         return []
     xs = [period_label(m["month"], lang) for m in months]
-    lo, hi = [m["lo80"] for m in months], [m["hi80"] for m in months]
-    band = t("forecast.chart_band", lang)
     history = forecast.get("history") or []
     xm, ym = list(xs), [m["mean"] for m in months]
     if history and period_label(history[-1]["month"], lang) in drawn:
         xm.insert(0, period_label(history[-1]["month"], lang))
         ym.insert(0, history[-1]["value"])
-    return [
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": band,
-            "legendgroup": "forecast-band",
-            "showlegend": False,
-            "x": xs,
-            "y": lo,
-            "line": {"width": 0, "color": PALETTE[0]},
-            "hoverinfo": "skip",
-        },
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": band,
-            "legendgroup": "forecast-band",
-            "x": xs,
-            "y": hi,
-            "fill": "tonexty",
-            "fillcolor": FORECAST_BAND,
-            "line": {"width": 0, "color": PALETTE[0]},
-            "text": [f"{fmt(a)} – {fmt(b)}" for a, b in zip(lo, hi, strict=True)],
-            "hovertemplate": "%{x}: %{text}<extra>%{fullData.name}</extra>",
-        },
+    traces: list[dict[str, Any]] = []
+    for level in sorted(levels, reverse=True):
+        lo, hi = [m[f"lo{level}"] for m in months], [m[f"hi{level}"] for m in months]
+        band = t("forecast.chart_band" if level == 80 else f"forecast.chart_band_{level}", lang)
+        group = "forecast-band" if level == 80 else f"forecast-band-{level}"
+        traces += [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": band,
+                "legendgroup": group,
+                "showlegend": False,
+                "x": xs,
+                "y": lo,
+                "line": {"width": 0, "color": PALETTE[0]},
+                "hoverinfo": "skip",
+            },
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": band,
+                "legendgroup": group,
+                "x": xs,
+                "y": hi,
+                "fill": "tonexty",
+                "fillcolor": FORECAST_BAND if level == 80 else FORECAST_BAND_95,
+                "line": {"width": 0, "color": PALETTE[0]},
+                "text": [f"{fmt(a)} – {fmt(b)}" for a, b in zip(lo, hi, strict=True)],
+                "hovertemplate": "%{x}: %{text}<extra>%{fullData.name}</extra>",
+            },
+        ]
+    traces.append(
         {
             "type": "scatter",
             "mode": "lines+markers",
@@ -364,8 +375,123 @@ def forecast_traces(
             "hovertemplate": "%{x}: %{text}<extra>%{fullData.name}</extra>",
             "line": {"dash": "dash", "width": 2, "color": PALETTE[0]},
             "marker": {"size": 5, "color": PALETTE[0]},
-        },
+        }
+    )
+    return traces
+
+
+#: Months of history the forecast page's chart draws before the forecast.
+HISTORY_MONTHS = 24
+
+
+def forecast_chart(
+    forecast: dict[str, Any], unit: str, lang: str, *, currency: str | Money = "IRR"
+) -> dict[str, Any] | None:
+    """The forecast page's chart: the last :data:`HISTORY_MONTHS` complete months, then the
+    forecast's months inside their 95 % and 80 % bands (kpis/forecast.py ``Forecast.to_dict()``)."""
+    history = (forecast.get("history") or [])[-HISTORY_MONTHS:]
+    if not history and not forecast.get("months"):
+        return None
+
+    def fmt(v: Any) -> str:
+        return fmt_value(v, unit, lang, currency)
+
+    xs = [period_label(h["month"], lang) for h in history]
+    ys = [h["value"] for h in history]
+    traces: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": t("forecast.chart_history", lang),
+            "x": xs,
+            "y": ys,
+            "text": [fmt(v) for v in ys],
+            "hovertemplate": "%{x}: %{text}<extra>%{fullData.name}</extra>",
+            "line": {"width": 2, "color": PALETTE[1]},
+            "marker": {"size": 5, "color": PALETTE[1]},
+        }
     ]
+    traces += forecast_traces(forecast, lang, fmt, xs, levels=(80, 95))
+    layout = _base_layout(lang, unit, [v for tr in traces for v in tr["y"]])
+    layout["showlegend"] = True
+    return {"data": traces, "layout": layout}
+
+
+def time_to_win_chart(ttw: dict[str, Any], lang: str, names: dict[str, str]) -> dict[str, Any] | None:
+    """The share of deals won within each number of days (kpis/timetowin.py, Aalen–Johansen: lost
+    deals compete), one step line for every deal in the scope and one per member of the split
+    (``names``: a member's name for people), and a dashed line on the stale threshold."""
+    curves = [ttw["overall"], *(ttw.get("groups") or [])]
+    if not ttw["overall"].get("days"):
+        return None
+    traces = []
+    top = 1
+    for i, c in enumerate(curves):
+        days, won = list(c["days"]), list(c["won"])
+        if not days:
+            continue
+        if days[0] > 0:  # every curve starts at nothing won on day 0
+            days, won = [0, *days], [0.0, *won]
+        top = max(top, days[-1])
+        member = c.get("member")
+        name = t("forecast.ttw_all", lang) if member is None else label(names.get(str(member), str(member)))
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": name,
+                "x": days,
+                "y": won,
+                "text": [
+                    t("forecast.ttw_hover", lang, days=fmt_number(d, lang), share=fmt_rate(w, lang))
+                    for d, w in zip(days, won, strict=True)
+                ],
+                "hovertemplate": "%{text}<extra>%{fullData.name}</extra>",
+                "line": {"shape": "hv", "width": 3 if i == 0 else 1.5, "color": PALETTE[i % len(PALETTE)]},
+            }
+        )
+    layout = _base_layout(lang, "rate", [0.0, *(w for tr in traces for w in tr["y"])])
+    # the days that matter: until 99 % of the wins (a long flat tail says nothing), past the threshold
+    stale = ttw.get("stale_after_days")
+    won = ttw["overall"]["won"]
+    most = next((d for d, w in zip(ttw["overall"]["days"], won, strict=True) if w >= 0.99 * won[-1]), top)
+    right = min(top, max(most, 1.5 * (stale or 0))) * 1.05
+    ticks = [x for x in nice_ticks(0, right) if x <= right]
+    layout["xaxis"] = {
+        "type": "linear",
+        "tickvals": ticks,
+        "ticktext": [fmt_number(x, lang) for x in ticks],
+        "title": {"text": t("forecast.ttw_axis", lang)},
+        "range": [right, 0] if lang == "fa" else [0, right],
+        "fixedrange": True,
+        "automargin": True,
+        "gridcolor": "#e5e8eb",
+    }
+    if stale is not None:
+        layout["shapes"] = [
+            {
+                "type": "line",
+                "x0": stale,
+                "x1": stale,
+                "yref": "paper",
+                "y0": 0,
+                "y1": 1,
+                "line": {"dash": "dash", "width": 1.5, "color": PALETTE[3]},
+            }
+        ]
+        layout["annotations"] = [
+            {
+                "x": stale,
+                "yref": "paper",
+                "y": 1,
+                "yanchor": "bottom",
+                "showarrow": False,
+                "text": _rtl(t("forecast.ttw_stale_line", lang, days=fmt_number(stale, lang)), lang),
+                "font": {"color": PALETTE[3], "size": 12},
+            }
+        ]
+    layout["showlegend"] = len(traces) > 1
+    return {"data": traces, "layout": layout}
 
 
 def _unique(labels: list[str], rows: list[dict[str, Any]], dim: str | None) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -196,10 +197,16 @@ def _calendar(request: Request, st: AppState) -> str:
     return cal if cal in ("jalali", "gregorian") else st.ws.settings.calendar
 
 
-def _period_param(request: Request, st: AppState, lang: str = "en", errors: dict[str, str] | None = None) -> str:
-    """The asked period, else the latest complete month (in the asked calendar). With ``errors``,
-    a period that cannot be read is reported there (the page shows it beside the period box and
-    falls back to the default) instead of failing the page."""
+def _period_param(
+    request: Request,
+    st: AppState,
+    lang: str = "en",
+    errors: dict[str, str] | None = None,
+    default: Callable[[Any], str] | None = None,
+) -> str:
+    """The asked period, else ``default(calendar)`` — the latest complete month unless told — in
+    the asked calendar. With ``errors``, a period that cannot be read is reported there (the page
+    shows it beside the period box and falls back to the default) instead of failing the page."""
     asked = request.query_params.get("period")
     if asked:
         try:
@@ -210,7 +217,7 @@ def _period_param(request: Request, st: AppState, lang: str = "en", errors: dict
             errors["period"] = exc.text(lang)
             errors["period_typed"] = asked
     cal: Any = _calendar(request, st)
-    return st.default_period(cal)
+    return default(cal) if default is not None else st.default_period(cal)
 
 
 def _kpi_view(k: Any, lang: str) -> dict[str, Any]:
@@ -363,8 +370,11 @@ def scorecard_page(request: Request) -> Response:
 
 
 def _card(st: AppState, c: Caller, card: dict[str, Any], label: str, lang: str, cur: Money) -> dict[str, Any]:
+    from sanjeh.web.forecast_page import forecast_url  # the forecast page imports this module
+
     view = views.card_view(card, lang, cur)
     view["pace"] = _pace_line(st, c, card, label, lang)
+    view["forecast_url"] = forecast_url(str(card.get("kpi")), label)
     return view
 
 
@@ -497,7 +507,22 @@ def kpi_page(request: Request, name: str) -> Response:
         summary=_view_summary(spec, lang),
         drill_rows=drill_links(k, spec, shown, lang_param, lang),
         why=None if note and note["status"] in ("no_data", "outside") else _why_view(st, c, k, spec, lang, cur),
+        forecast_link=_forecast_link(st, k, spec, lang_param),
     )
+
+
+def _forecast_link(st: AppState, k: Any, spec: Query, lang_param: str | None) -> str | None:
+    """The forecast page of a KPI whose headline adds up over time: of the page's period while it
+    runs (or is to come), else of the current quarter."""
+    from sanjeh.kpis.targeting import rollup_of
+    from sanjeh.web.forecast_page import forecast_url
+
+    if rollup_of(k.headline_measure) != "sum":
+        return None
+    p = parse_period(spec.period)
+    today = st.ws.today()
+    label = p.label if p.end >= today else current_unit(today, p.calendar, "quarter").label
+    return forecast_url(k.name, label, lang_param)
 
 
 #: the KPI pages whose monthly trend shows the forecast's next months (docs/forecast.md)

@@ -344,8 +344,9 @@ class AppState:
         return self.cached(("why", q), self.scope(user), lambda e: dict(e.why(q).to_dict()))
 
     def forecast(self, user: User, kpi: str, period: str | None, measure: str | None, by: str | None) -> dict[str, Any]:
-        """Pace, forecast and weighted pipeline (kpis/forecast.py ``outlook``) over the user's own
-        deals and rows, cached per day of the clock; default period: the current quarter."""
+        """Pace, forecast, weighted pipeline, time to win and track record (kpis/forecast.py
+        ``outlook``) over the user's own deals and rows, cached per day of the clock; default
+        period: the current quarter. The forecast is stored in the track record (kpis/track.py)."""
         from sanjeh.calendar import current_unit
         from sanjeh.kpis.forecast import outlook
 
@@ -354,7 +355,9 @@ class AppState:
             parse_period(period).label if period else current_unit(today, self.ws.settings.calendar, "quarter").label
         )
         key = ("forecast", kpi, label, measure, by, today)
-        return self.cached(key, self.scope(user), lambda e: outlook(e, kpi, label, measure=measure, by=by))
+        return self.cached(
+            key, self.scope(user), lambda e: outlook(e, kpi, label, measure=measure, by=by, as_of=today, keep=True)
+        )
 
     def pace(self, user: User, kpi: str, period: str) -> dict[str, Any] | None:
         """The pace of ``kpi``'s headline in ``period`` as of the clock's day (kpis/pace.py), over
@@ -375,15 +378,19 @@ class AppState:
 
     def forecast_months(self, user: User, kpi: str, period: str) -> dict[str, Any] | None:
         """The statistical forecast (kpis/forecast.py) of ``kpi``'s headline for the months of
-        ``period`` after the last complete one, over the user's own rows, cached per day; None with
-        too little history or a headline that does not add up over time."""
+        ``period`` after the last complete one, over the user's own rows, cached per day (and stored
+        in the track record, kpis/track.py); None with too little history or a headline that does
+        not add up over time."""
         from sanjeh.kpis.forecast import forecast
+        from sanjeh.kpis.track import record
 
         today = self.ws.today()
 
         def compute(engine: Any) -> dict[str, Any]:
             try:
-                return forecast(engine, kpi, period, as_of=today).to_dict()
+                f = forecast(engine, kpi, period, as_of=today)
+                record(engine, f)
+                return f.to_dict()
             except InvalidQuery as exc:
                 if exc.key not in ("query.forecast_history", "query.forecast_not_additive"):
                     raise
