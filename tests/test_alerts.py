@@ -228,7 +228,8 @@ def test_a_change_is_read_in_points_for_a_rate_and_relatively_for_an_amount(ws: 
         {"name": "win-rate-fall", "kind": "change", "kpi": "win_rate", "threshold": "-10pp", "lang": "en"},
         {"name": "win-rate-year", "kind": "change", "kpi": "win_rate", "threshold": "-10pp", "against": "year_ago"},
     )
-    done = _by_rule(alerts.check(ws, NOW, retry=ONCE))
+    outcomes = alerts.check(ws, NOW, retry=ONCE)
+    done = _by_rule(outcomes)
     assert {r: o.status for r, o in done.items()} == {
         "revenue-fall": "fired",
         "revenue-rise": "quiet",
@@ -236,6 +237,10 @@ def test_a_change_is_read_in_points_for_a_rate_and_relatively_for_an_amount(ws: 
         "win-rate-fall": "fired",
         "win-rate-year": "unknown",  # nothing a year before
     }
+    # "Check now" says which rules could not be told, not that all is quiet
+    assert alerts.summary(outcomes, "en") == (
+        "Checked 5 rules: 2 fired, 0 cleared. 1 could not be told: their period has no data or no target yet."
+    )
     assert done["revenue-fall"].message.startswith(
         "Revenue in Dey 1403 fell 40% against Azar 1403 (from 1K IRR to 600 IRR); "
         "the alert is for a fall of 30% or more."

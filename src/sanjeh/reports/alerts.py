@@ -491,7 +491,11 @@ def _moment(t: dt.datetime | None, ws: Any, lang: str) -> str:
 def summary(outcomes: list[Outcome], lang: str) -> str:
     """A check in one sentence: «۳ قاعده بررسی شد: ۱ هشدار تازه، ۰ برطرف‌شده.»"""
     n = {s: formatting.fmt_number(sum(o.status == s for o in outcomes), lang) for s in ("fired", "cleared")}
-    return t("alerts.checked", lang, n=formatting.fmt_number(len(outcomes), lang), **n)
+    said = t("alerts.checked", lang, n=formatting.fmt_number(len(outcomes), lang), **n)
+    untold = sum(o.status == "unknown" for o in outcomes)  # quiet is not the same as cannot tell
+    if untold:
+        said += " " + t("alerts.checked_unknown", lang, n=formatting.fmt_number(untold, lang))
+    return said
 
 
 def rule_views(ws: Any, found: list[Rule], lang: str) -> list[dict[str, Any]]:
