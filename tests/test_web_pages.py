@@ -207,6 +207,8 @@ def test_a_bad_control_is_said_next_to_it_and_the_page_stays(served: Served) -> 
         r = c.get("/kpi/revenue", params={"period": PERIOD, "by": "colour"})
         assert r.status_code == 422
         assert 'id="by-error"' in r.text and "تفکیک" in r.text
+        r = c.get("/kpi/sales_by_product", params={"period": PERIOD, "by": "category"})  # no split to pick from
+        assert r.status_code == 422 and 'id="by-error"' in r.text
         r = c.get("/kpi/sales_by_region", params={"period": PERIOD, "filter": "region:Atlantis", "lang": "en"})
         assert r.status_code == 422
         assert 'id="filter-error"' in r.text and "no region &#39;Atlantis&#39; in the data" in r.text
