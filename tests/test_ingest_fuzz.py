@@ -113,9 +113,8 @@ def cases(draw: st.DrawFn) -> Case:
     delim = draw(st.sampled_from([",", ";", "\t"]))
     out = io.StringIO()
     quoting = draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
-    csv.writer(out, delimiter=delim, quoting=quoting, lineterminator=draw(st.sampled_from(["\n", "\r\n"]))).writerows(
-        [names, *rows]
-    )
+    ending = draw(st.sampled_from(["\n", "\r\n"]))
+    csv.writer(out, delimiter=delim, quoting=quoting, lineterminator=ending).writerows([names, *rows])
     text = out.getvalue()
     encoding = draw(st.sampled_from(ENCODINGS))
     try:
@@ -123,6 +122,10 @@ def cases(draw: st.DrawFn) -> Case:
     except UnicodeEncodeError:
         data = text.encode("utf-8")
     records: int | None = len(rows)  # the writer quotes a lone empty field (""): no line is blank
+    if ending == "\n" and quoting == csv.QUOTE_MINIMAL and any("\r" in str(c) for r in rows for c in r):
+        # the writer leaves a lone CR unquoted when the lines end in LF alone: a reader may take it
+        # for a line break (as RFC 4180 readers do), so the file's count of records is not known
+        records = None
     if kind == "bytes":  # random damage: bytes replaced, inserted, or the file cut short
         raw = bytearray(data)
         for _ in range(draw(st.integers(1, 4))):  # sometimes a NUL among them
