@@ -176,7 +176,7 @@ def run_job(
     results: dict[str, str] = {}
     try:
         with lock():
-            report = gather(ws, period, job.kpis, job.lang)
+            report = gather(ws, period, job.kpis, job.lang, formats=job.formats)
         lang = normalize_lang(report.lang)
         with tempfile.TemporaryDirectory(prefix="sanjeh-report-") as tmp:
             files = [
