@@ -10,12 +10,15 @@ clients, and one repeated view from a single client.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import socket
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -103,11 +106,16 @@ def _concurrent(base: str, cookies: httpx.Cookies, per_client: list[list[str]]) 
     return [t for r in results for t in r]
 
 
-def measure(workspace: Path, *, clients: int = CLIENTS, cold: int = COLD) -> dict[str, Any]:
-    ensure_user(workspace)
+@contextlib.contextmanager
+def server(workspace: Path, *, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``python -m bench.web serve WORKSPACE PORT`` on a free port, started and answering ``/healthz``:
+    yields its base URL and process, and stops it on leaving. ``env`` is added to this environment."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(python_module("bench.web", "serve", str(workspace), str(port)))
+    proc = subprocess.Popen(
+        python_module("bench.web", "serve", str(workspace), str(port)),
+        env={**os.environ, **env} if env else None,
+    )
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -116,9 +124,22 @@ def measure(workspace: Path, *, clients: int = CLIENTS, cold: int = COLD) -> dic
                     break
             except httpx.HTTPError:
                 pass
-            if server.poll() is not None or time.monotonic() > deadline:
+            if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the benchmark server did not start")
             time.sleep(0.1)
+        yield base, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def measure(workspace: Path, *, clients: int = CLIENTS, cold: int = COLD) -> dict[str, Any]:
+    ensure_user(workspace)
+    with server(workspace) as (base, proc):
         cookies = login(base)
         periods = [f"/?period={p}" for p in _periods(cold + 1)]
         repeated, cold_pages = periods[0], periods[1:]
@@ -134,15 +155,8 @@ def measure(workspace: Path, *, clients: int = CLIENTS, cold: int = COLD) -> dic
             "repeated_view": _stats(again),
             "cold_concurrent": _stats(cold_ts) if cold_ts else None,
             "warm_concurrent": _stats(warm),
-            "server_peak_rss_mb": round(proc_status_mb(server.pid, "VmHWM"), 1),
+            "server_peak_rss_mb": round(proc_status_mb(proc.pid, "VmHWM"), 1),
         }
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def serve(workspace: str, port: int) -> None:

@@ -77,3 +77,30 @@ def test_the_why_bench_measures_its_three_cases(tmp_path: Path, monkeypatch: pyt
     for state in ("first", "warm"):
         assert set(got[state]) >= {"kpi_compared", "why_one_dimension", "why_auto", "ratio_why_one", "ratio_why_auto"}
         assert all(v > 0 for v in got[state].values())
+
+
+def test_the_reports_bench_measures_its_four_cases_in_each_round(tmp_path: Path) -> None:
+    from bench.reports import measure
+
+    from sanjeh.demo import iter_demo_tables
+    from sanjeh.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "ws")
+    with ws.warehouse.transaction():
+        for name, chunk in iter_demo_tables(orders=300):
+            ws.warehouse.insert_arrow(name, chunk)
+    ws.close()
+    before = (tmp_path / "ws" / "warehouse.duckdb").read_bytes()
+    got = measure(tmp_path / "ws", rounds=1, work=tmp_path / "work", cold=False)  # compiling: most of a cold run
+    assert (tmp_path / "ws" / "warehouse.duckdb").read_bytes() == before  # the bench works on a copy
+    assert got["orders"] == 300 and got["rounds"] == 1 and len(got["runs"]) == 1
+    (run,) = got["runs"]
+    for case in ("kpi_all", "xlsx", "cold_scorecard", "pdf"):
+        assert run[case]["wall_s"] > 0
+        assert got["median_s"][case] == run[case]["wall_s"]
+    assert all(run[c]["returncode"] == 0 for c in ("kpi_all", "xlsx", "pdf"))
+    assert (tmp_path / "work" / "report.xlsx").read_bytes().startswith(b"PK")
+    assert (tmp_path / "work" / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert got["ratios"]["xlsx_vs_kpi_all"] == run["xlsx_vs_kpi_all"]
+    assert set(got["met"]) == {"xlsx_vs_kpi_all", "pdf_vs_cold_scorecard"}
+    assert json.dumps(got)
