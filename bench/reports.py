@@ -1,6 +1,7 @@
 """Issue 17's speed figures: ``sanjeh report`` against ``sanjeh kpi --all`` and a cold scorecard page.
 
-    python -m bench.reports WORKSPACE [--rounds 3] [--period 1403] [--work DIR] [--results FILE]
+    python -m bench.reports WORKSPACE [--rounds 3] [--period 1403] [--report-period P] [--work DIR]
+                                      [--results FILE]
 
 Targets: the XLSX of the whole catalogue ≤ 1.5× ``kpi --all``; the PDF of the scorecard and every
 KPI page ≤ 3× a cold scorecard page, in the same run. The bench works on a copy of WORKSPACE in its
@@ -8,15 +9,17 @@ work folder (it adds a user to log in with), so the workspace given is never wri
 measures, one after another (so that a slow spell of the shared machine falls on all four):
 
 1. ``kpi_all``: ``sanjeh kpi --all --period P --grain month --format json``, a whole process, as
-   ``bench.run`` measures it;
-2. ``xlsx``: ``sanjeh report --period P --format xlsx`` (every KPI: the whole catalogue), a whole
+   ``bench.run`` measures it (P: ``--period``, default 1403 as ``bench.run``);
+2. ``xlsx``: ``sanjeh report --period R --format xlsx`` (every KPI: the whole catalogue), a whole
    process. Both 1 and 2 read a warm SQL cache (``SANJEH_CACHE_DIR``, filled by one untimed run of
    each before the first round), as every run of an installed version after its first does;
 3. ``cold_scorecard``: a fresh server process (:func:`bench.web.server`: ``create_app`` under
    uvicorn, as ``sanjeh serve`` without its background warm-up of the default period) on an empty
-   SQL cache folder, a login, then one ``GET /?period=P`` timed as the client sees it;
-4. ``pdf``: ``sanjeh report --period P --format pdf`` (the scorecard and every KPI page), a whole
+   SQL cache folder, a login, then one ``GET /?period=R`` timed as the client sees it;
+4. ``pdf``: ``sanjeh report --period R --format pdf`` (the scorecard and every KPI page), a whole
    process, on an empty SQL cache folder too: cold against cold.
+
+R is ``--report-period``, by default P: the same period on both sides of each ratio.
 
 Figures: each run, the medians, and the ratios of the medians (xlsx ÷ kpi_all, pdf ÷ cold_scorecard)
 with the ratio of each round beside them. JSON on stdout and in ``--results``.
@@ -84,8 +87,11 @@ def cold_page(ws: Path, period: str, cache: Path, *, empty: bool = True) -> dict
 
 
 class Bench:
-    def __init__(self, ws: Path, work: Path, period: str, grain: str, rss_limit: float, cold: bool) -> None:
-        self.ws, self.work, self.period, self.grain, self.rss_limit = ws, work, period, grain, rss_limit
+    def __init__(
+        self, ws: Path, work: Path, periods: tuple[str, str], grain: str, rss_limit: float, cold: bool
+    ) -> None:
+        self.ws, self.work, self.grain, self.rss_limit = ws, work, grain, rss_limit
+        self.period, self.report_period = periods
         self.warm_cache = work / "sql-cache-warm"
         # cold: the page and the PDF each start from an empty SQL cache folder; else both read the warm one
         self.cold_cache = work / "sql-cache-cold" if cold else self.warm_cache
@@ -107,7 +113,9 @@ class Bench:
 
     def report(self, fmt: str, cache: Path) -> Measured:
         out = self.work / f"report.{fmt}"
-        command = sanjeh_command("report", "--period", self.period, "--format", fmt, "-o", str(out), "-w", str(self.ws))
+        command = sanjeh_command(
+            "report", "--period", self.report_period, "--format", fmt, "-o", str(out), "-w", str(self.ws)
+        )
         m = self._run(f"sanjeh report --format {fmt}", command, self.work / f"report-{fmt}.txt", cache)
         if not out.exists() or out.stat().st_size == 0:
             raise SystemExit(f"sanjeh report --format {fmt} wrote no file")
@@ -127,7 +135,7 @@ class Bench:
             elif case == "xlsx":
                 got[case] = self.report("xlsx", self.warm_cache).to_dict()
             elif case == "cold_scorecard":
-                got[case] = cold_page(self.ws, self.period, self.cold_cache, empty=self.cold)
+                got[case] = cold_page(self.ws, self.report_period, self.cold_cache, empty=self.cold)
             else:
                 got[case] = self.pdf().to_dict()
             say(f"round {i} of {rounds}: {case} {got[case]['wall_s']:.2f} s")
@@ -142,6 +150,7 @@ def measure(
     rounds: int = 3,
     period: str = PERIOD,
     grain: str = GRAIN,
+    report_period: str | None = None,
     work: Path | None = None,
     rss_limit: float = DEFAULT_RSS_LIMIT_MB,
     cold: bool = True,
@@ -161,8 +170,9 @@ def measure(
             "what": "issue 17: sanjeh report vs sanjeh kpi --all and a cold scorecard page",
             "workspace": str(workspace),
             "orders": orders_in(ws),
-            "period": period,
+            "period_of_kpi_all": period,
             "grain_of_kpi_all": grain,
+            "period_of_reports": report_period or period,
             "sql_cache": {
                 "kpi_all": "warm",
                 "xlsx": "warm",
@@ -172,7 +182,7 @@ def measure(
             "date": dt.datetime.now().isoformat(timespec="seconds"),
             "machine": machine(),
         }
-        bench = Bench(ws, folder, period, grain, rss_limit, cold)
+        bench = Bench(ws, folder, (period, report_period or period), grain, rss_limit, cold)
         say("warming the SQL cache of kpi --all and the XLSX (untimed) …")
         shutil.rmtree(bench.warm_cache, ignore_errors=True)
         bench.kpi_all()
@@ -206,8 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("workspace", type=Path, help="a workspace (e.g. DIR/workspace of bench.run --keep DIR); copied")
     ap.add_argument("--rounds", type=int, default=3, help="rounds of the four cases, alternating (median)")
-    ap.add_argument("--period", default=PERIOD, help=f"the period of all four (default {PERIOD}, as bench.run)")
+    ap.add_argument("--period", default=PERIOD, help=f"kpi --all's period (default {PERIOD}, as bench.run)")
     ap.add_argument("--grain", default=GRAIN, help=f"kpi --all's grain (default {GRAIN})")
+    ap.add_argument("--report-period", help="the period of the reports and the page (default: --period)")
     ap.add_argument("--work", type=Path, help="work in DIR (the copy, the files written) and keep it")
     ap.add_argument("--results", type=Path, help="where to write the figures (default bench/baselines/reports-N.json)")
     ap.add_argument(
@@ -220,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         rounds=a.rounds,
         period=a.period,
         grain=a.grain,
+        report_period=a.report_period,
         work=a.work,
         rss_limit=a.rss_limit_mb,
         cold=not a.warm_pages,
