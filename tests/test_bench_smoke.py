@@ -98,6 +98,7 @@ def test_the_reports_bench_measures_its_four_cases_in_each_round(tmp_path: Path)
     for case in ("kpi_all", "xlsx", "cold_scorecard", "pdf"):
         assert run[case]["wall_s"] > 0
         assert got["median_s"][case] == run[case]["wall_s"]
+        assert run[case]["cpu_s"] > 0 and got["median_cpu_s"][case] == run[case]["cpu_s"]
     assert all(run[c]["returncode"] == 0 for c in ("kpi_all", "xlsx", "pdf"))
     assert (tmp_path / "work" / "report.xlsx").read_bytes().startswith(b"PK")
     assert (tmp_path / "work" / "report.pdf").read_bytes().startswith(b"%PDF")
