@@ -23,6 +23,8 @@ class Measured:
     peak_rss_mb: float
     returncode: int
     stopped_over_mb: float | None = None  # set when the child was stopped for passing the RSS limit
+    #: CPU time (user + system, every thread) of the child: steadier than wall time on a shared machine
+    cpu_s: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -32,6 +34,8 @@ class Measured:
         d = asdict(self)
         d["wall_s"] = round(self.wall_s, 3)
         d["peak_rss_mb"] = round(self.peak_rss_mb, 1)
+        if self.cpu_s is not None:
+            d["cpu_s"] = round(self.cpu_s, 3)
         return d
 
 
@@ -55,6 +59,15 @@ def proc_status_mb(pid: int, field: str = "VmRSS") -> float:
     except OSError:
         pass
     return 0.0
+
+
+def proc_cpu_s(pid: int) -> float:
+    """CPU time (user + system, every thread) a running process has used so far, from ``/proc/PID/stat``."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
 
 
 def run_measured(
@@ -88,4 +101,5 @@ def run_measured(
         if stdout is not None:
             out.close()  # type: ignore[union-attr]
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return Measured(list(command), wall, usage.ru_maxrss / 1024, proc.returncode, stopped)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measured(list(command), wall, usage.ru_maxrss / 1024, proc.returncode, stopped, cpu)

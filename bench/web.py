@@ -10,6 +10,7 @@ clients, and one repeated view from a single client.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import statistics
@@ -108,7 +109,7 @@ def _concurrent(base: str, cookies: httpx.Cookies, per_client: list[list[str]]) 
 @contextmanager
 def running(command: list[str], base: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
     """A server process started with ``command``, once ``base``/healthz answers; stopped afterwards."""
-    server = subprocess.Popen(command, env=env)
+    proc = subprocess.Popen(command, env=env)
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -117,24 +118,33 @@ def running(command: list[str], base: str, env: dict[str, str] | None = None) ->
                     break
             except httpx.HTTPError:
                 pass
-            if server.poll() is not None or time.monotonic() > deadline:
+            if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the benchmark server did not start")
             time.sleep(0.1)
-        yield server
+        yield proc
     finally:
-        server.terminate()
+        proc.terminate()
         try:
-            server.wait(timeout=20)
+            proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def server(workspace: Path, *, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``python -m bench.web serve WORKSPACE PORT`` on a free port (:func:`running`): yields its base
+    URL and process, and stops it on leaving. ``env`` is added to this environment."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = python_module("bench.web", "serve", str(workspace), str(port))
+    with running(command, base, {**os.environ, **env} if env else None) as proc:
+        yield base, proc
 
 
 def measure(workspace: Path, *, clients: int = CLIENTS, cold: int = COLD) -> dict[str, Any]:
     ensure_user(workspace)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    with running(python_module("bench.web", "serve", str(workspace), str(port)), base) as server:
+    with server(workspace) as (base, proc):
         cookies = login(base)
         periods = [f"/?period={p}" for p in _periods(cold + 1)]
         repeated, cold_pages = periods[0], periods[1:]
@@ -150,7 +160,7 @@ def measure(workspace: Path, *, clients: int = CLIENTS, cold: int = COLD) -> dic
             "repeated_view": _stats(again),
             "cold_concurrent": _stats(cold_ts) if cold_ts else None,
             "warm_concurrent": _stats(warm),
-            "server_peak_rss_mb": round(proc_status_mb(server.pid, "VmHWM"), 1),
+            "server_peak_rss_mb": round(proc_status_mb(proc.pid, "VmHWM"), 1),
         }
 
 

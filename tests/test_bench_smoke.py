@@ -89,3 +89,31 @@ def test_the_forecast_bench_times_both_pages_cold_and_again(tmp_path: Path, monk
         assert got[page]["first_median_ms"] > got[page]["again_median_ms"] > 0
         assert got[page]["server_peak_rss_mb"] > 10
     assert got["ratio_first"] > 0
+
+
+def test_the_reports_bench_measures_its_four_cases_in_each_round(tmp_path: Path) -> None:
+    from bench.reports import measure
+
+    from sanjeh.demo import iter_demo_tables
+    from sanjeh.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "ws")
+    with ws.warehouse.transaction():
+        for name, chunk in iter_demo_tables(orders=300):
+            ws.warehouse.insert_arrow(name, chunk)
+    ws.close()
+    before = (tmp_path / "ws" / "warehouse.duckdb").read_bytes()
+    got = measure(tmp_path / "ws", rounds=1, work=tmp_path / "work", cold=False)  # compiling: most of a cold run
+    assert (tmp_path / "ws" / "warehouse.duckdb").read_bytes() == before  # the bench works on a copy
+    assert got["orders"] == 300 and got["rounds"] == 1 and len(got["runs"]) == 1
+    (run,) = got["runs"]
+    for case in ("kpi_all", "xlsx", "cold_scorecard", "pdf"):
+        assert run[case]["wall_s"] > 0
+        assert got["median_s"][case] == run[case]["wall_s"]
+        assert run[case]["cpu_s"] > 0 and got["median_cpu_s"][case] == run[case]["cpu_s"]
+    assert all(run[c]["returncode"] == 0 for c in ("kpi_all", "xlsx", "pdf"))
+    assert (tmp_path / "work" / "report.xlsx").read_bytes().startswith(b"PK")
+    assert (tmp_path / "work" / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert got["ratios"]["xlsx_vs_kpi_all"] == run["xlsx_vs_kpi_all"]
+    assert set(got["met"]) == {"xlsx_vs_kpi_all", "pdf_vs_cold_scorecard"}
+    assert json.dumps(got)

@@ -26,7 +26,7 @@ import pytest
 from openpyxl import load_workbook
 
 from sanjeh.cli import main
-from sanjeh.errors import UserError
+from sanjeh.errors import InternalError, UserError
 from sanjeh.formatting import fmt_value
 from sanjeh.reports import gather, write
 from sanjeh.reports.deliver import (
@@ -98,6 +98,35 @@ def test_the_workbook_has_a_summary_and_a_sheet_per_kpi(ws: Workspace, tmp_path:
     assert evil and all(c.data_type == "s" for c in evil)  # shown as text, never run
     raw = subprocess.run(["unzip", "-p", str(path), "xl/worksheets/*.xml"], capture_output=True).stdout
     assert b"<f>" not in raw  # no formula anywhere in the workbook
+
+
+def test_a_report_runs_each_query_once_and_a_workbook_s_computes_no_sparklines(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sanjeh.kpis.engine import Engine
+
+    asked: list[object] = []
+    run = Engine.run
+
+    def counted(self: Engine, query: object, **kw: object) -> object:
+        asked.append(query)
+        return run(self, query, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Engine, "run", counted)
+    book = gather(ws, PERIOD, formats=("xlsx",))
+    assert asked and len(asked) == len(set(asked))  # a spotlight's query and its KPI's page: run once
+    assert len(book.pages) == len(book.catalogue)
+    monkeypatch.setattr(Engine, "run", run)
+    engine = ws.engine()
+    for page in book.pages:  # the shared result is the page's own
+        assert page.result["rows"] == engine.run(page.query).to_dict()["rows"]
+    printed = gather(ws, PERIOD, ["revenue"], formats=("pdf",))
+    assert all(c["spark"] == [] for c in book.scorecard["primary"] + book.scorecard["secondary"])
+    card, full = book.card("revenue"), printed.card("revenue")
+    assert card is not None and full is not None and len(full["spark"]) == 12
+    assert {k: v for k, v in card.items() if k != "spark"} == {k: v for k, v in full.items() if k != "spark"}
+    with pytest.raises(InternalError):  # a report gathered without sparklines is not printed without them
+        write(book, "pdf", tmp_path / "r.pdf")
 
 
 def test_the_workbook_in_english_reads_left_to_right(ws: Workspace, tmp_path: Path) -> None:

@@ -1055,7 +1055,7 @@ def report(
         raise UserError(key="cli.report_format", params={"format": fmt})
     ws = _open(workspace)
     try:
-        rep = gather(ws, period or _default_period(ws), kpi or (), lang)
+        rep = gather(ws, period or _default_period(ws), kpi or (), lang, formats=(fmt,))
         write(rep, fmt, _path(output))
     finally:
         ws.close()

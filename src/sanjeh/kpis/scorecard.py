@@ -41,12 +41,16 @@ def _spark_period(period: Period, n: int) -> tuple[str, str]:
 
 
 def card(engine: Engine, kpi: KPI, period: str, spark_steps: int) -> dict[str, Any]:
+    """The card of ``kpi`` in ``period`` with a sparkline of ``spark_steps`` steps (0: none, and
+    nothing of it computed)."""
     h = kpi.headline
     base = dataclasses.replace(engine.plan(Query(kpi.name, period), whole=True), grain=None, compare="both")
-    spark_label, grain = _spark_period(base.period, spark_steps)
-    spark_plan = dataclasses.replace(base, period=parse_period(spark_label), grain=grain)  # type: ignore[arg-type]
-    # one query: the period's value with both comparisons, and the sparkline's steps
-    buckets = MultiBuckets((Buckets.main(base), Buckets.main(spark_plan, tag=SPARK)))
+    buckets = None
+    if spark_steps > 0:
+        spark_label, grain = _spark_period(base.period, spark_steps)
+        spark_plan = dataclasses.replace(base, period=parse_period(spark_label), grain=grain)  # type: ignore[arg-type]
+        # one query: the period's value with both comparisons, and the sparkline's steps
+        buckets = MultiBuckets((Buckets.main(base), Buckets.main(spark_plan, tag=SPARK)))
     result = engine.run_plan(base, buckets)
     rows = result.rows
     now = next((r for r in rows if r["period"] == base.period.label), {})
@@ -215,8 +219,9 @@ def explain_findings(engine: Engine, found: list[dict[str, Any]], period: str, k
 
 
 def build_scorecard(engine: Engine, period: str, *, spark_steps: int = 12, run: Runner | None = None) -> Scorecard:
-    """The scorecard of ``period``. ``run`` computes the spotlights' queries (default: the engine's
-    ``run``; the web app passes its cached one)."""
+    """The scorecard of ``period``, each card with a sparkline of ``spark_steps`` steps (0: none).
+    ``run`` computes the spotlights' queries (default: the engine's ``run``; the web app passes its
+    cached one, a report one that its KPI pages share)."""
     from sanjeh.kpis.engine import Scorecard
 
     def engine_run(q: Query) -> dict[str, Any]:

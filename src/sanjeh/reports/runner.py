@@ -178,7 +178,7 @@ def run_job(
     shown = normalize_lang(ws.settings.language)  # the run log is read by the workspace's managers
     try:
         with lock():
-            report = gather(ws, period, job.kpis, job.lang)
+            report = gather(ws, period, job.kpis, job.lang, formats=job.formats)
         lang = normalize_lang(report.lang)
         with tempfile.TemporaryDirectory(prefix="sanjeh-report-") as tmp:
             files = [
