@@ -12,27 +12,11 @@ import pytest
 
 from sanjeh.targets import read_changes, read_targets
 from sanjeh.users import add_user
-from tests.test_web_browser import ARTIFACTS, CHROMIUM, Visit
+from tests.test_web_browser import ARTIFACTS, Visit, browser  # noqa: F401  (browser: the fixture)
 from tests.test_web_support import PASSWORD, Served, build_demo_workspace, serve, shared_demo_server
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is needed at /usr/bin/chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    from sanjeh.web.screenshots import CHROMIUM_ARGS
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +29,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     ws.close()
 
 
-def _visit(browser: Any, served: Served, user: str, lang: str, path: str, phone: bool = False) -> Visit:
+def _visit(browser: Any, served: Served, user: str, lang: str, path: str, phone: bool = False) -> Visit:  # noqa: F811
     v = Visit(browser, served, **(PHONE if phone else {}))
     v.login(user, lang=lang, next_url="/kpis")
     sep = "&" if "?" in path else "?"
@@ -64,7 +48,7 @@ def _done(v: Visit) -> None:
 
 
 @pytest.mark.parametrize("lang", ["fa", "en"])
-def test_the_targets_editor_pickers_and_save(browser: Any, demo: Served, lang: str) -> None:
+def test_the_targets_editor_pickers_and_save(browser: Any, demo: Served, lang: str) -> None:  # noqa: F811
     v = _visit(browser, demo, "manager", lang, "/targets?kpi=sales_by_region")
     page = v.page
     assert page.get_attribute("html", "dir") == ("rtl" if lang == "fa" else "ltr")
@@ -103,7 +87,7 @@ def test_the_targets_editor_pickers_and_save(browser: Any, demo: Served, lang: s
     _done(v)
 
 
-def test_problems_are_shown_next_to_their_rows_in_the_browser(browser: Any, demo: Served) -> None:
+def test_problems_are_shown_next_to_their_rows_in_the_browser(browser: Any, demo: Served) -> None:  # noqa: F811
     v = _visit(browser, demo, "manager", "fa", "/targets?kpi=revenue")
     page = v.page
     before = read_changes(demo.ws)[1]
@@ -119,7 +103,7 @@ def test_problems_are_shown_next_to_their_rows_in_the_browser(browser: Any, demo
 
 
 @pytest.mark.parametrize("lang", ["fa", "en"])
-def test_the_targets_editor_fits_a_phone(browser: Any, demo: Served, lang: str) -> None:
+def test_the_targets_editor_fits_a_phone(browser: Any, demo: Served, lang: str) -> None:  # noqa: F811
     v = _visit(browser, demo, "manager", lang, "/targets", phone=True)
     assert _fits(v)
     card = v.page.locator("tr.target-row").first
@@ -128,7 +112,7 @@ def test_the_targets_editor_fits_a_phone(browser: Any, demo: Served, lang: str) 
     _done(v)
 
 
-def test_a_rep_reads_their_targets_in_the_browser(browser: Any, demo: Served) -> None:
+def test_a_rep_reads_their_targets_in_the_browser(browser: Any, demo: Served) -> None:  # noqa: F811
     for phone in (False, True):
         v = _visit(browser, demo, "rep2", "fa", "/targets", phone=phone)
         assert v.page.locator("#targets-read tbody tr").count() >= 1
@@ -144,7 +128,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Served:
 
 
 @pytest.mark.parametrize("lang", ["fa", "en"])
-def test_drill_from_a_kpi_row_to_its_rows(browser: Any, shared: Served, lang: str) -> None:
+def test_drill_from_a_kpi_row_to_its_rows(browser: Any, shared: Served, lang: str) -> None:  # noqa: F811
     v = _visit(browser, shared, "manager", lang, "/kpi/revenue?period=1403-Q4&by=region")
     page = v.page
     links = page.locator("#result-table a.drill-row")
@@ -167,7 +151,7 @@ def test_drill_from_a_kpi_row_to_its_rows(browser: Any, shared: Served, lang: st
 
 
 @pytest.mark.parametrize("lang", ["fa", "en"])
-def test_the_users_page_in_the_browser(browser: Any, demo: Served, lang: str) -> None:
+def test_the_users_page_in_the_browser(browser: Any, demo: Served, lang: str) -> None:  # noqa: F811
     v = _visit(browser, demo, "admin", lang, "/users")
     page = v.page
     row = page.locator('tr[data-user="lead"]')
@@ -186,7 +170,7 @@ def test_the_users_page_in_the_browser(browser: Any, demo: Served, lang: str) ->
     _done(p)
 
 
-def test_a_click_on_a_trend_point_opens_its_rows(browser: Any, shared: Served) -> None:
+def test_a_click_on_a_trend_point_opens_its_rows(browser: Any, shared: Served) -> None:  # noqa: F811
     v = _visit(browser, shared, "manager", "fa", "/kpi/revenue?period=1403-Q4&grain=month")
     page = v.page
     page.wait_for_selector("#chart[data-drill-points]")

@@ -4,7 +4,6 @@ workbook from upload to the rows counted on the Data page. Screenshots go to ``t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,30 +14,16 @@ from sanjeh.users import add_user
 from sanjeh.workspace import Workspace
 from tests.iran_exports import write_invoices_xlsx
 from tests.test_iran_exports import check_invoice_kpis, invoices_frame
-from tests.test_web_browser import CHROMIUM, Visit
+from tests.test_web_browser import Visit, browser  # noqa: F401  (browser: the fixture)
 from tests.test_web_support import PASSWORD, serve
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is needed at /usr/bin/chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    from sanjeh.web.screenshots import CHROMIUM_ARGS
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 def test_the_wizard_in_persian_from_a_workbook_to_the_data_page(
-    browser: Any, workspace: Workspace, tmp_path: Path
+    browser: Any,  # noqa: F811
+    workspace: Workspace,
+    tmp_path: Path,
 ) -> None:
     """Issue 16's browser test: upload -> the suggestion left as it is -> dry run -> save -> import,
     in Persian (right to left, Persian digits); the new rows are counted on the Data page and the KPIs
