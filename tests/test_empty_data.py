@@ -128,7 +128,10 @@ def served_config(request: pytest.FixtureRequest, workspace: Workspace) -> Itera
         yield s
 
 
-PAGES = ["/", "/reps", "/kpis", "/targets", "/data", "/users", *[f"/kpi/{k.name}" for k in CATALOGUE]]
+PAGES = [
+    *("/", "/reps", "/kpis", "/targets", "/data", "/users", "/alerts", "/schedules", "/runs", "/kpi/revenue/forecast"),
+    *[f"/kpi/{k.name}" for k in CATALOGUE],
+]
 #: A percent sign with no digit before it ("%" for 0 %, as the old formatting printed).
 BARE_PERCENT = re.compile(r"(?<![0-9۰-۹])\s*[%٪](?![;\w{])")
 #: What is not a formatted number: data for scripts, and the unit beside a targets editor's box ("[50] %").
@@ -148,7 +151,13 @@ def test_every_page_and_api_call_answers(served_config: Served) -> None:
                     shown = SCRIPTS.sub("", r.text)
                     assert not BARE_PERCENT.search(shown), (path, BARE_PERCENT.search(shown))
         with s.api(user) as api:
-            for path in ("/api/v1/scorecard", "/api/v1/kpis/revenue", "/api/v1/kpis/win_rate?by=rep", "/api/v1/kpis"):
+            for path in (
+                "/api/v1/scorecard",
+                "/api/v1/kpis/revenue",
+                "/api/v1/kpis/win_rate?by=rep",
+                "/api/v1/kpis",
+                "/api/v1/kpis/revenue/forecast",
+            ):
                 r = api.get(path)
                 assert r.status_code == 200, (user, path, r.text)
     with s.browser_session("admin") as (c, _):
