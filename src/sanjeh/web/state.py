@@ -109,6 +109,7 @@ class AppState:
     _hash_slots: Any = None
     _warming: threading.Event = field(default_factory=threading.Event)
     _warm_again: threading.Event = field(default_factory=threading.Event)
+    _warm_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @staticmethod
     def build(ws: Workspace, **kw: Any) -> AppState:
@@ -152,21 +153,24 @@ class AppState:
 
     def _rewarm(self) -> None:
         """With :attr:`rewarm`, :meth:`warm` in a thread; one at a time: a change while it runs
-        makes it run once more (what it computed was for the data before the change)."""
+        makes it run once more (what it computed was for the data before the change). Starting
+        and stopping the thread are decided under one lock, so no change is missed between them."""
         if not self.rewarm:
             return
-        self._warm_again.set()
-        if self._warming.is_set():
-            return
-        self._warming.set()
+        with self._warm_lock:
+            self._warm_again.set()
+            if self._warming.is_set():
+                return
+            self._warming.set()
 
         def run() -> None:
-            try:
-                while self._warm_again.is_set():
+            while True:
+                with self._warm_lock:
+                    if not self._warm_again.is_set():
+                        self._warming.clear()
+                        return
                     self._warm_again.clear()
-                    self.warm()
-            finally:
-                self._warming.clear()
+                self.warm()  # best effort: it logs, never raises
 
         threading.Thread(target=run, name="sanjeh-rewarm", daemon=True).start()
 
