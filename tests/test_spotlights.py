@@ -155,3 +155,81 @@ def test_growth_from_almost_nothing_is_no_news() -> None:
     ]
     got = spotlight(k, spot, rows)
     assert got is not None and got["member"] == "تهران"
+
+
+def test_cards_and_spotlights_computing_fewer_measures_say_what_the_full_queries_say(workspace: Workspace) -> None:
+    """A card computes only its headline, a spotlight only what it reads (compile.py ``needs``):
+    their figures, and the members a spotlight picks from, are those of the full queries."""
+    import dataclasses
+
+    from sanjeh.kpis.query import Query
+    from sanjeh.kpis.scorecard import card
+
+    ws = kpi_data.fill(workspace)
+    load(
+        ws,
+        targets=[
+            {
+                "kpi": "sales_by_region",
+                "period": "1403-Q1",
+                "dimension": "region",
+                "member": "Tehran",
+                "target": 1000.0,
+            },
+            {"kpi": "revenue", "period": "1403-Q1", "target": 5000.0},
+        ],
+        # a rep who won a deal and sold nothing yet: a row of sales per rep (revenue 0) all the same
+        reps=[{"rep_id": "R3", "name": "Nima", "region": "Tehran"}],
+        opportunities=[
+            {
+                "opportunity_id": "OP9",
+                "created_at": "2024-04-02 00:00:00",
+                "rep_id": "R3",
+                "status": "won",
+                "amount": 700.0,
+                "closed_at": "2024-05-01 00:00:00",
+                "stage": "closed",
+                "contact_method": "phone",
+            }
+        ],
+    )
+    engine = ws.engine()
+    checked = 0
+    for k in engine.catalogue():
+        c = card(engine, k, "1403-Q1", 0)
+        full_plan = dataclasses.replace(engine.plan(Query(k.name, "1403-Q1"), whole=True), grain=None, compare="both")
+        full = engine.run_plan(full_plan)
+        row = next((r for r in full.rows if r["period"] == "1403-Q1"), {})
+        h = k.headline
+        for key, col in (
+            ("value", h),
+            ("previous", f"previous_{h}"),
+            ("year_ago", f"year_ago_{h}"),
+            ("target", "target"),
+            ("attainment", "attainment"),
+        ):
+            assert c[key] == pytest.approx(row.get(col)), (k.name, key)
+        for spot in k.card.spotlights:
+            q = spotlight_query(k, spot, "1403-Q1")
+            everything = dataclasses.replace(q, measures=())
+            pruned_rows = engine.run(q).rows
+            full_rows = engine.run(everything).rows
+            dims = [*q.by, *k.fixed]
+            assert sorted(str([r.get(d) for d in dims]) for r in pruned_rows) == sorted(
+                str([r.get(d) for d in dims]) for r in full_rows
+            ), (k.name, spot.pick)
+            assert spotlight(k, spot, pruned_rows) == spotlight(k, spot, full_rows), (k.name, spot.pick)
+            checked += 1
+            if k.name == "sales_per_rep":
+                assert "R3" in {r.get("rep") for r in pruned_rows}
+    assert checked >= 20
+
+
+def test_a_query_of_some_measures_without_the_headline_is_ordered_by_the_first(workspace: Workspace) -> None:
+    from sanjeh.kpis.query import Query
+
+    ws = kpi_data.fill(workspace)
+    rows = ws.engine().run(Query("cancelled_orders", "1403-Q1", by=("region",), measures=("cancelled_value",))).rows
+    assert rows and all("cancellation_rate" not in r for r in rows)
+    values = [r["cancelled_value"] for r in rows]
+    assert values == sorted(values, reverse=True)

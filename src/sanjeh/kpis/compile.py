@@ -397,23 +397,54 @@ class Compiler:
         out = f.group_by(["step", *dims]).aggregate(**aggs)
         return out
 
-    # -- values of every measure for one set of buckets ------------------------------------
-    def values(self, b: AnyBuckets) -> ir.Table:
+    # -- values of the measures for one set of buckets ------------------------------------
+    def needs(self, names: Iterable[str]) -> frozenset[str]:
+        """``names`` and every measure they are computed from (a ratio's numerator and
+        denominator, a share's or a growth's measure …)."""
+        out: set[str] = set()
+        todo = [n for n in names if any(m.name == n for m in self.kpi.measures)]
+        while todo:
+            name = todo.pop()
+            if name in out:
+                continue
+            out.add(name)
+            m = self.kpi.measure(name)
+            todo += [d for d in (m.num, m.den, m.of) if d]
+        return frozenset(out)
+
+    def values(self, b: AnyBuckets, needed: frozenset[str] | None = None, *, same_rows: bool = True) -> ir.Table:
+        """``step, *dims`` and the ``needed`` measures (default: all) of the rows in ``b``: a
+        comparison computes only its headline, a card only what it shows (a distinct count
+        nobody reads costs more than the rest of the query). ``same_rows``: the rows are those
+        of all measures even when fewer are needed (not for a table only looked up in)."""
         kpi, dims = self.kpi, list(self.plan.by)
         groups: dict[tuple[str, tuple[str, ...]], list[Measure]] = {}
         for m in kpi.measures:
             if m.is_aggregation:
                 ignore = tuple(d for d in m.ignore_dims if d in dims or any(d == f for f, _ in self.plan.filters))
                 groups.setdefault((m.cohort or kpi.cohort, ignore), []).append(m)
+        keep = set(needed) if needed is not None else {m.name for m in kpi.measures}
+        if dims and same_rows:
+            # the rows are the members found by any aggregation over all the dimensions: a group
+            # none of whose measures is needed keeps its cheapest one, so they stay the same rows
+            for (_, ignore), ms in groups.items():
+                if not set(ignore) & set(dims) and not any(m.name in keep for m in ms):
+                    keep.add(min(ms, key=lambda m: m.kind not in ("count", "sum")).name)
+        measures = [m for m in kpi.measures if m.name in keep]
         full: list[ir.Table] = []
         partial: list[tuple[ir.Table, list[str]]] = []
-        for (cohort, ignore), ms in groups.items():
+        for (cohort, ignore), every in groups.items():
+            ms = [m for m in every if m.name in keep]
+            if not ms:
+                continue
             gdims = [d for d in dims if d not in ignore]
             t = self.aggregate(b, cohort, ms, gdims, kpi_where=cohort == kpi.cohort, ignore=ignore)
             if len(gdims) == len(dims):
                 full.append(t)
             else:
                 partial.append((t, gdims))
+        if dims and not full:  # only measures computed as if a dimension were not asked for
+            return self.values(b, None, same_rows=same_rows)
         keys = ["step", *dims]
         if not dims:
             dm = self.steps.relation(b)
@@ -426,13 +457,13 @@ class Compiler:
                 base = _keys_join(base, t, keys, how="outer")
         for t, gdims in partial:
             base = _keys_join(base, t, ["step", *gdims])
-        base = self._initiative_blocks(base, b, dims)
-        base = self._step_blocks(base, b, dims)
+        base = self._initiative_blocks(base, b, dims, measures)
+        base = self._step_blocks(base, b, dims, measures)
         base = self._fill(base)
-        return self._derived(base)
+        return self._derived(base, measures)
 
-    def _initiative_blocks(self, base: ir.Table, b: AnyBuckets, dims: list[str]) -> ir.Table:
-        for m in self.kpi.measures:
+    def _initiative_blocks(self, base: ir.Table, b: AnyBuckets, dims: list[str], measures: list[Measure]) -> ir.Table:
+        for m in measures:
             if m.kind == "cumulative":
                 f = self.facts(self.kpi.cohort, kpi_where=True, filters=True)
                 dm = self.steps.relation(b)
@@ -457,10 +488,10 @@ class Compiler:
                     base = base.cross_join(total)
         return base
 
-    def _step_blocks(self, base: ir.Table, b: AnyBuckets, dims: list[str]) -> ir.Table:
+    def _step_blocks(self, base: ir.Table, b: AnyBuckets, dims: list[str], measures: list[Measure]) -> ir.Table:
         """Shares, per-month rates and previous-step values."""
         kpi = self.kpi
-        for m in kpi.measures:
+        for m in measures:
             if m.kind == "share":
                 of = kpi.measure(m.of)
                 total = self.aggregate(
@@ -474,7 +505,7 @@ class Compiler:
                 base = _keys_join(base, months, ["step"])
                 base = base.mutate(**{m.name: _ratio(base[m.of], base["__months"])}).drop("__months")
         done: set[str] = set()
-        for m in kpi.measures:
+        for m in measures:
             if m.kind not in ("previous", "growth"):
                 continue
             col = f"__{m.offset}_{m.of}"
@@ -522,9 +553,9 @@ class Compiler:
         }
         return base.mutate(**fills) if fills else base
 
-    def _derived(self, base: ir.Table) -> ir.Table:
+    def _derived(self, base: ir.Table, measures: list[Measure]) -> ir.Table:
         out: dict[str, ir.Value] = {}
-        for m in self.kpi.measures:
+        for m in measures:
             if m.kind == "ratio":
                 out[m.name] = _ratio(base[m.num], base[m.den])
             elif m.kind == "previous":
@@ -536,10 +567,13 @@ class Compiler:
 
     # -- the whole query --------------------------------------------------------------------
     def expr(self) -> ir.Table:
-        plan = self.plan
+        plan, kpi = self.plan, self.kpi
         dims = list(plan.by)
         main = self.buckets or Buckets.main(plan)
-        rows = self.values(main)
+        needed = None
+        if plan.measures:  # what is shown, and the hidden counts of its warnings
+            needed = self.needs([kpi.headline, *plan.measures, *(m for m, _ in kpi.warnings)])
+        rows = self.values(main, needed)
         rows = self._apply_targets(rows, dims)
         offsets = ("previous", "year_ago") if plan.compare == "both" else (plan.compare,) if plan.compare else ()
         for offset in offsets:
@@ -561,7 +595,7 @@ class Compiler:
         if sb is None:
             rows = rows.mutate(**{col: ibis.null("float64")})
         else:
-            cmp = self.values(sb).select("step", *dims, **{col: h})
+            cmp = self.values(sb, self.needs([h]), same_rows=False).select("step", *dims, **{col: h})
             rows = _keys_join(rows, cmp, ["step", *dims])
             if hm.zero_when_empty:
                 rows = rows.mutate(**{col: ibis.coalesce(rows[col], ibis.literal(0))})
@@ -569,13 +603,11 @@ class Compiler:
         change = (rows[h] - prev).cast("float64")
         return rows.mutate(**{f"{h}{tag}_change": change, f"{h}{tag}_change_rate": _ratio(change, prev)})
 
-    def _targeted_measures(self) -> list[str]:
-        return [m.name for m in self.kpi.visible_measures if m.name in self.targeted]
-
     def _apply_targets(self, rows: ir.Table, dims: list[str]) -> ir.Table:
         kpi = self.kpi
         param = ibis.table(TARGETS_SCHEMA, name=TARGETS_PARAM)
-        for mname in self._targeted_measures():
+        targeted = [m.name for m in kpi.visible_measures if m.name in self.targeted and m.name in rows.columns]
+        for mname in targeted:
             tcol = "target" if mname == kpi.headline else f"{mname}_target"
             ts = param.filter(param.measure == mname)
             if not dims:
@@ -636,6 +668,7 @@ class Compiler:
         out = rows.select(rows.step.name(STEP), *named, *shown, *extra, **warn)
         order = [out[STEP]]
         if dims:
-            order.append(out[h].desc(nulls_first=False))
+            first = h if h in shown else shown[0]  # the measures asked for may leave the headline out
+            order.append(out[first].desc(nulls_first=False))
             order += [out[d] for d in dims]
         return out.order_by(order)

@@ -44,7 +44,10 @@ def card(engine: Engine, kpi: KPI, period: str, spark_steps: int) -> dict[str, A
     """The card of ``kpi`` in ``period`` with a sparkline of ``spark_steps`` steps (0: none, and
     nothing of it computed)."""
     h = kpi.headline
-    base = dataclasses.replace(engine.plan(Query(kpi.name, period), whole=True), grain=None, compare="both")
+    # only the headline: the card shows nothing else (a distinct count nobody reads is most of a query)
+    base = dataclasses.replace(
+        engine.plan(Query(kpi.name, period), whole=True), grain=None, compare="both", measures=(h,)
+    )
     buckets = None
     if spark_steps > 0:
         spark_label, grain = _spark_period(base.period, spark_steps)
@@ -85,9 +88,13 @@ def card(engine: Engine, kpi: KPI, period: str, spark_steps: int) -> dict[str, A
 
 def spotlight_query(kpi: KPI, spot: Spotlight, period: str) -> Query:
     """The ordinary query a spotlight reads: the KPI by the spotlight's dimension (a fixed
-    dimension is the KPI's own split: the same query as its page's, so they share a cache entry)."""
+    dimension is the KPI's own split), and only the measures the spotlight reads."""
     by = () if not spot.by or spot.by in kpi.fixed else (spot.by,)
-    return Query(kpi.name, period, by=by)
+    # only what the spotlight reads (the KPI's other measures can cost more than all of these)
+    wanted = dict.fromkeys([spot.measure or kpi.headline, *spot.show, *spot.base])
+    visible = {m.name for m in kpi.visible_measures}
+    measures = tuple(wanted) if all(m in visible for m in wanted) else ()
+    return Query(kpi.name, period, by=by, measures=measures)
 
 
 def _measure_info(kpi: KPI, name: str) -> dict[str, Any]:
