@@ -36,3 +36,43 @@ def test_an_import_or_a_target_change_warms_the_default_scorecard_again(workspac
     again = state.computed
     state._scorecard(None, state.default_period())
     assert state.computed == again
+
+
+def test_a_target_change_forgets_only_what_reads_the_changed_kpis_targets(workspace: Workspace) -> None:
+    """After a target save the next scorecard computes its cards again, not every KPI's
+    spotlights: a KPI whose targets did not change keeps its cached results."""
+    from sanjeh.kpis.query import Query
+    from tests.builders import load
+
+    kpi_data.fill(workspace)
+    state = AppState.build(workspace)
+    revenue, calls = Query("revenue", "1403-Q1", by=("region",)), Query("calls_per_rep", "1403-Q1")
+    first = state.run_query(None, revenue)
+    state.run_query(None, calls)
+    state._scorecard(None, "1403-Q1")
+    computed = state.computed
+    load(workspace, targets=[{"kpi": "revenue", "period": "1403-Q1", "target": 1000.0}])
+    state.targets_changed()
+    state.run_query(None, calls)  # another KPI's targets did not change: still cached
+    assert state.computed == computed
+    again = state.run_query(None, revenue)  # the changed KPI's result is computed again, with its target
+    assert state.computed == computed + 1
+    assert "target" not in first["columns"] or all(r.get("target") is None for r in first["rows"])
+    sc = state._scorecard(None, "1403-Q1")  # every scorecard too, and the changed KPI's spotlights
+    assert state.computed == computed + 2 + len(state.kpi("revenue").card.spotlights)
+    card = next(c for c in sc["primary"] + sc["secondary"] if c["kpi"] == "revenue")
+    assert card["target"] == 1000.0
+    assert again["rows"] != first["rows"] or "target" in again["columns"]
+    # a change nobody's engine had read before: everything is forgotten (nothing is known)
+    fresh = AppState.build(workspace)
+    fresh.catalogue()
+    n = fresh.computed
+    fresh.targets_changed()
+    fresh.catalogue()
+    assert fresh.computed == n + 1
+    # a change that changes nothing forgets nothing
+    fresh.run_query(None, calls)
+    n = fresh.computed
+    fresh.targets_changed()
+    fresh.run_query(None, calls)
+    assert fresh.computed == n

@@ -303,6 +303,10 @@ class Engine:
         """The targets table changed: read it again on the next query."""
         self._raw_targets = None
 
+    def targets_read(self) -> list[dict[str, Any]] | None:
+        """The rows of the targets table as this engine last read them (None: not read yet)."""
+        return self._raw_targets
+
     def raw_targets(self) -> list[dict[str, Any]]:
         """The rows of the targets table (small: read once per engine)."""
         if self._raw_targets is None:

@@ -70,6 +70,12 @@ class ResultCache:
         with self._lock:
             self._data.clear()
 
+    def drop(self, stale: Callable[[Any], bool]) -> None:
+        """Forget the entries whose key is ``stale``."""
+        with self._lock:
+            for key in [k for k in self._data if stale(k)]:
+                del self._data[key]
+
 
 def parse_filter(text: str) -> tuple[str, str]:
     """``region:Markazi`` (or ``region=Markazi``) -> ``("region", "Markazi")``."""
@@ -135,13 +141,36 @@ class AppState:
         return version
 
     def targets_changed(self) -> None:
-        """Call after a target change: forget cached results, keep the engines (what data there
-        is, the materialised cohorts and the compiled queries stay valid; they re-read targets)."""
-        self.cache.clear()
+        """Call after a target change: forget the cached results that read the targets of a KPI
+        whose targets changed, and every scorecard; keep the engines (what data there is, the
+        materialised cohorts and the compiled queries stay valid; they re-read targets). The next
+        scorecard computes its cards again, and its other KPIs' spotlights come from the cache."""
         with self._lock:
+            changed = self._target_kpis_changed()
             for engine in self._engines.values():
                 engine.targets_changed()
+        if changed is None:
+            self.cache.clear()
+        else:
+            self.cache.drop(lambda key: _reads_targets(key, changed))
         self._rewarm()
+
+    def _target_kpis_changed(self) -> set[str] | None:
+        """The KPIs whose rows of the targets table differ from those the engines read (None: no
+        engine read them, so nothing is known)."""
+        old = next((t for e in self._engines.values() if (t := e.targets_read()) is not None), None)
+        if old is None:
+            return None
+        new = self.ws.warehouse.table("targets").to_pyarrow().to_pylist()
+
+        def by_kpi(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+            out: dict[str, list[str]] = {}
+            for r in rows:
+                out.setdefault(str(r.get("kpi") or "").strip().lower(), []).append(repr(sorted(r.items())))
+            return {k: sorted(v) for k, v in out.items()}
+
+        before, after = by_kpi(old), by_kpi(new)
+        return {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
 
     def data_changed(self) -> None:
         """Call after an import: forget cached results and engines."""
@@ -446,3 +475,23 @@ class AppState:
         from sanjeh.kpis.members import members
 
         return self.cached(("members", dimension), self.scope(user), lambda e: members(e, dimension))
+
+
+#: Cached results that read no targets, whatever the KPI (the catalogue, what data there is,
+#: members, teams, a drill's rows).
+_NO_TARGETS = frozenset({"catalogue", "default_period", "as_of", "team", "members", "rows"})
+#: Cached results of one KPI: the KPI's name is the key's second part, or that part's ``kpi``.
+_OF_A_KPI = frozenset({"run", "why", "explain", "pace", "forecast", "forecast_months"})
+
+
+def _reads_targets(key: tuple[Any, ...], changed: set[str]) -> bool:
+    """Whether the cached result ``key`` may read a target of a KPI in ``changed`` (a scorecard
+    always may; an entry of an unknown kind is dropped too)."""
+    kind = key[0] if key else None
+    if kind in _NO_TARGETS:
+        return False
+    if kind in _OF_A_KPI and len(key) > 1:
+        part = key[1]
+        name = part if isinstance(part, str) else getattr(part, "kpi", None)
+        return not isinstance(name, str) or name.strip().lower() in changed
+    return True
