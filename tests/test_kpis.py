@@ -142,6 +142,9 @@ def test_mql_to_sql(ws: Workspace) -> None:
     regions = by(run(ws, "mql_to_sql", "1403-Q1", by=("region",)), "region")
     assert regions["Tehran"]["mqls"] == 1 and regions["Markazi"]["sqls"] == 1  # from the lead's customer
     assert regions["unknown"]["mqls"] == 2
+    # a query that does not read the region skips the customers (sources.py); one that filters on it does not
+    (markazi,) = run(ws, "mql_to_sql", "1403-Q1", filters=(("region", "Markazi"),))
+    assert markazi["sqls"] == regions["Markazi"]["sqls"] == 1
 
 
 def test_mql_boundary_of_jalali_month(ws: Workspace) -> None:

@@ -327,7 +327,7 @@ class Compiler:
     def facts(self, cohort: str, *, kpi_where: bool, filters: bool, ignore: Iterable[str] = ()) -> ir.Table:
         if cohort not in COHORTS:
             raise InternalError(f"unknown cohort {cohort!r}")
-        f = self.src.cohort(cohort)
+        f = self.src.cohort(cohort, self._reads())
         if kpi_where and cohort == self.kpi.cohort:
             cond = condition(f, self.kpi.where)
             if cond is not None:
@@ -340,6 +340,16 @@ class Compiler:
                 self._check_dim(cohort, dim)
                 f = f.filter(f[dim].lower() == member.lower())
         return f
+
+    def _reads(self) -> frozenset[str]:
+        """Every column of a cohort this query may read: its dimensions and filters, and the
+        columns its KPI's and measures' conditions and aggregations name."""
+        kpi, plan = self.kpi, self.plan
+        conds = [*kpi.where, *(c for m in kpi.measures for c in m.where)]
+        return frozenset(
+            {"day", *plan.by, *kpi.fixed, *(d for d, _ in plan.filters), *(c.column for c in conds)}
+            | {m.column for m in kpi.measures if m.column}
+        )
 
     def _check_dim(self, cohort: str, dim: str) -> None:
         if dim not in COHORTS[cohort].dims:

@@ -229,8 +229,15 @@ class Sources:
             t = t.filter(in_scope(t.rep_id, self.rep_scope))  # ids compare case-insensitively
         return t
 
-    def cohort(self, name: str) -> ir.Table:
-        """The cohort's table; built once per Sources, so every use shares one expression."""
+    def cohort(self, name: str, reads: Collection[str] | None = None) -> ir.Table:
+        """The cohort's table; built once per Sources, so every use shares one expression.
+        ``reads``: the columns the caller reads (None: any); the MQL leads join their customers
+        (for a lead's region) only when the region is read: that join was most of their cost."""
+        if name == "leads_mql" and reads is not None and "region" not in reads and name not in self.facts:
+            key: tuple[str, bool] = (name, True)
+            if key not in self._cache:
+                self._cache[key] = solid(self._leads_mql(regions=False))
+            return self._cache[key]
         key = (name, False)
         if key not in self._cache:
             stored = self._stored(name)
@@ -461,9 +468,20 @@ class Sources:
         )
 
     # -- leads and deals ------------------------------------------------------------------
-    def _leads_mql(self) -> ir.Table:
+    def _leads_mql(self, *, regions: bool = True) -> ir.Table:
+        """Leads that became MQLs; ``regions=False``: without their customer's region (a lead's
+        own region, or null), for a query that does not read it."""
         lead = self._t("leads")
         lead = lead.filter(lead.mql_at.notnull())
+        if not regions:
+            return lead.select(
+                day=lead.mql_at.date(),
+                lead_id=lead.lead_id,
+                sql_at=lead.sql_at,
+                source=_member(lead.source),
+                rep=_member(lead.rep_id),
+                region=_member(lead.region),
+            )
         c = self._customers()
         j = lead.left_join(c, lead.customer_id == c.cust_id)
         return j.select(
