@@ -21,11 +21,10 @@ from sanjeh.calendar import CalendarName, Grain
 from sanjeh.errors import InternalError, InvalidQuery
 from sanjeh.kpis import facts
 from sanjeh.kpis.catalogue import CATALOGUE, GOALS
+from sanjeh.kpis.columns import STEP, WARNING_PREFIX, Column, describe, warning_column
 from sanjeh.kpis.compile import (
-    STEP,
     STEPS_PARAM,
     TARGETS_PARAM,
-    WARNING_PREFIX,
     AnyBuckets,
     Buckets,
     Compiler,
@@ -62,7 +61,7 @@ class Result:
     def build(kpi: KPI, p: Plan, table: pa.Table, data: DataStatus | None = None) -> Result:
         warnings: list[dict[str, str]] = []
         for measure, message in kpi.warnings:
-            col = WARNING_PREFIX + measure
+            col = warning_column(measure)
             if col in table.column_names:
                 n = int(sum(v or 0 for v in table[col].to_pylist()))
                 if n > 0:
@@ -76,6 +75,11 @@ class Result:
     @property
     def columns(self) -> list[str]:
         return list(self.table.column_names)
+
+    @property
+    def column_info(self) -> list[Column]:
+        """What each column is: its role, measure, comparison and unit (kpis/columns.py)."""
+        return describe(self.kpi, self.columns, self.plan.by, self.plan.compare)
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -99,6 +103,7 @@ class Result:
             "filters": dict(p.filters),
             "compare": p.compare,
             "columns": self.columns,
+            "column_info": [c.to_dict() for c in self.column_info],
             "rows": self.rows,
             "warnings": [w["en"] for w in self.warnings],
             "data": self.data.to_dict(),

@@ -22,6 +22,7 @@ from typing import Any
 from sanjeh.calendar import GRAINS, parse_period, unit_of
 from sanjeh.errors import InvalidQuery, SanjehError, UserError
 from sanjeh.i18n import member_label, period_label
+from sanjeh.kpis.columns import name_column
 from sanjeh.kpis.query import COMPARISONS, Query
 from sanjeh.text import DIGITS, normalize_member, normalize_text
 from sanjeh.users import User
@@ -146,7 +147,7 @@ def members(st: AppState, user: User, kpi: Any, dim: str, lang: str) -> list[tup
     found: dict[str, str] = {}
     for r in result.get("rows") or []:
         if r.get(dim) is not None:
-            found.setdefault(str(r[dim]), member_label(dim, r[dim], r.get(f"{dim}_name"), lang))
+            found.setdefault(str(r[dim]), member_label(dim, r[dim], r.get(name_column(dim)), lang))
     return sorted(found.items(), key=lambda kv: _fold(kv[1]))
 
 

@@ -34,8 +34,8 @@ from sanjeh.formatting import (
     money_column,
 )
 from sanjeh.i18n import DIRECTION, digits, isolate, member_label, normalize_lang, period_label, t, t_or
+from sanjeh.kpis.columns import Columns, describe, name_column
 from sanjeh.kpis.query import Query
-from sanjeh.render import column_title
 from sanjeh.users import User, set_language
 from sanjeh.web import charts, controls, views
 from sanjeh.web.auth import CSRF_FIELD, SESSION_COOKIE, SESSION_SECONDS
@@ -643,29 +643,30 @@ def _kpi_download(request: Request, name: str, fmt: str) -> Response:
         columns = list(result.get("columns") or (rows[0].keys() if rows else []))
         return _download(csv_text(rows, columns, bom=True).encode("utf-8"), f"{filename}.csv")
     money = as_money(st.ws.settings.money_format)
+    info = Columns.of(result, k)
     columns = [col.name for col in views.result_table(result, k, lang, money).columns]
     dims = list(result.get("by") or [])
     # whole amounts in the workspace's money (its name in the header), every number a number
     titles = [
-        column_title(col, k, lang) + (f" ({money.word(lang)})" if k.column_unit(col) == "money" else "")
+        views.title_of(info, col, k, lang) + (f" ({money.word(lang)})" if info.unit(col) == "money" else "")
         for col in columns
     ]
     if dims:  # ids beside the names, for joining with other data
         titles += [t("col.id_of", lang, dim=t_or(f"dim.{d}", lang, d)) for d in dims]
-    data = [[_raw(r, col, k, dims, lang, money.divisor) for col in columns] + [r.get(d) for d in dims] for r in rows]
+    data = [[_raw(r, col, info, dims, lang, money.divisor) for col in columns] + [r.get(d) for d in dims] for r in rows]
     body = xlsx_bytes(data, titles, sheet=k.title.get(lang) or k.name, rtl=lang == "fa")
     return _download(body, f"{filename}.xlsx")
 
 
-def _raw(row: dict[str, Any], column: str, kpi: Any, dims: list[str], lang: str, divisor: float) -> Any:
+def _raw(row: dict[str, Any], column: str, info: Columns, dims: list[str], lang: str, divisor: float) -> Any:
     """A cell of a workbook: numbers as numbers (amounts in the workspace's money unit), a member by
     its name, a period by its label."""
     v = row.get(column)
     if column == "period":
         return period_label(v, lang)
     if column in dims:
-        return member_label(column, v, row.get(f"{column}_name"), lang)
-    if kpi.column_unit(column) == "money" and isinstance(v, int | float) and divisor != 1:
+        return member_label(column, v, row.get(name_column(column)), lang)
+    if info.unit(column) == "money" and isinstance(v, int | float) and divisor != 1:
         return v / divisor
     return v
 
@@ -807,15 +808,17 @@ def reps_page(request: Request) -> Response:
     top = ordered[:20]
     figure = None
     if top:
+        k = st.kpi("sales_per_rep")
+        names = ["rep", "rep_name", "revenue", "target"]
         fake = {
             "rows": [
-                {"rep": e["rep"], "rep_name": e.get("name"), "revenue": e.get("revenue"), "target": e.get("target")}
-                for e in top
+                dict(zip(names, (e["rep"], e.get("name"), e.get("revenue"), e.get("target")), strict=True)) for e in top
             ],
             "by": ["rep"],
             "grain": None,
+            "column_info": [c.to_dict() for c in describe(k, names, ("rep",), None)],
         }
-        figure = charts.build_chart(fake, st.kpi("sales_per_rep"), lang, currency=cur)
+        figure = charts.build_chart(fake, k, lang, currency=cur)
     controls_ = _period_controls(request, st, label, lang)
     controls_.update(error=errors.get("period"), typed=errors.get("period_typed"))
     return _render(

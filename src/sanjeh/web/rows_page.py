@@ -21,6 +21,7 @@ from sanjeh.errors import InvalidQuery
 from sanjeh.export import csv_text
 from sanjeh.formatting import fmt_money, fmt_number, fmt_value
 from sanjeh.i18n import digits, period_label, t, t_or
+from sanjeh.kpis.columns import name_column
 from sanjeh.kpis.drill import RowsQuery, population
 from sanjeh.web.api_rows import rows_query
 from sanjeh.web.deps import Caller, state_of
@@ -87,7 +88,7 @@ def _cell(row: dict[str, Any], name: str, kind: str, lang: str, money: Money, ca
     if v is None:
         return "—"
     if kind == "member":
-        label = row.get(f"{name}_name") if name in NAMED else None
+        label = row.get(name_column(name)) if name in NAMED else None
         return str(label) if label else t_or(f"member.{name}.{v}", lang, str(v))
     if kind == "money":
         return fmt_money(v, lang, money)
@@ -197,7 +198,7 @@ def rows_csv(request: Request, name: str) -> Response:
         if col["kind"] == "day":
             header.append(f"{col['name']}_{calendar}")
         if col["kind"] == "member" and col["name"] in NAMED:
-            header.append(f"{col['name']}_name")
+            header.append(name_column(col["name"]))
     header.append("currency")
     for r in got["rows"]:
         row = dict(r)
