@@ -354,3 +354,38 @@ def test_a_reps_forecast_covers_their_own_deals(admin: httpx.Client, rep2: httpx
 )
 def test_forecast_refuses_bad_parameters(admin: httpx.Client, params: dict[str, str], name: str, status: int) -> None:
     assert_error(admin.get(f"/api/v1/kpis/{name}/forecast", params=params), status)
+
+
+# -- the shapes OpenAPI promises ---------------------------------------------------------------------
+def test_openapi_names_the_result_and_scorecard_fields(admin: httpx.Client) -> None:
+    spec = admin.get("/api/v1/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    ok = spec["paths"]["/api/v1/kpis/{name}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert {x["$ref"].rsplit("/", 1)[1] for x in ok["anyOf"]} == {"KpiResultOut", "ExplainOut"}
+    result = schemas["KpiResultOut"]["properties"]
+    assert {"kpi", "period", "columns", "column_info", "rows", "warnings", "data"} <= set(result)
+    assert set(schemas["ColumnOut"]["properties"]["role"]["enum"]) >= {"measure", "target", "change_rate"}
+    card = spec["paths"]["/api/v1/scorecard"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert card["$ref"].endswith("/ScorecardOut")
+    assert {"value", "target", "attainment", "change_rate", "year_ago_change_rate", "spark"} <= set(
+        schemas["CardOut"]["properties"]
+    )
+
+
+def test_real_answers_have_the_promised_shape(admin: httpx.Client) -> None:
+    from sanjeh.web.api_models import ExplainOut, KpiResultOut, ScorecardOut
+
+    got = admin.get("/api/v1/kpis/revenue", params={"period": PERIOD, "by": "rep", "compare": "previous"}).json()
+    assert set(got) == set(KpiResultOut.model_fields)
+    result = KpiResultOut.model_validate(got)
+    roles = {c.name: c.role for c in result.column_info}
+    assert [c.name for c in result.column_info] == result.columns
+    assert roles["rep"] == "dimension" and roles["rep_name"] == "dimension_name"
+    assert roles["previous_revenue"] == "previous" and roles["revenue_change_rate"] == "change_rate"
+    assert isinstance(got["rows"][0]["orders"], int)  # a count stays a count
+    sql = admin.get("/api/v1/kpis/revenue", params={"period": PERIOD, "explain": "true"}).json()
+    assert set(sql) == set(ExplainOut.model_fields)
+    sc = admin.get("/api/v1/scorecard", params={"period": PERIOD}).json()
+    ScorecardOut.model_validate(sc)
+    card = sc["primary"][0]
+    assert set(card) == set(ScorecardOut.model_fields["primary"].annotation.__args__[0].model_fields)  # type: ignore[union-attr]
