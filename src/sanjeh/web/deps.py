@@ -12,10 +12,12 @@ the body; the dependencies below find it in the request's state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 
 import anyio
-from fastapi import Request
+from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from sanjeh.errors import AuthError, Forbidden
@@ -119,19 +121,62 @@ async def caller(request: Request) -> Caller:
     return c
 
 
-async def manager(request: Request) -> Caller:
-    """An admin or a manager (imports, targets)."""
-    c = await caller(request)
-    if not c.user.can_manage:
-        raise Forbidden(key="auth.managers_only", details={"role": c.user.role})
-    return c
+Rule = Callable[[User], Forbidden | None]
 
 
-async def admin(request: Request) -> Caller:
-    c = await caller(request)
-    if not c.user.is_admin:
-        raise Forbidden(key="auth.admins_only", details={"role": c.user.role})
-    return c
+def _needs_manager(key: str) -> Rule:
+    return lambda u: None if u.can_manage else Forbidden(key=key, details={"role": u.role})
+
+
+def _needs_admin(u: User) -> Forbidden | None:
+    return None if u.is_admin else Forbidden(key="auth.admins_only", details={"role": u.role})
+
+
+def _company_wide(u: User) -> Forbidden | None:
+    """Alerts are the whole company's: a manager of one team (or a rep) does not see them."""
+    return Forbidden(key="auth.managers_alerts", details={"role": u.role}) if u.scoped else None
+
+
+def _no_team(u: User) -> Forbidden | None:
+    """Schedules send the whole company's reports: a team's manager does not edit them."""
+    return Forbidden(key="auth.schedules_team", details={"role": u.role, "team": u.team}) if u.team else None
+
+
+class Allowed:
+    """A dependency: the caller (:func:`caller`: logged in, CSRF-checked) when every rule allows
+    them; else the first rule's refusal (403, in the user's language). Pages and API endpoints
+    declare who may use them with one of the instances below instead of checking roles by hand."""
+
+    def __init__(self, *rules: Rule) -> None:
+        self.rules = rules
+
+    def check(self, c: Caller) -> Caller:
+        for rule in self.rules:
+            refused = rule(c.user)
+            if refused is not None:
+                raise refused
+        return c
+
+    async def __call__(self, request: Request) -> Caller:
+        return self.check(await caller(request))
+
+
+#: An admin or a manager (imports, targets).
+manager = Allowed(_needs_manager("auth.managers_only"))
+admin = Allowed(_needs_admin)
+#: The data pages (imports, the upload wizard) and the rejected rows' downloads.
+data_manager = Allowed(_needs_manager("auth.managers_data"))
+rejects_manager = Allowed(_needs_manager("auth.managers_rejects"))
+alerts_manager = Allowed(_needs_manager("auth.managers_alerts"), _company_wide)
+schedules_editor = Allowed(_needs_manager("auth.managers_only"), _no_team)
+
+AnyUser = Annotated[Caller, Depends(caller)]
+Manager = Annotated[Caller, Depends(manager)]
+Admin = Annotated[Caller, Depends(admin)]
+DataManager = Annotated[Caller, Depends(data_manager)]
+RejectsManager = Annotated[Caller, Depends(rejects_manager)]
+AlertsManager = Annotated[Caller, Depends(alerts_manager)]
+SchedulesEditor = Annotated[Caller, Depends(schedules_editor)]
 
 
 # -- logging in and out ------------------------------------------------------------------------------
