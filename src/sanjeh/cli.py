@@ -555,14 +555,9 @@ def check_cmd(workspace: WorkspaceOpt = None, fmt: FormatOpt = "table") -> None:
 
 
 def _parse_filters(filters: list[str]) -> tuple[tuple[str, str], ...]:
-    out = []
-    for f in filters:
-        sep = "=" if "=" in f else (":" if ":" in f else None)
-        if sep is None:
-            raise UserError(key="cli.filter", params={"filter": f})
-        d, _, m = f.partition(sep)
-        out.append((d.strip(), m.strip()))
-    return tuple(out)
+    from sanjeh.kpis.query import parse_filter
+
+    return tuple(parse_filter(f, key="cli.filter") for f in filters)
 
 
 def _result_table(result: Any, lang: str, money: Any) -> Table:

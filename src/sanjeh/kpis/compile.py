@@ -318,7 +318,7 @@ def _keys_join(
 _COMPARED = (compared_column, change_column, change_rate_column)
 
 
-class Compiler:
+class PlanCompiler:
     """Builds the expression of one plan over the sources of one workspace (and rep scope).
 
     The expression reads its step sets and its rows' targets from the query parameters

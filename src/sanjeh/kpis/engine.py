@@ -19,15 +19,16 @@ import pyarrow as pa
 
 from sanjeh.calendar import CalendarName, Grain
 from sanjeh.errors import InternalError, InvalidQuery
+from sanjeh.goals import GOALS
 from sanjeh.kpis import facts
-from sanjeh.kpis.catalogue import CATALOGUE, GOALS
+from sanjeh.kpis.catalogue import CATALOGUE
 from sanjeh.kpis.columns import STEP, WARNING_PREFIX, Column, describe, warning_column
 from sanjeh.kpis.compile import (
     STEPS_PARAM,
     TARGETS_PARAM,
     AnyBuckets,
     Buckets,
-    Compiler,
+    PlanCompiler,
     resolve_recipe,
     shape_of,
     steps_table,
@@ -204,13 +205,6 @@ class Engine:
     def plan(self, query: Query, *, whole: bool = False) -> Plan:
         return plan(query, self._kpis(), whole=whole)
 
-    def compile(self, p: Plan, buckets: AnyBuckets | None = None) -> Compiler:
-        """The plan's expression built (``.expr()``), with the step sets it reads."""
-        src = self._sources()
-        self._check_members(src, p)
-        targeted = sorted({t.measure for t in self._targets(p)})
-        return Compiler(src, p, targeted, buckets)
-
     def run(self, query: Query, *, whole: bool = False) -> Result:
         return self.run_plan(self.plan(query, whole=whole))
 
@@ -254,7 +248,7 @@ class Engine:
         hit = cache.get(key)
         if hit is not None:
             return hit
-        c = Compiler(src, p, targeted, root)
+        c = PlanCompiler(src, p, targeted, root)
         expr = c.expr()
         compiled = Compiled(self.ws.warehouse.compile(expr), tuple(c.steps.recipes), expr.schema().to_pyarrow())
         cache.put(key, compiled)

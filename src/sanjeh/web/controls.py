@@ -23,10 +23,10 @@ from sanjeh.calendar import GRAINS, parse_period, unit_of
 from sanjeh.errors import InvalidQuery, SanjehError, UserError
 from sanjeh.i18n import member_label, period_label
 from sanjeh.kpis.columns import name_column
-from sanjeh.kpis.query import COMPARISONS, Query
+from sanjeh.kpis.query import COMPARISONS, Query, parse_filter
 from sanjeh.text import DIGITS, normalize_member, normalize_text
 from sanjeh.users import User
-from sanjeh.web.state import AppState, parse_filter
+from sanjeh.web.state import AppState
 
 #: The URL parameters that make a view the user's own (the KPI's default view no longer applies).
 VIEW_PARAMS = ("grain", "by", "filter", "compare")

@@ -121,40 +121,46 @@ async def caller(request: Request) -> Caller:
     return c
 
 
-Rule = Callable[[User], Forbidden | None]
+#: A rule of who may do something: raises :class:`Forbidden` when the user may not.
+Rule = Callable[[User], None]
 
 
 def _needs_manager(key: str) -> Rule:
-    return lambda u: None if u.can_manage else Forbidden(key=key, details={"role": u.role})
+    def rule(u: User) -> None:
+        if not u.can_manage:
+            raise Forbidden(key=key, details={"role": u.role})
+
+    return rule
 
 
-def _needs_admin(u: User) -> Forbidden | None:
-    return None if u.is_admin else Forbidden(key="auth.admins_only", details={"role": u.role})
+def _needs_admin(u: User) -> None:
+    if not u.is_admin:
+        raise Forbidden(key="auth.admins_only", details={"role": u.role})
 
 
-def _company_wide(u: User) -> Forbidden | None:
+def _company_wide(u: User) -> None:
     """Alerts are the whole company's: a manager of one team (or a rep) does not see them."""
-    return Forbidden(key="auth.managers_alerts", details={"role": u.role}) if u.scoped else None
+    if u.scoped:
+        raise Forbidden(key="auth.managers_alerts", details={"role": u.role})
 
 
-def _no_team(u: User) -> Forbidden | None:
+def _no_team(u: User) -> None:
     """Schedules send the whole company's reports: a team's manager does not edit them."""
-    return Forbidden(key="auth.schedules_team", details={"role": u.role, "team": u.team}) if u.team else None
+    if u.team:
+        raise Forbidden(key="auth.schedules_team", details={"role": u.role, "team": u.team})
 
 
 class Allowed:
     """A dependency: the caller (:func:`caller`: logged in, CSRF-checked) when every rule allows
-    them; else the first rule's refusal (403, in the user's language). Pages and API endpoints
-    declare who may use them with one of the instances below instead of checking roles by hand."""
+    them; else the first refusal (403, in the user's language). Pages and API endpoints declare who
+    may use them with one of the instances below instead of checking roles by hand."""
 
     def __init__(self, *rules: Rule) -> None:
         self.rules = rules
 
     def check(self, c: Caller) -> Caller:
         for rule in self.rules:
-            refused = rule(c.user)
-            if refused is not None:
-                raise refused
+            rule(c.user)
         return c
 
     async def __call__(self, request: Request) -> Caller:
@@ -162,13 +168,13 @@ class Allowed:
 
 
 #: An admin or a manager (imports, targets).
-manager = Allowed(_needs_manager("auth.managers_only"))
+manager = Allowed(_needs_manager(key="auth.managers_only"))
 admin = Allowed(_needs_admin)
 #: The data pages (imports, the upload wizard) and the rejected rows' downloads.
-data_manager = Allowed(_needs_manager("auth.managers_data"))
-rejects_manager = Allowed(_needs_manager("auth.managers_rejects"))
-alerts_manager = Allowed(_needs_manager("auth.managers_alerts"), _company_wide)
-schedules_editor = Allowed(_needs_manager("auth.managers_only"), _no_team)
+data_manager = Allowed(_needs_manager(key="auth.managers_data"))
+rejects_manager = Allowed(_needs_manager(key="auth.managers_rejects"))
+alerts_manager = Allowed(_needs_manager(key="auth.managers_alerts"), _company_wide)
+schedules_editor = Allowed(_needs_manager(key="auth.managers_only"), _no_team)
 
 AnyUser = Annotated[Caller, Depends(caller)]
 Manager = Annotated[Caller, Depends(manager)]
