@@ -389,3 +389,27 @@ def test_real_answers_have_the_promised_shape(admin: httpx.Client) -> None:
     ScorecardOut.model_validate(sc)
     card = sc["primary"][0]
     assert set(card) == set(ScorecardOut.model_fields["primary"].annotation.__args__[0].model_fields)  # type: ignore[union-attr]
+
+
+def test_the_reps_leaderboard_is_served_like_the_page(admin: httpx.Client, rep2: httpx.Client, served: Served) -> None:
+    from sanjeh.web.api_models import LeaderboardOut
+
+    got = admin.get("/api/v1/reps", params={"period": "1403"})
+    assert got.status_code == 200, got.text
+    board = LeaderboardOut.model_validate(got.json())
+    assert board.period == "1403" and [c.name for c in board.column_info] == board.columns
+    roles = {c.name: c.role for c in board.column_info}
+    assert roles["rep"] == "dimension" and roles["revenue"] == "measure" and roles["attainment"] == "attainment"
+    revenue = [float(r.get("revenue") or 0) for r in board.rows]
+    assert revenue == sorted(revenue, reverse=True) and len(board.rows) > 5
+    per_rep = admin.get("/api/v1/kpis/sales_per_rep", params={"period": "1403"}).json()["rows"]
+    r02 = next(r for r in board.rows if r["rep"] == "R02")
+    assert r02["revenue"] == pytest.approx(next(r["revenue"] for r in per_rep if r["rep"] == "R02"))
+    with served.browser_session("admin") as (page, _):
+        import re
+
+        shown = re.findall(r'<tr data-rep="([^"]+)"', page.get("/reps", params={"period": "1403"}).text)
+    assert shown == [r["rep"] for r in board.rows]  # the page's table is the engine's, in its order
+    mine = rep2.get("/api/v1/reps", params={"period": "1403"}).json()
+    assert [r["rep"] for r in mine["rows"]] == ["R02"]
+    assert_error(admin.get("/api/v1/reps", params={"period": "1403-13"}), 422)

@@ -15,7 +15,7 @@ from sanjeh.errors import Forbidden, MappingError, TooLarge, UserError
 from sanjeh.ingest.mapping import named_mapping
 from sanjeh.targets import read_targets, replace_targets
 from sanjeh.users import ROLES, add_user, list_users, set_language
-from sanjeh.web.api_models import ExplainOut, KpiResultOut, ScorecardOut
+from sanjeh.web.api_models import ExplainOut, KpiResultOut, LeaderboardOut, ScorecardOut
 from sanjeh.web.auth import API_TOKEN_SECONDS, token_response
 from sanjeh.web.deps import Caller, admin, caller, log_in, log_out, manager, state_of
 
@@ -196,6 +196,22 @@ def scorecard(
 ) -> dict[str, Any]:
     """The goals' primary KPIs, then the rest: value, target, attainment, changes, sparkline."""
     return state_of(request).scorecard(c.user, period)
+
+
+@router.get("/reps", response_model=LeaderboardOut, responses=ERRORS)
+def reps(
+    request: Request,
+    c: CallerDep,
+    period: Annotated[str | None, Query(description="default: the latest complete month")] = None,
+) -> dict[str, Any]:
+    """The reps leaderboard: sales, attainment, orders, won deals, calls, prospect rate, time on data
+    entry and the contact method that sold most, best revenue first (a rep gets their own row)."""
+    from sanjeh.calendar import parse_period
+    from sanjeh.kpis.leaderboard import leaderboard
+
+    st = state_of(request)
+    label = parse_period(period).label if period else st.default_period()
+    return leaderboard(lambda q: st.run(c.user, q), label).to_dict()
 
 
 # -- targets ---------------------------------------------------------------------------------------

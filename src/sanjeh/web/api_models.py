@@ -148,3 +148,14 @@ class ScorecardOut(BaseModel):
     secondary: list[CardOut]
     insights: list[InsightOut]
     data: ScorecardDataOut
+
+
+class LeaderboardOut(BaseModel):
+    """The reps of a period, best revenue first: one row per rep (kpis/leaderboard.py)."""
+
+    period: str
+    by: list[str]
+    grain: str | None
+    columns: list[str]
+    column_info: list[ColumnOut]
+    rows: list[dict[str, Any]]
