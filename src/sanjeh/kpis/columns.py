@@ -222,8 +222,3 @@ class Columns:
     def compared(self, measure: str) -> Column | None:
         """The compared value of ``measure`` of the query's own comparison (previous or year ago)."""
         return next((c for c in self.list if c.role in ("previous", "year_ago") and c.measure == measure), None)
-
-    def names_of(self, dimension: str) -> str | None:
-        """The column of ``dimension``'s members' names, if the result has one."""
-        c = next((c for c in self.list if c.role == "dimension_name" and c.dimension == dimension), None)
-        return c.name if c is not None else None

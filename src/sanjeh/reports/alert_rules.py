@@ -87,10 +87,6 @@ class Rule:
     by: str | None = None
 
     @property
-    def on_kpi(self) -> bool:
-        return self.kind in KPI_KINDS
-
-    @property
     def change_in(self) -> str:
         """A rate changes in percentage points, anything else relatively (the engine's comparisons)."""
         return "points" if self.unit == "rate" else "percent"

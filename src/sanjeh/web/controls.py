@@ -21,7 +21,7 @@ from typing import Any
 
 from sanjeh.calendar import GRAINS, parse_period, unit_of
 from sanjeh.errors import InvalidQuery, SanjehError, UserError
-from sanjeh.i18n import member_label, period_label
+from sanjeh.i18n import member_label
 from sanjeh.kpis.columns import name_column
 from sanjeh.kpis.query import COMPARISONS, Query, parse_filter
 from sanjeh.text import DIGITS, normalize_member, normalize_text
@@ -174,7 +174,3 @@ def member_error(options: list[tuple[str, str]], dim: str, typed: str) -> Invali
         params={"dim": dim, "member": typed, "known": names},
         details={"dimension": dim, "member": typed},
     )
-
-
-def period_title(spec: Query, lang: str) -> str:
-    return period_label(spec.period, lang)

@@ -92,13 +92,6 @@ def resolve(request: Request) -> Caller:
 _resolve = resolve  # the name the pages use
 
 
-def optional_caller(request: Request) -> Caller | None:
-    try:
-        return resolve(request)
-    except AuthError:
-        return None
-
-
 async def check_csrf(request: Request, caller: Caller) -> None:
     """Refuse a state-changing request made with the session cookie but without its CSRF token."""
     if caller.via != "session" or request.method in SAFE_METHODS:
