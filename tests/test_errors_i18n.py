@@ -41,7 +41,6 @@ KEYED = (
     "web/api.py",
     "web/auth.py",
     "web/controls.py",
-    "web/data_pages.py",
     "web/deps.py",
     "web/guard.py",
     "web/pages.py",

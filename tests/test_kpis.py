@@ -440,3 +440,28 @@ def test_python_api_returns_the_cli_rows(ws: Workspace) -> None:
     finally:
         if opened is not ws:
             opened.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "pair"),
+    [
+        ("region:Markazi", ("region", "Markazi")),  # the web's spelling
+        ("region=Markazi", ("region", "Markazi")),  # the CLI's
+        (" rep : R02 ", ("rep", "R02")),
+        ("city=a:b", ("city", "a:b")),  # split at the first separator: a member may hold the other
+        ("city:a=b", ("city", "a=b")),
+    ],
+)
+def test_one_filter_parser_reads_both_spellings(text: str, pair: tuple[str, str]) -> None:
+    from sanjeh.kpis.query import parse_filter
+
+    assert parse_filter(text) == pair
+
+
+@pytest.mark.parametrize("text", ["nonsense", ":Markazi", "region:", "  =  "])
+def test_a_filter_without_dimension_or_member_is_a_clear_error(text: str) -> None:
+    from sanjeh.kpis.query import parse_filter
+
+    with pytest.raises(InvalidQuery) as got:
+        parse_filter(text, key="cli.filter")
+    assert got.value.key == "cli.filter" and got.value.text("fa") != got.value.text("en")

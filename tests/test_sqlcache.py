@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sanjeh.kpis import CATALOGUE, Query
-from sanjeh.kpis.compile import Buckets, Compiler, shape_of
+from sanjeh.kpis.compile import Buckets, PlanCompiler, shape_of
 from sanjeh.kpis.sqlcache import Compiled, SqlCache
 from sanjeh.workspace import Workspace
 from tests import kpi_data
@@ -43,7 +43,7 @@ def test_a_querys_sql_does_not_depend_on_its_period(ws: Workspace, kpi: str) -> 
                 p = engine.plan(Query(kpi, period, **shape))  # type: ignore[arg-type]
                 root = Buckets.main(p)
                 src = engine._sources()
-                compiler = Compiler(src, p, (), root)
+                compiler = PlanCompiler(src, p, (), root)
                 expr = compiler.expr()
                 sqls.append((ws.warehouse.compile(expr), tuple(compiler.steps.recipes), shape_of(root)))
             assert sqls[0] == sqls[1], (kpi, shape, a, b)

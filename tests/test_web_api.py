@@ -354,3 +354,62 @@ def test_a_reps_forecast_covers_their_own_deals(admin: httpx.Client, rep2: httpx
 )
 def test_forecast_refuses_bad_parameters(admin: httpx.Client, params: dict[str, str], name: str, status: int) -> None:
     assert_error(admin.get(f"/api/v1/kpis/{name}/forecast", params=params), status)
+
+
+# -- the shapes OpenAPI promises ---------------------------------------------------------------------
+def test_openapi_names_the_result_and_scorecard_fields(admin: httpx.Client) -> None:
+    spec = admin.get("/api/v1/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    ok = spec["paths"]["/api/v1/kpis/{name}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert {x["$ref"].rsplit("/", 1)[1] for x in ok["anyOf"]} == {"KpiResultOut", "ExplainOut"}
+    result = schemas["KpiResultOut"]["properties"]
+    assert {"kpi", "period", "columns", "column_info", "rows", "warnings", "data"} <= set(result)
+    assert set(schemas["ColumnOut"]["properties"]["role"]["enum"]) >= {"measure", "target", "change_rate"}
+    card = spec["paths"]["/api/v1/scorecard"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert card["$ref"].endswith("/ScorecardOut")
+    assert {"value", "target", "attainment", "change_rate", "year_ago_change_rate", "spark"} <= set(
+        schemas["CardOut"]["properties"]
+    )
+
+
+def test_real_answers_have_the_promised_shape(admin: httpx.Client) -> None:
+    from sanjeh.web.api_models import ExplainOut, KpiResultOut, ScorecardOut
+
+    got = admin.get("/api/v1/kpis/revenue", params={"period": PERIOD, "by": "rep", "compare": "previous"}).json()
+    assert set(got) == set(KpiResultOut.model_fields)
+    result = KpiResultOut.model_validate(got)
+    roles = {c.name: c.role for c in result.column_info}
+    assert [c.name for c in result.column_info] == result.columns
+    assert roles["rep"] == "dimension" and roles["rep_name"] == "dimension_name"
+    assert roles["previous_revenue"] == "previous" and roles["revenue_change_rate"] == "change_rate"
+    assert isinstance(got["rows"][0]["orders"], int)  # a count stays a count
+    sql = admin.get("/api/v1/kpis/revenue", params={"period": PERIOD, "explain": "true"}).json()
+    assert set(sql) == set(ExplainOut.model_fields)
+    sc = admin.get("/api/v1/scorecard", params={"period": PERIOD}).json()
+    ScorecardOut.model_validate(sc)
+    card = sc["primary"][0]
+    assert set(card) == set(ScorecardOut.model_fields["primary"].annotation.__args__[0].model_fields)  # type: ignore[union-attr]
+
+
+def test_the_reps_leaderboard_is_served_like_the_page(admin: httpx.Client, rep2: httpx.Client, served: Served) -> None:
+    from sanjeh.web.api_models import LeaderboardOut
+
+    got = admin.get("/api/v1/reps", params={"period": "1403"})
+    assert got.status_code == 200, got.text
+    board = LeaderboardOut.model_validate(got.json())
+    assert board.period == "1403" and [c.name for c in board.column_info] == board.columns
+    roles = {c.name: c.role for c in board.column_info}
+    assert roles["rep"] == "dimension" and roles["revenue"] == "measure" and roles["attainment"] == "attainment"
+    revenue = [float(r.get("revenue") or 0) for r in board.rows]
+    assert revenue == sorted(revenue, reverse=True) and len(board.rows) > 5
+    per_rep = admin.get("/api/v1/kpis/sales_per_rep", params={"period": "1403"}).json()["rows"]
+    r02 = next(r for r in board.rows if r["rep"] == "R02")
+    assert r02["revenue"] == pytest.approx(next(r["revenue"] for r in per_rep if r["rep"] == "R02"))
+    with served.browser_session("admin") as (page, _):
+        import re
+
+        shown = re.findall(r'<tr data-rep="([^"]+)"', page.get("/reps", params={"period": "1403"}).text)
+    assert shown == [r["rep"] for r in board.rows]  # the page's table is the engine's, in its order
+    mine = rep2.get("/api/v1/reps", params={"period": "1403"}).json()
+    assert [r["rep"] for r in mine["rows"]] == ["R02"]
+    assert_error(admin.get("/api/v1/reps", params={"period": "1403-13"}), 422)

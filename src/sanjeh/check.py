@@ -28,7 +28,8 @@ from typing import Any, Literal
 
 from sanjeh.calendar import GRAINS
 from sanjeh.errors import InvalidDeclarations, Problem, SanjehError, UserError
-from sanjeh.kpis.catalogue import CATALOGUE, GOALS
+from sanjeh.goals import GOALS
+from sanjeh.kpis.catalogue import CATALOGUE
 from sanjeh.kpis.compile import LOOKUPS
 from sanjeh.kpis.model import KPI, Measure, parse_kpi
 from sanjeh.kpis.query import COMPARISONS

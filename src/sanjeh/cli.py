@@ -22,6 +22,7 @@ from rich.table import Table
 from sanjeh.errors import SanjehError, UserError
 from sanjeh.i18n import t as message
 from sanjeh.i18n import t_or
+from sanjeh.kpis.columns import name_column
 from sanjeh.render import arrow, attainment_style, fmt_value, to_csv
 
 app = typer.Typer(
@@ -554,48 +555,45 @@ def check_cmd(workspace: WorkspaceOpt = None, fmt: FormatOpt = "table") -> None:
 
 
 def _parse_filters(filters: list[str]) -> tuple[tuple[str, str], ...]:
-    out = []
-    for f in filters:
-        sep = "=" if "=" in f else (":" if ":" in f else None)
-        if sep is None:
-            raise UserError(key="cli.filter", params={"filter": f})
-        d, _, m = f.partition(sep)
-        out.append((d.strip(), m.strip()))
-    return tuple(out)
+    from sanjeh.kpis.query import parse_filter
+
+    return tuple(parse_filter(f, key="cli.filter") for f in filters)
 
 
 def _result_table(result: Any, lang: str, money: Any) -> Table:
     from sanjeh.i18n import member_label, period_label
+    from sanjeh.kpis.columns import Columns
     from sanjeh.render import column_title
 
     kpi = result.kpi
-    by = tuple(result.plan.by)
+    info = Columns(result.column_info)
     title = f"{kpi.title[lang]} · {_plain(period_label(result.plan.period.label, lang))}"
     t = Table(title=title)
     # a dimension and its name are one column: the name (a code in the user's words), the id beside it
-    columns = [c for c in result.columns if not (c.endswith("_name") and c[:-5] in by)]
+    columns = [c for c in info if c.role != "dimension_name"]
     for c in columns:
         t.add_column(
-            _plain(column_title(c, kpi, lang)), justify="left" if c in ("period", *by) else "right", overflow="fold"
+            _plain(column_title(c, kpi, lang)),
+            justify="left" if c.role in ("step", "dimension") else "right",
+            overflow="fold",
         )
     h = kpi.headline
     for r in result.rows:
         cells = []
         for c in columns:
-            v = r.get(c)
-            if c == "period":
+            v = r.get(c.name)
+            if c.role == "step":
                 cells.append(_plain(period_label(v, lang)))
                 continue
-            if c in by:
-                label = member_label(c, v, r.get(f"{c}_name"), lang)
+            if c.role == "dimension":
+                label = member_label(c.name, v, r.get(name_column(c.name)), lang)
                 cells.append(escape(label if label == str(v) else f"{label} ({v})"))
                 continue
-            unit = kpi.column_unit(c)
-            text = fmt_value(v, "number" if unit == "text" else unit, lang, money)
-            if c == f"{h}_change" or c == f"{h}_change_rate":
+            text = fmt_value(v, "number" if c.unit == "text" else c.unit, lang, money)
+            if c.role in ("change", "change_rate") and c.measure == h and not c.second:
                 a, style = arrow(v, kpi.direction)
                 text = f"[{style}]{a} {text}[/{style}]"
-            elif c.endswith("attainment"):
+            elif c.role == "attainment":
                 style = attainment_style(v)
                 text = f"[{style}]{text}[/{style}]"
             cells.append(text)
@@ -707,7 +705,7 @@ def _why_lines(answer: Any) -> list[tuple[str, dict[str, Any]]]:
 
 def _why_csv(answer: Any) -> tuple[list[dict[str, Any]], list[str]]:
     data = answer.to_dict()
-    names = [f"{d}_name" for d in answer.by if any(f"{d}_name" in r for r in data["rows"])]
+    names = [name_column(d) for d in answer.by if any(name_column(d) in r for r in data["rows"])]
     ratio = answer.kind == "ratio"
     cols = ["line", *answer.by, *names, "value", "baseline_value", "contribution", "share_of_change"]
     cols += ["mix", "rate"] if ratio else []
@@ -780,7 +778,7 @@ def _render_why(answer: Any, lang: str, money: Any) -> None:
     for r in answer.rows:
         members = []
         for d in answer.by:  # names, and codes in the user's words («تماس سرد» for cold_call)
-            named = r.get(f"{d}_name")
+            named = r.get(name_column(d))
             label = _plain(member_label(d, r[d], named, lang))
             members.append(f"{label} ({r[d]})" if named and named != r[d] else label)
         a, style = arrow(r["contribution"], kpi.direction)

@@ -9,6 +9,7 @@ from sanjeh import formatting
 from sanjeh.currency import Money
 from sanjeh.export import csv_text
 from sanjeh.i18n import plain
+from sanjeh.kpis.columns import Column
 
 
 def fmt_value(value: Any, unit: str, lang: str = "en", currency: str | Money = "IRR", *, compact: bool = False) -> str:
@@ -44,30 +45,27 @@ def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None)
 
 
 # -- words shared by the surfaces (CLI tables, dashboard tables and cards) -------------------------
-def column_title(column: str, kpi: Any, lang: str) -> str:
-    """A result column as people read it: a measure's title, ``Target of …``, a dimension's name."""
+def column_title(column: Column, kpi: Any, lang: str) -> str:
+    """A result column as people read it (by its role, kpis/columns.py): a measure's title,
+    ``Target of …``, ``… : change``, a dimension's name."""
     from sanjeh.i18n import t, t_or
 
-    titles: dict[str, str] = {m.name: str(m.title.get(lang) or m.name) for m in kpi.measures}
-    if column in titles:
-        return titles[column]
-    for suffix, key in (("_target", "col.measure_target"), ("_attainment", "col.measure_attainment")):
-        if column.endswith(suffix) and column[: -len(suffix)] in titles:
-            return t(key, lang, measure=titles[column[: -len(suffix)]])
-    for suffix, key in (
-        ("_year_ago_change_rate", "col.year_ago_change_rate"),
-        ("_year_ago_change", "col.year_ago_change"),
-        ("_change_rate", "col.change_rate"),
-        ("_change", "col.change"),
-    ):
-        if column.endswith(suffix) and column[: -len(suffix)] in titles:
-            return t(key, lang, measure=titles[column[: -len(suffix)]])
-    for prefix, key in (("previous_", "col.previous"), ("year_ago_", "col.year_ago")):
-        if column.startswith(prefix) and column[len(prefix) :] in titles:
-            return t(key, lang, measure=titles[column[len(prefix) :]])
-    if column.endswith("_name"):
-        return t_or(f"dim.{column[:-5]}", lang, column[:-5]) + " — " + t("col.name", lang)
-    return t_or(f"col.{column}", lang, t_or(f"dim.{column}", lang, column))
+    name = column.name
+    measure = column.measure
+    if measure is not None:
+        title = str(kpi.measure(measure).title.get(lang) or measure)
+        headline = measure == kpi.headline
+        role = column.role
+        if role == "measure":
+            return title
+        if role in ("target", "attainment"):
+            return t(f"col.{role}", lang) if headline else t(f"col.measure_{role}", lang, measure=title)
+        if role in ("change", "change_rate"):
+            return t(f"col.year_ago_{role}" if column.second else f"col.{role}", lang, measure=title)
+        return t("col.year_ago" if column.second else "col.previous", lang, measure=title)
+    if column.role == "dimension_name" and column.dimension:
+        return t_or(f"dim.{column.dimension}", lang, column.dimension) + " — " + t("col.name", lang)
+    return t_or(f"col.{name}", lang, t_or(f"dim.{name}", lang, name))
 
 
 def spot_text(spot: dict[str, Any], lang: str, currency: str | Money = "IRR") -> str:

@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sanjeh.currency import Money, check_code, money
 from sanjeh.errors import Problem, SettingsError, WorkspaceNotFound
+from sanjeh.goals import GOALS
 
 SETTINGS_FILE = "sanjeh.toml"
 #: ``sanjeh.toml`` holds the secret that signs sessions: only its owner may read it.
 SETTINGS_MODE = 0o600
 DEFAULT_WAREHOUSE = "duckdb://warehouse.duckdb"
-GOALS = ("more_customers", "more_annual_revenue", "better_conversion")
 #: The keys of ``[workspace]`` and the TOML type each holds.
 WORKSPACE_KEYS: dict[str, type] = {
     "company": str,

@@ -67,11 +67,6 @@ class Clock:
         """Index of the day holding each timestamp (clipped to the span)."""
         return np.clip((t - self.t0) // _DAY, 0, self.days - 1).astype(np.int64)
 
-    @property
-    def end_time(self) -> int:
-        """The last second of the span."""
-        return self.t0 + self.days * _DAY - 1
-
 
 def build_clock(first_jalali: tuple[int, int, int], last_year: int) -> Clock:
     """The clock from a Jalali date to the end of Jalali year ``last_year``."""

@@ -1,6 +1,7 @@
 """KPI definitions (data), their compiler to Ibis and the engine that runs them."""
 
-from sanjeh.kpis.catalogue import CATALOGUE, GOAL_TITLES, GOALS
+from sanjeh.goals import GOAL_TITLES, GOALS
+from sanjeh.kpis.catalogue import CATALOGUE
 from sanjeh.kpis.engine import Engine, Result, Scorecard
 from sanjeh.kpis.model import KPI, Cond, Measure
 from sanjeh.kpis.query import Query

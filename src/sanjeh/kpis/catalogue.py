@@ -4,17 +4,6 @@ from __future__ import annotations
 
 from sanjeh.kpis.model import KPI, CardSpec, Cond, Measure, Spotlight, Unit, View
 
-GOALS: dict[str, tuple[str, ...]] = {
-    "more_customers": ("new_customers", "opportunities_by_source", "mql_to_sql"),
-    "more_annual_revenue": ("revenue", "sales_growth", "sales_by_product"),
-    "better_conversion": ("mql_to_sql", "win_rate", "sales_cycle"),
-}
-GOAL_TITLES: dict[str, dict[str, str]] = {
-    "more_customers": {"fa": "به‌دست‌آوردن مشتریان بیشتر", "en": "More customers"},
-    "more_annual_revenue": {"fa": "افزایش درآمد سالانه", "en": "More annual revenue"},
-    "better_conversion": {"fa": "بهبود نرخ تبدیل", "en": "Better conversion"},
-}
-
 WON = Cond("status", "eq", "won")
 LOST = Cond("status", "eq", "lost")
 CANCELLED = Cond("cancelled", "eq", True)

@@ -21,12 +21,23 @@ import pyarrow as pa
 
 from sanjeh.calendar import CalendarName, Period, Unit, steps, unit_of
 from sanjeh.errors import InternalError
+from sanjeh.kpis.columns import (
+    STEP,
+    Against,
+    attainment_column,
+    change_column,
+    change_rate_column,
+    compared_column,
+    comparisons,
+    name_column,
+    target_column,
+    warning_column,
+)
 from sanjeh.kpis.model import KPI, Cond, Measure
 from sanjeh.kpis.query import Plan
 from sanjeh.kpis.sources import COHORTS, SPARSE_DIMS, Sources, solid
 from sanjeh.kpis.targeting import Target
 
-STEP = "period"
 #: Value columns that may be null inside a cohort: a sum over them is null when any is.
 NULLABLE_VALUES = frozenset({"real_amount", "days"})
 #: Dimensions whose members have names: dimension -> (table, id column, name column).
@@ -35,8 +46,6 @@ NAMES = {
     "rep": ("reps", "rep_id", "name"),
     "initiative": ("initiatives", "initiative_id", "name"),
 }
-#: Hidden columns carrying data-quality warning counts start with this.
-WARNING_PREFIX = "warning__"
 #: ``lookup`` measures: measure column -> (table, key column, dimension).
 LOOKUPS = {"investment": ("initiatives", "initiative_id", "initiative")}
 
@@ -305,7 +314,11 @@ def _keys_join(
     return solid(j.select(*cols))
 
 
-class Compiler:
+#: The columns a comparison adds for the headline, in the order a result shows them.
+_COMPARED = (compared_column, change_column, change_rate_column)
+
+
+class PlanCompiler:
     """Builds the expression of one plan over the sources of one workspace (and rep scope).
 
     The expression reads its step sets and its rows' targets from the query parameters
@@ -585,12 +598,11 @@ class Compiler:
             needed = self.needs([kpi.headline, *plan.measures, *(m for m, _ in kpi.warnings)])
         rows = self.values(main, needed)
         rows = self._apply_targets(rows, dims)
-        offsets = ("previous", "year_ago") if plan.compare == "both" else (plan.compare,) if plan.compare else ()
-        for offset in offsets:
-            rows = self._compare(rows, main, dims, offset, prefix="previous" if offset == plan.compare else offset)
+        for slot, offset in comparisons(plan.compare):
+            rows = self._compare(rows, main, dims, offset, slot)
         return self._present(rows, dims)
 
-    def _compare(self, rows: ir.Table, main: AnyBuckets, dims: list[str], offset: str, prefix: str) -> ir.Table:
+    def _compare(self, rows: ir.Table, main: AnyBuckets, dims: list[str], offset: str, slot: Against) -> ir.Table:
         """Add ``<prefix>_m``, ``m_change`` and ``m_change_rate`` for the headline ``m``.
 
         With both comparisons at once (the scorecard), the year-ago columns are
@@ -598,8 +610,7 @@ class Compiler:
         """
         kpi = self.kpi
         h, hm = kpi.headline, kpi.headline_measure
-        col = f"{prefix}_{h}"
-        tag = "" if prefix == "previous" else f"_{prefix}"
+        col = compared_column(h, slot)
         # only the query's own steps are compared: a sparkline's steps need no comparison
         sb = (main.head if isinstance(main, MultiBuckets) else main).shifted(offset)
         if sb is None:
@@ -611,14 +622,14 @@ class Compiler:
                 rows = rows.mutate(**{col: ibis.coalesce(rows[col], ibis.literal(0))})
         prev = rows[col]
         change = (rows[h] - prev).cast("float64")
-        return rows.mutate(**{f"{h}{tag}_change": change, f"{h}{tag}_change_rate": _ratio(change, prev)})
+        return rows.mutate(**{change_column(h, slot): change, change_rate_column(h, slot): _ratio(change, prev)})
 
     def _apply_targets(self, rows: ir.Table, dims: list[str]) -> ir.Table:
         kpi = self.kpi
         param = ibis.table(TARGETS_SCHEMA, name=TARGETS_PARAM)
         targeted = [m.name for m in kpi.visible_measures if m.name in self.targeted and m.name in rows.columns]
         for mname in targeted:
-            tcol = "target" if mname == kpi.headline else f"{mname}_target"
+            tcol = target_column(kpi, mname)
             ts = param.filter(param.measure == mname)
             if not dims:
                 mt = ts.select(step=ts.step, **{tcol: ts.value})
@@ -638,8 +649,7 @@ class Compiler:
             )
             rows = solid(j.drop("__tstep", "__tkey", "__tlabel"))
         for m in kpi.visible_measures:
-            tcol = "target" if m.name == kpi.headline else f"{m.name}_target"
-            acol = "attainment" if m.name == kpi.headline else f"{m.name}_attainment"
+            tcol, acol = target_column(kpi, m.name), attainment_column(kpi, m.name)
             if tcol not in rows.columns:
                 if m.name != kpi.headline:
                     continue
@@ -658,23 +668,21 @@ class Compiler:
             shown.insert(0, kpi.headline)
         extra: list[str] = []
         for m in shown:
-            t = "target" if m == kpi.headline else f"{m}_target"
-            a = "attainment" if m == kpi.headline else f"{m}_attainment"
+            t, a = target_column(kpi, m), attainment_column(kpi, m)
             extra += [c for c in (t, a) if c in rows.columns]
         h = kpi.headline
-        compared = (f"previous_{h}", f"{h}_change", f"{h}_change_rate")
-        compared += (f"year_ago_{h}", f"{h}_year_ago_change", f"{h}_year_ago_change_rate")  # type: ignore[assignment]
+        compared = [f(h, slot) for slot, _ in comparisons(plan.compare) for f in _COMPARED]
         extra += [c for c in compared if c in rows.columns]
         named: list[str] = []
         for d in dims:
             if d in NAMES:
                 table, key, name = NAMES[d]
                 t = self.src.wh.table(table)
-                rows = _keys_join(rows, t.select(**{d: t[key], f"{d}_name": t[name]}), [d])
-                named += [d, f"{d}_name"]
+                rows = _keys_join(rows, t.select(**{d: t[key], name_column(d): t[name]}), [d])
+                named += [d, name_column(d)]
             else:
                 named.append(d)
-        warn = {f"{WARNING_PREFIX}{m}": rows[m] for m, _ in kpi.warnings if m in rows.columns}
+        warn = {warning_column(m): rows[m] for m, _ in kpi.warnings if m in rows.columns}
         out = rows.select(rows.step.name(STEP), *named, *shown, *extra, **warn)
         order = [out[STEP]]
         if dims:

@@ -27,6 +27,7 @@ import ibis.expr.types as ir
 
 from sanjeh.calendar import unit_of
 from sanjeh.errors import InvalidQuery
+from sanjeh.kpis.columns import name_column
 from sanjeh.kpis.compile import condition
 from sanjeh.kpis.model import KPI, Measure
 from sanjeh.kpis.query import Plan, Query
@@ -230,7 +231,7 @@ def _shape(src: Sources, f: ir.Table, cohort: str) -> tuple[ir.Table, list[Colum
         if name not in t.columns:
             continue
         names = src.wh.table(table)
-        names = names.select(**{f"__k_{name}": names[key], f"{name}_name": names[label]})
+        names = names.select(**{f"__k_{name}": names[key], name_column(name): names[label]})
         t = solid(t.left_join(names, t[name] == names[f"__k_{name}"]).drop(f"__k_{name}"))
     return t, cols
 

@@ -19,16 +19,16 @@ import pyarrow as pa
 
 from sanjeh.calendar import CalendarName, Grain
 from sanjeh.errors import InternalError, InvalidQuery
+from sanjeh.goals import GOALS
 from sanjeh.kpis import facts
-from sanjeh.kpis.catalogue import CATALOGUE, GOALS
+from sanjeh.kpis.catalogue import CATALOGUE
+from sanjeh.kpis.columns import STEP, WARNING_PREFIX, Column, describe, warning_column
 from sanjeh.kpis.compile import (
-    STEP,
     STEPS_PARAM,
     TARGETS_PARAM,
-    WARNING_PREFIX,
     AnyBuckets,
     Buckets,
-    Compiler,
+    PlanCompiler,
     resolve_recipe,
     shape_of,
     steps_table,
@@ -62,7 +62,7 @@ class Result:
     def build(kpi: KPI, p: Plan, table: pa.Table, data: DataStatus | None = None) -> Result:
         warnings: list[dict[str, str]] = []
         for measure, message in kpi.warnings:
-            col = WARNING_PREFIX + measure
+            col = warning_column(measure)
             if col in table.column_names:
                 n = int(sum(v or 0 for v in table[col].to_pylist()))
                 if n > 0:
@@ -76,6 +76,11 @@ class Result:
     @property
     def columns(self) -> list[str]:
         return list(self.table.column_names)
+
+    @property
+    def column_info(self) -> list[Column]:
+        """What each column is: its role, measure, comparison and unit (kpis/columns.py)."""
+        return describe(self.kpi, self.columns, self.plan.by, self.plan.compare)
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -99,6 +104,7 @@ class Result:
             "filters": dict(p.filters),
             "compare": p.compare,
             "columns": self.columns,
+            "column_info": [c.to_dict() for c in self.column_info],
             "rows": self.rows,
             "warnings": [w["en"] for w in self.warnings],
             "data": self.data.to_dict(),
@@ -199,13 +205,6 @@ class Engine:
     def plan(self, query: Query, *, whole: bool = False) -> Plan:
         return plan(query, self._kpis(), whole=whole)
 
-    def compile(self, p: Plan, buckets: AnyBuckets | None = None) -> Compiler:
-        """The plan's expression built (``.expr()``), with the step sets it reads."""
-        src = self._sources()
-        self._check_members(src, p)
-        targeted = sorted({t.measure for t in self._targets(p)})
-        return Compiler(src, p, targeted, buckets)
-
     def run(self, query: Query, *, whole: bool = False) -> Result:
         return self.run_plan(self.plan(query, whole=whole))
 
@@ -249,7 +248,7 @@ class Engine:
         hit = cache.get(key)
         if hit is not None:
             return hit
-        c = Compiler(src, p, targeted, root)
+        c = PlanCompiler(src, p, targeted, root)
         expr = c.expr()
         compiled = Compiled(self.ws.warehouse.compile(expr), tuple(c.steps.recipes), expr.schema().to_pyarrow())
         cache.put(key, compiled)

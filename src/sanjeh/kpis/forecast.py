@@ -28,7 +28,7 @@ import numpy as np
 
 from sanjeh.calendar import Period, Unit, parse_period, unit_of
 from sanjeh.errors import InvalidQuery, SanjehError
-from sanjeh.kpis.compile import STEP
+from sanjeh.kpis.columns import STEP
 from sanjeh.kpis.pace import Pace, WorkWeek, pace
 from sanjeh.kpis.query import Query
 

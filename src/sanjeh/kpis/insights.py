@@ -15,6 +15,7 @@ from typing import Any
 from sanjeh import i18n
 from sanjeh.currency import Money
 from sanjeh.formatting import fmt_points, fmt_rate, fmt_value
+from sanjeh.kpis.columns import name_column
 
 #: A change of at least this much (relative) against the previous period or a year ago is news.
 MOVE = 0.10
@@ -50,7 +51,7 @@ def explainers(why: dict[str, Any], lang: str) -> str | None:
             break
     if not picked:
         return None
-    names = [" · ".join(i18n.member_label(d, r.get(d), r.get(f"{d}_name"), lang) for d in by) for r in picked]
+    names = [" · ".join(i18n.member_label(d, r.get(d), r.get(name_column(d)), lang) for d in by) for r in picked]
     names = [i18n.isolate(n, lang) for n in names]  # a name keeps its place in a sentence of the other script
     last = i18n.t("insight.and", lang)
     members = names[0] if len(names) == 1 else f"{i18n.join(names[:-1], lang)}{last}{names[-1]}"

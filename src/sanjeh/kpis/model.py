@@ -172,26 +172,6 @@ class KPI:
                 return m
         raise KeyError(name)
 
-    def column_unit(self, name: str) -> str:
-        """The unit of a result column: a measure's own, or derived from its measure (targets and
-        previous values in its unit, attainment and relative changes as rates, the change of a
-        rate in percentage ``points``); ``text`` for dimensions, names and labels."""
-        units = {m.name: m.unit for m in self.measures}
-        if name in units:
-            return str(units[name])
-        if name == "attainment" or name.endswith(("_attainment", "_change_rate")):
-            return "rate"
-        if name == "target":
-            return str(units.get(self.headline, "number"))
-        for suffix in ("_year_ago_change", "_change"):
-            base = name.removesuffix(suffix)
-            if base != name and base in units:
-                return "points" if units[base] == "rate" else str(units[base])
-        base = name.removesuffix("_target").removeprefix("previous_").removeprefix("year_ago_")
-        if base != name and base in units:
-            return str(units[base])
-        return "text"
-
     def split_of(self, name: str) -> str:
         """How measure ``name``'s change splits over members: its declared kind, else the one its
         formula implies (sums and counts are additive, distinct counts distinct, a mean or a ratio

@@ -71,6 +71,23 @@ def _dimension(kpi: KPI, name: str, verb: str) -> str:
     return d
 
 
+#: What may stand between a filter's dimension and its member: ``region:Markazi`` (the web's
+#: spelling) or ``region=Markazi`` (the CLI's).
+FILTER_SEPARATORS = (":", "=")
+
+
+def parse_filter(text: str, *, key: str = "query.filter_syntax") -> tuple[str, str]:
+    """``region:Markazi`` or ``region=Markazi`` -> ``("region", "Markazi")``, split at the first
+    separator (a dimension's name has neither, a member may: ``city=a:b`` is the city «a:b»).
+    Without a separator, a dimension or a member it is :class:`InvalidQuery` with message ``key``
+    (each surface says the syntax it shows its users)."""
+    at = [i for i in (text.find(sep) for sep in FILTER_SEPARATORS) if i >= 0]
+    dim, member = (text[: min(at)], text[min(at) + 1 :]) if at else ("", "")
+    if not dim.strip() or not member.strip():
+        raise InvalidQuery(key=key, params={"filter": text}, details={"filter": text})
+    return dim.strip(), member.strip()
+
+
 def plan(query: Query, catalogue: dict[str, KPI], *, whole: bool = False) -> Plan:
     """Check ``query``. ``whole`` leaves a KPI's fixed dimensions out (one company-wide row)."""
     kpi = find_kpi(query.kpi, catalogue)

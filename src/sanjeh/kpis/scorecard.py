@@ -16,6 +16,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sanjeh.calendar import Period, parse_period, unit_of
+from sanjeh.kpis.columns import (
+    Against,
+    Columns,
+    Role,
+    attainment_column,
+    name_column,
+    possible,
+    target_column,
+)
 from sanjeh.kpis.compile import Buckets, MultiBuckets
 from sanjeh.kpis.insights import findings
 from sanjeh.kpis.query import Query
@@ -56,6 +65,12 @@ def card(engine: Engine, kpi: KPI, period: str, spark_steps: int) -> dict[str, A
         buckets = MultiBuckets((Buckets.main(base), Buckets.main(spark_plan, tag=SPARK)))
     result = engine.run_plan(base, buckets)
     rows = result.rows
+    cols = Columns(result.column_info)
+
+    def of(role: Role, against: Against | None = None) -> Any:
+        name = cols.name_of(role, h, against=against)
+        return now.get(name) if name is not None else None
+
     now = next((r for r in rows if r["period"] == base.period.label), {})
     spark = [{"period": r["period"][len(SPARK) :], "value": r[h]} for r in rows if str(r["period"]).startswith(SPARK)]
     hm = kpi.headline_measure
@@ -74,14 +89,14 @@ def card(engine: Engine, kpi: KPI, period: str, spark_steps: int) -> dict[str, A
         "all_of": kpi.fixed[0] if kpi.fixed and kpi.split_of(h) == "additive" else None,
         "data": result.data.to_dict(),
         "value": now.get(h),
-        "target": now.get("target"),
-        "attainment": now.get("attainment"),
-        "previous": now.get(f"previous_{h}"),
-        "change": now.get(f"{h}_change"),
-        "change_rate": now.get(f"{h}_change_rate"),
-        "year_ago": now.get(f"year_ago_{h}"),
-        "year_ago_change": now.get(f"{h}_year_ago_change"),
-        "year_ago_change_rate": now.get(f"{h}_year_ago_change_rate"),
+        "target": of("target"),
+        "attainment": of("attainment"),
+        "previous": of("previous"),
+        "change": of("change", "previous"),
+        "change_rate": of("change_rate", "previous"),
+        "year_ago": of("year_ago"),
+        "year_ago_change": of("change", "year_ago"),
+        "year_ago_change_rate": of("change_rate", "year_ago"),
         "spark": spark,
     }
 
@@ -101,7 +116,8 @@ def _measure_info(kpi: KPI, name: str) -> dict[str, Any]:
     try:
         m = kpi.measure(name)
     except KeyError:
-        return {"measure": name, "title": {"fa": name, "en": name}, "unit": kpi.column_unit(name)}
+        known = possible(kpi, (), "previous").get(name)
+        return {"measure": name, "title": {"fa": name, "en": name}, "unit": known.unit if known else "text"}
     return {"measure": name, "title": dict(m.title), "unit": m.unit}
 
 
@@ -135,18 +151,19 @@ def spotlight(kpi: KPI, spot: Spotlight, rows: list[dict[str, Any]]) -> dict[str
     if not members:
         return None
     if spot.pick == "below_target":
-        short = [r for r in members if r.get("attainment") is not None and float(r["attainment"]) < 1.0]
+        att, tgt = attainment_column(kpi, kpi.headline), target_column(kpi, kpi.headline)
+        short = [r for r in members if r.get(att) is not None and float(r[att]) < 1.0]
         if not short:
             return None
-        row = min(short, key=lambda r: (float(r["attainment"]), str(r.get(spot.by))))
-        out.update(attainment=row["attainment"], target=row.get("target"))
+        row = min(short, key=lambda r: (float(r[att]), str(r.get(spot.by))))
+        out.update(attainment=row[att], target=row.get(tgt))
     elif spot.pick == "bottom":
         if len(members) < 2:  # the lowest of one is also the highest: say it once
             return None
         row = min(members, key=lambda r: (float(r[measure]), str(r.get(spot.by))))
     else:
         row = max(members, key=lambda r: (float(r[measure]), str(r.get(spot.by))))
-    out.update(member=row.get(spot.by), member_name=row.get(f"{spot.by}_name"), value=row.get(measure))
+    out.update(member=row.get(spot.by), member_name=row.get(name_column(spot.by)), value=row.get(measure))
     m = kpi.measure(measure) if measure in {x.name for x in kpi.measures} else None
     if m is not None and m.kind in ("sum", "count") and spot.pick in ("top", "bottom"):
         total = sum(float(r.get(measure) or 0) for r in rows)

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from sanjeh.calendar import Period
 from sanjeh.errors import InvalidQuery
+from sanjeh.kpis.columns import name_column
 from sanjeh.kpis.compile import NAMES, Buckets, MultiBuckets
 from sanjeh.kpis.model import KPI, Cond, Measure
 from sanjeh.kpis.query import Plan, Query
@@ -286,9 +287,9 @@ class _Asker:
         n = len(keys)
         names: dict[str, list[str | None]] = {}
         for d in by:
-            if d in NAMES and f"{d}_name" in t.column_names:
+            if d in NAMES and name_column(d) in t.column_names:
                 got: list[str | None] = [None] * n
-                for i, v in zip(index.tolist(), t[f"{d}_name"].to_pylist(), strict=True):
+                for i, v in zip(index.tolist(), t[name_column(d)].to_pylist(), strict=True):
                     if v is not None:
                         got[i] = str(v)
                 names[d] = got
@@ -347,7 +348,7 @@ class _Asker:
             for j, d in enumerate(by):
                 row[d] = s.keys[i][j]
                 if d in s.names:
-                    row[f"{d}_name"] = s.names[d][i]
+                    row[name_column(d)] = s.names[d][i]
             for c in ("value", "baseline_value", "contribution"):
                 row[c] = _num(cols[c][i])
             row["share_of_change"] = float(contribution[i]) / change if change else None

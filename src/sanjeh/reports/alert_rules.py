@@ -47,13 +47,14 @@ from sanjeh.errors import SanjehError, SettingsError, UserError
 from sanjeh.formatting import parse_number
 from sanjeh.kpis.model import KPI
 from sanjeh.kpis.pace import additive_measure
-from sanjeh.kpis.query import Query, find_kpi, plan
+from sanjeh.kpis.query import COMPARISONS, Query, find_kpi, plan
 from sanjeh.reports import deliver
 
 KINDS = ("above", "below", "pace", "change", "rejects", "no_import")
 KPI_KINDS = ("above", "below", "pace", "change")
 PERIODS = ("week", "month", "quarter", "year", "last_week", "last_month", "last_quarter", "last_year")
-AGAINST = ("previous", "year_ago")
+#: What a ``change`` rule compares with: the comparisons a query makes.
+AGAINST = COMPARISONS
 #: Fields that apply to some kinds only (a field given to another kind is refused).
 ONLY = {
     "kpi": KPI_KINDS,
@@ -85,10 +86,6 @@ class Rule:
     against: str = "previous"
     filters: tuple[tuple[str, str], ...] = ()
     by: str | None = None
-
-    @property
-    def on_kpi(self) -> bool:
-        return self.kind in KPI_KINDS
 
     @property
     def change_in(self) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from sanjeh.calendar import parse_period
 from sanjeh.export import FORMULA_STARTS
 from sanjeh.i18n import member_label, period_label, t, t_or
-from sanjeh.render import column_title
+from sanjeh.kpis.columns import STEP, Columns, name_column
 from sanjeh.reports.build import Page, Report
 
 _BAD_SHEET = re.compile(r"[\[\]:*?/\\]")
@@ -156,11 +156,12 @@ def _kpi_sheet(ws: Any, page: Page, report: Report) -> None:
     lang, k, result = report.lang, page.kpi, page.result
     rows = list(result.get("rows") or [])
     dims = list(result.get("by") or [])
-    columns = [c.name for c in views.result_table(result, k, lang, report.money).columns if c.name != "period"]
+    info = Columns.of(result, k)
+    columns = [c.name for c in views.result_table(result, k, lang, report.money).columns if c.name != STEP]
     titles = [t("report.col.period", lang), t("report.col.date", lang)]
     for col in columns:
-        unit = k.column_unit(col)
-        titles.append(column_title(col, k, lang) + (f" ({report.money.word(lang)})" if unit == "money" else ""))
+        unit = info.unit(col)
+        titles.append(views.title_of(info, col, k, lang) + (f" ({report.money.word(lang)})" if unit == "money" else ""))
     titles += [t("col.id_of", lang, dim=t_or(f"dim.{d}", lang, d)) for d in dims]
     _header(ws, titles)
     ws.column_dimensions["A"].width = 18
@@ -170,13 +171,13 @@ def _kpi_sheet(ws: Any, page: Page, report: Report) -> None:
         out: list[Any] = [period_label(label, lang), parse_period(label).start]
         for col in columns:
             v = r.get(col)
-            out.append(member_label(col, v, r.get(f"{col}_name"), lang) if col in dims else v)
+            out.append(member_label(col, v, r.get(name_column(col)), lang) if col in dims else v)
         out += [r.get(d) for d in dims]
         ws.append([_clean(v) for v in out])
         n = ws.max_row
         ws.cell(row=n, column=2).number_format = "yyyy-mm-dd"
         for i, col in enumerate(columns, start=3):
-            unit = k.column_unit(col)
+            unit = info.unit(col)
             if col in dims or unit == "text":
                 continue
             cell = ws.cell(row=n, column=i)

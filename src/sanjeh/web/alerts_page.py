@@ -13,22 +13,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from sanjeh.errors import Forbidden, NotFound, UserError
+from sanjeh.errors import NotFound, UserError
 from sanjeh.reports import alerts
 from sanjeh.reports.alert_rules import rules
-from sanjeh.web.deps import Caller, check_csrf, state_of
-from sanjeh.web.pages import _lang, _render, _url, page_caller
+from sanjeh.web.deps import AlertsManager, Caller, state_of
+from sanjeh.web.pages import _lang, _render, _url
 
 router = APIRouter(include_in_schema=False)
 #: Alerts listed per page.
 PAGE = 50
-
-
-def _manager(request: Request) -> Caller:
-    c = page_caller(request)
-    if not c.user.can_manage or c.user.scoped:
-        raise Forbidden(key="auth.managers_alerts", details={"role": c.user.role})
-    return c
 
 
 def _page_number(text: str | None) -> int:
@@ -89,15 +82,12 @@ def _render_alerts(request: Request, c: Caller, checked: list[alerts.Outcome] | 
 
 
 @router.get("/alerts")
-def alerts_page(request: Request) -> Response:
-    return _render_alerts(request, _manager(request))
+def alerts_page(request: Request, c: AlertsManager) -> Response:
+    return _render_alerts(request, c)
 
 
 @router.post("/alerts/check")
-async def alerts_check(request: Request) -> Response:
-    c = page_caller(request)
-    await check_csrf(request, c)
-    c = _manager(request)
+async def alerts_check(request: Request, c: AlertsManager) -> Response:
     st = state_of(request)
     checked = await run_in_threadpool(st.call, alerts.check)  # deliveries may take a while: not on the loop
     return _render_alerts(request, c, checked)

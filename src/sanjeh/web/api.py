@@ -15,6 +15,7 @@ from sanjeh.errors import Forbidden, MappingError, TooLarge, UserError
 from sanjeh.ingest.mapping import named_mapping
 from sanjeh.targets import read_targets, replace_targets
 from sanjeh.users import ROLES, add_user, list_users, set_language
+from sanjeh.web.api_models import ExplainOut, KpiResultOut, LeaderboardOut, ScorecardOut
 from sanjeh.web.auth import API_TOKEN_SECONDS, token_response
 from sanjeh.web.deps import Caller, admin, caller, log_in, log_out, manager, state_of
 
@@ -125,7 +126,7 @@ def kpis(request: Request, c: CallerDep) -> list[dict[str, Any]]:
     return [k.to_dict() for k in state_of(request).catalogue()]
 
 
-@router.get("/kpis/{name}", responses=ERRORS)
+@router.get("/kpis/{name}", response_model=KpiResultOut | ExplainOut, responses=ERRORS)
 def kpi(
     request: Request,
     name: str,
@@ -187,7 +188,7 @@ def kpi_forecast(
     return state_of(request).forecast(c.user, name, period, measure, by.strip().lower() if by else None)
 
 
-@router.get("/scorecard", responses=ERRORS)
+@router.get("/scorecard", response_model=ScorecardOut, responses=ERRORS)
 def scorecard(
     request: Request,
     c: CallerDep,
@@ -195,6 +196,22 @@ def scorecard(
 ) -> dict[str, Any]:
     """The goals' primary KPIs, then the rest: value, target, attainment, changes, sparkline."""
     return state_of(request).scorecard(c.user, period)
+
+
+@router.get("/reps", response_model=LeaderboardOut, responses=ERRORS)
+def reps(
+    request: Request,
+    c: CallerDep,
+    period: Annotated[str | None, Query(description="default: the latest complete month")] = None,
+) -> dict[str, Any]:
+    """The reps leaderboard: sales, attainment, orders, won deals, calls, prospect rate, time on data
+    entry and the contact method that sold most, best revenue first (a rep gets their own row)."""
+    from sanjeh.calendar import parse_period
+    from sanjeh.kpis.leaderboard import leaderboard
+
+    st = state_of(request)
+    label = parse_period(period).label if period else st.default_period()
+    return leaderboard(lambda q: st.run(c.user, q), label).to_dict()
 
 
 # -- targets ---------------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from sanjeh.kpis.drill import MAX_LIMIT, RowsQuery
+from sanjeh.kpis.query import parse_filter
 from sanjeh.web.api import ERRORS
 from sanjeh.web.deps import Caller, caller, state_of
-from sanjeh.web.state import AppState, parse_filter
+from sanjeh.web.state import AppState
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 CallerDep = Annotated[Caller, Depends(caller)]

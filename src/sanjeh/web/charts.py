@@ -23,6 +23,7 @@ from typing import Any
 from sanjeh.currency import Money
 from sanjeh.formatting import SCALES, fmt_number, fmt_rate, fmt_value
 from sanjeh.i18n import member_label, period_label, t
+from sanjeh.kpis.columns import Columns, name_column
 
 #: Right-to-left mark: starts a Persian label drawn in the chart's left-to-right SVG, so a label
 #: that begins with digits («۴ هزار میلیارد») keeps its words in order. (An isolate, U+2067, reads
@@ -35,11 +36,6 @@ OTHERS_COLOUR = "#9aa5ad"
 MAX_SERIES = 8
 PALETTE = ("#1f6f8b", "#e07a1f", "#3b9a57", "#c0392b", "#7d5ba6", "#8c6d31", "#d35d9a", "#5f6b73")
 FONT = "Vazirmatn, Tahoma, sans-serif"
-
-
-def measure_unit(kpi: Any, name: str) -> str:
-    """The unit of a result column (:meth:`~sanjeh.kpis.model.KPI.column_unit`)."""
-    return str(kpi.column_unit(name))
 
 
 def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -160,8 +156,8 @@ def member_text(row: dict[str, Any], dim: str, lang: str = "fa") -> str:
     """A member as people read it (escaped for Plotly): its name when the row carries one, a code
     in the user's words (``cold_call`` → «تماس سرد»), else the member as written."""
     if row.get("_others"):
-        return label(row.get(f"{dim}_name") or "")
-    return label(member_label(dim, row.get(dim), row.get(f"{dim}_name"), lang))
+        return label(row.get(name_column(dim)) or "")
+    return label(member_label(dim, row.get(dim), row.get(name_column(dim)), lang))
 
 
 def build_chart(
@@ -184,7 +180,14 @@ def build_chart(
     if not rows:
         return None
     head = kpi.headline
-    unit = measure_unit(kpi, head)
+    cols = Columns.of(result, kpi)
+    unit = cols.unit(head)
+    compared = cols.compared(head)
+    target = cols.find("target", head)
+    # the compared value and the target of the headline, drawn beside it (when the result has them)
+    beside = [
+        (c.name, key, dash) for c, key, dash in ((compared, "col.compared", "dash"), (target, "col.target", "dot")) if c
+    ]
     by: list[str] = list(result.get("by") or [])
     has_grain = bool(result.get("grain"))
     if kpi.view.chart == "funnel" and not has_grain and not by:
@@ -223,7 +226,7 @@ def build_chart(
         if len(ranked) == 1:
             rs = ranked[0][1]
             xs = [period_label(r.get("period"), lang) for r in rs]
-            for column, key, dash in ((f"previous_{head}", "col.compared", "dash"), ("target", "col.target", "dot")):
+            for column, key, dash in beside:
                 ys = [r.get(column) for r in rs]
                 if any(v is not None for v in ys):
                     values += ys
@@ -269,7 +272,7 @@ def build_chart(
     if dim and drill is not None:
         trace["customdata"] = [None if r.get("_others") else drill(dim, str(r.get(dim))) for r in rows]
     data: list[dict[str, Any]] = [trace]
-    previous = [r.get(f"previous_{head}") for r in rows]
+    previous = [r.get(compared.name) for r in rows] if compared else []
     if any(v is not None for v in previous):
         data.append(
             {
@@ -285,7 +288,7 @@ def build_chart(
                 "marker": {"color": "#c9d3da"},
             }
         )
-    targets = [r.get("target") for r in rows]
+    targets = [r.get(target.name) for r in rows] if target else []
     if any(v is not None for v in targets):
         data.append(
             {
@@ -617,7 +620,7 @@ def waterfall_chart(
     Persian (the baseline on the right)."""
     if why.get("value") is None or why.get("baseline_value") is None:
         return None
-    unit = measure_unit(kpi, str(why.get("measure") or kpi.headline))
+    unit = str(kpi.measure(str(why.get("measure") or kpi.headline)).unit)
     delta = "points" if unit == "rate" else unit
     by: list[str] = list(why.get("by") or [])
     names = [_rtl(baseline_label, lang)]

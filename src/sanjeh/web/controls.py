@@ -21,11 +21,12 @@ from typing import Any
 
 from sanjeh.calendar import GRAINS, parse_period, unit_of
 from sanjeh.errors import InvalidQuery, SanjehError, UserError
-from sanjeh.i18n import member_label, period_label
-from sanjeh.kpis.query import COMPARISONS, Query
+from sanjeh.i18n import member_label
+from sanjeh.kpis.columns import name_column
+from sanjeh.kpis.query import COMPARISONS, Query, parse_filter
 from sanjeh.text import DIGITS, normalize_member, normalize_text
 from sanjeh.users import User
-from sanjeh.web.state import AppState, parse_filter
+from sanjeh.web.state import AppState
 
 #: The URL parameters that make a view the user's own (the KPI's default view no longer applies).
 VIEW_PARAMS = ("grain", "by", "filter", "compare")
@@ -146,7 +147,7 @@ def members(st: AppState, user: User, kpi: Any, dim: str, lang: str) -> list[tup
     found: dict[str, str] = {}
     for r in result.get("rows") or []:
         if r.get(dim) is not None:
-            found.setdefault(str(r[dim]), member_label(dim, r[dim], r.get(f"{dim}_name"), lang))
+            found.setdefault(str(r[dim]), member_label(dim, r[dim], r.get(name_column(dim)), lang))
     return sorted(found.items(), key=lambda kv: _fold(kv[1]))
 
 
@@ -173,7 +174,3 @@ def member_error(options: list[tuple[str, str]], dim: str, typed: str) -> Invali
         params={"dim": dim, "member": typed, "known": names},
         details={"dimension": dim, "member": typed},
     )
-
-
-def period_title(spec: Query, lang: str) -> str:
-    return period_label(spec.period, lang)

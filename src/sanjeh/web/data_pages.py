@@ -23,15 +23,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from sanjeh.errors import Forbidden, UserError
-from sanjeh.export import csv_text, xlsx_bytes
+from sanjeh.errors import UserError
+from sanjeh.export import xlsx_bytes
 from sanjeh.formatting import fmt_number, when_text
 from sanjeh.i18n import join, t, t_or
 from sanjeh.ingest.mapping import mapping_names
 from sanjeh.reasons import column_title, reason_text
 from sanjeh.schema import IMPORT_ORDER
-from sanjeh.web.deps import Caller, check_csrf, state_of
-from sanjeh.web.pages import _download, _lang, _render, _url, page_caller
+from sanjeh.web.deps import Caller, DataManager, RejectsManager, state_of
+from sanjeh.web.pages import _download, _lang, _render, _url, csv_download
 
 router = APIRouter(include_in_schema=False)
 #: Rejected rows shown per page.
@@ -40,13 +40,6 @@ PAGE = 50
 HISTORY = 20
 #: Example values shown per group of rejects.
 EXAMPLES = 3
-
-
-def _manager(request: Request, key: str = "auth.managers_data") -> Caller:
-    c = page_caller(request)
-    if not c.user.can_manage:
-        raise Forbidden(key=key, details={"role": c.user.role})
-    return c
 
 
 def _imports(ws: Any) -> list[dict[str, Any]]:
@@ -229,8 +222,8 @@ def render_data(
 
 
 @router.get("/data")
-def data_page(request: Request) -> Response:
-    return render_data(request, _manager(request), None, None)
+def data_page(request: Request, c: DataManager) -> Response:
+    return render_data(request, c, None, None)
 
 
 def _wants_json(request: Request) -> bool:
@@ -239,15 +232,11 @@ def _wants_json(request: Request) -> bool:
 
 
 @router.post("/data/import")
-async def data_import(request: Request) -> Response:
+async def data_import(request: Request, c: DataManager) -> Response:
     from starlette.datastructures import UploadFile
 
     from sanjeh.web.api import import_files, save_uploads
 
-    c = page_caller(request)
-    await check_csrf(request, c)
-    if not c.user.can_manage:
-        raise Forbidden(key="auth.managers_data", details={"role": c.user.role})
     form = await request.form()
     files = [v for v in form.getlist("files") if isinstance(v, UploadFile) and v.filename]
     mapping = str(form.get("mapping") or "") or None
@@ -271,16 +260,15 @@ async def data_import(request: Request) -> Response:
     return render_data(request, c, data, None)
 
 
-def _rejects_download(request: Request, fmt: str) -> Response:
+def _rejects_download(request: Request, c: Caller, fmt: str) -> Response:
     from sanjeh.ingest import list_rejects
 
-    c = _manager(request, "auth.managers_rejects")
     lang = _lang(request, c.user)
     table = request.query_params.get("table") or None
     rows = state_of(request).call(lambda ws: list_rejects(ws, table=table))
     cols = ["table", "file", "line", "column", "value", "mapped_value", "reason"]
     if fmt == "csv":
-        return _download(csv_text(rows, cols, bom=True).encode("utf-8"), "rejects.csv")
+        return csv_download(rows, cols, "rejects.csv")
     titles = [t(f"data.{x}", lang) for x in cols]
     data = [
         [
@@ -298,10 +286,10 @@ def _rejects_download(request: Request, fmt: str) -> Response:
 
 
 @router.get("/data/rejects.csv")
-def rejects_csv(request: Request) -> Response:
-    return _rejects_download(request, "csv")
+def rejects_csv(request: Request, c: RejectsManager) -> Response:
+    return _rejects_download(request, c, "csv")
 
 
 @router.get("/data/rejects.xlsx")
-def rejects_xlsx(request: Request) -> Response:
-    return _rejects_download(request, "xlsx")
+def rejects_xlsx(request: Request, c: RejectsManager) -> Response:
+    return _rejects_download(request, c, "xlsx")

@@ -12,10 +12,12 @@ the body; the dependencies below find it in the request's state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 
 import anyio
-from fastapi import Request
+from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from sanjeh.errors import AuthError, Forbidden
@@ -90,13 +92,6 @@ def resolve(request: Request) -> Caller:
 _resolve = resolve  # the name the pages use
 
 
-def optional_caller(request: Request) -> Caller | None:
-    try:
-        return resolve(request)
-    except AuthError:
-        return None
-
-
 async def check_csrf(request: Request, caller: Caller) -> None:
     """Refuse a state-changing request made with the session cookie but without its CSRF token."""
     if caller.via != "session" or request.method in SAFE_METHODS:
@@ -119,19 +114,68 @@ async def caller(request: Request) -> Caller:
     return c
 
 
-async def manager(request: Request) -> Caller:
-    """An admin or a manager (imports, targets)."""
-    c = await caller(request)
-    if not c.user.can_manage:
-        raise Forbidden(key="auth.managers_only", details={"role": c.user.role})
-    return c
+#: A rule of who may do something: raises :class:`Forbidden` when the user may not.
+Rule = Callable[[User], None]
 
 
-async def admin(request: Request) -> Caller:
-    c = await caller(request)
-    if not c.user.is_admin:
-        raise Forbidden(key="auth.admins_only", details={"role": c.user.role})
-    return c
+def _needs_manager(key: str) -> Rule:
+    def rule(u: User) -> None:
+        if not u.can_manage:
+            raise Forbidden(key=key, details={"role": u.role})
+
+    return rule
+
+
+def _needs_admin(u: User) -> None:
+    if not u.is_admin:
+        raise Forbidden(key="auth.admins_only", details={"role": u.role})
+
+
+def _company_wide(u: User) -> None:
+    """Alerts are the whole company's: a manager of one team (or a rep) does not see them."""
+    if u.scoped:
+        raise Forbidden(key="auth.managers_alerts", details={"role": u.role})
+
+
+def _no_team(u: User) -> None:
+    """Schedules send the whole company's reports: a team's manager does not edit them."""
+    if u.team:
+        raise Forbidden(key="auth.schedules_team", details={"role": u.role, "team": u.team})
+
+
+class Allowed:
+    """A dependency: the caller (:func:`caller`: logged in, CSRF-checked) when every rule allows
+    them; else the first refusal (403, in the user's language). Pages and API endpoints declare who
+    may use them with one of the instances below instead of checking roles by hand."""
+
+    def __init__(self, *rules: Rule) -> None:
+        self.rules = rules
+
+    def check(self, c: Caller) -> Caller:
+        for rule in self.rules:
+            rule(c.user)
+        return c
+
+    async def __call__(self, request: Request) -> Caller:
+        return self.check(await caller(request))
+
+
+#: An admin or a manager (imports, targets).
+manager = Allowed(_needs_manager(key="auth.managers_only"))
+admin = Allowed(_needs_admin)
+#: The data pages (imports, the upload wizard) and the rejected rows' downloads.
+data_manager = Allowed(_needs_manager(key="auth.managers_data"))
+rejects_manager = Allowed(_needs_manager(key="auth.managers_rejects"))
+alerts_manager = Allowed(_needs_manager(key="auth.managers_alerts"), _company_wide)
+schedules_editor = Allowed(_needs_manager(key="auth.managers_only"), _no_team)
+
+AnyUser = Annotated[Caller, Depends(caller)]
+Manager = Annotated[Caller, Depends(manager)]
+Admin = Annotated[Caller, Depends(admin)]
+DataManager = Annotated[Caller, Depends(data_manager)]
+RejectsManager = Annotated[Caller, Depends(rejects_manager)]
+AlertsManager = Annotated[Caller, Depends(alerts_manager)]
+SchedulesEditor = Annotated[Caller, Depends(schedules_editor)]
 
 
 # -- logging in and out ------------------------------------------------------------------------------

@@ -34,8 +34,9 @@ from sanjeh.formatting import (
     money_column,
 )
 from sanjeh.i18n import DIRECTION, digits, isolate, member_label, normalize_lang, period_label, t, t_or
+from sanjeh.kpis.columns import Columns, name_column
+from sanjeh.kpis.leaderboard import FIGURES, Leaderboard, leaderboard
 from sanjeh.kpis.query import Query
-from sanjeh.render import column_title
 from sanjeh.users import User, set_language
 from sanjeh.web import charts, controls, views
 from sanjeh.web.auth import CSRF_FIELD, SESSION_COOKIE, SESSION_SECONDS
@@ -641,36 +642,43 @@ def _kpi_download(request: Request, name: str, fmt: str) -> Response:
     filename = f"{asked.spec.kpi}-{asked.spec.period}".replace("..", "_")
     if fmt == "csv":
         columns = list(result.get("columns") or (rows[0].keys() if rows else []))
-        return _download(csv_text(rows, columns, bom=True).encode("utf-8"), f"{filename}.csv")
+        return csv_download(rows, columns, f"{filename}.csv")
     money = as_money(st.ws.settings.money_format)
+    info = Columns.of(result, k)
     columns = [col.name for col in views.result_table(result, k, lang, money).columns]
     dims = list(result.get("by") or [])
     # whole amounts in the workspace's money (its name in the header), every number a number
     titles = [
-        column_title(col, k, lang) + (f" ({money.word(lang)})" if k.column_unit(col) == "money" else "")
+        views.title_of(info, col, k, lang) + (f" ({money.word(lang)})" if info.unit(col) == "money" else "")
         for col in columns
     ]
     if dims:  # ids beside the names, for joining with other data
         titles += [t("col.id_of", lang, dim=t_or(f"dim.{d}", lang, d)) for d in dims]
-    data = [[_raw(r, col, k, dims, lang, money.divisor) for col in columns] + [r.get(d) for d in dims] for r in rows]
+    data = [[_raw(r, col, info, dims, lang, money.divisor) for col in columns] + [r.get(d) for d in dims] for r in rows]
     body = xlsx_bytes(data, titles, sheet=k.title.get(lang) or k.name, rtl=lang == "fa")
     return _download(body, f"{filename}.xlsx")
 
 
-def _raw(row: dict[str, Any], column: str, kpi: Any, dims: list[str], lang: str, divisor: float) -> Any:
+def _raw(row: dict[str, Any], column: str, info: Columns, dims: list[str], lang: str, divisor: float) -> Any:
     """A cell of a workbook: numbers as numbers (amounts in the workspace's money unit), a member by
     its name, a period by its label."""
     v = row.get(column)
     if column == "period":
         return period_label(v, lang)
     if column in dims:
-        return member_label(column, v, row.get(f"{column}_name"), lang)
-    if kpi.column_unit(column) == "money" and isinstance(v, int | float) and divisor != 1:
+        return member_label(column, v, row.get(name_column(column)), lang)
+    if info.unit(column) == "money" and isinstance(v, int | float) and divisor != 1:
         return v / divisor
     return v
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def csv_download(rows: list[dict[str, Any]], columns: list[str], filename: str) -> Response:
+    """A table as a CSV download: the one writer of every table (:func:`sanjeh.export.csv_text`:
+    formulas neutralised, a BOM so spreadsheets read the UTF-8)."""
+    return _download(csv_text(rows, columns, bom=True).encode("utf-8"), filename)
 
 
 def _download(body: bytes, filename: str) -> Response:
@@ -705,58 +713,25 @@ def kpis_page(request: Request) -> Response:
 
 
 # -- reps ---------------------------------------------------------------------------------------
-REP_COLUMNS = (
-    ("revenue", "money"),
-    ("attainment", "rate"),
-    ("orders", "count"),
-    ("won_deals", "count"),
-    ("calls", "count"),
-    ("prospect_rate", "rate"),
-    ("data_entry_share", "rate"),
-)
+#: The leaderboard's figures and their units (kpis/leaderboard.py), in the table's order.
+REP_COLUMNS = tuple((name, unit) for name, unit, _, _ in FIGURES)
 
 
-def _leaderboard(st: AppState, c: Caller, label: str, lang: str) -> list[dict[str, Any]]:
-    """One row per rep, best revenue first: sales, attainment, orders and won deals, calls and the
-    share that found a prospect, time on data entry, and the contact method that sold most."""
+def _leaderboard(st: AppState, c: Caller, label: str) -> Leaderboard:
+    """The engine's leaderboard, its queries the page's cached ones (a KPI page shares them)."""
+    return leaderboard(lambda q: st.run(c.user, q), label)
 
-    def run(kpi: str, by: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = st.run(c.user, Query(kpi, label, None, by)).get("rows") or []
-        return rows
 
-    reps: dict[str, dict[str, Any]] = {}
-
-    def rep(row: dict[str, Any]) -> dict[str, Any]:
-        rid = str(row.get("rep") if row.get("rep") is not None else "unknown")
-        entry = reps.setdefault(rid, {"rep": rid, "name": row.get("rep_name") or ""})
-        if row.get("rep_name") and not entry["name"]:
-            entry["name"] = row["rep_name"]
-        return entry
-
-    for r in run("sales_per_rep"):
-        rep(r).update(
-            revenue=r.get("revenue"),
-            orders=r.get("orders"),
-            won_deals=r.get("won_deals"),
-            target=r.get("target"),
-            attainment=r.get("attainment"),
-        )
-    for r in run("calls_per_rep"):
-        rep(r).update(calls=r.get("calls"), prospect_rate=r.get("prospect_rate"))
-    for r in run("data_entry_share", ("rep",)):
-        rep(r).update(data_entry_share=r.get("share"))
-    best: dict[str, tuple[float, str, Any]] = {}
-    for r in run("sales_by_contact_method", ("contact_method", "rep")):
-        rid = str(r.get("rep"))
-        value = float(r.get("revenue") or 0)
-        if value > 0 and (rid not in best or value > best[rid][0]):
-            best[rid] = (value, str(r.get("contact_method")), r.get("win_rate"))
-    for rid, (_, method, win) in best.items():
-        if rid in reps:
-            reps[rid].update(best_method=member_label("contact_method", method, None, lang), best_method_win_rate=win)
-    for e in reps.values():
-        e["name"] = member_label("rep", e["rep"], e.get("name"), lang)
-    return sorted(reps.values(), key=lambda e: -float(e.get("revenue") or 0))
+def _named(board: Leaderboard, lang: str) -> list[dict[str, Any]]:
+    """The leaderboard's rows with names in ``lang``: a rep's ``name``, the contact method that sold most."""
+    out = []
+    for r in board.rows:
+        e = {k: v for k, v in r.items() if k != "rep_name"}
+        e["name"] = member_label("rep", r["rep"], r.get("rep_name") or "", lang)
+        if r.get("best_method") is not None:
+            e["best_method"] = member_label("contact_method", r["best_method"], None, lang)
+        out.append(e)
+    return out
 
 
 def _reps_table(
@@ -803,19 +778,13 @@ def reps_page(request: Request) -> Response:
     errors: dict[str, str] = {}
     label = _period_param(request, st, lang, errors)
     cur = st.ws.settings.money_format
-    ordered = _leaderboard(st, c, label, lang)
-    top = ordered[:20]
+    board = _leaderboard(st, c, label)
+    ordered = _named(board, lang)
     figure = None
-    if top:
-        fake = {
-            "rows": [
-                {"rep": e["rep"], "rep_name": e.get("name"), "revenue": e.get("revenue"), "target": e.get("target")}
-                for e in top
-            ],
-            "by": ["rep"],
-            "grain": None,
-        }
-        figure = charts.build_chart(fake, st.kpi("sales_per_rep"), lang, currency=cur)
+    if ordered:  # the top 20 reps' sales against their targets
+        shown = board.to_dict()
+        shown["rows"] = shown["rows"][:20]
+        figure = charts.build_chart(shown, st.kpi("sales_per_rep"), lang, currency=cur)
     controls_ = _period_controls(request, st, label, lang)
     controls_.update(error=errors.get("period"), typed=errors.get("period_typed"))
     return _render(
@@ -837,11 +806,11 @@ def _reps_download(request: Request, fmt: str) -> Response:
     st = state_of(request)
     lang = _lang(request, c.user)
     label = _period_param(request, st)
-    ordered = _leaderboard(st, c, label, lang)
+    ordered = _named(_leaderboard(st, c, label), lang)
     names = ["rep", "name", *(n for n, _ in REP_COLUMNS), "best_method", "best_method_win_rate"]
     rows = [{**e, "name": e.get("name")} for e in ordered]
     if fmt == "csv":
-        return _download(csv_text(rows, names, bom=True).encode("utf-8"), f"reps-{label}.csv")
+        return csv_download(rows, names, f"reps-{label}.csv")
     titles = [t("col.id_of", lang, dim=t("dim.rep", lang)), t("dim.rep", lang)]
     titles += [t(f"reps.{n}", lang) for n, _ in REP_COLUMNS] + [t("reps.best_method", lang), t("reps.win_rate", lang)]
     body = xlsx_bytes([[r.get(n) for n in names] for r in rows], titles, sheet=t("reps.title", lang), rtl=lang == "fa")

@@ -18,13 +18,13 @@ from fastapi.responses import Response
 from sanjeh.calendar import parse_period, unit_of
 from sanjeh.currency import Money
 from sanjeh.errors import InvalidQuery
-from sanjeh.export import csv_text
 from sanjeh.formatting import fmt_money, fmt_number, fmt_value
 from sanjeh.i18n import digits, period_label, t, t_or
+from sanjeh.kpis.columns import name_column
 from sanjeh.kpis.drill import RowsQuery, population
 from sanjeh.web.api_rows import rows_query
 from sanjeh.web.deps import Caller, state_of
-from sanjeh.web.pages import _download, _lang, _render, _url, page_caller
+from sanjeh.web.pages import _lang, _render, _url, csv_download, page_caller
 from sanjeh.web.state import AppState
 
 router = APIRouter(include_in_schema=False)
@@ -87,7 +87,7 @@ def _cell(row: dict[str, Any], name: str, kind: str, lang: str, money: Money, ca
     if v is None:
         return "—"
     if kind == "member":
-        label = row.get(f"{name}_name") if name in NAMED else None
+        label = row.get(name_column(name)) if name in NAMED else None
         return str(label) if label else t_or(f"member.{name}.{v}", lang, str(v))
     if kind == "money":
         return fmt_money(v, lang, money)
@@ -197,7 +197,7 @@ def rows_csv(request: Request, name: str) -> Response:
         if col["kind"] == "day":
             header.append(f"{col['name']}_{calendar}")
         if col["kind"] == "member" and col["name"] in NAMED:
-            header.append(f"{col['name']}_name")
+            header.append(name_column(col["name"]))
     header.append("currency")
     for r in got["rows"]:
         row = dict(r)
@@ -208,4 +208,4 @@ def rows_csv(request: Request, name: str) -> Response:
         row["currency"] = st.ws.settings.currency
         out.append(row)
     filename = f"{name}-{q.period}-rows.csv".replace("..", "_")
-    return _download(csv_text(out, header, bom=True).encode("utf-8"), filename)
+    return csv_download(out, header, filename)

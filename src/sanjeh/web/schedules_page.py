@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from sanjeh.errors import Forbidden, InvalidQuery, UserError
+from sanjeh.errors import InvalidQuery, UserError
 from sanjeh.formatting import fmt_moment
 from sanjeh.i18n import isolate, join, period_label, t
 from sanjeh.reports.build import FORMATS
@@ -29,23 +29,14 @@ from sanjeh.reports.deliver import destination, who
 from sanjeh.reports.runner import STATUSES, run_now, runs, utc_now
 from sanjeh.reports.schedule import DEFAULT_ZONE, PERIODS, Declared, declared, find, remove, save
 from sanjeh.reports.when import MONTH_DAYS, WEEKDAYS, Rule, words
-from sanjeh.web.deps import Caller, check_csrf, state_of
-from sanjeh.web.pages import _lang, _render, page_caller
+from sanjeh.web.deps import Caller, SchedulesEditor, state_of
+from sanjeh.web.pages import _lang, _render
 from sanjeh.web.state import AppState
 
 router = APIRouter(include_in_schema=False)
 DONE = ("saved", "unchanged", "deleted", "started")
 #: Runs shown on the run log.
 RUNS_SHOWN = 200
-
-
-def _editor(request: Request) -> Caller:
-    c = page_caller(request)
-    if not c.user.can_manage:
-        raise Forbidden(key="auth.managers_only", details={"role": c.user.role})
-    if c.user.team:
-        raise Forbidden(key="auth.schedules_team", details={"role": c.user.role, "team": c.user.team})
-    return c
 
 
 def _moment(when: dt.datetime | None, st: AppState, lang: str, weekday: bool = False) -> str:
@@ -174,17 +165,14 @@ def _done(what: str, name: str, path: str = "/schedules") -> Response:
 
 
 @router.get("/schedules")
-def schedules_page(request: Request) -> Response:
-    c = _editor(request)
+def schedules_page(request: Request, c: SchedulesEditor) -> Response:
     name = request.query_params.get("edit")
     editing = state_of(request).call(lambda ws: find(ws, name)) if name is not None else None
     return _page(request, c, editing=editing)
 
 
 @router.post("/schedules")
-async def schedules_save(request: Request) -> Response:
-    c = _editor(request)
-    await check_csrf(request, c)
+async def schedules_save(request: Request, c: SchedulesEditor) -> Response:
     form = await request.form()
     st = state_of(request)
     replacing = str(form.get("editing") or "") or None
@@ -203,9 +191,7 @@ async def schedules_save(request: Request) -> Response:
 
 
 @router.post("/schedules/{name}/delete")
-async def schedules_delete(request: Request, name: str) -> Response:
-    c = _editor(request)
-    await check_csrf(request, c)
+async def schedules_delete(request: Request, name: str, c: SchedulesEditor) -> Response:
     form = await request.form()
     st = state_of(request)
     if not form.get("confirm"):
@@ -215,10 +201,8 @@ async def schedules_delete(request: Request, name: str) -> Response:
 
 
 @router.post("/schedules/{name}/run")
-async def schedules_run(request: Request, name: str) -> Response:
+async def schedules_run(request: Request, name: str, c: SchedulesEditor) -> Response:
     """Run a schedule now, in a thread of its own (the report takes a while); the run log shows it."""
-    c = _editor(request)
-    await check_csrf(request, c)
     st = state_of(request)
     d = st.call(lambda ws: find(ws, name))
     if d.schedule is None:
@@ -231,8 +215,7 @@ async def schedules_run(request: Request, name: str) -> Response:
 
 
 @router.get("/runs")
-def runs_page(request: Request) -> Response:
-    c = _editor(request)
+def runs_page(request: Request, c: SchedulesEditor) -> Response:
     st = state_of(request)
     lang = _lang(request, c.user)
     job = request.query_params.get("job") or None

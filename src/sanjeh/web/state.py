@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from sanjeh.calendar import parse_grain, parse_period
 from sanjeh.errors import Forbidden, InvalidQuery
-from sanjeh.kpis.query import COMPARISONS, Query
+from sanjeh.kpis.query import COMPARISONS, Query, parse_filter
 from sanjeh.kpis.sources import RepScope
 from sanjeh.kpis.why import WhyQuery
 from sanjeh.text import member_key
@@ -75,15 +75,6 @@ class ResultCache:
         with self._lock:
             for key in [k for k in self._data if stale(k)]:
                 del self._data[key]
-
-
-def parse_filter(text: str) -> tuple[str, str]:
-    """``region:Markazi`` (or ``region=Markazi``) -> ``("region", "Markazi")``."""
-    sep = ":" if ":" in text else "="
-    dim, found, member = text.partition(sep)
-    if not found or not dim.strip() or not member.strip():
-        raise InvalidQuery(key="query.filter_syntax", params={"filter": text}, details={"filter": text})
-    return dim.strip(), member.strip()
 
 
 @dataclass

@@ -23,12 +23,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from sanjeh.calendar import parse_period, unit_of
 from sanjeh.currency import Money
-from sanjeh.errors import Forbidden, InvalidPeriod, UserError
+from sanjeh.errors import InvalidPeriod, UserError
 from sanjeh.formatting import fmt_exact, parse_exact
 from sanjeh.i18n import digits, has, month_name, period_label, t, t_or
 from sanjeh.kpis.targeting import rollup_of
 from sanjeh.targets import Change, InvalidTargets, apply_changes, read_changes, read_targets
-from sanjeh.web.deps import Caller, check_csrf, state_of
+from sanjeh.web.deps import Caller, Manager, state_of
 from sanjeh.web.pages import _lang, _render, _url, page_caller
 from sanjeh.web.state import AppState
 
@@ -456,11 +456,6 @@ def targets_page(request: Request) -> Response:
     return _render_page(request, c)
 
 
-def _manager(c: Caller) -> None:
-    if not c.user.can_manage:
-        raise Forbidden(key="auth.managers_only", details={"role": c.user.role})
-
-
 def _form_rows(form: Any) -> list[tuple[dict[str, str], bool]]:
     n = min(max(0, _int(str(form.get("n") or "0"), 0)), MAX_FORM_ROWS)
     out = []
@@ -471,10 +466,7 @@ def _form_rows(form: Any) -> list[tuple[dict[str, str], bool]]:
 
 
 @router.post("/targets")
-async def targets_save(request: Request) -> Response:
-    c = page_caller(request)
-    await check_csrf(request, c)
-    _manager(c)
+async def targets_save(request: Request, c: Manager) -> Response:
     form = await request.form()
     st = state_of(request)
     lang = _lang(request, c.user)
@@ -525,12 +517,9 @@ def _with(url: str, params: list[tuple[str, str]]) -> str:
 
 
 @router.post("/targets/copy")
-async def targets_copy(request: Request) -> Response:
+async def targets_copy(request: Request, c: Manager) -> Response:
     from sanjeh.target_plans import copy_year, parse_factor
 
-    c = page_caller(request)
-    await check_csrf(request, c)
-    _manager(c)
     form = await request.form()
     st = state_of(request)
     lang = _lang(request, c.user)
@@ -557,12 +546,9 @@ async def targets_copy(request: Request) -> Response:
 
 
 @router.post("/targets/spread")
-async def targets_spread(request: Request) -> Response:
+async def targets_spread(request: Request, c: Manager) -> Response:
     from sanjeh.target_plans import spread_year
 
-    c = page_caller(request)
-    await check_csrf(request, c)
-    _manager(c)
     form = await request.form()
     st = state_of(request)
     lang = _lang(request, c.user)

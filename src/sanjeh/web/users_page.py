@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from sanjeh.errors import Forbidden, UserError
+from sanjeh.errors import UserError
 from sanjeh.i18n import has, t
 from sanjeh.users import (
     LANGUAGES,
@@ -24,16 +24,11 @@ from sanjeh.users import (
     set_role,
 )
 from sanjeh.web.api_users import not_self
-from sanjeh.web.deps import Caller, check_csrf, state_of
-from sanjeh.web.pages import _lang, _render, page_caller
+from sanjeh.web.deps import Admin, Caller, state_of
+from sanjeh.web.pages import _lang, _render
 
 router = APIRouter(include_in_schema=False)
 DONE = ("added", "password", "role", "disabled", "removed")
-
-
-def _admin(c: Caller) -> None:
-    if not c.user.is_admin:
-        raise Forbidden(key="auth.admins_only", details={"role": c.user.role})
 
 
 def _error_text(exc: UserError, lang: str) -> str:
@@ -68,9 +63,7 @@ def _page(request: Request, c: Caller, error: UserError | None = None, status: i
 
 
 @router.get("/users")
-def users_page(request: Request) -> Response:
-    c = page_caller(request)
-    _admin(c)
+def users_page(request: Request, c: Admin) -> Response:
     return _page(request, c)
 
 
@@ -79,10 +72,7 @@ def _done(what: str, name: str) -> Response:
 
 
 @router.post("/users")
-async def users_add(request: Request) -> Response:
-    c = page_caller(request)
-    await check_csrf(request, c)
-    _admin(c)
+async def users_add(request: Request, c: Admin) -> Response:
     form = await request.form()
     st = state_of(request)
     name = str(form.get("username") or "").strip()
@@ -104,10 +94,7 @@ async def users_add(request: Request) -> Response:
     return _done("added", user.username)
 
 
-async def _change(request: Request, name: str, what: str) -> Response:
-    c = page_caller(request)
-    await check_csrf(request, c)
-    _admin(c)
+async def _change(request: Request, c: Caller, name: str, what: str) -> Response:
     form = await request.form()
     st = state_of(request)
     try:
@@ -135,20 +122,20 @@ async def _change(request: Request, name: str, what: str) -> Response:
 
 
 @router.post("/users/{name}/password")
-async def users_password(request: Request, name: str) -> Response:
-    return await _change(request, name, "password")
+async def users_password(request: Request, name: str, c: Admin) -> Response:
+    return await _change(request, c, name, "password")
 
 
 @router.post("/users/{name}/role")
-async def users_role(request: Request, name: str) -> Response:
-    return await _change(request, name, "role")
+async def users_role(request: Request, name: str, c: Admin) -> Response:
+    return await _change(request, c, name, "role")
 
 
 @router.post("/users/{name}/disable")
-async def users_disable(request: Request, name: str) -> Response:
-    return await _change(request, name, "disabled")
+async def users_disable(request: Request, name: str, c: Admin) -> Response:
+    return await _change(request, c, name, "disabled")
 
 
 @router.post("/users/{name}/remove")
-async def users_remove(request: Request, name: str) -> Response:
-    return await _change(request, name, "removed")
+async def users_remove(request: Request, name: str, c: Admin) -> Response:
+    return await _change(request, c, name, "removed")

@@ -17,6 +17,7 @@ from sanjeh.calendar import unit_of
 from sanjeh.currency import Money
 from sanjeh.formatting import fmt_in, fmt_number, fmt_points, fmt_rate, fmt_signed_rate, fmt_value, money_column
 from sanjeh.i18n import isolate, member_label, period_label, t, t_or
+from sanjeh.kpis.columns import STEP, Columns, attainment_column, name_column, target_column
 from sanjeh.render import column_title
 from sanjeh.web import charts
 
@@ -177,23 +178,15 @@ class TableView:
     row_attrs: list[dict[str, str]] = field(default_factory=list)
 
 
-def _additive(kpi: Any) -> set[str]:
-    """Measures whose values add up across members (sums, counts, shares of one total)."""
-    return {m.name for m in kpi.measures if m.kind in ("sum", "count", "share")}
+def _role(info: Columns, name: str) -> str | None:
+    c = info.get(name)
+    return c.role if c is not None else None
 
 
-def _sum_column(column: str, kpi: Any, additive: set[str]) -> bool:
-    if column in additive:
-        return True
-    if column == "target":
-        return kpi.headline in additive
-    for prefix in ("previous_", "year_ago_"):
-        if column.startswith(prefix) and column[len(prefix) :] in additive:
-            return True
-    for suffix in ("_target", "_year_ago_change", "_change"):
-        if column.endswith(suffix) and column[: -len(suffix)] in additive:
-            return True
-    return False
+def title_of(info: Columns, name: str, kpi: Any, lang: str) -> str:
+    """The title of result column ``name`` (:func:`sanjeh.render.column_title`)."""
+    c = info.get(name)
+    return column_title(c, kpi, lang) if c is not None else name
 
 
 def _ratio(num: float | None, den: float | None) -> float | None:
@@ -230,8 +223,10 @@ def top_members(result: dict[str, Any], kpi: Any, lang: str, *, top: int = TOP) 
         return rows, 0
     keep = {k for k, _ in sorted(totals.items(), key=lambda kv: -kv[1])[:top]}
     folded = len(totals) - len(keep)
-    additive = _additive(kpi)
-    columns = list(result.get("columns") or rows[0].keys())
+    cols = Columns.of(result, kpi)
+    columns = cols.names or list(rows[0].keys())
+    additive = {c.name for c in cols if c.additive}
+    head_additive = head in additive
     out: list[dict[str, Any]] = []
     others: dict[Any, dict[str, Any]] = {}
     for r in rows:
@@ -240,7 +235,7 @@ def top_members(result: dict[str, Any], kpi: Any, lang: str, *, top: int = TOP) 
             continue
         o = others.setdefault(r.get("period"), {"period": r.get("period"), "_others": folded, "_sums": {}})
         for c in columns:
-            if _sum_column(c, kpi, additive) and r.get(c) is not None:
+            if c in additive and r.get(c) is not None:
                 o["_sums"][c] = o["_sums"].get(c, 0.0) + float(r[c])
     label = t("view.others", lang, n=fmt_number(folded, lang))
     for o in others.values():
@@ -249,17 +244,22 @@ def top_members(result: dict[str, Any], kpi: Any, lang: str, *, top: int = TOP) 
         row.update(sums, period=o["period"], _others=folded)
         for d in dims:
             row[d] = OTHERS
-            row[f"{d}_name"] = label
+            row[name_column(d)] = label
         for rm in kpi.measures:  # a rate whose two counts are shown: worked out again from their sums
             if rm.kind == "ratio" and rm.name in columns and sums.get(rm.num) is not None and sums.get(rm.den):
                 row[rm.name] = sums[rm.num] / sums[rm.den]
-        value, target = sums.get(head), sums.get("target")
-        if head in additive and value is not None and target:
-            row["attainment"] = _ratio(value, target) if kpi.direction == "up" else _ratio(target, value)
-        for prefix, col in (("previous_", f"{head}_change_rate"), ("year_ago_", f"{head}_year_ago_change_rate")):
-            before = sums.get(f"{prefix}{head}")
-            if col in columns and value is not None and before:
-                row[col] = (value - before) / before
+        value = sums.get(head)
+        target = sums.get(target_column(kpi, head))
+        if head_additive and value is not None and target:
+            row[attainment_column(kpi, head)] = (
+                _ratio(value, target) if kpi.direction == "up" else _ratio(target, value)
+            )
+        for rate in (c for c in cols if c.role == "change_rate" and c.measure == head):
+            before = next(
+                (sums.get(c.name) for c in cols if c.role in ("previous", "year_ago") and c.second == rate.second), None
+            )
+            if value is not None and before:
+                row[rate.name] = (value - before) / before
         out.append(row)
     return out, folded
 
@@ -280,33 +280,34 @@ def result_table(
     :func:`top_members`'); "others" rows go to the footer."""
     rows = list(result.get("rows") or []) if rows is None else rows
     dims = list(result.get("by") or [])
-    columns: list[str] = list(result.get("columns") or (rows[0].keys() if rows else []))
+    info = Columns.of(result, kpi)
+    columns: list[str] = info.names or list(rows[0].keys() if rows else [])
     hidden = {m.name for m in kpi.measures if getattr(m, "hidden", False)}
-    hidden |= {f"{d}_name" for d in dims}
+    hidden |= {c.name for c in info if c.role == "dimension_name"}
     if not result.get("grain"):
-        hidden.add("period")  # one period: the page's heading says which
-    if charts.measure_unit(kpi, kpi.headline) == "rate":
-        # a rate's change is shown in points (its _change column); a percent of a percent is not
-        hidden |= {f"{kpi.headline}_change_rate", f"{kpi.headline}_year_ago_change_rate"}
+        hidden.add(STEP)  # one period: the page's heading says which
+    if kpi.headline_measure.unit == "rate":
+        # a rate's change is shown in points (its change column); a percent of a percent is not
+        hidden |= {c.name for c in info if c.role == "change_rate" and c.measure == kpi.headline}
     columns = [c for c in columns if c not in hidden and not c.startswith("_")]
-    numeric = {c for c in columns if c != "period" and c not in dims and charts.measure_unit(kpi, c) != "text"}
+    numeric = {c for c in columns if c != STEP and c not in dims and info.unit(c) != "text"}
     # amounts in one scale per column, its unit once in the header, so the digits line up
     scales = {
         c: money_column([r.get(c) for r in rows if not r.get("_others")], lang, currency)  # the members' scale
         for c in columns
-        if c in numeric and charts.measure_unit(kpi, c) == "money"
+        if c in numeric and info.unit(c) == "money"
     }
     # ... and one scale for the table's amounts, so that a revenue and its target (or a year ago)
     # are read side by side (910.8 against 1,074.1 billion, not 910.8 billion against 1.1 thousand
     # billion): the finest scale of the amounts themselves (changes follow it)
-    own = [v for c, v in scales.items() if "change" not in c] or list(scales.values())
+    own = [v for c, v in scales.items() if _role(info, c) != "change"] or list(scales.values())
     if own:
         finest = min(own, key=lambda sv: sv[0])
         scales = dict.fromkeys(scales, finest)
     view = TableView(
         table_id,
         [
-            Column(c, column_title(c, kpi, lang) + (f" ({scales[c][1]})" if c in scales else ""), c in numeric)
+            Column(c, title_of(info, c, kpi, lang) + (f" ({scales[c][1]})" if c in scales else ""), c in numeric)
             for c in columns
         ],
         [],
@@ -319,13 +320,13 @@ def result_table(
                 cells.append(Cell(period_label(v, lang), str(v)))
             elif c in dims:
                 if v == OTHERS:
-                    cells.append(Cell(str(r.get(f"{c}_name")), ""))
+                    cells.append(Cell(str(r.get(name_column(c))), ""))
                     continue
-                label = member_label(c, v, r.get(f"{c}_name"), lang)
+                label = member_label(c, v, r.get(name_column(c)), lang)
                 link = drill(c, str(v)) if drill is not None and v is not None else ""
                 cells.append(Cell(label, label, str(v) if label != str(v) else "", link))
             else:
-                unit = charts.measure_unit(kpi, c)
+                unit = info.unit(c)
                 if unit == "text":
                     text = fmt_number(v, lang) if isinstance(v, int | float) and not isinstance(v, bool) else str(v)
                     cells.append(Cell("—" if v is None else text, v))

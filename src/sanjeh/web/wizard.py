@@ -47,8 +47,8 @@ from sanjeh.ingest.suggest import Draft, Line, suggest
 from sanjeh.reasons import column_title
 from sanjeh.schema import TABLES_BY_NAME
 from sanjeh.web import staging
-from sanjeh.web.data_pages import _groups, _manager, _reject_rows, render_data, summary_view
-from sanjeh.web.deps import Caller, check_csrf, state_of
+from sanjeh.web.data_pages import _groups, _reject_rows, render_data, summary_view
+from sanjeh.web.deps import Caller, DataManager, data_manager, state_of
 from sanjeh.web.pages import _lang, _render, _url
 
 router = APIRouter(include_in_schema=False)
@@ -60,9 +60,7 @@ FIRST_REJECTS = 20
 
 
 async def _caller(request: Request) -> Caller:
-    c = _manager(request)
-    await check_csrf(request, c)
-    return c
+    return await data_manager(request)
 
 
 def _lang_q(request: Request) -> list[tuple[str, str]]:
@@ -262,8 +260,7 @@ def _page(
 
 
 @router.get("/data/wizard/{upload}")
-def wizard_page(request: Request, upload: str) -> Response:
-    c = _manager(request)
+def wizard_page(request: Request, upload: str, c: DataManager) -> Response:
     staged = staging.find(state_of(request).ws.root, upload, c.user.username)
     return _page(request, c, staged)
 
