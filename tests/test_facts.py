@@ -9,7 +9,8 @@ import pytest
 from sanjeh.demo import write_demo_csv
 from sanjeh.ingest import run_import
 from sanjeh.kpis import Query
-from sanjeh.kpis.facts import FACTS, INTERMEDIATE, META, STORED
+from sanjeh.kpis.facts import META
+from sanjeh.kpis.sources import FACTS, INTERMEDIATE, STORED
 from sanjeh.workspace import Workspace
 from tests.builders import assert_same_rows
 from tests.conftest import FIXED_TODAY
@@ -21,7 +22,7 @@ def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     write_demo_csv(base / "csv", orders=1500, seed=7)
     ws = Workspace.init(base / "ws")
     ws.clock = lambda: FIXED_TODAY
-    run_import(ws, [base / "csv"])
+    run_import(ws.warehouse, ws.import_options(), [base / "csv"])
     return ws
 
 
@@ -57,7 +58,7 @@ def test_an_import_makes_the_facts_stale_and_they_are_rebuilt(demo_ws: Workspace
     (tmp_path / "order_lines.csv").write_text(
         "order_id,product_id,quantity,unit_price\nNEW-1,P-NEW,1,1000\n", encoding="utf-8"
     )
-    run_import(demo_ws, [extra, tmp_path / "order_lines.csv"])
+    run_import(demo_ws.warehouse, demo_ws.import_options(), [extra, tmp_path / "order_lines.csv"])
     after = demo_ws.engine().run(q).rows[0]["orders"]
     assert after == before + 1
     assert all(demo_ws.warehouse.has_table(FACTS[c][0]) for c in STORED)

@@ -116,7 +116,7 @@ def test_the_cast_fast_path_for_dates_agrees_with_the_full_rules(workspace: Work
         rows += [f"f{i},{text},placed", f"s{i},{text.replace('-', '/')},placed"]
     rows += ["f400,2024-02-29 23:59:59,placed", "s400,2024/02/29 23:59:59,placed"]
     (tmp_path / "orders.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    s = run_import(workspace, [tmp_path / "orders.csv"])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "orders.csv"])
     assert s.tables["orders"].to_dict() == {"read": 802, "accepted": 802, "rejected": 0}
     got = dict(workspace.warehouse.fetch("SELECT order_id, ordered_at FROM orders"))
     for i in range(401):
@@ -181,9 +181,9 @@ def test_chunked_line_scan_gives_the_same_lines(
 ) -> None:
     (tmp_path / "customers.csv").write_text(CSV, encoding="utf-8")
     monkeypatch.setattr(read, "_CHUNK", chunk)
-    s = run_import(workspace, [tmp_path / "customers.csv"])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "customers.csv"])
     assert s.tables["customers"].to_dict() == {"read": 6, "accepted": 3, "rejected": 3}
-    rejects = {r["line"]: (r["reason"], r["row"]) for r in list_rejects(workspace)}
+    rejects = {r["line"]: (r["reason"], r["row"]) for r in list_rejects(workspace.warehouse)}
     assert rejects == {
         6: ("row has 2 fields, the header has 3", ["c2", "short"]),
         7: ("row has 4 fields, the header has 3", ["c3", "a", "b", "c"]),
@@ -201,12 +201,12 @@ def test_import_restores_the_memory_limit(workspace: Workspace, tmp_path: Path) 
     con.execute("SET memory_limit = '3GiB'")
     before = con.execute("SELECT current_setting('memory_limit')").fetchone()
     (tmp_path / "customers.csv").write_text("customer_id,name\nc1,a\nc1,b\n", encoding="utf-8")
-    s = run_import(workspace, [tmp_path / "customers.csv"])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "customers.csv"])
     assert s.tables["customers"].to_dict() == {"read": 2, "accepted": 1, "rejected": 1}
     assert con.execute("SELECT current_setting('memory_limit')").fetchone() == before
     (tmp_path / "customers.csv").write_text("customer_id\nc1\n", encoding="utf-8")
     with pytest.raises(Exception, match="name"):
-        run_import(workspace, [tmp_path / "customers.csv"])
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "customers.csv"])
     assert con.execute("SELECT current_setting('memory_limit')").fetchone() == before
     temps = con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
     temps += con.execute("SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal").fetchall()
@@ -214,7 +214,7 @@ def test_import_restores_the_memory_limit(workspace: Workspace, tmp_path: Path) 
 
 
 def test_the_memory_cap_grows_with_the_input_within_bounds() -> None:
-    from sanjeh.ingest.pipeline import MEMORY_LIMIT_BYTES, MEMORY_LIMIT_MAX_BYTES, memory_limit
+    from sanjeh.ingest.staging import MEMORY_LIMIT_BYTES, MEMORY_LIMIT_MAX_BYTES, memory_limit
 
     assert memory_limit(0) == MEMORY_LIMIT_BYTES == 1024**3
     assert memory_limit(715_000_000) == MEMORY_LIMIT_BYTES  # 1 M orders

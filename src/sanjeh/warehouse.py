@@ -9,15 +9,18 @@ the warehouse through :class:`Warehouse`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import ibis
 import pyarrow as pa
+import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
 from sanjeh.errors import InternalError, UserError, WorkspaceBusy
@@ -52,9 +55,43 @@ _SQL_TYPES = {
 }
 
 
-def _q(name: str) -> str:
-    """Quote an identifier (names come from schema.py, never from users)."""
-    return '"' + name.replace('"', '""') + '"'
+#: The dialect SQL text is quoted in: DuckDB (the import's staging engine) and PostgreSQL quote
+#: identifiers and string literals alike (sqlglot writes the same text for both).
+_QUOTING_DIALECT = "duckdb"
+
+
+@functools.lru_cache(maxsize=4096)
+def quote_ident(name: str) -> str:
+    """An identifier as SQL text: the one helper every SQL statement written as text quotes its
+    names with (table, column and alias names; docs/architecture.md "SQL as text")."""
+    return str(sge.to_identifier(name, quoted=True).sql(_QUOTING_DIALECT))
+
+
+@functools.lru_cache(maxsize=4096)
+def quote_literal(value: str) -> str:
+    """A string literal as SQL text: the one helper every SQL statement written as text quotes its
+    values with (numbers are written by Python's ``int``/``float``)."""
+    return str(sge.Literal.string(value).sql(_QUOTING_DIALECT))
+
+
+_q = quote_ident
+
+
+def local_file(url: str) -> Path | None:
+    """The file of a warehouse URL that is one local file (a DuckDB file; None for a server or an
+    in-memory database)."""
+    path = url.removeprefix("duckdb://") if url.startswith("duckdb://") else ""
+    return Path(path) if path and path != ":memory:" else None
+
+
+def absolute_url(url: str, root: Path) -> str:
+    """``url`` with a relative path of a file warehouse (DuckDB, a local Spark folder) made absolute to ``root``."""
+    for scheme in ("duckdb://", "pyspark://"):
+        if url.startswith(scheme):
+            path = url[len(scheme) :]
+            if path and path != ":memory:" and not Path(path).is_absolute():
+                return scheme + str(root / path)
+    return url
 
 
 @dataclass
@@ -79,6 +116,123 @@ class Warehouse:
 
     def has_table(self, name: str) -> bool:
         return name in self.con.list_tables()
+
+    # -- what this warehouse can do (asked instead of its kind) ---------------------------------
+    @property
+    def dialect(self) -> str:
+        """sqlglot's (and Ibis's) name of this warehouse's SQL dialect."""
+        return str(self.con.name)
+
+    @property
+    def transactional(self) -> bool:
+        """Can it write several tables all or nothing (imports, stored forecasts)? Not Spark."""
+        return self.kind in ("duckdb", "postgres")
+
+    @property
+    def single_process(self) -> bool:
+        """Does one process hold it at a time (a DuckDB file: other processes reach it through the
+        server's local channel, sanjeh/local.py)?"""
+        return self.kind == "duckdb"
+
+    @property
+    def materialises(self) -> bool:
+        """Are the engine's cohorts stored as tables after an import (kpis/facts.py)? Not on Spark,
+        where every query joins live."""
+        return self.kind != "pyspark"
+
+    def staging_connection(self) -> Any | None:
+        """The DuckDB connection an import can stage and park its rows in directly: the warehouse's
+        own when it is DuckDB (its parked tables are then renamed into place), else None (the
+        import stages in a DuckDB of its own, ingest/staging.py, and sends the rows over as Arrow)."""
+        return self.duckdb if self.kind == "duckdb" else None
+
+    # -- read-only questions ------------------------------------------------------------------
+    def is_empty(self, name: str) -> bool:
+        """Has the table no row (read without counting them)?"""
+        return not self.fetch(f"SELECT 1 FROM {_q(name)} LIMIT 1")
+
+    def row_count(self, name: str) -> int:
+        return int(self.table(name).count().to_pyarrow().as_py())
+
+    def row_counts(self, names: Sequence[str]) -> dict[str, int]:
+        """Each table's rows, in one query."""
+        if not names:
+            return {}
+        parts = [self.table(n).aggregate(t=ibis.literal(n), n=ibis._.count()) for n in names]
+        rows = ibis.union(*parts, distinct=False).to_pyarrow().to_pylist()
+        got = {r["t"]: int(r["n"]) for r in rows}
+        return {n: got[n] for n in names}
+
+    def existing_values(self, table: str, column: str, values: Sequence[str]) -> list[Any]:
+        """The distinct values of ``table.column`` among ``values`` (compared as text)."""
+        if not values:
+            return []
+        if self.kind == "postgres":  # one array parameter, however many values
+            sql = f"SELECT DISTINCT {_q(column)} FROM {_q(table)} WHERE {_q(column)} = ANY(%s)"
+            return [r[0] for r in self.fetch(sql, [list(values)])]
+        t = self.table(table)
+        col = t[column]
+        got = t.filter(col.cast("string").isin(list(values))).select(col).distinct()
+        return list(got.to_pyarrow().column(0).to_pylist())
+
+    def count_by(self, name: str, column: str) -> pa.Table:
+        """The rows of ``name`` per value of ``column`` (``k``, as text; NULL left out) and their count (``n``)."""
+        t = self.table(name)
+        got = t.filter(t[column].notnull()).group_by(k=t[column].cast("string")).aggregate(n=ibis._.count())
+        return got.to_pyarrow().cast(pa.schema([("k", pa.string()), ("n", pa.int64())]))
+
+    # -- parking and moving an import's rows ------------------------------------------------
+    def drop_table(self, name: str) -> None:
+        """Drop a table if it exists (``name`` as SQL text: a quoted name)."""
+        self.execute(f"DROP TABLE IF EXISTS {name}")
+
+    def rename_into(self, parked: str, name: str) -> None:
+        """Make the parked table ``parked`` (SQL text of a table of this warehouse) the table
+        ``name``: the old one is dropped and the parked one renamed, no row copied."""
+        self.execute(f"DROP TABLE {_q(name)}")
+        self.execute(f"ALTER TABLE {parked} RENAME TO {_q(name)}")
+        self.forget(name)
+
+    def upsert_parked(self, name: str, parked: str, key: Sequence[str], columns: Sequence[str]) -> None:
+        """Upsert the rows of the parked table ``parked`` (SQL text of a table of this warehouse, with
+        ``columns``) into ``name``: the stored rows whose ``key`` is among the parked rows are
+        deleted, the parked rows inserted, and the parked table dropped."""
+        cols = ", ".join(_q(c) for c in columns)
+        keys = ", ".join(_q(k) for k in key)
+        cond = " AND ".join(f"t.{_q(k)} IS NOT DISTINCT FROM k.{_q(k)}" for k in key)
+        self.execute(f"DELETE FROM {_q(name)} AS t USING (SELECT DISTINCT {keys} FROM {parked}) AS k WHERE {cond}")
+        self.execute(f"INSERT INTO {_q(name)} ({cols}) SELECT {cols} FROM {parked}")
+        self.execute(f"DROP TABLE {parked}")
+
+    def upsert_arrow(self, name: str, rows: pa.Table, keys: pa.Table | None) -> None:
+        """Write ``rows`` into ``name``: every stored row goes first when ``keys`` is None, else
+        those whose key columns equal a row of ``keys``."""
+        if keys is None:
+            self.truncate(name)
+        else:
+            self.delete_matching(name, keys)
+        self.insert_arrow(name, rows)
+
+    def count_missing_parents(self, child: str, col: str, parked: str, pcol: str) -> int:
+        """How many rows of ``child`` have a ``col`` that is not a ``pcol`` of ``parked`` (SQL text of
+        a table of this warehouse)."""
+        return int(
+            self.fetch(
+                f"SELECT count(*) FROM {_q(child)} AS c WHERE c.{_q(col)} IS NOT NULL AND NOT EXISTS "
+                f"(SELECT 1 FROM {parked} AS p WHERE p.{_q(pcol)} = c.{_q(col)})"
+            )[0][0]
+        )
+
+    def delete_orphans(self, child: str, col: str, parent: str, pcol: str, *, count_only: bool) -> int:
+        """The rows of ``child`` whose ``col`` is not a ``pcol`` of ``parent``: counted, and deleted
+        unless ``count_only``."""
+        gone = (
+            f"c.{_q(col)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {_q(parent)} AS p WHERE p.{_q(pcol)} = c.{_q(col)})"
+        )
+        n = int(self.fetch(f"SELECT count(*) FROM {_q(child)} AS c WHERE {gone}")[0][0])
+        if n and not count_only:
+            self.execute(f"DELETE FROM {_q(child)} AS c WHERE {gone}")
+        return n
 
     def ensure_tables(self) -> None:
         """Create every canonical and system table that does not exist yet, and drop the

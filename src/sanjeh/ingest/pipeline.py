@@ -1,8 +1,9 @@
 """``run_import``: files -> staging -> validated tables -> parked -> one warehouse transaction.
 
-Tables are checked one at a time (parents first). A table's checked rows are written once,
-where its accepted rows are *parked* (a shadow table in a DuckDB warehouse, outside any
-transaction; a temp table of the staging connection otherwise); its rejected rows are then
+Tables are checked one at a time (parents first), in the staging engine (ingest/staging.py). A
+table's checked rows are written once, where its accepted rows are *parked* (a shadow table of the
+warehouse when the staging connection is the warehouse's own, outside any transaction; a temp
+table of the staging connection otherwise); its rejected rows are then
 deleted and the helper columns dropped, so one table's work is held at a time. The final
 transaction moves every parked table into place (a rename when the table was empty or is
 replaced) and stores rejects, warnings and the log row: all or nothing.
@@ -10,17 +11,16 @@ replaced) and stores rejects, warnings and the log row: all or nothing.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
+import ibis
 import pyarrow as pa
 
 from sanjeh.errors import ImportRefused, InternalError, UserError
@@ -34,35 +34,32 @@ from sanjeh.ingest.plan import SourcePart
 from sanjeh.ingest.read import Reader, StagedFile, expand_paths
 from sanjeh.ingest.results import REJECT_KEYS, WARNING_KEYS, ImportSummary, TableCounts
 from sanjeh.ingest.sources import DbSource, larger, mark_text, mark_value, read_rows
+from sanjeh.ingest.staging import Staging, StagingError
 from sanjeh.ingest.validate import SQL_TYPES, CheckOptions, check_sql, fill_defaults_sql, rule_checks
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME, Table
 from sanjeh.schema import table as schema_table
-from sanjeh.warehouse import shadow_name
-from sanjeh.workspace import Workspace
+from sanjeh.warehouse import Warehouse, shadow_name
+
+if TYPE_CHECKING:
+    from sanjeh.settings import Settings
 
 Progress = Callable[[str, float], None]
 
 
-#: DuckDB's memory during an import (it spills to disk beyond this); see docs/import.md.
-#: The cap grows with the input (a third of its bytes) from the floor to the ceiling:
-#: some operators (the hash tables of the key joins and aggregates, the sort of a wide
-#: table) need memory that grows with the rows and cannot all spill.
-MEMORY_LIMIT_BYTES = 1024**3
-MEMORY_LIMIT_MAX_BYTES = 2 * 1024**3
+@dataclass(frozen=True)
+class ImportOptions:
+    """What an import needs of its workspace besides the warehouse (``Workspace.import_options``)."""
 
+    #: the time zone of timestamps written without one
+    timezone: str
+    #: the workspace's currency (a mapping in another is refused; in IRR "ten rials" words count ×10)
+    currency: str
+    #: the workspace folder, where its own mappings are (None: only the shipped mappings by name)
+    root: Path | None = None
 
-def memory_limit(input_bytes: int) -> int:
-    """DuckDB's ``memory_limit`` (bytes) for an import reading ``input_bytes`` of files."""
-    return max(MEMORY_LIMIT_BYTES, min(MEMORY_LIMIT_MAX_BYTES, input_bytes // 3))
-
-
-def _bytes(setting: str) -> float:
-    """A DuckDB size setting ("19.0 GiB", "512.0 MiB", "1000 bytes") in bytes (inf when unknown)."""
-    m = re.fullmatch(r"\s*([0-9.]+)\s*([KMGTP]?)(i?)(B|bytes)?\s*", setting, re.IGNORECASE)
-    if not m:
-        return float("inf")
-    power = " KMGTP".index(m.group(2).upper() or " ")
-    return float(m.group(1)) * float(1024 if m.group(3) else 1000) ** power
+    @classmethod
+    def of(cls, settings: Settings) -> ImportOptions:
+        return cls(timezone=settings.timezone, currency=settings.currency, root=settings.root)
 
 
 def _dup_column(t: Table) -> str:
@@ -76,7 +73,8 @@ def header_key(name: str) -> str:
 
 
 def run_import(
-    ws: Workspace,
+    wh: Warehouse,
+    options: ImportOptions,
     paths: Sequence[Path | str],
     *,
     mapping: str | Path | None = None,
@@ -89,7 +87,8 @@ def run_import(
     limits: ImportLimits = DEFAULT_LIMITS,
     dry_run: bool = False,
 ) -> ImportSummary:
-    """Import files or directories into the workspace; all or nothing (one transaction).
+    """Import files or directories into the warehouse ``wh`` (of a workspace with ``options``);
+    all or nothing (one transaction).
     ``replace`` empties each imported table first (refused when it would empty a table or orphan
     child rows, unless ``force``: docs/import.md); ``limits`` bound what the import reads
     (:mod:`sanjeh.ingest.limits`). ``dry_run`` makes every check and returns the summary with the
@@ -97,7 +96,7 @@ def run_import(
     warehouse is left as it was, byte for byte."""
     if not paths and mapping is None:
         raise UserError("give at least one file or directory to import (or a mapping that reads a database)")
-    if ws.warehouse.kind not in ("duckdb", "postgres"):  # no transactions: refused before any work
+    if not wh.transactional:  # Spark: refused before any work
         raise UserError("imports into a Spark warehouse are not supported; import into DuckDB or PostgreSQL")
     if table is not None:
         schema_table(table)  # unknown table -> a clear UserError
@@ -105,7 +104,8 @@ def run_import(
         text_encoding(encoding)  # a clear UserError before any work
     files = expand_paths([Path(p).expanduser() for p in paths], limits)
     job = _Import(
-        ws,
+        wh,
+        options,
         files,
         encoding=encoding,
         sheet=sheet,
@@ -124,7 +124,8 @@ def run_import(
 class _Import:
     def __init__(
         self,
-        ws: Workspace,
+        wh: Warehouse,
+        options: ImportOptions,
         files: list[Path],
         *,
         encoding: str | None,
@@ -135,32 +136,27 @@ class _Import:
         limits: ImportLimits,
         dry_run: bool = False,
     ) -> None:
-        self.ws = ws
+        self.wh = wh
+        self.options = options
         self.dry_run = dry_run
-        #: the checked tables are written in the warehouse file (shadow tables) only by a real import
-        #: into DuckDB; a dry run keeps them in temp tables, so the file is never written
-        self.shadows = ws.warehouse.kind == "duckdb" and not dry_run
+        self.staging = Staging.open(wh)
+        self.con: Any = self.staging.con
+        #: the checked tables are written in the warehouse (shadow tables) only by a real import that
+        #: stages in the warehouse's own connection; a dry run keeps them in temp tables, so the
+        #: warehouse is never written
+        self.shadows = self.staging.shared and not dry_run
         self.files = files
         self.replace = replace
         self.force = force
         self.progress = progress or (lambda _msg, _frac: None)
         self.import_id = uuid.uuid4().hex
         self.started = dt.datetime.now()
-        wh = ws.warehouse
-        if wh.kind == "duckdb":
-            self.con: Any = wh.duckdb
-            self.own_con = False
-        else:
-            self.con = duckdb.connect(":memory:")
-            self.own_con = True
         self.opts = CheckOptions(
-            timezone=ws.settings.timezone,
-            toman_times_ten=ws.settings.currency.upper() == "IRR",
+            timezone=options.timezone,
+            toman_times_ten=options.currency.upper() == "IRR",
         )
-        self.con.execute("SET enable_progress_bar = false")
         self.reader = Reader(self.con, encoding=encoding, sheet=sheet, limits=limits)
-        self.restore: list[str] = []
-        self._limit_memory()
+        self.staging.limit_memory(self.files, self.reader.tmp_dir)
         self.temps: list[str] = []
         self._joins_checked: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
         self.accepted: dict[str, str] = {}  # table -> its checked, then parked, rows (_checked_table)
@@ -183,43 +179,12 @@ class _Import:
         self.temps.append(name)
         return name
 
-    def _limit_memory(self) -> None:
-        """Bound DuckDB's memory during the import (:func:`memory_limit` of the input's size):
-        staged and checked tables spill to disk
-        (the connection's temp directory: ``<warehouse>.tmp`` in the workspace, else a temp
-        directory of this import) instead of growing with the data. Restored in :meth:`close`."""
-        rows = dict(
-            self.con.execute(
-                "SELECT name, value FROM duckdb_settings() WHERE name IN ('memory_limit', 'temp_directory')"
-            ).fetchall()
-        )
-        old_limit = str(rows.get("memory_limit") or "")
-        size = 0
-        for f in self.files:
-            with contextlib.suppress(OSError):
-                size += f.stat().st_size
-        limit = memory_limit(size)
-        if _bytes(old_limit) > limit:
-            self.con.execute(f"SET memory_limit = '{limit // 1024**2}MiB'")
-            self.restore.append(f"SET memory_limit = {lit(old_limit)}")
-        if not rows.get("temp_directory"):
-            self.con.execute(f"SET temp_directory = {lit(self.reader.tmp_dir)}")
-            self.restore.append("RESET temp_directory")
-
     def close(self) -> None:
-        for t in self.temps:
-            with contextlib.suppress(duckdb.Error):
-                self.con.execute(f"DROP TABLE IF EXISTS {t}")
+        self.staging.drop_quietly(self.temps)
         if self.shadows:  # shadows: moved into place by a successful import, left by a failed one
-            for rel in self.accepted.values():
-                with contextlib.suppress(duckdb.Error):
-                    self.con.execute(f"DROP TABLE IF EXISTS {rel}")
+            self.staging.drop_quietly(list(self.accepted.values()))
         self.reader.close()
-        for stmt in self.restore:
-            with contextlib.suppress(duckdb.Error):
-                self.con.execute(stmt)
-        if self.own_con:
-            self.con.close()
+        self.staging.close()
 
     def stage_db(self, src: DbSource, key: str) -> StagedFile:
         """Read a database source's rows into staging; with ``changed_since`` only those changed since
@@ -246,14 +211,17 @@ class _Import:
         return sf
 
     def _last_mark(self, key: str) -> Any:
-        wh = self.ws.warehouse
-        ph = "?" if wh.kind == "duckdb" else "%s"
-        rows = wh.fetch(
-            f"SELECT m.mark FROM _source_marks AS m JOIN _imports AS i ON i.import_id = m.import_id "
-            f"WHERE m.source = {ph} ORDER BY i.finished_at DESC LIMIT 1",
-            [key],
+        """The mark the latest import of the database source ``key`` stored (None: never imported)."""
+        m, i = self.wh.table("_source_marks"), self.wh.table("_imports")
+        last = (
+            m.filter(m.source == key)
+            .join(i, m.import_id == i.import_id)
+            .order_by(ibis.desc(i.finished_at))
+            .select(m.mark)
+            .limit(1)
         )
-        return mark_value(rows[0][0]) if rows else None
+        rows = last.to_pyarrow().column(0).to_pylist()
+        return mark_value(rows[0]) if rows else None
 
     def stage(self, path: Path) -> StagedFile:
         """The file's header (for planning); its rows are read when its table is checked."""
@@ -267,8 +235,9 @@ class _Import:
         if mapping is not None:
             from sanjeh.ingest.mapping import build_plan, load_mapping, resolve_mapping
 
-            m = load_mapping(resolve_mapping(mapping, self.ws.root))
-            m.check_currency(self.ws.settings.currency)
+            root = self.options.root
+            m = load_mapping(mapping if root is None else resolve_mapping(mapping, root))
+            m.check_currency(self.options.currency)
             plan, ignored = build_plan(m, self.files, self.stage, table=table, stage_db=self.stage_db)
         else:
             plan = self._direct_plan(table)
@@ -289,7 +258,7 @@ class _Import:
         n_warn = int(self.con.execute(f"SELECT count(*) FROM {self.warn}").fetchone()[0])
         files = [p.name for p in self.files if p.name not in ignored] + self.db_labels
         summary = ImportSummary(self.import_id, counts, n_warn, files, ignored)
-        loader = Loader(self.ws, self.con, self.progress)
+        loader = Loader(self.wh, self.staging, self.progress)
         if self.dry_run:
             loader.check(order=order, accepted=self.accepted, replace=self.replace, force=self.force, summary=summary)
             summary.dry_run = True
@@ -468,12 +437,8 @@ class _Import:
                 f"ON s.__line = r.__line {joins}) ORDER BY __line"
             )
         if structural_rows:
-            view = "__sanjeh_structural"
-            self.con.register(view, pa.Table.from_pylist(structural_rows))
-            try:
+            with self.staging.registered("__sanjeh_structural", pa.Table.from_pylist(structural_rows)) as view:
                 self.con.execute(f"INSERT INTO {self.rej} SELECT * FROM {view}")
-            finally:
-                self.con.unregister(view)
         read_rows = int(self.con.execute(f"SELECT count(*) FROM {checked}").fetchone()[0]) + len(structural_rows)
         accepted = read_rows - len(structural_rows) - sum(int(x) for x in bad.values())
         rejected = int(
@@ -505,7 +470,7 @@ class _Import:
             for fidx, part in enumerate(parts)
         }
         absent = {fidx: cols for fidx, cols in absent.items() if cols}
-        if not absent or not self.ws.warehouse.fetch(f"SELECT 1 FROM {ident(t.name)} LIMIT 1"):
+        if not absent or self.wh.is_empty(t.name):
             return
         wanted = [c for c in t.column_names if any(c in cols for cols in absent.values())]
         stored = self._stored_rows(t, checked, wanted)
@@ -531,17 +496,12 @@ class _Import:
     def _stored_rows(self, t: Table, checked: str, columns: list[str]) -> str:
         """A relation of the stored rows (key and ``columns``) whose key is among the checked rows."""
         cols = list(t.key) + [c for c in columns if c not in t.key]
-        if self.ws.warehouse.kind == "duckdb":
+        if self.staging.shared:  # the warehouse's tables are tables of the staging connection
             return f"(SELECT {', '.join(ident(c) for c in cols)} FROM {ident(t.name)})"
-        keys = self.con.execute(f"SELECT DISTINCT {', '.join(ident(k) for k in t.key)} FROM {checked}")
-        found = self.ws.warehouse.fetch_matching(t.name, keys.to_arrow_table(), cols)
+        keys = self.staging.arrow(f"SELECT DISTINCT {', '.join(ident(k) for k in t.key)} FROM {checked}")
+        found = self.wh.fetch_matching(t.name, keys, cols)
         rel = self._temp(f"stored_{t.name}")
-        view = rel + "_src"
-        self.con.register(view, found)
-        try:
-            self.con.execute(f"CREATE TEMP TABLE {rel} AS SELECT * FROM {view}")
-        finally:
-            self.con.unregister(view)
+        self.staging.copy_in(rel, found)
         return rel
 
     def _any(self, sql: str) -> bool:
@@ -562,7 +522,7 @@ class _Import:
             self._create_checked(t, [(select, self._part_options(part))], present, checked)
             n = int(self.con.execute(f"SELECT count(*) FROM {checked}").fetchone()[0])
             first = self.reader.streamed(part.staged, n)
-        except duckdb.Error:  # e.g. not UTF-8 after all: staging the file decides (and explains)
+        except StagingError:  # e.g. not UTF-8 after all: staging the file decides (and explains)
             self.reader.stream_failed(part.staged)
             first = None
         if first is None:
@@ -844,33 +804,21 @@ class _Import:
         import, or in the warehouse (unless this import replaces that table). Callers test
         membership with ``NOT EXISTS``: an anti-join, with no distinct set built first.
 
-        In DuckDB it is a subquery over the accepted rows and the warehouse table; elsewhere the
-        warehouse is asked only for the ``candidates`` (SQL of the values to look up)."""
+        When the staging connection is the warehouse's it is a subquery over the accepted rows and
+        the warehouse table; elsewhere the warehouse is asked only for the ``candidates`` (SQL of
+        the values to look up)."""
         parts = []
         acc = self.accepted.get(table)
         if acc is not None:
             parts.append(f"SELECT {ident(column)} AS k FROM {acc}")
         if not (self.replace and acc is not None):
-            if self.ws.warehouse.kind == "duckdb":
+            if self.staging.shared:
                 parts.append(f"SELECT {ident(column)} AS k FROM {ident(table)}")
             else:
                 rel = self._temp(f"known_{table}_{column}")
-                values = [r[0] for r in self.con.execute(candidates).fetchall() if r[0] is not None]
-                found: list[Any] = []
-                if values:
-                    found = [
-                        r[0]
-                        for r in self.ws.warehouse.fetch(
-                            f"SELECT DISTINCT {ident(column)} FROM {ident(table)} WHERE {ident(column)} = ANY(%s)",
-                            [[str(v) for v in values]],
-                        )
-                    ]
-                view = rel + "_pg"
-                self.con.register(view, pa.table({"k": pa.array(found, pa.string())}))
-                try:
-                    self.con.execute(f"CREATE TEMP TABLE {rel} AS SELECT k FROM {view}")
-                finally:
-                    self.con.unregister(view)
+                values = [str(r[0]) for r in self.con.execute(candidates).fetchall() if r[0] is not None]
+                found = self.wh.existing_values(table, column, values)
+                self.staging.copy_in(rel, pa.table({"k": pa.array(found, pa.string())}))
                 parts.append(f"SELECT k FROM {rel}")
         if not parts:
             parts.append("SELECT CAST(NULL AS VARCHAR) AS k WHERE FALSE")
