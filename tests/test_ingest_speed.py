@@ -13,6 +13,7 @@ import pytest
 from sanjeh.ingest import list_rejects, normalize, read, run_import
 from sanjeh.ingest.validate import CheckOptions, check_sql
 from sanjeh.schema import TABLES_BY_NAME
+from sanjeh.warehouse import quote_literal
 from sanjeh.workspace import Workspace
 
 TRICKY = [
@@ -90,9 +91,9 @@ def test_number_and_date_fast_paths_agree_with_the_full_rules() -> None:
     con.execute("CREATE TABLE v (x VARCHAR)")
     con.executemany("INSERT INTO v VALUES (?)", [[x] for x in TRICKY])
     t = normalize.text("x", digits=True)
-    parts = ", ".join(normalize.lit(p) for p in normalize.DATE_PARTS)
+    parts = ", ".join(quote_literal(p) for p in normalize.DATE_PARTS)
     rows = con.execute(
-        f"SELECT x, {normalize.date_struct(t)}, regexp_extract(coalesce({t}, ''), {normalize.lit(normalize.DATE_RE)}, "
+        f"SELECT x, {normalize.date_struct(t)}, regexp_extract(coalesce({t}, ''), {quote_literal(normalize.DATE_RE)}, "
         f"[{parts}]), {normalize.number_plain(t)}, {normalize.number_valid(normalize.number_parts(t, money=True)[0])}, "
         f"{normalize.number_parts(t, money=True)[1]} FROM v"
     ).fetchall()
@@ -124,7 +125,7 @@ def test_the_cast_fast_path_for_dates_agrees_with_the_full_rules(workspace: Work
     con = duckdb.connect()
     cast_reads_these = ("2024-01-3T 10:20:30", "2024-01-3  10:20:30", "2024-01-05 10:20:5Z", "2024-01-05 10:20:0 ")
     for value in cast_reads_these:
-        assert con.execute(f"SELECT TRY_CAST({normalize.lit(value)} AS TIMESTAMP)").fetchone() != (None,), value
+        assert con.execute(f"SELECT TRY_CAST({quote_literal(value)} AS TIMESTAMP)").fetchone() != (None,), value
     for value in (
         *cast_reads_these,
         "2024-01-01 24:00:00",
@@ -134,7 +135,7 @@ def test_the_cast_fast_path_for_dates_agrees_with_the_full_rules(workspace: Work
         "2024-01-01 10:00:60",
         "1403-01-01",
     ):
-        assert con.execute(f"SELECT {normalize.plain_timestamp(normalize.lit(value))}").fetchone() == (None,), value
+        assert con.execute(f"SELECT {normalize.plain_timestamp(quote_literal(value))}").fetchone() == (None,), value
 
 
 def test_the_cast_fast_path_reads_every_value_as_the_rules_do(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,11 +9,10 @@ from typing import Any
 import pyarrow as pa
 
 from sanjeh.errors import ImportRefused
-from sanjeh.ingest.normalize import ident
 from sanjeh.ingest.results import ImportSummary, TableCounts
 from sanjeh.ingest.staging import Staging
 from sanjeh.schema import SYSTEM_TABLES, TABLES_BY_NAME, children
-from sanjeh.warehouse import Warehouse
+from sanjeh.warehouse import Warehouse, quote_ident
 
 
 class Loader:
@@ -70,10 +69,12 @@ class Loader:
                 elif shared:
                     wh.upsert_parked(name, acc, t.replace_key, t.column_names)
                 else:
-                    cols = ", ".join(ident(c) for c in t.column_names)
+                    cols = ", ".join(quote_ident(c) for c in t.column_names)
                     keys = None
                     if not (replace or empty):
-                        keys = self.staging.arrow(f"SELECT DISTINCT {', '.join(map(ident, t.replace_key))} FROM {acc}")
+                        keys = self.staging.arrow(
+                            f"SELECT DISTINCT {', '.join(map(quote_ident, t.replace_key))} FROM {acc}"
+                        )
                     rows = self.staging.arrow(f"SELECT {cols} FROM {acc}")
                     if empty:
                         wh.insert_arrow(name, rows)
@@ -83,9 +84,9 @@ class Loader:
                     deleted.update(self._orphans(name, order, force))
                 self.progress(f"loaded {name}", (i + 1) / max(len(order), 1))
             for system, rel in (("_rejects", rejects), ("_warnings", warnings)):
-                cols = ", ".join(ident(c) for c in SYSTEM_TABLES[system])
+                cols = ", ".join(quote_ident(c) for c in SYSTEM_TABLES[system])
                 if shared:
-                    wh.execute(f"INSERT INTO {ident(system)} ({cols}) SELECT {cols} FROM {rel}")
+                    wh.execute(f"INSERT INTO {quote_ident(system)} ({cols}) SELECT {cols} FROM {rel}")
                 else:
                     wh.insert_arrow(system, self.staging.arrow(f"SELECT {cols} FROM {rel}"))
             summary.deleted = deleted
@@ -150,7 +151,7 @@ class Loader:
         with self.staging.registered("__sanjeh_child_keys", rows) as view:
             got = self.staging.execute(
                 f"SELECT coalesce(sum(n), 0) FROM {view} AS c WHERE NOT EXISTS "
-                f"(SELECT 1 FROM {parked} AS p WHERE p.{ident(pcol)} = c.k)"
+                f"(SELECT 1 FROM {parked} AS p WHERE p.{quote_ident(pcol)} = c.k)"
             ).fetchone()
         return int(got[0])
 

@@ -29,7 +29,7 @@ from sanjeh.ingest.encodings import text_encoding
 from sanjeh.ingest.formats import failure_reason_sql
 from sanjeh.ingest.limits import DEFAULT_LIMITS, ImportLimits
 from sanjeh.ingest.load import Loader
-from sanjeh.ingest.normalize import ident, lit, tentative_mark
+from sanjeh.ingest.normalize import tentative_mark
 from sanjeh.ingest.plan import SourcePart
 from sanjeh.ingest.read import Reader, StagedFile, expand_paths
 from sanjeh.ingest.results import REJECT_KEYS, WARNING_KEYS, ImportSummary, TableCounts
@@ -38,7 +38,7 @@ from sanjeh.ingest.staging import Staging, StagingError
 from sanjeh.ingest.validate import SQL_TYPES, CheckOptions, check_sql, fill_defaults_sql, rule_checks
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME, Table
 from sanjeh.schema import table as schema_table
-from sanjeh.warehouse import Warehouse, shadow_name
+from sanjeh.warehouse import Warehouse, quote_ident, quote_literal, shadow_name
 
 if TYPE_CHECKING:
     from sanjeh.settings import Settings
@@ -288,7 +288,7 @@ class _Import:
     def _rows(self, rel: str, order: str, keys: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
         """The rejects or warnings of this import as dicts (``keys``: (column, key) pairs), in the
         shape :func:`sanjeh.ingest.list_rejects` gives them."""
-        cols = ", ".join(ident(c) for c, _ in keys)
+        cols = ", ".join(quote_ident(c) for c, _ in keys)
         got = self.con.execute(f"SELECT {cols} FROM {rel} ORDER BY {order}").fetchall()
         out = [dict(zip((k for _, k in keys), r, strict=True)) for r in got]
         for row in out:
@@ -340,9 +340,11 @@ class _Import:
     def _file_sql(self, parts: list[SourcePart], fidx: str) -> str:
         """SQL of the file name of the part numbered by the SQL ``fidx``."""
         if len({p.staged.name for p in parts}) == 1:
-            return lit(parts[0].staged.name)
+            return quote_literal(parts[0].staged.name)
         return (
-            "(CASE " + " ".join(f"WHEN {fidx} = {i} THEN {lit(p.staged.name)}" for i, p in enumerate(parts)) + " END)"
+            "(CASE "
+            + " ".join(f"WHEN {fidx} = {i} THEN {quote_literal(p.staged.name)}" for i, p in enumerate(parts))
+            + " END)"
         )
 
     def _check_table(self, t: Table, parts: list[SourcePart]) -> TableCounts:
@@ -398,13 +400,13 @@ class _Import:
         # parents: when a row breaks several, the last rule listed is reported, so apply them last-first
         for rule in reversed(parent_rules):
             ptable, pcol = rule.other.split(".")
-            col = ident(rule.column)
+            col = quote_ident(rule.column)
             valid = f"FROM {checked} AS c WHERE c.__reason IS NULL"
             known = self._known(ptable, pcol, f"SELECT DISTINCT c.{col} {valid}")
             missing = f"NOT EXISTS (SELECT 1 FROM {known} AS k WHERE k.k = c.{col})"
             if self._any(f"SELECT 1 {valid} AND {missing}"):
                 self.con.execute(
-                    f"UPDATE {checked} AS c SET __reason = {lit(rule.reason)}, __col = {lit(rule.column)}, "
+                    f"UPDATE {checked} AS c SET __reason = {quote_literal(rule.reason)}, __col = {quote_literal(rule.column)}, "
                     f"__value = NULL WHERE c.__reason IS NULL AND {missing}"
                 )
                 self._raw_values(t, checked, cline, parts, present, rule.column)
@@ -424,12 +426,13 @@ class _Import:
             value, joins = "r.__value", ""
             if part.sources is not None:
                 whens = " ".join(
-                    f"WHEN {lit(c)} THEN {part.source_text_sql(c) or 'CAST(NULL AS VARCHAR)'}" for c in part.columns
+                    f"WHEN {quote_literal(c)} THEN {part.source_text_sql(c) or 'CAST(NULL AS VARCHAR)'}"
+                    for c in part.columns
                 )
                 value = f"CASE r.__col {whens} ELSE r.__value END"
                 joins = " ".join(part.joins)
             self.con.execute(
-                f"INSERT INTO {self.rej} SELECT {lit(self.import_id)}, {lit(t.name)}, {lit(sf.name)}, __line, "
+                f"INSERT INTO {self.rej} SELECT {quote_literal(self.import_id)}, {quote_literal(t.name)}, {quote_literal(sf.name)}, __line, "
                 "__col, __file_value, CASE WHEN __value IS DISTINCT FROM __file_value THEN __value END, __reason, "
                 f"__row FROM (SELECT r.__line, r.__col, r.__value, r.__reason, {value} AS __file_value, "
                 f"{sf.row_json_sql('s')} AS __row FROM (SELECT __line, __col, __value, __reason FROM {rows} "
@@ -455,7 +458,7 @@ class _Import:
             self.con.execute(f"DELETE FROM {checked} WHERE __reason IS NOT NULL")
         helpers = [r[0] for r in self.con.execute(f"SELECT * FROM {checked} LIMIT 0").description]
         for h in helpers[len(t.columns) :]:  # what is left is the parked table (canonical columns, in order)
-            self.con.execute(f"ALTER TABLE {checked} DROP COLUMN {ident(h)}")
+            self.con.execute(f"ALTER TABLE {checked} DROP COLUMN {quote_ident(h)}")
         return TableCounts(read_rows, accepted, rejected)
 
     def _keep_stored_columns(
@@ -474,31 +477,31 @@ class _Import:
             return
         wanted = [c for c in t.column_names if any(c in cols for cols in absent.values())]
         stored = self._stored_rows(t, checked, wanted)
-        on = " AND ".join(f"c.{ident(k)} IS NOT DISTINCT FROM w.{ident(k)}" for k in t.key)
+        on = " AND ".join(f"c.{quote_ident(k)} IS NOT DISTINCT FROM w.{quote_ident(k)}" for k in t.key)
         for fidx, cols in absent.items():
-            sets = ", ".join(f"{ident(c)} = w.{ident(c)}" for c in cols)
+            sets = ", ".join(f"{quote_ident(c)} = w.{quote_ident(c)}" for c in cols)
             self.con.execute(f"UPDATE {checked} AS c SET {sets} FROM {stored} AS w WHERE c.__fidx = {fidx} AND {on}")
-        rules = rule_checks(t, lambda c: f"c.{ident(c)}")
+        rules = rule_checks(t, lambda c: f"c.{quote_ident(c)}")
         if not rules:
             return
-        reasons = ", ".join(lit(r) for _, _, r in rules)
-        reason = "CASE " + " ".join(f"WHEN {cond} THEN {lit(r)}" for cond, _, r in rules) + " END"
-        column = "CASE " + " ".join(f"WHEN {cond} THEN {lit(col)}" for cond, col, _ in rules) + " END"
+        reasons = ", ".join(quote_literal(r) for _, _, r in rules)
+        reason = "CASE " + " ".join(f"WHEN {cond} THEN {quote_literal(r)}" for cond, _, r in rules) + " END"
+        column = "CASE " + " ".join(f"WHEN {cond} THEN {quote_literal(col)}" for cond, col, _ in rules) + " END"
         merged = f"c.__fidx IN ({', '.join(map(str, absent))}) AND EXISTS (SELECT 1 FROM {stored} AS w WHERE {on})"
         self.con.execute(
             f"UPDATE {checked} AS c SET __reason = {reason}, __col = {column}, __value = NULL "
             f"WHERE {merged} AND (c.__reason IS NULL OR c.__reason IN ({reasons}))"
         )
         for col in dict.fromkeys(col for _, col, _ in rules):
-            if self._any(f"SELECT 1 FROM {checked} WHERE __col = {lit(col)} AND __value IS NULL"):
+            if self._any(f"SELECT 1 FROM {checked} WHERE __col = {quote_literal(col)} AND __value IS NULL"):
                 self._raw_values(t, checked, cline, parts, present, col)
 
     def _stored_rows(self, t: Table, checked: str, columns: list[str]) -> str:
         """A relation of the stored rows (key and ``columns``) whose key is among the checked rows."""
         cols = list(t.key) + [c for c in columns if c not in t.key]
         if self.staging.shared:  # the warehouse's tables are tables of the staging connection
-            return f"(SELECT {', '.join(ident(c) for c in cols)} FROM {ident(t.name)})"
-        keys = self.staging.arrow(f"SELECT DISTINCT {', '.join(ident(k) for k in t.key)} FROM {checked}")
+            return f"(SELECT {', '.join(quote_ident(c) for c in cols)} FROM {quote_ident(t.name)})"
+        keys = self.staging.arrow(f"SELECT DISTINCT {', '.join(quote_ident(k) for k in t.key)} FROM {checked}")
         found = self.wh.fetch_matching(t.name, keys, cols)
         rel = self._temp(f"stored_{t.name}")
         self.staging.copy_in(rel, found)
@@ -560,7 +563,7 @@ class _Import:
         if not numeric:
             return {}
         waiting = self.con.execute(
-            f"SELECT DISTINCT __fidx FROM {checked} WHERE __reason = {lit(normalize.UNDECIDED)}"
+            f"SELECT DISTINCT __fidx FROM {checked} WHERE __reason = {quote_literal(normalize.UNDECIDED)}"
         ).fetchall()
         if not waiting:
             return {}
@@ -570,7 +573,7 @@ class _Import:
             part = parts[fidx]
             counts = []
             for c in numeric:
-                kind = normalize.number_kind_of(ident("r_" + c), money=t.column(c).type == "money")
+                kind = normalize.number_kind_of(quote_ident("r_" + c), money=t.column(c).type == "money")
                 counts.append(f"count(*) FILTER (WHERE {kind} = 'p'), count(*) FILTER (WHERE {kind} = 'c')")
             got = self.con.execute(f"SELECT {', '.join(counts)} FROM ({self._part_sql(t, part, fidx, present)})")
             row = got.fetchone()
@@ -604,7 +607,9 @@ class _Import:
             checks = check_sql(t, src, set(present), selects[0][1])
         else:
             checks = " UNION ALL ".join(f"({check_sql(t, f'({sql})', set(present), o)})" for sql, o in selects)
-        cols = ", ".join(f"CAST({ident('v_' + c.name)} AS {SQL_TYPES[c.type]}) AS {ident(c.name)}" for c in t.columns)
+        cols = ", ".join(
+            f"CAST({quote_ident('v_' + c.name)} AS {SQL_TYPES[c.type]}) AS {quote_ident(c.name)}" for c in t.columns
+        )
         helpers = f"__fidx, {'__line, ' if line else ''}__reason, __col, __value"
         self.con.execute(
             f"CREATE {'' if self.shadows else 'TEMP '}TABLE {checked} AS SELECT {cols}, {helpers} FROM ({checks})"
@@ -622,7 +627,7 @@ class _Import:
         ``accepted`` at once, so that :meth:`close` drops it if the import fails.
         """
         if self.shadows:
-            rel = ident(shadow_name(self.import_id, t.name))
+            rel = quote_ident(shadow_name(self.import_id, t.name))
         else:
             rel = f"__sanjeh_acc_{t.name}"
             self.temps.append(rel)
@@ -634,7 +639,7 @@ class _Import:
         duplicate; True when some were marked. The keys are first counted: when they are all
         distinct (the usual case) nothing is marked. ``numbered`` reads the checked rows with their
         ``__line``; ``cline`` is the line of the row ``c`` being updated."""
-        keys = [ident(k) for k in t.key]
+        keys = [quote_ident(k) for k in t.key]
         valid = f"FROM {checked} WHERE __reason IS NULL"
         rows, distinct = self.con.execute(
             f"SELECT (SELECT count(*) {valid}), (SELECT count(*) FROM (SELECT DISTINCT {', '.join(keys)} {valid}))"
@@ -652,12 +657,12 @@ class _Import:
         first_file = self._file_sql(parts, "d.__ff")
         this_file = self._file_sql(parts, "c.__fidx")
         msg = (
-            f"{lit(what + ' (first seen on line ')} || d.__fl || "
+            f"{quote_literal(what + ' (first seen on line ')} || d.__fl || "
             f"CASE WHEN {first_file} <> {this_file} THEN ' of ' || {first_file} ELSE '' END || ')'"
         )
         on = " AND ".join(f"c.{k} IS NOT DISTINCT FROM d.{k}" for k in keys)
         self.con.execute(
-            f"UPDATE {checked} AS c SET __reason = {msg}, __col = {lit(kcol)}, __value = NULL "
+            f"UPDATE {checked} AS c SET __reason = {msg}, __col = {quote_literal(kcol)}, __value = NULL "
             f"FROM (SELECT {', '.join(keys)}, min({pos}) AS __fp, arg_min(__line, {pos}) AS __fl, "
             f"arg_min(__fidx, {pos}) AS __ff FROM {numbered} WHERE __reason IS NULL "
             f"GROUP BY {', '.join(keys)} HAVING count(*) > 1) AS d "
@@ -672,14 +677,14 @@ class _Import:
         their file (else the value it took, a filled default). The checked rows keep no raw
         text (writing it cost more than reading the files again on this rare path), so the
         parts are read again for those rows (``cline``: the line of the checked row ``c``)."""
-        rows = f"c.__reason IS NOT NULL AND c.__value IS NULL AND c.__col = {lit(column)}"
-        typed = f"CAST(c.{ident(column)} AS VARCHAR)"
+        rows = f"c.__reason IS NOT NULL AND c.__value IS NULL AND c.__col = {quote_literal(column)}"
+        typed = f"CAST(c.{quote_ident(column)} AS VARCHAR)"
         if column not in present:  # no file has the column: its value is a filled default
             self.con.execute(f"UPDATE {checked} AS c SET __value = {typed} WHERE {rows}")
             return
         self._load(parts)
         raw = " UNION ALL ".join(
-            f"SELECT __fidx, __line, {ident('r_' + column)} AS v FROM ({self._part_sql(t, part, i, present)})"
+            f"SELECT __fidx, __line, {quote_ident('r_' + column)} AS v FROM ({self._part_sql(t, part, i, present)})"
             for i, part in enumerate(parts)
         )
         self.con.execute(
@@ -701,13 +706,13 @@ class _Import:
                 shown = " || ', ' || ".join(f"coalesce({k}, '')" for k in keys)
                 names = ", ".join(n for n, _ in j.keys)
                 reason = (
-                    f"{lit(f'{j.staged.name} has ')} || count(*) || {lit(f' rows with {names} = ')} || {shown} || "
-                    f"{lit(f' (joined as {j.alias} for {t.name}); the first, on line ')} || min(__line) || "
-                    f"{lit(', was taken')}"
+                    f"{quote_literal(f'{j.staged.name} has ')} || count(*) || {quote_literal(f' rows with {names} = ')} || {shown} || "
+                    f"{quote_literal(f' (joined as {j.alias} for {t.name}); the first, on line ')} || min(__line) || "
+                    f"{quote_literal(', was taken')}"
                 )
                 self.con.execute(
-                    f"INSERT INTO {self.warn} SELECT {lit(self.import_id)}, {lit(t.name)}, {lit(j.staged.name)}, "
-                    f"min(__line), {lit(names)}, {shown}, {reason} FROM {j.staged.relation} "
+                    f"INSERT INTO {self.warn} SELECT {quote_literal(self.import_id)}, {quote_literal(t.name)}, {quote_literal(j.staged.name)}, "
+                    f"min(__line), {quote_literal(names)}, {shown}, {reason} FROM {j.staged.relation} "
                     f"WHERE {' AND '.join(f'{k} IS NOT NULL' for k in keys)} GROUP BY {', '.join(keys)} "
                     "HAVING count(*) > 1 ORDER BY min(__line)"
                 )
@@ -721,32 +726,33 @@ class _Import:
             if not part.distinct or not others or not keys:
                 continue
             rows = self._part_sql(t, part, fidx, present, collapse=False)
-            kcols = [f"nullif(trim({ident('r_' + k)}), '')" for k in keys]
-            vals = {c: f"nullif(trim({ident('r_' + c)}), '')" for c in others}
+            kcols = [f"nullif(trim({quote_ident('r_' + k)}), '')" for k in keys]
+            vals = {c: f"nullif(trim({quote_ident('r_' + c)}), '')" for c in others}
             key_text = " || ', ' || ".join(kcols)
             # one pass over the part: the rows that differ from their key's first row in some column
             found = self._temp("conflicts")
             firsts = ", ".join(
-                f"{v} AS {ident('v_' + c)}, first_value({v}) OVER w AS {ident('f_' + c)}" for c, v in vals.items()
+                f"{v} AS {quote_ident('v_' + c)}, first_value({v}) OVER w AS {quote_ident('f_' + c)}"
+                for c, v in vals.items()
             )
-            differs = " OR ".join(f"{ident('v_' + c)} IS DISTINCT FROM {ident('f_' + c)}" for c in others)
+            differs = " OR ".join(f"{quote_ident('v_' + c)} IS DISTINCT FROM {quote_ident('f_' + c)}" for c in others)
             self.con.execute(
                 f"CREATE TEMP TABLE {found} AS SELECT * FROM (SELECT {key_text} AS k, __line, "
                 f"min(__line) OVER w AS first_line, {firsts} FROM ({rows}) "
                 f"WINDOW w AS (PARTITION BY {', '.join(kcols)} ORDER BY __line)) WHERE k IS NOT NULL AND ({differs})"
             )
             union = " UNION ALL ".join(
-                f"SELECT k, {lit(c)} AS col, __line, first_line, {ident('v_' + c)} AS v, {ident('f_' + c)} AS f "
-                f"FROM {found} WHERE {ident('v_' + c)} IS DISTINCT FROM {ident('f_' + c)}"
+                f"SELECT k, {quote_literal(c)} AS col, __line, first_line, {quote_ident('v_' + c)} AS v, {quote_ident('f_' + c)} AS f "
+                f"FROM {found} WHERE {quote_ident('v_' + c)} IS DISTINCT FROM {quote_ident('f_' + c)}"
                 for c in others
             )
             reason = (
-                f"{lit(f'{t.key[0]} ')} || k || {lit(' has another ')} || col || {lit(' on this line (')} || "
-                f"coalesce(v, 'empty') || {lit(') than on line ')} || first_line || {lit(' (')} || coalesce(f, 'empty') "
-                f"|| {lit('); distinct keeps the first')}"
+                f"{quote_literal(f'{t.key[0]} ')} || k || {quote_literal(' has another ')} || col || {quote_literal(' on this line (')} || "
+                f"coalesce(v, 'empty') || {quote_literal(') than on line ')} || first_line || {quote_literal(' (')} || coalesce(f, 'empty') "
+                f"|| {quote_literal('); distinct keeps the first')}"
             )
             self.con.execute(
-                f"INSERT INTO {self.warn} SELECT {lit(self.import_id)}, {lit(t.name)}, {lit(part.staged.name)}, "
+                f"INSERT INTO {self.warn} SELECT {quote_literal(self.import_id)}, {quote_literal(t.name)}, {quote_literal(part.staged.name)}, "
                 f"__line, col, v, {reason} FROM (SELECT *, row_number() OVER (PARTITION BY k, col ORDER BY __line) "
                 f"AS n FROM ({union})) WHERE n = 1 ORDER BY __line, col"
             )
@@ -763,7 +769,9 @@ class _Import:
         items = ["s.__line AS __line", f"{fidx} AS __fidx"]
         if part.rejects:
             items.append(
-                "CASE " + " ".join(f"WHEN {c} THEN {lit(r)}" for c, r in part.rejects) + " END AS __pre_reason"
+                "CASE "
+                + " ".join(f"WHEN {c} THEN {quote_literal(r)}" for c, r in part.rejects)
+                + " END AS __pre_reason"
             )
         else:
             items.append("CAST(NULL AS VARCHAR) AS __pre_reason")
@@ -771,9 +779,9 @@ class _Import:
         for c in present:
             expr = part.columns.get(c)
             items.append(
-                f"CAST({expr} AS VARCHAR) AS {ident('r_' + c)}"
+                f"CAST({expr} AS VARCHAR) AS {quote_ident('r_' + c)}"
                 if expr
-                else f"CAST(NULL AS VARCHAR) AS {ident('r_' + c)}"
+                else f"CAST(NULL AS VARCHAR) AS {quote_ident('r_' + c)}"
             )
         sql = f"SELECT {', '.join(items)} FROM {relation or sf.relation} AS s {' '.join(part.joins)}"
         if part.where:
@@ -781,19 +789,21 @@ class _Import:
         failing = [c for c in part.may_fail if c in present]
         if failing:  # the first failed column (in table order) rejects the row, after the mapping's own rules
             failing.sort(key=t.column_names.index)
-            why = [(c, failure_reason_sql(ident("r_" + c))) for c in failing]
+            why = [(c, failure_reason_sql(quote_ident("r_" + c))) for c in failing]
             reason = "coalesce(__pre_reason, " + ", ".join(w for _, w in why) + ")"
             col = "CASE WHEN __pre_reason IS NOT NULL THEN __pre_col " + " ".join(
-                f"WHEN {w} IS NOT NULL THEN {lit(c)}" for c, w in why
+                f"WHEN {w} IS NOT NULL THEN {quote_literal(c)}" for c, w in why
             )
-            rcols = ", ".join(ident("r_" + c) for c in present)
+            rcols = ", ".join(quote_ident("r_" + c) for c in present)
             sql = (
                 f"SELECT __line, __fidx, {reason} AS __pre_reason, {col} END AS __pre_col"
                 f"{', ' + rcols if rcols else ''} FROM ({sql})"
             )
         if part.distinct and collapse:
             keys = ", ".join(
-                f"nullif(regexp_replace({ident('r_' + k)}, '^\\s+|\\s+$', '', 'g'), '')" for k in t.key if k in present
+                f"nullif(regexp_replace({quote_ident('r_' + k)}, '^\\s+|\\s+$', '', 'g'), '')"
+                for k in t.key
+                if k in present
             )
             sql = f"SELECT * FROM ({sql}) QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY __line) = 1"
         return f"SELECT * FROM ({sql})"
@@ -810,10 +820,10 @@ class _Import:
         parts = []
         acc = self.accepted.get(table)
         if acc is not None:
-            parts.append(f"SELECT {ident(column)} AS k FROM {acc}")
+            parts.append(f"SELECT {quote_ident(column)} AS k FROM {acc}")
         if not (self.replace and acc is not None):
             if self.staging.shared:
-                parts.append(f"SELECT {ident(column)} AS k FROM {ident(table)}")
+                parts.append(f"SELECT {quote_ident(column)} AS k FROM {quote_ident(table)}")
             else:
                 rel = self._temp(f"known_{table}_{column}")
                 values = [str(r[0]) for r in self.con.execute(candidates).fetchall() if r[0] is not None]
@@ -838,15 +848,15 @@ class _Import:
             rtable, rcol = c.references.split(".")
             if IMPORT_ORDER.index(rtable) >= IMPORT_ORDER.index(t.name):
                 raise InternalError(f"{t.name}.{c.name} references {rtable}, which is imported later")
-            col = ident(c.name)
+            col = quote_ident(c.name)
             known = self._known(rtable, rcol, f"SELECT DISTINCT {col} FROM {parked}")
             unknown = f"a.{col} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {known} AS k WHERE k.k = a.{col})"
             if not self._any(f"SELECT 1 FROM {parked} AS a WHERE {unknown}"):
                 continue
             reason = f"unknown {c.name} (not in {rtable}); accepted anyway, on "
             self.con.execute(
-                f"INSERT INTO {self.warn} SELECT {lit(self.import_id)}, {lit(t.name)}, min_by({file_sql}, __line), "
-                f"min(__line), {lit(c.name)}, a.{col}, "
-                f"{lit(reason)} || count(*) || ' row' || CASE WHEN count(*) = 1 THEN '' ELSE 's' END "
+                f"INSERT INTO {self.warn} SELECT {quote_literal(self.import_id)}, {quote_literal(t.name)}, min_by({file_sql}, __line), "
+                f"min(__line), {quote_literal(c.name)}, a.{col}, "
+                f"{quote_literal(reason)} || count(*) || ' row' || CASE WHEN count(*) = 1 THEN '' ELSE 's' END "
                 f"FROM {parked} a WHERE {unknown} GROUP BY a.{col} ORDER BY min(__line)"
             )
