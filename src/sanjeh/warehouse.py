@@ -134,8 +134,8 @@ class Warehouse:
 
     @property
     def materialises(self) -> bool:
-        """Are the engine's cohorts stored as tables after an import (kpis/facts.py)? Not on Spark,
-        where every query joins live."""
+        """Does ``Workspace.refresh_facts`` store the engine's cohorts as tables after the data
+        changes (kpis/facts.py)? Not on Spark, which no import writes to."""
         return self.kind != "pyspark"
 
     def staging_connection(self) -> Any | None:
@@ -497,7 +497,7 @@ _PG_TYPES = {
 def _spark_schema(schema: pa.Schema) -> str:
     """A Spark DDL schema for a parameter table."""
     types = {"int32": "int", "int64": "bigint", "date32[day]": "date", "string": "string", "double": "double"}
-    return ", ".join(f"`{f.name}` {types[str(f.type)]}" for f in schema)
+    return ", ".join(f"{quote_ident(f.name, 'spark')} {types[str(f.type)]}" for f in schema)
 
 
 #: DuckDB's words when another process holds the file: ``… Conflicting lock is held in PROGRAM (PID N) …``
