@@ -78,3 +78,38 @@ def test_a_build_that_runs_out_of_memory_falls_back_to_live_joins(
     assert not workspace.warehouse.has_table(META)
     limit = workspace.warehouse.duckdb.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     assert limit != "1.0 MiB"  # the cap was lifted again
+
+
+def test_refresh_facts_builds_them_now_and_says_so(demo_ws: Workspace) -> None:
+    engine = demo_ws.engine()
+    assert engine.refresh_facts() is True  # fresh already (or built now): this engine reads them
+    assert all(demo_ws.warehouse.has_table(FACTS[c][0]) for c in STORED)
+    assert demo_ws.engine(use_facts=False).refresh_facts() is False
+
+
+def test_builds_of_two_workspaces_do_not_wait_for_each_other(tmp_path: Path) -> None:
+    """The build lock is one per warehouse: a build holding one workspace's lock leaves another's
+    free, and the same file opened twice shares one lock."""
+    import threading
+
+    from sanjeh.kpis.facts import _build_lock
+    from sanjeh.warehouse import Warehouse, connect
+
+    a, b = (connect(f"duckdb://{tmp_path / name}.duckdb") for name in ("a", "b"))
+    a_again = Warehouse(a.url, a.kind, a.con)  # the same file, another Warehouse (a workspace opened again)
+    try:
+        with _build_lock(a):
+            free = threading.Event()
+
+            def build_b() -> None:
+                with _build_lock(b):
+                    free.set()
+
+            t = threading.Thread(target=build_b)
+            t.start()
+            t.join(5)
+            assert free.is_set()
+            assert _build_lock(a_again) is _build_lock(a)
+    finally:
+        a.close()
+        b.close()
