@@ -295,10 +295,10 @@ def test_progress_reports_months() -> None:
 
 def test_imports_with_nothing_rejected_and_no_warnings(tmp_path: Path, workspace: Workspace) -> None:
     counts = write_demo_csv(tmp_path / "csv", orders=300, seed=5)
-    summary = run_import(workspace, [tmp_path / "csv"])
+    summary = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "csv"])
     assert {name: c.read for name, c in summary.tables.items()} == counts
-    assert all(c.rejected == 0 for c in summary.tables.values()), list_rejects(workspace)[:5]
-    assert summary.warnings == 0, list_warnings(workspace)[:5]
+    assert all(c.rejected == 0 for c in summary.tables.values()), list_rejects(workspace.warehouse)[:5]
+    assert summary.warnings == 0, list_warnings(workspace.warehouse)[:5]
     got = workspace.warehouse.fetch("select count(*) from order_lines")
     assert got[0][0] == counts["order_lines"]
 

@@ -202,7 +202,7 @@ def test_every_reason_of_a_real_import_has_persian_text(workspace: Workspace, tm
     for name, text in files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
     workspace.import_files([tmp_path / n for n in files])
-    rows = list_rejects(workspace) + list_warnings(workspace)
+    rows = list_rejects(workspace.warehouse) + list_warnings(workspace.warehouse)
     assert len(rows) >= 12
     unknown = [r["reason"] for r in rows if match(r["reason"]) is None]
     assert unknown == [], "reasons no pattern knows (add them to sanjeh/reasons.py)"

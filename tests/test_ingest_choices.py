@@ -42,7 +42,7 @@ def test_choices_make_a_mapping_the_importer_reads(tmp_path: Path, workspace: Wo
     assert customers["where"] == "not empty(`نام مشتری`)" and customers["from"] == "*"
     path = tmp_path / "deals.yaml"
     path.write_text(mapping_yaml(data, "a test"), encoding="utf-8")
-    s = run_import(workspace, [src], mapping=path)
+    s = run_import(workspace.warehouse, workspace.import_options(), [src], mapping=path)
     assert s.tables["opportunities"].to_dict() == {"read": 3, "accepted": 3, "rejected": 0}
     got = workspace.warehouse.fetch("SELECT opportunity_id, customer_id, status FROM opportunities ORDER BY 1")
     assert got == [("D1", "آرمان", "won"), ("D2", "نوین", "open"), ("D3", "آرمان", "lost")]

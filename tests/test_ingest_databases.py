@@ -116,7 +116,7 @@ def test_a_query_imports_incrementally_and_never_changes_the_source(
 ) -> None:
     m = mapping(tmp_path, source.url)
     before = source.snapshot()
-    s = run_import(workspace, [], mapping=m)
+    s = run_import(workspace.warehouse, workspace.import_options(), [], mapping=m)
     assert s.tables["opportunities"].to_dict() == {"read": 3, "accepted": 3, "rejected": 0}
     assert s.files == ["crm"]
     assert stored(workspace) == [
@@ -130,10 +130,15 @@ def test_a_query_imports_incrementally_and_never_changes_the_source(
         "UPDATE deals SET status = 'won', closed = %s, updated_at = %s WHERE id = 2", [T0 + dt.timedelta(days=9)] * 2
     )
     source.sql("INSERT INTO deals VALUES (4, 'Ali', 'open', 10, %s, NULL, %s)", [T0 + dt.timedelta(days=8)] * 2)
-    assert run_import(workspace, [], mapping=m, dry_run=True).tables["opportunities"].read == 3
+    assert (
+        run_import(workspace.warehouse, workspace.import_options(), [], mapping=m, dry_run=True)
+        .tables["opportunities"]
+        .read
+        == 3
+    )
     # rows at or after the last mark (day 5: deal 3 again, deals 2 and 4), upserted
     before = source.snapshot()
-    s = run_import(workspace, [], mapping=m)
+    s = run_import(workspace.warehouse, workspace.import_options(), [], mapping=m)
     assert s.tables["opportunities"].to_dict() == {"read": 3, "accepted": 3, "rejected": 0}
     assert [r[:3] for r in stored(workspace)] == [
         ("1", "Ali", "won"),
@@ -143,9 +148,14 @@ def test_a_query_imports_incrementally_and_never_changes_the_source(
     ]
     assert source.snapshot() == before
     # nothing changed since: only the row at the mark is read again
-    assert run_import(workspace, [], mapping=m).tables["opportunities"].read == 1
+    assert run_import(workspace.warehouse, workspace.import_options(), [], mapping=m).tables["opportunities"].read == 1
     # --replace reads everything
-    assert run_import(workspace, [], mapping=m, replace=True).tables["opportunities"].read == 4
+    assert (
+        run_import(workspace.warehouse, workspace.import_options(), [], mapping=m, replace=True)
+        .tables["opportunities"]
+        .read
+        == 4
+    )
 
 
 def test_a_query_that_would_change_the_source_is_refused(source: Source, workspace: Workspace, tmp_path: Path) -> None:
@@ -154,7 +164,12 @@ def test_a_query_that_would_change_the_source_is_refused(source: Source, workspa
     with pytest.raises(
         ImportRefused, match=r"(?i)cannot read the database source crm: .*read.only transaction; nothing was imported"
     ):
-        run_import(workspace, [], mapping=mapping(tmp_path, source.url, query=writes, since=None))
+        run_import(
+            workspace.warehouse,
+            workspace.import_options(),
+            [],
+            mapping=mapping(tmp_path, source.url, query=writes, since=None),
+        )
     assert source.snapshot() == before
     assert stored(workspace) == []
 
@@ -162,10 +177,15 @@ def test_a_query_that_would_change_the_source_is_refused(source: Source, workspa
 def test_rejects_and_a_failed_import_keep_no_mark(source: Source, workspace: Workspace, tmp_path: Path) -> None:
     source.sql("INSERT INTO deals VALUES (5, 'Ali', 'maybe', 1, %s, NULL, %s)", [T0, T0 + dt.timedelta(days=20)])
     with pytest.raises(MappingError, match="crm has no column 'owner'"):
-        run_import(workspace, [], mapping=mapping(tmp_path, source.url, query=QUERY.replace("owner", "owner AS nope")))
-    s = run_import(workspace, [], mapping=mapping(tmp_path, source.url))
+        run_import(
+            workspace.warehouse,
+            workspace.import_options(),
+            [],
+            mapping=mapping(tmp_path, source.url, query=QUERY.replace("owner", "owner AS nope")),
+        )
+    s = run_import(workspace.warehouse, workspace.import_options(), [], mapping=mapping(tmp_path, source.url))
     assert s.tables["opportunities"].to_dict() == {"read": 4, "accepted": 3, "rejected": 1}
-    [r] = list_rejects(workspace)
+    [r] = list_rejects(workspace.warehouse)
     assert (r["file"], r["line"], r["column"], r["value"]) == ("crm", 4, "status", "maybe")
     assert r["row"]["owner"] == "Ali"
 

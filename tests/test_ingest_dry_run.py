@@ -65,18 +65,20 @@ def test_a_dry_run_checks_everything_and_writes_nothing(tmp_path: Path) -> None:
     assert s.to_dict()["dry_run"] is True and len(s.to_dict()["rejects"]) == 3
     # a replace that would leave order lines without their order is refused, as by a real import
     with pytest.raises(ImportRefused, match="would leave 2 order lines without their order"):
-        run_import(ws, [tmp_path / "b" / "orders.csv"], replace=True, dry_run=True)
-    forced = run_import(ws, [tmp_path / "b" / "orders.csv"], replace=True, force=True, dry_run=True)
+        run_import(ws.warehouse, ws.import_options(), [tmp_path / "b" / "orders.csv"], replace=True, dry_run=True)
+    forced = run_import(
+        ws.warehouse, ws.import_options(), [tmp_path / "b" / "orders.csv"], replace=True, force=True, dry_run=True
+    )
     assert forced.deleted == {"order_lines": 2}
     assert _rows(ws) == before_rows
-    assert list_rejects(ws) == []  # the first import had none, and the dry runs stored none
+    assert list_rejects(ws.warehouse) == []  # the first import had none, and the dry runs stored none
     ws.close()
     assert _files(root) == before_files  # byte for byte
     # the real import then does what the dry run said
     ws = Workspace.open(root)
     s2 = ws.import_files([tmp_path / "b"])
     assert {t: c.to_dict() for t, c in s2.tables.items()} == {t: c.to_dict() for t, c in s.tables.items()}
-    assert len(list_rejects(ws)) == 3
+    assert len(list_rejects(ws.warehouse)) == 3
     ws.close()
 
 
@@ -88,7 +90,7 @@ def test_a_dry_run_on_postgres_changes_no_row(pg_url: str, tmp_path: Path) -> No
         s = ws.import_files([_write(tmp_path / "b", orders=NEW_ORDERS, order_lines=NEW_LINES)], dry_run=True)
         assert s.tables["orders"].rejected == 2 and len(s.rejects) == 3
         with pytest.raises(ImportRefused, match="would leave 2 order lines"):
-            run_import(ws, [tmp_path / "b" / "orders.csv"], replace=True, dry_run=True)
+            run_import(ws.warehouse, ws.import_options(), [tmp_path / "b" / "orders.csv"], replace=True, dry_run=True)
         assert _rows(ws) == before
     finally:
         ws.close()

@@ -39,7 +39,7 @@ EXPECTED = [("c1", "علی", "تهران"), ("c2", "Sara", "یزد")]
 )
 def test_csv_variants(workspace: Workspace, tmp_path: Path, data: bytes, label: str) -> None:
     (tmp_path / "customers.csv").write_bytes(data)
-    s = run_import(workspace, [tmp_path / "customers.csv"])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "customers.csv"])
     assert s.tables["customers"].accepted == 2, label
     assert names(workspace) == EXPECTED
 
@@ -47,32 +47,32 @@ def test_csv_variants(workspace: Workspace, tmp_path: Path, data: bytes, label: 
 def test_empty_binary_and_unreadable_files_are_refused(workspace: Workspace, tmp_path: Path) -> None:
     (tmp_path / "customers.csv").write_bytes(b"")
     with pytest.raises(ImportRefused, match=r"customers\.csv is empty"):
-        run_import(workspace, [tmp_path / "customers.csv"])
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "customers.csv"])
     (tmp_path / "customers.csv").write_bytes(b"customer_id,name\n\x00\x01\x02\xff")
     with pytest.raises(ImportRefused, match=r"customers\.csv has a NUL byte on line 2, .* not a CSV text file"):
-        run_import(workspace, [tmp_path / "customers.csv"])
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "customers.csv"])
     with pytest.raises(UserError, match="does not exist"):
-        run_import(workspace, [tmp_path / "nope.csv"])
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "nope.csv"])
     (tmp_path / "orders.xlsx").write_bytes(b"this is not a workbook at all")
     with pytest.raises(ImportRefused, match=r"orders\.xlsx cannot be read as an Excel workbook"):
-        run_import(workspace, [tmp_path / "orders.xlsx"])
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "orders.xlsx"])
     (tmp_path / "orders.parquet").write_bytes(b"PAR1 broken")
     with pytest.raises(ImportRefused, match=r"orders\.parquet cannot be read as a Parquet file"):
-        run_import(workspace, [tmp_path / "orders.parquet"])
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "orders.parquet"])
     (tmp_path / "notes.pdf").write_bytes(b"%PDF")
     with pytest.raises(UserError, match="not a file Sanjeh can import"):
-        run_import(workspace, [tmp_path / "notes.pdf"])
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "notes.pdf"])
     assert workspace.warehouse.fetch("SELECT count(*) FROM _imports") == [(0,)]
 
 
 def test_wrong_encoding_guess_names_the_line(workspace: Workspace, tmp_path: Path) -> None:
     (tmp_path / "customers.csv").write_bytes(("customer_id,name\nc0,x\nc1,علي\n").encode("cp1256"))
     with pytest.raises(ImportRefused, match=r"customers\.csv is not valid utf-8: line 3 has the byte 0x"):
-        run_import(workspace, [tmp_path / "customers.csv"], encoding="utf-8")
-    s = run_import(workspace, [tmp_path / "customers.csv"], encoding="cp1256")
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "customers.csv"], encoding="utf-8")
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "customers.csv"], encoding="cp1256")
     assert s.tables["customers"].accepted == 2
     with pytest.raises(UserError, match="unknown encoding"):
-        run_import(workspace, [tmp_path / "customers.csv"], encoding="klingon")
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "customers.csv"], encoding="klingon")
 
 
 def test_windows_1256_found_after_a_long_ascii_start(workspace: Workspace, tmp_path: Path) -> None:
@@ -82,7 +82,7 @@ def test_windows_1256_found_after_a_long_ascii_start(workspace: Workspace, tmp_p
     data = ("customer_id,name\n" + ascii_rows + "c99999,علي\n").encode("cp1256")
     assert len(data) > 65536
     (tmp_path / "customers.csv").write_bytes(data)
-    s = run_import(workspace, [tmp_path / "customers.csv"])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "customers.csv"])
     assert s.tables["customers"].to_dict() == {"read": 8001, "accepted": 8001, "rejected": 0}
     assert workspace.warehouse.fetch("SELECT name FROM customers WHERE customer_id = 'c99999'") == [("علی",)]
 
@@ -95,7 +95,7 @@ def test_a_file_that_mixes_encodings_is_refused(workspace: Workspace, tmp_path: 
     assert len(data) > 65536
     (tmp_path / "customers.csv").write_bytes(data)
     with pytest.raises(ImportRefused, match=r"customers\.csv mixes encodings"):
-        run_import(workspace, [tmp_path / "customers.csv"])
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "customers.csv"])
     assert workspace.warehouse.fetch("SELECT count(*) FROM _imports") == [(0,)]
 
 
@@ -113,9 +113,9 @@ def test_a_file_that_mixes_encodings_is_refused(workspace: Workspace, tmp_path: 
 )
 def test_line_numbers_of_rows(workspace: Workspace, tmp_path: Path, text: str, lines: list[int]) -> None:
     (tmp_path / "customers.csv").write_text(text.replace("c2,b", "c2,"), encoding="utf-8", newline="")
-    s = run_import(workspace, [tmp_path / "customers.csv"])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "customers.csv"])
     assert s.tables["customers"].to_dict() == {"read": 2, "accepted": 1, "rejected": 1}
-    assert [r["line"] for r in list_rejects(workspace)] == [lines[1]]
+    assert [r["line"] for r in list_rejects(workspace.warehouse)] == [lines[1]]
     assert workspace.warehouse.fetch("SELECT customer_id FROM customers") == [("c1",)]
 
 
@@ -154,9 +154,9 @@ def test_ragged_rows_and_line_numbers(workspace: Workspace, tmp_path: Path) -> N
         'customer_id,name,region\nc1,"Two\nlines",x\n\nc2,short\nc3,a,b,c\nc4,"with ""quotes""",y\nc5,,z\n',
         encoding="utf-8",
     )
-    s = run_import(workspace, [tmp_path / "customers.csv"])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "customers.csv"])
     assert s.tables["customers"].to_dict() == {"read": 5, "accepted": 2, "rejected": 3}
-    rejects = {r["line"]: (r["reason"], r["row"]) for r in list_rejects(workspace)}
+    rejects = {r["line"]: (r["reason"], r["row"]) for r in list_rejects(workspace.warehouse)}
     assert rejects == {
         5: ("row has 2 fields, the header has 3", ["c2", "short"]),
         6: ("row has 4 fields, the header has 3", ["c3", "a", "b", "c"]),
@@ -177,18 +177,18 @@ def test_xlsx_with_date_cells(workspace: Workspace, tmp_path: Path) -> None:
     other.append(["order_id", "ordered_at", "status"])
     other.append(["x1", dt.datetime(2024, 1, 1), "placed"])
     wb.save(tmp_path / "orders.xlsx")
-    s = run_import(workspace, [tmp_path / "orders.xlsx"])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "orders.xlsx"])
     assert s.tables["orders"].to_dict() == {"read": 3, "accepted": 2, "rejected": 1}
     assert workspace.warehouse.fetch("SELECT order_id, ordered_at, status, cancelled_at FROM orders ORDER BY 1") == [
         ("1001", dt.datetime(2024, 3, 1, 9, 30), "placed", None),
         ("o2", dt.datetime(2024, 3, 2), "cancelled", dt.datetime(2024, 3, 20)),
     ]
-    [r] = list_rejects(workspace)
+    [r] = list_rejects(workspace.warehouse)
     assert (r["line"], r["reason"]) == (4, "month 13 does not exist")
-    s = run_import(workspace, [tmp_path / "orders.xlsx"], sheet="other")
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "orders.xlsx"], sheet="other")
     assert s.tables["orders"].accepted == 1
     with pytest.raises(UserError, match="has no sheet 'nope'"):
-        run_import(workspace, [tmp_path / "orders.xlsx"], sheet="nope")
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "orders.xlsx"], sheet="nope")
 
 
 def test_parquet(workspace: Workspace, tmp_path: Path) -> None:
@@ -210,12 +210,12 @@ def test_parquet(workspace: Workspace, tmp_path: Path) -> None:
         }
     )
     pq.write_table(orders, tmp_path / "orders.parquet")
-    s = run_import(workspace, [tmp_path])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path])
     assert s.tables["order_lines"].to_dict() == {"read": 3, "accepted": 2, "rejected": 1}
     assert s.tables["orders"].accepted == 2
     assert workspace.warehouse.fetch("SELECT ordered_at FROM orders ORDER BY 1") == [
         (dt.datetime(2024, 1, 1, 12),),
         (dt.datetime(2024, 1, 2),),
     ]
-    [r] = list_rejects(workspace, "order_lines")
+    [r] = list_rejects(workspace.warehouse, "order_lines")
     assert (r["line"], r["reason"]) == (3, "quantity must be greater than 0")

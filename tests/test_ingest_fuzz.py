@@ -170,7 +170,7 @@ def check_import(ws: Workspace, case: Case) -> None:
         path = Path(tmp) / case.name
         path.write_bytes(case.data)
         try:
-            summary = run_import(ws, [path], table=case.table, replace=True, force=True)
+            summary = run_import(ws.warehouse, ws.import_options(), [path], table=case.table, replace=True, force=True)
         except UserError as exc:
             refused = exc
     if refused is not None:
@@ -186,7 +186,7 @@ def check_import(ws: Workspace, case: Case) -> None:
     if case.records is not None:
         assert c.read == case.records, (case, c)
     assert int(ws.warehouse.fetch(f"SELECT count(*) FROM {case.table}")[0][0]) == c.accepted
-    stored = [r for r in list_rejects(ws, import_id=summary.import_id) if r["table"] == case.table]
+    stored = [r for r in list_rejects(ws.warehouse, import_id=summary.import_id) if r["table"] == case.table]
     assert len(stored) == c.rejected
     assert all(r["reason"] and not r["reason"].startswith("\u0001") for r in stored)
     if ws.warehouse.kind == "duckdb":

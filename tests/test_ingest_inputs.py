@@ -39,7 +39,7 @@ def test_a_utf8_file_with_a_windows_1256_line_is_refused(workspace: Workspace, t
     line = 2002 if at == "after 64 KiB" else 2
     (tmp_path / "orders.csv").write_bytes(data)
     with pytest.raises(ImportRefused) as err:
-        run_import(workspace, [tmp_path / "orders.csv"])
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "orders.csv"])
     assert err.value.message == (
         f"orders.csv mixes encodings: it is UTF-8 but line {line} is not (it may be Windows-1256); "
         "save it in one encoding (or pass the encoding); nothing was imported"
@@ -54,7 +54,7 @@ def test_a_windows_1256_file_with_a_utf8_line_is_refused(workspace: Workspace, t
     with pytest.raises(
         ImportRefused, match=r"orders\.csv mixes encodings: it reads as Windows-1256 but line 52 is UTF-8"
     ):
-        run_import(workspace, [tmp_path / "orders.csv"])
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "orders.csv"])
     nothing_imported(workspace)
 
 
@@ -62,7 +62,7 @@ def test_a_windows_1256_file_with_a_utf8_line_is_refused(workspace: Workspace, t
 def test_utf16_and_utf32_text_is_read(workspace: Workspace, tmp_path: Path, encoding: str) -> None:
     text = "customer_id,name,region\nc1,علی,تهران\nc2,Sara,یزد\n"
     (tmp_path / "customers.csv").write_bytes(text.encode(encoding))
-    s = run_import(workspace, [tmp_path / "customers.csv"])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "customers.csv"])
     assert s.tables["customers"].to_dict() == {"read": 2, "accepted": 2, "rejected": 0}
     got = workspace.warehouse.fetch("SELECT customer_id, name, region FROM customers ORDER BY 1")
     assert got == [("c1", "علی", "تهران"), ("c2", "Sara", "یزد")]
@@ -70,10 +70,15 @@ def test_utf16_and_utf32_text_is_read(workspace: Workspace, tmp_path: Path, enco
 
 def test_forced_encodings(workspace: Workspace, tmp_path: Path) -> None:
     (tmp_path / "customers.csv").write_bytes("customer_id,name\nc1,Ali\n".encode("utf-16"))
-    assert run_import(workspace, [tmp_path / "customers.csv"], encoding="utf-16").tables["customers"].accepted == 1
+    assert (
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "customers.csv"], encoding="utf-16")
+        .tables["customers"]
+        .accepted
+        == 1
+    )
     for bad in ("rot13", "base64", "hex", "zlib"):
         with pytest.raises(UserError, match=rf"'{bad}' is not a text encoding"):
-            run_import(workspace, [tmp_path / "customers.csv"], encoding=bad)
+            run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "customers.csv"], encoding=bad)
 
 
 @pytest.mark.parametrize("where", [20, 70_000])
@@ -84,7 +89,7 @@ def test_a_nul_byte_in_a_csv_is_refused_naming_its_line(workspace: Workspace, tm
         b"order_id,ordered_at,status\n" + rows.encode() + b"o\x00x,2024-01-01,placed\n"
     )
     with pytest.raises(ImportRefused) as err:
-        run_import(workspace, [tmp_path / "orders.csv"])
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "orders.csv"])
     assert err.value.message.startswith(f"orders.csv has a NUL byte on line {n + 2}, which no text value may hold")
     nothing_imported(workspace)
 
@@ -94,14 +99,14 @@ def test_a_row_longer_than_the_limit_is_refused(workspace: Workspace, tmp_path: 
     long = "x" * (2 * 1024**2)
     (tmp_path / "orders.csv").write_text(f"order_id,ordered_at,status\no1,2024-01-01,placed\no2,2024-01-01,{long}\n")
     with pytest.raises(ImportRefused) as err:
-        run_import(workspace, [tmp_path / "orders.csv"], limits=limits)
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "orders.csv"], limits=limits)
     assert err.value.message == (
         "orders.csv: the row on line 3 is longer than 1 MiB, the most one row may take (is a quote never closed?); "
         "nothing was imported"
     )
     (tmp_path / "orders.csv").write_text('order_id,ordered_at,status\no1,2024-01-01,"placed\no2,2024-01-01,placed\n')
     with pytest.raises(ImportRefused, match=r"orders\.csv: the quote opened on line 2 is never closed"):
-        run_import(workspace, [tmp_path / "orders.csv"], limits=limits)
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "orders.csv"], limits=limits)
     nothing_imported(workspace)
 
 
@@ -110,9 +115,9 @@ def test_too_many_columns_and_too_long_a_name(workspace: Workspace, tmp_path: Pa
     header = "order_id,ordered_at,status," + ",".join(f"x{i}" for i in range(30))
     (tmp_path / "orders.csv").write_text(header + "\n")
     with pytest.raises(ImportRefused, match=r"orders\.csv has 33 columns, more than the 20 an import reads"):
-        run_import(workspace, [tmp_path / "orders.csv"], limits=limits)
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "orders.csv"], limits=limits)
     with pytest.raises(UserError, match=r"is 304 bytes long, more than the 255 bytes a file name may have"):
-        run_import(workspace, [tmp_path / ("o" * 300 + ".csv")])
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / ("o" * 300 + ".csv")])
 
 
 def test_a_damaged_parquet_file_is_one_sentence(workspace: Workspace, tmp_path: Path) -> None:
@@ -122,7 +127,7 @@ def test_a_damaged_parquet_file_is_one_sentence(workspace: Workspace, tmp_path: 
     data[20:60] = b"\xff" * 40
     path.write_bytes(bytes(data))
     with pytest.raises(ImportRefused) as err:
-        run_import(workspace, [path])
+        run_import(workspace.warehouse, workspace.import_options(), [path])
     assert err.value.message == (
         "orders.parquet cannot be read as a Parquet file (it is damaged, or not Parquet); nothing was imported"
     )
@@ -139,16 +144,16 @@ def test_nested_parquet_columns_and_nul_characters(any_workspace: Workspace, tmp
     }
     path = tmp_path / "orders.parquet"
     pq.write_table(pa.table({**base, "meta": [{"a": 1}, {"a": 2}, None], "tags": [["x"], [], None]}), path)
-    s = run_import(ws, [path])
+    s = run_import(ws.warehouse, ws.import_options(), [path])
     assert s.tables["orders"].to_dict() == {"read": 3, "accepted": 2, "rejected": 1}
     assert ws.warehouse.fetch("SELECT order_id FROM orders ORDER BY 1") == [("o1",), ("o3",)]
-    [r] = list_rejects(ws)
+    [r] = list_rejects(ws.warehouse)
     assert (r["line"], r["reason"]) == (
         2,
         "the value of order_id holds a NUL character (U+0000), which no text may hold",
     )
     assert r["row"][0] == "o2\x00x"
-    assert {w["column"] for w in list_warnings(ws)} == {"meta", "tags"}
+    assert {w["column"] for w in list_warnings(ws.warehouse)} == {"meta", "tags"}
     for column, value in (("region", [{"a": 1}] * 3), ("region", [["a"]] * 3), ("region", [{"k": "v"}] * 3)):
         typ = pa.map_(pa.string(), pa.string()) if value[0] == {"k": "v"} else None
         data = pa.array([list(v.items()) for v in value], typ) if typ else value
@@ -156,7 +161,7 @@ def test_nested_parquet_columns_and_nul_characters(any_workspace: Workspace, tmp
         with pytest.raises(
             ImportRefused, match=r"orders\.parquet: column 'region' holds nested values \((STRUCT|VARCHAR\[\]|MAP)"
         ):
-            run_import(ws, [path])
+            run_import(ws.warehouse, ws.import_options(), [path])
     assert ws.warehouse.fetch("SELECT count(*) FROM orders") == [(2,)]
 
 
@@ -188,7 +193,7 @@ def test_a_sheet_declaring_a_huge_size_reads_its_cells_only(workspace: Workspace
     rewrite_sheet(path, lambda xml: re.sub(r'<dimension ref="[^"]*"', '<dimension ref="A1:XFD1048576"', xml))
     assert "XFD1048576" in zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml").decode()
     started = time.monotonic()
-    s = run_import(workspace, [path])
+    s = run_import(workspace.warehouse, workspace.import_options(), [path])
     assert time.monotonic() - started < 20
     assert s.tables["orders"].to_dict() == {"read": 1, "accepted": 1, "rejected": 0}
 
@@ -207,10 +212,15 @@ def test_a_workbook_that_unpacks_beyond_the_limit_is_refused_before_parsing(
     with pytest.raises(
         ImportRefused, match=r"orders\.xlsx unpacks to [0-9.]+ KiB, more than the 100 KiB an import reads"
     ):
-        run_import(workspace, [path], limits=ImportLimits(max_xlsx_uncompressed_bytes=100 * 1024))
+        run_import(
+            workspace.warehouse,
+            workspace.import_options(),
+            [path],
+            limits=ImportLimits(max_xlsx_uncompressed_bytes=100 * 1024),
+        )
     (tmp_path / "fake.xlsx").write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(ImportRefused, match=r"fake\.xlsx cannot be read as an Excel workbook \(it is damaged"):
-        run_import(workspace, [tmp_path / "fake.xlsx"], table="orders")
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "fake.xlsx"], table="orders")
 
 
 def test_sheet_limits_on_columns_and_rows(workspace: Workspace, tmp_path: Path) -> None:
@@ -222,11 +232,11 @@ def test_sheet_limits_on_columns_and_rows(workspace: Workspace, tmp_path: Path) 
         ),
     )
     with pytest.raises(ImportRefused, match=r"orders\.xlsx: row 2 has a cell in column 78, beyond the 50 columns"):
-        run_import(workspace, [path], limits=ImportLimits(max_columns=50))
+        run_import(workspace.warehouse, workspace.import_options(), [path], limits=ImportLimits(max_columns=50))
     rows = [["order_id", "ordered_at", "status"]] + [[f"o{i}", "2024-01-01", "placed"] for i in range(20)]
     path = workbook(tmp_path / "orders.xlsx", rows)
     with pytest.raises(ImportRefused, match=r"orders\.xlsx has more than 10 rows, the most an import reads"):
-        run_import(workspace, [path], limits=ImportLimits(max_xlsx_rows=10))
+        run_import(workspace.warehouse, workspace.import_options(), [path], limits=ImportLimits(max_xlsx_rows=10))
     nothing_imported(workspace)
 
 
@@ -239,9 +249,9 @@ def test_a_sheet_is_staged_in_batches(workspace: Workspace, tmp_path: Path) -> N
         if i == 20:
             rows.append(["x", "2024-01-01", "placed", "extra"])  # a ragged row
     path = workbook(tmp_path / "orders.xlsx", rows)
-    s = run_import(workspace, [path], limits=ImportLimits(xlsx_batch_rows=7))
+    s = run_import(workspace.warehouse, workspace.import_options(), [path], limits=ImportLimits(xlsx_batch_rows=7))
     assert s.tables["orders"].to_dict() == {"read": 31, "accepted": 25, "rejected": 6}
-    got = {r["line"]: r["reason"] for r in list_rejects(workspace)}
+    got = {r["line"]: r["reason"] for r in list_rejects(workspace.warehouse)}
     lost = "status must be one of: placed, fulfilled, cancelled"
     assert got == {2: lost, 9: lost, 17: lost, 24: "row has 4 fields, the header has 3", 25: lost, 32: lost}
     assert workspace.warehouse.fetch("SELECT count(*), max(order_id) FROM orders") == [(25, "o9")]

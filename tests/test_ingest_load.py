@@ -29,22 +29,22 @@ def test_import_upsert_replace_on_both_backends(any_workspace: Workspace, tmp_pa
         tmp_path / "a", "orders.csv", "order_id,ordered_at,status\no1,1403/01/01 10:00,placed\no2,2024-01-02,placed\n"
     )
     write(tmp_path / "a", "order_lines.csv", "order_id,product_id,quantity,unit_price\no1,p,1,10\no1,p,2,5\no3,p,1,1\n")
-    s = run_import(ws, [tmp_path / "a"])
+    s = run_import(ws.warehouse, ws.import_options(), [tmp_path / "a"])
     assert s.to_dict()["tables"] == {
         "orders": {"read": 2, "accepted": 2, "rejected": 0},
         "order_lines": {"read": 3, "accepted": 2, "rejected": 1},
     }
-    assert [r["reason"] for r in list_rejects(ws)] == ["its order is missing or was rejected"]
+    assert [r["reason"] for r in list_rejects(ws.warehouse)] == ["its order is missing or was rejected"]
     # re-import: o2 is replaced (upsert), o3 is new, o1 stays
     write(tmp_path / "b", "orders.csv", "order_id,ordered_at,status\no2,2024-01-02,cancelled\no3,2024-01-03,placed\n")
-    run_import(ws, [tmp_path / "b"])
+    run_import(ws.warehouse, ws.import_options(), [tmp_path / "b"])
     got = ws.warehouse.fetch("SELECT order_id, status FROM orders ORDER BY 1")
     assert got == [("o1", "placed"), ("o2", "cancelled"), ("o3", "placed")]
     # replacing the orders would leave o1's two lines without their order: refused, unless forced
     with pytest.raises(ImportRefused, match="would leave 2 order lines without their order"):
-        run_import(ws, [tmp_path / "b" / "orders.csv"], replace=True)
+        run_import(ws.warehouse, ws.import_options(), [tmp_path / "b" / "orders.csv"], replace=True)
     assert ws.warehouse.fetch("SELECT order_id FROM orders ORDER BY 1") == [("o1",), ("o2",), ("o3",)]
-    s = run_import(ws, [tmp_path / "b" / "orders.csv"], replace=True, force=True)
+    s = run_import(ws.warehouse, ws.import_options(), [tmp_path / "b" / "orders.csv"], replace=True, force=True)
     assert ws.warehouse.fetch("SELECT order_id FROM orders ORDER BY 1") == [("o2",), ("o3",)]
     assert s.deleted == {"order_lines": 2} and ws.warehouse.fetch("SELECT count(*) FROM order_lines") == [(0,)]
     assert ws.warehouse.fetch("SELECT count(*) FROM _imports") == [(3,)]
@@ -63,7 +63,7 @@ def test_imported_tables_keep_the_canonical_shape(workspace: Workspace, tmp_path
     write(tmp_path / "a", "orders.csv", "order_id,ordered_at,status\no1,2024-01-01,placed\no1,2024-01-01,placed\n")
     write(tmp_path / "a", "order_lines.csv", "order_id,product_id,quantity,unit_price\no1,p,1,10\no9,p,1,1\no1,p,x,1\n")
     for folder in ("a", "a"):  # the second import upserts into non-empty tables
-        s = run_import(workspace, [tmp_path / folder])
+        s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / folder])
         assert s.to_dict()["tables"]["order_lines"] == {"read": 3, "accepted": 1, "rejected": 2}
         for t in tables:
             assert workspace.warehouse.fetch(shape, [t]) == want[t]
@@ -74,11 +74,11 @@ def test_imported_tables_keep_the_canonical_shape(workspace: Workspace, tmp_path
 
 def test_failed_import_changes_nothing(workspace: Workspace, tmp_path: Path) -> None:
     write(tmp_path / "a", "customers.csv", "customer_id,name\nc1,A\n")
-    run_import(workspace, [tmp_path / "a"])
+    run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "a"])
     write(tmp_path / "b", "customers.csv", "customer_id,name\nc1,B\nc2,C\n")
     write(tmp_path / "b", "orders.csv", "order_id,status\no1,placed\n")  # refused: no ordered_at
     with pytest.raises(Exception, match="ordered_at"):
-        run_import(workspace, [tmp_path / "b"])
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "b"])
     assert workspace.warehouse.fetch("SELECT customer_id, name FROM customers") == [("c1", "A")]
 
 
@@ -93,7 +93,7 @@ def progress(message, fraction):
         time.sleep(60)  # the test kills us here
 
 ws = Workspace.open(sys.argv[1])
-run_import(ws, [sys.argv[2]], progress=progress)
+run_import(ws.warehouse, ws.import_options(), [sys.argv[2]], progress=progress)
 """
 
 
@@ -108,7 +108,7 @@ run_import(ws, [sys.argv[2]], progress=progress)
 def test_killed_import_leaves_the_workspace_unchanged(tmp_path: Path, kill_at: str) -> None:
     ws = Workspace.init(tmp_path / "ws")
     write(tmp_path / "first", "orders.csv", "order_id,ordered_at,status\nold,2024-01-01,placed\n")
-    run_import(ws, [tmp_path / "first"])
+    run_import(ws.warehouse, ws.import_options(), [tmp_path / "first"])
     ws.close()
     big = tmp_path / "big"
     big.mkdir()
@@ -121,7 +121,7 @@ def test_killed_import_leaves_the_workspace_unchanged(tmp_path: Path, kill_at: s
         fh.writelines(f"o{i // per_order},p{i % 50},{i % 7 + 1},{i % 100}.5\n" for i in range(n_orders * per_order))
     script = tmp_path / "run.py"
     script.write_text(SCRIPT)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}  # this tree's sanjeh
     proc = subprocess.Popen(
         [sys.executable, str(script), str(tmp_path / "ws"), str(big), kill_at],
         stdout=subprocess.PIPE,

@@ -22,7 +22,7 @@ def prices(ws: Workspace) -> dict[str, float]:
 
 
 def reasons(ws: Workspace) -> dict[tuple[str, int], tuple[str | None, str]]:
-    return {(r["file"], r["line"]): (r["value"], r["reason"]) for r in list_rejects(ws)}
+    return {(r["file"], r["line"]): (r["value"], r["reason"]) for r in list_rejects(ws.warehouse)}
 
 
 def test_a_decimal_comma_is_never_multiplied(any_workspace: Workspace, tmp_path: Path) -> None:
@@ -37,7 +37,7 @@ def test_a_decimal_comma_is_never_multiplied(any_workspace: Workspace, tmp_path:
         "o1;p2;2;1.234,5;\n"  # a point groups thousands where the comma is the decimal mark
         "o1;p3;1;1,234;\n",  # in a ;-delimited file the comma is a decimal comma
     )
-    s = run_import(ws, [tmp_path])
+    s = run_import(ws.warehouse, ws.import_options(), [tmp_path])
     assert s.tables["order_lines"].to_dict() == {"read": 3, "accepted": 3, "rejected": 0}
     got = ws.warehouse.fetch("SELECT product_id, quantity, unit_price FROM order_lines ORDER BY product_id")
     assert got == [("p1", 1.5, 12.5), ("p2", 2.0, 1234.5), ("p3", 1.0, 1.234)]
@@ -55,7 +55,7 @@ def test_each_file_and_column_decides_its_decimal_mark(any_workspace: Workspace,
         write(tmp_path, "d.csv", head + 'd1,D,"1,234"\nd2,D,"2,50"\nd3,D,3.5\n'),  # both: mixed
         write(tmp_path, "e.csv", head + 'e1,E,"1,234,567.5"\ne2,E,"12,345.25"\ne3,E,"0,5"\n'),
     ]
-    s = run_import(ws, files, table="products")
+    s = run_import(ws.warehouse, ws.import_options(), files, table="products")
     assert s.tables["products"].to_dict() == {"read": 13, "accepted": 11, "rejected": 2}
     assert prices(ws) == {
         "a2": 10.0,
@@ -94,7 +94,7 @@ def test_a_point_in_a_semicolon_file(workspace: Workspace, tmp_path: Path) -> No
         write(tmp_path, "b.csv", head + "b1;B;1.234\nb2;B;2,5\nb3;B;1.234.567\n"),
         write(tmp_path, "c.csv", head + "c1;C;1.234\nc2;C;2.5\n"),
     ]
-    s = run_import(workspace, files, table="products")
+    s = run_import(workspace.warehouse, workspace.import_options(), files, table="products")
     assert s.tables["products"].to_dict() == {"read": 7, "accepted": 6, "rejected": 1}
     assert prices(workspace) == {"a2": 7.0, "b1": 1234.0, "b2": 2.5, "b3": 1234567.0, "c1": 1.234, "c2": 2.5}
     [(key, (value, reason))] = reasons(workspace).items()
@@ -138,7 +138,7 @@ def test_accepted_and_rejected_numbers(workspace: Workspace, tmp_path: Path) -> 
         f'r{i},R,"{v}"' for i, (v, _) in enumerate(REJECTED)
     ]
     write(tmp_path, "products.csv", "product_id,name,list_price\n" + "\n".join(rows) + "\n")
-    s = run_import(workspace, [tmp_path / "products.csv"])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "products.csv"])
     assert s.tables["products"].to_dict() == {
         "read": len(ACCEPTED) + len(REJECTED),
         "accepted": len(ACCEPTED),
@@ -156,9 +156,9 @@ def test_overflowing_net_amount_is_rejected(any_workspace: Workspace, tmp_path: 
         "order_lines.csv",
         "order_id,product_id,quantity,unit_price\no1,p,2,1.5\no1,p,1e308,1e308\no1,p,1e400,1\no1,p,1,-1e308\n",
     )
-    s = run_import(any_workspace, [tmp_path])
+    s = run_import(any_workspace.warehouse, any_workspace.import_options(), [tmp_path])
     assert s.tables["order_lines"].to_dict() == {"read": 4, "accepted": 1, "rejected": 3}
-    got = {r["line"]: r["reason"] for r in list_rejects(any_workspace)}
+    got = {r["line"]: r["reason"] for r in list_rejects(any_workspace.warehouse)}
     assert got == {
         3: "net amount (quantity × unit_price − discount) is too large to store (beyond ±1.8e308)",
         4: "quantity is too large to store (beyond ±1.8e308)",
@@ -173,7 +173,7 @@ def test_a_column_waiting_for_its_mark_keeps_lines_and_other_reasons(workspace: 
     head = "product_id,name,list_price,launched_on\n"
     a = write(tmp_path, "a.csv", head + 'a1,A,"1,234",2024-01-01\na2,,"2,50",2024-01-01\n\na3,A,"3,5",1403/13/01\n')
     b = write(tmp_path, "b.csv", head + "b1,B,1.234,2024-01-01\n")
-    s = run_import(workspace, [a, b], table="products")
+    s = run_import(workspace.warehouse, workspace.import_options(), [a, b], table="products")
     assert s.tables["products"].to_dict() == {"read": 4, "accepted": 2, "rejected": 2}
     assert prices(workspace) == {"a1": 1.234, "b1": 1.234}
     assert {k: v[1] for k, v in reasons(workspace).items()} == {

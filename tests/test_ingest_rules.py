@@ -26,14 +26,14 @@ def rows(ws: Workspace, sql: str) -> list[tuple[object, ...]]:
 
 
 def reject_reasons(ws: Workspace, table: str | None = None) -> dict[int, str]:
-    return {r["line"]: r["reason"] for r in list_rejects(ws, table)}
+    return {r["line"]: r["reason"] for r in list_rejects(ws.warehouse, table)}
 
 
 def test_missing_required_column_refuses_everything(workspace: Workspace, tmp_path: Path) -> None:
     good = write(tmp_path, "customers.csv", "customer_id,name\nc1,Ali\n")
     bad = write(tmp_path, "orders.csv", "order_id,status\no1,placed\n")
     with pytest.raises(ImportRefused, match=r"orders\.csv lacks the required column ordered_at of table orders"):
-        run_import(workspace, [good, bad])
+        run_import(workspace.warehouse, workspace.import_options(), [good, bad])
     assert rows(workspace, "SELECT count(*) FROM customers") == [(0,)]
     assert rows(workspace, "SELECT count(*) FROM _imports") == [(0,)]
 
@@ -41,14 +41,14 @@ def test_missing_required_column_refuses_everything(workspace: Workspace, tmp_pa
 def test_unknown_table_name_lists_the_tables(workspace: Workspace, tmp_path: Path) -> None:
     f = write(tmp_path, "sales.csv", "a,b\n1,2\n")
     with pytest.raises(UserError, match=r"there is no table 'sales'.*orders, order_lines"):
-        run_import(workspace, [f])
+        run_import(workspace.warehouse, workspace.import_options(), [f])
     with pytest.raises(UserError, match=r"unknown table 'nope'"):
-        run_import(workspace, [f], table="nope")
+        run_import(workspace.warehouse, workspace.import_options(), [f], table="nope")
 
 
 def test_table_option_overrides_the_file_name(workspace: Workspace, tmp_path: Path) -> None:
     f = write(tmp_path, "export-2024.csv", "customer_id,name\nc1,Ali\n")
-    s = run_import(workspace, [f], table="customers")
+    s = run_import(workspace.warehouse, workspace.import_options(), [f], table="customers")
     assert s.to_dict()["tables"] == {"customers": {"read": 1, "accepted": 1, "rejected": 0}}
 
 
@@ -60,7 +60,7 @@ def test_text_codes_and_digits_are_normalised(workspace: Workspace, tmp_path: Pa
         "  L۱۲ ,۱۴۰۳/۰۱/۰۱,Cold - Call,\u00a0علي كرمانی\u00a0,دلیل ۲ نیم\u200cفاصله\n"
         "L13,2024-5-7,  Data_Entry  ,يزد,\n",
     )
-    run_import(workspace, [tmp_path / "leads.csv"])
+    run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "leads.csv"])
     got = rows(workspace, "SELECT lead_id, created_at, source, region, disqualify_reason FROM leads ORDER BY lead_id")
     assert got == [
         ("L12", dt.datetime(2024, 3, 20), "cold_call", "علی کرمانی", "دلیل ۲ نیم\u200cفاصله"),
@@ -83,8 +83,8 @@ def test_text_codes_and_digits_are_normalised(workspace: Workspace, tmp_path: Pa
 )
 def test_accepted_dates(workspace: Workspace, tmp_path: Path, value: str, expected: dt.datetime) -> None:
     write(tmp_path, "orders.csv", f"order_id,ordered_at,status\no1,{value},placed\n")
-    s = run_import(workspace, [tmp_path / "orders.csv"])
-    assert s.tables["orders"].accepted == 1, list_rejects(workspace)
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "orders.csv"])
+    assert s.tables["orders"].accepted == 1, list_rejects(workspace.warehouse)
     assert rows(workspace, "SELECT ordered_at FROM orders") == [(expected,)]
 
 
@@ -105,9 +105,9 @@ def test_accepted_dates(workspace: Workspace, tmp_path: Path, value: str, expect
 )
 def test_rejected_dates(workspace: Workspace, tmp_path: Path, value: str, reason: str) -> None:
     write(tmp_path, "orders.csv", f"order_id,ordered_at,status\no1,{value},placed\n")
-    s = run_import(workspace, [tmp_path / "orders.csv"])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "orders.csv"])
     assert s.tables["orders"].rejected == 1
-    [r] = list_rejects(workspace)
+    [r] = list_rejects(workspace.warehouse)
     assert r["reason"] == reason
     assert r["line"] == 2
     assert r["column"] == "ordered_at"
@@ -116,7 +116,7 @@ def test_rejected_dates(workspace: Workspace, tmp_path: Path, value: str, reason
 
 def test_dates_on_date_columns(workspace: Workspace, tmp_path: Path) -> None:
     write(tmp_path, "customers.csv", "customer_id,name,created_on\nc1,A,1403/01/01\nc2,B,2024-02-03 10:00\n")
-    run_import(workspace, [tmp_path / "customers.csv"])
+    run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "customers.csv"])
     got = rows(workspace, "SELECT customer_id, created_on FROM customers ORDER BY 1")
     assert got == [("c1", dt.date(2024, 3, 20)), ("c2", dt.date(2024, 2, 3))]
 
@@ -151,7 +151,7 @@ def test_money_values(workspace: Workspace, tmp_path: Path) -> None:
         "o1,5,p,1,300 IRR,100\n"
         "o1,6,p,1,abc,\n",
     )
-    s = run_import(workspace, [tmp_path])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path])
     assert s.tables["order_lines"].to_dict() == {"read": 6, "accepted": 5, "rejected": 1}
     got = rows(workspace, "SELECT line_no, quantity, unit_price, discount FROM order_lines ORDER BY line_no")
     assert got == [
@@ -168,7 +168,7 @@ def test_toman_is_not_multiplied_outside_an_irr_workspace(tmp_path: Path) -> Non
     ws = Workspace.init(tmp_path / "ws", currency="EUR")
     try:
         write(tmp_path / "in", "initiatives.csv", "initiative_id,name,started_on,investment\ni,N,2024-01-01,5 تومان\n")
-        run_import(ws, [tmp_path / "in"])
+        run_import(ws.warehouse, ws.import_options(), [tmp_path / "in"])
         assert rows(ws, "SELECT investment FROM initiatives") == [(5.0,)]
     finally:
         ws.close()
@@ -176,7 +176,7 @@ def test_toman_is_not_multiplied_outside_an_irr_workspace(tmp_path: Path) -> Non
 
 def test_duplicate_ids_first_wins(workspace: Workspace, tmp_path: Path) -> None:
     write(tmp_path, "customers.csv", "customer_id,name\nc1,First\nc2,Other\n c1 ,Second\nc3,\nc3,Third\n")
-    s = run_import(workspace, [tmp_path / "customers.csv"])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "customers.csv"])
     assert s.tables["customers"].to_dict() == {"read": 5, "accepted": 3, "rejected": 2}
     assert rows(workspace, "SELECT customer_id, name FROM customers ORDER BY 1") == [
         ("c1", "First"),
@@ -185,7 +185,7 @@ def test_duplicate_ids_first_wins(workspace: Workspace, tmp_path: Path) -> None:
     ]
     assert reject_reasons(workspace) == {4: "duplicate customer_id (first seen on line 2)", 5: "name is required"}
     # the value is the file's text, not the trimmed key it was found equal to
-    assert [(r["line"], r["column"], r["value"]) for r in list_rejects(workspace)] == [
+    assert [(r["line"], r["column"], r["value"]) for r in list_rejects(workspace.warehouse)] == [
         (4, "customer_id", " c1 "),
         (5, "name", None),
     ]
@@ -194,9 +194,11 @@ def test_duplicate_ids_first_wins(workspace: Workspace, tmp_path: Path) -> None:
 def test_duplicate_ids_across_files(workspace: Workspace, tmp_path: Path) -> None:
     write(tmp_path, "a.csv", "customer_id,name\nc1,First\nc2,Other\n")
     write(tmp_path, "b.csv", "customer_id,name\nc3,Third\nc۲,Again\n")
-    s = run_import(workspace, [tmp_path / "a.csv", tmp_path / "b.csv"], table="customers")
+    s = run_import(
+        workspace.warehouse, workspace.import_options(), [tmp_path / "a.csv", tmp_path / "b.csv"], table="customers"
+    )
     assert s.tables["customers"].to_dict() == {"read": 4, "accepted": 3, "rejected": 1}
-    assert [(r["file"], r["line"], r["value"], r["reason"]) for r in list_rejects(workspace)] == [
+    assert [(r["file"], r["line"], r["value"], r["reason"]) for r in list_rejects(workspace.warehouse)] == [
         ("b.csv", 3, "c۲", "duplicate customer_id (first seen on line 3 of a.csv)"),
     ]
 
@@ -208,7 +210,7 @@ def test_duplicate_targets_key(workspace: Workspace, tmp_path: Path) -> None:
         "kpi,measure,period,dimension,member,target\n"
         "revenue,,1403,region,Markazi,10\nrevenue,,۱۴۰۳,region,Markazi,11\nrevenue,,1403,,,12\n",
     )
-    s = run_import(workspace, [tmp_path / "targets.csv"])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "targets.csv"])
     assert s.tables["targets"].rejected == 1
     assert reject_reasons(workspace) == {
         3: "duplicate (kpi, measure, period, dimension, member) (first seen on line 2)"
@@ -230,7 +232,7 @@ def test_order_lines_rules(workspace: Workspace, tmp_path: Path) -> None:
         "o1,p,0,10,\n"  # zero quantity
         "o1,p,1,-3,\n",  # negative price
     )
-    s = run_import(workspace, [tmp_path])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path])
     assert s.tables["order_lines"].to_dict() == {"read": 8, "accepted": 2, "rejected": 6}
     assert rows(workspace, "SELECT order_id, line_no FROM order_lines ORDER BY line_no") == [("o1", 1), ("o1", 3)]
     assert reject_reasons(workspace, "order_lines") == {
@@ -241,15 +243,15 @@ def test_order_lines_rules(workspace: Workspace, tmp_path: Path) -> None:
         8: "quantity must be greater than 0",
         9: "unit_price must be 0 or more",
     }
-    values = {r["line"]: (r["column"], r["value"]) for r in list_rejects(workspace, "order_lines")}
+    values = {r["line"]: (r["column"], r["value"]) for r in list_rejects(workspace.warehouse, "order_lines")}
     assert values[4] == ("order_id", "o2") and values[5] == ("order_id", "o9") and values[7] == ("line_no", "1")
 
 
 def test_order_line_whose_order_is_in_the_warehouse(workspace: Workspace, tmp_path: Path) -> None:
     write(tmp_path / "a", "orders.csv", "order_id,ordered_at,status\no1,2024-01-01,placed\n")
-    run_import(workspace, [tmp_path / "a"])
+    run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "a"])
     write(tmp_path / "b", "order_lines.csv", "order_id,product_id,quantity,unit_price\no1,p,1,1\no2,p,1,1\n")
-    s = run_import(workspace, [tmp_path / "b"])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "b"])
     assert s.tables["order_lines"].to_dict() == {"read": 2, "accepted": 1, "rejected": 1}
 
 
@@ -273,7 +275,7 @@ def test_hours_enum_and_cross_column_rules(workspace: Workspace, tmp_path: Path)
         "leads.csv",
         "lead_id,created_at,mql_at,sql_at\nl1,2024-01-01,2024-01-05,2024-01-03\nl2,2024-01-01,,2024-01-03\n",
     )
-    run_import(workspace, [tmp_path])
+    run_import(workspace.warehouse, workspace.import_options(), [tmp_path])
     assert reject_reasons(workspace, "time_entries") == {
         3: "hours must be between 0 and 24",
         4: "hours must be between 0 and 24",
@@ -293,7 +295,7 @@ def test_bad_optional_value_rejects_the_row(workspace: Workspace, tmp_path: Path
         "products.csv",
         "product_id,name,list_price,launched_on\np1,A,12,2024-01-01\np2,B,twelve,\np3,C,,1403/01/32\n",
     )
-    s = run_import(workspace, [tmp_path / "products.csv"])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "products.csv"])
     assert s.tables["products"].to_dict() == {"read": 3, "accepted": 1, "rejected": 2}
     assert reject_reasons(workspace) == {3: "list_price is not a number", 4: "day 32 does not exist in 1403-01"}
 
@@ -305,9 +307,9 @@ def test_unknown_references_and_extra_columns_are_warnings(workspace: Workspace,
         "orders.csv",
         "order_id,ordered_at,status,customer_id,notes\no1,2024-01-01,placed,c1,x\no2,2024-01-01,placed,c9,\no3,2024-01-02,placed,c9,\n",
     )
-    s = run_import(workspace, [tmp_path])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path])
     assert s.tables["orders"].accepted == 3
-    warnings = list_warnings(workspace, "orders")
+    warnings = list_warnings(workspace.warehouse, "orders")
     assert {(w["column"], w["value"], w["line"]) for w in warnings} == {("notes", None, 1), ("customer_id", "c9", 3)}
     [ref] = [w for w in warnings if w["column"] == "customer_id"]
     assert ref["reason"] == "unknown customer_id (not in customers); accepted anyway, on 2 rows"

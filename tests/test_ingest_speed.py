@@ -13,6 +13,7 @@ import pytest
 from sanjeh.ingest import list_rejects, normalize, read, run_import
 from sanjeh.ingest.validate import CheckOptions, check_sql
 from sanjeh.schema import TABLES_BY_NAME
+from sanjeh.warehouse import quote_literal
 from sanjeh.workspace import Workspace
 
 TRICKY = [
@@ -90,9 +91,9 @@ def test_number_and_date_fast_paths_agree_with_the_full_rules() -> None:
     con.execute("CREATE TABLE v (x VARCHAR)")
     con.executemany("INSERT INTO v VALUES (?)", [[x] for x in TRICKY])
     t = normalize.text("x", digits=True)
-    parts = ", ".join(normalize.lit(p) for p in normalize.DATE_PARTS)
+    parts = ", ".join(quote_literal(p) for p in normalize.DATE_PARTS)
     rows = con.execute(
-        f"SELECT x, {normalize.date_struct(t)}, regexp_extract(coalesce({t}, ''), {normalize.lit(normalize.DATE_RE)}, "
+        f"SELECT x, {normalize.date_struct(t)}, regexp_extract(coalesce({t}, ''), {quote_literal(normalize.DATE_RE)}, "
         f"[{parts}]), {normalize.number_plain(t)}, {normalize.number_valid(normalize.number_parts(t, money=True)[0])}, "
         f"{normalize.number_parts(t, money=True)[1]} FROM v"
     ).fetchall()
@@ -116,7 +117,7 @@ def test_the_cast_fast_path_for_dates_agrees_with_the_full_rules(workspace: Work
         rows += [f"f{i},{text},placed", f"s{i},{text.replace('-', '/')},placed"]
     rows += ["f400,2024-02-29 23:59:59,placed", "s400,2024/02/29 23:59:59,placed"]
     (tmp_path / "orders.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    s = run_import(workspace, [tmp_path / "orders.csv"])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "orders.csv"])
     assert s.tables["orders"].to_dict() == {"read": 802, "accepted": 802, "rejected": 0}
     got = dict(workspace.warehouse.fetch("SELECT order_id, ordered_at FROM orders"))
     for i in range(401):
@@ -124,7 +125,7 @@ def test_the_cast_fast_path_for_dates_agrees_with_the_full_rules(workspace: Work
     con = duckdb.connect()
     cast_reads_these = ("2024-01-3T 10:20:30", "2024-01-3  10:20:30", "2024-01-05 10:20:5Z", "2024-01-05 10:20:0 ")
     for value in cast_reads_these:
-        assert con.execute(f"SELECT TRY_CAST({normalize.lit(value)} AS TIMESTAMP)").fetchone() != (None,), value
+        assert con.execute(f"SELECT TRY_CAST({quote_literal(value)} AS TIMESTAMP)").fetchone() != (None,), value
     for value in (
         *cast_reads_these,
         "2024-01-01 24:00:00",
@@ -134,7 +135,7 @@ def test_the_cast_fast_path_for_dates_agrees_with_the_full_rules(workspace: Work
         "2024-01-01 10:00:60",
         "1403-01-01",
     ):
-        assert con.execute(f"SELECT {normalize.plain_timestamp(normalize.lit(value))}").fetchone() == (None,), value
+        assert con.execute(f"SELECT {normalize.plain_timestamp(quote_literal(value))}").fetchone() == (None,), value
 
 
 def test_the_cast_fast_path_reads_every_value_as_the_rules_do(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -181,9 +182,9 @@ def test_chunked_line_scan_gives_the_same_lines(
 ) -> None:
     (tmp_path / "customers.csv").write_text(CSV, encoding="utf-8")
     monkeypatch.setattr(read, "_CHUNK", chunk)
-    s = run_import(workspace, [tmp_path / "customers.csv"])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "customers.csv"])
     assert s.tables["customers"].to_dict() == {"read": 6, "accepted": 3, "rejected": 3}
-    rejects = {r["line"]: (r["reason"], r["row"]) for r in list_rejects(workspace)}
+    rejects = {r["line"]: (r["reason"], r["row"]) for r in list_rejects(workspace.warehouse)}
     assert rejects == {
         6: ("row has 2 fields, the header has 3", ["c2", "short"]),
         7: ("row has 4 fields, the header has 3", ["c3", "a", "b", "c"]),
@@ -201,12 +202,12 @@ def test_import_restores_the_memory_limit(workspace: Workspace, tmp_path: Path) 
     con.execute("SET memory_limit = '3GiB'")
     before = con.execute("SELECT current_setting('memory_limit')").fetchone()
     (tmp_path / "customers.csv").write_text("customer_id,name\nc1,a\nc1,b\n", encoding="utf-8")
-    s = run_import(workspace, [tmp_path / "customers.csv"])
+    s = run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "customers.csv"])
     assert s.tables["customers"].to_dict() == {"read": 2, "accepted": 1, "rejected": 1}
     assert con.execute("SELECT current_setting('memory_limit')").fetchone() == before
     (tmp_path / "customers.csv").write_text("customer_id\nc1\n", encoding="utf-8")
     with pytest.raises(Exception, match="name"):
-        run_import(workspace, [tmp_path / "customers.csv"])
+        run_import(workspace.warehouse, workspace.import_options(), [tmp_path / "customers.csv"])
     assert con.execute("SELECT current_setting('memory_limit')").fetchone() == before
     temps = con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
     temps += con.execute("SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal").fetchall()
@@ -214,7 +215,7 @@ def test_import_restores_the_memory_limit(workspace: Workspace, tmp_path: Path) 
 
 
 def test_the_memory_cap_grows_with_the_input_within_bounds() -> None:
-    from sanjeh.ingest.pipeline import MEMORY_LIMIT_BYTES, MEMORY_LIMIT_MAX_BYTES, memory_limit
+    from sanjeh.ingest.staging import MEMORY_LIMIT_BYTES, MEMORY_LIMIT_MAX_BYTES, memory_limit
 
     assert memory_limit(0) == MEMORY_LIMIT_BYTES == 1024**3
     assert memory_limit(715_000_000) == MEMORY_LIMIT_BYTES  # 1 M orders

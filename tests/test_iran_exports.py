@@ -111,7 +111,7 @@ def test_suggest_dry_run_import_with_no_hand_edits(
         assert code == 0, err
         assert json.loads(out)["tables"] == dry["tables"]
     with Workspace.open(root) as ws:
-        assert list_rejects(ws) == []
+        assert list_rejects(ws.warehouse) == []
         check_invoice_kpis(ws, invoices_frame(xlsx))
         check_deal_kpis(ws, deals_frame(deals))
         assert ws.warehouse.fetch("SELECT count(*) FROM order_lines WHERE quantity <= 0") == [(0,)]
@@ -126,9 +126,9 @@ def test_the_shipped_profiles(tmp_path: Path) -> None:
     try:
         inv = write_invoices_csv(tmp_path / "a" / "invoices.csv", negative_returns=False, seed=7)
         deals = write_deals_xlsx(tmp_path / "b" / "deals.xlsx", seed=7)
-        s = run_import(ws, [inv], mapping="iran-sales-invoices")
+        s = run_import(ws.warehouse, ws.import_options(), [inv], mapping="iran-sales-invoices")
         assert s.tables["order_lines"].rejected == 0 and s.tables["orders"].rejected == 0
-        s = run_import(ws, [deals], mapping="iran-crm-deals")
+        s = run_import(ws.warehouse, ws.import_options(), [deals], mapping="iran-crm-deals")
         assert s.tables["opportunities"].to_dict() == {"read": 90, "accepted": 90, "rejected": 0}
         check_invoice_kpis(ws, invoices_frame(inv))
         check_deal_kpis(ws, deals_frame(deals))

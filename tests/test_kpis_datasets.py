@@ -69,7 +69,7 @@ def imported(
     if mapping not in cache:
         ws = Workspace.init(factory.mktemp(mapping) / "ws", currency=DATASET_CURRENCIES[mapping])
         ws.clock = lambda: TODAY
-        cache[mapping] = (ws, run_import(ws, [folder], mapping=mapping))
+        cache[mapping] = (ws, run_import(ws.warehouse, ws.import_options(), [folder], mapping=mapping))
     return cache[mapping]
 
 
@@ -107,7 +107,7 @@ def test_every_row_read_is_accepted_or_rejected_with_a_reason(
     assert summary.tables
     for name, counts in summary.tables.items():
         assert counts.read == counts.accepted + counts.rejected, name
-        rejects = list_rejects(ws, table=name)
+        rejects = list_rejects(ws.warehouse, table=name)
         assert len(rejects) == counts.rejected, name
         assert all(isinstance(r["reason"], str) and r["reason"].strip() for r in rejects), name
         stored = ws.warehouse.fetch(f"SELECT count(*) FROM {name}")[0][0]

@@ -47,8 +47,10 @@ tables:
 def test_date_formats(workspace: Workspace, tmp_path: Path, fmt: str, values: list[str], expected: list[str]) -> None:
     rows = "".join(f"d{i},{v}\n" for i, v in enumerate(values))
     src = write(tmp_path / "in" / "deals.csv", "id,opened\n" + rows)
-    s = run_import(workspace, [src], mapping=mapping(tmp_path, DEALS.format(fmt=fmt)))
-    assert s.tables["opportunities"].rejected == 0, list_rejects(workspace)
+    s = run_import(
+        workspace.warehouse, workspace.import_options(), [src], mapping=mapping(tmp_path, DEALS.format(fmt=fmt))
+    )
+    assert s.tables["opportunities"].rejected == 0, list_rejects(workspace.warehouse)
     got = [r[0] for r in workspace.warehouse.fetch("SELECT created_at FROM opportunities ORDER BY opportunity_id")]
     assert [g.strftime("%Y-%m-%d %H:%M") if g.hour or g.minute else g.strftime("%Y-%m-%d") for g in got] == expected
 
@@ -57,8 +59,12 @@ def test_a_date_not_in_its_format_is_rejected_naming_the_date_and_the_format(
     workspace: Workspace, tmp_path: Path
 ) -> None:
     src = write(tmp_path / "in" / "deals.csv", "id,opened\nd1,2024-01-15\nd2,31.02.2024\nd3,15.01.2024\nd4,\n")
-    run_import(workspace, [src], mapping=mapping(tmp_path, DEALS.format(fmt="%d.%m.%Y")))
-    got = {(r["line"], r["column"], r["value"], r["mapped_value"], r["reason"]) for r in list_rejects(workspace)}
+    run_import(
+        workspace.warehouse, workspace.import_options(), [src], mapping=mapping(tmp_path, DEALS.format(fmt="%d.%m.%Y"))
+    )
+    got = {
+        (r["line"], r["column"], r["value"], r["mapped_value"], r["reason"]) for r in list_rejects(workspace.warehouse)
+    }
     assert got == {
         (2, "created_at", "2024-01-15", None, "2024-01-15 is not a date in the form %d.%m.%Y"),
         (3, "created_at", "31.02.2024", "2024-02-31", "day 31 does not exist in 2024-02"),
@@ -69,8 +75,8 @@ def test_a_date_not_in_its_format_is_rejected_naming_the_date_and_the_format(
 def test_date_without_a_format_names_the_value_instead_of_blanking_it(workspace: Workspace, tmp_path: Path) -> None:
     src = write(tmp_path / "in" / "deals.csv", "id,opened\nd1,1403/01/15 10:00\nd2,15.01.2024\n")
     body = DEALS.replace("date(opened, '{fmt}')", "date(opened)").replace("{{", "{").replace("}}", "}")
-    run_import(workspace, [src], mapping=mapping(tmp_path, body))
-    [r] = list_rejects(workspace)
+    run_import(workspace.warehouse, workspace.import_options(), [src], mapping=mapping(tmp_path, body))
+    [r] = list_rejects(workspace.warehouse)
     assert r["line"] == 3 and r["column"] == "created_at" and r["value"] == "15.01.2024"
     assert r["reason"].startswith("15.01.2024 is not a date in the form YYYY-MM-DD or YYYY/MM/DD")
     assert workspace.warehouse.fetch("SELECT created_at FROM opportunities") == [(dt.datetime(2024, 4, 3),)]
@@ -83,7 +89,9 @@ def test_date_without_a_format_names_the_value_instead_of_blanking_it(workspace:
 def test_bad_date_formats(workspace: Workspace, tmp_path: Path, fmt: str, message: str) -> None:
     src = write(tmp_path / "in" / "deals.csv", "id,opened\nd1,1.1.2024\n")
     with pytest.raises(MappingError, match=message):
-        run_import(workspace, [src], mapping=mapping(tmp_path, DEALS.format(fmt=fmt)))
+        run_import(
+            workspace.warehouse, workspace.import_options(), [src], mapping=mapping(tmp_path, DEALS.format(fmt=fmt))
+        )
 
 
 def test_null_values(workspace: Workspace, tmp_path: Path) -> None:
@@ -97,7 +105,7 @@ def test_null_values(workspace: Workspace, tmp_path: Path) -> None:
         "    null_values: ['—']\n    columns:\n      customer_id: code\n      name: name\n"
         "      region: coalesce(region, 'none')\n      segment: segment\n",
     )
-    run_import(workspace, [src], mapping=m)
+    run_import(workspace.warehouse, workspace.import_options(), [src], mapping=m)
     got = workspace.warehouse.fetch("SELECT customer_id, region, segment FROM customers ORDER BY 1")
     assert got == [("c1", "none", None), ("c2", "none", "smb"), ("c3", "none", "x")]
 
@@ -126,11 +134,11 @@ def test_chained_joins_and_a_join_that_matches_several_rows(workspace: Workspace
     write(d / "employees.csv", "emp,territory_id\nali,t1\nsara,t2\nreza,t9\n")
     write(d / "territories.csv", "id,name,region_id\nt1,Tehran North,r1\nt2,Isfahan,r2\nt2,Isfahan old,r1\n")
     write(d / "regions.csv", "id,name\nr1,Markazi\nr2,Esfahan\n")
-    s = run_import(workspace, [d], mapping=mapping(tmp_path, CHAIN))
+    s = run_import(workspace.warehouse, workspace.import_options(), [d], mapping=mapping(tmp_path, CHAIN))
     assert s.tables["reps"].accepted == 3
     got = workspace.warehouse.fetch("SELECT rep_id, team, region FROM reps ORDER BY 1")
     assert got == [("ali", "Tehran North", "Markazi"), ("reza", None, None), ("sara", "Isfahan", "Esfahan")]
-    [w] = [w for w in list_warnings(workspace) if w["file"] == "territories.csv"]
+    [w] = [w for w in list_warnings(workspace.warehouse) if w["file"] == "territories.csv"]
     assert (w["line"], w["column"], w["value"]) == (3, "id", "t2")
     assert (
         w["reason"]
@@ -145,7 +153,7 @@ def test_a_chained_join_must_name_an_earlier_join(workspace: Workspace, tmp_path
     write(d / "regions.csv", "id,name\nr1,Markazi\n")
     body = CHAIN.replace("territory.region_id", "area.region_id")
     with pytest.raises(MappingError, match=r"uses 'area\.region_id', but no earlier join is called 'area'"):
-        run_import(workspace, [d], mapping=mapping(tmp_path, body))
+        run_import(workspace.warehouse, workspace.import_options(), [d], mapping=mapping(tmp_path, body))
 
 
 def test_distinct_reports_conflicting_rows(workspace: Workspace, tmp_path: Path) -> None:
@@ -158,9 +166,9 @@ def test_distinct_reports_conflicting_rows(workspace: Workspace, tmp_path: Path)
         "tables:\n  - table: products\n    from: lines.csv\n    distinct: true\n    columns:\n"
         "      product_id: sku\n      name: title\n      list_price: price\n",
     )
-    s = run_import(workspace, [src], mapping=m)
+    s = run_import(workspace.warehouse, workspace.import_options(), [src], mapping=m)
     assert s.tables["products"].to_dict() == {"read": 2, "accepted": 2, "rejected": 0}
-    got = [(w["line"], w["column"], w["value"], w["reason"]) for w in list_warnings(workspace)]
+    got = [(w["line"], w["column"], w["value"], w["reason"]) for w in list_warnings(workspace.warehouse)]
     assert got == [
         (
             5,
@@ -192,7 +200,7 @@ def test_a_name_with_spaces_without_backticks_gets_a_hint(workspace: Workspace, 
         "      opportunity_id: lower(Deal ID)\n      created_at: '`تاریخ ایجاد`'\n      status: {value: open}\n",
     )
     with pytest.raises(MappingError, match=r"the column 'Deal ID' has spaces .* write it in backticks, `Deal ID`"):
-        run_import(workspace, [src], mapping=m)
+        run_import(workspace.warehouse, workspace.import_options(), [src], mapping=m)
     m.write_text(m.read_text().replace("lower(Deal ID)", "lower(`Deal ID`)").replace("'`تاریخ ایجاد`'", "تاریخ ایجاد"))
     with pytest.raises(MappingError, match="write it in backticks, `تاریخ ایجاد`"):
-        run_import(workspace, [src], mapping=m)
+        run_import(workspace.warehouse, workspace.import_options(), [src], mapping=m)

@@ -35,14 +35,19 @@ def workspace_in(tmp_path: Path) -> Iterator[Callable[[str], Workspace]]:
 
 def test_maven_crm(workspace_in: Callable[[str], Workspace]) -> None:
     workspace = workspace_in(DATASET_CURRENCIES["maven-crm"])
-    s = run_import(workspace, [DATASETS / "maven-crm-sales-opportunities"], mapping="maven-crm")
+    s = run_import(
+        workspace.warehouse,
+        workspace.import_options(),
+        [DATASETS / "maven-crm-sales-opportunities"],
+        mapping="maven-crm",
+    )
     t = s.to_dict()["tables"]
     assert t["opportunities"] == {"read": 8800, "accepted": 8300, "rejected": 500}
     assert t["reps"]["accepted"] == 35
     assert t["products"]["accepted"] == 7
     assert t["customers"]["accepted"] == 85
     assert s.ignored_files == ["data_dictionary.csv"]
-    reasons = Counter(r["reason"] for r in list_rejects(workspace))
+    reasons = Counter(r["reason"] for r in list_rejects(workspace.warehouse))
     assert list(reasons) == [
         "a Prospecting deal has no date in this export (engage_date is empty), so it has no created_at"
     ]
@@ -70,7 +75,9 @@ def test_maven_crm(workspace_in: Callable[[str], Workspace]) -> None:
 
 def test_olist_funnel(workspace_in: Callable[[str], Workspace]) -> None:
     workspace = workspace_in(DATASET_CURRENCIES["olist-funnel"])
-    s = run_import(workspace, [DATASETS / "olist-marketing-funnel"], mapping="olist-funnel")
+    s = run_import(
+        workspace.warehouse, workspace.import_options(), [DATASETS / "olist-marketing-funnel"], mapping="olist-funnel"
+    )
     t = s.to_dict()["tables"]
     assert t["leads"] == {"read": 8000, "accepted": 8000, "rejected": 0}
     assert t["opportunities"] == {"read": 842, "accepted": 842, "rejected": 0}
@@ -86,7 +93,9 @@ def test_olist_funnel(workspace_in: Callable[[str], Workspace]) -> None:
 
 def test_classicmodels(workspace_in: Callable[[str], Workspace]) -> None:
     workspace = workspace_in(DATASET_CURRENCIES["classicmodels"])
-    s = run_import(workspace, [DATASETS / "classicmodels"], mapping="classicmodels")
+    s = run_import(
+        workspace.warehouse, workspace.import_options(), [DATASETS / "classicmodels"], mapping="classicmodels"
+    )
     for name, n in {"orders": 326, "order_lines": 2996, "customers": 122, "products": 110, "reps": 23}.items():
         assert s.tables[name].to_dict() == {"read": n, "accepted": n, "rejected": 0}, name
     assert fetch(workspace, "SELECT status, count(*) FROM orders GROUP BY 1 ORDER BY 1") == [
@@ -110,11 +119,13 @@ def test_classicmodels(workspace_in: Callable[[str], Workspace]) -> None:
 @pytest.mark.slow
 def test_uci_online_retail(workspace_in: Callable[[str], Workspace]) -> None:
     workspace = workspace_in(DATASET_CURRENCIES["uci-online-retail"])
-    s = run_import(workspace, [DATASETS / "uci-online-retail"], mapping="uci-online-retail")
+    s = run_import(
+        workspace.warehouse, workspace.import_options(), [DATASETS / "uci-online-retail"], mapping="uci-online-retail"
+    )
     t = s.to_dict()["tables"]
     assert t["order_lines"] == {"read": 541909, "accepted": 541909 - 1339, "rejected": 1339}
     assert t["orders"]["read"] == 25900
-    reasons = Counter((r["table"], r["reason"]) for r in list_rejects(workspace))
+    reasons = Counter((r["table"], r["reason"]) for r in list_rejects(workspace.warehouse))
     assert reasons == {
         ("orders", "a stock write-off (negative quantity on an invoice that is not a cancellation), not a sale"): 1336,
         (
@@ -131,7 +142,7 @@ def test_uci_online_retail(workspace_in: Callable[[str], Workspace]) -> None:
     assert fetch(workspace, "SELECT count(*) FROM products WHERE product_id = '85123A'") == [(1,)]
     # `distinct` keeps the first row of a key and reports the rows that say otherwise (no unknown references):
     # stock codes with several descriptions, invoices whose lines straddle a minute, customers in two countries
-    warned = Counter((w["table"], w["column"]) for w in list_warnings(workspace))
+    warned = Counter((w["table"], w["column"]) for w in list_warnings(workspace.warehouse))
     assert warned == {
         ("products", "name"): 1321,
         ("orders", "ordered_at"): 43,
@@ -174,7 +185,7 @@ tables:
       lost_reason: concat('region ', coalesce(Region, 'none'))
 """,
     )
-    s = run_import(workspace, [src], mapping=mapping)
+    s = run_import(workspace.warehouse, workspace.import_options(), [src], mapping=mapping)
     assert s.tables["opportunities"].accepted == 3
     got = fetch(
         workspace, "SELECT opportunity_id, rep_id, status, amount, closed_at, lost_reason FROM opportunities ORDER BY 1"
@@ -196,7 +207,7 @@ def test_mapping_missing_column_names_column_and_file(workspace: Workspace, tmp_
         "      opportunity_id: id\n      created_at: opened_on\n      status: {value: open}\n",
     )
     with pytest.raises(MappingError, match=r"deals\.csv has no column 'opened_on'"):
-        run_import(workspace, [src], mapping=mapping)
+        run_import(workspace.warehouse, workspace.import_options(), [src], mapping=mapping)
 
 
 @pytest.mark.parametrize(
@@ -218,18 +229,18 @@ def test_mapping_rejects_unsafe_or_bad_expressions(
         f"      opportunity_id: {expr!r}\n      created_at: when\n      status: {{value: open}}\n",
     )
     with pytest.raises(MappingError, match=message):
-        run_import(workspace, [src], mapping=mapping)
+        run_import(workspace.warehouse, workspace.import_options(), [src], mapping=mapping)
 
 
 def test_unknown_mapping_and_missing_required_column(workspace: Workspace, tmp_path: Path) -> None:
     src = write(tmp_path / "in", "deals.csv", "id\n1\n")
     with pytest.raises(MappingError, match="not a shipped mapping"):
-        run_import(workspace, [src], mapping="salesforce")
+        run_import(workspace.warehouse, workspace.import_options(), [src], mapping="salesforce")
     mapping = write(
         tmp_path, "m.yaml", "tables:\n  - table: orders\n    from: deals.csv\n    columns: {order_id: id}\n"
     )
     with pytest.raises(MappingError, match="needs the column"):
-        run_import(workspace, [src], mapping=mapping)
+        run_import(workspace.warehouse, workspace.import_options(), [src], mapping=mapping)
 
 
 MAPPED = """
@@ -273,11 +284,11 @@ def test_rejects_show_the_files_value_and_the_mapped_value(any_workspace: Worksp
     )
     write(tmp_path / "in", "owners.csv", "id,name,since\no1,Owner One,2021-06-01\no2,Owner Two,June 2021\n")
     mapping = write(tmp_path, "m.yaml", MAPPED)
-    s = run_import(ws, [src, tmp_path / "in" / "owners.csv"], mapping=mapping)
+    s = run_import(ws.warehouse, ws.import_options(), [src, tmp_path / "in" / "owners.csv"], mapping=mapping)
     assert s.tables["opportunities"].to_dict() == {"read": 5, "accepted": 1, "rejected": 4}
     assert s.tables["customers"].to_dict() == {"read": 5, "accepted": 4, "rejected": 1}
     assert fetch(ws, "SELECT opportunity_id, amount FROM opportunities") == [("D1", 125.0)]
-    got = {(r["table"], r["line"]): (r["column"], r["value"], r["mapped_value"]) for r in list_rejects(ws)}
+    got = {(r["table"], r["line"]): (r["column"], r["value"], r["mapped_value"]) for r in list_rejects(ws.warehouse)}
     assert got == {
         ("opportunities", 3): ("created_at", "29.02.2021", "2021-02-29"),
         ("opportunities", 4): ("status", "Zombie", "undead"),
@@ -286,7 +297,7 @@ def test_rejects_show_the_files_value_and_the_mapped_value(any_workspace: Worksp
         ("opportunities", 6): ("closed_at", '{"Stage":"Won","owner.since":"June 2021"}', "June 2021"),
         ("customers", 4): ("name", '{"First":null,"Last":null}', ""),
     }
-    reasons = {(r["table"], r["line"]): r["reason"] for r in list_rejects(ws)}
+    reasons = {(r["table"], r["line"]): r["reason"] for r in list_rejects(ws.warehouse)}
     assert reasons[("opportunities", 5)] == "amount is not a number"
     assert reasons[("opportunities", 3)] == "day 29 does not exist in 2021-02"
 
@@ -299,8 +310,8 @@ def test_rejects_of_a_constant_show_what_the_mapping_gave(workspace: Workspace, 
         "tables:\n  - table: opportunities\n    from: deals.csv\n    columns:\n"
         "      opportunity_id: id\n      created_at: when\n      status: {value: pending}\n",
     )
-    run_import(workspace, [src], mapping=mapping)
-    [r] = list_rejects(workspace)
+    run_import(workspace.warehouse, workspace.import_options(), [src], mapping=mapping)
+    [r] = list_rejects(workspace.warehouse)
     assert (r["column"], r["value"], r["mapped_value"]) == ("status", None, "pending")
 
 
@@ -309,21 +320,21 @@ def test_an_old_workspace_gets_the_mapped_value_column(any_workspace: Workspace,
     when it is next opened for writing, and its old rejects stay."""
     ws = any_workspace
     src = write(tmp_path / "in", "orders.csv", "order_id,ordered_at,status\no1,2024-01-01,lost\n")
-    run_import(ws, [src])
+    run_import(ws.warehouse, ws.import_options(), [src])
     ws.warehouse.execute('ALTER TABLE "_rejects" DROP COLUMN "mapped_value"')
     root = ws.root
     ws.close()
     again = Workspace.open(root)
     try:
         assert "mapped_value" in again.warehouse.table("_rejects").columns
-        [r] = list_rejects(again)
+        [r] = list_rejects(again.warehouse)
         assert (r["value"], r["mapped_value"], r["reason"]) == (
             "lost",
             None,
             "status must be one of: placed, fulfilled, cancelled",
         )
-        run_import(again, [src])
-        assert len(list_rejects(again)) == 1
+        run_import(again.warehouse, again.import_options(), [src])
+        assert len(list_rejects(again.warehouse)) == 1
     finally:
         again.close()
 
@@ -335,7 +346,12 @@ def test_a_mapping_in_another_currency_is_refused(workspace: Workspace, tmp_path
 
     assert {name: load_mapping(name).currency for name in DATASET_CURRENCIES} == DATASET_CURRENCIES
     with pytest.raises(MappingError) as err:
-        run_import(workspace, [DATASETS / "maven-crm-sales-opportunities"], mapping="maven-crm")
+        run_import(
+            workspace.warehouse,
+            workspace.import_options(),
+            [DATASETS / "maven-crm-sales-opportunities"],
+            mapping="maven-crm",
+        )
     assert err.value.message == (
         "the mapping maven-crm reads amounts in USD, but this workspace is in IRR; import into a workspace in USD "
         "(create one with `sanjeh init PATH --currency USD`); nothing was imported"
@@ -345,9 +361,19 @@ def test_a_mapping_in_another_currency_is_refused(workspace: Workspace, tmp_path
     body = "tables:\n  - table: opportunities\n    from: deals.csv\n    columns:\n"
     body += "      opportunity_id: id\n      created_at: when\n      status: {value: open}\n"
     write(tmp_path, "irr.yaml", "currency: irr\n" + body)
-    assert run_import(workspace, [src], mapping=tmp_path / "irr.yaml").tables["opportunities"].accepted == 1
+    assert (
+        run_import(workspace.warehouse, workspace.import_options(), [src], mapping=tmp_path / "irr.yaml")
+        .tables["opportunities"]
+        .accepted
+        == 1
+    )
     write(tmp_path, "none.yaml", body)  # no currency declared: any workspace
-    assert run_import(workspace, [src], mapping=tmp_path / "none.yaml").tables["opportunities"].accepted == 1
+    assert (
+        run_import(workspace.warehouse, workspace.import_options(), [src], mapping=tmp_path / "none.yaml")
+        .tables["opportunities"]
+        .accepted
+        == 1
+    )
     write(tmp_path, "bad.yaml", "currency: dollars\n" + body)
     with pytest.raises(MappingError, match="'currency' must be an ISO 4217 code such as USD or IRR, not 'dollars'"):
-        run_import(workspace, [src], mapping=tmp_path / "bad.yaml")
+        run_import(workspace.warehouse, workspace.import_options(), [src], mapping=tmp_path / "bad.yaml")

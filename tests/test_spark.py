@@ -73,4 +73,4 @@ def test_imports_into_spark_are_refused_clearly(spark_ws: Workspace, tmp_path: A
     f = tmp_path / "reps.csv"
     f.write_text("rep_id,name\nR9,Nima\n", encoding="utf-8")
     with pytest.raises(UserError, match="Spark"):
-        run_import(spark_ws, [f])
+        run_import(spark_ws.warehouse, spark_ws.import_options(), [f])

@@ -44,7 +44,7 @@ def test_suggest_asks_instead_of_guessing(tmp_path: Path, capsys: pytest.Capture
     ws = Workspace.init(tmp_path / "ws")
     try:
         with pytest.raises(MappingError, match=r"still asks 2 questions .* rials or tomans"):
-            run_import(ws, [src], mapping=path)
+            run_import(ws.warehouse, ws.import_options(), [src], mapping=path)
     finally:
         ws.close()
     code, out, _ = cli(capsys, "map", "suggest", str(src), "-o", "-", "--lang", "fa", "-w", str(tmp_path / "ws"))

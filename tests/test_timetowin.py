@@ -138,7 +138,7 @@ def test_the_hand_set_agrees_with_lifelines() -> None:
 def maven(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     ws = Workspace.init(Path(tmp_path_factory.mktemp("maven")) / "ws", currency=DATASET_CURRENCIES["maven-crm"])
     ws.clock = lambda: MAVEN_END
-    run_import(ws, [MAVEN], mapping="maven-crm")
+    run_import(ws.warehouse, ws.import_options(), [MAVEN], mapping="maven-crm")
     yield ws
     ws.close()
 

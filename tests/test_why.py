@@ -435,7 +435,7 @@ def test_maven_win_rate_by_agent_quarter_on_quarter(tmp_path: Any) -> None:
     ws = Workspace.init(tmp_path / "ws", currency=DATASET_CURRENCIES["maven-crm"])
     ws.clock = lambda: FIXED_TODAY
     try:
-        run_import(ws, [folder], mapping="maven-crm")
+        run_import(ws.warehouse, ws.import_options(), [folder], mapping="maven-crm")
         answer = ws.engine().why(WhyQuery("win_rate", "2017-Q3", by=("rep",), top=100))
     finally:
         ws.close()

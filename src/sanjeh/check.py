@@ -514,8 +514,8 @@ def _unknown_keys(
 def _mapping_table(at: Callable[..., Issue], i: int, t: dict[str, Any]) -> Iterator[Issue]:
     """One entry of a mapping's ``tables``: its keys, table, columns and expressions."""
     from sanjeh.ingest.mapping import COLUMN_KEYS, TABLE_KEYS, Compiler, _column
-    from sanjeh.ingest.normalize import ident
     from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME
+    from sanjeh.warehouse import quote_ident
 
     yield from _unknown_keys(at, t, TABLE_KEYS, "tables", i)
     name = t.get("table")
@@ -523,7 +523,7 @@ def _mapping_table(at: Callable[..., Issue], i: int, t: dict[str, Any]) -> Itera
         yield at("tables", i, "table", key="check.mapping_table", given=str(name), tables=list(IMPORT_ORDER))
         return
     table = TABLES_BY_NAME[name]
-    comp = Compiler(ident, name)  # any file column: what the file holds is known only at import
+    comp = Compiler(quote_ident, name)  # any file column: what the file holds is known only at import
 
     def condition(src: str) -> Any:
         return comp.compile(src).bool(src)

@@ -443,7 +443,7 @@ def rejects(
     fmt = _check_format(fmt)
     ws = _open(workspace)
     lang = ws.settings.language
-    rows = list_rejects(ws, table=table)
+    rows = list_rejects(ws.warehouse, table=table)
     cols = ["table", "file", "line", "column", "value", "mapped_value", "reason"]
     if fmt == "json":
         _print_json([{k: r.get(k) for k in cols} for r in rows])

@@ -69,14 +69,10 @@ class Settings:
 
     @property
     def warehouse_url(self) -> str:
-        """The warehouse URL with a relative DuckDB path made absolute to the workspace."""
-        url = self.warehouse
-        for scheme in ("duckdb://", "pyspark://"):
-            if url.startswith(scheme):
-                path = url[len(scheme) :]
-                if path and path != ":memory:" and not Path(path).is_absolute():
-                    return scheme + str(self.root / path)
-        return url
+        """The warehouse URL with a relative file path made absolute to the workspace."""
+        from sanjeh.warehouse import absolute_url
+
+        return absolute_url(self.warehouse, self.root)
 
     @staticmethod
     def load(root: Path | str) -> Settings:

@@ -9,15 +9,18 @@ the warehouse through :class:`Warehouse`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import ibis
 import pyarrow as pa
+import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
 from sanjeh.errors import InternalError, UserError, WorkspaceBusy
@@ -52,9 +55,41 @@ _SQL_TYPES = {
 }
 
 
-def _q(name: str) -> str:
-    """Quote an identifier (names come from schema.py, never from users)."""
-    return '"' + name.replace('"', '""') + '"'
+#: The dialect SQL text is quoted in: DuckDB (the import's staging engine) and PostgreSQL quote
+#: identifiers and string literals alike (sqlglot writes the same text for both).
+_QUOTING_DIALECT = "duckdb"
+
+
+@functools.lru_cache(maxsize=4096)
+def quote_ident(name: str, dialect: str = _QUOTING_DIALECT) -> str:
+    """An identifier as SQL text: the one helper every SQL statement written as text quotes its
+    names with (table, column and alias names; docs/architecture.md "SQL as text"). ``dialect``
+    (sqlglot's names) for a source database's own SQL: ``"mysql"`` quotes with backticks."""
+    return str(sge.to_identifier(name, quoted=True).sql(dialect))
+
+
+@functools.lru_cache(maxsize=4096)
+def quote_literal(value: str) -> str:
+    """A string literal as SQL text: the one helper every SQL statement written as text quotes its
+    values with (numbers are written by Python's ``int``/``float``)."""
+    return str(sge.Literal.string(value).sql(_QUOTING_DIALECT))
+
+
+def local_file(url: str) -> Path | None:
+    """The file of a warehouse URL that is one local file (a DuckDB file; None for a server or an
+    in-memory database)."""
+    path = url.removeprefix("duckdb://") if url.startswith("duckdb://") else ""
+    return Path(path) if path and path != ":memory:" else None
+
+
+def absolute_url(url: str, root: Path) -> str:
+    """``url`` with a relative path of a file warehouse (DuckDB, a local Spark folder) made absolute to ``root``."""
+    for scheme in ("duckdb://", "pyspark://"):
+        if url.startswith(scheme):
+            path = url[len(scheme) :]
+            if path and path != ":memory:" and not Path(path).is_absolute():
+                return scheme + str(root / path)
+    return url
 
 
 @dataclass
@@ -80,6 +115,125 @@ class Warehouse:
     def has_table(self, name: str) -> bool:
         return name in self.con.list_tables()
 
+    # -- what this warehouse can do (asked instead of its kind) ---------------------------------
+    @property
+    def dialect(self) -> str:
+        """sqlglot's (and Ibis's) name of this warehouse's SQL dialect."""
+        return str(self.con.name)
+
+    @property
+    def transactional(self) -> bool:
+        """Can it write several tables all or nothing (imports, stored forecasts)? Not Spark."""
+        return self.kind in ("duckdb", "postgres")
+
+    @property
+    def single_process(self) -> bool:
+        """Does one process hold it at a time (a DuckDB file: other processes reach it through the
+        server's local channel, sanjeh/local.py)?"""
+        return self.kind == "duckdb"
+
+    @property
+    def materialises(self) -> bool:
+        """Does ``Workspace.refresh_facts`` store the engine's cohorts as tables after the data
+        changes (kpis/facts.py)? Not on Spark, which no import writes to."""
+        return self.kind != "pyspark"
+
+    def staging_connection(self) -> Any | None:
+        """The DuckDB connection an import can stage and park its rows in directly: the warehouse's
+        own when it is DuckDB (its parked tables are then renamed into place), else None (the
+        import stages in a DuckDB of its own, ingest/staging.py, and sends the rows over as Arrow)."""
+        return self.duckdb if self.kind == "duckdb" else None
+
+    # -- read-only questions ------------------------------------------------------------------
+    def is_empty(self, name: str) -> bool:
+        """Has the table no row (read without counting them)?"""
+        return not self.fetch(f"SELECT 1 FROM {quote_ident(name)} LIMIT 1")
+
+    def row_count(self, name: str) -> int:
+        return int(self.table(name).count().to_pyarrow().as_py())
+
+    def row_counts(self, names: Sequence[str]) -> dict[str, int]:
+        """Each table's rows, in one query."""
+        if not names:
+            return {}
+        parts = [self.table(n).aggregate(t=ibis.literal(n), n=ibis._.count()) for n in names]
+        rows = ibis.union(*parts, distinct=False).to_pyarrow().to_pylist()
+        got = {r["t"]: int(r["n"]) for r in rows}
+        return {n: got[n] for n in names}
+
+    def existing_values(self, table: str, column: str, values: Sequence[str]) -> list[Any]:
+        """The distinct values of ``table.column`` among ``values`` (compared as text)."""
+        if not values:
+            return []
+        if self.kind == "postgres":  # one array parameter, however many values
+            sql = (
+                f"SELECT DISTINCT {quote_ident(column)} FROM {quote_ident(table)} WHERE {quote_ident(column)} = ANY(%s)"
+            )
+            return [r[0] for r in self.fetch(sql, [list(values)])]
+        t = self.table(table)
+        col = t[column]
+        got = t.filter(col.cast("string").isin(list(values))).select(col).distinct()
+        return list(got.to_pyarrow().column(0).to_pylist())
+
+    def count_by(self, name: str, column: str) -> pa.Table:
+        """The rows of ``name`` per value of ``column`` (``k``, as text; NULL left out) and their count (``n``)."""
+        t = self.table(name)
+        got = t.filter(t[column].notnull()).group_by(k=t[column].cast("string")).aggregate(n=ibis._.count())
+        return got.to_pyarrow().cast(pa.schema([("k", pa.string()), ("n", pa.int64())]))
+
+    # -- parking and moving an import's rows ------------------------------------------------
+    def drop_table(self, name: str) -> None:
+        """Drop a table if it exists (``name`` as SQL text: a quoted name)."""
+        self.execute(f"DROP TABLE IF EXISTS {name}")
+
+    def rename_into(self, parked: str, name: str) -> None:
+        """Make the parked table ``parked`` (SQL text of a table of this warehouse) the table
+        ``name``: the old one is dropped and the parked one renamed, no row copied."""
+        self.execute(f"DROP TABLE {quote_ident(name)}")
+        self.execute(f"ALTER TABLE {parked} RENAME TO {quote_ident(name)}")
+        self.forget(name)
+
+    def upsert_parked(self, name: str, parked: str, key: Sequence[str], columns: Sequence[str]) -> None:
+        """Upsert the rows of the parked table ``parked`` (SQL text of a table of this warehouse, with
+        ``columns``) into ``name``: the stored rows whose ``key`` is among the parked rows are
+        deleted, the parked rows inserted, and the parked table dropped."""
+        cols = ", ".join(quote_ident(c) for c in columns)
+        keys = ", ".join(quote_ident(k) for k in key)
+        cond = " AND ".join(f"t.{quote_ident(k)} IS NOT DISTINCT FROM k.{quote_ident(k)}" for k in key)
+        self.execute(
+            f"DELETE FROM {quote_ident(name)} AS t USING (SELECT DISTINCT {keys} FROM {parked}) AS k WHERE {cond}"
+        )
+        self.execute(f"INSERT INTO {quote_ident(name)} ({cols}) SELECT {cols} FROM {parked}")
+        self.execute(f"DROP TABLE {parked}")
+
+    def upsert_arrow(self, name: str, rows: pa.Table, keys: pa.Table | None) -> None:
+        """Write ``rows`` into ``name``: every stored row goes first when ``keys`` is None, else
+        those whose key columns equal a row of ``keys``."""
+        if keys is None:
+            self.truncate(name)
+        else:
+            self.delete_matching(name, keys)
+        self.insert_arrow(name, rows)
+
+    def count_missing_parents(self, child: str, col: str, parked: str, pcol: str) -> int:
+        """How many rows of ``child`` have a ``col`` that is not a ``pcol`` of ``parked`` (SQL text of
+        a table of this warehouse)."""
+        return int(
+            self.fetch(
+                f"SELECT count(*) FROM {quote_ident(child)} AS c WHERE c.{quote_ident(col)} IS NOT NULL AND NOT EXISTS "
+                f"(SELECT 1 FROM {parked} AS p WHERE p.{quote_ident(pcol)} = c.{quote_ident(col)})"
+            )[0][0]
+        )
+
+    def delete_orphans(self, child: str, col: str, parent: str, pcol: str, *, count_only: bool) -> int:
+        """The rows of ``child`` whose ``col`` is not a ``pcol`` of ``parent``: counted, and deleted
+        unless ``count_only``."""
+        gone = f"c.{quote_ident(col)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {quote_ident(parent)} AS p WHERE p.{quote_ident(pcol)} = c.{quote_ident(col)})"
+        n = int(self.fetch(f"SELECT count(*) FROM {quote_ident(child)} AS c WHERE {gone}")[0][0])
+        if n and not count_only:
+            self.execute(f"DELETE FROM {quote_ident(child)} AS c WHERE {gone}")
+        return n
+
     def ensure_tables(self) -> None:
         """Create every canonical and system table that does not exist yet, and drop the
         shadow tables an import left behind when its process was killed."""
@@ -94,12 +248,14 @@ class Warehouse:
                 self.add_missing_columns(name, schema)
         if self.kind in ("duckdb", "postgres"):
             for name, cols in SYSTEM_UNIQUE.items():
-                index = _q(f"{name}_unique")
-                self.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {index} ON {_q(name)} ({', '.join(map(_q, cols))})")
+                index = quote_ident(f"{name}_unique")
+                self.execute(
+                    f"CREATE UNIQUE INDEX IF NOT EXISTS {index} ON {quote_ident(name)} ({', '.join(map(quote_ident, cols))})"
+                )
         mine = f"{SHADOW_PREFIX}{os.getpid()}_"  # a live import of this process (same file opened twice)
         for name in existing:
             if name.startswith(SHADOW_PREFIX) and not name.startswith(mine):
-                self.execute(f"DROP TABLE IF EXISTS {_q(name)}")
+                self.execute(f"DROP TABLE IF EXISTS {quote_ident(name)}")
 
     def add_missing_columns(self, name: str, schema: dict[str, str]) -> None:
         """Give a system table the columns a newer Sanjeh declares (a workspace made before them)."""
@@ -108,7 +264,7 @@ class Warehouse:
         have = set(self.con.table(name).columns)
         for column, type_ in schema.items():
             if column not in have:
-                self.execute(f"ALTER TABLE {_q(name)} ADD COLUMN {_q(column)} {_SQL_TYPES[type_]}")
+                self.execute(f"ALTER TABLE {quote_ident(name)} ADD COLUMN {quote_ident(column)} {_SQL_TYPES[type_]}")
                 self.forget(name)
 
     def create_canonical(self, t: Table) -> None:
@@ -173,13 +329,13 @@ class Warehouse:
             " current_setting('threads')"
         ).fetchone()
         try:  # settings first inside the try: a refused SET is undone too
-            raw.execute(f"SET memory_limit = '{limit}'")
+            raw.execute(f"SET memory_limit = {quote_literal(limit)}")
             raw.execute("SET preserve_insertion_order = false")  # lets more operators spill; order is explicit
             if threads is not None:
                 raw.execute(f"SET threads = {int(threads)}")
             yield
         finally:
-            raw.execute(f"SET memory_limit = '{old[0]}'")
+            raw.execute(f"SET memory_limit = {quote_literal(str(old[0]))}")
             raw.execute(f"SET preserve_insertion_order = {str(old[1]).lower()}")
             raw.execute(f"SET threads = {int(old[2])}")
 
@@ -187,13 +343,13 @@ class Warehouse:
         """Append rows (columns by name) to an existing table."""
         if data.num_rows == 0:
             return
-        cols = ", ".join(_q(c) for c in data.column_names)
+        cols = ", ".join(quote_ident(c) for c in data.column_names)
         if self.kind == "duckdb":
             raw = self.duckdb
             view = "__sanjeh_insert"
             raw.register(view, data)
             try:
-                raw.execute(f"INSERT INTO {_q(name)} ({cols}) SELECT {cols} FROM {view}")
+                raw.execute(f"INSERT INTO {quote_ident(name)} ({cols}) SELECT {cols} FROM {view}")
             finally:
                 raw.unregister(view)
         elif self.kind == "pyspark":
@@ -208,7 +364,10 @@ class Warehouse:
             buf = pa.BufferOutputStream()
             pacsv.write_csv(data, buf, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
             pg = self.con.con  # type: ignore[attr-defined]
-            with pg.cursor() as cur, cur.copy(f"COPY {_q(name)} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
+            with (
+                pg.cursor() as cur,
+                cur.copy(f"COPY {quote_ident(name)} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy,
+            ):
                 copy.write(buf.getvalue().to_pybytes())
         else:
             raise UserError("imports into a Spark warehouse are not supported")
@@ -218,7 +377,7 @@ class Warehouse:
         if keys.num_rows == 0:
             return
         with self._keys(keys) as (rel, cond):
-            self.execute(f"DELETE FROM {_q(name)} AS t USING {rel} AS k WHERE {cond}")
+            self.execute(f"DELETE FROM {quote_ident(name)} AS t USING {rel} AS k WHERE {cond}")
 
     def fetch_matching(self, name: str, keys: pa.Table, columns: Sequence[str]) -> pa.Table:
         """The ``columns`` of a canonical table's rows whose key columns (``keys``' columns) equal a
@@ -227,9 +386,9 @@ class Warehouse:
         schema = pa.schema([(c, _ARROW_TYPES[t.column(c).storage_type]) for c in columns])
         if keys.num_rows == 0:
             return schema.empty_table()
-        cols = ", ".join(f"t.{_q(c)}" for c in columns)
+        cols = ", ".join(f"t.{quote_ident(c)}" for c in columns)
         with self._keys(keys) as (rel, cond):
-            sql = f"SELECT {cols} FROM {_q(name)} AS t WHERE EXISTS (SELECT 1 FROM {rel} AS k WHERE {cond})"
+            sql = f"SELECT {cols} FROM {quote_ident(name)} AS t WHERE EXISTS (SELECT 1 FROM {rel} AS k WHERE {cond})"
             if self.kind == "duckdb":
                 return self.duckdb.execute(sql).to_arrow_table().cast(schema)
             rows = self.fetch(sql)
@@ -244,7 +403,12 @@ class Warehouse:
             view = "__sanjeh_keys"
             raw.register(view, keys)
             try:
-                yield view, " AND ".join(f"t.{_q(c)} IS NOT DISTINCT FROM k.{_q(c)}" for c in keys.column_names)
+                yield (
+                    view,
+                    " AND ".join(
+                        f"t.{quote_ident(c)} IS NOT DISTINCT FROM k.{quote_ident(c)}" for c in keys.column_names
+                    ),
+                )
             finally:
                 raw.unregister(view)
         elif self.kind == "postgres":
@@ -252,14 +416,20 @@ class Warehouse:
             # ("2025-03-18 13:30:00") is not Arrow's ("2025-03-18 13:30:00.000000")
             tmp = "__sanjeh_keys"
             stamps = {c for c in keys.column_names if pa.types.is_timestamp(keys.schema.field(c).type)}
-            cols = ", ".join(f"{_q(c)} {'timestamp' if c in stamps else 'text'}" for c in keys.column_names)
+            cols = ", ".join(f"{quote_ident(c)} {'timestamp' if c in stamps else 'text'}" for c in keys.column_names)
             self.execute(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} ({cols})")
             self.execute(f"TRUNCATE {tmp}")
             str_keys = pa.table({c: keys[c] if c in stamps else keys[c].cast(pa.string()) for c in keys.column_names})
             self.insert_arrow(tmp, str_keys)
             cast = {c: "" if c in stamps else "::text" for c in keys.column_names}
             try:
-                yield tmp, " AND ".join(f"t.{_q(c)}{cast[c]} IS NOT DISTINCT FROM k.{_q(c)}" for c in keys.column_names)
+                yield (
+                    tmp,
+                    " AND ".join(
+                        f"t.{quote_ident(c)}{cast[c]} IS NOT DISTINCT FROM k.{quote_ident(c)}"
+                        for c in keys.column_names
+                    ),
+                )
             finally:
                 self.execute(f"DROP TABLE {tmp}")
         else:
@@ -279,17 +449,17 @@ class Warehouse:
                 view = name + "_src"
                 raw.register(view, data)
                 try:  # a temp table, not the registered Arrow view: DuckDB plans joins on it well
-                    raw.execute(f"CREATE OR REPLACE TEMP TABLE {_q(name)} AS SELECT * FROM {view}")
+                    raw.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(name)} AS SELECT * FROM {view}")
                 finally:
                     raw.unregister(view)
             got = raw.execute(sql).to_arrow_table()
         elif self.kind == "postgres":
             for name, data in params.items():
-                cols = ", ".join(f"{_q(f.name)} {_PG_TYPES[str(f.type)]}" for f in data.schema)
-                self.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_q(name)} ({cols})")
-                self.execute(f"TRUNCATE {_q(name)}")
+                cols = ", ".join(f"{quote_ident(f.name)} {_PG_TYPES[str(f.type)]}" for f in data.schema)
+                self.execute(f"CREATE TEMP TABLE IF NOT EXISTS {quote_ident(name)} ({cols})")
+                self.execute(f"TRUNCATE {quote_ident(name)}")
                 self.insert_arrow(name, data)
-                self.execute(f"ANALYZE {_q(name)}")
+                self.execute(f"ANALYZE {quote_ident(name)}")
             with self.con.con.cursor() as cur:  # type: ignore[attr-defined]
                 cur.execute(sql)
                 names = [d.name for d in cur.description or ()]
@@ -307,7 +477,7 @@ class Warehouse:
         return got.rename_columns(schema.names).cast(schema)
 
     def truncate(self, name: str) -> None:
-        self.execute(f"DELETE FROM {_q(name)}")
+        self.execute(f"DELETE FROM {quote_ident(name)}")
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -327,7 +497,7 @@ _PG_TYPES = {
 def _spark_schema(schema: pa.Schema) -> str:
     """A Spark DDL schema for a parameter table."""
     types = {"int32": "int", "int64": "bigint", "date32[day]": "date", "string": "string", "double": "double"}
-    return ", ".join(f"`{f.name}` {types[str(f.type)]}" for f in schema)
+    return ", ".join(f"{quote_ident(f.name, 'spark')} {types[str(f.type)]}" for f in schema)
 
 
 #: DuckDB's words when another process holds the file: ``… Conflicting lock is held in PROGRAM (PID N) …``

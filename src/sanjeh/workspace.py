@@ -18,21 +18,15 @@ from typing import TYPE_CHECKING, Any
 from sanjeh.errors import UserError
 from sanjeh.kpis.sqlcache import SqlCache, default_dir
 from sanjeh.settings import SETTINGS_FILE, Settings
-from sanjeh.warehouse import Warehouse, connect
+from sanjeh.warehouse import Warehouse, connect, local_file
 
 if TYPE_CHECKING:
-    from sanjeh.ingest import ImportSummary
+    from sanjeh.ingest import ImportOptions, ImportSummary
     from sanjeh.kpis.engine import Engine, Scorecard
 
 
 def _today() -> dt.date:
     return dt.date.today()
-
-
-def _duckdb_file(url: str) -> Path | None:
-    """The file of a DuckDB warehouse URL (None for a server or an in-memory database)."""
-    path = url.removeprefix("duckdb://") if url.startswith("duckdb://") else ""
-    return Path(path) if path and path != ":memory:" else None
 
 
 @dataclass
@@ -66,7 +60,7 @@ class Workspace:
         if settings:
             s = replace(s, **settings)
         s.save()
-        db = _duckdb_file(s.warehouse_url)
+        db = local_file(s.warehouse_url)
         created = db is not None and not db.exists()
         ws = Workspace.open(root)
         if created and db is not None and db.exists():
@@ -126,7 +120,7 @@ class Workspace:
         import passes here: the command line's, the Data page's and the API's."""
         from sanjeh.ingest import run_import
 
-        summary = run_import(self, paths, **options)
+        summary = run_import(self.warehouse, self.import_options(), paths, **options)
         if not summary.dry_run:
             self.refresh_facts()
             if self.settings.alerts:  # the rules' own module is only loaded when there are some
@@ -135,10 +129,16 @@ class Workspace:
                 after_import(self)
         return summary
 
+    def import_options(self) -> ImportOptions:
+        """What an import into this workspace needs besides its warehouse."""
+        from sanjeh.ingest import ImportOptions
+
+        return ImportOptions.of(self.settings)
+
     def refresh_facts(self) -> None:
         """Rebuild the materialised cohorts if the data changed (a no-op when they are fresh)."""
-        if self.warehouse.kind != "pyspark":
-            self.engine()._sources()
+        if self.warehouse.materialises:
+            self.engine().refresh_facts()
 
     # -- the engine ---------------------------------------------------------------------------
     def engine(self, rep_scope: str | frozenset[str] | None = None, *, use_facts: bool = True) -> Engine:

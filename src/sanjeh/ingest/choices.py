@@ -17,10 +17,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import yaml
 
 from sanjeh.errors import MappingError
+from sanjeh.ingest import staging
 from sanjeh.ingest import synonyms as syn
 from sanjeh.ingest.mapping import parse_mapping
 from sanjeh.ingest.read import Reader
@@ -54,7 +54,7 @@ class Preview:
 
 def preview(path: Path, *, rows: int = PREVIEW_ROWS, sheet: str | None = None) -> Preview:
     """The first ``rows`` rows of a file, read as :func:`~sanjeh.ingest.run_import` reads it."""
-    con = duckdb.connect(":memory:")
+    con = staging.connect()
     reader = Reader(con, sheet=sheet)
     try:
         sf = reader.stage(path)

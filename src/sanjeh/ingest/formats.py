@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 
 from sanjeh.errors import MappingError
-from sanjeh.ingest.normalize import ascii_digits, lit
+from sanjeh.ingest.normalize import ascii_digits
+from sanjeh.warehouse import quote_literal
 
 #: the first character of a mapped value that failed (never in real text: a control character)
 FAIL = "\u0001"
@@ -84,7 +85,7 @@ def date_sql(value: str, fmt: str | None, where: str) -> str:
         rx, names = _pattern(fmt, where)
         keep_time = True
         shown = fmt
-    m = f"regexp_extract({v}, {lit(rx)}, [{', '.join(lit(n) for n in names)}])"
+    m = f"regexp_extract({v}, {quote_literal(rx)}, [{', '.join(quote_literal(n) for n in names)}])"
 
     def part(n: str) -> str:
         if n not in names:
@@ -98,7 +99,7 @@ def date_sql(value: str, fmt: str | None, where: str) -> str:
             f"coalesce({part('mi')}, 0), coalesce({part('s')}, 0)) END)"
         )
         day = f"({day} || {time})"
-    fail = f"({FAIL_SQL} || {v} || {lit(' is not a date in the form ' + shown)})"
+    fail = f"({FAIL_SQL} || {v} || {quote_literal(' is not a date in the form ' + shown)})"
     return f"(CASE WHEN nullif({v}, '') IS NULL THEN NULL WHEN ({m}).y = '' THEN {fail} ELSE {day} END)"
 
 
@@ -110,7 +111,9 @@ def _excel_sql(v: str) -> str:
     text = (
         f"(CASE WHEN {num} = floor({num}) THEN strftime({ts}, '%Y-%m-%d') ELSE strftime({ts}, '%Y-%m-%d %H:%M:%S') END)"
     )
-    fail = f"({FAIL_SQL} || {v} || {lit(' is not an Excel date serial number (1 to ' + str(_EXCEL_MAX) + ')')})"
+    fail = (
+        f"({FAIL_SQL} || {v} || {quote_literal(' is not an Excel date serial number (1 to ' + str(_EXCEL_MAX) + ')')})"
+    )
     return f"(CASE WHEN nullif({v}, '') IS NULL THEN NULL WHEN {ok} THEN {text} ELSE {fail} END)"
 
 

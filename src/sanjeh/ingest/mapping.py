@@ -24,11 +24,12 @@ import yaml
 
 from sanjeh.errors import Conflict, MappingError
 from sanjeh.ingest.formats import date_sql, may_fail
-from sanjeh.ingest.normalize import ident, lit, number_or_nan
+from sanjeh.ingest.normalize import number_or_nan
 from sanjeh.ingest.plan import JoinCheck, SourcePart
 from sanjeh.ingest.read import StagedFile
 from sanjeh.ingest.sources import DbSource, parse_source
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME
+from sanjeh.warehouse import quote_ident, quote_literal
 
 SHIPPED = ("maven-crm", "olist-funnel", "classicmodels", "uci-online-retail", "iran-sales-invoices", "iran-crm-deals")
 
@@ -536,7 +537,7 @@ class Compiler:
         if kind == "str":
             q = val[0]
             text = val[1:-1].replace(q + q, q)
-            return _Expr(lit(text), "text", const=text)
+            return _Expr(quote_literal(text), "text", const=text)
         if kind == "bt":
             return _Expr(self.resolve(val[1:-1]), "text")
         if kind == "op" and val == "(":
@@ -675,7 +676,7 @@ def _part(
             conds.append((a, b))
         joined[j.alias] = jf
         keys = ", ".join(f"trim({b})" for _, b in conds)
-        alias = ident(j.alias)
+        alias = quote_ident(j.alias)
         sub = f"(SELECT * FROM {jf.relation} QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY __line) = 1)"
         on = " AND ".join(f"trim({a}) = trim({alias}.{b})" for a, b in conds)
         join_sql.append(f"LEFT JOIN {sub} AS {alias} ON {on}")
@@ -688,7 +689,9 @@ def _part(
     def empty_if_null(sql: str) -> str:
         if not nulls:
             return sql
-        return f"(CASE WHEN upper(trim({sql})) IN ({', '.join(lit(v) for v in nulls)}) THEN NULL ELSE {sql} END)"
+        return (
+            f"(CASE WHEN upper(trim({sql})) IN ({', '.join(quote_literal(v) for v in nulls)}) THEN NULL ELSE {sql} END)"
+        )
 
     def resolve(name: str) -> str:
         if "." in name:
@@ -699,7 +702,7 @@ def _part(
                     raise MappingError(
                         f"mapping {m.name}: {joined[alias].name} has no column {col!r} (table {spec.table})"
                     )
-                return empty_if_null(f"{ident(alias)}.{c}")
+                return empty_if_null(f"{quote_ident(alias)}.{c}")
         c = sf.column_sql(name)
         if c is None:
             raise MappingError(
@@ -745,7 +748,7 @@ def _join_key(
         c = joined[alias].column_sql(col)
         if c is None:
             raise MappingError(f"mapping {m.name}: {joined[alias].name} has no column {col!r} (join {j.alias!r})")
-        return f"{ident(alias)}.{c}"
+        return f"{quote_ident(alias)}.{c}"
     a = sf.column_sql(mine)
     if a is None:
         raise MappingError(f"mapping {m.name}: {sf.name} has no column {mine!r} (join {j.alias!r})")
@@ -757,12 +760,12 @@ def _column(comp: Compiler, where: str, spec: Any) -> str:
     if isinstance(spec, str):
         return comp.compile(spec).text()
     if isinstance(spec, int | float) and not isinstance(spec, bool):
-        return lit(str(spec))
+        return quote_literal(str(spec))
     if not isinstance(spec, dict):
         raise MappingError(f"{where}: use an expression, {{value: ...}} or {{expr: ..., map: {{...}}}}")
     _keys(where, spec, COLUMN_KEYS)
     if "value" in spec:
-        return "CAST(NULL AS VARCHAR)" if spec["value"] is None else lit(str(spec["value"]))
+        return "CAST(NULL AS VARCHAR)" if spec["value"] is None else quote_literal(str(spec["value"]))
     if "column" in spec:
         base = comp.compile("`" + str(spec["column"]) + "`").text()
     elif "expr" in spec:
@@ -775,8 +778,8 @@ def _column(comp: Compiler, where: str, spec: Any) -> str:
     if not vmap:
         return base
     whens = " ".join(
-        f"WHEN {lit(str(k).strip().lower())} THEN {'CAST(NULL AS VARCHAR)' if v is None else lit(str(v))}"
+        f"WHEN {quote_literal(str(k).strip().lower())} THEN {'CAST(NULL AS VARCHAR)' if v is None else quote_literal(str(v))}"
         for k, v in vmap.items()
     )
-    default = f"{lit(str(spec['default']))}" if spec.get("default") is not None else base
+    default = f"{quote_literal(str(spec['default']))}" if spec.get("default") is not None else base
     return f"(CASE lower(trim({base})) {whens} ELSE {default} END)"

@@ -3,7 +3,7 @@
 Every function here takes the SQL of a raw VARCHAR column and returns SQL, so the
 import runs as set-based queries over whole columns (no Python loop per row).
 The rules are those of SCHEMA.md ("Conventions for every table"). Every piece of
-user text that ends up in SQL goes through :func:`lit` (a quoted literal).
+user text that ends up in SQL goes through :func:`sanjeh.warehouse.quote_literal` (a quoted literal).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from sanjeh.calendar import FIRST_JALALI_YEAR, LAST_JALALI_YEAR, jalali_to_gregorian
+from sanjeh.warehouse import quote_literal
 
 PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
 ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
@@ -38,16 +39,6 @@ DATE_RE = (
 DATE_PARTS = ("y", "mo", "d", "h", "mi", "s", "f", "tz")
 
 
-def lit(value: str) -> str:
-    """A SQL string literal (standard SQL quoting; DuckDB and PostgreSQL agree)."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def ident(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 def strip_ws(sql: str) -> str:
     """Trim every kind of ASCII whitespace (DuckDB's trim() removes spaces only); empty -> NULL.
 
@@ -63,16 +54,16 @@ def strip_ws(sql: str) -> str:
 def ascii_digits(sql: str) -> str:
     digits = PERSIAN_DIGITS + ARABIC_DIGITS
     return (
-        f"(CASE WHEN regexp_matches({sql}, {lit('[' + digits + ']')}) "
-        f"THEN translate({sql}, {lit(digits)}, {lit(ASCII_DIGITS * 2)}) ELSE {sql} END)"
+        f"(CASE WHEN regexp_matches({sql}, {quote_literal('[' + digits + ']')}) "
+        f"THEN translate({sql}, {quote_literal(digits)}, {quote_literal(ASCII_DIGITS * 2)}) ELSE {sql} END)"
     )
 
 
 def letters(sql: str) -> str:
     """Arabic letter variants -> Persian, NBSP -> space."""
     return (
-        f"(CASE WHEN regexp_matches({sql}, {lit('[' + _LETTERS_FROM + ']')}) "
-        f"THEN translate({sql}, {lit(_LETTERS_FROM)}, {lit(_LETTERS_TO)}) ELSE {sql} END)"
+        f"(CASE WHEN regexp_matches({sql}, {quote_literal('[' + _LETTERS_FROM + ']')}) "
+        f"THEN translate({sql}, {quote_literal(_LETTERS_FROM)}, {quote_literal(_LETTERS_TO)}) ELSE {sql} END)"
     )
 
 
@@ -97,7 +88,7 @@ def text(sql: str, *, digits: bool = False) -> str:
     if digits:
         inner = ascii_digits(inner)
         chars += PERSIAN_DIGITS + ARABIC_DIGITS
-    nothing = lit("[" + chars + "]|^\\s|\\s$")
+    nothing = quote_literal("[" + chars + "]|^\\s|\\s$")
     return (
         f"(CASE WHEN {sql} IS NULL THEN NULL WHEN {plain_ascii(sql)} THEN {sql} "
         f"WHEN NOT regexp_matches({sql}, {nothing}) THEN nullif({sql}, '') "
@@ -113,7 +104,7 @@ def code(sql: str) -> str:
     """A code: normalised text, lower case, runs of spaces/hyphens/underscores -> one ``_``."""
     full = f"lower(regexp_replace({text(sql, digits=True)}, '[\\s_-]+', '_', 'g'))"
     return (
-        f"(CASE WHEN {sql} IS NULL THEN NULL WHEN regexp_full_match({sql}, {lit(_CLEAN_CODE_RE)}) THEN {sql} "
+        f"(CASE WHEN {sql} IS NULL THEN NULL WHEN regexp_full_match({sql}, {quote_literal(_CLEAN_CODE_RE)}) THEN {sql} "
         f"ELSE {full} END)"
     )
 
@@ -129,7 +120,7 @@ def number_parts(sql: str, *, money: bool) -> tuple[str, str]:
     words = "|".join(RIAL_WORDS + TOMAN_WORDS)
     parts = f"regexp_extract({sql}, '(?i)^(.*?)\\s*({words})?$', ['n', 'c'])"
     cur = f"lower(({parts}).c)"
-    mult = f"(CASE WHEN {cur} IN ({', '.join(lit(w) for w in TOMAN_WORDS)}) THEN 10 ELSE 1 END)"
+    mult = f"(CASE WHEN {cur} IN ({', '.join(quote_literal(w) for w in TOMAN_WORDS)}) THEN 10 ELSE 1 END)"
     return f"({parts}).n", mult
 
 
@@ -195,7 +186,9 @@ def decimal_mark(points: int, commas: int, delimiter: str | None) -> str:
 
 def number_kind(num: str) -> str:
     """SQL: the kind (``n``, ``p``, ``c``, ``ac``, ``ad``; NULL when it is no number) of a number's text."""
-    whens = " ".join(f"WHEN regexp_full_match({num}, {lit(rx)}) THEN {lit(k)}" for k, rx in NUMBER_KINDS)
+    whens = " ".join(
+        f"WHEN regexp_full_match({num}, {quote_literal(rx)}) THEN {quote_literal(k)}" for k, rx in NUMBER_KINDS
+    )
     return f"(CASE {whens} END)"
 
 
@@ -231,13 +224,13 @@ def number_reading(num: str, kind: str, mark: str) -> str:
 def number_ambiguous(kind: str, mark: str) -> str | None:
     """SQL: the value of SQL ``kind`` reads two ways under ``mark`` (None: never under this mark)."""
     kinds = {"mixed": ("ac", "ad"), "unknown": ("ac",), "unknown;": ("ad",)}.get(mark)
-    return f"{kind} IN ({', '.join(lit(k) for k in kinds)})" if kinds else None
+    return f"{kind} IN ({', '.join(quote_literal(k) for k in kinds)})" if kinds else None
 
 
 def number_undecided(kind: str, mark: str) -> str | None:
     """SQL: under a tentative ``mark``, the value's reading depends on the decision (None: never)."""
     kinds = {"guess": ("ac", "c"), "guess;": ("ac", "ad")}.get(mark)
-    return f"{kind} IN ({', '.join(lit(k) for k in kinds)})" if kinds else None
+    return f"{kind} IN ({', '.join(quote_literal(k) for k in kinds)})" if kinds else None
 
 
 #: Plain numbers with a single dot and three digits after it (``1.234``): read with a point
@@ -255,7 +248,7 @@ def number_or_nan(sql: str) -> str:
 
 
 def number_valid(cleaned: str) -> str:
-    return f"regexp_full_match({cleaned}, {lit(_NUMBER_RE)})"
+    return f"regexp_full_match({cleaned}, {quote_literal(_NUMBER_RE)})"
 
 
 def number_plain(sql: str, mark: str = "guess") -> str:
@@ -263,7 +256,7 @@ def number_plain(sql: str, mark: str = "guess") -> str:
     of this column's ``mark`` reads as DuckDB's cast does."""
     plain = number_valid(sql)
     if mark in MARKS_READING_AD_OTHERWISE:
-        plain = f"({plain} AND NOT regexp_full_match({sql}, {lit(NUMBER_KINDS[1][1])}))"
+        plain = f"({plain} AND NOT regexp_full_match({sql}, {quote_literal(NUMBER_KINDS[1][1])}))"
     return plain
 
 
@@ -276,7 +269,7 @@ _PLAIN_DATE_GLOBS = (f"{_D * 4}-{_D * 2}-{_D * 2}", f"{_D * 4}-{_D * 2}-{_D * 2}
 
 def plain_date_shape(sql: str) -> str:
     """SQL: the text is ``YYYY-MM-DD`` or ``YYYY-MM-DD HH:MM:SS`` (digits and separators only)."""
-    return "(" + " OR ".join(f"{sql} GLOB {lit(g)}" for g in _PLAIN_DATE_GLOBS) + ")"
+    return "(" + " OR ".join(f"{sql} GLOB {quote_literal(g)}" for g in _PLAIN_DATE_GLOBS) + ")"
 
 
 def plain_timestamp(sql: str) -> str:
@@ -299,8 +292,8 @@ def date_struct(sql: str) -> str:
     The usual forms take a fast path (substrings instead of the capturing regex; same struct).
     """
     t = sql
-    parts = ", ".join(lit(p) for p in DATE_PARTS)
-    full = f"regexp_extract(coalesce({t}, ''), {lit(DATE_RE)}, [{parts}])"
+    parts = ", ".join(quote_literal(p) for p in DATE_PARTS)
+    full = f"regexp_extract(coalesce({t}, ''), {quote_literal(DATE_RE)}, [{parts}])"
 
     def cut(start: int, timed: bool) -> str:
         piece = f"substr({t}, {start}, {4 if start == 1 else 2})"
@@ -328,7 +321,7 @@ def _farvardin_firsts() -> tuple[str, str]:
     the day offsets of 1 Farvardin of every supported year and the next one, from that date)."""
     epoch = jalali_to_gregorian(FIRST_JALALI_YEAR, 1, 1)
     offsets = [(jalali_to_gregorian(y, 1, 1) - epoch).days for y in range(FIRST_JALALI_YEAR, LAST_JALALI_YEAR + 2)]
-    return f"DATE '{epoch.isoformat()}'", "[" + ",".join(map(str, offsets)) + "]"
+    return f"DATE {quote_literal(epoch.isoformat())}", "[" + ",".join(map(str, offsets)) + "]"
 
 
 def jalali_day(y: str, m: str, d: str) -> str:

@@ -1,8 +1,9 @@
 """``run_import``: files -> staging -> validated tables -> parked -> one warehouse transaction.
 
-Tables are checked one at a time (parents first). A table's checked rows are written once,
-where its accepted rows are *parked* (a shadow table in a DuckDB warehouse, outside any
-transaction; a temp table of the staging connection otherwise); its rejected rows are then
+Tables are checked one at a time (parents first), in the staging engine (ingest/staging.py). A
+table's checked rows are written once, where its accepted rows are *parked* (a shadow table of the
+warehouse when the staging connection is the warehouse's own, outside any transaction; a temp
+table of the staging connection otherwise); its rejected rows are then
 deleted and the helper columns dropped, so one table's work is held at a time. The final
 transaction moves every parked table into place (a rename when the table was empty or is
 replaced) and stores rejects, warnings and the log row: all or nothing.
@@ -10,17 +11,16 @@ replaced) and stores rejects, warnings and the log row: all or nothing.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
+import ibis
 import pyarrow as pa
 
 from sanjeh.errors import ImportRefused, InternalError, UserError
@@ -29,40 +29,37 @@ from sanjeh.ingest.encodings import text_encoding
 from sanjeh.ingest.formats import failure_reason_sql
 from sanjeh.ingest.limits import DEFAULT_LIMITS, ImportLimits
 from sanjeh.ingest.load import Loader
-from sanjeh.ingest.normalize import ident, lit, tentative_mark
+from sanjeh.ingest.normalize import tentative_mark
 from sanjeh.ingest.plan import SourcePart
 from sanjeh.ingest.read import Reader, StagedFile, expand_paths
 from sanjeh.ingest.results import REJECT_KEYS, WARNING_KEYS, ImportSummary, TableCounts
 from sanjeh.ingest.sources import DbSource, larger, mark_text, mark_value, read_rows
+from sanjeh.ingest.staging import Staging, StagingError
 from sanjeh.ingest.validate import SQL_TYPES, CheckOptions, check_sql, fill_defaults_sql, rule_checks
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME, Table
 from sanjeh.schema import table as schema_table
-from sanjeh.warehouse import shadow_name
-from sanjeh.workspace import Workspace
+from sanjeh.warehouse import Warehouse, quote_ident, quote_literal, shadow_name
+
+if TYPE_CHECKING:
+    from sanjeh.settings import Settings
 
 Progress = Callable[[str, float], None]
 
 
-#: DuckDB's memory during an import (it spills to disk beyond this); see docs/import.md.
-#: The cap grows with the input (a third of its bytes) from the floor to the ceiling:
-#: some operators (the hash tables of the key joins and aggregates, the sort of a wide
-#: table) need memory that grows with the rows and cannot all spill.
-MEMORY_LIMIT_BYTES = 1024**3
-MEMORY_LIMIT_MAX_BYTES = 2 * 1024**3
+@dataclass(frozen=True)
+class ImportOptions:
+    """What an import needs of its workspace besides the warehouse (``Workspace.import_options``)."""
 
+    #: the time zone of timestamps written without one
+    timezone: str
+    #: the workspace's currency (a mapping in another is refused; in IRR "ten rials" words count ×10)
+    currency: str
+    #: the workspace folder, where its own mappings are (None: only the shipped mappings by name)
+    root: Path | None = None
 
-def memory_limit(input_bytes: int) -> int:
-    """DuckDB's ``memory_limit`` (bytes) for an import reading ``input_bytes`` of files."""
-    return max(MEMORY_LIMIT_BYTES, min(MEMORY_LIMIT_MAX_BYTES, input_bytes // 3))
-
-
-def _bytes(setting: str) -> float:
-    """A DuckDB size setting ("19.0 GiB", "512.0 MiB", "1000 bytes") in bytes (inf when unknown)."""
-    m = re.fullmatch(r"\s*([0-9.]+)\s*([KMGTP]?)(i?)(B|bytes)?\s*", setting, re.IGNORECASE)
-    if not m:
-        return float("inf")
-    power = " KMGTP".index(m.group(2).upper() or " ")
-    return float(m.group(1)) * float(1024 if m.group(3) else 1000) ** power
+    @classmethod
+    def of(cls, settings: Settings) -> ImportOptions:
+        return cls(timezone=settings.timezone, currency=settings.currency, root=settings.root)
 
 
 def _dup_column(t: Table) -> str:
@@ -76,7 +73,8 @@ def header_key(name: str) -> str:
 
 
 def run_import(
-    ws: Workspace,
+    wh: Warehouse,
+    options: ImportOptions,
     paths: Sequence[Path | str],
     *,
     mapping: str | Path | None = None,
@@ -89,7 +87,8 @@ def run_import(
     limits: ImportLimits = DEFAULT_LIMITS,
     dry_run: bool = False,
 ) -> ImportSummary:
-    """Import files or directories into the workspace; all or nothing (one transaction).
+    """Import files or directories into the warehouse ``wh`` (of a workspace with ``options``);
+    all or nothing (one transaction).
     ``replace`` empties each imported table first (refused when it would empty a table or orphan
     child rows, unless ``force``: docs/import.md); ``limits`` bound what the import reads
     (:mod:`sanjeh.ingest.limits`). ``dry_run`` makes every check and returns the summary with the
@@ -97,7 +96,7 @@ def run_import(
     warehouse is left as it was, byte for byte."""
     if not paths and mapping is None:
         raise UserError("give at least one file or directory to import (or a mapping that reads a database)")
-    if ws.warehouse.kind not in ("duckdb", "postgres"):  # no transactions: refused before any work
+    if not wh.transactional:  # Spark: refused before any work
         raise UserError("imports into a Spark warehouse are not supported; import into DuckDB or PostgreSQL")
     if table is not None:
         schema_table(table)  # unknown table -> a clear UserError
@@ -105,7 +104,8 @@ def run_import(
         text_encoding(encoding)  # a clear UserError before any work
     files = expand_paths([Path(p).expanduser() for p in paths], limits)
     job = _Import(
-        ws,
+        wh,
+        options,
         files,
         encoding=encoding,
         sheet=sheet,
@@ -124,7 +124,8 @@ def run_import(
 class _Import:
     def __init__(
         self,
-        ws: Workspace,
+        wh: Warehouse,
+        options: ImportOptions,
         files: list[Path],
         *,
         encoding: str | None,
@@ -135,32 +136,27 @@ class _Import:
         limits: ImportLimits,
         dry_run: bool = False,
     ) -> None:
-        self.ws = ws
+        self.wh = wh
+        self.options = options
         self.dry_run = dry_run
-        #: the checked tables are written in the warehouse file (shadow tables) only by a real import
-        #: into DuckDB; a dry run keeps them in temp tables, so the file is never written
-        self.shadows = ws.warehouse.kind == "duckdb" and not dry_run
+        self.staging = Staging.open(wh)
+        self.con: Any = self.staging.con
+        #: the checked tables are written in the warehouse (shadow tables) only by a real import that
+        #: stages in the warehouse's own connection; a dry run keeps them in temp tables, so the
+        #: warehouse is never written
+        self.shadows = self.staging.shared and not dry_run
         self.files = files
         self.replace = replace
         self.force = force
         self.progress = progress or (lambda _msg, _frac: None)
         self.import_id = uuid.uuid4().hex
         self.started = dt.datetime.now()
-        wh = ws.warehouse
-        if wh.kind == "duckdb":
-            self.con: Any = wh.duckdb
-            self.own_con = False
-        else:
-            self.con = duckdb.connect(":memory:")
-            self.own_con = True
         self.opts = CheckOptions(
-            timezone=ws.settings.timezone,
-            toman_times_ten=ws.settings.currency.upper() == "IRR",
+            timezone=options.timezone,
+            toman_times_ten=options.currency.upper() == "IRR",
         )
-        self.con.execute("SET enable_progress_bar = false")
         self.reader = Reader(self.con, encoding=encoding, sheet=sheet, limits=limits)
-        self.restore: list[str] = []
-        self._limit_memory()
+        self.staging.limit_memory(self.files, self.reader.tmp_dir)
         self.temps: list[str] = []
         self._joins_checked: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
         self.accepted: dict[str, str] = {}  # table -> its checked, then parked, rows (_checked_table)
@@ -183,43 +179,12 @@ class _Import:
         self.temps.append(name)
         return name
 
-    def _limit_memory(self) -> None:
-        """Bound DuckDB's memory during the import (:func:`memory_limit` of the input's size):
-        staged and checked tables spill to disk
-        (the connection's temp directory: ``<warehouse>.tmp`` in the workspace, else a temp
-        directory of this import) instead of growing with the data. Restored in :meth:`close`."""
-        rows = dict(
-            self.con.execute(
-                "SELECT name, value FROM duckdb_settings() WHERE name IN ('memory_limit', 'temp_directory')"
-            ).fetchall()
-        )
-        old_limit = str(rows.get("memory_limit") or "")
-        size = 0
-        for f in self.files:
-            with contextlib.suppress(OSError):
-                size += f.stat().st_size
-        limit = memory_limit(size)
-        if _bytes(old_limit) > limit:
-            self.con.execute(f"SET memory_limit = '{limit // 1024**2}MiB'")
-            self.restore.append(f"SET memory_limit = {lit(old_limit)}")
-        if not rows.get("temp_directory"):
-            self.con.execute(f"SET temp_directory = {lit(self.reader.tmp_dir)}")
-            self.restore.append("RESET temp_directory")
-
     def close(self) -> None:
-        for t in self.temps:
-            with contextlib.suppress(duckdb.Error):
-                self.con.execute(f"DROP TABLE IF EXISTS {t}")
+        self.staging.drop_quietly(self.temps)
         if self.shadows:  # shadows: moved into place by a successful import, left by a failed one
-            for rel in self.accepted.values():
-                with contextlib.suppress(duckdb.Error):
-                    self.con.execute(f"DROP TABLE IF EXISTS {rel}")
+            self.staging.drop_quietly(list(self.accepted.values()))
         self.reader.close()
-        for stmt in self.restore:
-            with contextlib.suppress(duckdb.Error):
-                self.con.execute(stmt)
-        if self.own_con:
-            self.con.close()
+        self.staging.close()
 
     def stage_db(self, src: DbSource, key: str) -> StagedFile:
         """Read a database source's rows into staging; with ``changed_since`` only those changed since
@@ -246,14 +211,17 @@ class _Import:
         return sf
 
     def _last_mark(self, key: str) -> Any:
-        wh = self.ws.warehouse
-        ph = "?" if wh.kind == "duckdb" else "%s"
-        rows = wh.fetch(
-            f"SELECT m.mark FROM _source_marks AS m JOIN _imports AS i ON i.import_id = m.import_id "
-            f"WHERE m.source = {ph} ORDER BY i.finished_at DESC LIMIT 1",
-            [key],
+        """The mark the latest import of the database source ``key`` stored (None: never imported)."""
+        m, i = self.wh.table("_source_marks"), self.wh.table("_imports")
+        last = (
+            m.filter(m.source == key)
+            .join(i, m.import_id == i.import_id)
+            .order_by(ibis.desc(i.finished_at))
+            .select(m.mark)
+            .limit(1)
         )
-        return mark_value(rows[0][0]) if rows else None
+        rows = last.to_pyarrow().column(0).to_pylist()
+        return mark_value(rows[0]) if rows else None
 
     def stage(self, path: Path) -> StagedFile:
         """The file's header (for planning); its rows are read when its table is checked."""
@@ -267,8 +235,9 @@ class _Import:
         if mapping is not None:
             from sanjeh.ingest.mapping import build_plan, load_mapping, resolve_mapping
 
-            m = load_mapping(resolve_mapping(mapping, self.ws.root))
-            m.check_currency(self.ws.settings.currency)
+            root = self.options.root
+            m = load_mapping(mapping if root is None else resolve_mapping(mapping, root))
+            m.check_currency(self.options.currency)
             plan, ignored = build_plan(m, self.files, self.stage, table=table, stage_db=self.stage_db)
         else:
             plan = self._direct_plan(table)
@@ -289,7 +258,7 @@ class _Import:
         n_warn = int(self.con.execute(f"SELECT count(*) FROM {self.warn}").fetchone()[0])
         files = [p.name for p in self.files if p.name not in ignored] + self.db_labels
         summary = ImportSummary(self.import_id, counts, n_warn, files, ignored)
-        loader = Loader(self.ws, self.con, self.progress)
+        loader = Loader(self.wh, self.staging, self.progress)
         if self.dry_run:
             loader.check(order=order, accepted=self.accepted, replace=self.replace, force=self.force, summary=summary)
             summary.dry_run = True
@@ -319,7 +288,7 @@ class _Import:
     def _rows(self, rel: str, order: str, keys: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
         """The rejects or warnings of this import as dicts (``keys``: (column, key) pairs), in the
         shape :func:`sanjeh.ingest.list_rejects` gives them."""
-        cols = ", ".join(ident(c) for c, _ in keys)
+        cols = ", ".join(quote_ident(c) for c, _ in keys)
         got = self.con.execute(f"SELECT {cols} FROM {rel} ORDER BY {order}").fetchall()
         out = [dict(zip((k for _, k in keys), r, strict=True)) for r in got]
         for row in out:
@@ -371,9 +340,11 @@ class _Import:
     def _file_sql(self, parts: list[SourcePart], fidx: str) -> str:
         """SQL of the file name of the part numbered by the SQL ``fidx``."""
         if len({p.staged.name for p in parts}) == 1:
-            return lit(parts[0].staged.name)
+            return quote_literal(parts[0].staged.name)
         return (
-            "(CASE " + " ".join(f"WHEN {fidx} = {i} THEN {lit(p.staged.name)}" for i, p in enumerate(parts)) + " END)"
+            "(CASE "
+            + " ".join(f"WHEN {fidx} = {i} THEN {quote_literal(p.staged.name)}" for i, p in enumerate(parts))
+            + " END)"
         )
 
     def _check_table(self, t: Table, parts: list[SourcePart]) -> TableCounts:
@@ -429,13 +400,13 @@ class _Import:
         # parents: when a row breaks several, the last rule listed is reported, so apply them last-first
         for rule in reversed(parent_rules):
             ptable, pcol = rule.other.split(".")
-            col = ident(rule.column)
+            col = quote_ident(rule.column)
             valid = f"FROM {checked} AS c WHERE c.__reason IS NULL"
             known = self._known(ptable, pcol, f"SELECT DISTINCT c.{col} {valid}")
             missing = f"NOT EXISTS (SELECT 1 FROM {known} AS k WHERE k.k = c.{col})"
             if self._any(f"SELECT 1 {valid} AND {missing}"):
                 self.con.execute(
-                    f"UPDATE {checked} AS c SET __reason = {lit(rule.reason)}, __col = {lit(rule.column)}, "
+                    f"UPDATE {checked} AS c SET __reason = {quote_literal(rule.reason)}, __col = {quote_literal(rule.column)}, "
                     f"__value = NULL WHERE c.__reason IS NULL AND {missing}"
                 )
                 self._raw_values(t, checked, cline, parts, present, rule.column)
@@ -455,12 +426,13 @@ class _Import:
             value, joins = "r.__value", ""
             if part.sources is not None:
                 whens = " ".join(
-                    f"WHEN {lit(c)} THEN {part.source_text_sql(c) or 'CAST(NULL AS VARCHAR)'}" for c in part.columns
+                    f"WHEN {quote_literal(c)} THEN {part.source_text_sql(c) or 'CAST(NULL AS VARCHAR)'}"
+                    for c in part.columns
                 )
                 value = f"CASE r.__col {whens} ELSE r.__value END"
                 joins = " ".join(part.joins)
             self.con.execute(
-                f"INSERT INTO {self.rej} SELECT {lit(self.import_id)}, {lit(t.name)}, {lit(sf.name)}, __line, "
+                f"INSERT INTO {self.rej} SELECT {quote_literal(self.import_id)}, {quote_literal(t.name)}, {quote_literal(sf.name)}, __line, "
                 "__col, __file_value, CASE WHEN __value IS DISTINCT FROM __file_value THEN __value END, __reason, "
                 f"__row FROM (SELECT r.__line, r.__col, r.__value, r.__reason, {value} AS __file_value, "
                 f"{sf.row_json_sql('s')} AS __row FROM (SELECT __line, __col, __value, __reason FROM {rows} "
@@ -468,12 +440,8 @@ class _Import:
                 f"ON s.__line = r.__line {joins}) ORDER BY __line"
             )
         if structural_rows:
-            view = "__sanjeh_structural"
-            self.con.register(view, pa.Table.from_pylist(structural_rows))
-            try:
+            with self.staging.registered("__sanjeh_structural", pa.Table.from_pylist(structural_rows)) as view:
                 self.con.execute(f"INSERT INTO {self.rej} SELECT * FROM {view}")
-            finally:
-                self.con.unregister(view)
         read_rows = int(self.con.execute(f"SELECT count(*) FROM {checked}").fetchone()[0]) + len(structural_rows)
         accepted = read_rows - len(structural_rows) - sum(int(x) for x in bad.values())
         rejected = int(
@@ -490,7 +458,7 @@ class _Import:
             self.con.execute(f"DELETE FROM {checked} WHERE __reason IS NOT NULL")
         helpers = [r[0] for r in self.con.execute(f"SELECT * FROM {checked} LIMIT 0").description]
         for h in helpers[len(t.columns) :]:  # what is left is the parked table (canonical columns, in order)
-            self.con.execute(f"ALTER TABLE {checked} DROP COLUMN {ident(h)}")
+            self.con.execute(f"ALTER TABLE {checked} DROP COLUMN {quote_ident(h)}")
         return TableCounts(read_rows, accepted, rejected)
 
     def _keep_stored_columns(
@@ -505,43 +473,38 @@ class _Import:
             for fidx, part in enumerate(parts)
         }
         absent = {fidx: cols for fidx, cols in absent.items() if cols}
-        if not absent or not self.ws.warehouse.fetch(f"SELECT 1 FROM {ident(t.name)} LIMIT 1"):
+        if not absent or self.wh.is_empty(t.name):
             return
         wanted = [c for c in t.column_names if any(c in cols for cols in absent.values())]
         stored = self._stored_rows(t, checked, wanted)
-        on = " AND ".join(f"c.{ident(k)} IS NOT DISTINCT FROM w.{ident(k)}" for k in t.key)
+        on = " AND ".join(f"c.{quote_ident(k)} IS NOT DISTINCT FROM w.{quote_ident(k)}" for k in t.key)
         for fidx, cols in absent.items():
-            sets = ", ".join(f"{ident(c)} = w.{ident(c)}" for c in cols)
+            sets = ", ".join(f"{quote_ident(c)} = w.{quote_ident(c)}" for c in cols)
             self.con.execute(f"UPDATE {checked} AS c SET {sets} FROM {stored} AS w WHERE c.__fidx = {fidx} AND {on}")
-        rules = rule_checks(t, lambda c: f"c.{ident(c)}")
+        rules = rule_checks(t, lambda c: f"c.{quote_ident(c)}")
         if not rules:
             return
-        reasons = ", ".join(lit(r) for _, _, r in rules)
-        reason = "CASE " + " ".join(f"WHEN {cond} THEN {lit(r)}" for cond, _, r in rules) + " END"
-        column = "CASE " + " ".join(f"WHEN {cond} THEN {lit(col)}" for cond, col, _ in rules) + " END"
+        reasons = ", ".join(quote_literal(r) for _, _, r in rules)
+        reason = "CASE " + " ".join(f"WHEN {cond} THEN {quote_literal(r)}" for cond, _, r in rules) + " END"
+        column = "CASE " + " ".join(f"WHEN {cond} THEN {quote_literal(col)}" for cond, col, _ in rules) + " END"
         merged = f"c.__fidx IN ({', '.join(map(str, absent))}) AND EXISTS (SELECT 1 FROM {stored} AS w WHERE {on})"
         self.con.execute(
             f"UPDATE {checked} AS c SET __reason = {reason}, __col = {column}, __value = NULL "
             f"WHERE {merged} AND (c.__reason IS NULL OR c.__reason IN ({reasons}))"
         )
         for col in dict.fromkeys(col for _, col, _ in rules):
-            if self._any(f"SELECT 1 FROM {checked} WHERE __col = {lit(col)} AND __value IS NULL"):
+            if self._any(f"SELECT 1 FROM {checked} WHERE __col = {quote_literal(col)} AND __value IS NULL"):
                 self._raw_values(t, checked, cline, parts, present, col)
 
     def _stored_rows(self, t: Table, checked: str, columns: list[str]) -> str:
         """A relation of the stored rows (key and ``columns``) whose key is among the checked rows."""
         cols = list(t.key) + [c for c in columns if c not in t.key]
-        if self.ws.warehouse.kind == "duckdb":
-            return f"(SELECT {', '.join(ident(c) for c in cols)} FROM {ident(t.name)})"
-        keys = self.con.execute(f"SELECT DISTINCT {', '.join(ident(k) for k in t.key)} FROM {checked}")
-        found = self.ws.warehouse.fetch_matching(t.name, keys.to_arrow_table(), cols)
+        if self.staging.shared:  # the warehouse's tables are tables of the staging connection
+            return f"(SELECT {', '.join(quote_ident(c) for c in cols)} FROM {quote_ident(t.name)})"
+        keys = self.staging.arrow(f"SELECT DISTINCT {', '.join(quote_ident(k) for k in t.key)} FROM {checked}")
+        found = self.wh.fetch_matching(t.name, keys, cols)
         rel = self._temp(f"stored_{t.name}")
-        view = rel + "_src"
-        self.con.register(view, found)
-        try:
-            self.con.execute(f"CREATE TEMP TABLE {rel} AS SELECT * FROM {view}")
-        finally:
-            self.con.unregister(view)
+        self.staging.copy_in(rel, found)
         return rel
 
     def _any(self, sql: str) -> bool:
@@ -562,7 +525,7 @@ class _Import:
             self._create_checked(t, [(select, self._part_options(part))], present, checked)
             n = int(self.con.execute(f"SELECT count(*) FROM {checked}").fetchone()[0])
             first = self.reader.streamed(part.staged, n)
-        except duckdb.Error:  # e.g. not UTF-8 after all: staging the file decides (and explains)
+        except StagingError:  # e.g. not UTF-8 after all: staging the file decides (and explains)
             self.reader.stream_failed(part.staged)
             first = None
         if first is None:
@@ -600,7 +563,7 @@ class _Import:
         if not numeric:
             return {}
         waiting = self.con.execute(
-            f"SELECT DISTINCT __fidx FROM {checked} WHERE __reason = {lit(normalize.UNDECIDED)}"
+            f"SELECT DISTINCT __fidx FROM {checked} WHERE __reason = {quote_literal(normalize.UNDECIDED)}"
         ).fetchall()
         if not waiting:
             return {}
@@ -610,7 +573,7 @@ class _Import:
             part = parts[fidx]
             counts = []
             for c in numeric:
-                kind = normalize.number_kind_of(ident("r_" + c), money=t.column(c).type == "money")
+                kind = normalize.number_kind_of(quote_ident("r_" + c), money=t.column(c).type == "money")
                 counts.append(f"count(*) FILTER (WHERE {kind} = 'p'), count(*) FILTER (WHERE {kind} = 'c')")
             got = self.con.execute(f"SELECT {', '.join(counts)} FROM ({self._part_sql(t, part, fidx, present)})")
             row = got.fetchone()
@@ -644,7 +607,9 @@ class _Import:
             checks = check_sql(t, src, set(present), selects[0][1])
         else:
             checks = " UNION ALL ".join(f"({check_sql(t, f'({sql})', set(present), o)})" for sql, o in selects)
-        cols = ", ".join(f"CAST({ident('v_' + c.name)} AS {SQL_TYPES[c.type]}) AS {ident(c.name)}" for c in t.columns)
+        cols = ", ".join(
+            f"CAST({quote_ident('v_' + c.name)} AS {SQL_TYPES[c.type]}) AS {quote_ident(c.name)}" for c in t.columns
+        )
         helpers = f"__fidx, {'__line, ' if line else ''}__reason, __col, __value"
         self.con.execute(
             f"CREATE {'' if self.shadows else 'TEMP '}TABLE {checked} AS SELECT {cols}, {helpers} FROM ({checks})"
@@ -662,7 +627,7 @@ class _Import:
         ``accepted`` at once, so that :meth:`close` drops it if the import fails.
         """
         if self.shadows:
-            rel = ident(shadow_name(self.import_id, t.name))
+            rel = quote_ident(shadow_name(self.import_id, t.name))
         else:
             rel = f"__sanjeh_acc_{t.name}"
             self.temps.append(rel)
@@ -674,7 +639,7 @@ class _Import:
         duplicate; True when some were marked. The keys are first counted: when they are all
         distinct (the usual case) nothing is marked. ``numbered`` reads the checked rows with their
         ``__line``; ``cline`` is the line of the row ``c`` being updated."""
-        keys = [ident(k) for k in t.key]
+        keys = [quote_ident(k) for k in t.key]
         valid = f"FROM {checked} WHERE __reason IS NULL"
         rows, distinct = self.con.execute(
             f"SELECT (SELECT count(*) {valid}), (SELECT count(*) FROM (SELECT DISTINCT {', '.join(keys)} {valid}))"
@@ -692,12 +657,12 @@ class _Import:
         first_file = self._file_sql(parts, "d.__ff")
         this_file = self._file_sql(parts, "c.__fidx")
         msg = (
-            f"{lit(what + ' (first seen on line ')} || d.__fl || "
+            f"{quote_literal(what + ' (first seen on line ')} || d.__fl || "
             f"CASE WHEN {first_file} <> {this_file} THEN ' of ' || {first_file} ELSE '' END || ')'"
         )
         on = " AND ".join(f"c.{k} IS NOT DISTINCT FROM d.{k}" for k in keys)
         self.con.execute(
-            f"UPDATE {checked} AS c SET __reason = {msg}, __col = {lit(kcol)}, __value = NULL "
+            f"UPDATE {checked} AS c SET __reason = {msg}, __col = {quote_literal(kcol)}, __value = NULL "
             f"FROM (SELECT {', '.join(keys)}, min({pos}) AS __fp, arg_min(__line, {pos}) AS __fl, "
             f"arg_min(__fidx, {pos}) AS __ff FROM {numbered} WHERE __reason IS NULL "
             f"GROUP BY {', '.join(keys)} HAVING count(*) > 1) AS d "
@@ -712,14 +677,14 @@ class _Import:
         their file (else the value it took, a filled default). The checked rows keep no raw
         text (writing it cost more than reading the files again on this rare path), so the
         parts are read again for those rows (``cline``: the line of the checked row ``c``)."""
-        rows = f"c.__reason IS NOT NULL AND c.__value IS NULL AND c.__col = {lit(column)}"
-        typed = f"CAST(c.{ident(column)} AS VARCHAR)"
+        rows = f"c.__reason IS NOT NULL AND c.__value IS NULL AND c.__col = {quote_literal(column)}"
+        typed = f"CAST(c.{quote_ident(column)} AS VARCHAR)"
         if column not in present:  # no file has the column: its value is a filled default
             self.con.execute(f"UPDATE {checked} AS c SET __value = {typed} WHERE {rows}")
             return
         self._load(parts)
         raw = " UNION ALL ".join(
-            f"SELECT __fidx, __line, {ident('r_' + column)} AS v FROM ({self._part_sql(t, part, i, present)})"
+            f"SELECT __fidx, __line, {quote_ident('r_' + column)} AS v FROM ({self._part_sql(t, part, i, present)})"
             for i, part in enumerate(parts)
         )
         self.con.execute(
@@ -741,13 +706,13 @@ class _Import:
                 shown = " || ', ' || ".join(f"coalesce({k}, '')" for k in keys)
                 names = ", ".join(n for n, _ in j.keys)
                 reason = (
-                    f"{lit(f'{j.staged.name} has ')} || count(*) || {lit(f' rows with {names} = ')} || {shown} || "
-                    f"{lit(f' (joined as {j.alias} for {t.name}); the first, on line ')} || min(__line) || "
-                    f"{lit(', was taken')}"
+                    f"{quote_literal(f'{j.staged.name} has ')} || count(*) || {quote_literal(f' rows with {names} = ')} || {shown} || "
+                    f"{quote_literal(f' (joined as {j.alias} for {t.name}); the first, on line ')} || min(__line) || "
+                    f"{quote_literal(', was taken')}"
                 )
                 self.con.execute(
-                    f"INSERT INTO {self.warn} SELECT {lit(self.import_id)}, {lit(t.name)}, {lit(j.staged.name)}, "
-                    f"min(__line), {lit(names)}, {shown}, {reason} FROM {j.staged.relation} "
+                    f"INSERT INTO {self.warn} SELECT {quote_literal(self.import_id)}, {quote_literal(t.name)}, {quote_literal(j.staged.name)}, "
+                    f"min(__line), {quote_literal(names)}, {shown}, {reason} FROM {j.staged.relation} "
                     f"WHERE {' AND '.join(f'{k} IS NOT NULL' for k in keys)} GROUP BY {', '.join(keys)} "
                     "HAVING count(*) > 1 ORDER BY min(__line)"
                 )
@@ -761,32 +726,33 @@ class _Import:
             if not part.distinct or not others or not keys:
                 continue
             rows = self._part_sql(t, part, fidx, present, collapse=False)
-            kcols = [f"nullif(trim({ident('r_' + k)}), '')" for k in keys]
-            vals = {c: f"nullif(trim({ident('r_' + c)}), '')" for c in others}
+            kcols = [f"nullif(trim({quote_ident('r_' + k)}), '')" for k in keys]
+            vals = {c: f"nullif(trim({quote_ident('r_' + c)}), '')" for c in others}
             key_text = " || ', ' || ".join(kcols)
             # one pass over the part: the rows that differ from their key's first row in some column
             found = self._temp("conflicts")
             firsts = ", ".join(
-                f"{v} AS {ident('v_' + c)}, first_value({v}) OVER w AS {ident('f_' + c)}" for c, v in vals.items()
+                f"{v} AS {quote_ident('v_' + c)}, first_value({v}) OVER w AS {quote_ident('f_' + c)}"
+                for c, v in vals.items()
             )
-            differs = " OR ".join(f"{ident('v_' + c)} IS DISTINCT FROM {ident('f_' + c)}" for c in others)
+            differs = " OR ".join(f"{quote_ident('v_' + c)} IS DISTINCT FROM {quote_ident('f_' + c)}" for c in others)
             self.con.execute(
                 f"CREATE TEMP TABLE {found} AS SELECT * FROM (SELECT {key_text} AS k, __line, "
                 f"min(__line) OVER w AS first_line, {firsts} FROM ({rows}) "
                 f"WINDOW w AS (PARTITION BY {', '.join(kcols)} ORDER BY __line)) WHERE k IS NOT NULL AND ({differs})"
             )
             union = " UNION ALL ".join(
-                f"SELECT k, {lit(c)} AS col, __line, first_line, {ident('v_' + c)} AS v, {ident('f_' + c)} AS f "
-                f"FROM {found} WHERE {ident('v_' + c)} IS DISTINCT FROM {ident('f_' + c)}"
+                f"SELECT k, {quote_literal(c)} AS col, __line, first_line, {quote_ident('v_' + c)} AS v, {quote_ident('f_' + c)} AS f "
+                f"FROM {found} WHERE {quote_ident('v_' + c)} IS DISTINCT FROM {quote_ident('f_' + c)}"
                 for c in others
             )
             reason = (
-                f"{lit(f'{t.key[0]} ')} || k || {lit(' has another ')} || col || {lit(' on this line (')} || "
-                f"coalesce(v, 'empty') || {lit(') than on line ')} || first_line || {lit(' (')} || coalesce(f, 'empty') "
-                f"|| {lit('); distinct keeps the first')}"
+                f"{quote_literal(f'{t.key[0]} ')} || k || {quote_literal(' has another ')} || col || {quote_literal(' on this line (')} || "
+                f"coalesce(v, 'empty') || {quote_literal(') than on line ')} || first_line || {quote_literal(' (')} || coalesce(f, 'empty') "
+                f"|| {quote_literal('); distinct keeps the first')}"
             )
             self.con.execute(
-                f"INSERT INTO {self.warn} SELECT {lit(self.import_id)}, {lit(t.name)}, {lit(part.staged.name)}, "
+                f"INSERT INTO {self.warn} SELECT {quote_literal(self.import_id)}, {quote_literal(t.name)}, {quote_literal(part.staged.name)}, "
                 f"__line, col, v, {reason} FROM (SELECT *, row_number() OVER (PARTITION BY k, col ORDER BY __line) "
                 f"AS n FROM ({union})) WHERE n = 1 ORDER BY __line, col"
             )
@@ -803,7 +769,9 @@ class _Import:
         items = ["s.__line AS __line", f"{fidx} AS __fidx"]
         if part.rejects:
             items.append(
-                "CASE " + " ".join(f"WHEN {c} THEN {lit(r)}" for c, r in part.rejects) + " END AS __pre_reason"
+                "CASE "
+                + " ".join(f"WHEN {c} THEN {quote_literal(r)}" for c, r in part.rejects)
+                + " END AS __pre_reason"
             )
         else:
             items.append("CAST(NULL AS VARCHAR) AS __pre_reason")
@@ -811,9 +779,9 @@ class _Import:
         for c in present:
             expr = part.columns.get(c)
             items.append(
-                f"CAST({expr} AS VARCHAR) AS {ident('r_' + c)}"
+                f"CAST({expr} AS VARCHAR) AS {quote_ident('r_' + c)}"
                 if expr
-                else f"CAST(NULL AS VARCHAR) AS {ident('r_' + c)}"
+                else f"CAST(NULL AS VARCHAR) AS {quote_ident('r_' + c)}"
             )
         sql = f"SELECT {', '.join(items)} FROM {relation or sf.relation} AS s {' '.join(part.joins)}"
         if part.where:
@@ -821,19 +789,21 @@ class _Import:
         failing = [c for c in part.may_fail if c in present]
         if failing:  # the first failed column (in table order) rejects the row, after the mapping's own rules
             failing.sort(key=t.column_names.index)
-            why = [(c, failure_reason_sql(ident("r_" + c))) for c in failing]
+            why = [(c, failure_reason_sql(quote_ident("r_" + c))) for c in failing]
             reason = "coalesce(__pre_reason, " + ", ".join(w for _, w in why) + ")"
             col = "CASE WHEN __pre_reason IS NOT NULL THEN __pre_col " + " ".join(
-                f"WHEN {w} IS NOT NULL THEN {lit(c)}" for c, w in why
+                f"WHEN {w} IS NOT NULL THEN {quote_literal(c)}" for c, w in why
             )
-            rcols = ", ".join(ident("r_" + c) for c in present)
+            rcols = ", ".join(quote_ident("r_" + c) for c in present)
             sql = (
                 f"SELECT __line, __fidx, {reason} AS __pre_reason, {col} END AS __pre_col"
                 f"{', ' + rcols if rcols else ''} FROM ({sql})"
             )
         if part.distinct and collapse:
             keys = ", ".join(
-                f"nullif(regexp_replace({ident('r_' + k)}, '^\\s+|\\s+$', '', 'g'), '')" for k in t.key if k in present
+                f"nullif(regexp_replace({quote_ident('r_' + k)}, '^\\s+|\\s+$', '', 'g'), '')"
+                for k in t.key
+                if k in present
             )
             sql = f"SELECT * FROM ({sql}) QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY __line) = 1"
         return f"SELECT * FROM ({sql})"
@@ -844,33 +814,21 @@ class _Import:
         import, or in the warehouse (unless this import replaces that table). Callers test
         membership with ``NOT EXISTS``: an anti-join, with no distinct set built first.
 
-        In DuckDB it is a subquery over the accepted rows and the warehouse table; elsewhere the
-        warehouse is asked only for the ``candidates`` (SQL of the values to look up)."""
+        When the staging connection is the warehouse's it is a subquery over the accepted rows and
+        the warehouse table; elsewhere the warehouse is asked only for the ``candidates`` (SQL of
+        the values to look up)."""
         parts = []
         acc = self.accepted.get(table)
         if acc is not None:
-            parts.append(f"SELECT {ident(column)} AS k FROM {acc}")
+            parts.append(f"SELECT {quote_ident(column)} AS k FROM {acc}")
         if not (self.replace and acc is not None):
-            if self.ws.warehouse.kind == "duckdb":
-                parts.append(f"SELECT {ident(column)} AS k FROM {ident(table)}")
+            if self.staging.shared:
+                parts.append(f"SELECT {quote_ident(column)} AS k FROM {quote_ident(table)}")
             else:
                 rel = self._temp(f"known_{table}_{column}")
-                values = [r[0] for r in self.con.execute(candidates).fetchall() if r[0] is not None]
-                found: list[Any] = []
-                if values:
-                    found = [
-                        r[0]
-                        for r in self.ws.warehouse.fetch(
-                            f"SELECT DISTINCT {ident(column)} FROM {ident(table)} WHERE {ident(column)} = ANY(%s)",
-                            [[str(v) for v in values]],
-                        )
-                    ]
-                view = rel + "_pg"
-                self.con.register(view, pa.table({"k": pa.array(found, pa.string())}))
-                try:
-                    self.con.execute(f"CREATE TEMP TABLE {rel} AS SELECT k FROM {view}")
-                finally:
-                    self.con.unregister(view)
+                values = [str(r[0]) for r in self.con.execute(candidates).fetchall() if r[0] is not None]
+                found = self.wh.existing_values(table, column, values)
+                self.staging.copy_in(rel, pa.table({"k": pa.array(found, pa.string())}))
                 parts.append(f"SELECT k FROM {rel}")
         if not parts:
             parts.append("SELECT CAST(NULL AS VARCHAR) AS k WHERE FALSE")
@@ -890,15 +848,15 @@ class _Import:
             rtable, rcol = c.references.split(".")
             if IMPORT_ORDER.index(rtable) >= IMPORT_ORDER.index(t.name):
                 raise InternalError(f"{t.name}.{c.name} references {rtable}, which is imported later")
-            col = ident(c.name)
+            col = quote_ident(c.name)
             known = self._known(rtable, rcol, f"SELECT DISTINCT {col} FROM {parked}")
             unknown = f"a.{col} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {known} AS k WHERE k.k = a.{col})"
             if not self._any(f"SELECT 1 FROM {parked} AS a WHERE {unknown}"):
                 continue
             reason = f"unknown {c.name} (not in {rtable}); accepted anyway, on "
             self.con.execute(
-                f"INSERT INTO {self.warn} SELECT {lit(self.import_id)}, {lit(t.name)}, min_by({file_sql}, __line), "
-                f"min(__line), {lit(c.name)}, a.{col}, "
-                f"{lit(reason)} || count(*) || ' row' || CASE WHEN count(*) = 1 THEN '' ELSE 's' END "
+                f"INSERT INTO {self.warn} SELECT {quote_literal(self.import_id)}, {quote_literal(t.name)}, min_by({file_sql}, __line), "
+                f"min(__line), {quote_literal(c.name)}, a.{col}, "
+                f"{quote_literal(reason)} || count(*) || ' row' || CASE WHEN count(*) = 1 THEN '' ELSE 's' END "
                 f"FROM {parked} a WHERE {unknown} GROUP BY a.{col} ORDER BY min(__line)"
             )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sanjeh.ingest.normalize import lit
 from sanjeh.ingest.read import StagedFile
+from sanjeh.warehouse import quote_literal
 
 
 @dataclass
@@ -57,5 +57,5 @@ class SourcePart:
             return read[0][1]
         if not read:
             return None
-        args = ", ".join(f"{lit(name)}, {sql}" for name, sql in read)
+        args = ", ".join(f"{quote_literal(name)}, {sql}" for name, sql in read)
         return f"CAST(json_object({args}) AS VARCHAR)"

@@ -28,8 +28,8 @@ import pyarrow as pa
 from sanjeh.errors import ImportRefused, UserError
 from sanjeh.ingest import encodings
 from sanjeh.ingest.limits import DEFAULT_LIMITS, ImportLimits, mib
-from sanjeh.ingest.normalize import ident, lit
 from sanjeh.ingest.xlsx import cell_text, sheet_rows
+from sanjeh.warehouse import quote_ident, quote_literal
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -95,7 +95,7 @@ class StagedFile:
     def row_json_sql(self, alias: str = "") -> str:
         """SQL of the raw row as a JSON object (header name -> raw text)."""
         pre = f"{alias}." if alias else ""
-        args = ", ".join(f"{lit(c)}, {pre}c{i}" for i, c in enumerate(self.columns))
+        args = ", ".join(f"{quote_literal(c)}, {pre}c{i}" for i, c in enumerate(self.columns))
         return f"CAST(json_object({args}) AS VARCHAR)" if args else "'{}'"
 
 
@@ -310,11 +310,11 @@ class Reader:
 
     def _read_csv_sql(self, sf: StagedFile, h: _CsvHead) -> str:
         """DuckDB's reading of the rows (columns c0.., all text; bad rows to ``<relation>_rj``)."""
-        cols = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(h.names))) + "}"
+        cols = "{" + ", ".join(f"{quote_literal(f'c{i}')}: 'VARCHAR'" for i in range(len(h.names))) + "}"
         return (
-            f"read_csv({lit(str(h.src))}, delim={lit(h.delim)}, quote='\"', escape='\"', header=true, "
+            f"read_csv({quote_literal(str(h.src))}, delim={quote_literal(h.delim)}, quote='\"', escape='\"', header=true, "
             f"skip={h.head.header_line - 1}, auto_detect=false, columns={cols}, store_rejects=true, "
-            f"rejects_table={lit(sf.relation + '_rj')}, rejects_scan={lit(sf.relation + '_rs')}, "
+            f"rejects_table={quote_literal(sf.relation + '_rj')}, rejects_scan={quote_literal(sf.relation + '_rs')}, "
             f"max_line_size={int(self.limits.max_record_bytes)})"
         )
 
@@ -535,7 +535,7 @@ class Reader:
         """Every column as text. A column of nested values (struct, list, map) is not read as text:
         the file is refused if a table reads it (:meth:`StagedFile.column_sql`). A row with a NUL
         character in a value is rejected (no warehouse text may hold one)."""
-        src = f"read_parquet({lit(str(path))}, file_row_number=true)"
+        src = f"read_parquet({quote_literal(str(path))}, file_row_number=true)"
         damaged = ImportRefused(
             f"{path.name} cannot be read as a Parquet file (it is damaged, or not Parquet); nothing was imported",
             details={"file": path.name},
@@ -550,7 +550,7 @@ class Reader:
         nested = {n: types[n] for n in names if _is_nested(types[n].upper())}
         sel = []
         for i, n in enumerate(names):
-            col = ident(n)
+            col = quote_ident(n)
             if n in nested:
                 expr = "CAST(NULL AS VARCHAR)"
             elif types[n].upper().startswith("TIMESTAMP WITH TIME ZONE"):

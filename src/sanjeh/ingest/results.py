@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sanjeh.ingest.normalize import ident
-from sanjeh.workspace import Workspace
+import ibis
+
+from sanjeh.warehouse import Warehouse
 
 #: (column of ``_rejects``, key of a reject as :func:`list_rejects` gives it)
 REJECT_KEYS = (
@@ -64,11 +66,24 @@ class ImportSummary:
         return out
 
 
-def _latest_imports(ws: Workspace) -> dict[str, str]:
+def list_imports(wh: Warehouse) -> list[dict[str, Any]]:
+    """Every import (a row of ``_imports``), newest first, with its summary read."""
+    out = []
+    for r in wh.table("_imports").to_pyarrow().to_pylist():
+        try:
+            summary = json.loads(r.get("summary") or "{}")
+        except ValueError:
+            summary = {}
+        out.append({**r, "summary": summary})
+    return sorted(out, key=lambda r: r.get("finished_at") or r.get("started_at") or dt.datetime.min, reverse=True)
+
+
+def _latest_imports(wh: Warehouse) -> dict[str, str]:
     """For each table, the id of the latest import that read it."""
-    rows = ws.warehouse.fetch("SELECT import_id, summary FROM _imports ORDER BY started_at, finished_at")
+    t = wh.table("_imports")
+    got = t.order_by([t.started_at, t.finished_at]).select("import_id", "summary").to_pyarrow()
     latest: dict[str, str] = {}
-    for import_id, summary in rows:
+    for import_id, summary in zip(got.column(0).to_pylist(), got.column(1).to_pylist(), strict=True):
         try:
             tables = json.loads(summary or "{}").get("tables", {})
         except ValueError:
@@ -79,34 +94,34 @@ def _latest_imports(ws: Workspace) -> dict[str, str]:
 
 
 def _list(
-    ws: Workspace, system_table: str, table: str | None, import_id: str | None, raw: bool
+    wh: Warehouse, system_table: str, table: str | None, import_id: str | None, raw: bool
 ) -> list[dict[str, Any]]:
     if table is not None:
         from sanjeh.schema import table as schema_table
 
         schema_table(table)
     if import_id is not None:
-        pairs = {(t, import_id) for t in ([table] if table else _latest_imports(ws))}
+        pairs = {(t, import_id) for t in ([table] if table else _latest_imports(wh))}
         if table is None:
             pairs = {("*", import_id)}
     else:
-        latest = _latest_imports(ws)
+        latest = _latest_imports(wh)
         pairs = {(t, i) for t, i in latest.items() if table is None or t == table}
     if not pairs:
         return []
-    wh = ws.warehouse
+    st = wh.table(system_table)
     # rejects: the mapped value too (NULL in a workspace opened read-only before it was migrated)
-    mapped = "mapped_value" if raw and "mapped_value" in wh.table(system_table).columns else "NULL"
-    cols = "table_name, file, line, column_name, value, reason" + (f", row_json, {mapped}" if raw else "")
-    ph = "?" if wh.kind == "duckdb" else "%s"
+    mapped = st.mapped_value if raw and "mapped_value" in st.columns else ibis.null("string")
+    cols = [st.table_name, st.file, st.line, st.column_name, st.value, st.reason]
+    if raw:
+        cols += [st.row_json, mapped.name("mapped_value")]
     out: list[dict[str, Any]] = []
     for t, i in sorted(pairs):
-        where = f"import_id = {ph}" + ("" if t == "*" else f" AND table_name = {ph}")
-        params: list[Any] = [i] if t == "*" else [i, t]
-        rows = wh.fetch(
-            f"SELECT {cols} FROM {ident(system_table)} WHERE {where} ORDER BY table_name, file, line", params
-        )
-        for r in rows:
+        cond = st.import_id == i
+        if t != "*":
+            cond &= st.table_name == t
+        got = st.filter(cond).select(cols).order_by(["table_name", "file", "line"]).to_pyarrow()
+        for r in zip(*(c.to_pylist() for c in got.columns), strict=True):
             item: dict[str, Any] = {
                 "table": r[0],
                 "file": r[1],
@@ -122,13 +137,13 @@ def _list(
     return out
 
 
-def list_rejects(ws: Workspace, table: str | None = None, import_id: str | None = None) -> list[dict[str, Any]]:
+def list_rejects(wh: Warehouse, table: str | None = None, import_id: str | None = None) -> list[dict[str, Any]]:
     """Rejected rows (table, file, line, column, value as it stood in the file, reason,
     ``mapped_value`` -- what a mapping made of the value, where that differs -- and the raw
     ``row``): by default those of each table's latest import, or of the import ``import_id``."""
-    return _list(ws, "_rejects", table, import_id, raw=True)
+    return _list(wh, "_rejects", table, import_id, raw=True)
 
 
-def list_warnings(ws: Workspace, table: str | None = None, import_id: str | None = None) -> list[dict[str, Any]]:
+def list_warnings(wh: Warehouse, table: str | None = None, import_id: str | None = None) -> list[dict[str, Any]]:
     """Data-quality warnings (same keys as rejects, without ``row``) of each table's latest import."""
-    return _list(ws, "_warnings", table, import_id, raw=False)
+    return _list(wh, "_warnings", table, import_id, raw=False)

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from sanjeh.errors import ImportRefused, MappingError
+from sanjeh.warehouse import quote_ident
 
 #: URL schemes of the databases a mapping may read
 SCHEMES = {"postgresql": "postgres", "postgres": "postgres", "mysql": "mysql", "mariadb": "mysql"}
@@ -117,7 +118,7 @@ def read_rows(src: DbSource, since: Any = None) -> tuple[list[str], Iterator[lis
     query = src.query
     params: list[Any] = []
     if src.changed_since is not None and since is not None:
-        col = f'"{src.changed_since}"' if src.kind == "postgres" else f"`{src.changed_since}`"
+        col = quote_ident(src.changed_since, src.kind)  # sqlglot's dialect names: postgres, mysql
         query = f"SELECT * FROM ({src.query}) AS sanjeh_q WHERE sanjeh_q.{col} >= %s"
         params = [since]
     try:

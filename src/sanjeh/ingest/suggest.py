@@ -25,11 +25,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from sanjeh.errors import UserError
 from sanjeh.i18n import digits
 from sanjeh.i18n import t as message
+from sanjeh.ingest import staging
 from sanjeh.ingest import synonyms as syn
 from sanjeh.ingest.read import Reader, expand_paths
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME
@@ -143,7 +142,7 @@ def suggest(paths: list[Path], *, currency: str = "IRR", lang: str = "en", sheet
     """A draft mapping for the files (or folders) ``paths``; ``currency`` is the workspace's (the
     Rial-or-Toman question is asked only in IRR); ``lang`` the language of its notes."""
     files = expand_paths([Path(p).expanduser() for p in paths])
-    con = duckdb.connect(":memory:")
+    con = staging.connect()
     reader = Reader(con, sheet=sheet)
     draft = Draft(_name(files[0]), None, [])
     try:

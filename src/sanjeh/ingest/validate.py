@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sanjeh.ingest import normalize as n
-from sanjeh.ingest.normalize import ident, lit
 from sanjeh.schema import CODE_COLUMNS, Column, Table
+from sanjeh.warehouse import quote_ident, quote_literal
 
 SQL_TYPES = {
     "text": "VARCHAR",
@@ -48,7 +48,7 @@ def _is_digit_text(c: Column) -> bool:
 
 def _bound_reason(c: Column) -> tuple[str, str] | None:
     """(SQL condition that breaks the bounds of v, reason) for a numeric column with bounds."""
-    v = ident("v_" + c.name)
+    v = quote_ident("v_" + c.name)
     lo, hi = c.min, c.max
     if lo is None and hi is None:
         return None
@@ -83,7 +83,9 @@ def _ambiguous_reason(name: str, x: str, kind: str, mark: str) -> str:
         "unknown;": "this file is ;-separated, where a decimal comma is usual, and no other value of this column "
         "shows its decimal mark",
     }[mark]
-    return f"({lit(name + ' is ambiguous (')} || {point} || ' or ' || {comma} || {lit('?): ' + why)})"
+    return (
+        f"({quote_literal(name + ' is ambiguous (')} || {point} || ' or ' || {comma} || {quote_literal('?): ' + why)})"
+    )
 
 
 class _Col:
@@ -94,11 +96,11 @@ class _Col:
         self.c = c
         self.opts = opts
         name = c.name
-        self.r = ident("r_" + name) if present else "CAST(NULL AS VARCHAR)"
+        self.r = quote_ident("r_" + name) if present else "CAST(NULL AS VARCHAR)"
         #: items of the first CTE (``pre``): a column with a default is worked out once there
         self.pre: list[str] = []
         if default is not None:
-            self.pre.append(f"coalesce({n.strip_ws(self.r)}, {lit(default)}) AS {self.q('dr_')}")
+            self.pre.append(f"coalesce({n.strip_ws(self.r)}, {quote_literal(default)}) AS {self.q('dr_')}")
             self.r = self.q("dr_")
         self.a: list[str] = []
         self.a1: list[str] = []
@@ -116,10 +118,10 @@ class _Col:
             self._text()
 
     def q(self, prefix: str) -> str:
-        return ident(prefix + self.c.name)
+        return quote_ident(prefix + self.c.name)
 
     def _required(self, nsql: str) -> str:
-        return f"WHEN {nsql} IS NULL THEN {lit(self.c.name + ' is required')} " if self.c.required else ""
+        return f"WHEN {nsql} IS NULL THEN {quote_literal(self.c.name + ' is required')} " if self.c.required else ""
 
     def _text(self) -> None:
         c = self.c
@@ -130,8 +132,8 @@ class _Col:
         self.a.append(f"{expr} AS {self.q('v_')}")
         err = self._required(self.q("v_"))
         if c.type == "enum":
-            allowed = ", ".join(lit(v) for v in c.values)
-            err += f"WHEN {self.q('v_')} NOT IN ({allowed}) THEN {lit(f'{c.name} must be one of: ' + ', '.join(c.values))} "
+            allowed = ", ".join(quote_literal(v) for v in c.values)
+            err += f"WHEN {self.q('v_')} NOT IN ({allowed}) THEN {quote_literal(f'{c.name} must be one of: ' + ', '.join(c.values))} "
         self.b.append(f"CASE {err}END AS {self.q('e_')}" if err else f"CAST(NULL AS VARCHAR) AS {self.q('e_')}")
         self.b.append(self.q("v_"))
 
@@ -165,23 +167,23 @@ class _Col:
             bad = f"{c.name} is not a number"
         self.b.append(f"{value} AS {self.q('v_')}")
         # what breaks a plain number (the usual case) is asked of it alone; the rest of the others
-        too_large = f"WHEN NOT isfinite({d}) THEN {lit(f'{c.name} is too large to store (beyond ±1.8e308)')} "
-        not_whole = f"WHEN ({value}) IS NULL THEN {lit(bad)} " if c.type == "integer" else ""
+        too_large = f"WHEN NOT isfinite({d}) THEN {quote_literal(f'{c.name} is too large to store (beyond ±1.8e308)')} "
+        not_whole = f"WHEN ({value}) IS NULL THEN {quote_literal(bad)} " if c.type == "integer" else ""
         bounds = _bound_reason(c)
         out_of_bounds = ""
         if bounds:
-            cond = bounds[0].replace(ident("v_" + c.name), f"({value})")
-            out_of_bounds = f"WHEN {cond} THEN {lit(bounds[1])} "
+            cond = bounds[0].replace(quote_ident("v_" + c.name), f"({value})")
+            out_of_bounds = f"WHEN {cond} THEN {quote_literal(bounds[1])} "
         plain = too_large + not_whole + out_of_bounds
         other = ""
         undecided = n.number_undecided(kd, mark)
         if undecided:
             self.undecided = undecided
-            other += f"WHEN {undecided} THEN {lit(n.UNDECIDED)} "
+            other += f"WHEN {undecided} THEN {quote_literal(n.UNDECIDED)} "
         ambiguous = n.number_ambiguous(kd, mark)
         if ambiguous:
             other += f"WHEN {ambiguous} THEN {_ambiguous_reason(c.name, x, kd, mark)} "
-        other += f"WHEN {d} IS NULL THEN {lit(bad)} " + plain
+        other += f"WHEN {d} IS NULL THEN {quote_literal(bad)} " + plain
         err = self._required(t) + f"WHEN {t} IS NULL THEN NULL WHEN {k} THEN CASE {plain}END ELSE CASE {other}END "
         self.b.append(f"CASE {err}END AS {self.q('e_')}")
 
@@ -228,7 +230,7 @@ class _Col:
         )
         naive = f"(CAST({day} AS TIMESTAMP) + to_microseconds(CAST({h} * 3600 + {mi} * 60 + {s} AS BIGINT) * 1000000 + {f}))"
         local = (
-            f"(CASE WHEN {tz} IS NULL THEN {naive} ELSE timezone({lit(self.opts.timezone)}, "
+            f"(CASE WHEN {tz} IS NULL THEN {naive} ELSE timezone({quote_literal(self.opts.timezone)}, "
             f"({naive} - to_minutes(CAST({offset} AS BIGINT))) AT TIME ZONE 'UTC') END)"
         )
         ym = f"printf('%04d-%02d', {y}, {mo})"
@@ -236,7 +238,7 @@ class _Col:
             f"WHEN {fast} IS NOT NULL THEN NULL "
             + self._required(t)
             + f"WHEN {t} IS NOT NULL AND NOT {self.q('ok_')} THEN "
-            + lit(f"{c.name} is not a date (use YYYY-MM-DD or YYYY/MM/DD, optionally with a time HH:MM[:SS])")
+            + quote_literal(f"{c.name} is not a date (use YYYY-MM-DD or YYYY/MM/DD, optionally with a time HH:MM[:SS])")
             + " "
             + f"WHEN {t} IS NULL THEN NULL "
             + f"WHEN {mo} NOT BETWEEN 1 AND 12 THEN 'month ' || {mo} || ' does not exist' "
@@ -260,13 +262,13 @@ class _Col:
         self.b.append(f"{value} AS {self.q('v_')}")
 
 
-def rule_checks(table: Table, ref: Callable[[str], str] = ident) -> list[tuple[str, str, str]]:
+def rule_checks(table: Table, ref: Callable[[str], str] = quote_ident) -> list[tuple[str, str, str]]:
     """(SQL condition that breaks it, column, reason) of each cross-column rule of ``table`` (not
     the parents), in order, over the typed columns ``ref(column name)``."""
     rules: list[tuple[str, str, str]] = []
     for r in table.rules:
         v, o, w = ref(r.column), ref(r.other or r.column), ref(r.when_column or r.column)
-        when = f"{w} IN ({', '.join(lit(x) for x in r.when_values)})" if r.when_values else "TRUE"
+        when = f"{w} IN ({', '.join(quote_literal(x) for x in r.when_values)})" if r.when_values else "TRUE"
         if r.kind == "gte":
             rules.append((f"{v} < {o}", r.column, r.reason))
         elif r.kind == "required_when":
@@ -298,12 +300,16 @@ def check_sql(
     a2_items = ", ".join(i for col in cols for i in col.a2)
     a3_items = ", ".join(i for col in cols for i in col.a3)
     b_items = ", ".join(i for col in cols for i in col.b)
-    rules = rule_checks(table, lambda c: ident("v_" + c))
-    errors = [ident("e_" + c.name) for c in table.columns]
-    rule_reason = " ".join(f"WHEN {cond} THEN {lit(reason)}" for cond, _, reason in rules)
-    col_name = " ".join(f"WHEN {ident('e_' + c.name)} IS NOT NULL THEN {lit(c.name)}" for c in table.columns)
-    col_value = " ".join(f"WHEN {ident('e_' + c.name)} IS NOT NULL THEN {_raw(c, present)}" for c in table.columns)
-    rule_name = " ".join(f"WHEN {cond} THEN {lit(col)}" for cond, col, _ in rules)
+    rules = rule_checks(table, lambda c: quote_ident("v_" + c))
+    errors = [quote_ident("e_" + c.name) for c in table.columns]
+    rule_reason = " ".join(f"WHEN {cond} THEN {quote_literal(reason)}" for cond, _, reason in rules)
+    col_name = " ".join(
+        f"WHEN {quote_ident('e_' + c.name)} IS NOT NULL THEN {quote_literal(c.name)}" for c in table.columns
+    )
+    col_value = " ".join(
+        f"WHEN {quote_ident('e_' + c.name)} IS NOT NULL THEN {_raw(c, present)}" for c in table.columns
+    )
+    rule_name = " ".join(f"WHEN {cond} THEN {quote_literal(col)}" for cond, col, _ in rules)
     rule_value = " ".join(f"WHEN {cond} THEN {_raw(table.column(col), present)}" for cond, col, _ in rules)
     # the first reason: the mapping's, then the columns' in order, then the rules'. The column
     # and value of a reason are only worked out for the (few) rows that have one. A value waiting
@@ -311,9 +317,9 @@ def check_sql(
     undecided = [col.undecided for col in cols if col.undecided]
     if undecided:
         b_items += f", ({' OR '.join(undecided)}) AS __und"
-    first = f"CASE WHEN __und THEN {lit(n.UNDECIDED)} END, " if undecided else ""
+    first = f"CASE WHEN __und THEN {quote_literal(n.UNDECIDED)} END, " if undecided else ""
     reason = f"coalesce({first}__pre_reason, {', '.join(errors)}{', CASE ' + rule_reason + ' END' if rules else ''})"
-    kept = ", ".join(ident("v_" + c.name) for c in table.columns)
+    kept = ", ".join(quote_ident("v_" + c.name) for c in table.columns)
     return (
         f"WITH pre AS (SELECT *{', ' + pre_items if pre_items else ''} FROM {source}), "
         f"a AS (SELECT *, {a_items} FROM pre), "
@@ -321,7 +327,7 @@ def check_sql(
         f"a1 AS (SELECT *{', ' + a2_items if a2_items else ''} FROM a0), "
         f"a2 AS (SELECT *{', ' + a3_items if a3_items else ''} FROM a1), "
         f"b AS (SELECT a2.__line, a2.__fidx, a2.__pre_col, a2.__pre_reason, "
-        f"{', '.join(_raw(c, present) + ' AS ' + ident('r_' + c.name) for c in table.columns)}, {b_items} "
+        f"{', '.join(_raw(c, present) + ' AS ' + quote_ident('r_' + c.name) for c in table.columns)}, {b_items} "
         f"FROM a2), "
         f"c AS (SELECT *, {reason} AS __reason FROM b) "
         f"SELECT __fidx, __line, __reason, "
@@ -354,4 +360,4 @@ def fill_defaults_sql(table: Table, checked: str, rows: str, cline: str) -> str 
 
 
 def _raw(c: Column, present: set[str]) -> str:
-    return ident("r_" + c.name) if c.name in present else "CAST(NULL AS VARCHAR)"
+    return quote_ident("r_" + c.name) if c.name in present else "CAST(NULL AS VARCHAR)"

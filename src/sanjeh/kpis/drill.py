@@ -286,4 +286,4 @@ def explain(engine: Any, q: RowsQuery) -> str:
     src: Sources = engine._sources()
     shaped, cols = _shape(src, _filtered(src, kpi, p, agg, cohort), cohort)
     page = shaped.order_by(_order(shaped, cols)).limit(max(1, min(q.limit, MAX_LIMIT)), offset=max(0, q.offset))
-    return str(ibis.to_sql(page, dialect=engine.ws.warehouse.con.name))
+    return str(ibis.to_sql(page, dialect=engine.ws.warehouse.dialect))

@@ -37,7 +37,7 @@ from sanjeh.kpis.compile import (
 from sanjeh.kpis.coverage import Coverage, DataStatus, read_coverage
 from sanjeh.kpis.model import KPI, kpi_from_settings
 from sanjeh.kpis.query import Plan, Query, plan
-from sanjeh.kpis.sources import COHORTS, RepScope, Sources, normalize_scope
+from sanjeh.kpis.sources import COHORTS, STORED, RepScope, Sources, normalize_scope
 from sanjeh.kpis.sqlcache import Compiled
 from sanjeh.kpis.targeting import Target, resolve_targets
 
@@ -182,8 +182,14 @@ class Engine:
         wh = self.ws.warehouse
         if self._facts is None:
             self._facts = self._ensure_facts()
-        stored = facts.STORED if self._facts else frozenset()
+        stored = STORED if self._facts else frozenset()
         return Sources(wh, rep_scope=self.rep_scope, no_orders=self.coverage().no_orders, facts=stored)
+
+    def refresh_facts(self) -> bool:
+        """Build the materialised cohorts now if the data changed since they were built (a no-op
+        when they are fresh); True when this engine reads them."""
+        self._facts = self._ensure_facts()
+        return self._facts
 
     def _ensure_facts(self) -> bool:
         """Use the materialised cohorts (facts.py), building them when the data changed."""

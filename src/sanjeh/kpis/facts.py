@@ -5,7 +5,8 @@ segment…). Computing those joins on every query costs more than the KPI itself
 so after the data changes the engine stores the company-wide cohorts as tables
 (``_f_*``), sorted by day so the warehouse can skip whole blocks outside a period.
 
-They are only used while they match the data they were built from: the engine
+Which cohorts are stored, and as which tables, is declared with the cohorts
+(``sources.FACTS``). They are only used while they match the data they were built from: the engine
 compares a fingerprint (the import log and the row count of every canonical table)
 and falls back to the live joins when it differs, so a stale table is never read.
 """
@@ -17,30 +18,24 @@ from typing import TYPE_CHECKING
 
 import ibis
 
+from sanjeh.kpis.sources import FACTS, INTERMEDIATE, STORED
 from sanjeh.schema import TABLES
 
 if TYPE_CHECKING:
     from sanjeh.warehouse import Warehouse
 
 META = "_facts"
-#: cohort -> (table, the column that holds the owning rep for a rep's view; None: not for reps),
-#: in build order: a cohort is built from the ones stored before it. The MQL leads are not
-#: stored: their one join (a lead's customer, for its region) is small, and a query reads
-#: leads by the day filter anyway; storing them cost an eighth of an import's time.
-FACTS: dict[str, tuple[str, str | None]] = {
-    "opportunities": ("_f_opportunities", "rep_id"),
-    "orders_x": ("_f_orders_x", "rep"),  # intermediate (see below)
-    "revenue_lines": ("_f_revenue_lines", "rep"),
-    "orders": ("_f_orders", "rep"),
-    "first_orders": ("_f_first_orders", None),
-}
-#: Built only to feed the cohorts after them, as temporary tables dropped at the end of the build:
-#: the orders with their attributes are joined once for the three order cohorts, and writing
-#: them to the warehouse file would cost more than the join saves at query time.
-INTERMEDIATE = frozenset({"orders_x"})
-#: The cohorts a query reads materialised when the facts are fresh.
-STORED = frozenset(FACTS) - INTERMEDIATE
-_LOCK = threading.Lock()
+#: One build at a time per warehouse (by URL: the same file opened twice in a process shares it);
+#: builds of different workspaces run side by side.
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _build_lock(wh: Warehouse) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(wh.url, threading.Lock())
+
+
 #: DuckDB's memory while building (it spills the joins and sorts to disk beyond it).
 BUILD_MEMORY = "2560MiB"
 
@@ -81,7 +76,7 @@ def refresh(wh: Warehouse, print_: str, *, no_orders: bool) -> None:
 def _build(wh: Warehouse, print_: str, *, no_orders: bool, threads: int | None) -> None:
     from sanjeh.kpis.sources import Sources
 
-    with _LOCK, wh.memory_cap(BUILD_MEMORY, threads=threads):
+    with _build_lock(wh), wh.memory_cap(BUILD_MEMORY, threads=threads):
         if wh.has_table(META):
             wh.con.drop_table(META)  # first, so a failure half-way leaves the facts unused
         built: list[str] = []

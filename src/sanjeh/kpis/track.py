@@ -58,7 +58,7 @@ def record(engine: Engine, f: Forecast) -> bool:
     ws = engine.ws
     wh = ws.warehouse
     pc = f.pace
-    if ws.read_only or wh.kind not in ("duckdb", "postgres") or pc.as_of > pc.period.end:
+    if ws.read_only or not wh.transactional or pc.as_of > pc.period.end:
         return False  # a "forecast" made after its period ended is its actual: not one to keep
     row = {
         "kpi": pc.kpi.name,

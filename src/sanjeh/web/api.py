@@ -327,7 +327,7 @@ def rejects(request: Request, c: ManagerDep, table: str | None = None) -> list[d
     """The rejected rows of the imports (admin, manager)."""
     from sanjeh.ingest import list_rejects
 
-    return list(state_of(request).call(lambda ws: list_rejects(ws, table=table)))
+    return list(state_of(request).call(lambda ws: list_rejects(ws.warehouse, table=table)))
 
 
 # -- users -----------------------------------------------------------------------------------------

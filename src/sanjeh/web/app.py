@@ -276,7 +276,7 @@ def serve(
     from sanjeh import local
 
     ws = _open(ws_or_settings)
-    token = local.new_token() if ws.warehouse.kind == "duckdb" else None
+    token = local.new_token() if ws.warehouse.single_process else None
     app = create_app(ws, local_token=token, **options)
     if warm:
         import threading

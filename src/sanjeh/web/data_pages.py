@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -44,15 +42,9 @@ EXAMPLES = 3
 
 def _imports(ws: Any) -> list[dict[str, Any]]:
     """Every import, newest first, with its summary read."""
-    rows = ws.warehouse.table("_imports").to_pyarrow().to_pylist()
-    out = []
-    for r in rows:
-        try:
-            summary = json.loads(r.get("summary") or "{}")
-        except ValueError:
-            summary = {}
-        out.append({**r, "summary": summary})
-    return sorted(out, key=lambda r: r.get("finished_at") or r.get("started_at") or dt.datetime.min, reverse=True)
+    from sanjeh.ingest import list_imports
+
+    return list_imports(ws.warehouse)
 
 
 def _stats(ws: Any, imports: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
@@ -60,11 +52,12 @@ def _stats(ws: Any, imports: list[dict[str, Any]], lang: str) -> list[dict[str, 
     for imp in reversed(imports):  # oldest first: the newest wins
         for name in imp["summary"].get("tables") or {}:
             last[name] = imp.get("finished_at") or imp.get("started_at")
+    counts = ws.warehouse.row_counts(IMPORT_ORDER)
     return [
         {
             "name": n,
             "title": t_or(f"table.{n}", lang, n),
-            "rows": ws.warehouse.table(n).count().execute(),
+            "rows": counts[n],
             "last_import": when_text(last.get(n), ws, lang) if n in last else "—",
         }
         for n in IMPORT_ORDER
@@ -164,7 +157,7 @@ def render_data(
     tables = st.call(lambda ws: _stats(ws, imports, lang))
     if summary is None and q.get("import"):
         summary = next((i["summary"] for i in imports if i.get("import_id") == q["import"]), None)
-    rejects = st.call(lambda ws: list_rejects(ws))
+    rejects = st.call(lambda ws: list_rejects(ws.warehouse))
     groups = _groups(rejects, lang)
     chosen = _int(q.get("group"), -1) if q.get("group") else -1
     shown = rejects
@@ -265,7 +258,7 @@ def _rejects_download(request: Request, c: Caller, fmt: str) -> Response:
 
     lang = _lang(request, c.user)
     table = request.query_params.get("table") or None
-    rows = state_of(request).call(lambda ws: list_rejects(ws, table=table))
+    rows = state_of(request).call(lambda ws: list_rejects(ws.warehouse, table=table))
     cols = ["table", "file", "line", "column", "value", "mapped_value", "reason"]
     if fmt == "csv":
         return csv_download(rows, cols, "rejects.csv")

@@ -1,0 +1,79 @@
+"""The tree keeps its layers: only ``warehouse.py`` names a backend (STYLE.md), and the import's
+staging engine (DuckDB) lives behind one declared ingest module."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from sanjeh.warehouse import quote_ident, quote_literal
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "sanjeh"
+#: The modules allowed to import DuckDB: the warehouse, and the import's staging engine (its
+#: docstring says so).
+DUCKDB_MODULES = {"warehouse.py", "ingest/staging.py"}
+#: The names of the warehouse's kinds; no module but warehouse.py compares anything with them.
+KINDS = {"duckdb", "postgres", "pyspark"}
+#: Compared with a source database's kind (``from: {database: postgresql://…}``), not the warehouse's.
+SOURCE_KINDS = {"ingest/sources.py"}
+
+
+def _modules() -> list[tuple[str, ast.Module]]:
+    return [(p.relative_to(SRC).as_posix(), ast.parse(p.read_text(), str(p))) for p in sorted(SRC.rglob("*.py"))]
+
+
+def _names_kind(node: ast.expr) -> bool:
+    """Is ``node`` a warehouse's ``kind``/``con.name`` (``wh.kind``, ``ws.warehouse.kind``, ``x.con.name``)?"""
+    if not isinstance(node, ast.Attribute):
+        return False
+    if node.attr == "name" and isinstance(node.value, ast.Attribute) and node.value.attr == "con":
+        return True
+    if node.attr != "kind":
+        return False
+    owner = node.value
+    return (isinstance(owner, ast.Name) and owner.id in ("wh", "warehouse")) or (
+        isinstance(owner, ast.Attribute) and owner.attr == "warehouse"
+    )
+
+
+def test_only_warehouse_and_the_staging_module_import_duckdb() -> None:
+    found = []
+    for rel, tree in _modules():
+        if rel in DUCKDB_MODULES:
+            continue
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            found += [f"{rel}:{node.lineno} imports {n}" for n in names if n.split(".")[0] == "duckdb"]
+    assert not found, found
+    staging = (SRC / "ingest" / "staging.py").read_text()
+    assert "the one module outside ``warehouse.py`` that names DuckDB" in staging
+
+
+def test_no_module_but_warehouse_branches_on_the_backend() -> None:
+    found = []
+    for rel, tree in _modules():
+        if rel == "warehouse.py":
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Compare):
+                continue
+            sides = [node.left, *node.comparators]
+            if any(_names_kind(s) for s in sides):
+                found.append(f"{rel}:{node.lineno} compares the warehouse's kind")
+            consts = {c.value for s in sides for c in ast.walk(s) if isinstance(c, ast.Constant)}
+            if consts & KINDS and rel not in SOURCE_KINDS:
+                found.append(f"{rel}:{node.lineno} compares with {sorted(consts & KINDS)}")
+    assert not found, found
+
+
+def test_the_quoting_helpers_quote_as_standard_sql() -> None:
+    """One helper quotes every identifier and literal of SQL written as text; DuckDB and
+    PostgreSQL read its quoting alike (docs/architecture.md "SQL as text")."""
+    for text in ("plain", "it's", 'a"b', "a\\b", "line\nbreak", "تهران ۱۲", ""):
+        assert quote_literal(text) == "'" + text.replace("'", "''") + "'"
+        if text:
+            assert quote_ident(text) == '"' + text.replace('"', '""') + '"'
