@@ -236,7 +236,7 @@ class Engine:
         self._check_members(src, p)
         targeted = tuple(sorted({t.measure for t in targets}))
         shape = (
-            self.ws.warehouse.con.name,
+            self.ws.warehouse.dialect,
             repr(p.kpi),
             p.by,
             p.filters,
