@@ -163,3 +163,29 @@ def mariadb_server() -> Iterator[object]:
         yield server
     finally:
         server.stop()
+
+
+#: The modules that took longest in a whole run (`pytest --durations=0`, seconds summed per file), run
+#: first: xdist hands out whole files in collection order, and a long file handed out last keeps one
+#: worker busy while the other has nothing left to do.
+SLOW_FIRST = (
+    "test_bench_smoke.py",
+    "test_sqlcache.py",
+    "test_empty_data.py",
+    "test_web_browser.py",
+    "test_spark.py",
+    "test_web_persian.py",
+    "test_local_channel.py",
+    "test_kpis.py",
+    "test_web_editor.py",
+    "test_reports.py",
+    "test_facts.py",
+    "test_cli_demo.py",
+    "test_ingest_load.py",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: a module keeps its order
