@@ -121,7 +121,7 @@ def test_killed_import_leaves_the_workspace_unchanged(tmp_path: Path, kill_at: s
         fh.writelines(f"o{i // per_order},p{i % 50},{i % 7 + 1},{i % 100}.5\n" for i in range(n_orders * per_order))
     script = tmp_path / "run.py"
     script.write_text(SCRIPT)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}  # this checkout's code, also from a git worktree
     proc = subprocess.Popen(
         [sys.executable, str(script), str(tmp_path / "ws"), str(big), kill_at],
         stdout=subprocess.PIPE,
