@@ -41,9 +41,10 @@ class PostgresServer:
     def url(self, db: str = "postgres") -> str:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{db}"
 
-    def create_database(self) -> str:
+    def create_database(self, template: str = "") -> str:
+        """A new database (a copy of ``template``, when given: no session may be connected to it)."""
         name = "t_" + uuid.uuid4().hex[:12]
-        self._psql(f"CREATE DATABASE {name}")
+        self._psql(f"CREATE DATABASE {name}" + (f" TEMPLATE {template} STRATEGY FILE_COPY" if template else ""))
         return self.url(name)
 
     def _psql(self, sql: str) -> None:

@@ -6,6 +6,8 @@ both is what "identical results" means here.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,13 +17,28 @@ from sanjeh.kpis import Query
 from sanjeh.workspace import Workspace
 from tests import kpi_data
 from tests.builders import load
+from tests.conftest import BACKENDS, Templates
 
 approx = pytest.approx
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def ws(
+    request: pytest.FixtureRequest, templates: Templates, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Workspace]:
+    """The hand-made company on each backend, shared by the tests of this module that only read it
+    (a test that writes takes ``own_ws``, its own copy)."""
+    shared = templates.copy(tmp_path_factory.mktemp("kpis") / "ws", request.param, kpi_data.fill)
+    yield shared
+    shared.close()
+
+
 @pytest.fixture
-def ws(any_workspace: Workspace) -> Workspace:
-    return kpi_data.fill(any_workspace)
+def own_ws(backend: str, templates: Templates, tmp_path: Path) -> Iterator[Workspace]:
+    """The hand-made company on each backend, this test's own to change."""
+    ws = templates.copy(tmp_path / "ws", backend, kpi_data.fill)
+    yield ws
+    ws.close()
 
 
 def run(ws: Workspace, kpi: str, period: str, **kw: Any) -> list[dict[str, Any]]:
@@ -249,9 +266,10 @@ def test_sales_growth_by_dimension_keeps_members_with_previous_revenue(ws: Works
 
 
 @pytest.mark.parametrize("cpi", ["none", "partial", "full"])
-def test_sales_growth_by_region_with_any_cpi(ws: Workspace, cpi: str) -> None:
+def test_sales_growth_by_region_with_any_cpi(own_ws: Workspace, cpi: str) -> None:
     """The optional cpi table never hides a member's row, and real growth is null (never -1)
     where an index is missing."""
+    ws = own_ws
     ws.warehouse.truncate("cpi")
     months = {"none": [], "partial": ["1403-02"], "full": ["1403-01", "1403-02"]}[cpi]
     index = {"1403-01": 110.0, "1403-02": 120.0}

@@ -8,6 +8,7 @@ of query shapes rather than every test of test_kpis.py. Imports into Spark are r
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,7 +45,9 @@ QUERIES = [
 
 @pytest.fixture(scope="module")
 def spark_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    ws = Workspace.init(tmp_path_factory.mktemp("spark") / "ws", warehouse="pyspark://spark-warehouse")
+    with pytest.MonkeyPatch.context() as mp:  # settings for tiny tables (tests/spark-conf/spark-defaults.conf)
+        mp.setenv("SPARK_CONF_DIR", str(Path(__file__).resolve().parent / "spark-conf"))
+        ws = Workspace.init(tmp_path_factory.mktemp("spark") / "ws", warehouse="pyspark://spark-warehouse")
     ws.clock = lambda: FIXED_TODAY
     kpi_data.fill(ws)
     yield ws

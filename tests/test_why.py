@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,14 +20,29 @@ from sanjeh.kpis.sources import COHORTS
 from sanjeh.kpis.why import Why, WhyQuery, concentration, ratio_split
 from sanjeh.workspace import Workspace
 from tests import why_data
+from tests.conftest import BACKENDS, Templates
 
 approx = pytest.approx
 P = "2024-Q2"
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def ws(
+    request: pytest.FixtureRequest, templates: Templates, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Workspace]:
+    """The company of why_data.py on each backend, shared by the tests of this module that only read
+    it (a test that writes takes ``own_ws``, its own copy)."""
+    shared = templates.copy(tmp_path_factory.mktemp("why") / "ws", request.param, why_data.fill)
+    yield shared
+    shared.close()
+
+
 @pytest.fixture
-def ws(any_workspace: Workspace) -> Workspace:
-    return why_data.fill(any_workspace)
+def own_ws(backend: str, templates: Templates, tmp_path: Path) -> Iterator[Workspace]:
+    """The company of why_data.py on each backend, this test's own to change."""
+    ws = templates.copy(tmp_path / "ws", backend, why_data.fill)
+    yield ws
+    ws.close()
 
 
 def ask(ws: Workspace, kpi: str, *by: str, rep: str | None = None, **kw: Any) -> Why:
@@ -196,8 +213,10 @@ def test_a_mean_splits_as_a_ratio(ws: Workspace) -> None:
     assert r["R4"]["contribution"] == approx((1 / 6) * (20 - mid))
 
 
-def test_a_ratio_with_no_denominator_on_either_side_leaves_the_member_out(ws: Workspace) -> None:
+def test_a_ratio_with_no_denominator_on_either_side_leaves_the_member_out(own_ws: Workspace) -> None:
     from tests.builders import load
+
+    ws = own_ws
 
     # an open deal created in both quarters: source `event` has no closed deal (win rate's denominator)
     load(
