@@ -194,7 +194,7 @@ class Engine:
     def _ensure_facts(self) -> bool:
         """Use the materialised cohorts (facts.py), building them when the data changed."""
         wh = self.ws.warehouse
-        if not self.use_facts or wh.kind == "pyspark":  # Spark takes no temporary tables: the build would fail
+        if not self.use_facts or not wh.materialises:  # Spark takes no temporary tables: the build would fail
             return False
         print_ = facts.fingerprint(wh)
         if facts.is_fresh(wh, print_):
