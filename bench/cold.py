@@ -1,0 +1,68 @@
+"""Issue 13: the first view of a scorecard nobody opened, with the server up, against ``kpi --all``.
+
+``python -m bench.cold WORKSPACE [--rounds N]`` works on a copy of WORKSPACE (e.g. the
+``workspace`` of ``python -m bench.run --orders 1000000 --keep DIR``). Each round runs, one after
+the other, ``sanjeh kpi --all --period 1403 --grain month`` (the whole process, as ``bench.run``)
+and :func:`bench.web.measure` (a new server process, a login, the first view of ``/?period=1403-12``,
+20 repeated views, three more cold months at once, then 20 clients × 5 cached views). The
+compiled-SQL cache is the user's (``SANJEH_CACHE_DIR`` or ``~/.cache/sanjeh/sql``): a server that
+is up has compiled its query shapes (they do not depend on the period), so the first round, which
+may compile them, is reported but left out of the medians. The rounds alternate the two, so a slow
+spell of the shared machine falls on both; the ratio is of the medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.measure import run_measured, sanjeh_command
+from bench.reports import copy_workspace
+from bench.web import measure
+
+
+def run(workspace: Path, rounds: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="sanjeh-bench-cold-") as tmp:
+        ws = copy_workspace(workspace, Path(tmp))
+        runs: list[dict[str, Any]] = []
+        for _ in range(rounds + 1):
+            kpi = run_measured(
+                sanjeh_command(
+                    "kpi", "--all", "--period", "1403", "--grain", "month", "-w", str(ws), "--format", "json"
+                )
+            )
+            if not kpi.ok:
+                raise SystemExit(f"kpi --all failed: {kpi.returncode}")
+            runs.append({"kpi_all_s": round(kpi.wall_s, 3), "web": measure(ws)})
+    counted = runs[1:]
+    kpi_all = statistics.median(r["kpi_all_s"] for r in counted)
+    first = statistics.median(r["web"]["first_view_ms"] / 1000 for r in counted)
+    return {
+        "what": "issue 13: first view of a scorecard nobody opened (server up) vs sanjeh kpi --all",
+        "rounds": rounds,
+        "runs": runs,
+        "median_kpi_all_s": kpi_all,
+        "median_first_view_s": first,
+        "first_view_vs_kpi_all": round(first / kpi_all, 2),
+        "median_cold_concurrent_ms": statistics.median(r["web"]["cold_concurrent"]["median_ms"] for r in counted),
+        "median_warm_p95_ms": statistics.median(r["web"]["warm_concurrent"]["p95_ms"] for r in counted),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("workspace", type=Path, help="a workspace (e.g. DIR/workspace of bench.run --keep DIR); copied")
+    ap.add_argument("--rounds", type=int, default=3, help="counted rounds (one more, first, is left out)")
+    args = ap.parse_args(argv)
+    json.dump(run(args.workspace, args.rounds), sys.stdout, indent=1)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
