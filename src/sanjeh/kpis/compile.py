@@ -466,7 +466,7 @@ class PlanCompiler:
                 full.append(t)
             else:
                 partial.append((t, gdims))
-        if dims and not full:  # only measures computed as if a dimension were not asked for
+        if dims and not full and needed is not None:  # only measures computed as if a dimension were not asked for
             return self.values(b, None, same_rows=same_rows)
         keys = ["step", *dims]
         if not dims:
