@@ -488,24 +488,19 @@ class Sources:
         own region, or null), for a query that does not read it."""
         lead = self._t("leads")
         lead = lead.filter(lead.mql_at.notnull())
-        if not regions:
-            return lead.select(
-                day=lead.mql_at.date(),
-                lead_id=lead.lead_id,
-                sql_at=lead.sql_at,
-                source=_member(lead.source),
-                rep=_member(lead.rep_id),
-                region=_member(lead.region),
-            )
-        c = self._customers()
-        j = lead.left_join(c, lead.customer_id == c.cust_id)
+        if regions:
+            c = self._customers()
+            j = lead.left_join(c, lead.customer_id == c.cust_id)
+            region = _member(j.region, j.cust_region)
+        else:
+            j, region = lead, _member(lead.region)
         return j.select(
             day=j.mql_at.date(),
             lead_id=j.lead_id,
             sql_at=j.sql_at,
             source=_member(j.source),
             rep=_member(j.rep_id),
-            region=_member(j.region, j.cust_region),
+            region=region,
         )
 
     def _opportunities_created(self) -> ir.Table:
