@@ -304,9 +304,10 @@ class Engine:
                     details={"dimension": dim, "member": member, "known": known[:25]},
                 )
 
-    def targets_changed(self) -> None:
-        """The targets table changed: read it again on the next query."""
-        self._raw_targets = None
+    def targets_changed(self, rows: list[dict[str, Any]] | None = None) -> None:
+        """The targets table changed: these are its ``rows`` now (None: read it again on the next
+        query)."""
+        self._raw_targets = rows
 
     def targets_read(self) -> list[dict[str, Any]] | None:
         """The rows of the targets table as this engine last read them (None: not read yet)."""

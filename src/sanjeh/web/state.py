@@ -137,31 +137,20 @@ class AppState:
         materialised cohorts and the compiled queries stay valid; they re-read targets). The next
         scorecard computes its cards again, and its other KPIs' spotlights come from the cache."""
         with self._lock:
-            changed = self._target_kpis_changed()
-            for engine in self._engines.values():
-                engine.targets_changed()
-        if changed is None:
+            engines = list(self._engines.values())
+            # the rows the engines read before, and the table now (read once, by one engine, for all)
+            old = next((t for e in engines if (t := e.targets_read()) is not None), None)
+            new = None
+            for engine in engines:
+                engine.targets_changed(new)
+                if new is None and old is not None:
+                    new = engine.raw_targets()
+        if old is None or new is None:  # no engine had read them: nothing is known
             self.cache.clear()
         else:
+            changed = _kpis_whose_targets_differ(old, new)
             self.cache.drop(lambda key: _reads_targets(key, changed))
         self._rewarm()
-
-    def _target_kpis_changed(self) -> set[str] | None:
-        """The KPIs whose rows of the targets table differ from those the engines read (None: no
-        engine read them, so nothing is known)."""
-        old = next((t for e in self._engines.values() if (t := e.targets_read()) is not None), None)
-        if old is None:
-            return None
-        new = self.ws.warehouse.table("targets").to_pyarrow().to_pylist()
-
-        def by_kpi(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
-            out: dict[str, list[str]] = {}
-            for r in rows:
-                out.setdefault(str(r.get("kpi") or "").strip().lower(), []).append(repr(sorted(r.items())))
-            return {k: sorted(v) for k, v in out.items()}
-
-        before, after = by_kpi(old), by_kpi(new)
-        return {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
 
     def data_changed(self) -> None:
         """Call after an import: forget cached results and engines."""
@@ -473,6 +462,19 @@ class AppState:
 _NO_TARGETS = frozenset({"catalogue", "default_period", "as_of", "team", "members", "rows"})
 #: Cached results of one KPI: the KPI's name is the key's second part, or that part's ``kpi``.
 _OF_A_KPI = frozenset({"run", "why", "explain", "pace", "forecast", "forecast_months"})
+
+
+def _kpis_whose_targets_differ(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> set[str]:
+    """The KPIs whose rows of the targets table are not the same in ``old`` and ``new``."""
+
+    def by_kpi(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for r in rows:
+            out.setdefault(str(r.get("kpi") or "").strip().lower(), []).append(repr(sorted(r.items())))
+        return {k: sorted(v) for k, v in out.items()}
+
+    before, after = by_kpi(old), by_kpi(new)
+    return {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
 
 
 def _reads_targets(key: tuple[Any, ...], changed: set[str]) -> bool:
