@@ -23,9 +23,9 @@ UNSPECIFIED = "unspecified"
 
 #: The materialised cohorts (kpis/facts.py): cohort -> (table, the column that holds the owning
 #: rep for a rep's view; None: not for reps), in build order: a cohort is built from the ones
-#: stored before it. The MQL leads are not stored: their one join (a lead's customer, for its
-#: region) is small, and a query reads leads by the day filter anyway; storing them cost an eighth
-#: of an import's time.
+#: stored before it. The MQL leads are not stored (storing them cost an eighth of an import's
+#: time): their one join, a lead's customer for its region, runs only for a query that reads the
+#: region (:meth:`Sources.cohort`).
 FACTS: dict[str, tuple[str, str | None]] = {
     "opportunities": ("_f_opportunities", "rep_id"),
     "orders_x": ("_f_orders_x", "rep"),  # intermediate (see below)
