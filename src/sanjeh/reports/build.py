@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +77,14 @@ def gather(
     engine = ws.engine()
     chosen = [engine.kpi(name) for name in dict.fromkeys(kpis)] if kpis else engine.catalogue()
     results: dict[Query, dict[str, Any]] = {}
+    page_queries = {page_query(k, label) for k in chosen}
 
     def run(q: Query) -> dict[str, Any]:  # the spotlights' queries and the pages', each run once
+        # a spotlight reads a few measures of a split a page shows whole: the page's rows answer it
+        # (a query for fewer measures lists the same members: kpis/compile.py ``needs``)
+        whole = replace(q, measures=())
+        if q.measures and whole in page_queries:
+            q = whole
         if q not in results:
             results[q] = dict(engine.run(q).to_dict())
         return results[q]
@@ -88,11 +94,7 @@ def gather(
     if not kpis:  # every KPI, in the scorecard's order (the goals' primary KPIs first)
         order = [c["kpi"] for c in [*sc.get("primary", []), *sc.get("secondary", [])]]
         chosen.sort(key=lambda k: order.index(k.name) if k.name in order else len(order))
-    pages = [
-        Page(k, q, dict(run(q)))
-        for k in chosen
-        for q in [Query(k.name, label, k.view.grain, tuple(k.view.by), (), k.view.compare)]
-    ]
+    pages = [Page(k, q, dict(run(q))) for k in chosen for q in [page_query(k, label)]]
     return Report(
         period=label,
         calendar=parse_period(label).calendar,
@@ -105,6 +107,11 @@ def gather(
         catalogue={k.name: k for k in engine.catalogue()},
         formats=tuple(formats),
     )
+
+
+def page_query(kpi: Any, period: str) -> Query:
+    """A KPI's page in a report: its own view (grain, dimensions, comparison) over ``period``."""
+    return Query(kpi.name, period, kpi.view.grain, tuple(kpi.view.by), (), kpi.view.compare)
 
 
 def write(report: Report, fmt: str, path: Path) -> Path:
