@@ -359,3 +359,48 @@ def test_a_toman_workspace_round_trips_odd_rials(tmp_path: Path) -> None:
     assert read_targets(ws) == before
     assert read_changes(ws)[1] == audited == 3  # the three rows added above, and nothing since
     ws.close()
+
+
+def test_a_page_seen_again_is_served_as_rendered_until_what_it_shows_changes(demo: Served) -> None:
+    """The scorecard, a KPI page and the reps page are rendered once per URL, user and session
+    (web/state.py ``AppState.page``): a view seen again is the same page, not rendered again; a
+    target saved shows on the next view; a rep never gets the manager's page; a session that
+    logged out is sent to log in, not served what it saw."""
+    from sanjeh.web.auth import SESSION_COOKIE
+    from sanjeh.web.state import AppState
+
+    st = demo.app.state.sanjeh  # type: ignore[attr-defined]
+    assert isinstance(st, AppState)
+    with demo.browser_session("manager") as (c, csrf):
+        first = c.get("/", params={"period": "1403-Q1"})
+        n = st.rendered
+        again = c.get("/", params={"period": "1403-Q1"})
+        assert again.status_code == 200 and again.text == first.text and st.rendered == n
+        assert again.headers["cache-control"] == "no-store" and again.headers["content-security-policy"]
+        assert "Revenue" in c.get("/", params={"period": "1403-Q1", "lang": "en"}).text
+        assert st.rendered == n + 1  # another URL: another page
+        for path in ("/kpi/revenue?period=1403-Q1", "/reps?period=1403-Q1"):
+            seen = c.get(path).text
+            rendered = st.rendered
+            assert c.get(path).text == seen and st.rendered == rendered
+        bad = c.get("/kpi/revenue", params={"grain": "fortnight"})  # a 422 is never kept
+        rendered = st.rendered
+        assert bad.status_code == 422 and c.get("/kpi/revenue", params={"grain": "fortnight"}).status_code == 422
+        assert st.rendered == rendered + 1
+        with demo.api("manager") as api:  # a target saved by anyone: the next view is the new page
+            every = api.get("/api/v1/targets").json()
+            row = next(t for t in every if t["kpi"] == "revenue" and t["period"] == "1403-Q1" and not t["dimension"])
+            key = {k: row[k] for k in ("kpi", "measure", "period", "dimension", "member")}
+            r = api.patch("/api/v1/targets", json={"changes": [{"old": key, "new": {**key, "target": 1.0}}]})
+            assert r.status_code == 200, r.text
+        after = c.get("/", params={"period": "1403-Q1"})
+        assert after.text != first.text and st.rendered == rendered + 2
+        with demo.browser_session("rep2") as (rep, _):
+            theirs = rep.get("/", params={"period": "1403-Q1"})
+            assert theirs.status_code == 200 and theirs.text != after.text
+        sid = c.cookies.get(SESSION_COOKIE)
+        assert sid and c.post("/logout", data={"csrf_token": csrf}).status_code == 303
+    with demo.client() as old:  # the closed session's cookie, sent again
+        old.cookies.set(SESSION_COOKIE, sid)
+        gone = old.get("/", params={"period": "1403-Q1"})
+        assert gone.status_code in (302, 303, 307) and "/login" in gone.headers["location"]

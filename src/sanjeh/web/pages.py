@@ -8,6 +8,7 @@ shared. Forms that change something carry the session's CSRF token.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -141,6 +142,22 @@ def render_error_page(
 def page_caller(request: Request) -> Caller:
     """The logged-in browser user; unauthenticated requests are sent to the login page."""
     return _resolve(request)
+
+
+Handler = Callable[..., Response]
+
+
+def remembered(handler: Handler) -> Handler:
+    """A page served again as rendered while nothing it shows can have changed
+    (:meth:`AppState.page`); every request is still authenticated first."""
+
+    @functools.wraps(handler)
+    def page(request: Request, **params: Any) -> Response:
+        c = page_caller(request)
+        url = request.url.path + ("?" + request.url.query if request.url.query else "")
+        return state_of(request).page(url, c.user, c.sid, lambda: handler(request, **params))
+
+    return page
 
 
 def _url(path: str, params: list[tuple[str, str]]) -> str:
@@ -339,6 +356,7 @@ async def language(request: Request) -> Response:
 
 # -- scorecard -----------------------------------------------------------------------------------
 @router.get("/")
+@remembered
 def scorecard_page(request: Request) -> Response:
     c = page_caller(request)
     st = state_of(request)
@@ -415,6 +433,7 @@ def _kpi_result(st: AppState, c: Caller, k: Any, asked: controls.Asked, lang: st
 
 
 @router.get("/kpi/{name}")
+@remembered
 def kpi_page(request: Request, name: str) -> Response:
     c = page_caller(request)
     st = state_of(request)
@@ -771,6 +790,7 @@ def _reps_table(
 
 
 @router.get("/reps")
+@remembered
 def reps_page(request: Request) -> Response:
     c = page_caller(request)
     st = state_of(request)

@@ -6,6 +6,8 @@ Built by :func:`sanjeh.web.app.create_app` and reached from a request as
 Engine results are cached per (query, rep scope, data version): a repeated view costs
 a dictionary look-up, and an import (which changes the data version) invalidates
 them all. A rep scope is one rep's id or a team's set of rep ids (a manager with a team).
+The most visited pages are kept rendered too (:meth:`AppState.page`), per URL, user, session,
+day and data version, and forgotten by every change the server is told of.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sanjeh.calendar import parse_grain, parse_period
 from sanjeh.errors import Forbidden, InvalidQuery
@@ -29,6 +31,9 @@ from sanjeh.text import member_key
 from sanjeh.users import User, get_user, session_alive, team_reps
 from sanjeh.web.auth import RateLimiter, Signer
 from sanjeh.workspace import Workspace
+
+if TYPE_CHECKING:
+    from starlette.responses import Response
 
 T = TypeVar("T")
 log = logging.getLogger("sanjeh.web")
@@ -95,12 +100,17 @@ class AppState:
     #: seconds a user's row and a session's liveness are trusted without a warehouse look-up
     credentials_ttl: float = CREDENTIALS_TTL
     computed: int = 0  # engine calls made (not served from the cache)
+    rendered: int = 0  # pages rendered (not served from :attr:`pages`)
+    #: rendered pages: (body, status, media type) by URL, user, session, day, data version and
+    #: :attr:`_changes` (:meth:`page`)
+    pages: ResultCache = field(default_factory=lambda: ResultCache(256))
     #: compute the default scorecard again in the background after an import or a target change
     #: (``sanjeh serve``), so the first visitor after a nightly import meets a computed page
     rewarm: bool = False
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _engines: dict[RepScope, Any] = field(default_factory=dict)
     _version: tuple[float, str] = (0.0, "")
+    _changes: int = 0  # counts the changes the server is told of (targets, data, users): pages' keys hold it
     _users: dict[str, tuple[float, User | None]] = field(default_factory=dict)
     _sessions: ResultCache = field(default_factory=lambda: ResultCache(4096))
     _hash_slots: Any = None
@@ -136,6 +146,7 @@ class AppState:
         whose targets changed, and every scorecard; keep the engines (what data there is, the
         materialised cohorts and the compiled queries stay valid; they re-read targets). The next
         scorecard computes its cards again, and its other KPIs' spotlights come from the cache."""
+        self._forget_pages()
         with self._lock:
             engines = list(self._engines.values())
             # the rows the engines read before, and the table now (read once, by one engine, for all)
@@ -154,6 +165,7 @@ class AppState:
 
     def data_changed(self) -> None:
         """Call after an import: forget cached results and engines."""
+        self._forget_pages()
         self._version = (0.0, "")
         self.cache.clear()
         with self._lock:
@@ -200,6 +212,7 @@ class AppState:
     def users_changed(self) -> None:
         """Call after users changed outside the API (a ``sanjeh users`` command run by the server
         for the command line): forget every cached user and session, so the change counts at once."""
+        self._forget_pages()
         self._users.clear()
         self._sessions.clear()
 
@@ -215,6 +228,33 @@ class AppState:
 
     def forget_session(self, sid: str, username: str) -> None:
         self._sessions.put((sid, username), (time.monotonic(), False))
+
+    # -- rendered pages -------------------------------------------------------------------
+    def page(self, url: str, user: User, sid: str, render: Callable[[], Response]) -> Response:
+        """The page at ``url`` (path and query) as ``user`` sees it in session ``sid``: rendered
+        by ``render`` once, then served again while nothing it shows can have changed — the same
+        day (pace lines, the quick periods), the same data version (an import by any process),
+        and no change the server was told of since (a target saved, an import, users changed by
+        the command line: :attr:`_changes`). The user is part of the key with their role, team,
+        language and row's stamp (a changed user is another key), the session with its CSRF
+        token; the caller authenticates every request before asking (a closed session is sent
+        to log in). Only a 200 without cookies is kept."""
+        from starlette.responses import Response as Plain
+
+        key = (url, user, sid, self.ws.today(), self.data_version(), self._changes)
+        hit = self.pages.get(key)
+        if hit is not None:
+            body, status, media = hit
+            return Plain(body, status, media_type=media, headers={"Cache-Control": "no-store"})
+        resp = render()
+        self.rendered += 1
+        if resp.status_code == 200 and "set-cookie" not in resp.headers and isinstance(resp.body, bytes):
+            self.pages.put(key, (resp.body, resp.status_code, resp.media_type))
+        return resp
+
+    def _forget_pages(self) -> None:
+        self._changes += 1
+        self.pages.clear()
 
     def hash_slots(self) -> Any:
         """The limiter of concurrent password checks (made in the event loop on first use)."""
