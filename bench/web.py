@@ -142,7 +142,28 @@ def server(workspace: Path, *, env: dict[str, str] | None = None) -> Iterator[tu
         yield base, proc
 
 
-def measure(workspace: Path, *, clients: int = CLIENTS, cold: int = COLD) -> dict[str, Any]:
+#: A month no scorecard of :func:`measure` opens: its KPI pages are cold.
+KPI_PAGE_PERIOD = "1402-06"
+
+
+def kpi_page_urls(period: str = KPI_PAGE_PERIOD) -> dict[str, str]:
+    """Each built-in KPI's page for ``period`` split by its first dimension (if any), at its own
+    grain, compared with the previous period: the page a manager opens from a card, one step on."""
+    from urllib.parse import urlencode
+
+    from sanjeh.kpis.catalogue import CATALOGUE
+
+    out = {}
+    for k in CATALOGUE:
+        params = [("period", period), ("compare", "previous"), ("grain", k.view.grain or "")]
+        params += [("by", d) for d in k.dimensions[:1]]
+        out[k.name] = f"/kpi/{k.name}?{urlencode(params)}"
+    return out
+
+
+def measure(workspace: Path, *, clients: int = CLIENTS, cold: int = COLD, kpi_pages: bool = False) -> dict[str, Any]:
+    """The figures of the module's docstring; with ``kpi_pages``, also the first view of each KPI's
+    page (:func:`kpi_page_urls`) after them, one at a time, by KPI (ms)."""
     ensure_user(workspace)
     with server(workspace) as (base, proc):
         cookies = login(base)
@@ -154,9 +175,15 @@ def measure(workspace: Path, *, clients: int = CLIENTS, cold: int = COLD) -> dic
         warm = _concurrent(
             base, cookies, [[periods[(i + k) % len(periods)] for k in range(WARM_ROUNDS)] for i in range(clients)]
         )
+        pages = (
+            {k: round(_get(base, cookies, [url])[0] * 1000, 1) for k, url in kpi_page_urls().items()}
+            if kpi_pages
+            else {}
+        )
         return {
             "clients": clients,
             "first_view_ms": round(first * 1000, 1),
+            "cold_kpi_pages_ms": pages or None,
             "repeated_view": _stats(again),
             "cold_concurrent": _stats(cold_ts) if cold_ts else None,
             "warm_concurrent": _stats(warm),
