@@ -22,7 +22,8 @@ from sanjeh.warehouse import Warehouse, connect, local_file
 
 if TYPE_CHECKING:
     from sanjeh.ingest import ImportOptions, ImportSummary
-    from sanjeh.kpis.engine import Engine, Scorecard
+    from sanjeh.kpis.engine import Engine
+    from sanjeh.kpis.scorecard import Scorecard
 
 
 def _today() -> dt.date:

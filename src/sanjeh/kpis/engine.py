@@ -37,6 +37,7 @@ from sanjeh.kpis.compile import (
 from sanjeh.kpis.coverage import Coverage, DataStatus, read_coverage
 from sanjeh.kpis.model import KPI, kpi_from_settings
 from sanjeh.kpis.query import Plan, Query, plan
+from sanjeh.kpis.scorecard import Scorecard, build_scorecard
 from sanjeh.kpis.sources import COHORTS, STORED, RepScope, Sources, normalize_scope
 from sanjeh.kpis.sqlcache import Compiled
 from sanjeh.kpis.targeting import Target, resolve_targets
@@ -331,8 +332,6 @@ class Engine:
 
     # -- the scorecard ---------------------------------------------------------------------------
     def scorecard(self, period: str, *, spark_steps: int = 12) -> Scorecard:
-        from sanjeh.kpis.scorecard import build_scorecard
-
         return build_scorecard(self, period, spark_steps=spark_steps)
 
 
@@ -346,29 +345,4 @@ def _check_declaration(k: KPI) -> None:
         raise errors[0].error()
 
 
-@dataclass
-class Scorecard:
-    period: str
-    calendar: str
-    goals: list[str]
-    primary: list[dict[str, Any]] = field(default_factory=list)
-    secondary: list[dict[str, Any]] = field(default_factory=list)
-    #: What stands out, in words (kpis/insights.py): ``{"kind", "kpi", "text": {"fa", "en"}}``.
-    insights: list[dict[str, Any]] = field(default_factory=list)
-    #: What data is there: ``empty``, ``missing`` tables, KPIs with ``no_data`` or none in the
-    #: period (``outside``), and the ``last_day`` with data.
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "period": self.period,
-            "calendar": self.calendar,
-            "goals": self.goals,
-            "primary": self.primary,
-            "secondary": self.secondary,
-            "insights": self.insights,
-            "data": self.data,
-        }
-
-
-__all__ = ["STEP", "Engine", "Query", "Result", "Scorecard"]
+__all__ = ["STEP", "Engine", "Query", "Result"]
