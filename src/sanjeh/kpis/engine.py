@@ -179,7 +179,12 @@ class Engine:
     def data_status(self, p: Plan) -> DataStatus:
         return self.coverage().status(COHORTS[p.kpi.cohort], p.period)
 
-    def _sources(self) -> Sources:
+    def sources(self) -> Sources:
+        """The tables this engine's queries read (kpis/sources.py): its rep scope's rows, from the
+        materialised cohorts when they are fresh (built first when the data changed). For the
+        engine-side modules that list rows rather than run a KPI (drill, members, time to win,
+        pipeline), so they read exactly what a KPI of this engine counts; a surface calls those
+        modules, never this."""
         wh = self.ws.warehouse
         if self._facts is None:
             self._facts = self._ensure_facts()
@@ -233,7 +238,7 @@ class Engine:
         return Result.build(p.kpi, p, self.ws.warehouse.query_arrow(compiled.sql, params, compiled.schema), status)
 
     def _compiled(self, p: Plan, root: AnyBuckets, targets: list[Target]) -> Compiled:
-        src = self._sources()
+        src = self.sources()
         self._check_members(src, p)
         targeted = tuple(sorted({t.measure for t in targets}))
         shape = (
@@ -287,7 +292,7 @@ class Engine:
         once per engine."""
         key = (cohort, dim)
         if key not in self._members:
-            f = self._sources().cohort(cohort)
+            f = self.sources().cohort(cohort)
             got = f.select(m=f[dim]).filter(f[dim].notnull()).distinct().order_by("m").to_pyarrow()
             self._members[key] = [str(x) for x in got["m"].to_pylist()]
         return self._members[key]
