@@ -116,3 +116,44 @@ def test_no_module_but_the_engine_uses_its_private_parts() -> None:
             if not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
                 found.append(f"{rel}:{node.lineno} uses the engine's {node.attr}")
     assert not found, found
+
+
+#: What runs a query, or reaches the warehouse that would: no web module reads these attributes.
+QUERY_ATTRS = {
+    "warehouse", "con", "execute", "sql", "raw_sql", "query_arrow", "to_pyarrow", "to_pandas",
+    "row_counts", "insert_arrow", "transaction", "sources",
+}  # fmt: skip
+#: ...nor imports these.
+QUERY_MODULES = {"ibis", "duckdb", "sqlglot", "pyarrow", "pandas", "sanjeh.warehouse"}
+#: The web modules that may, and why; every other one parses input, calls the engine (through
+#: ``AppState`` or the workspace) and renders.
+WEB_ALLOWED = {
+    # create_app asks whether the warehouse serves one process (then a local token): no query
+    "web/app.py": {"warehouse"},
+    # fills the screenshots' demo workspace with its rows (a tool, not a page)
+    "web/screenshots.py": {"warehouse", "insert_arrow", "transaction"},
+}
+
+
+def test_no_web_module_runs_a_query() -> None:
+    """Pages and API routes build views from engine and workspace output (docs/architecture.md):
+    none of them imports Ibis or reads the warehouse itself."""
+    found = []
+    for rel, tree in _modules():
+        if not rel.startswith("web/"):
+            continue
+        allowed = WEB_ALLOWED.get(rel, set())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in QUERY_ATTRS - allowed:
+                found.append(f"{rel}:{node.lineno} reads .{node.attr}")
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            found += [
+                f"{rel}:{node.lineno} imports {n}"
+                for n in names
+                if n in QUERY_MODULES or n.split(".")[0] in QUERY_MODULES
+            ]
+    assert not found, found
