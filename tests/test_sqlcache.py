@@ -42,7 +42,7 @@ def test_a_querys_sql_does_not_depend_on_its_period(ws: Workspace, kpi: str) -> 
             for period in (a, b):
                 p = engine.plan(Query(kpi, period, **shape))  # type: ignore[arg-type]
                 root = Buckets.main(p)
-                src = engine._sources()
+                src = engine.sources()
                 compiler = PlanCompiler(src, p, (), root)
                 expr = compiler.expr()
                 sqls.append((ws.warehouse.compile(expr), tuple(compiler.steps.recipes), shape_of(root)))

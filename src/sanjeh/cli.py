@@ -437,13 +437,12 @@ def rejects(
     fmt: FormatOpt = "table",
 ) -> None:
     """The rejected rows: table, file, line, column, value (as in the file), mapped value, reason."""
-    from sanjeh.ingest import list_rejects
     from sanjeh.reasons import column_title, reason_text
 
     fmt = _check_format(fmt)
     ws = _open(workspace)
     lang = ws.settings.language
-    rows = list_rejects(ws.warehouse, table=table)
+    rows = ws.rejects(table)
     cols = ["table", "file", "line", "column", "value", "mapped_value", "reason"]
     if fmt == "json":
         _print_json([{k: r.get(k) for k in cols} for r in rows])

@@ -22,7 +22,8 @@ from sanjeh.warehouse import Warehouse, connect, local_file
 
 if TYPE_CHECKING:
     from sanjeh.ingest import ImportOptions, ImportSummary
-    from sanjeh.kpis.engine import Engine, Scorecard
+    from sanjeh.kpis.engine import Engine
+    from sanjeh.kpis.scorecard import Scorecard
 
 
 def _today() -> dt.date:
@@ -134,6 +135,24 @@ class Workspace:
         from sanjeh.ingest import ImportOptions
 
         return ImportOptions.of(self.settings)
+
+    def imports(self) -> list[dict[str, Any]]:
+        """Every import, newest first, with its summary read (ingest/results.py)."""
+        from sanjeh.ingest import list_imports
+
+        return list_imports(self.warehouse)
+
+    def rejects(self, table: str | None = None) -> list[dict[str, Any]]:
+        """The rejected rows of each table's latest import (of ``table`` only, when given)."""
+        from sanjeh.ingest import list_rejects
+
+        return list_rejects(self.warehouse, table=table)
+
+    def table_rows(self) -> dict[str, int]:
+        """The rows of each canonical table, in the order of an import (schema.py)."""
+        from sanjeh.schema import IMPORT_ORDER
+
+        return self.warehouse.row_counts(IMPORT_ORDER)
 
     def refresh_facts(self) -> None:
         """Rebuild the materialised cohorts if the data changed (a no-op when they are fresh)."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
@@ -32,6 +32,9 @@ from sanjeh.kpis.compile import condition
 from sanjeh.kpis.model import KPI, Measure
 from sanjeh.kpis.query import Plan, Query
 from sanjeh.kpis.sources import COHORTS, SPARSE_DIMS, Sources, solid
+
+if TYPE_CHECKING:
+    from sanjeh.kpis.engine import Engine
 
 #: Largest page; an export takes at most ``MAX_EXPORT`` rows.
 MAX_LIMIT = 500
@@ -245,12 +248,12 @@ def _order(t: ir.Table, cols: Sequence[Column]) -> list[Any]:
     return keys
 
 
-def drill(engine: Any, q: RowsQuery, *, export: bool = False) -> Rows:
+def drill(engine: Engine, q: RowsQuery, *, export: bool = False) -> Rows:
     """A page of the rows behind ``q``'s number (every row up to ``MAX_EXPORT`` with ``export``)."""
     kpi: KPI = engine.kpi(q.kpi)
     asked, agg, cohort = population(kpi, q.measure)
     p: Plan = engine.plan(Query(kpi.name, q.period, None, (), q.filters))
-    src: Sources = engine._sources()  # a member without data (one with a target only) has no rows: not an error
+    src = engine.sources()  # a member without data (one with a target only) has no rows: not an error
     limit = MAX_EXPORT if export else max(1, min(int(q.limit), MAX_LIMIT))
     offset = 0 if export else max(0, int(q.offset))
     f = _filtered(src, kpi, p, agg, cohort)
@@ -278,12 +281,12 @@ def drill(engine: Any, q: RowsQuery, *, export: bool = False) -> Rows:
     )
 
 
-def explain(engine: Any, q: RowsQuery) -> str:
+def explain(engine: Engine, q: RowsQuery) -> str:
     """The SQL of a page of rows (as ``Engine.explain`` gives a KPI's)."""
     kpi: KPI = engine.kpi(q.kpi)
     _, agg, cohort = population(kpi, q.measure)
     p: Plan = engine.plan(Query(kpi.name, q.period, None, (), q.filters))
-    src: Sources = engine._sources()
+    src = engine.sources()
     shaped, cols = _shape(src, _filtered(src, kpi, p, agg, cohort), cohort)
     page = shaped.order_by(_order(shaped, cols)).limit(max(1, min(q.limit, MAX_LIMIT)), offset=max(0, q.offset))
     return str(ibis.to_sql(page, dialect=engine.ws.warehouse.dialect))

@@ -37,6 +37,7 @@ from sanjeh.kpis.compile import (
 from sanjeh.kpis.coverage import Coverage, DataStatus, read_coverage
 from sanjeh.kpis.model import KPI, kpi_from_settings
 from sanjeh.kpis.query import Plan, Query, plan
+from sanjeh.kpis.scorecard import Scorecard, build_scorecard
 from sanjeh.kpis.sources import COHORTS, STORED, RepScope, Sources, normalize_scope
 from sanjeh.kpis.sqlcache import Compiled
 from sanjeh.kpis.targeting import Target, resolve_targets
@@ -178,7 +179,12 @@ class Engine:
     def data_status(self, p: Plan) -> DataStatus:
         return self.coverage().status(COHORTS[p.kpi.cohort], p.period)
 
-    def _sources(self) -> Sources:
+    def sources(self) -> Sources:
+        """The tables this engine's queries read (kpis/sources.py): its rep scope's rows, from the
+        materialised cohorts when they are fresh (built first when the data changed). For the
+        engine-side modules that list rows rather than run a KPI (drill, members, time to win,
+        pipeline), so they read exactly what a KPI of this engine counts; a surface calls those
+        modules, never this."""
         wh = self.ws.warehouse
         if self._facts is None:
             self._facts = self._ensure_facts()
@@ -232,7 +238,7 @@ class Engine:
         return Result.build(p.kpi, p, self.ws.warehouse.query_arrow(compiled.sql, params, compiled.schema), status)
 
     def _compiled(self, p: Plan, root: AnyBuckets, targets: list[Target]) -> Compiled:
-        src = self._sources()
+        src = self.sources()
         self._check_members(src, p)
         targeted = tuple(sorted({t.measure for t in targets}))
         shape = (
@@ -286,7 +292,7 @@ class Engine:
         once per engine."""
         key = (cohort, dim)
         if key not in self._members:
-            f = self._sources().cohort(cohort)
+            f = self.sources().cohort(cohort)
             got = f.select(m=f[dim]).filter(f[dim].notnull()).distinct().order_by("m").to_pyarrow()
             self._members[key] = [str(x) for x in got["m"].to_pylist()]
         return self._members[key]
@@ -331,8 +337,6 @@ class Engine:
 
     # -- the scorecard ---------------------------------------------------------------------------
     def scorecard(self, period: str, *, spark_steps: int = 12) -> Scorecard:
-        from sanjeh.kpis.scorecard import build_scorecard
-
         return build_scorecard(self, period, spark_steps=spark_steps)
 
 
@@ -346,29 +350,4 @@ def _check_declaration(k: KPI) -> None:
         raise errors[0].error()
 
 
-@dataclass
-class Scorecard:
-    period: str
-    calendar: str
-    goals: list[str]
-    primary: list[dict[str, Any]] = field(default_factory=list)
-    secondary: list[dict[str, Any]] = field(default_factory=list)
-    #: What stands out, in words (kpis/insights.py): ``{"kind", "kpi", "text": {"fa", "en"}}``.
-    insights: list[dict[str, Any]] = field(default_factory=list)
-    #: What data is there: ``empty``, ``missing`` tables, KPIs with ``no_data`` or none in the
-    #: period (``outside``), and the ``last_day`` with data.
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "period": self.period,
-            "calendar": self.calendar,
-            "goals": self.goals,
-            "primary": self.primary,
-            "secondary": self.secondary,
-            "insights": self.insights,
-            "data": self.data,
-        }
-
-
-__all__ = ["STEP", "Engine", "Query", "Result", "Scorecard"]
+__all__ = ["STEP", "Engine", "Query", "Result"]

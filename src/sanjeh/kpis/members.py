@@ -8,9 +8,12 @@ where the cohort is restricted to its rows (reps: the scope's reps).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from sanjeh.kpis.sources import COHORTS, Sources, in_scope
+from sanjeh.kpis.sources import COHORTS, in_scope
+
+if TYPE_CHECKING:
+    from sanjeh.kpis.engine import Engine
 
 #: Dimensions whose members are rows of a table with a name: dimension -> (table, id, name).
 TABLES = {
@@ -21,9 +24,9 @@ TABLES = {
 MAX_MEMBERS = 2000
 
 
-def members(engine: Any, dimension: str) -> list[tuple[str, str | None]]:
+def members(engine: Engine, dimension: str) -> list[tuple[str, str | None]]:
     """``(member, name)`` of every member of ``dimension`` (name None when it has none), by name."""
-    src: Sources = engine._sources()
+    src = engine.sources()
     if dimension in TABLES:
         table, key, label = TABLES[dimension]
         t = src.wh.table(table)

@@ -155,7 +155,7 @@ def weighted_pipeline(engine: Engine, period: str, *, as_of: dt.date | None = No
     deals; only the open deals come back one by one."""
     p = parse_period(period)
     day = as_of or engine.ws.today()
-    o = engine._sources().opportunities_x()
+    o = engine.sources().opportunities_x()
     o = o.filter(o.created_day.notnull() & (o.created_day <= day))
     closed = o.filter(o.status.isin(("won", "lost")) & o.closed_day.notnull() & (o.closed_day <= day))
     won = closed.status == "won"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import statistics
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sanjeh.calendar import Period, parse_period, unit_of
@@ -32,13 +33,38 @@ from sanjeh.kpis.query import Query
 SPARK = "spark:"
 
 if TYPE_CHECKING:
-    from sanjeh.kpis.engine import Engine, Scorecard
+    from sanjeh.kpis.engine import Engine
     from sanjeh.kpis.model import KPI, Spotlight
 
 #: Members that say no more than "we do not know" (KPIS.md: empty values): never a spotlight.
 VAGUE = frozenset({"unknown", "unspecified"})
 #: ``run(query) -> Result.to_dict()``: how spotlights get their rows.
 Runner = Callable[[Query], dict[str, Any]]
+
+
+@dataclass
+class Scorecard:
+    period: str
+    calendar: str
+    goals: list[str]
+    primary: list[dict[str, Any]] = field(default_factory=list)
+    secondary: list[dict[str, Any]] = field(default_factory=list)
+    #: What stands out, in words (kpis/insights.py): ``{"kind", "kpi", "text": {"fa", "en"}}``.
+    insights: list[dict[str, Any]] = field(default_factory=list)
+    #: What data is there: ``empty``, ``missing`` tables, KPIs with ``no_data`` or none in the
+    #: period (``outside``), and the ``last_day`` with data.
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "calendar": self.calendar,
+            "goals": self.goals,
+            "primary": self.primary,
+            "secondary": self.secondary,
+            "insights": self.insights,
+            "data": self.data,
+        }
 
 
 def _spark_period(period: Period, n: int) -> tuple[str, str]:
@@ -246,7 +272,6 @@ def build_scorecard(engine: Engine, period: str, *, spark_steps: int = 12, run: 
     """The scorecard of ``period``, each card with a sparkline of ``spark_steps`` steps (0: none).
     ``run`` computes the spotlights' queries (default: the engine's ``run``; the web app passes its
     cached one, a report one that its KPI pages share)."""
-    from sanjeh.kpis.engine import Scorecard
 
     def engine_run(q: Query) -> dict[str, Any]:
         return dict(engine.run(q).to_dict())

@@ -192,7 +192,7 @@ def time_to_win(
     stale deals."""
     check_by(by)
     day = as_of or engine.ws.today()
-    o = engine._sources().opportunities_x()
+    o = engine.sources().opportunities_x()
     o = o.filter(o.created_day.notnull() & (o.created_day <= day))
     closed = o.closed_day.notnull() & (o.closed_day <= day)
     end = ibis.ifelse(closed, o.closed_day, ibis.literal(day))

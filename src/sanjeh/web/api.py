@@ -325,9 +325,7 @@ async def post_import(request: Request, c: ManagerDep) -> dict[str, Any]:
 @router.get("/rejects", responses=ERRORS)
 def rejects(request: Request, c: ManagerDep, table: str | None = None) -> list[dict[str, Any]]:
     """The rejected rows of the imports (admin, manager)."""
-    from sanjeh.ingest import list_rejects
-
-    return list(state_of(request).call(lambda ws: list_rejects(ws.warehouse, table=table)))
+    return list(state_of(request).call(lambda ws: ws.rejects(table)))
 
 
 # -- users -----------------------------------------------------------------------------------------

@@ -40,19 +40,12 @@ HISTORY = 20
 EXAMPLES = 3
 
 
-def _imports(ws: Any) -> list[dict[str, Any]]:
-    """Every import, newest first, with its summary read."""
-    from sanjeh.ingest import list_imports
-
-    return list_imports(ws.warehouse)
-
-
 def _stats(ws: Any, imports: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
     last: dict[str, Any] = {}
     for imp in reversed(imports):  # oldest first: the newest wins
         for name in imp["summary"].get("tables") or {}:
             last[name] = imp.get("finished_at") or imp.get("started_at")
-    counts = ws.warehouse.row_counts(IMPORT_ORDER)
+    counts = ws.table_rows()
     return [
         {
             "name": n,
@@ -148,16 +141,14 @@ def render_data(
     wizard_error: UserError | None = None,
 ) -> Response:
     """The Data page; ``error`` is the import form's, ``wizard_error`` the upload wizard's."""
-    from sanjeh.ingest import list_rejects
-
     st = state_of(request)
     lang = _lang(request, c.user)
     q = request.query_params
-    imports = st.call(_imports)
+    imports = st.call(lambda ws: ws.imports())
     tables = st.call(lambda ws: _stats(ws, imports, lang))
     if summary is None and q.get("import"):
         summary = next((i["summary"] for i in imports if i.get("import_id") == q["import"]), None)
-    rejects = st.call(lambda ws: list_rejects(ws.warehouse))
+    rejects = st.call(lambda ws: ws.rejects())
     groups = _groups(rejects, lang)
     chosen = _int(q.get("group"), -1) if q.get("group") else -1
     shown = rejects
@@ -254,11 +245,9 @@ async def data_import(request: Request, c: DataManager) -> Response:
 
 
 def _rejects_download(request: Request, c: Caller, fmt: str) -> Response:
-    from sanjeh.ingest import list_rejects
-
     lang = _lang(request, c.user)
     table = request.query_params.get("table") or None
-    rows = state_of(request).call(lambda ws: list_rejects(ws.warehouse, table=table))
+    rows = state_of(request).call(lambda ws: ws.rejects(table))
     cols = ["table", "file", "line", "column", "value", "mapped_value", "reason"]
     if fmt == "csv":
         return csv_download(rows, cols, "rejects.csv")

@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -122,6 +123,11 @@ def _render(
     resp = tpl.TemplateResponse(request, name, base, status_code=status)
     resp.headers["Cache-Control"] = "no-store"
     return resp
+
+
+def _context(view: Any) -> dict[str, Any]:
+    """A page's view model as its template's variables (its fields, not copied)."""
+    return {f.name: getattr(view, f.name) for f in fields(view)}
 
 
 def render_error_page(
@@ -355,6 +361,43 @@ async def language(request: Request) -> Response:
 
 
 # -- scorecard -----------------------------------------------------------------------------------
+@dataclass
+class ScorecardPage:
+    """What scorecard.html shows: the engine's scorecard laid out (:func:`scorecard_view`)."""
+
+    controls: dict[str, Any]
+    period: str
+    goals: list[str]
+    primary: list[dict[str, Any]]
+    secondary: list[dict[str, Any]]
+    insights: list[str]
+    missing: list[str]
+    empty: bool
+    #: the cards whose KPI page explains its change (kpis/why.py: a KPI split by members)
+    explained: set[str]
+    extra_params: list[tuple[str, str]] = field(default_factory=list)
+
+
+def scorecard_view(
+    st: AppState, c: Caller, card: dict[str, Any], period_controls: dict[str, Any], lang: str
+) -> ScorecardPage:
+    """The scorecard page of the engine's scorecard ``card`` (its cards with their pace lines)."""
+    cur = st.ws.settings.money_format
+    label = str(card.get("period", period_controls["period"]))
+    data = card.get("data") or {}
+    return ScorecardPage(
+        controls=period_controls,
+        period=label,
+        goals=[t_or(f"goal.{g}", lang, g) for g in card.get("goals", [])],
+        primary=[_card(st, c, x, label, lang, cur) for x in card.get("primary", [])],
+        secondary=[_card(st, c, x, label, lang, cur) for x in card.get("secondary", [])],
+        insights=[f["text"][lang] for f in card.get("insights", [])],
+        missing=[t_or(f"table.{x}", lang, x) for x in data.get("missing") or []],
+        empty=bool(data.get("empty")),
+        explained={k.name for k in st.catalogue() if k.dimensions},
+    )
+
+
 @router.get("/")
 @remembered
 def scorecard_page(request: Request) -> Response:
@@ -364,28 +407,10 @@ def scorecard_page(request: Request) -> Response:
     errors: dict[str, str] = {}
     period = _period_param(request, st, lang, errors)
     card = st.scorecard(c.user, period)
-    cur = st.ws.settings.money_format
-    label = str(card.get("period", period))
-    controls = _period_controls(request, st, label, lang)
+    controls = _period_controls(request, st, str(card.get("period", period)), lang)
     controls.update(error=errors.get("period"), typed=errors.get("period_typed"))
-    return _render(
-        request,
-        "scorecard.html",
-        c,
-        status=422 if errors else 200,
-        lang=lang,
-        controls=controls,
-        period=label,
-        goals=[t_or(f"goal.{g}", lang, g) for g in card.get("goals", [])],
-        primary=[_card(st, c, x, label, lang, cur) for x in card.get("primary", [])],
-        secondary=[_card(st, c, x, label, lang, cur) for x in card.get("secondary", [])],
-        insights=[f["text"][lang] for f in card.get("insights", [])],
-        missing=[t_or(f"table.{x}", lang, x) for x in (card.get("data") or {}).get("missing") or []],
-        empty=bool((card.get("data") or {}).get("empty")),
-        extra_params=[],
-        # a card whose KPI page explains its change (kpis/why.py: a KPI split by members)
-        explained={k.name for k in st.catalogue() if k.dimensions},
-    )
+    view = scorecard_view(st, c, card, controls, lang)
+    return _render(request, "scorecard.html", c, status=422 if errors else 200, lang=lang, **_context(view))
 
 
 def _card(st: AppState, c: Caller, card: dict[str, Any], label: str, lang: str, cur: Money) -> dict[str, Any]:
@@ -457,8 +482,45 @@ def kpi_page(request: Request, name: str) -> Response:
         asked.errors["filter"] = controls.member_error(options, fdim, fmember)
         asked.typed.update(fdim=fdim, fmember=fmember)
     result = _kpi_result(st, c, k, asked, lang)
+    view = kpi_view(request, st, c, k, asked, result, lang)
+    return _render(request, "kpi.html", c, status=422 if asked.errors else 200, lang=lang, **_context(view))
+
+
+@dataclass
+class KpiPage:
+    """What kpi.html shows: one KPI's result laid out (:func:`kpi_view`)."""
+
+    kpi: dict[str, Any]
+    spec: Query
+    controls: dict[str, Any]
+    grains: list[str]
+    #: the view's filters as removable chips
+    filters: list[dict[str, Any]]
+    errors: dict[str, str]
+    typed: dict[str, str]
+    figure: dict[str, Any] | None
+    table: views.TableView
+    show_all: bool
+    data_note: dict[str, Any] | None
+    json_url: str
+    extra_params: list[tuple[str, str]]
+    warnings: list[str]
+    summary: str
+    drill_rows: dict[str, Any]
+    why: dict[str, Any] | None
+    forecast_link: str | None
+
+
+def kpi_view(
+    request: Request, st: AppState, c: Caller, k: Any, asked: controls.Asked, result: dict[str, Any], lang: str
+) -> KpiPage:
+    """The KPI page of the engine's ``result`` for ``asked``: its chart (with the forecast's months
+    where it has them), its table (a long split cut to its top members unless ``?all=1``), its
+    filters, the waterfall of its change and its links."""
     spec = asked.spec
-    show_all = q.get("all") == "1"
+    path = f"/kpi/{k.name}"
+    lang_param = request.query_params.get("lang")
+    show_all = request.query_params.get("all") == "1"
     from sanjeh.web.rows_page import drill_links  # the drill-through hook (rows_page imports this module)
 
     def drill(dim: str, member: str) -> str:
@@ -470,11 +532,12 @@ def kpi_page(request: Request, name: str) -> Response:
 
     cur = st.ws.settings.money_format
     note = views.data_note(result.get("data") or {}, lang, parse_period(spec.period).calendar)
+    blank = bool(note and note["status"] in ("no_data", "outside"))
     rows, folded = (list(result.get("rows") or []), 0) if show_all else views.top_members(result, k, lang)
     shown = dict(result, rows=rows)
     figure = (
         None
-        if note and note["status"] in ("no_data", "outside")
+        if blank
         else charts.build_chart(
             shown, k, lang, currency=cur, drill=drill, forecast=_chart_forecast(st, c, k, spec, result)
         )
@@ -504,12 +567,7 @@ def kpi_page(request: Request, name: str) -> Response:
     period_controls = _period_controls(request, st, spec.period, lang, [(p, v) for p, v in params if p != "period"])
     errors = asked.texts(lang)
     period_controls.update(error=errors.get("period"), typed=asked.typed.get("period"))
-    return _render(
-        request,
-        "kpi.html",
-        c,
-        status=422 if asked.errors else 200,
-        lang=lang,
+    return KpiPage(
         kpi=_kpi_view(k, lang),
         spec=spec,
         controls=period_controls,
@@ -526,7 +584,7 @@ def kpi_page(request: Request, name: str) -> Response:
         warnings=list(result.get("warnings") or []),
         summary=_view_summary(spec, lang),
         drill_rows=drill_links(k, spec, shown, lang_param, lang),
-        why=None if note and note["status"] in ("no_data", "outside") else _why_view(st, c, k, spec, lang, cur),
+        why=None if blank else _why_view(st, c, k, spec, lang, cur),
         forecast_link=_forecast_link(st, k, spec, lang_param),
     )
 
@@ -789,6 +847,33 @@ def _reps_table(
     return table
 
 
+@dataclass
+class RepsPage:
+    """What reps.html shows: the engine's leaderboard laid out (:func:`reps_view`)."""
+
+    controls: dict[str, Any]
+    period: str
+    table: views.TableView
+    #: the top 20 reps' sales against their targets
+    figure: dict[str, Any] | None
+    extra_params: list[tuple[str, str]] = field(default_factory=list)
+
+
+def reps_view(
+    st: AppState, board: Leaderboard, period_controls: dict[str, Any], lang: str, lang_param: str | None
+) -> RepsPage:
+    """The reps page of the engine's leaderboard ``board``: its table and its chart."""
+    label = str(period_controls["period"])
+    cur = st.ws.settings.money_format
+    ordered = _named(board, lang)
+    figure = None
+    if ordered:
+        shown = board.to_dict()
+        shown["rows"] = shown["rows"][:20]
+        figure = charts.build_chart(shown, st.kpi("sales_per_rep"), lang, currency=cur)
+    return RepsPage(period_controls, label, _reps_table(ordered, label, lang, cur, lang_param), figure)
+
+
 @router.get("/reps")
 @remembered
 def reps_page(request: Request) -> Response:
@@ -797,28 +882,11 @@ def reps_page(request: Request) -> Response:
     lang = _lang(request, c.user)
     errors: dict[str, str] = {}
     label = _period_param(request, st, lang, errors)
-    cur = st.ws.settings.money_format
     board = _leaderboard(st, c, label)
-    ordered = _named(board, lang)
-    figure = None
-    if ordered:  # the top 20 reps' sales against their targets
-        shown = board.to_dict()
-        shown["rows"] = shown["rows"][:20]
-        figure = charts.build_chart(shown, st.kpi("sales_per_rep"), lang, currency=cur)
     controls_ = _period_controls(request, st, label, lang)
     controls_.update(error=errors.get("period"), typed=errors.get("period_typed"))
-    return _render(
-        request,
-        "reps.html",
-        c,
-        status=422 if errors else 200,
-        lang=lang,
-        controls=controls_,
-        period=label,
-        table=_reps_table(ordered, label, lang, cur, request.query_params.get("lang")),
-        figure=figure,
-        extra_params=[],
-    )
+    view = reps_view(st, board, controls_, lang, request.query_params.get("lang"))
+    return _render(request, "reps.html", c, status=422 if errors else 200, lang=lang, **_context(view))
 
 
 def _reps_download(request: Request, fmt: str) -> Response:
