@@ -39,8 +39,8 @@ def test_an_import_or_a_target_change_warms_the_default_scorecard_again(workspac
 
 
 def test_a_target_change_forgets_only_what_reads_the_changed_kpis_targets(workspace: Workspace) -> None:
-    """After a target save the next scorecard computes its cards again, not every KPI's
-    spotlights: a KPI whose targets did not change keeps its cached results."""
+    """After a target save the next scorecard computes the changed KPI's card and spotlights
+    again, not every KPI's: a KPI whose targets did not change keeps its cached results."""
     from sanjeh.kpis.query import Query
     from tests.builders import load
 
@@ -58,8 +58,9 @@ def test_a_target_change_forgets_only_what_reads_the_changed_kpis_targets(worksp
     again = state.run_query(None, revenue)  # the changed KPI's result is computed again, with its target
     assert state.computed == computed + 1
     assert "target" not in first["columns"] or all(r.get("target") is None for r in first["rows"])
-    sc = state._scorecard(None, "1403-Q1")  # every scorecard too, and the changed KPI's spotlights
-    assert state.computed == computed + 2 + len(state.kpi("revenue").card.spotlights)
+    sc = state._scorecard(None, "1403-Q1")  # every scorecard too, and the changed KPI's card and spotlights
+    # the scorecard (put together again), revenue's card and spotlights: no other KPI's card
+    assert state.computed == computed + 3 + len(state.kpi("revenue").card.spotlights)
     card = next(c for c in sc["primary"] + sc["secondary"] if c["kpi"] == "revenue")
     assert card["target"] == 1000.0
     assert again["rows"] != first["rows"] or "target" in again["columns"]

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 VAGUE = frozenset({"unknown", "unspecified"})
 #: ``run(query) -> Result.to_dict()``: how spotlights get their rows.
 Runner = Callable[[Query], dict[str, Any]]
+#: Computes a KPI's card in a period with a sparkline of so many steps (:func:`card`, or a cache of it).
+CardMaker = Callable[["KPI", str, int], dict[str, Any]]
 
 
 @dataclass
@@ -268,10 +270,13 @@ def explain_findings(engine: Engine, found: list[dict[str, Any]], period: str, k
             f["text"][lang] = f"{f['text'][lang]} {said}"
 
 
-def build_scorecard(engine: Engine, period: str, *, spark_steps: int = 12, run: Runner | None = None) -> Scorecard:
+def build_scorecard(
+    engine: Engine, period: str, *, spark_steps: int = 12, run: Runner | None = None, cards: CardMaker | None = None
+) -> Scorecard:
     """The scorecard of ``period``, each card with a sparkline of ``spark_steps`` steps (0: none).
     ``run`` computes the spotlights' queries (default: the engine's ``run``; the web app passes its
-    cached one, a report one that its KPI pages share)."""
+    cached one, a report one that its KPI pages share); ``cards`` the cards (default: :func:`card`;
+    the web app passes its cached one, so a target change computes only the changed KPIs' cards)."""
 
     def engine_run(q: Query) -> dict[str, Any]:
         return dict(engine.run(q).to_dict())
@@ -283,7 +288,7 @@ def build_scorecard(engine: Engine, period: str, *, spark_steps: int = 12, run: 
     kpis = {k.name: k for k in engine.catalogue()}
 
     def full_card(k: KPI) -> dict[str, Any]:
-        c = card(engine, k, p.label, spark_steps)
+        c = dict(cards(k, p.label, spark_steps) if cards else card(engine, k, p.label, spark_steps))
         found = spotlights(engine, k, p.label, runner) if c["data"]["status"] not in ("no_data", "outside") else []
         # a card whose headline is another card's number shows its spotlight instead, when it has one
         c["shows"] = "spotlight" if k.card.value == "spotlight" and found else "headline"

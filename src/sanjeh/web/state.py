@@ -145,7 +145,8 @@ class AppState:
         """Call after a target change: forget the cached results that read the targets of a KPI
         whose targets changed, and every scorecard; keep the engines (what data there is, the
         materialised cohorts and the compiled queries stay valid; they re-read targets). The next
-        scorecard computes its cards again, and its other KPIs' spotlights come from the cache."""
+        scorecard computes the changed KPIs' cards and spotlights again; every other card and
+        spotlight comes from the cache."""
         self._forget_pages()
         with self._lock:
             engines = list(self._engines.values())
@@ -471,11 +472,16 @@ class AppState:
 
     def _scorecard(self, rep_scope: RepScope, label: str) -> dict[str, Any]:
         """The scorecard, its cards' spotlights computed by :meth:`run_query` (so a card and the
-        KPI page it links to share one result)."""
-        from sanjeh.kpis.scorecard import build_scorecard
+        KPI page it links to share one result) and each card cached on its own (a target change
+        forgets the cards of the KPIs whose targets changed, and every scorecard: the next one is
+        put together again from the cards and results kept)."""
+        from sanjeh.kpis.scorecard import build_scorecard, card
+
+        def one_card(k: Any, period: str, steps: int) -> dict[str, Any]:  # kept per KPI: see targets_changed
+            return self.cached(("card", k.name, period, steps), rep_scope, lambda e: card(e, k, period, steps))
 
         def compute(engine: Any) -> dict[str, Any]:
-            sc = build_scorecard(engine, label, run=lambda q: self.run_query(rep_scope, q))
+            sc = build_scorecard(engine, label, run=lambda q: self.run_query(rep_scope, q), cards=one_card)
             return dict(sc.to_dict())
 
         return self.cached(("scorecard", label), rep_scope, compute)
@@ -501,7 +507,7 @@ class AppState:
 #: members, teams, a drill's rows).
 _NO_TARGETS = frozenset({"catalogue", "default_period", "as_of", "team", "members", "rows"})
 #: Cached results of one KPI: the KPI's name is the key's second part, or that part's ``kpi``.
-_OF_A_KPI = frozenset({"run", "why", "explain", "pace", "forecast", "forecast_months"})
+_OF_A_KPI = frozenset({"run", "card", "why", "explain", "pace", "forecast", "forecast_months"})
 
 
 def _kpis_whose_targets_differ(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> set[str]:
