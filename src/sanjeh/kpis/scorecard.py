@@ -271,11 +271,11 @@ def explain_findings(engine: Engine, found: list[dict[str, Any]], period: str, k
 
 
 def build_scorecard(
-    engine: Engine, period: str, *, spark_steps: int = 12, run: Runner | None = None, cards: CardMaker | None = None
+    engine: Engine, period: str, *, spark_steps: int = 12, run: Runner | None = None, make_card: CardMaker | None = None
 ) -> Scorecard:
     """The scorecard of ``period``, each card with a sparkline of ``spark_steps`` steps (0: none).
     ``run`` computes the spotlights' queries (default: the engine's ``run``; the web app passes its
-    cached one, a report one that its KPI pages share); ``cards`` the cards (default: :func:`card`;
+    cached one, a report one that its KPI pages share); ``make_card`` the cards (default: :func:`card`;
     the web app passes its cached one, so a target change computes only the changed KPIs' cards)."""
 
     def engine_run(q: Query) -> dict[str, Any]:
@@ -288,7 +288,7 @@ def build_scorecard(
     kpis = {k.name: k for k in engine.catalogue()}
 
     def full_card(k: KPI) -> dict[str, Any]:
-        c = dict(cards(k, p.label, spark_steps) if cards else card(engine, k, p.label, spark_steps))
+        c = dict(make_card(k, p.label, spark_steps) if make_card else card(engine, k, p.label, spark_steps))
         found = spotlights(engine, k, p.label, runner) if c["data"]["status"] not in ("no_data", "outside") else []
         # a card whose headline is another card's number shows its spotlight instead, when it has one
         c["shows"] = "spotlight" if k.card.value == "spotlight" and found else "headline"

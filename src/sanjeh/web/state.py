@@ -481,7 +481,7 @@ class AppState:
             return self.cached(("card", k.name, period, steps), rep_scope, lambda e: card(e, k, period, steps))
 
         def compute(engine: Any) -> dict[str, Any]:
-            sc = build_scorecard(engine, label, run=lambda q: self.run_query(rep_scope, q), cards=one_card)
+            sc = build_scorecard(engine, label, run=lambda q: self.run_query(rep_scope, q), make_card=one_card)
             return dict(sc.to_dict())
 
         return self.cached(("scorecard", label), rep_scope, compute)
