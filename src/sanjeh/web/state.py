@@ -134,11 +134,17 @@ class AppState:
             return fn(self.ws)
 
     def data_version(self) -> str:
-        now = time.monotonic()
+        """The workspace's data version, read again at most every :attr:`version_ttl` seconds — by
+        one thread: the others that waited for the lock meanwhile take what it read (twenty
+        clients at once made twenty reads in a row, the slowest page of a warm server)."""
         at, version = self._version
-        if not version or now - at > self.version_ttl:
-            version = self.call(lambda ws: str(ws.data_version()))
-            self._version = (now, version)
+        if version and time.monotonic() - at <= self.version_ttl:
+            return version
+        with self._lock:
+            at, version = self._version
+            if not version or time.monotonic() - at > self.version_ttl:
+                version = str(self.ws.data_version())
+                self._version = (time.monotonic(), version)
         return version
 
     def targets_changed(self) -> None:
@@ -199,12 +205,15 @@ class AppState:
     # -- users ----------------------------------------------------------------------------
     def user(self, name: str) -> User | None:
         """The user (cached for a few seconds: a request needs no warehouse round trip)."""
-        now = time.monotonic()
         hit = self._users.get(name)
-        if hit is not None and now - hit[0] < self.credentials_ttl:
+        if hit is not None and time.monotonic() - hit[0] < self.credentials_ttl:
             return hit[1]
-        user = self.call(lambda ws: get_user(ws, name))
-        self._users[name] = (now, user)
+        with self._lock:  # one look-up, however many requests of this user wait for it
+            hit = self._users.get(name)
+            if hit is not None and time.monotonic() - hit[0] < self.credentials_ttl:
+                return hit[1]
+            user = get_user(self.ws, name)
+            self._users[name] = (time.monotonic(), user)
         return user
 
     def forget_user(self, name: str) -> None:
@@ -219,12 +228,15 @@ class AppState:
 
     def session_ok(self, sid: str, username: str) -> bool:
         """Whether the session is still open (cached for a few seconds, like users)."""
-        now = time.monotonic()
         hit = self._sessions.get((sid, username))
-        if hit is not None and now - hit[0] < self.credentials_ttl:
+        if hit is not None and time.monotonic() - hit[0] < self.credentials_ttl:
             return bool(hit[1])
-        alive = self.call(lambda ws: session_alive(ws, sid, username))
-        self._sessions.put((sid, username), (now, alive))
+        with self._lock:  # one look-up, however many requests of this session wait for it
+            hit = self._sessions.get((sid, username))
+            if hit is not None and time.monotonic() - hit[0] < self.credentials_ttl:
+                return bool(hit[1])
+            alive = session_alive(self.ws, sid, username)
+            self._sessions.put((sid, username), (time.monotonic(), alive))
         return alive
 
     def forget_session(self, sid: str, username: str) -> None:
