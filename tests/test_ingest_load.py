@@ -1,4 +1,4 @@
-"""Loading: upsert, replace, both backends, and all-or-nothing even when the process is killed."""
+"""Loading: upsert, replace, every backend (Spark refuses), and all-or-nothing even when the process is killed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sanjeh.errors import ImportRefused
+from sanjeh.errors import ImportRefused, UserError
 from sanjeh.ingest import list_rejects, run_import
 from sanjeh.workspace import Workspace
 from tests.conftest import REPO
@@ -23,8 +23,11 @@ def write(folder: Path, name: str, text: str) -> Path:
     return folder / name
 
 
-def test_import_upsert_replace_on_both_backends(any_workspace: Workspace, tmp_path: Path) -> None:
-    ws = any_workspace
+@pytest.mark.never(
+    ["spark"], raises=UserError, reason="an import writes its tables all or nothing: Spark has no transactions"
+)
+def test_import_upsert_replace_on_every_backend(suite_workspace: Workspace, tmp_path: Path) -> None:
+    ws = suite_workspace
     write(
         tmp_path / "a", "orders.csv", "order_id,ordered_at,status\no1,1403/01/01 10:00,placed\no2,2024-01-02,placed\n"
     )

@@ -1,4 +1,4 @@
-"""Why a KPI changed: hand-computed splits (tests/why_data.py, docs/why.md) on DuckDB and PostgreSQL,
+"""Why a KPI changed: hand-computed splits (tests/why_data.py, docs/why.md) on DuckDB, PostgreSQL and Spark,
 a property test of the ratio split, a real dataset against pandas, the CLI and the API."""
 
 from __future__ import annotations
@@ -20,29 +20,27 @@ from sanjeh.kpis.sources import COHORTS
 from sanjeh.kpis.why import Why, WhyQuery, concentration, ratio_split
 from sanjeh.workspace import Workspace
 from tests import why_data
-from tests.conftest import BACKENDS, Templates
+from tests.conftest import SUITE_BACKENDS, Templates
 
 approx = pytest.approx
 P = "2024-Q2"
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=SUITE_BACKENDS)
 def ws(
     request: pytest.FixtureRequest, templates: Templates, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Workspace]:
     """The company of why_data.py on each backend, shared by the tests of this module that only read
     it (a test that writes takes ``own_ws``, its own copy)."""
-    shared = templates.copy(tmp_path_factory.mktemp("why") / "ws", request.param, why_data.fill)
-    yield shared
-    shared.close()
+    with templates.opened(tmp_path_factory.mktemp("why") / "ws", request.param, why_data.fill) as shared:
+        yield shared
 
 
 @pytest.fixture
-def own_ws(backend: str, templates: Templates, tmp_path: Path) -> Iterator[Workspace]:
+def own_ws(suite_backend: str, templates: Templates, tmp_path: Path) -> Iterator[Workspace]:
     """The company of why_data.py on each backend, this test's own to change."""
-    ws = templates.copy(tmp_path / "ws", backend, why_data.fill)
-    yield ws
-    ws.close()
+    with templates.opened(tmp_path / "ws", suite_backend, why_data.fill) as ws:
+        yield ws
 
 
 def ask(ws: Workspace, kpi: str, *by: str, rep: str | None = None, **kw: Any) -> Why:

@@ -477,7 +477,10 @@ class Warehouse:
         return got.rename_columns(schema.names).cast(schema)
 
     def truncate(self, name: str) -> None:
-        self.execute(f"DELETE FROM {quote_ident(name)}")
+        if self.kind == "pyspark":  # its tables (parquet files) take no DELETE
+            self.execute(f"TRUNCATE TABLE {quote_ident(name, 'spark')}")
+        else:
+            self.execute(f"DELETE FROM {quote_ident(name)}")
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -2,7 +2,7 @@
 
 A KPI over an empty table has no data (which is not a zero), and a period before the
 first order or after the last says nothing either. :func:`read_coverage` asks the
-warehouse once per data version (a few aggregates over whole tables); the engine then
+warehouse once per data version (two queries of aggregates over whole tables); the engine then
 tells every result which of these it is (:meth:`Coverage.status`), and the surfaces say
 so in words instead of drawing zeros. The last day with data also decides where "this
 month" is when a workspace's data ends before today (:meth:`Coverage.as_of`).
@@ -122,7 +122,7 @@ def read_coverage(wh: Warehouse) -> Coverage:
     parts = [wh.table(t.name).aggregate(t=ibis.literal(t.name), n=ibis._.count()) for t in TABLES]
     counts = ibis.union(*parts, distinct=False).to_pyarrow().to_pylist()
     rows = {str(r["t"]): int(r["n"]) for r in counts}
-    spans: dict[str, Span] = {}
+    events = []  # the spans of the events of tables with rows, in one query (one round trip, one Spark job)
     for event, (table, column, cond) in EVENTS.items():
         if not rows.get(table):
             continue
@@ -130,10 +130,12 @@ def read_coverage(wh: Warehouse) -> Coverage:
         if cond is not None:
             t = t.filter(t[cond[0]].isin(cond[1]))
         col = t[column]
-        got = t.aggregate(first=_day(col.min()), last=_day(col.max())).to_pyarrow().to_pylist()[0]
-        first, last = got["first"], got["last"]
-        if first is not None and last is not None:
-            spans[event] = Span(_as_date(first), _as_date(last))
+        events.append(t.aggregate(e=ibis.literal(event), first=_day(col.min()), last=_day(col.max())))
+    spans: dict[str, Span] = {}
+    got = ibis.union(*events, distinct=False).to_pyarrow().to_pylist() if events else []
+    for r in got:
+        if r["first"] is not None and r["last"] is not None:
+            spans[str(r["e"])] = Span(_as_date(r["first"]), _as_date(r["last"]))
     return Coverage(rows, spans)
 
 
