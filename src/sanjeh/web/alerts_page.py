@@ -7,6 +7,7 @@ not a number a 400."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,7 +18,8 @@ from sanjeh.errors import NotFound, UserError
 from sanjeh.reports import alerts
 from sanjeh.reports.alert_rules import rules
 from sanjeh.web.deps import AlertsManager, Caller, state_of
-from sanjeh.web.pages import _lang, _render, _url
+from sanjeh.web.pages import _context, _lang, _render, _url
+from sanjeh.web.state import AppState
 
 router = APIRouter(include_in_schema=False)
 #: Alerts listed per page.
@@ -34,6 +36,58 @@ def _page_number(text: str | None) -> int:
     if n < 1:
         raise UserError(key="alert.page", params={"given": text[:20]}, details={"page": text[:20]})
     return n
+
+
+@dataclass
+class AlertsPage:
+    """What alerts.html shows: the rules in words with their state, a check's outcome, the alerts
+    that fired (one rule's, or all), paged (:func:`alerts_view`)."""
+
+    rules: list[dict[str, Any]]
+    #: why the rules cannot be read (the history is still shown)
+    error: str | None
+    #: the check just made, in one sentence
+    checked: str | None
+    chosen: str | None
+    all_url: str
+    history: list[dict[str, Any]]
+    page: int
+    pages: int
+    prev_url: str
+    next_url: str
+
+
+def alerts_view(
+    st: AppState,
+    shown: list[dict[str, Any]],
+    past: list[dict[str, Any]],
+    error: UserError | None,
+    checked: list[alerts.Outcome] | None,
+    chosen: str | None,
+    page: int,
+    lang: str,
+    lang_param: str,
+) -> AlertsPage:
+    """The Alerts page of the rules in words (``shown``, :func:`alerts.rule_views`), the alerts
+    that fired (``past``, newest first) at ``page``, and the outcomes of a check just made."""
+    pages = max(1, -(-len(past) // PAGE))
+    page = min(page, pages)
+
+    def page_url(n: int) -> str:
+        return _url("/alerts", [("rule", chosen or ""), ("page", str(n)), ("lang", lang_param)]) + "#alert-history"
+
+    return AlertsPage(
+        rules=[{**r, "url": _url("/alerts", [("rule", r["name"]), ("lang", lang_param)])} for r in shown],
+        error=error.text(lang) if error is not None else None,
+        checked=alerts.summary(checked, lang) if checked is not None else None,
+        chosen=chosen,
+        all_url=_url("/alerts", [("lang", lang_param)]),
+        history=alerts.history_views(st.ws, past[(page - 1) * PAGE : page * PAGE], lang),
+        page=page,
+        pages=pages,
+        prev_url=page_url(page - 1) if page > 1 else "",
+        next_url=page_url(page + 1) if page < pages else "",
+    )
 
 
 def _render_alerts(request: Request, c: Caller, checked: list[alerts.Outcome] | None = None) -> Response:
@@ -55,30 +109,8 @@ def _render_alerts(request: Request, c: Caller, checked: list[alerts.Outcome] | 
         return error, alerts.rule_views(ws, found, lang), past
 
     error, shown, past = st.call(gather)
-    pages = max(1, -(-len(past) // PAGE))
-    page = min(page, pages)
-    lang_param = q.get("lang") or ""
-
-    def page_url(n: int) -> str:
-        return _url("/alerts", [("rule", chosen or ""), ("page", str(n)), ("lang", lang_param)]) + "#alert-history"
-
-    return _render(
-        request,
-        "alerts.html",
-        c,
-        lang=lang,
-        rules=[{**r, "url": _url("/alerts", [("rule", r["name"]), ("lang", lang_param)])} for r in shown],
-        error=error.text(lang) if error is not None else None,
-        checked=alerts.summary(checked, lang) if checked is not None else None,
-        outcomes=checked or [],
-        chosen=chosen,
-        all_url=_url("/alerts", [("lang", lang_param)]),
-        history=alerts.history_views(st.ws, past[(page - 1) * PAGE : page * PAGE], lang),
-        page=page,
-        pages=pages,
-        prev_url=page_url(page - 1) if page > 1 else "",
-        next_url=page_url(page + 1) if page < pages else "",
-    )
+    view = alerts_view(st, shown, past, error, checked, chosen, page, lang, q.get("lang") or "")
+    return _render(request, "alerts.html", c, lang=lang, **_context(view))
 
 
 @router.get("/alerts")

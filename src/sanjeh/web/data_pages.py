@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ from sanjeh.ingest.mapping import mapping_names
 from sanjeh.reasons import column_title, reason_text
 from sanjeh.schema import IMPORT_ORDER
 from sanjeh.web.deps import Caller, DataManager, RejectsManager, state_of
-from sanjeh.web.pages import _download, _lang, _render, _url, csv_download
+from sanjeh.web.pages import _context, _download, _lang, _render, _url, csv_download
+from sanjeh.web.state import AppState
 
 router = APIRouter(include_in_schema=False)
 #: Rejected rows shown per page.
@@ -40,12 +42,12 @@ HISTORY = 20
 EXAMPLES = 3
 
 
-def _stats(ws: Any, imports: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+def _stats(ws: Any, imports: list[dict[str, Any]], counts: dict[str, int], lang: str) -> list[dict[str, Any]]:
+    """Each canonical table's rows (``counts``) and its last import, in the workspace's time."""
     last: dict[str, Any] = {}
     for imp in reversed(imports):  # oldest first: the newest wins
         for name in imp["summary"].get("tables") or {}:
             last[name] = imp.get("finished_at") or imp.get("started_at")
-    counts = ws.table_rows()
     return [
         {
             "name": n,
@@ -131,26 +133,49 @@ def _int(text: str | None, default: int = 0) -> int:
         return default
 
 
-def render_data(
-    request: Request,
-    c: Caller,
-    summary: dict[str, Any] | None,
-    error: UserError | None,
-    status: int = 200,
+@dataclass
+class DataPage:
+    """What data.html shows: the workspace's tables, an import's summary, the rejected rows
+    (grouped, one group chosen, paged) and the past imports (:func:`data_view`)."""
+
+    tables: list[dict[str, Any]]
+    summary: dict[str, Any] | None
+    #: the import form's error, the upload wizard's error (in the user's language)
+    error: str | None
+    wizard_error: str | None
+    groups: list[dict[str, Any]]
+    chosen: dict[str, Any] | None
+    all_rejects_url: str
+    rejects: list[dict[str, Any]]
+    rejects_total: int
+    shown_total: int
+    page: int
+    pages: int
+    prev_url: str
+    next_url: str
+    history: list[dict[str, Any]]
+    mappings: list[str]
+    table_names: list[str]
+    max_mb: int
+
+
+def data_view(
+    st: AppState,
+    imports: list[dict[str, Any]],
+    counts: dict[str, int],
+    rejects: list[dict[str, Any]],
+    lang: str,
+    lang_param: str,
     *,
+    summary: dict[str, Any] | None = None,
+    chosen: int = -1,
+    page: int = 1,
+    error: UserError | None = None,
     wizard_error: UserError | None = None,
-) -> Response:
-    """The Data page; ``error`` is the import form's, ``wizard_error`` the upload wizard's."""
-    st = state_of(request)
-    lang = _lang(request, c.user)
-    q = request.query_params
-    imports = st.call(lambda ws: ws.imports())
-    tables = st.call(lambda ws: _stats(ws, imports, lang))
-    if summary is None and q.get("import"):
-        summary = next((i["summary"] for i in imports if i.get("import_id") == q["import"]), None)
-    rejects = st.call(lambda ws: ws.rejects())
+) -> DataPage:
+    """The Data page of the workspace's ``imports``, table ``counts`` and ``rejects``: group
+    ``chosen`` of the rejects (-1: all of them) at ``page``, ``summary`` the import's shown."""
     groups = _groups(rejects, lang)
-    chosen = _int(q.get("group"), -1) if q.get("group") else -1
     shown = rejects
     if 0 <= chosen < len(groups):
         key = groups[chosen]["key"]
@@ -160,8 +185,7 @@ def render_data(
             if (str(r.get("table") or ""), str(r.get("column") or ""), str(r.get("reason") or "")) == key
         ]
     pages = max(1, -(-len(shown) // PAGE))
-    page = min(_int(q.get("page"), 1) or 1, pages)
-    lang_param = q.get("lang") or ""
+    page = min(page or 1, pages)
 
     def page_url(n: int) -> str:
         return _url("/data", [("group", str(chosen) if chosen >= 0 else ""), ("page", str(n)), ("lang", lang_param)])
@@ -176,13 +200,8 @@ def render_data(
         }
         for i in imports[:HISTORY]
     ]
-    return _render(
-        request,
-        "data.html",
-        c,
-        status=status,
-        lang=lang,
-        tables=tables,
+    return DataPage(
+        tables=_stats(st.ws, imports, counts, lang),
         summary=summary_view(summary, lang) if summary else None,
         error=error.text(lang) if error is not None else None,
         wizard_error=wizard_error.text(lang) if wizard_error is not None else None,
@@ -203,6 +222,42 @@ def render_data(
         table_names=list(IMPORT_ORDER),
         max_mb=st.max_upload // (1024 * 1024),
     )
+
+
+def render_data(
+    request: Request,
+    c: Caller,
+    summary: dict[str, Any] | None,
+    error: UserError | None,
+    status: int = 200,
+    *,
+    wizard_error: UserError | None = None,
+) -> Response:
+    """The Data page; ``error`` is the import form's, ``wizard_error`` the upload wizard's."""
+    st = state_of(request)
+    lang = _lang(request, c.user)
+    q = request.query_params
+    chosen = _int(q.get("group"), -1) if q.get("group") else -1
+    page = _int(q.get("page"), 1)
+    imports = st.call(lambda ws: ws.imports())
+    counts = st.call(lambda ws: ws.table_rows())
+    if summary is None and q.get("import"):
+        summary = next((i["summary"] for i in imports if i.get("import_id") == q["import"]), None)
+    rejects = st.call(lambda ws: ws.rejects())
+    view = data_view(
+        st,
+        imports,
+        counts,
+        rejects,
+        lang,
+        q.get("lang") or "",
+        summary=summary,
+        chosen=chosen,
+        page=page,
+        error=error,
+        wizard_error=wizard_error,
+    )
+    return _render(request, "data.html", c, status=status, lang=lang, **_context(view))
 
 
 @router.get("/data")

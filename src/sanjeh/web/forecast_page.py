@@ -13,6 +13,7 @@ period is the current quarter; a period that cannot be read is said beside the p
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -25,7 +26,8 @@ from sanjeh.i18n import member_label, period_label, t
 from sanjeh.kpis.timetowin import check_by
 from sanjeh.web import charts, views
 from sanjeh.web.deps import state_of
-from sanjeh.web.pages import _lang, _period_controls, _period_param, _render, _url, page_caller
+from sanjeh.web.pages import _context, _lang, _period_controls, _period_param, _render, _url, page_caller
+from sanjeh.web.state import AppState
 from sanjeh.web.views import Cell, Column, TableView
 
 router = APIRouter(include_in_schema=False)
@@ -39,25 +41,48 @@ def forecast_url(kpi: str, period: str, lang_param: str | None = None) -> str:
     return _url(f"/kpi/{kpi}/forecast", [("period", period), ("lang", lang_param or "")])
 
 
-@router.get("/kpi/{name}/forecast")
-def forecast_page(request: Request, name: str) -> Response:
-    c = page_caller(request)
-    st = state_of(request)
-    lang = _lang(request, c.user)
-    k = st.kpi(name)
-    q = request.query_params
-    by = (q.get("by") or "").strip().lower() or None
-    check_by(by)
-    measure = (q.get("measure") or "").strip() or None
-    errors: dict[str, str] = {}
-    period = _period_param(request, st, lang, errors, lambda cal: current_unit(st.ws.today(), cal, "quarter").label)
-    data = st.forecast(c.user, k.name, period, measure, by)
+@dataclass
+class ForecastPage:
+    """What forecast.html shows: the engine's outlook of a KPI's period laid out
+    (:func:`forecast_view`)."""
+
+    kpi: dict[str, Any]
+    measure: str
+    period: str
+    controls: dict[str, Any]
+    extra_params: list[tuple[str, str]]
+    by: str | None
+    pace: str
+    days_off: str
+    #: the final value of a period that has ended (it has no forecast)
+    closed: str | None
+    forecast: dict[str, Any] | None
+    forecast_error: str | None
+    pipeline: dict[str, Any] | None
+    ttw: dict[str, Any] | None
+    track: dict[str, Any]
+    kpi_url: str
+    json_url: str
+
+
+def forecast_view(
+    st: AppState,
+    k: Any,
+    data: dict[str, Any],
+    names: dict[str, str],
+    period_controls: dict[str, Any],
+    by: str | None,
+    measure: str | None,
+    lang: str,
+    lang_param: str | None,
+) -> ForecastPage:
+    """The forecast page of the engine's outlook ``data`` (:meth:`AppState.forecast`) of
+    ``period_controls``'s period; ``names`` the reps' names (for the pipeline's tables)."""
+    period = str(period_controls["period"])
     cur = st.ws.settings.money_format
     unit = str(data["unit"])
     calendar = parse_period(period).calendar
     extra = [("by", by or ""), ("measure", measure or "")]
-    controls = _period_controls(request, st, period, lang, [(p, v) for p, v in extra if v])
-    controls.update(error=errors.get("period"), typed=errors.get("period_typed"))
     m = k.measure(str(data["measure"]))
 
     def val(x: Any) -> str:
@@ -65,18 +90,11 @@ def forecast_page(request: Request, name: str) -> Response:
 
     closed = parse_period(period).end < st.ws.today()
     fc = data.get("forecast")
-    names = {r: n or r for r, n in st.members(c.user, "rep")} if "pipeline" in data else {}
-    lang_param = q.get("lang") if q.get("lang") in ("fa", "en") else None
-    return _render(
-        request,
-        "forecast.html",
-        c,
-        status=422 if errors else 200,
-        lang=lang,
+    return ForecastPage(
         kpi={"name": k.name, "title": k.title.get(lang) or k.name},
         measure=m.title.get(lang) or m.name,
         period=period,
-        controls=controls,
+        controls=period_controls,
         extra_params=[(p, v) for p, v in extra if v],
         by=by,
         pace=_pace_text(data["pace"], k, lang, val),
@@ -92,6 +110,28 @@ def forecast_page(request: Request, name: str) -> Response:
         kpi_url=_url(f"/kpi/{k.name}", [("period", period), ("lang", lang_param or "")]),
         json_url=_url(f"/api/v1/kpis/{k.name}/forecast", [("period", period), *extra]),
     )
+
+
+@router.get("/kpi/{name}/forecast")
+def forecast_page(request: Request, name: str) -> Response:
+    c = page_caller(request)
+    st = state_of(request)
+    lang = _lang(request, c.user)
+    k = st.kpi(name)
+    q = request.query_params
+    by = (q.get("by") or "").strip().lower() or None
+    check_by(by)
+    measure = (q.get("measure") or "").strip() or None
+    errors: dict[str, str] = {}
+    period = _period_param(request, st, lang, errors, lambda cal: current_unit(st.ws.today(), cal, "quarter").label)
+    lang_param = q.get("lang") if q.get("lang") in ("fa", "en") else None
+    data = st.forecast(c.user, k.name, period, measure, by)
+    extra = [(p, v) for p, v in (("by", by or ""), ("measure", measure or "")) if v]
+    controls = _period_controls(request, st, period, lang, extra)
+    controls.update(error=errors.get("period"), typed=errors.get("period_typed"))
+    names = {r: n or r for r, n in st.members(c.user, "rep")} if "pipeline" in data else {}
+    view = forecast_view(st, k, data, names, controls, by, measure, lang, lang_param)
+    return _render(request, "forecast.html", c, status=422 if errors else 200, lang=lang, **_context(view))
 
 
 def _pace_text(pc: dict[str, Any], k: Any, lang: str, val: Callable[[Any], str]) -> str:

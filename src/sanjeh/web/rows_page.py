@@ -10,6 +10,7 @@ their own rows only, as everywhere.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -24,7 +25,7 @@ from sanjeh.kpis.columns import name_column
 from sanjeh.kpis.drill import RowsQuery, population
 from sanjeh.web.api_rows import rows_query
 from sanjeh.web.deps import Caller, state_of
-from sanjeh.web.pages import _lang, _render, _url, csv_download, page_caller
+from sanjeh.web.pages import _context, _lang, _render, _url, csv_download, page_caller
 from sanjeh.web.state import AppState
 
 router = APIRouter(include_in_schema=False)
@@ -102,23 +103,42 @@ def _cell(row: dict[str, Any], name: str, kind: str, lang: str, money: Money, ca
     return str(v)
 
 
-@router.get("/kpi/{name}/rows")
-def rows_page(request: Request, name: str) -> Response:
-    c = page_caller(request)
-    st = state_of(request)
-    lang = _lang(request, c.user)
-    try:
-        page = max(1, int(request.query_params.get("page") or 1))
-    except ValueError:
-        page = 1
-    q = _query(request, st, c, name, page=page)
-    got = st.rows(c.user, q)
-    k = st.kpi(name)
+@dataclass
+class RowsPage:
+    """What rows.html shows: a page of the rows behind a KPI's number (:func:`rows_view`)."""
+
+    kpi: dict[str, Any]
+    measure: str
+    #: (name, title, url, chosen) of the measures whose rows differ; empty when there is one
+    measures: list[tuple[str, str, str, bool]]
+    period: str
+    #: (dimension title, member name) of the view's filters
+    filters: list[tuple[str, str]]
+    #: (name, title, kind) of the columns
+    columns: list[tuple[str, str, str]]
+    rows: list[list[str]]
+    total: str
+    value_text: str | None
+    value_title: str
+    page: int
+    pages: int
+    prev_url: str | None
+    next_url: str | None
+    page_text: str
+    csv_url: str
+    kpi_url: str
+    scope_note: str | None
+
+
+def rows_view(
+    st: AppState, c: Caller, k: Any, q: RowsQuery, got: dict[str, Any], page: int, lang: str, lang_param: str | None
+) -> RowsPage:
+    """The rows page of the engine's page of rows ``got`` for ``q``: the cells written for a
+    reader, the measures to switch to, the pages' links."""
     money = st.ws.settings.money_format
     calendar = parse_period(q.period).calendar
     columns = list(got["columns"])
     measure = k.measure(got["measure"])
-    lang_param = request.query_params.get("lang")
     extra = [("lang", lang_param)] if lang_param in ("fa", "en") else []
     keep = [("period", q.period), *(("filter", f"{d}:{m}") for d, m in q.filters)]
     if q.measure:
@@ -142,11 +162,7 @@ def rows_page(request: Request, name: str) -> Response:
     if got.get("value_column") and got.get("value_sum") is not None:
         unit = next((col["kind"] for col in columns if col["name"] == got["value_column"]), "number")
         value_text = fmt_value(got["value_sum"], unit, lang, money)
-    return _render(
-        request,
-        "rows.html",
-        c,
-        lang=lang,
+    return RowsPage(
         kpi={"name": k.name, "title": k.title.get(lang) or k.name},
         measure=measure.title.get(lang) or measure.name,
         measures=measures if len(measures) > 1 else [],
@@ -166,6 +182,22 @@ def rows_page(request: Request, name: str) -> Response:
         kpi_url=_url(f"/kpi/{k.name}", [("period", q.period), *(("filter", f"{d}:{m}") for d, m in q.filters), *extra]),
         scope_note=_scope_note(st, c, lang),
     )
+
+
+@router.get("/kpi/{name}/rows")
+def rows_page(request: Request, name: str) -> Response:
+    c = page_caller(request)
+    st = state_of(request)
+    lang = _lang(request, c.user)
+    try:
+        page = max(1, int(request.query_params.get("page") or 1))
+    except ValueError:
+        page = 1
+    q = _query(request, st, c, name, page=page)
+    got = st.rows(c.user, q)
+    k = st.kpi(name)
+    view = rows_view(st, c, k, q, got, page, lang, request.query_params.get("lang"))
+    return _render(request, "rows.html", c, lang=lang, **_context(view))
 
 
 def _member_label(st: AppState, c: Caller, dim: str, member: str, lang: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,7 +31,7 @@ from sanjeh.reports.runner import STATUSES, run_now, runs, utc_now
 from sanjeh.reports.schedule import DEFAULT_ZONE, PERIODS, Declared, declared, find, remove, save
 from sanjeh.reports.when import MONTH_DAYS, WEEKDAYS, Rule, words
 from sanjeh.web.deps import Caller, SchedulesEditor, state_of
-from sanjeh.web.pages import _lang, _render
+from sanjeh.web.pages import _context, _lang, _render
 from sanjeh.web.state import AppState
 
 router = APIRouter(include_in_schema=False)
@@ -114,6 +115,60 @@ def _raw_of(f: dict[str, Any], to: list[Any]) -> dict[str, Any]:
     return raw | {"recipients": f["recipients"]} | ({"to": to} if to else {})
 
 
+@dataclass
+class SchedulesPage:
+    """What schedules.html shows: every schedule in words, the form to add or change one and its
+    choices, what was done or refused (:func:`schedules_view`)."""
+
+    schedules: list[dict[str, Any]]
+    #: the schedule the form changes (None: a new one), and the destinations it keeps
+    editing: str | None
+    form_also: str
+    form: dict[str, Any]
+    kpis: list[tuple[str, str]]
+    periods: list[str]
+    formats: list[str]
+    weekdays: list[str]
+    month_days: list[str]
+    #: whether the server's runner is running (else schedules do not run by themselves)
+    runner: bool
+    error: str | None
+    done: str | None
+
+
+def schedules_view(
+    st: AppState,
+    catalogue: list[Any],
+    found: list[Declared],
+    last: dict[str, dict[str, Any]],
+    lang: str,
+    *,
+    editing: Declared | None = None,
+    form: dict[str, Any] | None = None,
+    error: UserError | None = None,
+    done: str | None = None,
+    name: str = "",
+    runner: bool = False,
+) -> SchedulesPage:
+    """The Schedules page of the ``found`` schedules and the ``last`` run of each; ``form`` the
+    fields as posted (else those of ``editing``, or a new schedule's)."""
+    titles = {k.name: k.title.get(lang, k.name) for k in catalogue}
+    return SchedulesPage(
+        schedules=[_view(d, st, lang, titles, last.get(d.name)) for d in found],
+        editing=editing.name if editing is not None else None,
+        form_also=join((who(x) for x in editing.schedule.to), lang) if editing and editing.schedule else "",
+        form=form or _form_of(editing),
+        kpis=[(k.name, titles[k.name]) for k in catalogue],
+        periods=list(PERIODS),
+        formats=list(FORMATS),
+        weekdays=list(WEEKDAYS),
+        month_days=[*MONTH_DAYS, *(str(n) for n in range(1, 32))],
+        runner=runner,
+        error=error.text(lang) if error else None,
+        done=t(f"schedules.done.{done}", lang, name=name) if done in DONE else None,
+    )
+
+
 def _page(
     request: Request,
     c: Caller,
@@ -125,39 +180,34 @@ def _page(
 ) -> Response:
     st = state_of(request)
     lang = _lang(request, c.user)
+    done = request.query_params.get("done")
+    name = (request.query_params.get("name") or "")[:64]
+    runner = getattr(request.app.state, "runner", None)
     catalogue = st.catalogue()
-    titles = {k.name: k.title.get(lang, k.name) for k in catalogue}
+    names = [k.name for k in catalogue]
 
     def read(ws: Any) -> tuple[list[Declared], dict[str, dict[str, Any]]]:
-        found = declared(ws, list(titles))
+        found = declared(ws, names)
         last: dict[str, dict[str, Any]] = {}
         for r in runs(ws, limit=500):
             last.setdefault(r["job"], r)
         return found, last
 
     found, last = st.call(read)
-    done = request.query_params.get("done")
-    name = (request.query_params.get("name") or "")[:64]
-    runner = getattr(request.app.state, "runner", None)
-    return _render(
-        request,
-        "schedules.html",
-        c,
-        status=status,
-        lang=lang,
-        schedules=[_view(d, st, lang, titles, last.get(d.name)) for d in found],
-        editing=editing.name if editing is not None else None,
-        form_also=join((who(x) for x in editing.schedule.to), lang) if editing and editing.schedule else "",
-        form=form or _form_of(editing),
-        kpis=[(k.name, titles[k.name]) for k in catalogue],
-        periods=list(PERIODS),
-        formats=list(FORMATS),
-        weekdays=list(WEEKDAYS),
-        month_days=[*MONTH_DAYS, *(str(n) for n in range(1, 32))],
+    view = schedules_view(
+        st,
+        catalogue,
+        found,
+        last,
+        lang,
+        editing=editing,
+        form=form,
+        error=error,
+        done=done,
+        name=name,
         runner=runner is not None and runner.alive,
-        error=error.text(lang) if error else None,
-        done=t(f"schedules.done.{done}", lang, name=name) if done in DONE else None,
     )
+    return _render(request, "schedules.html", c, status=status, lang=lang, **_context(view))
 
 
 def _done(what: str, name: str, path: str = "/schedules") -> Response:
@@ -214,6 +264,53 @@ async def schedules_run(request: Request, name: str, c: SchedulesEditor) -> Resp
     return _done("started", name, "/runs")
 
 
+@dataclass
+class RunsPage:
+    """What runs.html shows: the run log, latest first, of one schedule or status if asked
+    (:func:`runs_view`)."""
+
+    runs: list[dict[str, Any]]
+    #: the schedules to choose from, the one chosen, the status chosen and the statuses
+    jobs: list[str]
+    job: str
+    status_filter: str
+    statuses: list[str]
+    done: str | None
+
+
+def runs_view(
+    st: AppState,
+    rows: list[dict[str, Any]],
+    names: list[str],
+    job: str | None,
+    status: str | None,
+    done: str | None,
+    name: str,
+    lang: str,
+) -> RunsPage:
+    """The run log of the runs ``rows`` (moments in the workspace's zone and calendar); ``names``
+    the declared schedules."""
+    shown = [
+        {
+            **r,
+            "planned": _moment(r["planned"], st, lang, weekday=True),
+            "period": period_label(r["period"], lang),
+            "started": _moment(r["started"], st, lang),
+            "ended": _moment(r["ended"], st, lang),
+            "status_text": t(f"report.run_status.{r['status']}", lang),
+        }
+        for r in rows
+    ]
+    return RunsPage(
+        runs=shown,
+        jobs=sorted({*names, *(r["job"] for r in rows)} | ({job} if job else set())),
+        job=job or "",
+        status_filter=status or "",
+        statuses=list(STATUSES),
+        done=t(f"schedules.done.{done}", lang, name=name) if done in DONE else None,
+    )
+
+
 @router.get("/runs")
 def runs_page(request: Request, c: SchedulesEditor) -> Response:
     st = state_of(request)
@@ -226,34 +323,13 @@ def runs_page(request: Request, c: SchedulesEditor) -> Response:
             params={"status": status, "statuses": list(STATUSES)},
             details={"status": status, "allowed": list(STATUSES)},
         )
+    done = request.query_params.get("done")
+    name = (request.query_params.get("name") or "")[:64]
 
     def read(ws: Any) -> tuple[list[dict[str, Any]], list[str]]:
         names = [d.name for d in declared(ws)]
         return runs(ws, job, status, RUNS_SHOWN), names
 
     rows, names = st.call(read)
-    shown = [
-        {
-            **r,
-            "planned": _moment(r["planned"], st, lang, weekday=True),
-            "period": period_label(r["period"], lang),
-            "started": _moment(r["started"], st, lang),
-            "ended": _moment(r["ended"], st, lang),
-            "status_text": t(f"report.run_status.{r['status']}", lang),
-        }
-        for r in rows
-    ]
-    done = request.query_params.get("done")
-    name = (request.query_params.get("name") or "")[:64]
-    return _render(
-        request,
-        "runs.html",
-        c,
-        lang=lang,
-        runs=shown,
-        jobs=sorted({*names, *(r["job"] for r in rows)} | ({job} if job else set())),
-        job=job or "",
-        status_filter=status or "",
-        statuses=list(STATUSES),
-        done=t(f"schedules.done.{done}", lang, name=name) if done in DONE else None,
-    )
+    view = runs_view(st, rows, names, job, status, done, name, lang)
+    return _render(request, "runs.html", c, lang=lang, **_context(view))

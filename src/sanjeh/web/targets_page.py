@@ -28,8 +28,9 @@ from sanjeh.formatting import fmt_exact, parse_exact
 from sanjeh.i18n import digits, has, month_name, period_label, t, t_or
 from sanjeh.kpis.targeting import rollup_of
 from sanjeh.targets import Change, InvalidTargets, apply_changes, read_changes, read_targets
+from sanjeh.users import User
 from sanjeh.web.deps import Caller, Manager, state_of
-from sanjeh.web.pages import _lang, _render, _url, page_caller
+from sanjeh.web.pages import _context, _lang, _render, _url, page_caller
 from sanjeh.web.state import AppState
 
 router = APIRouter(include_in_schema=False)
@@ -324,31 +325,67 @@ def _issue_text(issue: dict[str, Any], lang: str) -> str:
 
 
 # -- the page -------------------------------------------------------------------------------------
-def _render_page(
-    request: Request,
-    c: Caller,
+@dataclass
+class TargetsPage:
+    """What targets.html (and _target_row.html) shows: the editor's rows, or a rep's read-only
+    list, with search, pages, the pickers' choices, what was done or refused, and the audit of
+    changes (:func:`targets_view`)."""
+
+    editable: bool
+    #: the form's rows (:meth:`Editor.view`): the page's targets and blank ones, or as posted
+    rows: list[dict[str, Any]]
+    #: the page's targets as a rep reads them
+    read_rows: list[dict[str, Any]]
+    total: int
+    stored_total: int
+    page: int
+    pages: int
+    page_urls: list[tuple[int, str]]
+    add_url: str
+    q: str
+    only: str
+    catalogue: list[tuple[str, str]]
+    editor_json: dict[str, Any]
+    books: dict[str, list[str]]
+    parts: tuple[str, ...]
+    years: list[str]
+    team: str | None
+    done: str | None
+    #: whether the last change was refused, and why (in the user's language)
+    error: bool
+    error_text: str
+    audit: list[dict[str, Any]]
+    audit_total: int
+    audit_pages: list[tuple[int, str]]
+    audit_page: int
+    back: str
+
+
+def targets_view(
+    ed: Editor,
+    user: User,
+    stored: list[dict[str, Any]],
+    changes: list[dict[str, Any]],
+    audit_total: int,
     *,
-    ed: Editor | None = None,
+    q: str,
+    only: str,
+    page: int,
+    add: int,
+    audit_page: int,
+    lang_param: str,
+    done: str | None = None,
     form_rows: list[dict[str, Any]] | None = None,
     error: UserError | None = None,
-    status: int = 200,
-) -> Response:
-    st = state_of(request)
-    lang = _lang(request, c.user)
-    ed = ed or Editor.build(st, c, lang)
-    qp = request.query_params
-    q = (qp.get("q") or "").strip()[:100]
-    only = qp.get("kpi") or ""
-    scope = st.scope(c.user)
-    if isinstance(scope, str):
-        stored = st.call(lambda ws: read_targets(ws, rep_id=scope))
-    else:
-        stored = st.call(lambda ws: read_targets(ws, reps=scope))
+) -> TargetsPage:
+    """The Targets page of the ``stored`` targets the user may see (those matching ``q`` and KPI
+    ``only``, at ``page``, with ``add`` blank rows) and a page of the audit (``changes`` of
+    ``audit_total``); ``form_rows`` the rows as posted when a save is refused."""
+    lang = ed.lang
     shown = _order(ed, [r for r in stored if (not only or r.get("kpi") == only) and _matches(ed, r, q)])
     pages = max(1, -(-len(shown) // PAGE_SIZE))
-    page = min(max(1, _int(qp.get("page"), 1)), pages)
+    page = min(max(1, page), pages)
     window = shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    editable = c.user.role != "rep"
     if form_rows is None:
         form_rows = [ed.view(i, ed.to_form(r)) for i, r in enumerate(window)]
         first = only or ("revenue" if "revenue" in ed.kpis else next(iter(ed.kpis)))
@@ -356,24 +393,12 @@ def _render_page(
         if ed.reps is not None:  # a team's manager sets their reps' targets
             first = only or "sales_per_rep"
             blank |= {"kpi": first if first in ed.kpis else blank["kpi"], "dimension": "rep"}
-        form_rows += [ed.view(len(form_rows) + j, blank) for j in range(max(1, min(_int(qp.get("add"), 1), 20)))]
-    audit_page = max(1, _int(qp.get("audit"), 1))
-    reps = [scope] if isinstance(scope, str) else (sorted(scope) if scope is not None else None)
-    changes, audit_total = st.call(
-        lambda ws: read_changes(ws, limit=AUDIT_PAGE, offset=(audit_page - 1) * AUDIT_PAGE, reps=reps)
-    )
+        form_rows += [ed.view(len(form_rows) + j, blank) for j in range(max(1, min(add, 20)))]
     keep = [("q", q), ("kpi", only)]
-    lang_param = qp.get("lang") if qp.get("lang") in ("fa", "en") else ""
     if lang_param:
         keep.append(("lang", lang_param))
-    problems = sum(len(r["errors"]) for r in form_rows)
-    return _render(
-        request,
-        "targets.html",
-        c,
-        status=status,
-        lang=lang,
-        editable=editable,
+    return TargetsPage(
+        editable=user.role != "rep",
         rows=form_rows,
         read_rows=[{**ed.summary(r), "value": ed.value_text(r, r.get("target"))} for r in window],
         total=len(shown),
@@ -389,11 +414,10 @@ def _render_page(
         books={d: [b.label(m, n) for m, n in b.items] for d, b in ed.books.items()},
         parts=PARTS,
         years=_years(ed, stored),
-        team=c.user.team if ed.reps is not None else None,
-        done=_done(qp, lang),
-        error=error,
+        team=user.team if ed.reps is not None else None,
+        done=done,
+        error=error is not None,
         error_text=_error_text(error, lang) if error else "",
-        problems=problems,
         audit=[_audit_view(ed, a) for a in changes],
         audit_total=audit_total,
         audit_pages=[
@@ -403,6 +427,51 @@ def _render_page(
         audit_page=audit_page,
         back=_url("/targets", [*keep, ("page", str(page))]),
     )
+
+
+def _render_page(
+    request: Request,
+    c: Caller,
+    *,
+    ed: Editor | None = None,
+    form_rows: list[dict[str, Any]] | None = None,
+    error: UserError | None = None,
+    status: int = 200,
+) -> Response:
+    st = state_of(request)
+    lang = _lang(request, c.user)
+    qp = request.query_params
+    q = (qp.get("q") or "").strip()[:100]
+    only = qp.get("kpi") or ""
+    audit_page = max(1, _int(qp.get("audit"), 1))
+    lang_param = qp.get("lang") if qp.get("lang") in ("fa", "en") else ""
+    ed = ed or Editor.build(st, c, lang)
+    scope = st.scope(c.user)
+    if isinstance(scope, str):
+        stored = st.call(lambda ws: read_targets(ws, rep_id=scope))
+    else:
+        stored = st.call(lambda ws: read_targets(ws, reps=scope))
+    reps = [scope] if isinstance(scope, str) else (sorted(scope) if scope is not None else None)
+    changes, audit_total = st.call(
+        lambda ws: read_changes(ws, limit=AUDIT_PAGE, offset=(audit_page - 1) * AUDIT_PAGE, reps=reps)
+    )
+    view = targets_view(
+        ed,
+        c.user,
+        stored,
+        changes,
+        audit_total,
+        q=q,
+        only=only,
+        page=_int(qp.get("page"), 1),
+        add=_int(qp.get("add"), 1),
+        audit_page=audit_page,
+        lang_param=lang_param or "",
+        done=_done(qp, lang),
+        form_rows=form_rows,
+        error=error,
+    )
+    return _render(request, "targets.html", c, status=status, lang=lang, **_context(view))
 
 
 def _error_text(error: UserError, lang: str) -> str:

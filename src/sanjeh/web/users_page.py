@@ -4,6 +4,7 @@ Every form carries the session's CSRF token; a changed user's sessions and token
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,7 +26,7 @@ from sanjeh.users import (
 )
 from sanjeh.web.api_users import not_self
 from sanjeh.web.deps import Admin, Caller, state_of
-from sanjeh.web.pages import _lang, _render
+from sanjeh.web.pages import _context, _lang, _render
 
 router = APIRouter(include_in_schema=False)
 DONE = ("added", "password", "role", "disabled", "removed")
@@ -38,28 +39,46 @@ def _error_text(exc: UserError, lang: str) -> str:
     return exc.text(lang)
 
 
+@dataclass
+class UsersPage:
+    """What users.html shows: every user, the choices of its forms, what was done or refused
+    (:func:`users_view`)."""
+
+    users: list[dict[str, Any]]
+    roles: list[str]
+    languages: list[str]
+    #: whether the last change was refused, and why (in the user's language)
+    error: bool
+    error_text: str
+    done: str | None
+
+
+def users_view(
+    users: list[dict[str, Any]], error: UserError | None, done: str | None, name: str, lang: str
+) -> UsersPage:
+    """The Users page of the workspace's ``users`` (each with its sessions' count); ``done`` the
+    change just made to user ``name``, ``error`` the change refused."""
+    return UsersPage(
+        users=users,
+        roles=list(ROLES),
+        languages=list(LANGUAGES),
+        error=error is not None,
+        error_text=_error_text(error, lang) if error else "",
+        done=t(f"users.done.{done}", lang, name=name) if done in DONE else None,
+    )
+
+
 def _page(request: Request, c: Caller, error: UserError | None = None, status: int = 200) -> Response:
     st = state_of(request)
     lang = _lang(request, c.user)
+    done = request.query_params.get("done")
+    name = (request.query_params.get("name") or "")[:64]
 
     def rows(ws: Any) -> list[dict[str, Any]]:
         return [{**u.to_dict(), "sessions": count_sessions(ws, u.username)} for u in list_users(ws)]
 
-    done = request.query_params.get("done")
-    name = (request.query_params.get("name") or "")[:64]
-    return _render(
-        request,
-        "users.html",
-        c,
-        status=status,
-        lang=lang,
-        users=st.call(rows),
-        roles=list(ROLES),
-        languages=list(LANGUAGES),
-        error=error,
-        error_text=_error_text(error, lang) if error else "",
-        done=t(f"users.done.{done}", lang, name=name) if done in DONE else None,
-    )
+    view = users_view(st.call(rows), error, done, name, lang)
+    return _render(request, "users.html", c, status=status, lang=lang, **_context(view))
 
 
 @router.get("/users")
