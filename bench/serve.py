@@ -19,18 +19,15 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bench.measure import sanjeh_command
 from bench.reports import copy_workspace
-from bench.web import _free_port, _get, login
+from bench.web import _free_port, _get, login, running
 
 
 def start_to_first_page(ws: Path, env: dict[str, str] | None = None) -> dict[str, float]:
@@ -38,28 +35,11 @@ def start_to_first_page(ws: Path, env: dict[str, str] | None = None) -> dict[str
     base = f"http://127.0.0.1:{port}"
     command = sanjeh_command("serve", "-w", str(ws), "--port", str(port), "--no-scheduler")
     t0 = time.perf_counter()
-    proc = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL)
-    try:
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.perf_counter() - t0 > 300:
-                raise RuntimeError("sanjeh serve did not start")
-            time.sleep(0.02)
+    with running(command, base, {**os.environ, **(env or {})}, poll=0.02):
         listening = time.perf_counter() - t0
         cookies = login(base)
         _get(base, cookies, ["/"])
         first = time.perf_counter() - t0
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
     return {"listening_s": round(listening, 3), "first_page_s": round(first, 3)}
 
 

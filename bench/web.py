@@ -107,9 +107,12 @@ def _concurrent(base: str, cookies: httpx.Cookies, per_client: list[list[str]]) 
 
 
 @contextmanager
-def running(command: list[str], base: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    """A server process started with ``command``, once ``base``/healthz answers; stopped afterwards."""
-    proc = subprocess.Popen(command, env=env)
+def running(
+    command: list[str], base: str, env: dict[str, str] | None = None, *, poll: float = 0.1
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A server process started with ``command``, once ``base``/healthz answers (asked every ``poll``
+    seconds); stopped afterwards."""
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -120,7 +123,7 @@ def running(command: list[str], base: str, env: dict[str, str] | None = None) ->
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the benchmark server did not start")
-            time.sleep(0.1)
+            time.sleep(poll)
         yield proc
     finally:
         proc.terminate()
