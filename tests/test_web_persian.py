@@ -218,6 +218,9 @@ def test_the_scorecard_says_different_things(browser: Any, served: Served, lang:
         assert PERSIAN.search(values["sales_by_region"])  # a province, named
         insights = page.locator("#insights li").all_inner_texts()
         assert insights and len(set(insights)) == len(insights)
+        # figures of one line are told apart: in Persian a middle dot beside a digit reads as a zero (۰)
+        line = page.locator('.card[data-kpi="revenue"] li[data-spot="company"]').inner_text()
+        assert ("، " in line and "·" not in line) if lang == "fa" else " · " in line, line
         revenue_moves = [x for x in insights if values["revenue"].split()[0] in x]
         assert len(revenue_moves) <= 1
         v.shot(f"scorecard-spotlights-{lang}")
