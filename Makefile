@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export UV_SYSTEM_CERTS := 1
 
-.PHONY: demo test lint typecheck unit system bench bench-large clean
+.PHONY: demo test lint typecheck unit system bytecode bench bench-large clean
 
 $(BIN)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
@@ -14,6 +14,13 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	$(BIN)/python -m pip install -q --no-deps 'statsforecast>=2.1,<3' 'fugue>=0.9.4,<0.10'  # pyproject.toml says why
 	@touch $@
+
+# The bytecode of src/, as pip writes it when it installs a wheel. An editable install leaves it to
+# Python, which does not write it when PYTHONDONTWRITEBYTECODE is set (as on this project's
+# machines): then every `sanjeh` process compiled the modules it imports again (about 0.5 s of
+# `sanjeh serve`'s start, 0.3 s of each command). Only changed files are compiled again.
+bytecode: $(BIN)/.installed
+	$(BIN)/python -m compileall -q src >/dev/null
 
 # Debian packages the tests use: chromium (browser tests), PostgreSQL and Java (Spark) for the backend tests,
 # MariaDB for the database-source import tests (from the apt cache when it holds them).
@@ -31,7 +38,7 @@ system:
 	  else echo "please install:$$missing"; exit 1; fi; \
 	fi
 
-demo: $(BIN)/.installed
+demo: $(BIN)/.installed bytecode
 	$(BIN)/sanjeh demo demo-workspace
 
 lint: $(BIN)/.installed
@@ -41,15 +48,15 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
-unit: $(BIN)/.installed system
+unit: $(BIN)/.installed system bytecode
 	$(BIN)/pytest -n auto --dist loadfile
 
 test: lint typecheck unit
 
-bench: $(BIN)/.installed
+bench: $(BIN)/.installed bytecode
 	$(BIN)/python -m bench.run --orders 1000000
 
-bench-large: $(BIN)/.installed
+bench-large: $(BIN)/.installed bytecode
 	$(BIN)/python -m bench.run --orders 10000000
 
 clean:

@@ -117,3 +117,48 @@ def test_the_reports_bench_measures_its_four_cases_in_each_round(tmp_path: Path)
     assert got["ratios"]["xlsx_vs_kpi_all"] == run["xlsx_vs_kpi_all"]
     assert set(got["met"]) == {"xlsx_vs_kpi_all", "pdf_vs_cold_scorecard"}
     assert json.dumps(got)
+
+
+def test_the_serve_bench_starts_with_and_without_a_kept_scorecard(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench.serve import run as serve_run
+
+    from sanjeh.demo import iter_demo_tables
+    from sanjeh.workspace import Workspace
+
+    monkeypatch.setenv("SANJEH_CACHE_DIR", str(tmp_path / "cache"))
+    ws = Workspace.init(tmp_path / "ws")
+    with ws.warehouse.transaction():
+        for name, chunk in iter_demo_tables(orders=300):
+            ws.warehouse.insert_arrow(name, chunk)
+    ws.close()
+    got = serve_run(tmp_path / "ws", 1)
+    assert len(got["runs"]) == 2  # an uncounted round, then the counted one
+    for start in ("computed", "kept"):
+        assert got["runs"][1][start]["first_page_s"] > got["runs"][1][start]["listening_s"] > 0
+    assert not (tmp_path / "ws" / "saved-scorecard.json").exists()  # the bench works on a copy
+
+
+def test_the_concurrent_clients_time_every_request(tmp_path: Path) -> None:
+    """bench.web's load generator (HTTP/1.1 written by hand, keep-alive) and the httpx one it
+    replaced both time every request of every client, and refuse an answer that is not a 200."""
+    from bench.web import _concurrent, _concurrent_httpx, ensure_user, login, server
+
+    from sanjeh.demo import iter_demo_tables
+    from sanjeh.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "ws")
+    with ws.warehouse.transaction():
+        for name, chunk in iter_demo_tables(orders=300):
+            ws.warehouse.insert_arrow(name, chunk)
+    ws.close()
+    ensure_user(tmp_path / "ws")
+    with server(tmp_path / "ws") as (base, _):
+        cookies = login(base)
+        paths = [["/healthz", "/"], ["/", "/healthz"], ["/healthz", "/healthz"]]
+        for measure in (_concurrent, _concurrent_httpx):
+            got = measure(base, cookies, paths)
+            assert len(got) == 6 and all(t > 0 for t in got)
+        with pytest.raises(RuntimeError, match="HTTP 404"):
+            _concurrent(base, cookies, [["/no-such-page"]])

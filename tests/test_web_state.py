@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import time
+from pathlib import Path
 
 from sanjeh.web.state import AppState
 from sanjeh.workspace import Workspace
@@ -77,3 +80,72 @@ def test_a_target_change_forgets_only_what_reads_the_changed_kpis_targets(worksp
     fresh.targets_changed()
     fresh.run_query(None, calls)
     assert fresh.computed == n
+
+
+def _started(ws: Workspace) -> AppState:
+    """A server's state as ``sanjeh serve`` starts it (keeping the scorecard), warmed up."""
+    state = AppState.build(ws)
+    state.keep_scorecard = True
+    state.warm()
+    return state
+
+
+def test_a_restarted_server_reads_the_kept_scorecard_back_until_what_it_was_computed_from_changes(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """web/saved.py: the next run serves the first page without computing it, but only while the
+    data version, the targets, the settings, the day and the code are those it was computed from."""
+    from sanjeh.web.saved import SAVED_FILE
+    from tests.builders import load
+
+    kpi_data.fill(workspace)
+    first = _started(workspace)
+    label = first.default_period()
+    page = first._scorecard(None, label)
+    assert first.computed > 10
+    kept = workspace.root / SAVED_FILE
+    assert kept.stat().st_mode & 0o777 == 0o600
+
+    again = _started(workspace)
+    assert again.computed == 1  # the catalogue: the default period and its scorecard were read back
+    assert again.default_period() == label and again._scorecard(None, label) == page
+    assert again.computed == 1
+
+    # the targets changed while no server ran (sanjeh targets): computed again, with them
+    load(workspace, targets=[{"kpi": "revenue", "period": label, "target": 1234.0}])
+    changed = _started(workspace)
+    assert changed.computed > 10
+    card = next(c for c in changed._scorecard(None, label)["primary"] if c["kpi"] == "revenue")
+    assert card["target"] == 1234.0
+    assert _started(workspace).computed == 1  # and kept in turn
+
+    # another day, other settings, an import: each is computed again
+    today = workspace.today()
+    workspace.clock = lambda: today + dt.timedelta(days=1)
+    assert _started(workspace).computed > 10
+    workspace.settings = dataclasses.replace(workspace.settings, goals=("more_customers",))
+    assert _started(workspace).computed > 10
+    assert _started(workspace).computed == 1
+    more = tmp_path / "more.csv"
+    more.write_text("order_id,ordered_at,status,customer_id\nN3,1403/11/12,placed,C1\n", encoding="utf-8")
+    workspace.import_files([more], table="orders")
+    assert _started(workspace).computed > 10
+
+    # a file that is not a kept scorecard is ignored
+    kept.write_text("{not json", encoding="utf-8")
+    broken = _started(workspace)
+    assert broken.computed > 10 and broken._scorecard(None, label)["period"] == label
+
+
+def test_a_kept_scorecard_carries_the_targets_it_was_computed_with_not_the_table_now(workspace: Workspace) -> None:
+    """A target saved after the scorecard was computed, before the server was told of it: what is
+    kept is labelled with the targets its cards read, so the next run computes the page again."""
+    from tests.builders import load
+
+    kpi_data.fill(workspace)
+    state = AppState.build(workspace)
+    state.keep_scorecard = True
+    state._scorecard(None, state.default_period())
+    load(workspace, targets=[{"kpi": "revenue", "period": state.default_period(), "target": 99.0}])
+    assert state._keep_scorecard()  # the old page, with the fingerprint of the old targets
+    assert _started(workspace).computed > 10

@@ -263,7 +263,8 @@ def serve(
 
     ``options`` go to :func:`create_app` (``secure_cookies``, ``forwarded_allow``, ``max_upload``, …).
     With ``warm``, the default scorecard is computed in the background while the server starts, and
-    again after each import or target change.
+    again after each import or target change; it is kept in the workspace for the next start, which
+    reads it back if nothing it was computed from changed (web/saved.py).
     On a DuckDB workspace the server opens the local channel (``sanjeh/local.py``): once it
     listens it writes ``server.json`` into the workspace, and removes it when it stops.
     With ``scheduler``, the report schedules run in a thread of this process (reports/runner.py),
@@ -282,6 +283,7 @@ def serve(
         import threading
 
         app.state.sanjeh.rewarm = True  # and again after each import or target change
+        app.state.sanjeh.keep_scorecard = True  # and kept for the next run (web/saved.py)
         threading.Thread(target=app.state.sanjeh.warm, name="sanjeh-warm", daemon=True).start()
     runner = None
     if scheduler:

@@ -107,6 +107,9 @@ class AppState:
     #: compute the default scorecard again in the background after an import or a target change
     #: (``sanjeh serve``), so the first visitor after a nightly import meets a computed page
     rewarm: bool = False
+    #: keep the default scorecard in the workspace for the next run of the server, and read it back
+    #: from the last one when nothing it was computed from changed (``sanjeh serve``; web/saved.py)
+    keep_scorecard: bool = False
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _engines: dict[RepScope, Any] = field(default_factory=dict)
     _version: tuple[float, str] = (0.0, "")
@@ -117,6 +120,7 @@ class AppState:
     _warming: threading.Event = field(default_factory=threading.Event)
     _warm_again: threading.Event = field(default_factory=threading.Event)
     _warm_lock: threading.Lock = field(default_factory=threading.Lock)
+    _code: str = ""  # web/saved.py code_digest, read on the first warm-up
 
     @staticmethod
     def build(ws: Workspace, **kw: Any) -> AppState:
@@ -163,11 +167,12 @@ class AppState:
                 engine.targets_changed(new)
                 if new is None and old is not None:
                     new = engine.raw_targets()
-        if old is None or new is None:  # no engine had read them: nothing is known
-            self.cache.clear()
-        else:
-            changed = _kpis_whose_targets_differ(old, new)
-            self.cache.drop(lambda key: _reads_targets(key, changed))
+            # under the lock too: no one sees the engines' new targets beside results of the old ones
+            if old is None or new is None:  # no engine had read them: nothing is known
+                self.cache.clear()
+            else:
+                changed = _kpis_whose_targets_differ(old, new)
+                self.cache.drop(lambda key: _reads_targets(key, changed))
         self._rewarm()
 
     def data_changed(self) -> None:
@@ -302,12 +307,66 @@ class AppState:
         return value
 
     def warm(self) -> None:
-        """Compute the catalogue and the default scorecard (what the first visitor opens) ahead of time."""
+        """Compute the default scorecard (what the first visitor opens) and the catalogue ahead of
+        time. With :attr:`keep_scorecard`, the scorecard is read back from the last run when nothing
+        it was computed from changed, and kept for the next run once computed (web/saved.py)."""
         try:
+            if not (self.keep_scorecard and self._kept(self._restore_scorecard)):
+                self._scorecard(None, self.default_period())
+                if self.keep_scorecard:
+                    self._kept(self._keep_scorecard)
             self.catalogue()
-            self._scorecard(None, self.default_period())
         except Exception:  # warming is best effort: a real request will report any error
             log.warning("could not warm the result cache", exc_info=True)
+
+    @staticmethod
+    def _kept(step: Callable[[], Any]) -> bool:
+        """Run a step of keeping the scorecard; one that fails only costs the time it saves."""
+        try:
+            return bool(step())
+        except Exception:
+            log.info("the kept scorecard was not used", exc_info=True)
+            return False
+
+    def _code_digest(self) -> str:
+        from sanjeh.web.saved import code_digest
+
+        if not self._code:
+            self._code = code_digest()
+        return self._code
+
+    def _restore_scorecard(self) -> bool:
+        """Put the kept default scorecard in the cache if it was computed from the workspace as it is
+        now (its data version, targets, settings, day, and this code)."""
+        from sanjeh.web import saved
+
+        with self._lock:
+            version, today = self.data_version(), self.ws.today()
+            targets = self.engine(None).raw_targets()  # the table now
+            fp = saved.fingerprint(self._code_digest(), self.ws.settings, version, targets, today)
+            got = saved.read(self.ws.root, fp)
+            if got is None:
+                return False
+            self.cache.put(("default_period", self.ws.settings.calendar, today, None, version), got["default_period"])
+            self.cache.put(("scorecard", got["default_period"], None, version), got["scorecard"])
+        return True
+
+    def _keep_scorecard(self) -> bool:
+        """Keep the cached default scorecard with the fingerprint of what it was computed from: the
+        data version it is cached under and the targets its engine read (not the table now, which
+        a save may have changed since)."""
+        from sanjeh.web import saved
+
+        with self._lock:
+            version, today = self.data_version(), self.ws.today()
+            period = self.cache.get(("default_period", self.ws.settings.calendar, today, None, version))
+            value = self.cache.get(("scorecard", period, None, version)) if period else None
+            engine = self._engines.get(None)
+            targets = engine.targets_read() if engine is not None else None
+            if period is None or value is None or targets is None:
+                return False  # changed meanwhile: the next warm-up keeps the new one
+            fp = saved.fingerprint(self._code_digest(), self.ws.settings, version, targets, today)
+        return saved.write(self.ws.root, fp, period, value)
 
     def catalogue(self) -> list[Any]:
         return self.cached(("catalogue",), None, lambda e: list(e.catalogue()))
