@@ -141,6 +141,19 @@ async def _client(base: str, cookie: str, paths: list[str], out: list[float]) ->
         writer.close()
 
 
+def server_cpu_ms(pid: int, base: str, cookies: httpx.Cookies, path: str, n: int = 200) -> float:
+    """The server's CPU time (user + system, from ``/proc/PID/stat``) per request over ``n``
+    requests for ``path`` in a row from one client: what one view costs the server itself."""
+
+    def cpu() -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    before = cpu()
+    _get(base, cookies, [path] * n)
+    return round((cpu() - before) / n * 1000, 2)
+
+
 def _concurrent(base: str, cookies: httpx.Cookies, per_client: list[list[str]]) -> list[float]:
     """Each list of paths asked in turn by its own client, all clients at once; every request's time.
 
@@ -252,6 +265,7 @@ def measure(
         warm_paths = [[periods[(i + k) % len(periods)] for k in range(WARM_ROUNDS)] for i in range(clients)]
         warm = _concurrent(base, cookies, warm_paths)
         warm_httpx = _concurrent_httpx(base, cookies, warm_paths)
+        cpu_ms = server_cpu_ms(proc.pid, base, cookies, repeated)
         # a month nobody opened, on a server that has served pages: what "server up" means (the very
         # first view above also pays for what a process does once: its engine, the data's coverage)
         later = _get(base, cookies, [f"/?period={LATER_COLD}"])[0]
@@ -274,6 +288,7 @@ def measure(
             "cold_concurrent": _stats(cold_ts) if cold_ts else None,
             "warm_concurrent": _stats(warm),
             "warm_concurrent_httpx_threads": _stats(warm_httpx),
+            "server_cpu_ms_per_cached_view": cpu_ms,
             "server_peak_rss_mb": round(proc_status_mb(proc.pid, "VmHWM"), 1),
         }
 

@@ -143,7 +143,7 @@ def test_the_serve_bench_starts_with_and_without_a_kept_scorecard(
 def test_the_concurrent_clients_time_every_request(tmp_path: Path) -> None:
     """bench.web's load generator (HTTP/1.1 written by hand, keep-alive) and the httpx one it
     replaced both time every request of every client, and refuse an answer that is not a 200."""
-    from bench.web import _concurrent, _concurrent_httpx, ensure_user, login, server
+    from bench.web import _concurrent, _concurrent_httpx, ensure_user, login, server, server_cpu_ms
 
     from sanjeh.demo import iter_demo_tables
     from sanjeh.workspace import Workspace
@@ -154,8 +154,9 @@ def test_the_concurrent_clients_time_every_request(tmp_path: Path) -> None:
             ws.warehouse.insert_arrow(name, chunk)
     ws.close()
     ensure_user(tmp_path / "ws")
-    with server(tmp_path / "ws") as (base, _):
+    with server(tmp_path / "ws") as (base, proc):
         cookies = login(base)
+        assert server_cpu_ms(proc.pid, base, cookies, "/", n=20) > 0
         paths = [["/healthz", "/"], ["/", "/healthz"], ["/healthz", "/healthz"]]
         for measure in (_concurrent, _concurrent_httpx):
             got = measure(base, cookies, paths)
