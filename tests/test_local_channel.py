@@ -25,8 +25,10 @@ import httpx
 import pytest
 
 from sanjeh.cli import FORWARDED, app, main
+from sanjeh.i18n import t as message
 from sanjeh.ingest.mapping import save_mapping
 from sanjeh.local import PATH, SERVER_FILE, TOKEN_HEADER
+from sanjeh.settings import Settings
 from sanjeh.workspace import Workspace
 from tests.test_web_support import PASSWORD, build_demo_workspace, free_port
 
@@ -173,7 +175,8 @@ def test_commands_give_the_same_output_served_or_not(
         # users: added through the channel, able to log in at once
         args = ("users", "add", "nightly", "--role", "manager", "--password-stdin", "-w", str(root))
         code, out, err = cli(*args, stdin=PASSWORD + "\n")
-        assert (code, out.strip()) == (0, "User nightly (manager) created."), err
+        said = message("cli.user_created", Settings.load(root).language, name="nightly", role="manager")
+        assert (code, out.strip()) == (0, said), err
         with server.api("nightly") as api:
             assert api.get("/api/v1/me").json()["username"] == "nightly"
         # no terminal to ask a password on, and no --password-stdin: said here, nothing sent

@@ -420,3 +420,17 @@ def test_concurrent_views_compute_a_result_once(served: Served) -> None:
         assert state.computed == before + 1  # one computes, the others wait and take its result
         c.get("/api/v1/kpis/revenue", params=params)
         assert state.computed == before + 1
+
+
+def test_a_company_nobody_named_is_my_company_in_the_pages_language(empty: Served) -> None:
+    """The footer and title name the company; a workspace made without ``--company`` (or with
+    ``My company``, what ``sanjeh init`` wrote before) says so in the page's language."""
+    import dataclasses
+
+    with empty.client() as c:
+        fa, en = c.get("/login").text, c.get("/login?lang=en").text
+    assert "شرکت من · " in fa and "My company" not in fa
+    assert "My company · " in en
+    settings = empty.ws.settings
+    assert dataclasses.replace(settings, company="My company").company_name("fa") == "شرکت من"
+    assert dataclasses.replace(settings, company=" فولاد البرز ").company_name("en") == "فولاد البرز"

@@ -131,6 +131,11 @@ def _err() -> Console:
     return _console("err")
 
 
+def _say(ws: Any, key: str, **params: Any) -> None:
+    """Print a message of the catalogue in the workspace's language (a command's report of what it did)."""
+    _out().print(message(key, ws.settings.language, **params), markup=False, highlight=False)
+
+
 def _path(p: Path) -> Path:
     """A path the user gave, relative to their folder (for a served command: the client's)."""
     served = _SERVED.get()
@@ -200,7 +205,7 @@ def init(
     if opts:  # validate through the same rules as sanjeh.toml
         Settings.from_dict(path, {"workspace": opts})
     ws = Workspace.init(path, warehouse=warehouse, **opts)
-    _out().print(f"Created workspace {ws.root} (warehouse: {ws.settings.warehouse})")
+    _say(ws, "cli.created_workspace", root=ws.root, warehouse=ws.settings.warehouse)
     ws.close()
 
 
@@ -1385,7 +1390,7 @@ def users_add(
     password = _read_password(password_stdin)
     ws = _open(workspace)
     add_user(ws, name, role, rep_id=rep_id, password=password, team=team)
-    _out().print(f"User {name} ({role}) created.")
+    _say(ws, "cli.user_created", name=name, role=role)
     ws.close()
 
 
@@ -1427,7 +1432,7 @@ def users_passwd(
     ws = _open(workspace)
     set_password(ws, name, password)
     ws.close()
-    _out().print(f"Password of {name} changed; their sessions and tokens have ended.")
+    _say(ws, "cli.password_changed", name=name)
 
 
 @users_app.command("remove")
@@ -1438,7 +1443,7 @@ def users_remove(name: Annotated[str, typer.Argument(help="User name.")], worksp
     ws = _open(workspace)
     delete_user(ws, name)
     ws.close()
-    _out().print(f"User {name} removed; their sessions and tokens have ended.")
+    _say(ws, "cli.user_removed", name=name)
 
 
 @users_app.command("disable")
@@ -1449,7 +1454,7 @@ def users_disable(name: Annotated[str, typer.Argument(help="User name.")], works
     ws = _open(workspace)
     disable_user(ws, name)
     ws.close()
-    _out().print(f"User {name} disabled; their sessions and tokens have ended.")
+    _say(ws, "cli.user_disabled", name=name)
 
 
 @app.command()
@@ -1471,16 +1476,19 @@ def demo(
     _render_scorecard(ws.engine().scorecard(period), ws.settings.language, "table", ws.settings.money_format)
     out = _out()
     serving = not (no_serve or os.environ.get("SANJEH_NO_SERVE") == "1")
+    lang = ws.settings.language
     if serving:
-        out.print(f"\nDashboard: http://127.0.0.1:{port}/   (Ctrl+C to stop)")
+        out.print("\n" + message("cli.demo_dashboard", lang, url=f"http://127.0.0.1:{port}/"), markup=False)
     else:
-        out.print(f"\nDemo workspace: {ws.root}   (serve it with: sanjeh serve -w {ws.root})")
-    out.print(
-        "Logins (user / password):" if logins else "The demo users exist already (their passwords are unchanged)."
-    )
+        out.print("\n" + message("cli.demo_workspace", lang, root=ws.root), markup=False)
+    out.print(message("cli.demo_logins" if logins else "cli.demo_users_exist", lang), markup=False)
     for user, password, role, rep, team in logins:
-        who = f"  (rep {rep})" if rep else (f"  (team {team})" if team else "")
-        out.print(f"  {role:8} {user} / {password}{who}", highlight=False)
+        who = (
+            message("cli.demo_rep", lang, rep=rep)
+            if rep
+            else (message("cli.demo_team", lang, team=team) if team else "")
+        )
+        out.print(f"  {role:8} {user} / {password}" + (f"  {who}" if who else ""), highlight=False, markup=False)
     if not serving:
         ws.close()
         return
@@ -1521,7 +1529,9 @@ def serve(
 
     proxies = parse_forwarded_allow(forwarded_allow)
     ws = _open(workspace)
-    _out().print(f"Serving {ws.root} on http://{host}:{port}/" + (" (behind HTTPS)" if secure_cookies else ""))
+    lang = ws.settings.language
+    https = message("cli.behind_https", lang) if secure_cookies else ""
+    _out().print(message("cli.serving", lang, root=ws.root, url=f"http://{host}:{port}/") + https, markup=False)
     serve_app(
         ws,
         host=host,

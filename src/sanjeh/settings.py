@@ -36,12 +36,17 @@ SECTIONS = ("workspace", "kpis", "schedules", "alerts")
 TABLE_LISTS = ("kpis", "schedules", "alerts")
 
 
+_OLD_DEFAULT_COMPANY = "My company"  # sanjeh init's default until stop 24 (Settings.company_name)
+
+
 @dataclass(frozen=True)
 class Settings:
     """A workspace's settings. ``root`` is the workspace folder."""
 
     root: Path
-    company: str = "My company"
+    #: The company's name as written; empty: not named (:meth:`company_name` says "my company" in
+    #: the reader's language).
+    company: str = ""
     currency: str = "IRR"
     #: How amounts are shown: in the currency itself, or (IRR only) in toman (÷ 10), always named.
     money_unit: str = "currency"
@@ -61,6 +66,16 @@ class Settings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "currency", money(self.currency, self.money_unit).code)  # checks both
+
+    def company_name(self, lang: str) -> str:
+        """The company's name for a page, report or message in ``lang``: as written, or «شرکت من» /
+        "My company" when it is not named. ``My company`` is what ``sanjeh init`` wrote until
+        stop 24, when nobody named the company: it counts as not named, so a Persian page of such
+        a workspace does not show English."""
+        from sanjeh.i18n import t
+
+        named = self.company.strip()
+        return named if named and named != _OLD_DEFAULT_COMPANY else t("app.my_company", lang)
 
     @cached_property
     def money_format(self) -> Money:
@@ -89,7 +104,7 @@ class Settings:
         ws = data.get("workspace", {})
         return Settings(
             root=root,
-            company=ws.get("company", "My company"),
+            company=ws.get("company", ""),
             currency=ws.get("currency", "IRR").upper(),
             money_unit=ws.get("money_unit", "currency"),
             timezone=ws.get("timezone", "Asia/Tehran"),

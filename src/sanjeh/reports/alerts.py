@@ -381,7 +381,7 @@ def _settle(
     }
     if not _claim(ws, row):
         return Outcome(rule.name, "holds", r.period, texts[lang])
-    subject = t("alert.subject", lang, company=ws.settings.company, rule=rule.name)
+    subject = t("alert.subject", lang, company=ws.settings.company_name(lang), rule=rule.name)
     delivered = deliver.send(rule.to, deliver.Message(subject, texts[lang], event="alert"), retry, env, lang)
     _write(ws, {**row, "delivered": json.dumps(delivered, ensure_ascii=False)})
     log.info("alert %s fired for %s", rule.name, r.period)

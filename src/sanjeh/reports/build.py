@@ -99,7 +99,7 @@ def gather(
         period=label,
         calendar=parse_period(label).calendar,
         lang=language,
-        company=ws.settings.company,
+        company=ws.settings.company_name(language),
         money=as_money(ws.settings.money_format),
         scorecard=sc,
         pages=pages,

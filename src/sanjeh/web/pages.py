@@ -112,7 +112,7 @@ def _render(
         "user": user,
         "csrf": csrf,
         "csrf_field": CSRF_FIELD,
-        "company": st.ws.settings.company,
+        "company": st.ws.settings.company_name(lang),
         "currency": st.ws.settings.money_format,
         "path": request.url.path,
         "lang_param": request.query_params.get("lang") if request.query_params.get("lang") in ("fa", "en") else "",
