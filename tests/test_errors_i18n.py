@@ -32,6 +32,7 @@ KEYED = (
     "demo_workspace.py",
     "settings.py",
     "users.py",
+    "warehouse.py",
     "workspace.py",
     "kpis/query.py",
     "kpis/pace.py",

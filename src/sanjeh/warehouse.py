@@ -314,7 +314,7 @@ class Warehouse:
             with self.con.con.transaction():  # type: ignore[attr-defined]
                 yield
         else:
-            raise UserError("imports into a Spark warehouse are not supported; import into DuckDB or PostgreSQL")
+            raise UserError(key="workspace.spark_import")
 
     @contextlib.contextmanager
     def memory_cap(self, limit: str, threads: int | None = None) -> Iterator[None]:
@@ -370,7 +370,7 @@ class Warehouse:
             ):
                 copy.write(buf.getvalue().to_pybytes())
         else:
-            raise UserError("imports into a Spark warehouse are not supported")
+            raise UserError(key="workspace.spark_import")
 
     def delete_matching(self, name: str, keys: pa.Table) -> None:
         """Delete the rows whose key columns (``keys``' columns) equal a row of ``keys``."""
@@ -433,7 +433,7 @@ class Warehouse:
             finally:
                 self.execute(f"DROP TABLE {tmp}")
         else:
-            raise UserError("imports into a Spark warehouse are not supported")
+            raise UserError(key="workspace.spark_import")
 
     # -- compiled queries with parameter tables ------------------------------------------
     def compile(self, expr: ibis.Table) -> str:
@@ -551,10 +551,8 @@ def connect(url: str, *, read_only: bool = False) -> Warehouse:
         if busy is not None:
             raise busy from None
         safe = parsed._replace(netloc=parsed.hostname or "").geturl()
-        raise UserError(f"cannot open the warehouse {safe}: {exc}") from exc
-    raise UserError(
-        f"unsupported warehouse URL scheme {scheme!r}; use duckdb://, postgresql://, pyspark:// or spark-connect://"
-    )
+        raise UserError(key="workspace.cannot_open", params={"url": safe, "error": str(exc)}) from exc
+    raise UserError(key="workspace.bad_scheme", params={"scheme": scheme})
 
 
 def _connect_spark(url: str) -> Warehouse:
@@ -563,7 +561,7 @@ def _connect_spark(url: str) -> Warehouse:
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
-        raise UserError("a Spark warehouse needs the 'spark' extra: pip install 'sanjeh[spark]'") from exc
+        raise UserError(key="workspace.spark_extra") from exc
     if url.startswith("spark-connect://"):
         session = SparkSession.builder.remote("sc://" + url[len("spark-connect://") :]).getOrCreate()
     else:

@@ -95,9 +95,9 @@ def run_import(
     rejects and warnings (``summary.rejects``, ``summary.warning_rows``) but writes nothing: the
     warehouse is left as it was, byte for byte."""
     if not paths and mapping is None:
-        raise UserError("give at least one file or directory to import (or a mapping that reads a database)")
+        raise UserError(key="workspace.import_nothing")
     if not wh.transactional:  # Spark: refused before any work
-        raise UserError("imports into a Spark warehouse are not supported; import into DuckDB or PostgreSQL")
+        raise UserError(key="workspace.spark_import")
     if table is not None:
         schema_table(table)  # unknown table -> a clear UserError
     if encoding is not None:
@@ -302,8 +302,8 @@ class _Import:
             name = table or path.stem.strip().lower()
             if name not in TABLES_BY_NAME:
                 raise UserError(
-                    f"{path.name}: there is no table {name!r}; name the file after a table or pass a table "
-                    f"(the tables are: {', '.join(IMPORT_ORDER)}), or use a mapping for a foreign export",
+                    key="workspace.import_no_table",
+                    params={"file": path.name, "table": name, "tables": ", ".join(IMPORT_ORDER)},
                     details={"file": path.name, "table": name, "allowed": list(IMPORT_ORDER)},
                 )
             t = TABLES_BY_NAME[name]
