@@ -408,6 +408,8 @@ class PlanCompiler:
         dm = self.steps.relation(b)
         if COHORTS[cohort].snapshot:
             ends = dm.group_by("step").aggregate(end=dm.day.max())
+            if all(m.kind in ("count", "sum") for m in measures):
+                return self._open_at_ends(f, ends, measures, dims, names or {})
             j = solid(f.join(ends, [f.created_day <= ends.end]))
             f = j.filter(j.closed_day.isnull() | (j.closed_day > j.end))
         else:  # an equi-join on the day with the (small) step set: DuckDB prunes the facts by it
@@ -419,6 +421,57 @@ class PlanCompiler:
         aggs = {names.get(m.name, m.name): self._agg(f, m) for m in measures}
         out = f.group_by(["step", *dims]).aggregate(**aggs)
         return out
+
+    def _open_at_ends(
+        self, f: ir.Table, ends: ir.Table, measures: Sequence[Measure], dims: Sequence[str], names: dict[str, str]
+    ) -> ir.Table:
+        """``step, *dims, measure...`` of the rows open at each step's end (created by then and
+        not closed by then), for sums and counts: what was created by the end less what was both
+        created and closed by it. Each side is summed by day first, so a few thousand days meet
+        the step ends instead of every deal (a deal closed before its creation day counts as
+        closed on that day: never open, as with the direct rule). A group with no open row is no
+        row, and a sum over a value that may be missing is missing when an open row lacks it
+        (:meth:`_agg`)."""
+        f = f.filter(f.created_day.notnull())
+
+        def by_day(t: ir.Table, day: ir.Value) -> ir.Table:
+            t = t.mutate(d__=day)
+            parts: dict[str, ir.Value] = {"n__": t.count()}
+            for m in measures:
+                cond = condition(t, m.where)
+                if m.kind == "count":
+                    parts[f"v__{m.name}"] = t.count(where=cond)
+                    continue
+                col = t[m.column]
+                parts[f"v__{m.name}"] = ibis.coalesce(col.sum(where=cond), ibis.literal(0.0))
+                if m.column in NULLABLE_VALUES:
+                    parts[f"z__{m.name}"] = t.count(where=col.isnull() if cond is None else (cond & col.isnull()))
+            daily = t.group_by(["d__", *dims]).aggregate(**parts)
+            j = solid(daily.join(ends, [daily.d__ <= ends.end]))
+            return j.group_by(["step", *dims]).aggregate(**{k: j[k].sum() for k in parts})
+
+        created = by_day(f, f.created_day)
+        closed = f.filter(f.closed_day.notnull())
+        gone = by_day(
+            closed, ibis.ifelse(closed.closed_day > closed.created_day, closed.closed_day, closed.created_day)
+        )
+        gone = gone.rename({f"{k}__gone": k for k in gone.columns if k not in ("step", *dims)})
+        j = _keys_join(created, gone, ["step", *dims])
+
+        def less(k: str) -> ir.NumericValue:
+            return j[k] - ibis.coalesce(j[f"{k}__gone"], 0)  # type: ignore[no-any-return]
+
+        out: dict[str, ir.Value] = {}
+        for m in measures:
+            value = less(f"v__{m.name}")
+            if m.kind == "count":
+                value = value.cast("int64")
+            else:
+                value = value.cast("float64")
+                if m.column in NULLABLE_VALUES:
+                    value = ibis.ifelse(less(f"z__{m.name}") > 0, ibis.null("float64"), value)
+            out[names.get(m.name, m.name)] = value
+        return j.filter(less("n__") > 0).select("step", *dims, **out)
 
     # -- values of the measures for one set of buckets ------------------------------------
     def needs(self, names: Iterable[str]) -> frozenset[str]:
