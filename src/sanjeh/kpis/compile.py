@@ -408,7 +408,11 @@ class PlanCompiler:
         dm = self.steps.relation(b)
         if COHORTS[cohort].snapshot:
             ends = dm.group_by("step").aggregate(end=dm.day.max())
-            if all(m.kind in ("count", "sum") for m in measures):
+            # a query with many step ends (a grain, or a card's sparkline): sums by day first, shared
+            # by all its step sets; one with a period's one end (and its comparisons'): the deals
+            # joined to the ends directly, cheaper for so few
+            many = self.plan.grain is not None or isinstance(self.buckets, MultiBuckets)
+            if many and all(m.kind in ("count", "sum") for m in measures):
                 return self._open_at_ends(f, ends, measures, dims, names or {})
             j = solid(f.join(ends, [f.created_day <= ends.end]))
             f = j.filter(j.closed_day.isnull() | (j.closed_day > j.end))
