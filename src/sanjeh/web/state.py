@@ -292,7 +292,7 @@ class AppState:
             return eng
 
     def cached(self, key: tuple[Any, ...], rep_scope: RepScope, compute: Callable[[Any], T]) -> T:
-        full = (*key, rep_scope, self.data_version())
+        full = _full_key(key, rep_scope, self.data_version())
         hit = self.cache.get(full)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
@@ -347,8 +347,9 @@ class AppState:
             got = saved.read(self.ws.root, fp)
             if got is None:
                 return False
-            self.cache.put(("default_period", self.ws.settings.calendar, today, None, version), got["default_period"])
-            self.cache.put(("scorecard", got["default_period"], None, version), got["scorecard"])
+            period = got["default_period"]
+            self.cache.put(_full_key(_period_key(self.ws.settings.calendar, today), None, version), period)
+            self.cache.put(_full_key(_scorecard_key(period), None, version), got["scorecard"])
         return True
 
     def _keep_scorecard(self) -> bool:
@@ -359,8 +360,8 @@ class AppState:
 
         with self._lock:
             version, today = self.data_version(), self.ws.today()
-            period = self.cache.get(("default_period", self.ws.settings.calendar, today, None, version))
-            value = self.cache.get(("scorecard", period, None, version)) if period else None
+            period = self.cache.get(_full_key(_period_key(self.ws.settings.calendar, today), None, version))
+            value = self.cache.get(_full_key(_scorecard_key(period), None, version)) if period else None
             engine = self._engines.get(None)
             targets = engine.targets_read() if engine is not None else None
             if period is None or value is None or targets is None:
@@ -385,9 +386,7 @@ class AppState:
     def default_period(self, calendar: str | None = None) -> str:
         """The latest complete month, or the last month with data when the data ends earlier."""
         cal = calendar or self.ws.settings.calendar
-        return self.cached(
-            ("default_period", cal, self.ws.today()), None, lambda e: str(e.default_period("month", cal))
-        )
+        return self.cached(_period_key(cal, self.ws.today()), None, lambda e: str(e.default_period("month", cal)))
 
     def as_of(self) -> Any:
         """The day quick periods count from: today, or the last day with data when the data ends
@@ -555,7 +554,7 @@ class AppState:
             sc = build_scorecard(engine, label, run=lambda q: self.run_query(rep_scope, q), make_card=one_card)
             return dict(sc.to_dict())
 
-        return self.cached(("scorecard", label), rep_scope, compute)
+        return self.cached(_scorecard_key(label), rep_scope, compute)
 
     def rows(self, user: User, q: Any, *, export: bool = False) -> dict[str, Any]:
         """The rows behind a number (kpis/drill.py) as a dict, over the user's own rows; a page is
@@ -572,6 +571,19 @@ class AppState:
         from sanjeh.kpis.members import members
 
         return self.cached(("members", dimension), self.scope(user), lambda e: members(e, dimension))
+
+
+def _full_key(key: tuple[Any, ...], rep_scope: RepScope, version: str) -> tuple[Any, ...]:
+    """A result's key in :attr:`AppState.cache`: what it is, whose rows, which data version."""
+    return (*key, rep_scope, version)
+
+
+def _period_key(calendar: str, today: Any) -> tuple[Any, ...]:
+    return ("default_period", calendar, today)
+
+
+def _scorecard_key(label: str) -> tuple[Any, ...]:
+    return ("scorecard", label)
 
 
 #: Cached results that read no targets, whatever the KPI (the catalogue, what data there is,
