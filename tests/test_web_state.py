@@ -110,6 +110,9 @@ def test_a_restarted_server_reads_the_kept_scorecard_back_until_what_it_was_comp
     assert again.computed == 1  # the catalogue: the default period and its scorecard were read back
     assert again.default_period() == label and again._scorecard(None, label) == page
     assert again.computed == 1
+    # a new sessions' secret changes no number: still read back
+    workspace.settings = dataclasses.replace(workspace.settings, secret="another secret")
+    assert _started(workspace).computed == 1
 
     # the targets changed while no server ran (sanjeh targets): computed again, with them
     load(workspace, targets=[{"kpi": "revenue", "period": label, "target": 1234.0}])

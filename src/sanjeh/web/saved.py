@@ -7,7 +7,8 @@ renamed), with a fingerprint of everything it was computed from:
 
 - the data version (it changes with every import: ``Workspace.data_version``);
 - the targets table's rows, as the engine read them when it computed the cards;
-- the workspace's settings (its KPIs, goals, calendar, currency …) as the process read them;
+- the workspace's settings (its KPIs, goals, calendar, currency …) as the process read them, less
+  the sessions' secret (it changes no number);
 - the code: the package's ``.py`` and ``.toml`` files as the process started, and the versions of
   the libraries a number goes through;
 - the clock's day (the default period and "as of" follow it).
@@ -24,6 +25,7 @@ Sanjeh's back (not through an import) are not seen until the next import, by eit
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -57,7 +59,10 @@ def code_digest() -> str:
 
 
 def fingerprint(code: str, settings: Any, data_version: str, targets: list[dict[str, Any]], today: dt.date) -> str:
-    """What a kept scorecard was computed from (see the module's docstring), as one digest."""
+    """What a kept scorecard was computed from (see the module's docstring), as one digest. The
+    sessions' secret is left out: it changes no number, and nothing of it should be in a file."""
+    if dataclasses.is_dataclass(settings) and not isinstance(settings, type) and hasattr(settings, "secret"):
+        settings = dataclasses.replace(settings, secret="")
     rows = sorted(json.dumps(r, sort_keys=True, default=str) for r in targets)
     parts = [code, repr(settings), data_version, today.isoformat(), *rows]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
