@@ -9,8 +9,8 @@ renamed), with a fingerprint of everything it was computed from:
 - the targets table's rows, as the engine read them when it computed the cards;
 - the workspace's settings (its KPIs, goals, calendar, currency …) as the process read them, less
   the sessions' secret (it changes no number);
-- the code: the package's ``.py`` and ``.toml`` files as the process started, and the versions of
-  the libraries a number goes through;
+- the code: the package's ``.py`` and ``.toml`` files as the server read them at its first
+  warm-up, moments after it started, and the versions of the libraries a number goes through;
 - the clock's day (the default period and "as of" follow it).
 
 The next server reads it back only when the fingerprint it computes from the workspace as it is
@@ -45,8 +45,8 @@ _LIBRARIES = ("duckdb", "ibis-framework", "sqlglot", "pyarrow", "jdatetime", "ho
 
 def code_digest() -> str:
     """The package's code (``.py`` and ``.toml`` files) and the libraries' versions, now: read
-    once as the server starts (:class:`~sanjeh.web.state.AppState`), so an upgrade on disk under a
-    running server does not label what the old code computed as the new code's."""
+    once, at the server's first warm-up (:class:`~sanjeh.web.state.AppState`), so an upgrade on
+    disk under a running server does not label what the old code computed as the new code's."""
     h = hashlib.sha256()
     here = Path(__file__).resolve().parent.parent
     for path in sorted(p for p in here.rglob("*") if p.suffix in (".py", ".toml") and "__pycache__" not in p.parts):
