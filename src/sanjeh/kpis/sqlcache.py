@@ -24,6 +24,7 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
@@ -58,18 +59,25 @@ class Compiled:
         return Compiled(data["sql"], tuple(tuple(r) for r in data["recipes"]), schema)
 
 
+def code_digest(files: Iterable[Path], dists: Iterable[str]) -> str:
+    """A digest of source ``files`` (their names and bytes, in sorted order) and the installed
+    versions of ``dists``: what changes with the code an answer was made by."""
+    h = hashlib.sha256()
+    for path in sorted(files):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    for dist in dists:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            h.update(metadata.version(dist).encode())
+    return h.hexdigest()
+
+
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """What the compiled SQL depends on besides the query: the engine's code and Ibis/sqlglot."""
-    h = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    for path in sorted([*here.glob("*.py"), here.parent / "warehouse.py", here.parent / "calendar.py"]):
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    for dist in ("ibis-framework", "sqlglot"):
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            h.update(metadata.version(dist).encode())
-    return h.hexdigest()[:16]
+    files = [*here.glob("*.py"), here.parent / "warehouse.py", here.parent / "calendar.py"]
+    return code_digest(files, ("ibis-framework", "sqlglot"))[:16]
 
 
 def default_dir() -> Path:

@@ -32,7 +32,6 @@ import json
 import logging
 import os
 import secrets
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +46,11 @@ def code_digest() -> str:
     """The package's code (``.py`` and ``.toml`` files) and the libraries' versions, now: read
     once, at the server's first warm-up (:class:`~sanjeh.web.state.AppState`), so an upgrade on
     disk under a running server does not label what the old code computed as the new code's."""
-    h = hashlib.sha256()
+    from sanjeh.kpis import sqlcache
+
     here = Path(__file__).resolve().parent.parent
-    for path in sorted(p for p in here.rglob("*") if p.suffix in (".py", ".toml") and "__pycache__" not in p.parts):
-        h.update(str(path.relative_to(here)).encode())
-        h.update(path.read_bytes())
-    for dist in _LIBRARIES:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            h.update(f"{dist}={metadata.version(dist)}".encode())
-    return h.hexdigest()
+    files = [p for p in here.rglob("*") if p.suffix in (".py", ".toml") and "__pycache__" not in p.parts]
+    return sqlcache.code_digest(files, _LIBRARIES)
 
 
 def fingerprint(code: str, settings: Any, data_version: str, targets: list[dict[str, Any]], today: dt.date) -> str:
