@@ -129,8 +129,8 @@ async def _client(base: str, cookie: str, paths: list[str], out: list[float]) ->
             await writer.drain()
             head = await reader.readuntil(b"\r\n\r\n")
             status = head.split(b" ", 2)[1]
-            fields = dict(line.split(b":", 1) for line in head.split(b"\r\n")[1:] if b":" in line)
-            length = {k.strip().lower(): v.strip() for k, v in fields.items()}.get(b"content-length")
+            fields = {k.strip().lower(): v.strip() for k, _, v in (f.partition(b":") for f in head.split(b"\r\n")[1:])}
+            length = fields.get(b"content-length")
             if length is None:
                 raise RuntimeError(f"GET {p}: no Content-Length")
             body = await reader.readexactly(int(length))
