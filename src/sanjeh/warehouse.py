@@ -12,7 +12,7 @@ import contextlib
 import functools
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,18 @@ def quote_literal(value: str) -> str:
     """A string literal as SQL text: the one helper every SQL statement written as text quotes its
     values with (numbers are written by Python's ``int``/``float``)."""
     return str(sge.Literal.string(value).sql(_QUOTING_DIALECT))
+
+
+@dataclass(frozen=True)
+class Param:
+    """A parameter table of a compiled query (kpis/compile.py): its rows as a ``SELECT`` of
+    literals in DuckDB's SQL, and as an Arrow table made only when asked. A DuckDB warehouse fills
+    it from the ``SELECT``: no Arrow array is made from Python values, so a new server's first
+    page does not wait for pandas, which pyarrow imports for the first such array (0.3 s); the
+    other backends take the Arrow table."""
+
+    select: str
+    arrow: Callable[[], pa.Table]
 
 
 def local_file(url: str) -> Path | None:
@@ -149,6 +161,16 @@ class Warehouse:
         """Has the table no row (read without counting them)?"""
         return not self.fetch(f"SELECT 1 FROM {quote_ident(name)} LIMIT 1")
 
+    def rows(self, expr: ibis.Table) -> list[dict[str, Any]]:
+        """The rows of a small result as dicts. On DuckDB its SQL runs on the raw connection,
+        whose Python values are those of Arrow's ``to_pylist``: Ibis's DuckDB result converter
+        imports pandas (0.3 s of a new server's first page)."""
+        if self.kind != "duckdb":
+            return list(expr.to_pyarrow().to_pylist())
+        cur = self.duckdb.execute(self.compile(expr))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
     def row_count(self, name: str) -> int:
         return int(self.table(name).count().to_pyarrow().as_py())
 
@@ -157,7 +179,7 @@ class Warehouse:
         if not names:
             return {}
         parts = [self.table(n).aggregate(t=ibis.literal(n), n=ibis._.count()) for n in names]
-        rows = ibis.union(*parts, distinct=False).to_pyarrow().to_pylist()
+        rows = self.rows(ibis.union(*parts, distinct=False))
         got = {r["t"]: int(r["n"]) for r in rows}
         return {n: got[n] for n in names}
 
@@ -440,21 +462,17 @@ class Warehouse:
         """The SQL of ``expr`` in this warehouse's dialect (parameter tables stay as names)."""
         return str(ibis.to_sql(expr, dialect=self.con.name))
 
-    def query_arrow(self, sql: str, params: dict[str, pa.Table], schema: pa.Schema) -> pa.Table:
+    def query_arrow(self, sql: str, params: dict[str, Param], schema: pa.Schema) -> pa.Table:
         """Run a compiled query after filling its parameter tables (temp tables of this
         connection, replaced on each run); the rows as an Arrow table of ``schema``."""
         if self.kind == "duckdb":
             raw = self.duckdb
-            for name, data in params.items():
-                view = name + "_src"
-                raw.register(view, data)
-                try:  # a temp table, not the registered Arrow view: DuckDB plans joins on it well
-                    raw.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(name)} AS SELECT * FROM {view}")
-                finally:
-                    raw.unregister(view)
+            for name, param in params.items():  # a temp table: DuckDB plans joins on it well
+                raw.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(name)} AS {param.select}")
             got = raw.execute(sql).to_arrow_table()
         elif self.kind == "postgres":
-            for name, data in params.items():
+            for name, param in params.items():
+                data = param.arrow()
                 cols = ", ".join(f"{quote_ident(f.name)} {_PG_TYPES[str(f.type)]}" for f in data.schema)
                 self.execute(f"CREATE TEMP TABLE IF NOT EXISTS {quote_ident(name)} ({cols})")
                 self.execute(f"TRUNCATE {quote_ident(name)}")
@@ -467,7 +485,8 @@ class Warehouse:
             return pa.Table.from_pylist(rows, schema=schema)
         else:
             session = self.con._session  # type: ignore[attr-defined]
-            for name, data in params.items():
+            for name, param in params.items():
+                data = param.arrow()
                 df = data.to_pandas()
                 frame = session.createDataFrame(df, schema=_spark_schema(data.schema)) if len(df) else None
                 if frame is None:

@@ -195,5 +195,5 @@ class Workspace:
     def data_version(self) -> str:
         """Changes after every import: a key for caching results."""
         t = self.warehouse.table("_imports")
-        v = t.aggregate(n=t.count(), last=t.finished_at.max()).to_pyarrow().to_pylist()[0]
+        v = self.warehouse.rows(t.aggregate(n=t.count(), last=t.finished_at.max()))[0]
         return f"{v['n']}:{v['last']}"

@@ -120,7 +120,7 @@ def _day(col: ibis.Value) -> ibis.Value:
 def read_coverage(wh: Warehouse) -> Coverage:
     """Row counts of the canonical tables and the day span of every event, from the warehouse."""
     parts = [wh.table(t.name).aggregate(t=ibis.literal(t.name), n=ibis._.count()) for t in TABLES]
-    counts = ibis.union(*parts, distinct=False).to_pyarrow().to_pylist()
+    counts = wh.rows(ibis.union(*parts, distinct=False))
     rows = {str(r["t"]): int(r["n"]) for r in counts}
     events = []  # the spans of the events of tables with rows, in one query (one round trip, one Spark job)
     for event, (table, column, cond) in EVENTS.items():
@@ -132,7 +132,7 @@ def read_coverage(wh: Warehouse) -> Coverage:
         col = t[column]
         events.append(t.aggregate(e=ibis.literal(event), first=_day(col.min()), last=_day(col.max())))
     spans: dict[str, Span] = {}
-    got = ibis.union(*events, distinct=False).to_pyarrow().to_pylist() if events else []
+    got = wh.rows(ibis.union(*events, distinct=False)) if events else []
     for r in got:
         if r["first"] is not None and r["last"] is not None:
             spans[str(r["e"])] = Span(_as_date(r["first"]), _as_date(r["last"]))

@@ -30,8 +30,8 @@ from sanjeh.kpis.compile import (
     PlanCompiler,
     resolve_recipe,
     shape_of,
-    steps_table,
-    targets_table,
+    steps_param,
+    targets_param,
 )
 from sanjeh.kpis.coverage import Coverage, DataStatus, read_coverage
 from sanjeh.kpis.model import KPI, kpi_from_settings
@@ -233,9 +233,9 @@ class Engine:
         sets = [resolve_recipe(root, r) for r in compiled.recipes]
         if any(b is None for b in sets):
             raise InternalError(f"a cached query of {p.kpi.name} reads a step set this period does not have")
-        params = {STEPS_PARAM: steps_table([b for b in sets if b is not None])}
+        params = {STEPS_PARAM: steps_param([b for b in sets if b is not None])}
         if TARGETS_PARAM in compiled.sql:  # only a query with targets reads them
-            params[TARGETS_PARAM] = targets_table(targets)
+            params[TARGETS_PARAM] = targets_param(targets)
         return Result.build(p.kpi, p, self.ws.warehouse.query_arrow(compiled.sql, params, compiled.schema), status)
 
     def _compiled(self, p: Plan, root: AnyBuckets, targets: list[Target]) -> Compiled:
@@ -323,7 +323,7 @@ class Engine:
     def raw_targets(self) -> list[dict[str, Any]]:
         """The rows of the targets table (small: read once per engine)."""
         if self._raw_targets is None:
-            self._raw_targets = self.ws.warehouse.table("targets").to_pyarrow().to_pylist()
+            self._raw_targets = self.ws.warehouse.rows(self.ws.warehouse.table("targets"))
         return self._raw_targets
 
     def _targets(self, p: Plan) -> list[Target]:

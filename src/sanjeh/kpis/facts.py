@@ -47,14 +47,14 @@ def fingerprint(wh: Warehouse) -> str:
     ]
     imports = wh.table("_imports")
     parts.append(imports.aggregate(t=imports.finished_at.max().cast("string"), n=imports.count()))
-    rows = ibis.union(*parts, distinct=False).to_pyarrow().to_pylist()
+    rows = wh.rows(ibis.union(*parts, distinct=False))
     return "|".join(sorted(f"{r['t']}={r['n']}" for r in rows))
 
 
 def is_fresh(wh: Warehouse, print_: str) -> bool:
     if not wh.has_table(META):
         return False
-    rows = wh.table(META).to_pyarrow().to_pylist()
+    rows = wh.rows(wh.table(META))
     return bool(rows) and rows[0]["fingerprint"] == print_ and all(wh.has_table(FACTS[c][0]) for c in STORED)
 
 
