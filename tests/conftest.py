@@ -178,6 +178,33 @@ class Templates:
             session.sql(f"DROP DATABASE {database} CASCADE")
 
 
+#: The engines of the workspaces a test module shares read-only (:func:`engines_shared`), by
+#: workspace and rep scope.
+_SHARED_ENGINES: dict[int, dict[Any, Any]] = {}
+
+
+@contextmanager
+def engines_shared(ws: Workspace) -> Iterator[Workspace]:
+    """While a module's tests only read ``ws``, :func:`engine_of` gives them one engine per rep
+    scope, as a server or one CLI command keeps one: its coverage and cohorts are read once per
+    module, not once per test (on Spark, 2 s a test)."""
+    _SHARED_ENGINES[id(ws)] = {}
+    try:
+        yield ws
+    finally:
+        del _SHARED_ENGINES[id(ws)]
+
+
+def engine_of(ws: Workspace, rep_scope: str | None = None) -> Any:
+    """The shared engine of a workspace shared read-only (:func:`engines_shared`), else a new one."""
+    shared = _SHARED_ENGINES.get(id(ws))
+    if shared is None:
+        return ws.engine(rep_scope=rep_scope)
+    if rep_scope not in shared:
+        shared[rep_scope] = ws.engine(rep_scope=rep_scope)
+    return shared[rep_scope]
+
+
 @pytest.fixture(scope="session")
 def templates(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Templates:
     return Templates(tmp_path_factory.mktemp("templates"), request)

@@ -18,7 +18,7 @@ from sanjeh.kpis import Query
 from sanjeh.workspace import Workspace
 from tests import kpi_data
 from tests.builders import load
-from tests.conftest import SUITE_BACKENDS, Templates
+from tests.conftest import SUITE_BACKENDS, Templates, engine_of, engines_shared
 
 approx = pytest.approx
 
@@ -29,7 +29,10 @@ def ws(
 ) -> Iterator[Workspace]:
     """The hand-made company on each backend, shared by the tests of this module that only read it
     (a test that writes takes ``own_ws``, its own copy)."""
-    with templates.opened(tmp_path_factory.mktemp("kpis") / "ws", request.param, kpi_data.fill) as shared:
+    with (
+        templates.opened(tmp_path_factory.mktemp("kpis") / "ws", request.param, kpi_data.fill) as shared,
+        engines_shared(shared),
+    ):
         yield shared
 
 
@@ -41,7 +44,7 @@ def own_ws(suite_backend: str, templates: Templates, tmp_path: Path) -> Iterator
 
 
 def run(ws: Workspace, kpi: str, period: str, **kw: Any) -> list[dict[str, Any]]:
-    return ws.engine().run(Query(kpi, period, **kw)).rows
+    return engine_of(ws).run(Query(kpi, period, **kw)).rows
 
 
 def by(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:

@@ -20,7 +20,7 @@ from sanjeh.kpis.sources import COHORTS
 from sanjeh.kpis.why import Why, WhyQuery, concentration, ratio_split
 from sanjeh.workspace import Workspace
 from tests import why_data
-from tests.conftest import SUITE_BACKENDS, Templates
+from tests.conftest import SUITE_BACKENDS, Templates, engine_of, engines_shared
 
 approx = pytest.approx
 P = "2024-Q2"
@@ -32,7 +32,10 @@ def ws(
 ) -> Iterator[Workspace]:
     """The company of why_data.py on each backend, shared by the tests of this module that only read
     it (a test that writes takes ``own_ws``, its own copy)."""
-    with templates.opened(tmp_path_factory.mktemp("why") / "ws", request.param, why_data.fill) as shared:
+    with (
+        templates.opened(tmp_path_factory.mktemp("why") / "ws", request.param, why_data.fill) as shared,
+        engines_shared(shared),
+    ):
         yield shared
 
 
@@ -44,7 +47,7 @@ def own_ws(suite_backend: str, templates: Templates, tmp_path: Path) -> Iterator
 
 
 def ask(ws: Workspace, kpi: str, *by: str, rep: str | None = None, **kw: Any) -> Why:
-    answer = ws.engine(rep_scope=rep).why(WhyQuery(kpi, kw.pop("period", P), by=by, **kw))
+    answer = engine_of(ws, rep).why(WhyQuery(kpi, kw.pop("period", P), by=by, **kw))
     assert answer.parts_total() == approx(answer.change, rel=1e-9, abs=1e-12)  # WHY.md: the parts add up
     return answer
 
