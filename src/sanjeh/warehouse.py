@@ -79,9 +79,9 @@ def quote_literal(value: str) -> str:
 class Param:
     """A parameter table of a compiled query (kpis/compile.py): its rows as a ``SELECT`` of
     literals in DuckDB's SQL, and as an Arrow table made only when asked. A DuckDB warehouse fills
-    it from the ``SELECT``: no Arrow array is made from Python values, so a new server's first
-    page does not wait for pandas, which pyarrow imports for the first such array (0.3 s); the
-    other backends take the Arrow table."""
+    it from the ``SELECT``: no Arrow array is made from Python values, so a command that only
+    answers KPIs (``kpi --all``) never imports pandas, which pyarrow imports for the first such
+    array (0.3 s); the other backends take the Arrow table."""
 
     select: str
     arrow: Callable[[], pa.Table]

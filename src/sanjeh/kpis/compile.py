@@ -37,7 +37,7 @@ from sanjeh.kpis.model import KPI, Cond, Measure
 from sanjeh.kpis.query import Plan
 from sanjeh.kpis.sources import COHORTS, SPARSE_DIMS, Sources, solid
 from sanjeh.kpis.targeting import Target
-from sanjeh.warehouse import Param, quote_ident, quote_literal
+from sanjeh.warehouse import Param, quote_literal
 
 #: Value columns that may be null inside a cohort: a sum over them is null when any is.
 NULLABLE_VALUES = frozenset({"real_amount", "days"})
@@ -232,53 +232,40 @@ def shape_of(root: AnyBuckets) -> tuple[tuple[bool, ...], ...]:
     return tuple(out)
 
 
+#: A run of no days: the rows (none) and column types of a query that reads no step set.
+_NO_RUN = "(0, DATE '2000-01-01', 0, '', '', '', '')"
+#: The column types of no targets (the row itself is filtered out).
+_NO_TARGET = "('', '', '', '', CAST('0' AS DOUBLE))"
+
+
 def steps_param(sets: Sequence[Buckets]) -> Param:
     """The ``STEPS_PARAM`` of a query: in DuckDB its runs of days as literals, spread over their
     days by the warehouse; elsewhere :func:`steps_table`. Both give the same rows (tested)."""
     runs = [(k, r) for k, b in enumerate(sets) for r in b.rows()]
-    if not runs:
-        types = {
-            "part": "INTEGER",
-            "day": "DATE",
-            "step": "VARCHAR",
-            "month": "VARCHAR",
-            "jm": "VARCHAR",
-            "gm": "VARCHAR",
-        }
-        select = (
-            "SELECT " + ", ".join(f"CAST(NULL AS {ty}) AS {quote_ident(n)}" for n, ty in types.items()) + " WHERE FALSE"
-        )
-    else:
-        values = ", ".join(
-            f"({k}, DATE {quote_literal(r.start.isoformat())}, {int(r.days)}, {quote_literal(r.step)}, "
-            f"{quote_literal(r.month)}, {quote_literal(r.jm)}, {quote_literal(r.gm)})"
-            for k, r in runs
-        )
-        select = (
-            "SELECT CAST(r.part AS INTEGER) AS part, CAST(r.start + CAST(d.i AS INTEGER) AS DATE) AS day, "
-            "CAST(r.step AS VARCHAR) AS step, CAST(r.month AS VARCHAR) AS month, CAST(r.jm AS VARCHAR) AS jm, "
-            f"CAST(r.gm AS VARCHAR) AS gm FROM (VALUES {values}) AS r(part, start, days, step, month, jm, gm), "
-            "range(r.days) AS d(i)"
-        )
+    values = ", ".join(
+        f"({k}, DATE {quote_literal(r.start.isoformat())}, {int(r.days)}, {quote_literal(r.step)}, "
+        f"{quote_literal(r.month)}, {quote_literal(r.jm)}, {quote_literal(r.gm)})"
+        for k, r in runs
+    )
+    select = (
+        "SELECT CAST(r.part AS INTEGER) AS part, CAST(r.start + CAST(d.i AS INTEGER) AS DATE) AS day, "
+        "CAST(r.step AS VARCHAR) AS step, CAST(r.month AS VARCHAR) AS month, CAST(r.jm AS VARCHAR) AS jm, "
+        f"CAST(r.gm AS VARCHAR) AS gm FROM (VALUES {values or _NO_RUN}) AS r(part, start, days, step, month, jm, gm), "
+        "range(r.days) AS d(i)"
+    )
     return Param(select, lambda: steps_table(sets))
 
 
 def targets_param(targets: Sequence[Target]) -> Param:
     """The ``TARGETS_PARAM`` of a query: in DuckDB its rows as literals; elsewhere :func:`targets_table`."""
-    cols = ("measure", "step", "member", "member_label")
-    if not targets:
-        select = (
-            "SELECT "
-            + ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in cols)
-            + ", CAST(NULL AS DOUBLE) AS value WHERE FALSE"
-        )
-    else:
-        values = ", ".join(
-            f"({quote_literal(t.measure)}, {quote_literal(t.step)}, {quote_literal(t.member or '')}, "
-            f"{quote_literal(t.member_label or '')}, CAST({quote_literal(repr(float(t.value)))} AS DOUBLE))"
-            for t in targets
-        )
-        select = f"SELECT * FROM (VALUES {values}) AS t({', '.join(cols)}, value)"
+    values = ", ".join(
+        f"({quote_literal(t.measure)}, {quote_literal(t.step)}, {quote_literal(t.member or '')}, "
+        f"{quote_literal(t.member_label or '')}, CAST({quote_literal(repr(float(t.value)))} AS DOUBLE))"
+        for t in targets
+    )
+    select = f"SELECT * FROM (VALUES {values or _NO_TARGET}) AS t(measure, step, member, member_label, value)" + (
+        "" if targets else " WHERE FALSE"
+    )
     return Param(select, lambda: targets_table(targets))
 
 
