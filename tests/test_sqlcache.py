@@ -139,6 +139,39 @@ def test_targets_as_literals_keep_every_character_and_every_bit_of_a_value(ws: W
     assert ws.warehouse.fetch("SELECT count(*) FROM orders")  # the literal quote did not end the statement
 
 
+def test_a_row_written_as_literals_is_the_row_arrow_would_write(ws: Workspace) -> None:
+    """``Warehouse.insert_row`` and ``delete_in`` write values as SQL literals on DuckDB (no
+    statement parameter, no Arrow array from Python values: both import pandas). The row stored
+    is the one ``insert_arrow`` stores, for awkward text, timestamps, dates, numbers and nulls."""
+    import datetime as dt
+
+    from sanjeh.warehouse import sql_value
+
+    wh = ws.warehouse
+    schema = pa.schema(
+        [("t", pa.string()), ("ts", pa.timestamp("us")), ("d", pa.date32()), ("x", pa.float64()), ("n", pa.int64())]
+    )
+    wh.execute("CREATE TEMP TABLE __lit_a (t VARCHAR, ts TIMESTAMP, d DATE, x DOUBLE, n BIGINT)")
+    wh.execute("CREATE TEMP TABLE __lit_b (t VARCHAR, ts TIMESTAMP, d DATE, x DOUBLE, n BIGINT)")
+    rows = [
+        {"t": t, "ts": ts, "d": d, "x": x, "n": n}
+        for t, ts, d, x, n in [
+            ("it's", dt.datetime(2025, 3, 20, 23, 59, 59, 123456), dt.date(1403, 1, 1), 1 / 3, -7),
+            ("فروش «شمال»\t", dt.datetime(2000, 1, 1), dt.date(2024, 2, 29), 1e20, 0),
+            ("x'); DROP TABLE orders; --", None, None, None, None),
+        ]
+    ]
+    for row in rows:
+        wh.insert_row("__lit_a", row, schema)
+    wh.insert_arrow("__lit_b", pa.Table.from_pylist(rows, schema=schema))
+    assert wh.fetch("SELECT * FROM __lit_a ORDER BY t") == wh.fetch("SELECT * FROM __lit_b ORDER BY t")
+    wh.delete_in("__lit_a", "t", ["it's", "x'); DROP TABLE orders; --", "absent"])
+    assert wh.fetch("SELECT t FROM __lit_a") == [("فروش «شمال»\t",)]
+    assert wh.fetch("SELECT count(*) FROM orders")  # no literal ended its statement
+    with pytest.raises(TypeError):
+        sql_value(dt.datetime(2025, 1, 1, tzinfo=dt.UTC))  # a zone would be dropped silently
+
+
 def test_rows_on_duckdb_are_those_arrow_gives(ws: Workspace) -> None:
     """Small results read on the raw DuckDB connection (no pandas through Ibis's converter) have
     the Python values Arrow's ``to_pylist`` gives: dates, timestamps, numbers, text and nulls."""

@@ -10,6 +10,10 @@ from pathlib import Path
 from sanjeh.web.state import AppState
 from sanjeh.workspace import Workspace
 from tests import kpi_data
+from tests.conftest import Templates
+from tests.test_web_support import PASSWORD
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _settled(state: AppState, seconds: float = 60.0) -> None:
@@ -152,3 +156,88 @@ def test_a_kept_scorecard_carries_the_targets_it_was_computed_with_not_the_table
     load(workspace, targets=[{"kpi": "revenue", "period": state.default_period(), "target": 99.0}])
     assert state._keep_scorecard()  # the old page, with the fingerprint of the old targets
     assert _started(workspace).computed > 10
+
+
+def test_a_new_server_serves_its_first_page_without_importing_pandas(templates: Templates, tmp_path: Path) -> None:
+    """From a start to the first scorecard page — the warm-up, a why of a missed target, the
+    login (the user's row read, the session written) and the page — nothing imports pandas
+    (0.3 s on that path: pyarrow imports it for NumPy or for an array made from Python values,
+    DuckDB for a statement parameter, Ibis for its DuckDB results). A new import of it on the way
+    fails here."""
+    import subprocess
+    import sys
+
+    ws = templates.copy(tmp_path / "ws", fill=kpi_data.fill)
+    ws.refresh_facts()  # as an import leaves it
+    ws.close()
+    code = f"""
+import sys, traceback
+class _Tell:  # says who imports it
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas":
+            print("".join(traceback.format_stack(limit=30)), file=sys.stderr)
+sys.meta_path.insert(0, _Tell())
+from fastapi.testclient import TestClient
+from sanjeh.users import add_user
+from sanjeh.web.app import create_app
+from sanjeh.workspace import Workspace
+from tests.test_web_support import csrf_of
+ws = Workspace.open(sys.argv[1])
+add_user(ws, "manager", "manager", password={PASSWORD!r})
+assert "pandas" not in sys.modules, "adding a user imported pandas"
+app = create_app(ws)
+app.state.sanjeh.warm()
+assert app.state.sanjeh.computed > 10, app.state.sanjeh.computed
+with TestClient(app) as c:
+    token = csrf_of(c.get("/login").text)
+    r = c.post("/login", data={{"username": "manager", "password": {PASSWORD!r}, "csrf_token": token}})
+    assert r.status_code == 200 and "/login" not in str(r.url), r.status_code
+    assert c.get("/").status_code == 200
+    c.post("/logout", data={{"csrf_token": csrf_of(c.get("/").text)}})
+print("pandas" in sys.modules, file=sys.stderr)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "ws")], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr.strip().splitlines()[-1] == "False", done.stderr[-6000:]
+
+
+def test_logins_and_session_checks_do_not_wait_for_a_computation_that_holds_the_warehouse(
+    workspace: Workspace,
+) -> None:
+    """The users' and sessions' reads run on a second DuckDB connection: while another thread
+    holds the warehouse (a cold scorecard, seconds long), a login's read of the user's row, a
+    user look-up and a session check answer at once, and see what was committed before."""
+    import threading
+
+    from sanjeh.users import add_user, login_record, open_session
+
+    add_user(workspace, "manager", "manager", password=PASSWORD)
+    state = AppState.build(workspace)
+    user = state.user("manager")
+    assert user is not None
+    sid = state.call(lambda ws: open_session(ws, user, "session", 60))
+    state.forget_user("manager")
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with state.locked():
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(10)
+        started = time.monotonic()
+        found, password_hash = state.read_users(lambda ws: login_record(ws, "manager"))
+        assert found is not None and found.username == "manager" and password_hash.startswith("$argon2")
+        assert state.user("manager") == found
+        assert state.session_ok(sid, "manager")
+        assert not state.session_ok("no-such-session", "manager")
+        assert time.monotonic() - started < 5, "a read waited for the warehouse lock"
+        assert holder.is_alive()  # the lock was held all along
+    finally:
+        release.set()
+        holder.join()

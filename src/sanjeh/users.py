@@ -109,8 +109,7 @@ def _validate_name(name: str) -> str:
 
 
 def _rows(ws: Workspace) -> list[dict[str, Any]]:
-    table = ws.warehouse.table(USERS_TABLE)
-    return list(table.to_pyarrow().to_pylist())
+    return ws.warehouse.rows(ws.warehouse.table(USERS_TABLE))
 
 
 def _stamp(row: dict[str, Any]) -> str:
@@ -204,9 +203,8 @@ def add_user(
         "created_at": dt.datetime.now().replace(microsecond=0),
         "team": (team or "").strip() or None,
     }
-    data = pa.table({k: [v] for k, v in row.items()}, schema=_SCHEMA)
     with ws.warehouse.transaction():
-        ws.warehouse.insert_arrow(USERS_TABLE, data)
+        ws.warehouse.insert_row(USERS_TABLE, row, _SCHEMA)
     return _to_user(row)
 
 
@@ -260,10 +258,9 @@ def _replace_row(ws: Workspace, name: str, **changes: Any) -> User:
     if not rows:
         raise NotFound(key="users.not_found", params={"username": name}, details={"why": "no_user", "username": name})
     row = {"team": None, **rows[0], **changes}
-    keys = pa.table({"username": [name]})
     with ws.warehouse.transaction():
-        ws.warehouse.delete_matching(USERS_TABLE, keys)
-        ws.warehouse.insert_arrow(USERS_TABLE, pa.table({k: [row[k]] for k in _SCHEMA.names}, schema=_SCHEMA))
+        ws.warehouse.delete_in(USERS_TABLE, "username", [name])
+        ws.warehouse.insert_row(USERS_TABLE, {k: row[k] for k in _SCHEMA.names}, _SCHEMA)
         if _stamp(row) != _stamp(rows[0]):  # a new password, role or rep: every session of the user ends
             _end_sessions_of(ws, name)
     return _to_user(row)
@@ -325,7 +322,7 @@ def delete_user(ws: Workspace, name: str) -> None:
     if get_user(ws, name) is None:
         raise NotFound(key="users.not_found", params={"username": name}, details={"why": "no_user", "username": name})
     with ws.warehouse.transaction():
-        ws.warehouse.delete_matching(USERS_TABLE, pa.table({"username": [name]}))
+        ws.warehouse.delete_in(USERS_TABLE, "username", [name])
         _end_sessions_of(ws, name)
 
 
@@ -352,36 +349,38 @@ def open_session(ws: Workspace, user: User, kind: str, seconds: int) -> str:
         raise ValueError(f"unknown session kind {kind!r}")
     sid = secrets.token_hex(16)
     now = _now()
-    t = ws.warehouse.table(SESSIONS_TABLE)
-    expired = t.filter(t.expires_at < now).select("sid").to_pyarrow()
+    wh = ws.warehouse
+    t = wh.table(SESSIONS_TABLE)
+    expired = [str(r["sid"]) for r in wh.rows(t.filter(t.expires_at < now).select("sid"))]
     row = {"sid": sid, "username": user.username, "kind": kind, "created_at": now}
     row["expires_at"] = now + dt.timedelta(seconds=seconds)
-    with ws.warehouse.transaction():
-        ws.warehouse.delete_matching(SESSIONS_TABLE, expired)
-        ws.warehouse.insert_arrow(SESSIONS_TABLE, pa.table({k: [v] for k, v in row.items()}, schema=_SESSIONS_SCHEMA))
+    with wh.transaction():
+        wh.delete_in(SESSIONS_TABLE, "sid", expired)
+        wh.insert_row(SESSIONS_TABLE, row, _SESSIONS_SCHEMA)
     return sid
 
 
 def session_alive(ws: Workspace, sid: str, username: str) -> bool:
     """Whether the session ``sid`` of ``username`` exists and has not expired."""
     t = ws.warehouse.table(SESSIONS_TABLE)
-    hits = t.filter((t.sid == sid) & (t.username == username) & (t.expires_at >= _now())).count().execute()
-    return bool(hits)
+    hit = t.filter((t.sid == sid) & (t.username == username) & (t.expires_at >= _now())).select("sid").limit(1)
+    return bool(ws.warehouse.rows(hit))
 
 
 def end_session(ws: Workspace, sid: str) -> None:
     """Log one session out."""
     with ws.warehouse.transaction():
-        ws.warehouse.delete_matching(SESSIONS_TABLE, pa.table({"sid": [sid]}))
+        ws.warehouse.delete_in(SESSIONS_TABLE, "sid", [sid])
 
 
 def _end_sessions_of(ws: Workspace, name: str) -> None:
-    ws.warehouse.delete_matching(SESSIONS_TABLE, pa.table({"username": [name]}))
+    ws.warehouse.delete_in(SESSIONS_TABLE, "username", [name])
 
 
 def count_sessions(ws: Workspace, name: str) -> int:
     t = ws.warehouse.table(SESSIONS_TABLE)
-    return int(t.filter((t.username == name) & (t.expires_at >= _now())).count().execute())
+    live = t.filter((t.username == name) & (t.expires_at >= _now()))
+    return int(ws.warehouse.rows(live.aggregate(n=live.count()))[0]["n"])
 
 
 def top_sellers(ws: Workspace, limit: int) -> list[str]:

@@ -9,6 +9,7 @@ the warehouse through :class:`Warehouse`.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import os
 import re
@@ -73,6 +74,26 @@ def quote_literal(value: str) -> str:
     """A string literal as SQL text: the one helper every SQL statement written as text quotes its
     values with (numbers are written by Python's ``int``/``float``)."""
     return str(sge.Literal.string(value).sql(_QUOTING_DIALECT))
+
+
+def sql_value(value: Any) -> str:
+    """A Python value as a DuckDB SQL literal: text by :func:`quote_literal`, a float by its
+    ``repr`` (exact), a naive date or timestamp by its ISO text, None as NULL."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"CAST({quote_literal(repr(value))} AS DOUBLE)"
+    if isinstance(value, str):
+        return quote_literal(value)
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return f"TIMESTAMP {quote_literal(value.isoformat(sep=' '))}"
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return f"DATE {quote_literal(value.isoformat())}"
+    raise TypeError(f"no SQL literal for {value!r}")
 
 
 @dataclass(frozen=True)
@@ -395,6 +416,30 @@ class Warehouse:
         else:
             raise UserError(key="workspace.spark_import")
 
+    def insert_row(self, name: str, row: dict[str, Any], schema: pa.Schema) -> None:
+        """Append one row (``schema``: the table's Arrow types of ``row``'s columns). On DuckDB its
+        values are written as SQL literals (:func:`sql_value`): a login writes a session row, and
+        both an Arrow array made from Python values and a statement parameter make pyarrow or
+        DuckDB import pandas (0.3 s of the first login after a start)."""
+        if self.kind != "duckdb":
+            self.insert_arrow(name, pa.table({k: [v] for k, v in row.items()}, schema=schema))
+            return
+        cols = ", ".join(quote_ident(c) for c in row)
+        values = ", ".join(sql_value(v) for v in row.values())
+        self.duckdb.execute(f"INSERT INTO {quote_ident(name)} ({cols}) VALUES ({values})")
+
+    def delete_in(self, name: str, column: str, values: Sequence[str]) -> None:
+        """Delete the rows whose text ``column`` is one of ``values`` (literals on DuckDB, as
+        :meth:`insert_row`)."""
+        if not values:
+            return
+        if self.kind != "duckdb":
+            self.delete_matching(name, pa.table({column: pa.array(list(values), pa.string())}))
+            return
+        for i in range(0, len(values), 1000):
+            listed = ", ".join(quote_literal(v) for v in values[i : i + 1000])
+            self.duckdb.execute(f"DELETE FROM {quote_ident(name)} WHERE {quote_ident(column)} IN ({listed})")
+
     def delete_matching(self, name: str, keys: pa.Table) -> None:
         """Delete the rows whose key columns (``keys``' columns) equal a row of ``keys``."""
         if keys.num_rows == 0:
@@ -501,6 +546,14 @@ class Warehouse:
             self.execute(f"TRUNCATE TABLE {quote_ident(name, 'spark')}")
         else:
             self.execute(f"DELETE FROM {quote_ident(name)}")
+
+    def reader(self) -> Warehouse | None:
+        """A second connection to this DuckDB database, for short reads from another thread while
+        this one runs something long (DuckDB runs the two side by side, each reading committed
+        rows); it closes with this one. None on other backends."""
+        if self.kind != "duckdb":
+            return None
+        return Warehouse(self.url, "duckdb", ibis.duckdb.from_connection(self.duckdb.cursor()))
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -104,6 +104,13 @@ class Workspace:
             self._lent = False
             self.clock = clock
 
+    def reader(self) -> Workspace | None:
+        """This workspace on a second connection to its warehouse, for short reads from another
+        thread while this one runs something long (``Warehouse.reader``); it closes with this one.
+        None when the warehouse has no such connection (only DuckDB has)."""
+        wh = self.warehouse.reader()
+        return None if wh is None else replace(self, warehouse=wh)
+
     def __enter__(self) -> Workspace:
         return self
 

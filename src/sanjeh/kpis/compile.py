@@ -37,7 +37,7 @@ from sanjeh.kpis.model import KPI, Cond, Measure
 from sanjeh.kpis.query import Plan
 from sanjeh.kpis.sources import COHORTS, SPARSE_DIMS, Sources, solid
 from sanjeh.kpis.targeting import Target
-from sanjeh.warehouse import Param, quote_literal
+from sanjeh.warehouse import Param, quote_literal, sql_value
 
 #: Value columns that may be null inside a cohort: a sum over them is null when any is.
 NULLABLE_VALUES = frozenset({"real_amount", "days"})
@@ -243,7 +243,7 @@ def steps_param(sets: Sequence[Buckets]) -> Param:
     days by the warehouse; elsewhere :func:`steps_table`. Both give the same rows (tested)."""
     runs = [(k, r) for k, b in enumerate(sets) for r in b.rows()]
     values = ", ".join(
-        f"({k}, DATE {quote_literal(r.start.isoformat())}, {int(r.days)}, {quote_literal(r.step)}, "
+        f"({k}, {sql_value(r.start)}, {int(r.days)}, {quote_literal(r.step)}, "
         f"{quote_literal(r.month)}, {quote_literal(r.jm)}, {quote_literal(r.gm)})"
         for k, r in runs
     )
@@ -260,7 +260,7 @@ def targets_param(targets: Sequence[Target]) -> Param:
     """The ``TARGETS_PARAM`` of a query: in DuckDB its rows as literals; elsewhere :func:`targets_table`."""
     values = ", ".join(
         f"({quote_literal(t.measure)}, {quote_literal(t.step)}, {quote_literal(t.member or '')}, "
-        f"{quote_literal(t.member_label or '')}, CAST({quote_literal(repr(float(t.value)))} AS DOUBLE))"
+        f"{quote_literal(t.member_label or '')}, {sql_value(float(t.value))})"
         for t in targets
     )
     select = f"SELECT * FROM (VALUES {values or _NO_TARGET}) AS t(measure, step, member, member_label, value)" + (

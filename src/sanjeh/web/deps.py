@@ -182,12 +182,13 @@ SchedulesEditor = Annotated[Caller, Depends(schedules_editor)]
 async def log_in(request: Request, username: str, password: str, kind: str, seconds: int) -> str:
     """Check a user name and password (rate-limited) and open a session; returns its signed token.
 
-    The user's row is read under the warehouse lock; the password is checked outside it, at most
+    The user's row is read beside the warehouse lock (:meth:`AppState.read_users`), the session
+    written under it; the password is checked outside it, at most
     ``password_checks`` at a time, so logins slow down neither each other's reads nor KPI requests."""
     st = state_of(request)
     ip = client_ip(request)
     st.limiter.check(username, ip)
-    user, password_hash = await run_in_threadpool(st.call, lambda ws: login_record(ws, username))
+    user, password_hash = await run_in_threadpool(st.read_users, lambda ws: login_record(ws, username))
     try:
         user = await anyio.to_thread.run_sync(check_password, user, password_hash, password, limiter=st.hash_slots())
     except AuthError:

@@ -121,11 +121,18 @@ class AppState:
     _warm_again: threading.Event = field(default_factory=threading.Event)
     _warm_lock: threading.Lock = field(default_factory=threading.Lock)
     _code: str = ""  # web/saved.py code_digest, read on the first warm-up
+    #: the workspace on a second connection, for the users' and sessions' reads (:meth:`read_users`);
+    #: None until first needed, the workspace itself when the warehouse has no second connection
+    _reader: Workspace | None = None
+    _reader_lock: threading.Lock = field(default_factory=threading.Lock)
+    _lookup_lock: threading.Lock = field(default_factory=threading.Lock)  # one user or session look-up at a time
 
     @staticmethod
     def build(ws: Workspace, **kw: Any) -> AppState:
         secret = ws.settings.secret or secrets.token_hex(32)  # no secret: sessions end with the process
-        return AppState(ws=ws, signer=Signer(secret), **kw)
+        state = AppState(ws=ws, signer=Signer(secret), **kw)
+        state._open_reader()  # now, before any thread holds the warehouse (a warm-up would make it wait)
+        return state
 
     # -- the warehouse, one caller at a time --------------------------------------------
     @contextmanager
@@ -136,6 +143,22 @@ class AppState:
     def call(self, fn: Callable[[Workspace], T]) -> T:
         with self._lock:
             return fn(self.ws)
+
+    def read_users(self, fn: Callable[[Workspace], T]) -> T:
+        """Run ``fn``, a read of the users' or sessions' table. On DuckDB it runs on a second
+        connection under a lock of its own, so a login or a session check does not wait for a KPI
+        computation that holds the warehouse (a cold scorecard takes seconds); elsewhere under the
+        warehouse lock. Writes stay under the warehouse lock (:meth:`call`)."""
+        with self._reader_lock:
+            reader = self._reader or self._open_reader()
+            if reader is not self.ws:
+                return fn(reader)
+        return self.call(fn)
+
+    def _open_reader(self) -> Workspace:
+        with self._lock:  # the second connection is made while no other thread uses the first
+            self._reader = self.ws.reader() or self.ws
+        return self._reader
 
     def data_version(self) -> str:
         """The workspace's data version, read again at most every :attr:`version_ttl` seconds — by
@@ -213,11 +236,11 @@ class AppState:
         hit = self._users.get(name)
         if hit is not None and time.monotonic() - hit[0] < self.credentials_ttl:
             return hit[1]
-        with self._lock:  # one look-up, however many requests of this user wait for it
+        with self._lookup_lock:  # one look-up, however many requests of this user wait for it
             hit = self._users.get(name)
             if hit is not None and time.monotonic() - hit[0] < self.credentials_ttl:
                 return hit[1]
-            user = get_user(self.ws, name)
+            user = self.read_users(lambda ws: get_user(ws, name))
             self._users[name] = (time.monotonic(), user)
         return user
 
@@ -236,11 +259,11 @@ class AppState:
         hit = self._sessions.get((sid, username))
         if hit is not None and time.monotonic() - hit[0] < self.credentials_ttl:
             return bool(hit[1])
-        with self._lock:  # one look-up, however many requests of this session wait for it
+        with self._lookup_lock:  # one look-up, however many requests of this session wait for it
             hit = self._sessions.get((sid, username))
             if hit is not None and time.monotonic() - hit[0] < self.credentials_ttl:
                 return bool(hit[1])
-            alive = session_alive(self.ws, sid, username)
+            alive = self.read_users(lambda ws: session_alive(ws, sid, username))
             self._sessions.put((sid, username), (time.monotonic(), alive))
         return alive
 
