@@ -254,6 +254,31 @@ def test_language_switch_is_stored_per_user(served: Served) -> None:
         assert '<html lang="fa" dir="rtl">' in c.get("/kpis").text
 
 
+def test_every_paged_list_reads_its_page_number_one_way(served: Served) -> None:
+    """The rows behind a number, the Data page's rejects, the targets and their audit, and the
+    alerts read ``page`` (``audit``) alike: a whole number from 1 (Persian digits too), or a 400
+    that says the value is not a page number — never a 500. A page number past the rows' end is
+    an empty page; one past a billion (the rows' offset no longer a 64-bit number: a 500 before)
+    is refused."""
+    lists = [
+        ("/kpi/revenue/rows", "page", {"period": "1403-10"}),
+        ("/data", "page", {}),
+        ("/targets", "page", {}),
+        ("/targets", "audit", {}),
+        ("/alerts", "page", {}),
+    ]
+    with served.browser_session("admin") as (c, _):
+        for path, param, extra in lists:
+            for good in ("1", "۲", "1000000000"):
+                r = c.get(path, params={**extra, param: good})
+                assert r.status_code == 200, (path, param, good, r.status_code)
+            for bad in ("abc", "0", "-5", "1.5", "1000000001", "9" * 30):
+                r = c.get(path, params={**extra, param: bad, "lang": "en"})
+                assert r.status_code == 400 and "is not a page number" in r.text, (path, param, bad, r.status_code)
+            r = c.get(path, params={**extra, param: "x"})
+            assert r.status_code == 400 and "شماره‌ی صفحه نیست" in r.text
+
+
 # -- targets and data (on an empty workspace) ---------------------------------------------------------
 def _new_rows(*rows: dict[str, str]) -> dict[str, str]:
     """The editor's form fields for new rows (``r0.kpi``, ``r0.year``, …)."""

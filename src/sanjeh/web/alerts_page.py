@@ -17,25 +17,13 @@ from starlette.concurrency import run_in_threadpool
 from sanjeh.errors import NotFound, UserError
 from sanjeh.reports import alerts
 from sanjeh.reports.alert_rules import rules
-from sanjeh.web.deps import AlertsManager, Caller, state_of
+from sanjeh.web.deps import AlertsManager, Caller, page_number, state_of
 from sanjeh.web.pages import _context, _lang, _render, _url
 from sanjeh.web.state import AppState
 
 router = APIRouter(include_in_schema=False)
 #: Alerts listed per page.
 PAGE = 50
-
-
-def _page_number(text: str | None) -> int:
-    if text is None:
-        return 1
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise UserError(key="alert.page", params={"given": text[:20]}, details={"page": text[:20]})
-    return n
 
 
 @dataclass
@@ -94,7 +82,7 @@ def _render_alerts(request: Request, c: Caller, checked: list[alerts.Outcome] | 
     st = state_of(request)
     lang = _lang(request, c.user)
     q = request.query_params
-    page = _page_number(q.get("page"))
+    page = page_number(q.get("page"))
     chosen = q.get("rule") or None
 
     def gather(ws: Any) -> tuple[UserError | None, list[dict[str, Any]], list[dict[str, Any]]]:

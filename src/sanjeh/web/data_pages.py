@@ -29,7 +29,7 @@ from sanjeh.i18n import join, t, t_or
 from sanjeh.ingest.mapping import mapping_names
 from sanjeh.reasons import column_title, reason_text
 from sanjeh.schema import IMPORT_ORDER
-from sanjeh.web.deps import Caller, DataManager, RejectsManager, state_of
+from sanjeh.web.deps import Caller, DataManager, RejectsManager, page_number, state_of
 from sanjeh.web.pages import _context, _download, _lang, _render, _url, csv_download
 from sanjeh.web.state import AppState
 
@@ -238,7 +238,7 @@ def render_data(
     lang = _lang(request, c.user)
     q = request.query_params
     chosen = _int(q.get("group"), -1) if q.get("group") else -1
-    page = _int(q.get("page"), 1)
+    page = page_number(q.get("page"))
     imports = st.call(lambda ws: ws.imports())
     counts = st.call(lambda ws: ws.table_rows())
     if summary is None and q.get("import"):

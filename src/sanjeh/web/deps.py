@@ -20,7 +20,7 @@ import anyio
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from sanjeh.errors import AuthError, Forbidden
+from sanjeh.errors import AuthError, Forbidden, UserError
 from sanjeh.users import User, check_password, end_session, login_record, open_session
 from sanjeh.web.auth import CSRF_HEADER, SESSION_COOKIE, client_address
 from sanjeh.web.state import AppState
@@ -176,6 +176,26 @@ DataManager = Annotated[Caller, Depends(data_manager)]
 RejectsManager = Annotated[Caller, Depends(rejects_manager)]
 AlertsManager = Annotated[Caller, Depends(alerts_manager)]
 SchedulesEditor = Annotated[Caller, Depends(schedules_editor)]
+
+
+#: The largest page number a list's URL may ask for (any list ends long before it; the rows behind
+#: a number start at (page - 1) × 50, which stays a 64-bit number).
+MAX_PAGE = 1_000_000_000
+
+
+def page_number(text: str | None, param: str = "page") -> int:
+    """The page number a list's URL asks for in ``param`` (1 when it says none): a whole number
+    from 1 to :data:`MAX_PAGE` (Persian and Arabic digits too); anything else is a 400 that says
+    so. Every paged page reads its page numbers here."""
+    if text is None or text == "":
+        return 1
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= MAX_PAGE:
+        raise UserError(key="request.page", params={"given": text[:20]}, details={param: text[:20]})
+    return n
 
 
 # -- logging in and out ------------------------------------------------------------------------------

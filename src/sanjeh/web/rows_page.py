@@ -24,7 +24,7 @@ from sanjeh.i18n import digits, period_label, t, t_or
 from sanjeh.kpis.columns import name_column
 from sanjeh.kpis.drill import RowsQuery, population
 from sanjeh.web.api_rows import rows_query
-from sanjeh.web.deps import Caller, state_of
+from sanjeh.web.deps import Caller, page_number, state_of
 from sanjeh.web.pages import _context, _lang, _render, _url, csv_download, page_caller
 from sanjeh.web.state import AppState
 
@@ -189,10 +189,7 @@ def rows_page(request: Request, name: str) -> Response:
     c = page_caller(request)
     st = state_of(request)
     lang = _lang(request, c.user)
-    try:
-        page = max(1, int(request.query_params.get("page") or 1))
-    except ValueError:
-        page = 1
+    page = page_number(request.query_params.get("page"))
     q = _query(request, st, c, name, page=page)
     got = st.rows(c.user, q)
     k = st.kpi(name)

@@ -29,7 +29,7 @@ from sanjeh.i18n import digits, has, month_name, period_label, t, t_or
 from sanjeh.kpis.targeting import rollup_of
 from sanjeh.targets import Change, InvalidTargets, apply_changes, read_changes, read_targets
 from sanjeh.users import User
-from sanjeh.web.deps import Caller, Manager, state_of
+from sanjeh.web.deps import Caller, Manager, page_number, state_of
 from sanjeh.web.pages import _context, _lang, _render, _url, page_caller
 from sanjeh.web.state import AppState
 
@@ -443,7 +443,7 @@ def _render_page(
     qp = request.query_params
     q = (qp.get("q") or "").strip()[:100]
     only = qp.get("kpi") or ""
-    audit_page = max(1, _int(qp.get("audit"), 1))
+    audit_page = page_number(qp.get("audit"), "audit")
     lang_param = qp.get("lang") if qp.get("lang") in ("fa", "en") else ""
     ed = ed or Editor.build(st, c, lang)
     scope = st.scope(c.user)
@@ -463,7 +463,7 @@ def _render_page(
         audit_total,
         q=q,
         only=only,
-        page=_int(qp.get("page"), 1),
+        page=page_number(qp.get("page")),
         add=_int(qp.get("add"), 1),
         audit_page=audit_page,
         lang_param=lang_param or "",
