@@ -59,3 +59,47 @@ def test_cards_without_data_say_nothing() -> None:
 
 def test_a_quiet_scorecard_has_no_findings() -> None:
     assert findings([_card("revenue", attainment=1.02, change_rate=0.03)]) == []
+
+
+def test_an_explanation_through_another_measure_names_it() -> None:
+    """A growth does not split over members, so its move is explained through its revenue's,
+    which may have moved the other way (growth fell 12 pp while revenue rose 68 %): the sentence
+    then names the measure whose change it splits, in both languages."""
+    from sanjeh.kpis.insights import explainers
+
+    why = {
+        "change": 100.0,
+        "against": "year_ago",
+        "by": ["region"],
+        "rows": [
+            {"region": "Tehran", "contribution": 60.0},
+            {"region": "Kerman", "contribution": 25.0},
+            {"region": "Fars", "contribution": 15.0},
+        ],
+    }
+    assert explainers(why, "en") == "Tehran and Kerman explain 85% of this change."
+    assert explainers(why, "en", "Revenue") == "Of the change in Revenue, Tehran and Kerman explain 85%."
+    fa = explainers(why, "fa", "درآمد")
+    assert fa is not None and fa.startswith("از تغییر درآمد، ") and "۸۵٪" in fa and "این تغییر" not in fa
+    pulled = {**why, "rows": [{"region": "Tehran", "contribution": 130.0}, {"region": "Fars", "contribution": -30.0}]}
+    assert explainers(pulled, "en", "Revenue") == (
+        "Tehran moved Revenue more than its whole change; the others pulled the other way."
+    )
+
+
+def test_the_scorecard_names_revenue_when_it_explains_a_growth(tmp_path_factory: Any) -> None:
+    """On the demo company: every insight about sales growth that names the members behind its
+    move says that the move split is revenue's."""
+    from tests.test_web_support import shared_demo_workspace
+
+    ws = shared_demo_workspace(tmp_path_factory.getbasetemp())
+    seen = 0
+    for period in ("1403", "1403-Q3", "1403-12", "1403-06"):
+        for f in ws.scorecard(period).to_dict()["insights"]:
+            if f["kpi"] != "sales_growth" or f.get("against") is None:
+                continue
+            if " explain" in f["text"]["en"]:
+                seen += 1
+                assert "Of the change in Revenue, " in f["text"]["en"], f["text"]["en"]
+                assert "از تغییر درآمد، " in f["text"]["fa"], f["text"]["fa"]
+    assert seen, "no explained growth insight in these periods"

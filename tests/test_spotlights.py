@@ -233,3 +233,36 @@ def test_a_query_of_some_measures_without_the_headline_is_ordered_by_the_first(w
     assert rows and all("cancellation_rate" not in r for r in rows)
     values = [r["cancelled_value"] for r in rows]
     assert values == sorted(values, reverse=True)
+
+
+@pytest.mark.parametrize("period", ["1403", "1403-Q3", "1403-02..1403-07"])
+def test_a_spotlight_reads_the_step_its_card_shows(tmp_path_factory: pytest.TempPathFactory, period: str) -> None:
+    """A KPI with a default grain (sales growth: by month) still gives its spotlight one row per
+    member for the whole period, the step its card shows: the best region's growth is the region's
+    growth over the period, not its best month's (a year's card said «best region: Tehran 44 %»
+    and «weakest region: Tehran −32 %», two of its months). On the demo company (read only)."""
+    from sanjeh.kpis.query import Query
+    from tests.test_web_support import shared_demo_workspace
+
+    engine = shared_demo_workspace(tmp_path_factory.getbasetemp()).engine()
+    for k in engine.catalogue():
+        label = engine.plan(Query(k.name, period)).period.label
+        for spot in k.card.spotlights:
+            rows = engine.run(spotlight_query(k, spot, period)).rows
+            assert {r["period"] for r in rows} <= {label}, (k.name, spot.pick)
+    growth = KPIS["sales_growth"]
+    assert growth.default_grain == "month"
+    top, bottom = growth.card.spotlights
+    rows = engine.run(spotlight_query(growth, top, period)).rows
+    whole = engine.run(Query("sales_growth", period, by=("region",), one_step=True)).rows
+    by_region = {r["region"]: r["growth"] for r in whole}
+    assert len(rows) == len(by_region) >= 5
+    best, worst = spotlight(growth, top, rows), spotlight(growth, bottom, rows)
+    assert best is not None and worst is not None and best["member"] != worst["member"]
+    assert best["value"] == pytest.approx(by_region[best["member"]])
+    assert worst["value"] == pytest.approx(by_region[worst["member"]])
+    assert best["value"] > worst["value"]
+    if period != "1403-02..1403-07":  # a year or a quarter as one step is its own grain's one step
+        grain = "year" if period == "1403" else "quarter"
+        one = engine.run(Query("sales_growth", period, grain=grain, by=("region",))).rows
+        assert {r["region"]: pytest.approx(r["growth"]) for r in one} == by_region

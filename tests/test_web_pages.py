@@ -254,6 +254,22 @@ def test_language_switch_is_stored_per_user(served: Served) -> None:
         assert '<html lang="fa" dir="rtl">' in c.get("/kpis").text
 
 
+def test_a_scorecard_past_the_data_says_where_the_data_ends(served: Served) -> None:
+    """Cards of a period after the data's last day each say "no data in this period"; the page
+    says once where the data ends and how many cards that leaves empty (a quarter just begun
+    looked like an empty company). A period inside the data says nothing of it."""
+    with served.browser_session("admin") as (c, _):
+        after = c.get("/", params={"period": "1404-Q1"}).text
+        m = re.search(r'<p class="data-outside notice" id="data-outside" role="status">([^<]*)</p>', after)
+        assert m, "no note of where the data ends"
+        assert re.fullmatch(r"داده‌ها تا [۰-۹]+ اسفند ۱۴۰۳ است: [۰-۹]+ کارت در این دوره داده‌ای ندارند\.", m.group(1)), (
+            m.group(1)
+        )
+        en = c.get("/", params={"period": "1404-Q1", "lang": "en"}).text
+        assert re.search(r"The data ends on \d+ Esfand 1403: \d+ cards have no data in this period\.", en)
+        assert 'id="data-outside"' not in c.get("/", params={"period": PERIOD}).text
+
+
 def test_every_paged_list_reads_its_page_number_one_way(served: Served) -> None:
     """The rows behind a number, the Data page's rejects, the targets and their audit, and the
     alerts read ``page`` (``audit``) alike: a whole number from 1 (Persian digits too), or a 400

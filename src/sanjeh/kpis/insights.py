@@ -32,9 +32,12 @@ EXPLAINED = 0.8
 EXPLAINERS = 3
 
 
-def explainers(why: dict[str, Any], lang: str) -> str | None:
+def explainers(why: dict[str, Any], lang: str, of: str | None = None) -> str | None:
     """«تهران و اصفهان ۸۹٪ این فاصله را توضیح می‌دهند»: the members that explain most of a "why"
-    answer's change (kpis/why.py, its ``to_dict``), with their share of it; None when none does."""
+    answer's change (kpis/why.py, its ``to_dict``), with their share of it; None when none does.
+    ``of``: the title of the measure the answer splits when it is not the one the sentence before
+    speaks of (a growth's move is explained through its revenue's, which may have moved the other
+    way): the sentence then names it, «از تغییر درآمد، …»."""
     change = why.get("change")
     if not change:
         return None
@@ -56,11 +59,12 @@ def explainers(why: dict[str, Any], lang: str) -> str | None:
     last = i18n.t("insight.and", lang)
     members = names[0] if len(names) == 1 else f"{i18n.join(names[:-1], lang)}{last}{names[-1]}"
     gap = "gap" if why.get("against") == "target" else "move"
+    other = "other_" if of else ""
     if total / change > 1.0 + 1e-9:  # others pulled the other way: a share over 100 % reads as nonsense
-        key = f"insight.outweighed_{gap}_{'one' if len(picked) == 1 else 'many'}"
-        return i18n.t(key, lang, members=members)
-    key = f"insight.explained_{gap}_{'one' if len(picked) == 1 else 'many'}"
-    return i18n.t(key, lang, members=members, share=fmt_rate(total / change, lang, 0))
+        key = f"insight.outweighed_{other}{gap}_{'one' if len(picked) == 1 else 'many'}"
+        return i18n.t(key, lang, members=members, measure=of or "")
+    key = f"insight.explained_{other}{gap}_{'one' if len(picked) == 1 else 'many'}"
+    return i18n.t(key, lang, members=members, share=fmt_rate(total / change, lang, 0), measure=of or "")
 
 
 def _good(change: float, direction: str) -> bool:

@@ -23,6 +23,9 @@ class Query:
     filters: tuple[tuple[str, str], ...] = ()
     compare: str | None = None
     measures: tuple[str, ...] = ()  # only these measures (default: all)
+    #: the period as one step, whatever the KPI's default grain (``grain`` is then ignored): a
+    #: scorecard's spotlight reads the step its card shows, not the months of a year
+    one_step: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,12 @@ def plan(query: Query, catalogue: dict[str, KPI], *, whole: bool = False) -> Pla
     """Check ``query``. ``whole`` leaves a KPI's fixed dimensions out (one company-wide row)."""
     kpi = find_kpi(query.kpi, catalogue)
     period = parse_period(query.period)
-    grain = parse_grain(query.grain) if query.grain else (parse_grain(kpi.default_grain) if kpi.default_grain else None)
+    if query.one_step:
+        grain = None
+    elif query.grain:
+        grain = parse_grain(query.grain)
+    else:
+        grain = parse_grain(kpi.default_grain) if kpi.default_grain else None
     by: list[str] = []
     for raw in query.by:
         d = _dimension(kpi, raw, "split")

@@ -130,14 +130,16 @@ def card(engine: Engine, kpi: KPI, period: str, spark_steps: int) -> dict[str, A
 
 
 def spotlight_query(kpi: KPI, spot: Spotlight, period: str) -> Query:
-    """The ordinary query a spotlight reads: the KPI by the spotlight's dimension (a fixed
-    dimension is the KPI's own split), and only the measures the spotlight reads."""
+    """The ordinary query a spotlight reads: the KPI over the whole period as one step (the
+    step its card shows; a KPI's default grain would give a year's months, and the spotlight would
+    pick among those), by the spotlight's dimension (a fixed dimension is the KPI's own split),
+    and only the measures the spotlight reads."""
     by = () if not spot.by or spot.by in kpi.fixed else (spot.by,)
     # only what the spotlight reads (the KPI's other measures can cost more than all of these)
     wanted = dict.fromkeys([spot.measure or kpi.headline, *spot.show, *spot.base])
     visible = {m.name for m in kpi.visible_measures}
     measures = tuple(wanted) if all(m in visible for m in wanted) else ()
-    return Query(kpi.name, period, by=by, measures=measures)
+    return Query(kpi.name, period, by=by, measures=measures, one_step=True)
 
 
 def _measure_info(kpi: KPI, name: str) -> dict[str, Any]:
@@ -239,7 +241,8 @@ def explained(
     from sanjeh.kpis.insights import LANGS, explainers
     from sanjeh.kpis.why import WhyQuery, suggestion
 
-    name: str | None = measure or k.headline
+    asked = measure or k.headline
+    name: str | None = asked
     if name is not None and k.split_of(name) == "none":
         # a growth's move is its revenue's; a target of a median is not a sum of members'
         name = suggestion(k, k.measure(name)) if against != "target" else None
@@ -255,7 +258,8 @@ def explained(
         why = engine.why(WhyQuery(k.name, period, name, against, (dims[0],), filters=filters)).to_dict()
     except UserError:
         return {}
-    return {lang: said for lang in LANGS if (said := explainers(why, lang))}
+    of = dict(k.measure(name).title) if name != asked else {}  # another measure's change: say which
+    return {lang: said for lang in LANGS if (said := explainers(why, lang, of.get(lang)))}
 
 
 def explain_findings(engine: Engine, found: list[dict[str, Any]], period: str, kpis: dict[str, KPI]) -> None:

@@ -373,9 +373,18 @@ class ScorecardPage:
     insights: list[str]
     missing: list[str]
     empty: bool
+    #: said when some cards' period lies past the data (or before it): where the data ends
+    outside: str | None
     #: the cards whose KPI page explains its change (kpis/why.py: a KPI split by members)
     explained: set[str]
     extra_params: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _past(label: str, last_day: str | None) -> bool:
+    """Does the period ``label`` end after the data's last day (the days past it have no rows)?"""
+    import datetime as dt
+
+    return bool(last_day) and parse_period(label).end > dt.date.fromisoformat(str(last_day))
 
 
 def scorecard_view(
@@ -394,6 +403,14 @@ def scorecard_view(
         insights=[f["text"][lang] for f in card.get("insights", [])],
         missing=[t_or(f"table.{x}", lang, x) for x in data.get("missing") or []],
         empty=bool(data.get("empty")),
+        outside=t(
+            "data_note.outside_cards",
+            lang,
+            n=digits(str(len(data["outside"])), lang),
+            last=views.day_text(data["last_day"], parse_period(label).calendar, lang),
+        )
+        if data.get("outside") and _past(label, data.get("last_day"))
+        else None,
         explained={k.name for k in st.catalogue() if k.dimensions},
     )
 
