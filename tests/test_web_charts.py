@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sanjeh.kpis import CATALOGUE
 from sanjeh.web.charts import RLM, _tick_text, build_chart, nice_ticks, wrap
+from sanjeh.workspace import Workspace
 
 KPIS = {k.name: k for k in CATALOGUE}
 
@@ -56,3 +57,29 @@ def test_codes_are_shown_in_the_users_words() -> None:
     en = build_chart(result, KPIS["opportunities_by_source"], "en")
     assert fa is not None and en is not None
     assert fa["data"][0]["y"] == ["تماس سرد"] and en["data"][0]["y"] == ["Cold call"]
+
+
+def test_a_trend_of_one_step_draws_its_target_and_comparison_and_spans_its_ticks(workspace: Workspace) -> None:
+    """A card opens its KPI page on one month: the trend has one point. A line of one point draws
+    nothing, so the target and the compared value are wide ticks at their values; the value axis
+    spans its ticks (left alone, Plotly fitted the one point and squeezed the ticks into a band)."""
+    from sanjeh.kpis.query import Query
+    from tests import kpi_data
+    from tests.builders import load
+
+    ws = kpi_data.fill(workspace)
+    load(ws, targets=[{"kpi": "revenue", "period": "1403-02", "target": 5000.0}])
+    for period, points in (("1403-02", 1), ("1403-Q1", 3)):
+        result = ws.engine().run(Query("revenue", period, grain="month", compare="previous")).to_dict()
+        fig = build_chart(result, KPIS["revenue"], "fa")
+        assert fig is not None
+        traces = fig["data"]
+        assert len(traces) == 3 and all(len(t["x"]) == points for t in traces), [t["name"] for t in traces]
+        for beside in traces[1:]:
+            assert beside["mode"] == ("markers" if points == 1 else "lines"), beside["name"]
+        axis = fig["layout"]["yaxis"]
+        lo, hi = axis["range"]
+        ticks = axis["tickvals"]
+        assert lo < ticks[0] <= ticks[-1] < hi
+        values = [v for t in traces for v in t["y"] if v is not None]
+        assert 5000.0 in values and all(lo < v < hi for v in values)

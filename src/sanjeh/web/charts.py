@@ -231,24 +231,31 @@ def build_chart(
                 if any(v is not None for v in ys):
                     values += ys
                     name = t(key, lang)
-                    traces.append(
-                        {
-                            "type": "scatter",
-                            "mode": "lines",
-                            "name": name,
-                            "x": xs,
-                            "y": ys,
-                            "text": [fmt(v) for v in ys],
-                            "hovertemplate": "%{x}: %{text}<extra>%{fullData.name}</extra>",
-                            "line": {"dash": dash, "width": 2},
-                        }
-                    )
+                    line: dict[str, Any] = {
+                        "type": "scatter",
+                        "mode": "lines",
+                        "name": name,
+                        "x": xs,
+                        "y": ys,
+                        "text": [fmt(v) for v in ys],
+                        "hovertemplate": "%{x}: %{text}<extra>%{fullData.name}</extra>",
+                        "line": {"dash": dash, "width": 2},
+                    }
+                    if len(xs) == 1:  # a line of one point draws nothing: a wide tick at its value
+                        line["mode"] = "markers"
+                        line["marker"] = {"symbol": "line-ew-open", "size": 28, "line": {"width": 3}}
+                    traces.append(line)
         if forecast and len(ranked) == 1:
             extra = forecast_traces(forecast, lang, fmt, [period_label(r.get("period"), lang) for r in ranked[0][1]])
             values += [v for tr in extra for v in tr["y"]]
             traces += extra
         layout = _base_layout(lang, unit, values)
         layout["showlegend"] = len(traces) > 1
+        # the axis spans its ticks (a little more, so a point on the last one is whole): left to
+        # itself, Plotly fits one point's neighbourhood and squeezes the ticks into a band
+        ticks = layout["yaxis"]["tickvals"]
+        pad = (ticks[-1] - ticks[0]) * 0.04
+        layout["yaxis"]["range"] = [ticks[0] - pad, ticks[-1] + pad]
         return {"data": traces, "layout": layout}
 
     # a split by members: horizontal bars, largest on top, names beside them (room for a name)
