@@ -83,3 +83,12 @@ def test_a_trend_of_one_step_draws_its_target_and_comparison_and_spans_its_ticks
         assert lo < ticks[0] <= ticks[-1] < hi
         values = [v for t in traces for v in t["y"] if v is not None]
         assert 5000.0 in values and all(lo < v < hi for v in values)
+    # a value past the last tick (ticks may stop up to half a step below the largest value)
+    assert nice_ticks(0.0, 1075.7)[-1] == 1000.0
+    load(ws, targets=[{"kpi": "revenue", "period": "1403-03", "target": 1075.7}])
+    result = ws.engine().run(Query("revenue", "1403-03", grain="month")).to_dict()
+    fig = build_chart(result, KPIS["revenue"], "fa")
+    assert fig is not None
+    values = [v for t in fig["data"] for v in t["y"] if v is not None]
+    lo, hi = fig["layout"]["yaxis"]["range"]
+    assert 1075.7 in values and all(lo < v < hi for v in values), (values, lo, hi)

@@ -251,11 +251,13 @@ def build_chart(
             traces += extra
         layout = _base_layout(lang, unit, values)
         layout["showlegend"] = len(traces) > 1
-        # the axis spans its ticks (a little more, so a point on the last one is whole): left to
-        # itself, Plotly fits one point's neighbourhood and squeezes the ticks into a band
+        # the axis spans its ticks and every value (a little more, so a point at an end is whole):
+        # left to itself, Plotly fits one point's neighbourhood and squeezes the ticks into a band
         ticks = layout["yaxis"]["tickvals"]
-        pad = (ticks[-1] - ticks[0]) * 0.04
-        layout["yaxis"]["range"] = [ticks[0] - pad, ticks[-1] + pad]
+        nums = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+        lo, hi = min([ticks[0], *nums]), max([ticks[-1], *nums])
+        pad = (hi - lo) * 0.04
+        layout["yaxis"]["range"] = [lo - pad, hi + pad]
         return {"data": traces, "layout": layout}
 
     # a split by members: horizontal bars, largest on top, names beside them (room for a name)
