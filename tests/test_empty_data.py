@@ -150,6 +150,8 @@ def test_every_page_and_api_call_answers(served_config: Served) -> None:
                     assert r.status_code in (200, 403), (user, path, r.status_code)
                     shown = SCRIPTS.sub("", r.text)
                     assert not BARE_PERCENT.search(shown), (path, BARE_PERCENT.search(shown))
+                    # no heading over nothing (no won deal yet: no stale deals to list, and no line saying so)
+                    assert ('id="stale-heading"' in shown) == ('id="stale-text"' in shown), (path, lang)
         with s.api(user) as api:
             for path in (
                 "/api/v1/scorecard",

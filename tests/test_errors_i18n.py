@@ -242,3 +242,27 @@ def test_every_reason_and_refusal_pattern_has_its_message() -> None:
         assert f"refusal.{key}" in fa and f"refusal.{key}" in en, key
     assert "حاشیه" not in refusal_text("x.csv is empty (0 bytes); nothing was imported", "fa")
     assert "خالی است" in refusal_text("x.csv is empty (0 bytes); nothing was imported", "fa")
+
+
+def test_a_valid_period_and_a_kpis_measure_read_in_persian_words() -> None:
+    """A period the engine parsed (``PeriodText``) is said in words in Persian (an empty workspace's
+    forecast page said «پیش از 1405-09»), a built-in KPI's measure by its title (not «revenue»);
+    English keeps the label a command takes. A period quoted back from bad input stays as typed."""
+    from sanjeh.i18n import PeriodText
+
+    short = InvalidQuery(
+        key="query.forecast_history", params={"kpi": "revenue", "n": 0, "period": PeriodText("1405-09"), "need": 12}
+    )
+    fa = short.text("fa")
+    assert "پیش از آذر ۱۴۰۵" in fa and not re.search(r"[0-9A-Za-z]", fa), fa
+    assert "before 1405-09" in short.text("en")
+    target = InvalidQuery(
+        key="query.why_no_target",
+        params={"kpi": "revenue", "measure": "revenue", "period": PeriodText("1402-05..1403-Q2")},
+    )
+    fa = target.text("fa")
+    assert "«درآمد» از «درآمد» در مرداد ۱۴۰۲ تا فصل ۲ ۱۴۰۳" in fa and not re.search(r"[0-9A-Za-z]", fa), fa
+    unknown = InvalidQuery(key="query.measure", params={"kpi": "revenue", "measure": "nope", "measures": ["orders"]})
+    assert "nope" in unknown.text("fa")  # not a measure of the KPI: quoted as given
+    bad = UserError(key="period.not_label", params={"period": "1403-13x"})
+    assert "1403-13x" in bad.text("fa")

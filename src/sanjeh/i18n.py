@@ -185,6 +185,12 @@ def period_label(label: Any, lang: str = "fa") -> str:
 
 
 # -- errors ------------------------------------------------------------------------------------
+class PeriodText(str):
+    """A period label known to be valid, as a parameter of a message: shown to Persian readers in
+    words (``آذر ۱۴۰۵``, not ``1405-09``); English keeps the label a command takes. Raw input
+    (an invalid period quoted back) stays a plain string and is shown as typed."""
+
+
 def _param(name: str, value: Any, lang: str) -> str:
     """A parameter of an error message in ``lang``: a dimension by its title (and its id, which
     is what a command line takes), a grain by its word, lists joined, numbers in the language's
@@ -192,6 +198,8 @@ def _param(name: str, value: Any, lang: str) -> str:
     own words in ``lang``."""
     if isinstance(value, Exception) and hasattr(value, "text"):
         return str(value.text(lang))
+    if isinstance(value, PeriodText):
+        return period_label(str(value), lang) if lang == "fa" else isolate(str(value), lang)
     if isinstance(value, list | tuple | set | frozenset):
         # a list of KPIs says their names (what a command takes), not their titles
         one = "name" if name == "kpis" else name[:-1] if name.endswith("s") else name
@@ -242,6 +250,16 @@ def error_text(exc: Any, lang: str) -> str:
     return str(exc.message) if found is None else found
 
 
+def _measure_title(kpi: str, measure: str, lang: str) -> str | None:
+    """The title of a built-in KPI's measure in ``lang`` (None for another KPI or measure)."""
+    from sanjeh.kpis.catalogue import CATALOGUE
+
+    for k in CATALOGUE:
+        if k.name == kpi:
+            return next((m.title.get(lang) for m in k.measures if m.name == measure), None)
+    return None
+
+
 def keyed_text(key: str, params: Any, lang: str) -> str | None:
     """The catalogue's ``error.<key>`` in ``lang`` with ``params`` rendered in that language (an
     error's, or a declaration's problem: sanjeh/check.py); None when the key or a parameter is missing."""
@@ -249,6 +267,11 @@ def keyed_text(key: str, params: Any, lang: str) -> str | None:
     if text is None:
         return None
     try:
-        return text.format(**{k: _param(k, v, lang) for k, v in params.items()})
+        rendered = {k: _param(k, v, lang) for k, v in params.items()}
+        if lang == "fa" and "measure" in params and "kpi" in params:  # a KPI's measure by its title
+            rendered["measure"] = (
+                _measure_title(str(params["kpi"]), str(params["measure"]), lang) or rendered["measure"]
+            )
+        return text.format(**rendered)
     except (KeyError, IndexError, ValueError):
         return None

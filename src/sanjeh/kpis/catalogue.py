@@ -459,7 +459,7 @@ CATALOGUE: tuple[KPI, ...] = (
                 _spot(
                     "top",
                     "contact_method",
-                    "پربازده‌ترین روش ارتباط",
+                    "روش ارتباط با بیشترین نرخ موفقیت",
                     "Best contact method by win rate",
                     measure="win_rate",
                     show=("revenue",),

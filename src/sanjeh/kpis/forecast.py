@@ -28,6 +28,7 @@ import numpy as np
 
 from sanjeh.calendar import Period, Unit, parse_period, unit_of
 from sanjeh.errors import InvalidQuery, SanjehError
+from sanjeh.i18n import PeriodText
 from sanjeh.kpis.columns import STEP
 from sanjeh.kpis.pace import Pace, WorkWeek, pace
 from sanjeh.kpis.query import Query
@@ -149,7 +150,7 @@ def forecast(
     if len(history) < MIN_MONTHS:
         raise InvalidQuery(
             key="query.forecast_history",
-            params={"kpi": pc.kpi.name, "n": len(history), "period": current.label, "need": MIN_MONTHS},
+            params={"kpi": pc.kpi.name, "n": len(history), "period": PeriodText(current.label), "need": MIN_MONTHS},
             details={"months": len(history), "need": MIN_MONTHS},
         )
     end_month = unit_of(p.end, p.calendar, "month")

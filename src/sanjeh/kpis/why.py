@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from sanjeh.calendar import Period
 from sanjeh.errors import InvalidQuery
+from sanjeh.i18n import PeriodText
 from sanjeh.kpis.columns import name_column
 from sanjeh.kpis.compile import NAMES, Buckets, MultiBuckets
 from sanjeh.kpis.model import KPI, Cond, Measure
@@ -246,7 +247,9 @@ class _Asker:
         if self.against == "year_ago":
             ya = p.year_ago()
             if ya is None:
-                raise InvalidQuery(key="query.why_no_year_ago", params={"period": p.label}, details={"period": p.label})
+                raise InvalidQuery(
+                    key="query.why_no_year_ago", params={"period": PeriodText(p.label)}, details={"period": p.label}
+                )
             self.baseline_period = ya
             return [(PERIOD, p), (BASELINE, ya)]
         sides = [(PERIOD, p), (PREVIOUS, p.previous())]
@@ -441,7 +444,7 @@ class _Asker:
             label = period.label if period else self.period.label
             raise InvalidQuery(
                 key="query.why_no_denominator",
-                params={**self._names, "period": label},
+                params={**self._names, "period": PeriodText(label)},
                 details={"period": label, "measure": self.m.name},
             )
 
@@ -472,7 +475,7 @@ class _Asker:
         if not members and total is None:
             raise InvalidQuery(
                 key="query.why_no_target_pair" if len(by) > 1 else "query.why_no_target",
-                params={**self._names, "period": self.period.label},
+                params={**self._names, "period": PeriodText(self.period.label)},
                 details={"measure": self.m.name, "period": self.period.label},
             )
         if self.kind == "ratio":
@@ -548,7 +551,7 @@ class _Asker:
         if weights is None:
             raise InvalidQuery(
                 key="query.why_no_allocation",
-                params={**self._names, "period": self.period.label},
+                params={**self._names, "period": PeriodText(self.period.label)},
                 details={"measure": self.m.name, "period": self.period.label},
             )
         v1 = np.nan_to_num(s.values[PERIOD][VALUE])
