@@ -196,6 +196,35 @@ def test_a_rep_sees_only_their_own_rows(visit: Visit, served: Served) -> None:
     assert ticks == [name]  # the rep's name, not the id
 
 
+def test_a_table_box_shows_that_rows_or_columns_are_out_of_sight(browser: Any, served: Served) -> None:
+    """A table in its own scroll box shades the edge where rows (below) or columns (beside: to the
+    left in Persian) are out of sight, and drops the shade once scrolled there: the reps after the
+    16th, or a year's last months on a phone, were hidden with no hint."""
+    v = Visit(browser, served, width=390, height=844)
+    try:
+        v.login("manager", lang="fa", next_url=f"/kpi/revenue?period={PERIOD[:4]}&grain=month&compare=previous")
+        page = v.page
+        wrap = page.locator(".table-box .table-wrap").first
+        wrap.wait_for()
+        classes = wrap.get_attribute("class") or ""
+        assert "more-below" in classes and "more-aside" in classes, classes
+        shade = page.evaluate("getComputedStyle(document.querySelector('.table-box .table-wrap')).boxShadow")
+        assert "inset" in shade, shade
+        wrap.evaluate("w => { w.scrollTop = w.scrollHeight; w.scrollLeft = -w.scrollWidth; }")
+        page.wait_for_function(
+            "!document.querySelector('.table-box .table-wrap').classList.contains('more-below')"
+            " && !document.querySelector('.table-box .table-wrap').classList.contains('more-aside')"
+        )
+        v.shot("table-cues-phone-fa")
+        v.page.set_viewport_size({"width": 1280, "height": 900})
+        v.goto(f"/kpi/revenue?period={PERIOD}&lang=fa")  # one row: nothing out of sight
+        cls = page.locator(".table-box .table-wrap").first.get_attribute("class") or ""
+        assert "more-below" not in cls and "more-aside" not in cls, cls
+        assert v.errors == [], v.errors
+    finally:
+        v.close()
+
+
 def test_phone_width_and_data_page(browser: Any, served: Served) -> None:
     v = Visit(browser, served, width=390, height=844)
     try:

@@ -146,6 +146,22 @@
     });
   }
 
+  /* a table box that hides rows below or columns beside says so: a shade on that edge, gone once
+     scrolled there (its own scroll box kept rows out of sight with no hint) */
+  function scrollCues() {
+    document.querySelectorAll(".table-box .table-wrap").forEach(function (wrap) {
+      function update() {
+        var below = wrap.scrollHeight - wrap.clientHeight - wrap.scrollTop > 2;
+        var aside = wrap.scrollWidth - wrap.clientWidth - Math.abs(wrap.scrollLeft) > 2;
+        wrap.classList.toggle("more-below", below);
+        wrap.classList.toggle("more-aside", aside);
+      }
+      wrap.addEventListener("scroll", update, { passive: true });
+      window.addEventListener("resize", update);
+      update();
+    });
+  }
+
   function formHelpers() {
     document.querySelectorAll("select.auto-submit").forEach(function (sel) {
       sel.addEventListener("change", function () {
@@ -170,6 +186,6 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () {
-    filePickers(); formHelpers(); sortableTables(); memberSuggestions(); uploadProgress(); drawCharts();
+    filePickers(); formHelpers(); sortableTables(); scrollCues(); memberSuggestions(); uploadProgress(); drawCharts();
   });
 })();
