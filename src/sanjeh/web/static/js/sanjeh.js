@@ -151,8 +151,10 @@
   function scrollCues() {
     document.querySelectorAll(".table-box .table-wrap").forEach(function (wrap) {
       function update() {
-        var below = wrap.scrollHeight - wrap.clientHeight - wrap.scrollTop > 2;
-        var aside = wrap.scrollWidth - wrap.clientWidth - Math.abs(wrap.scrollLeft) > 2;
+        var style = getComputedStyle(wrap);  // a box that does not scroll (a printed report's) hides nothing
+        var scrolls = style.overflowY !== "visible" || style.overflowX !== "visible";
+        var below = scrolls && wrap.scrollHeight - wrap.clientHeight - wrap.scrollTop > 2;
+        var aside = scrolls && wrap.scrollWidth - wrap.clientWidth - Math.abs(wrap.scrollLeft) > 2;
         wrap.classList.toggle("more-below", below);
         wrap.classList.toggle("more-aside", aside);
       }
