@@ -103,3 +103,27 @@ def test_the_scorecard_names_revenue_when_it_explains_a_growth(tmp_path_factory:
                 assert "Of the change in Revenue, " in f["text"]["en"], f["text"]["en"]
                 assert "از تغییر درآمد، " in f["text"]["fa"], f["text"]["fa"]
     assert seen, "no explained growth insight in these periods"
+
+
+def test_a_growth_is_not_explained_by_a_revenue_that_moved_the_other_way(tmp_path_factory: Any) -> None:
+    """Growth fell 12 pp against a year ago while revenue rose 68 %: the regions behind revenue's rise
+    do not explain growth's fall, so the insight names none; when both moved the same way it names
+    them, as revenue's."""
+    from sanjeh.kpis.scorecard import explained
+    from sanjeh.kpis.why import WhyQuery
+    from tests.test_web_support import shared_demo_workspace
+
+    engine = shared_demo_workspace(tmp_path_factory.getbasetemp()).engine()
+    growth = next(k for k in engine.catalogue() if k.name == "sales_growth")
+    checked = 0
+    for period in ("1403-12", "1403-Q3", "1403"):
+        for against in ("previous", "year_ago"):
+            why = engine.why(WhyQuery("sales_growth", period, "revenue", against, ("region",))).to_dict()
+            if not why.get("change"):
+                continue
+            rose = float(why["change"]) > 0
+            same = explained(engine, growth, period, against, rose=rose)
+            assert same and ("Of the change in Revenue, " in same["en"] or "moved Revenue" in same["en"]), same
+            assert explained(engine, growth, period, against, rose=not rose) == {}, (period, against)
+            checked += 1
+    assert checked >= 4

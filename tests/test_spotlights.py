@@ -66,6 +66,28 @@ def test_the_region_furthest_below_its_target() -> None:
     assert spotlight(k, spot, _rows(("unknown", 10.0, 0.1), ("Fars", 100.0, 0.9)))["member"] == "Fars"  # type: ignore[index]
 
 
+def test_a_member_with_a_target_and_no_sales_is_the_furthest_below_it() -> None:
+    """A region with a target and no sale has no attainment in the table (KPIS.md: null when the
+    actual is 0), but it is the furthest below its target: 0 % of it. (Hormozgan, 71 bn of target
+    and nothing sold, was left out and the card named a region at 93 %.) A rate with no cases
+    is no news, and neither is a target of 0."""
+    k = KPIS["sales_by_region"]
+    spot = Spotlight("below_target", "region")
+    rows = [
+        *_rows(("Markazi", 930.0, 0.93), ("Tehran", 2000.0, 1.1)),
+        {"period": "1403", "region": "Hormozgan", "revenue": None, "attainment": None, "target": 71.3},
+        {"period": "1403", "region": "Yazd", "revenue": 0.0, "attainment": None, "target": 0.0},
+        {"period": "1403", "region": "unknown", "revenue": None, "attainment": None, "target": 5.0},
+    ]
+    got = spotlight(k, spot, rows)
+    assert got is not None and (got["member"], got["attainment"], got["target"]) == ("Hormozgan", 0.0, 71.3)
+    assert spotlight(k, spot, rows[:2])["member"] == "Markazi"  # type: ignore[index]
+    rate = KPIS["win_rate"]
+    below = Spotlight("below_target", "rep", measure="win_rate")
+    no_cases = [{"period": "1403", "rep": "R1", "win_rate": None, "attainment": None, "target": 0.3}]
+    assert spotlight(rate, below, no_cases) is None
+
+
 def test_the_top_member_and_its_share() -> None:
     k = KPIS["sales_by_region"]
     got = spotlight(
@@ -123,10 +145,11 @@ def test_the_five_revenue_cards_say_five_different_things(workspace: Workspace) 
     # no contact method here sold three times: no win rate worth naming, so the card keeps its headline
     assert cards["sales_by_contact_method"]["shows"] == "headline"
     assert cards["sales_by_contact_method"]["spotlights"] == []
+    # markazi has a target (1,500) and no sale this quarter: 0 % of it, further below than Tehran
     region = cards["sales_by_region"]["spotlights"][0]
-    assert (region["pick"], region["member"]) == ("below_target", "Tehran") and region["attainment"] < 1
+    assert (region["pick"], region["member"], region["attainment"]) == ("below_target", "markazi", 0.0)
     texts = [f["text"]["en"] for f in sc["insights"]]
-    assert any("Region Tehran is only at" in x for x in texts), texts
+    assert any("markazi is only at 0% of its target" in x for x in texts), texts
 
 
 def test_insights_do_not_repeat_the_revenue_the_cards_share() -> None:

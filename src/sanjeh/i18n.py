@@ -268,10 +268,11 @@ def keyed_text(key: str, params: Any, lang: str) -> str | None:
         return None
     try:
         rendered = {k: _param(k, v, lang) for k, v in params.items()}
-        if lang == "fa" and "measure" in params and "kpi" in params:  # a KPI's measure by its title
-            rendered["measure"] = (
-                _measure_title(str(params["kpi"]), str(params["measure"]), lang) or rendered["measure"]
-            )
+        if lang == "fa" and "measure" in params and "kpi" in params:
+            # a KPI's measure by its title, and its id (what a settings file names), as a dimension
+            title = _measure_title(str(params["kpi"]), str(params["measure"]), lang)
+            if title:
+                rendered["measure"] = f"{title} ({isolate(str(params['measure']), lang)})"
         return text.format(**rendered)
     except (KeyError, IndexError, ValueError):
         return None

@@ -160,7 +160,15 @@ def findings(cards: list[dict[str, Any]], *, currency: str | Money = "IRR", limi
             }
             score = weight * (0.5 + size if not good else 0.5 * size)  # misses, then bad moves, then good
             same = (kind, when, round(change, 4))
-            out.append((score, {"kind": kind, "kpi": c["kpi"], "text": text, "against": when, "_same": same}))
+            move_found = {
+                "kind": kind,
+                "kpi": c["kpi"],
+                "text": text,
+                "against": when,
+                "_same": same,
+                "_rose": change > 0,
+            }
+            out.append((score, move_found))
     out.sort(key=lambda x: -x[0])
     seen: set[object] = set()
     result = []

@@ -183,6 +183,19 @@ def spotlight(kpi: KPI, spot: Spotlight, rows: list[dict[str, Any]]) -> dict[str
     if spot.pick == "below_target":
         att, tgt = attainment_column(kpi, kpi.headline), target_column(kpi, kpi.headline)
         short = [r for r in members if r.get(att) is not None and float(r[att]) < 1.0]
+        m = next((x for x in kpi.measures if x.name == measure), None)
+        if kpi.direction == "up" and m is not None and m.kind in ("sum", "count", "nunique"):
+            # nothing yet against a target is 0 % of it, the furthest below (the table's attainment
+            # stays null, as KPIS.md says: a ratio of nothing; a region with a target and no sale
+            # was left out, and the card named another)
+            short += [
+                dict(r, **{att: 0.0, measure: float(r.get(measure) or 0)})
+                for r in rows
+                if float(r.get(tgt) or 0) > 0
+                and not float(r.get(measure) or 0) > 0
+                and r.get(spot.by) is not None
+                and str(r.get(spot.by)) not in VAGUE
+            ]
         if not short:
             return None
         row = min(short, key=lambda r: (float(r[att]), str(r.get(spot.by))))
@@ -232,6 +245,7 @@ def explained(
     measure: str | None = None,
     filters: tuple[tuple[str, str], ...] = (),
     by: str | None = None,
+    rose: bool | None = None,
 ) -> dict[str, str]:
     """The members that explain most of ``k``'s ``measure`` (default: its headline) in ``period``
     against ``against`` (kpis/why.py, split by ``by``, default the KPI's first dimension not
@@ -259,6 +273,9 @@ def explained(
     except UserError:
         return {}
     of = dict(k.measure(name).title) if name != asked else {}  # another measure's change: say which
+    change = float(why.get("change") or 0)
+    if of and rose is not None and change != 0 and (change > 0) != rose:
+        return {}  # it moved the other way: its movers would "explain" a fall by a rise
     return {lang: said for lang in LANGS if (said := explainers(why, lang, of.get(lang)))}
 
 
@@ -266,11 +283,12 @@ def explain_findings(engine: Engine, found: list[dict[str, Any]], period: str, k
     """Add to each missed target or large move the members that explain most of it (kpis/why.py,
     split by the KPI's first dimension): «… تهران و اصفهان ۸۹٪ این فاصله را توضیح می‌دهند»."""
     for f in found:
+        rose = f.pop("_rose", None)  # which way the finding's measure moved (a target's gap: None)
         k = kpis.get(f["kpi"])
         against = f.get("against")
         if k is None or against is None:
             continue
-        for lang, said in explained(engine, k, period, against).items():
+        for lang, said in explained(engine, k, period, against, rose=rose).items():
             f["text"][lang] = f"{f['text'][lang]} {said}"
 
 
