@@ -127,3 +127,31 @@ def test_a_growth_is_not_explained_by_a_revenue_that_moved_the_other_way(tmp_pat
             assert explained(engine, growth, period, against, rose=not rose) == {}, (period, against)
             checked += 1
     assert checked >= 4
+
+
+def test_an_explanation_two_findings_share_is_said_once_beside_its_own_kpi(tmp_path_factory: Any) -> None:
+    """Revenue rose and so did growth against the same baseline: the regions behind revenue's move
+    are named once, beside revenue, not again beside growth (whose explanation is revenue's), even
+    when growth's finding comes first."""
+    from sanjeh.kpis.scorecard import explain_findings
+    from sanjeh.kpis.why import WhyQuery
+    from tests.test_web_support import shared_demo_workspace
+
+    engine = shared_demo_workspace(tmp_path_factory.getbasetemp()).engine()
+    kpis = {k.name: k for k in engine.catalogue()}
+    why = engine.why(WhyQuery("revenue", "1403", "revenue", "previous", ("region",))).to_dict()
+    rose = float(why["change"]) > 0
+
+    def finding(kpi: str) -> dict[str, Any]:
+        text = {"en": f"{kpi} moved.", "fa": f"{kpi} جابه‌جا شد."}
+        return {"kind": "improved", "kpi": kpi, "text": text, "against": "previous", "_rose": rose}
+
+    found = [finding("sales_growth"), finding("revenue")]
+    explain_findings(engine, found, "1403", kpis)
+    growth, revenue = (f["text"]["en"] for f in found)
+    assert " explain" in revenue or " moved it more" in revenue, revenue
+    assert growth == "sales_growth moved.", growth
+    assert all("_rose" not in f for f in found)
+    alone = [finding("sales_growth")]
+    explain_findings(engine, alone, "1403", kpis)
+    assert "Revenue" in alone[0]["text"]["en"], alone  # with no revenue finding, growth says it

@@ -77,6 +77,7 @@ def test_a_member_with_a_target_and_no_sales_is_the_furthest_below_it() -> None:
         *_rows(("Markazi", 930.0, 0.93), ("Tehran", 2000.0, 1.1)),
         {"period": "1403", "region": "Hormozgan", "revenue": None, "attainment": None, "target": 71.3},
         {"period": "1403", "region": "Yazd", "revenue": 0.0, "attainment": None, "target": 0.0},
+        {"period": "1403", "region": "Fars", "revenue": 0.0, "attainment": None, "target": 8.7},  # less to miss
         {"period": "1403", "region": "unknown", "revenue": None, "attainment": None, "target": 5.0},
     ]
     got = spotlight(k, spot, rows)

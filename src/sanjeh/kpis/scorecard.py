@@ -198,7 +198,8 @@ def spotlight(kpi: KPI, spot: Spotlight, rows: list[dict[str, Any]]) -> dict[str
             ]
         if not short:
             return None
-        row = min(short, key=lambda r: (float(r[att]), str(r.get(spot.by))))
+        # the lowest share of its target; among equal shares (nothing yet), the largest target
+        row = min(short, key=lambda r: (float(r[att]), -float(r.get(tgt) or 0), str(r.get(spot.by))))
         out.update(attainment=row[att], target=row.get(tgt))
     elif spot.pick == "bottom":
         if len(members) < 2:  # the lowest of one is also the highest: say it once
@@ -246,11 +247,14 @@ def explained(
     filters: tuple[tuple[str, str], ...] = (),
     by: str | None = None,
     rose: bool | None = None,
+    said: set[tuple[object, ...]] | None = None,
 ) -> dict[str, str]:
     """The members that explain most of ``k``'s ``measure`` (default: its headline) in ``period``
     against ``against`` (kpis/why.py, split by ``by``, default the KPI's first dimension not
     filtered), in each language: «تهران و اصفهان ۸۹٪ این فاصله را توضیح می‌دهند». Empty when no
-    split can say it (a measure that does not split, no dimension, a why refused)."""
+    split can say it (a measure that does not split, no dimension, a why refused). ``rose``: which
+    way the asked measure moved (another measure that moved the other way explains nothing of it);
+    ``said``: the explanations given already (measure, comparison, split): none is given twice."""
     from sanjeh.errors import UserError
     from sanjeh.kpis.insights import LANGS, explainers
     from sanjeh.kpis.why import WhyQuery, suggestion
@@ -268,6 +272,9 @@ def explained(
     dims = [d for d in dims if not (d == "rep" and isinstance(engine.rep_scope, str))]
     if not dims:
         return {}
+    key = (name, against, dims[0], filters)
+    if said is not None and key in said:
+        return {}  # a growth's explanation is its revenue's, said already beside the revenue
     try:
         why = engine.why(WhyQuery(k.name, period, name, against, (dims[0],), filters=filters)).to_dict()
     except UserError:
@@ -276,20 +283,27 @@ def explained(
     change = float(why.get("change") or 0)
     if of and rose is not None and change != 0 and (change > 0) != rose:
         return {}  # it moved the other way: its movers would "explain" a fall by a rise
-    return {lang: said for lang in LANGS if (said := explainers(why, lang, of.get(lang)))}
+    out = {lang: text for lang in LANGS if (text := explainers(why, lang, of.get(lang)))}
+    if out and said is not None:
+        said.add(key)
+    return out
 
 
 def explain_findings(engine: Engine, found: list[dict[str, Any]], period: str, kpis: dict[str, KPI]) -> None:
     """Add to each missed target or large move the members that explain most of it (kpis/why.py,
     split by the KPI's first dimension): «… تهران و اصفهان ۸۹٪ این فاصله را توضیح می‌دهند»."""
-    for f in found:
-        rose = f.pop("_rose", None)  # which way the finding's measure moved (a target's gap: None)
-        k = kpis.get(f["kpi"])
-        against = f.get("against")
-        if k is None or against is None:
-            continue
-        for lang, said in explained(engine, k, period, against, rose=rose).items():
-            f["text"][lang] = f"{f['text'][lang]} {said}"
+    rose = {id(f): f.pop("_rose", None) for f in found}  # which way each move went (a target's gap: None)
+    said: set[tuple[object, ...]] = set()
+    # the findings explained by their own measure first, so that an explanation two findings share
+    # (a growth's is its revenue's) is said once, beside the KPI it is about
+    for own in (True, False):
+        for f in found:
+            k = kpis.get(f["kpi"])
+            against = f.get("against")
+            if k is None or against is None or (k.split_of(k.headline) != "none") != own:
+                continue
+            for lang, text in explained(engine, k, period, against, rose=rose[id(f)], said=said).items():
+                f["text"][lang] = f"{f['text'][lang]} {text}"
 
 
 def build_scorecard(
