@@ -286,13 +286,20 @@ def test_every_paged_list_reads_its_page_number_one_way(served: Served) -> None:
     with served.browser_session("admin") as (c, _):
         for path, param, extra in lists:
             for good in ("1", "۲", "1000000000"):
-                r = c.get(path, params={**extra, param: good})
+                r = c.get(path, params={**extra, param: good}, follow_redirects=True)
                 assert r.status_code == 200, (path, param, good, r.status_code)
             for bad in ("abc", "0", "-5", "1.5", "1000000001", "9" * 30):
                 r = c.get(path, params={**extra, param: bad, "lang": "en"})
                 assert r.status_code == 400 and "is not a page number" in r.text, (path, param, bad, r.status_code)
             r = c.get(path, params={**extra, param: "x"})
             assert r.status_code == 400 and "شماره‌ی صفحه نیست" in r.text
+        # past the rows' end: their last page, not an empty one that reads like an empty period
+        r = c.get("/kpi/revenue/rows", params={"period": "1403-10", "page": "999", "lang": "en"})
+        assert r.status_code == 303
+        last = int(parse_qs(urlsplit(r.headers["location"]).query)["page"][0])
+        assert 1 <= last < 999 and parse_qs(urlsplit(r.headers["location"]).query)["period"] == ["1403-10"]
+        page = c.get(r.headers["location"]).text
+        assert f"Page {last} of {last}" in page and "<tbody>" in page
 
 
 # -- targets and data (on an empty workspace) ---------------------------------------------------------

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from sanjeh.calendar import parse_period, unit_of
 from sanjeh.currency import Money
@@ -192,6 +192,9 @@ def rows_page(request: Request, name: str) -> Response:
     page = page_number(request.query_params.get("page"))
     q = _query(request, st, c, name, page=page)
     got = st.rows(c.user, q)
+    last = max(1, -(-int(got["total"]) // PAGE_SIZE))
+    if page > last:  # past the rows' end: their last page (an empty page looked like an empty period)
+        return RedirectResponse(str(request.url.include_query_params(page=last)), status_code=303)
     k = st.kpi(name)
     view = rows_view(st, c, k, q, got, page, lang, request.query_params.get("lang"))
     return _render(request, "rows.html", c, lang=lang, **_context(view))
