@@ -272,7 +272,7 @@ def explained(
     dims = [d for d in dims if not (d == "rep" and isinstance(engine.rep_scope, str))]
     if not dims:
         return {}
-    key = (name, against, dims[0], filters)
+    key = (k.cohort, repr(k.measure(name)), against, dims[0], filters)  # the same split of the same measure
     if said is not None and key in said:
         return {}  # a growth's explanation is its revenue's, said already beside the revenue
     try:

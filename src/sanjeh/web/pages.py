@@ -8,6 +8,7 @@ shared. Forms that change something carry the session's CSRF token.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import secrets
 from collections.abc import Callable
@@ -373,7 +374,7 @@ class ScorecardPage:
     insights: list[str]
     missing: list[str]
     empty: bool
-    #: said when some cards' period lies past the data (or before it): where the data ends
+    #: where the data ends, said when the period ends past it and some cards have nothing
     outside: str | None
     #: the cards whose KPI page explains its change (kpis/why.py: a KPI split by members)
     explained: set[str]
@@ -382,8 +383,6 @@ class ScorecardPage:
 
 def _past(label: str, last_day: str | None) -> bool:
     """Does the period ``label`` end after the data's last day (the days past it have no rows)?"""
-    import datetime as dt
-
     return bool(last_day) and parse_period(label).end > dt.date.fromisoformat(str(last_day))
 
 

@@ -143,7 +143,7 @@ def rows_view(
     keep = [("period", q.period), *(("filter", f"{d}:{m}") for d, m in q.filters)]
     if q.measure:
         keep.append(("measure", q.measure))
-    pages = max(1, -(-int(got["total"]) // PAGE_SIZE))
+    pages = _pages(got)
     here = f"/kpi/{k.name}/rows"
     measures = []
     seen: set[tuple[str, str]] = set()
@@ -184,6 +184,11 @@ def rows_view(
     )
 
 
+def _pages(got: dict[str, Any]) -> int:
+    """How many pages the rows of a drill's answer fill (one when there are none)."""
+    return max(1, -(-int(got["total"]) // PAGE_SIZE))
+
+
 @router.get("/kpi/{name}/rows")
 def rows_page(request: Request, name: str) -> Response:
     c = page_caller(request)
@@ -192,9 +197,10 @@ def rows_page(request: Request, name: str) -> Response:
     page = page_number(request.query_params.get("page"))
     q = _query(request, st, c, name, page=page)
     got = st.rows(c.user, q)
-    last = max(1, -(-int(got["total"]) // PAGE_SIZE))
+    last = _pages(got)
     if page > last:  # past the rows' end: their last page (an empty page looked like an empty period)
-        return RedirectResponse(str(request.url.include_query_params(page=last)), status_code=303)
+        query = request.url.include_query_params(page=last).query
+        return RedirectResponse(f"{request.url.path}?{query}", status_code=303)
     k = st.kpi(name)
     view = rows_view(st, c, k, q, got, page, lang, request.query_params.get("lang"))
     return _render(request, "rows.html", c, lang=lang, **_context(view))

@@ -121,8 +121,9 @@ class AppState:
     _warm_again: threading.Event = field(default_factory=threading.Event)
     _warm_lock: threading.Lock = field(default_factory=threading.Lock)
     _code: str = ""  # web/saved.py code_digest, read on the first warm-up
-    #: the workspace on a second connection, for the users' and sessions' reads (:meth:`read_users`);
-    #: None until first needed, the workspace itself when the warehouse has no second connection
+    #: the workspace on a second connection, for the users' and sessions' reads (:meth:`read_users`),
+    #: opened by :meth:`build` before any thread holds the warehouse; the workspace itself when the
+    #: warehouse has no second connection
     _reader: Workspace | None = None
     _reader_lock: threading.Lock = field(default_factory=threading.Lock)
     _lookup_lock: threading.Lock = field(default_factory=threading.Lock)  # one user or session look-up at a time
