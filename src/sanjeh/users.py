@@ -294,7 +294,7 @@ def team_reps(ws: Workspace, team: str) -> frozenset[str]:
     key = team.strip().lower()
     r = ws.warehouse.table("reps")
     hit = (r.team.lower() == key) | (r.manager_id.lower() == key) | (r.rep_id.lower() == key)
-    ids = r.filter(hit).select("rep_id").to_pyarrow().column("rep_id").to_pylist()
+    ids = [row["rep_id"] for row in ws.warehouse.rows(r.filter(hit).select("rep_id"))]
     return frozenset(str(i) for i in ids if i)
 
 
@@ -403,7 +403,7 @@ def top_sellers(ws: Workspace, limit: int) -> list[str]:
 
 def _team_of(ws: Workspace, rep_id: str) -> str | None:
     r = ws.warehouse.table("reps")
-    got = r.filter(r.rep_id == rep_id).select("team").to_pyarrow().column("team").to_pylist()
+    got = [row["team"] for row in ws.warehouse.rows(r.filter(r.rep_id == rep_id).select("team"))]
     return str(got[0]) if got and got[0] else None
 
 
