@@ -593,8 +593,23 @@ def _lock_holder(error: str) -> WorkspaceBusy | None:
     return WorkspaceBusy(key="workspace.busy", params={"program": program, "pid": str(pid)}, details={"pid": pid})
 
 
-#: DuckDB compression methods a warehouse connection does not use for what it writes.
+#: The DuckDB storage format a new warehouse file is written in: from v1.3.0 on, strings are
+#: compressed with a dictionary whose entries are FSST-compressed (DICT_FSST), which writes a
+#: cohort 20-25 % faster than v1.0.0's dictionary and makes a smaller file (docs/import.md, "Speed
+#: and memory", item 13). DuckDB before 1.3 cannot open such a file.
+STORAGE_VERSION = "v1.3.0"
+#: DuckDB compression methods a connection to an older (v1.0.0 to v1.2) warehouse file does not
+#: use for what it writes: there FSST alone is slower to write than plain dictionaries.
 _FSST_OFF = "fsst"
+
+
+def _old_storage(con: Any) -> bool:
+    """Is the connection's database file in a storage format before v1.3.0 (or in memory)?"""
+    row = con.execute(
+        "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    version = str(row[0] or "") if row else ""
+    return not version or version.startswith(("v0.", "v1.0", "v1.1", "v1.2"))
 
 
 def connect(url: str, *, read_only: bool = False) -> Warehouse:
@@ -604,12 +619,14 @@ def connect(url: str, *, read_only: bool = False) -> Warehouse:
     try:
         if scheme == "duckdb":
             path = url[len("duckdb://") :] or ":memory:"
-            con = ibis.duckdb.connect(path, read_only=read_only)
+            # The format only applies to a file DuckDB creates; an older file keeps its own. Passed on
+            # every open: DuckDB refuses a second connection to a file with another configuration.
+            con = ibis.duckdb.connect(path, read_only=read_only, storage_compatibility_version=STORAGE_VERSION)
             con.con.execute("SET enable_progress_bar = false")  # type: ignore[attr-defined]  # output is ours
-            # No FSST string compression: loading and the cohort build are ≈ 20 % faster and reading
-            # needs no decoding; the file grows by the ids' share (measured: docs/import.md). Dictionary, RLE and
-            # the rest stay on, so the members' columns stay small.
-            con.con.execute(f"SET disabled_compression_methods = {_FSST_OFF!r}")  # type: ignore[attr-defined]
+            if _old_storage(con.con):  # type: ignore[attr-defined]
+                # No FSST string compression in the old format: loading and the cohort build are
+                # ≈ 20 % faster (measured: docs/import.md); dictionary, RLE and the rest stay on.
+                con.con.execute(f"SET disabled_compression_methods = {_FSST_OFF!r}")  # type: ignore[attr-defined]
             return Warehouse(url, "duckdb", con)
         if scheme in ("postgresql", "postgres"):
             con = ibis.connect(url.replace("postgresql://", "postgres://", 1))

@@ -98,9 +98,11 @@ class Loader:
                         schema=pa.schema([("source", pa.string()), ("mark", pa.string()), ("import_id", pa.string())]),
                     ),
                 )
-            row = pa.Table.from_pylist(
-                [{**log, "summary": json.dumps(summary.to_dict(), ensure_ascii=False)}],
-                schema=pa.schema(
+            # one row, written as SQL literals on DuckDB: an Arrow table made from Python values imports pandas
+            wh.insert_row(
+                "_imports",
+                {**log, "summary": json.dumps(summary.to_dict(), ensure_ascii=False)},
+                pa.schema(
                     [
                         ("import_id", pa.string()),
                         ("started_at", pa.timestamp("us")),
@@ -110,7 +112,6 @@ class Loader:
                     ]
                 ),
             )
-            wh.insert_arrow("_imports", row)
 
     def check(
         self, *, order: list[str], accepted: dict[str, str], replace: bool, force: bool, summary: ImportSummary

@@ -444,9 +444,8 @@ class _Import:
                 self.con.execute(f"INSERT INTO {self.rej} SELECT * FROM {view}")
         read_rows = int(self.con.execute(f"SELECT count(*) FROM {checked}").fetchone()[0]) + len(structural_rows)
         accepted = read_rows - len(structural_rows) - sum(int(x) for x in bad.values())
-        rejected = int(
-            self.con.execute(f"SELECT count(*) FROM {self.rej} WHERE table_name = ?", [t.name]).fetchone()[0]
-        )
+        this_table = f"table_name = {quote_literal(t.name)}"
+        rejected = int(self.con.execute(f"SELECT count(*) FROM {self.rej} WHERE {this_table}").fetchone()[0])
         if read_rows != accepted + rejected:
             raise InternalError(
                 f"import of {t.name} does not add up: read {read_rows}, accepted {accepted}, rejected {rejected}"

@@ -309,13 +309,17 @@ class Reader:
         sf.loaded = True
 
     def _read_csv_sql(self, sf: StagedFile, h: _CsvHead) -> str:
-        """DuckDB's reading of the rows (columns c0.., all text; bad rows to ``<relation>_rj``)."""
+        """DuckDB's reading of the rows (columns c0.., all text; bad rows to ``<relation>_rj``).
+
+        The read buffer is as small as the record limit lets it be: DuckDB's default is 16 times
+        the longest line, so with the 16 MiB limit a file under 256 MB sat in one buffer and was
+        read by one thread (docs/import.md, "Speed and memory", item 12)."""
         cols = "{" + ", ".join(f"{quote_literal(f'c{i}')}: 'VARCHAR'" for i in range(len(h.names))) + "}"
         return (
             f"read_csv({quote_literal(str(h.src))}, delim={quote_literal(h.delim)}, quote='\"', escape='\"', header=true, "
             f"skip={h.head.header_line - 1}, auto_detect=false, columns={cols}, store_rejects=true, "
             f"rejects_table={quote_literal(sf.relation + '_rj')}, rejects_scan={quote_literal(sf.relation + '_rs')}, "
-            f"max_line_size={int(self.limits.max_record_bytes)})"
+            f"max_line_size={int(self.limits.max_record_bytes)}, buffer_size={2 * int(self.limits.max_record_bytes)})"
         )
 
     def stream_sql(self, sf: StagedFile) -> str | None:
@@ -392,7 +396,7 @@ class Reader:
             scan = _Scan(src, quotes=False, delim=delim, n_fields=len(names), name=path.name)
         if not scan.adds_up(n_rows, n_rejected):
             self.con.execute(f"DROP TABLE {raw}")
-            raise self._unsplittable(path.name, rejected, skip)
+            raise self._unsplittable(path.name, rejected, skip, scan)
         structural: list[StructuralReject] = []
         for line, start, stop in scan.ragged:
             if stop - start > self.limits.max_record_bytes:
@@ -443,10 +447,14 @@ class Reader:
             details={"file": name, "line": line, "limit": self.limits.max_record_bytes},
         )
 
-    def _unsplittable(self, name: str, rejected: tuple[Any, ...], skip: int) -> ImportRefused:
-        """Why DuckDB's reader and the record scan do not agree on a file's rows, in one sentence."""
+    def _unsplittable(self, name: str, rejected: tuple[Any, ...], skip: int, lines: _Scan) -> ImportRefused:
+        """Why DuckDB's reader and the record scan do not agree on a file's rows, in one sentence
+        (``lines``: the file scanned line by line, quotes ignored)."""
         if rejected[2] is not None:
             return self._too_long(name, int(rejected[2]) + skip)
+        if lines.longest[0] > self.limits.max_record_bytes:
+            # DuckDB drops a line longer than its read buffer without naming it: the scan does
+            return self._too_long(name, lines.longest[1])
         if rejected[4] is not None:
             line = int(rejected[4]) + skip
             return ImportRefused(
@@ -670,6 +678,7 @@ class _Scan:
         self.header: tuple[int, int, int] | None = None  # (line, start, stop)
         self.ragged: list[tuple[int, int, int]] = []
         self.records = 0  # data records (not the header, not blank)
+        self.longest = (0, 0)  # (bytes, line) of the longest record, the header included
         lines: list[np.ndarray] = []
         dbyte = ord(delim) if delim else -1
         parity = 0  # quotes seen so far, mod 2
@@ -705,6 +714,9 @@ class _Scan:
                     delims = np.diff(np.concatenate(([0], cum)))
                     delims[0] += rec_delims
                     lens = stops_g - starts_g
+                    i = int(np.argmax(lens))
+                    if lens[i] > self.longest[0]:
+                        self.longest = (int(lens[i]), int(rec_lines[i]))
                     lastb = np.where(ends > 0, buf[np.maximum(ends - 1, 0)], prev_last)
                     keep = (lens - ((lens > 0) & (lastb == 13))) > 0
                     if self._take(starts_g[keep], stops_g[keep], rec_lines[keep], delims[keep] + 1, n_fields, lines):
@@ -718,6 +730,8 @@ class _Scan:
                 prev_last = int(buf[-1])
                 base += len(buf)
         n = base - rec_start
+        if n > self.longest[0]:
+            self.longest = (n, rec_line)
         if n - (1 if n > 0 and prev_last == 13 else 0) > 0:
             one = np.array([rec_start], dtype=np.int64)
             self._take(one, np.array([base]), np.array([rec_line]), np.array([rec_delims + 1]), n_fields, lines)
@@ -747,6 +761,7 @@ class _Scan:
             return None
         scan = cls.__new__(cls)
         scan.path, scan.header, scan.ragged, scan.records = path, head.header, [], rows
+        scan.longest = (0, 0)  # not measured: every row was read, none is over the limit
         scan.lines = np.arange(head.header_line + 1, head.header_line + 1 + rows, dtype=np.int64)
         return scan
 

@@ -17,6 +17,7 @@ import threading
 from typing import TYPE_CHECKING
 
 import ibis
+import pyarrow as pa
 
 from sanjeh.kpis.sources import FACTS, INTERMEDIATE, STORED
 from sanjeh.schema import TABLES
@@ -99,5 +100,7 @@ def _build(wh: Warehouse, print_: str, *, no_orders: bool, threads: int | None) 
             for cohort in INTERMEDIATE:
                 wh.con.drop_table(FACTS[cohort][0], force=True)
                 wh.forget(FACTS[cohort][0])
-        wh.con.create_table(META, ibis.memtable({"fingerprint": [print_]}), overwrite=True)
+        # a table and one row, not a memtable (which imports pandas: 0.3 s of an import)
+        wh.con.create_table(META, schema=ibis.schema({"fingerprint": "string"}), overwrite=True)
         wh.forget(META)
+        wh.insert_row(META, {"fingerprint": print_}, pa.schema([("fingerprint", pa.string())]))
