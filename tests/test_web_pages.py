@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from sanjeh.i18n import digits
 from sanjeh.users import add_user
 from sanjeh.workspace import Workspace
 from tests.test_web_support import PASSWORD, PERIOD, Served, csrf_of, serve, shared_demo_server
@@ -222,9 +223,14 @@ def test_reps_page_and_rep_isolation_on_pages(served: Served) -> None:
         page = admin.get("/reps", params={"period": "1403"}).text
         reps = set(re.findall(r'<tr data-rep="([^"]+)"', page))
         assert len(reps) > 5
+        # the demo's 29 reps: the chart shows the 20 who sold most, and says it leaves the rest out
+        assert len(reps) > 20 and len(figure_of(page, "reps-figure")["data"][0]["y"]) == 20  # type: ignore[index]
+        note = page.split('id="chart-note">')[1].split("</p>")[0]
+        assert digits(str(len(reps)), "fa") in note and "همه در جدول زیر" in note
     with served.browser_session("rep2") as (rep, _):
         page = rep.get("/reps", params={"period": "1403"}).text
         assert set(re.findall(r'<tr data-rep="([^"]+)"', page)) == {"R02"}
+        assert 'id="chart-note"' not in page  # one rep: the chart leaves nobody out
         regions = figure_of(rep.get("/kpi/sales_per_rep", params={"period": "1403"}).text)
         reps_t = served.ws.warehouse.table("reps")
         name = reps_t.filter(reps_t.rep_id == "R02").select("name").to_pyarrow()["name"][0].as_py()
@@ -293,6 +299,8 @@ def test_every_paged_list_reads_its_page_number_one_way(served: Served) -> None:
                 assert r.status_code == 400 and "is not a page number" in r.text, (path, param, bad, r.status_code)
             r = c.get(path, params={**extra, param: "x"})
             assert r.status_code == 400 and "شماره‌ی صفحه نیست" in r.text
+            r = c.get(path, params={**extra, param: "9" * 30, "lang": "en"})
+            assert f"&#39;{'9' * 20}…&#39; is not a page number" in r.text  # quoted cut, and says so
         # past the rows' end: their last page, not an empty one that reads like an empty period
         r = c.get("/kpi/revenue/rows", params={"period": "1403-10", "page": "999", "lang": "en"})
         assert r.status_code == 303

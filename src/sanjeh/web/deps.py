@@ -194,7 +194,8 @@ def page_number(text: str | None, param: str = "page") -> int:
     except ValueError:
         n = 0
     if not 1 <= n <= MAX_PAGE:
-        raise UserError(key="request.page", params={"given": text[:20]}, details={param: text[:20]})
+        shown = text[:20] + ("…" if len(text) > 20 else "")  # a long value is quoted cut, and says so
+        raise UserError(key="request.page", params={"given": shown}, details={param: shown})
     return n
 
 

@@ -873,6 +873,12 @@ class RepsPage:
     #: the top 20 reps' sales against their targets
     figure: dict[str, Any] | None
     extra_params: list[tuple[str, str]] = field(default_factory=list)
+    #: what the chart leaves out, when it shows fewer reps than the table
+    chart_note: str = ""
+
+
+#: The reps the leaderboard's chart shows, those who sold most (the table shows every rep).
+CHART_REPS = 20
 
 
 def reps_view(
@@ -882,12 +888,15 @@ def reps_view(
     label = str(period_controls["period"])
     cur = st.ws.settings.money_format
     ordered = _named(board, lang)
-    figure = None
+    figure, note = None, ""
     if ordered:
         shown = board.to_dict()
-        shown["rows"] = shown["rows"][:20]
+        shown["rows"] = shown["rows"][:CHART_REPS]
         figure = charts.build_chart(shown, st.kpi("sales_per_rep"), lang, currency=cur)
-    return RepsPage(period_controls, label, _reps_table(ordered, label, lang, cur, lang_param), figure)
+        if len(ordered) > CHART_REPS:
+            note = t("reps.chart_top", lang, shown=fmt_number(CHART_REPS, lang), total=fmt_number(len(ordered), lang))
+    table = _reps_table(ordered, label, lang, cur, lang_param)
+    return RepsPage(period_controls, label, table, figure, chart_note=note)
 
 
 @router.get("/reps")
