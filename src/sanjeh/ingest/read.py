@@ -311,9 +311,10 @@ class Reader:
     def _read_csv_sql(self, sf: StagedFile, h: _CsvHead) -> str:
         """DuckDB's reading of the rows (columns c0.., all text; bad rows to ``<relation>_rj``).
 
-        The read buffer is as small as the record limit lets it be: DuckDB's default is 16 times
-        the longest line, so with the 16 MiB limit a file under 256 MB sat in one buffer and was
-        read by one thread (docs/import.md, "Speed and memory", item 12)."""
+        The read buffer is twice the record limit: DuckDB's default is 16 times the longest line,
+        so with the 16 MiB limit a file under 256 MB sat in one buffer and was read by one thread.
+        (A line longer than the buffer is dropped by DuckDB without a reject; the file's scan then
+        finds it, :meth:`_unsplittable`. docs/import.md, "Speed and memory", item 12.)"""
         cols = "{" + ", ".join(f"{quote_literal(f'c{i}')}: 'VARCHAR'" for i in range(len(h.names))) + "}"
         return (
             f"read_csv({quote_literal(str(h.src))}, delim={quote_literal(h.delim)}, quote='\"', escape='\"', header=true, "
