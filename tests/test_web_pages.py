@@ -490,3 +490,23 @@ def test_a_company_nobody_named_is_my_company_in_the_pages_language(empty: Serve
     settings = empty.ws.settings
     assert dataclasses.replace(settings, company="My company").company_name("fa") == "شرکت من"
     assert dataclasses.replace(settings, company=" فولاد البرز ").company_name("en") == "فولاد البرز"
+
+
+def test_a_spotlight_member_opens_its_kpi_page_on_that_member(served: Served) -> None:
+    """A card's named member (best rep, furthest below target, …) links to the KPI page filtered on
+    it, so a member the KPI's table folds into «سایر» (a rate's table keeps the reps with the most
+    deals) is one click away; every such link opens, and its table is that member's."""
+    with served.browser_session("admin") as (c, _):
+        for period in ("1403", PERIOD):
+            page = c.get("/", params={"period": period}).text
+            links = set(re.findall(r'<a href="(/kpi/[^"]+filter=[^"]+)" class="member-link"><bdi>(.*?)</bdi>', page))
+            assert len(links) >= 5, links
+            for href, label in links:
+                url = href.replace("&amp;", "&")
+                r = c.get(url)
+                assert r.status_code == 200, (url, r.status_code)
+                member = parse_qs(urlsplit(url).query)["filter"][0].split(":", 1)[1]
+                chip = r.text.split('<p class="filters">')[1].split("</p>")[0]  # the page says whose figures
+                assert f'data-member="{member}"' in chip and f"<bdi>{label}</bdi>" in chip, (url, label)
+                assert 'id="result-table"' in r.text, url
+                assert not re.search(r'id="data-note" data-status="(no_data|outside|empty)"', r.text), url

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 #: Members that say no more than "we do not know" (KPIS.md: empty values): never a spotlight.
 VAGUE = frozenset({"unknown", "unspecified"})
+#: The mark of a member a spotlight counts at nothing though the data has no row of it (a target
+#: and no sale yet): it is named (``no_rows`` in the spotlight), but there is nothing of it to open.
+NO_ROWS = "\0no_rows"
 #: ``run(query) -> Result.to_dict()``: how spotlights get their rows.
 Runner = Callable[[Query], dict[str, Any]]
 #: Computes a KPI's card in a period with a sparkline of so many steps (:func:`card`, or a cache of it).
@@ -189,7 +192,7 @@ def spotlight(kpi: KPI, spot: Spotlight, rows: list[dict[str, Any]]) -> dict[str
             # stays null, as KPIS.md says: a ratio of nothing; a region with a target and no sale
             # was left out, and the card named another)
             short += [
-                dict(r, **{att: 0.0, measure: float(r.get(measure) or 0)})
+                dict(r, **{att: 0.0, measure: float(r.get(measure) or 0), NO_ROWS: True})
                 for r in rows
                 if float(r.get(tgt) or 0) > 0
                 and not float(r.get(measure) or 0) > 0
@@ -208,6 +211,8 @@ def spotlight(kpi: KPI, spot: Spotlight, rows: list[dict[str, Any]]) -> dict[str
     else:
         row = max(members, key=lambda r: (float(r[measure]), str(r.get(spot.by))))
     out.update(member=row.get(spot.by), member_name=row.get(name_column(spot.by)), value=row.get(measure))
+    if row.get(NO_ROWS):  # a target and nothing yet: the member has no row of the data to open
+        out["no_rows"] = True
     m = kpi.measure(measure) if measure in {x.name for x in kpi.measures} else None
     if m is not None and m.kind in ("sum", "count") and spot.pick in ("top", "bottom"):
         total = sum(float(r.get(measure) or 0) for r in rows)

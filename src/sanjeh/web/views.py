@@ -52,6 +52,10 @@ def spot_view(spot: dict[str, Any], lang: str, currency: Money) -> dict[str, Any
         "member_iso": isolate(member, lang),  # inside a sentence
         "member_id": spot.get("member"),
         "by": spot.get("by"),
+        # the KPI page of that member alone (a member the KPI's table folds into "others" too)
+        "filter": f"{spot['by']}:{spot['member']}"
+        if spot.get("by") and spot.get("member") is not None and not spot.get("no_rows")
+        else "",
         "value": val(spot.get("value")),
         "show": show,
         "share": fmt_rate(spot["share"], lang, 0) if spot.get("share") is not None else None,
