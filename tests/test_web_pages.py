@@ -508,5 +508,7 @@ def test_a_spotlight_member_opens_its_kpi_page_on_that_member(served: Served) ->
                 member = parse_qs(urlsplit(url).query)["filter"][0].split(":", 1)[1]
                 chip = r.text.split('<p class="filters">')[1].split("</p>")[0]  # the page says whose figures
                 assert f'data-member="{member}"' in chip and f"<bdi>{label}</bdi>" in chip, (url, label)
-                assert 'id="result-table"' in r.text, url
+                assert 'id="result-table"' in r.text and f"grain={'year' if period == '1403' else 'month'}&" in url
+                body = r.text.split('id="result-table"')[1].split("<tbody>")[1].split("</tbody>")[0]
+                assert body.count("<tr") == 1, (url, body[:500])  # one row: the member's figure for the period
                 assert not re.search(r'id="data-note" data-status="(no_data|outside|empty)"', r.text), url

@@ -433,6 +433,12 @@ def _card(st: AppState, c: Caller, card: dict[str, Any], label: str, lang: str, 
     from sanjeh.web.forecast_page import forecast_url  # the forecast page imports this module
 
     view = views.card_view(card, lang, cur)
+    p = parse_period(label)
+    # a member's page counts a one-unit period as one step, as the card's spotlight did (its figure)
+    step = "" if p.is_range else p.unit_kind
+    for spot in ([view["spot"]] if view.get("spot") else []) + list(view.get("lines") or []):
+        if spot.get("filter"):
+            spot["url"] = _url(f"/kpi/{view['kpi']}", [("period", label), ("grain", step), ("filter", spot["filter"])])
     view["pace"] = _pace_line(st, c, card, label, lang)
     view["forecast_url"] = forecast_url(str(card.get("kpi")), label)
     return view
