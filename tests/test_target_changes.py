@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sanjeh.errors import Forbidden, UserError
-from sanjeh.formatting import fmt_exact, parse_exact
+from sanjeh.formatting import NumberError, fmt_exact, parse_exact
 from sanjeh.kpis.query import Query, plan
 from sanjeh.kpis.targeting import resolve_targets
 from sanjeh.target_plans import copy_year, parse_factor, spread_year
@@ -59,6 +59,18 @@ def test_exact_numbers_read_what_people_type() -> None:
     assert parse_exact("") is None
     with pytest.raises(ValueError, match="not a number"):
         parse_exact("lots")
+    # a comma is a thousands separator in groups of three, or the number is refused, not guessed
+    assert parse_exact("12,500") == 12500.0 and parse_exact("۱۲٬۵۰۰٬۰۰۰٫۵") == 12500000.5
+    for typed in ("12,50", "۴۲,۵", "1,5 میلیارد", "1,2345", "12,500,00"):
+        with pytest.raises(NumberError) as err:
+            parse_exact(typed, percent=True)
+        assert err.value.code == "decimal_comma", typed
+    # what is stored is what was typed: a 17th significant digit a float cannot keep is refused
+    assert parse_exact("9007199254740992") == 2.0**53 and parse_exact("0.1") == 0.1
+    for typed in ("9,007,199,254,740,993", "12345678901234567"):
+        with pytest.raises(NumberError) as err:
+            parse_exact(typed)
+        assert err.value.code == "too_precise", typed
 
 
 def _audit(ws: Workspace) -> list[dict[str, object]]:

@@ -97,3 +97,25 @@ def test_every_problem_is_listed_and_nothing_changes(workspace: Workspace) -> No
     assert "row 1" in err.value.message
     assert "more" in err.value.message
     assert [t["target"] for t in read_targets(workspace)] == [1.0]
+
+
+def test_a_target_written_as_text_is_stored_as_written_or_refused(workspace: Workspace) -> None:
+    """A file's or the API's text target: thousands separators in groups of three (Persian digits and
+    separators too); a comma that is not one («۴۲,۵», ``12,50``) or a 17th significant digit is
+    refused with its own reason, never read as another number (``12,50`` was 1,250)."""
+    good = [
+        {"kpi": "revenue", "period": "1403", "target": "۱۲٬۵۰۰٬۰۰۰"},
+        {"kpi": "revenue", "period": "1403-Q1", "target": "2,500,000.5"},
+    ]
+    replace_targets(workspace, good)
+    assert sorted(t["target"] for t in read_targets(workspace)) == [2500000.5, 12500000.0]
+    bad = [
+        {"kpi": "revenue", "period": "1403-Q2", "target": "12,50"},
+        {"kpi": "win_rate", "period": "1403", "target": "۴۲,۵"},
+        {"kpi": "revenue", "period": "1403-Q3", "target": "9007199254740993"},
+    ]
+    with pytest.raises(InvalidTargets) as err:
+        replace_targets(workspace, bad)
+    codes = [(i["row"], i["code"]) for i in err.value.details["issues"]]
+    assert codes == [(1, "decimal_comma"), (2, "decimal_comma"), (3, "too_precise")]
+    assert sorted(t["target"] for t in read_targets(workspace)) == [2500000.5, 12500000.0]

@@ -160,6 +160,12 @@ def test_errors_are_shown_next_to_their_rows_in_the_users_language(demo: Served)
             rows = dict(re.findall(r'data-row-errors="(\d+)"><td colspan="7"><ul><li>([^<]+)', r.text))
             assert negative in rows["1"] and member in rows[str(new)]
             assert 'value="-5"' in r.text  # what was typed stays in the form
+        # a decimal comma («۴۲,۵» was saved as 425) and a 17th digit are refused, in the reader's words
+        typed = {"r1.target": "۴۲,۵", "r2.target": "9007199254740993"}
+        r = post_form(c, "/targets", [(k, typed.get(k, v)) for k, v in fields])
+        assert r.status_code == 422
+        rows = dict(re.findall(r'data-row-errors="(\d+)"><td colspan="7"><ul><li>([^<]+)', r.text))
+        assert "ممیز را «٫» یا «.» بنویسید" in rows["1"] and "رقم‌های معنادارِ بیشتری" in rows["2"]
     assert read_changes(demo.ws)[1] == 0
 
 

@@ -222,6 +222,39 @@ def parse_number(text: str, *, percent: bool | None = None) -> float | None:
 
 
 # -- exact numbers, for inputs people edit --------------------------------------------------
+class NumberError(ValueError):
+    """A typed number that cannot be stored as typed (``code``): ``decimal_comma`` — a comma that
+    is not a thousands separator (``12,50``, ``۴۲,۵``: its groups are not of three digits), read
+    neither way rather than guessed; ``too_precise`` — more significant digits than a stored
+    number holds (about 16), so what is kept would differ from what was typed."""
+
+    def __init__(self, code: str, text: str) -> None:
+        super().__init__(f"{text!r}: {code}")
+        self.code = code
+
+
+#: Thousands separators in groups of three digits (``12,500,000``; with a decimal part after ``.``).
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:[,٬]\d{3})+(?:\.\d*)?")
+
+
+def check_separators(text: str) -> None:
+    """Refuse a number whose comma is not a thousands separator (:class:`NumberError`)."""
+    s = str(text).translate(_TO_ASCII).strip()
+    if ("," in s or "٬" in s) and not _GROUPED.fullmatch(re.sub(r"\s+", "", s)):
+        raise NumberError("decimal_comma", text)
+
+
+def exact_float(d: Any, text: str) -> float:
+    """The float of the decimal ``d``, refused (:class:`NumberError`) when the float is not ``d``
+    written back (``repr``: the shortest text that reads as the same float)."""
+    from decimal import Decimal
+
+    value = float(d)
+    if Decimal(repr(value)) != Decimal(d):
+        raise NumberError("too_precise", text)
+    return value
+
+
 def fmt_exact(x: Any, lang: str = "fa", *, divisor: float = 1.0, percent: bool = False) -> str:
     """Every digit of a stored number, with thousands separators, in a display unit (``divisor``:
     money shown in toman is ÷ 10; ``percent``: a fraction as percent) — never rounded, so that
@@ -250,10 +283,15 @@ def parse_exact(text: str, *, divisor: float = 1.0, percent: bool = False) -> fl
 
     s = str(text).replace(_LRI, "").replace(_PDI, "").replace("\u200e", "").replace("\u200f", "").strip()
     marked = any(mark in s for mark in ("%", "٪"))
-    plain = s.replace("%", "").replace("٪", "").translate(_TO_ASCII).replace(",", "").replace("٬", "").strip()
+    bare = s.replace("%", "").replace("٪", "").translate(_TO_ASCII).strip()
+    if re.fullmatch(r"[+-]?[\d,٬]+(?:\.\d*)?", bare):
+        check_separators(bare)
+    plain = bare.replace(",", "").replace("٬", "").strip()
     if re.fullmatch(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", plain):
         d = Decimal(plain)
     else:
+        for token in re.findall(r"\d[\d,٬.]*", bare):  # ۱,۵ میلیارد: the same rule for a compact number
+            check_separators(token)
         value = parse_number(s.replace("%", "").replace("٪", ""))
         if value is None:
             return None
@@ -263,7 +301,7 @@ def parse_exact(text: str, *, divisor: float = 1.0, percent: bool = False) -> fl
     d = d * Decimal(repr(float(divisor)))
     if percent or marked:  # "30%" is 30 percent in any field
         d = d / 100
-    return float(d)
+    return exact_float(d, text)  # what is typed is what is stored, or it is refused
 
 
 # -- moments ----------------------------------------------------------------------------------

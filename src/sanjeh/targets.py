@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from sanjeh.calendar import parse_period
 from sanjeh.errors import Forbidden, InvalidPeriod, UserError
+from sanjeh.formatting import NumberError, check_separators, exact_float
 from sanjeh.text import member_key
 from sanjeh.workspace import Workspace
 
@@ -147,7 +148,7 @@ def _check_row(kpis: Mapping[str, Any], raw: Any, n: int, issue: _Issues) -> dic
             n, "", raw, "not_a_row", "a target must be an object with kpi, measure, period, dimension, member, target"
         )
         return None
-    unknown = sorted(set(raw) - set(COLUMNS))
+    unknown = sorted(set(raw) - set(COLUMNS) - {"target_error"})  # the editor's note of a value refused
     if unknown:
         issue.add(
             n, unknown[0], None, "unknown_field",
@@ -201,16 +202,25 @@ def _check_row(kpis: Mapping[str, Any], raw: Any, n: int, issue: _Issues) -> dic
         issue.add(n, "dimension", dimension, "dimension_required", "a target for a member needs its dimension")
     value = raw.get("target")
     number: float | None = None
+    refused = raw.get("target_error")  # a form's typed value it could not read as typed (its code)
     if isinstance(value, bool):
         number = None
     elif isinstance(value, int | float):
         number = float(value)
-    elif _text(value):
+    elif _text(value) and not refused:
         try:
-            number = float(_text(value).replace(",", "").replace("٬", ""))
+            number = _typed_number(_text(value))
+        except NumberError as exc:
+            refused = exc.code
         except ValueError:
             number = None
-    if number is None or math.isnan(number) or math.isinf(number):
+    if refused in ("decimal_comma", "too_precise"):
+        reasons = {
+            "decimal_comma": "a comma that is not a thousands separator: write the decimal mark as '.' (or ٫)",
+            "too_precise": "more significant digits than a stored number keeps (about 16): round it",
+        }
+        issue.add(n, "target", value, str(refused), reasons[str(refused)])
+    elif number is None or math.isnan(number) or math.isinf(number):
         issue.add(
             n, "target", value, "not_a_number" if _text(value) else "target_required", "the target must be a number"
         )
@@ -224,6 +234,23 @@ def _check_row(kpis: Mapping[str, Any], raw: Any, n: int, issue: _Issues) -> dic
         "member": member or None,
         "target": number,
     }
+
+
+def _typed_number(text: str) -> float:
+    """A target written as text (a file's, the API's): thousands separators only in groups of three
+    and no more digits than are kept (:class:`~sanjeh.formatting.NumberError`), else a plain number."""
+    from decimal import Decimal, InvalidOperation
+
+    s = text.strip().translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩٫", "01234567890123456789."))
+    check_separators(s)
+    plain = s.replace(",", "").replace("٬", "")
+    try:
+        d = Decimal(plain)
+    except InvalidOperation:
+        raise ValueError(text) from None
+    if not d.is_finite():
+        raise ValueError(text)
+    return exact_float(d, text)
 
 
 def validate_targets(

@@ -24,7 +24,7 @@ from fastapi.responses import RedirectResponse, Response
 from sanjeh.calendar import parse_period, unit_of
 from sanjeh.currency import Money
 from sanjeh.errors import InvalidPeriod, UserError
-from sanjeh.formatting import fmt_exact, parse_exact
+from sanjeh.formatting import NumberError, fmt_exact, parse_exact
 from sanjeh.i18n import digits, has, month_name, period_label, t, t_or
 from sanjeh.kpis.targeting import rollup_of
 from sanjeh.targets import Change, InvalidTargets, apply_changes, read_changes, read_targets
@@ -192,11 +192,14 @@ class Editor:
         elif book:
             member = book.read(member)
         target: Any
+        refused: str | None = None
         if old and raw["target"].strip() == shown.get("target") and raw["kpi"] == old.get("kpi"):
             target = old.get("target")
         else:
             try:
                 target = self.unit(raw["kpi"], raw["measure"]).read(raw["target"])
+            except NumberError as exc:  # not stored as typed: said below, with the value typed
+                target, refused = raw["target"], exc.code
             except ValueError:
                 target = float("nan")  # checked below: "not a number"
         period = _join_period(raw["year"], raw["part"], raw["period"])
@@ -212,6 +215,7 @@ class Editor:
             "dimension": dim or None,
             "member": member or None,
             "target": target,
+            **({"target_error": refused} if refused else {}),
         }
 
     # -- for the template ------------------------------------------------------------------
