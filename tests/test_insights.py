@@ -83,7 +83,7 @@ def test_an_explanation_through_another_measure_names_it() -> None:
     assert fa is not None and fa.startswith("از تغییر درآمد، ") and "۸۵٪" in fa and "این تغییر" not in fa
     pulled = {**why, "rows": [{"region": "Tehran", "contribution": 130.0}, {"region": "Fars", "contribution": -30.0}]}
     assert explainers(pulled, "en", "Revenue") == (
-        "Tehran moved Revenue more than its whole change; the others pulled the other way."
+        "Tehran moved Revenue more than its whole change; the others together pulled the other way."
     )
 
 
