@@ -512,3 +512,16 @@ def test_a_spotlight_member_opens_its_kpi_page_on_that_member(served: Served) ->
                 body = r.text.split('id="result-table"')[1].split("<tbody>")[1].split("</tbody>")[0]
                 assert body.count("<tr") == 1, (url, body[:500])  # one row: the member's figure for the period
                 assert not re.search(r'id="data-note" data-status="(no_data|outside|empty)"', r.text), url
+
+
+def test_every_why_link_of_the_scorecard_lands_on_a_why(served: Served) -> None:
+    """A card's «چرا؟» link opens its KPI page at ``#why``: that section is there (cancelled orders'
+    link led to a page without one: its first two dimensions, cancel reason and product, are ones its
+    rate cannot be split by, and no other was tried)."""
+    with served.browser_session("admin") as (c, _):
+        page = c.get("/", params={"period": PERIOD}).text
+        links = set(re.findall(r'<p class="why-link small"><a href="([^"]+)#why">', page))
+        assert any("cancelled_orders" in x for x in links), links
+        for href in links:
+            r = c.get(href.replace("&amp;", "&"))
+            assert r.status_code == 200 and '<section class="why" id="why">' in r.text, href

@@ -661,7 +661,8 @@ def _why_view(st: AppState, c: Caller, k: Any, spec: Query, lang: str, cur: Any)
     fixed = {d for d, _ in spec.filters} | ({"rep"} if isinstance(st.scope(c.user), str) else set())
     dims = [d for d in dict.fromkeys([*spec.by[:1], *k.dimensions]) if d not in fixed]
     filters = [f"{d}:{m}" for d, m in spec.filters]
-    for dim in dims[:2]:  # the view's dimension, else the KPI's first (a ratio may refuse one)
+    for dim in dims:  # the view's dimension, else the KPI's first that a why can split by (a ratio
+        # refuses a dimension its cases do not fall into one member of: cancelled orders by product)
         try:
             q = st.why_spec(c.user, k.name, spec.period, measure=measure, against=against, by=[dim], filters=filters)
             why = st.why(c.user, q)
