@@ -192,6 +192,32 @@ def test_distinct_reports_conflicting_rows(workspace: Workspace, tmp_path: Path)
     assert s.warnings == 3
 
 
+def test_distinct_keys_are_read_as_the_import_stores_them(workspace: Workspace, tmp_path: Path) -> None:
+    """An invoice numbered «۹۰۰۲» on one line and ``9002`` on another is one order: ``distinct`` keeps
+    its first line and warns of the other's different date, and both lines are the order's lines.
+    (On the raw text they were two orders: the second rejected as a duplicate order_id while its
+    line was imported onto the first, so the summary said "rejected" of money that counted.)"""
+    src = write(
+        tmp_path / "in" / "invoices.csv",
+        "inv,day,sku,qty,price\n9002,2025-03-05,p1,3,10\n۹۰۰۲,2025-03-08,p2,4,10\n9003,2025-03-06,p1,1,10\n",
+    )
+    m = mapping(
+        tmp_path,
+        "tables:\n  - table: orders\n    from: invoices.csv\n    distinct: true\n    columns:\n"
+        "      order_id: inv\n      ordered_at: day\n      status: {value: fulfilled}\n"
+        "  - table: order_lines\n    from: invoices.csv\n    columns:\n"
+        "      order_id: inv\n      product_id: sku\n      quantity: qty\n      unit_price: price\n",
+    )
+    s = run_import(workspace.warehouse, workspace.import_options(), [src], mapping=m)
+    assert s.tables["orders"].to_dict() == {"read": 2, "accepted": 2, "rejected": 0}
+    assert s.tables["order_lines"].to_dict() == {"read": 3, "accepted": 3, "rejected": 0}
+    [w] = [w for w in list_warnings(workspace.warehouse) if w["table"] == "orders"]  # (and unknown products)
+    assert (w["line"], w["column"]) == (3, "ordered_at")
+    assert w["reason"].startswith("order_id 9002 has another ordered_at on this line (2025-03-08) than on line 2")
+    got = workspace.warehouse.fetch("SELECT order_id, count(*) FROM order_lines GROUP BY 1 ORDER BY 1")
+    assert got == [("9002", 2), ("9003", 1)]
+
+
 def test_a_name_with_spaces_without_backticks_gets_a_hint(workspace: Workspace, tmp_path: Path) -> None:
     src = write(tmp_path / "in" / "deals.csv", "Deal ID,تاریخ ایجاد\nd1,2024-01-01\n")
     m = mapping(

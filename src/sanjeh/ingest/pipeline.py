@@ -35,7 +35,7 @@ from sanjeh.ingest.read import Reader, StagedFile, expand_paths
 from sanjeh.ingest.results import REJECT_KEYS, WARNING_KEYS, ImportSummary, TableCounts
 from sanjeh.ingest.sources import DbSource, larger, mark_text, mark_value, read_rows
 from sanjeh.ingest.staging import Staging, StagingError
-from sanjeh.ingest.validate import SQL_TYPES, CheckOptions, check_sql, fill_defaults_sql, rule_checks
+from sanjeh.ingest.validate import SQL_TYPES, CheckOptions, check_sql, fill_defaults_sql, rule_checks, text_value_sql
 from sanjeh.schema import IMPORT_ORDER, TABLES_BY_NAME, Table
 from sanjeh.schema import table as schema_table
 from sanjeh.warehouse import Warehouse, quote_ident, quote_literal, shadow_name
@@ -725,7 +725,7 @@ class _Import:
             if not part.distinct or not others or not keys:
                 continue
             rows = self._part_sql(t, part, fidx, present, collapse=False)
-            kcols = [f"nullif(trim({quote_ident('r_' + k)}), '')" for k in keys]
+            kcols = [_key_sql(t, k) for k in keys]
             vals = {c: f"nullif(trim({quote_ident('r_' + c)}), '')" for c in others}
             key_text = " || ', ' || ".join(kcols)
             # one pass over the part: the rows that differ from their key's first row in some column
@@ -799,11 +799,7 @@ class _Import:
                 f"{', ' + rcols if rcols else ''} FROM ({sql})"
             )
         if part.distinct and collapse:
-            keys = ", ".join(
-                f"nullif(regexp_replace({quote_ident('r_' + k)}, '^\\s+|\\s+$', '', 'g'), '')"
-                for k in t.key
-                if k in present
-            )
+            keys = ", ".join(_key_sql(t, k) for k in t.key if k in present)
             sql = f"SELECT * FROM ({sql}) QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY __line) = 1"
         return f"SELECT * FROM ({sql})"
 
@@ -859,3 +855,14 @@ class _Import:
                 f"{quote_literal(reason)} || count(*) || ' row' || CASE WHEN count(*) = 1 THEN '' ELSE 's' END "
                 f"FROM {parked} a WHERE {unknown} GROUP BY a.{col} ORDER BY min(__line)"
             )
+
+
+def _key_sql(t: Table, column: str) -> str:
+    """A key column of a ``distinct`` part as the check will store it (``۹۰۰۲`` and ``9002`` are one
+    invoice: collapsed on the raw text they were two orders, the second rejected as a duplicate
+    while its line was imported), from its raw text ``r_<column>``."""
+    raw = quote_ident("r_" + column)
+    c = t.column(column)
+    if c.type in ("money", "decimal", "integer", "date", "timestamp"):
+        return f"nullif(trim({raw}), '')"
+    return text_value_sql(c, raw)

@@ -42,6 +42,14 @@ class CheckOptions:
         return dict(self.marks).get(column, self.default_mark)
 
 
+def text_value_sql(c: Column, raw: str) -> str:
+    """The value the check stores for the text column ``c`` from its raw text (SQL ``raw``): a code
+    lower-cased, other text trimmed with Persian letters (and ASCII digits for ids and the like)."""
+    if c.type in ("code", "enum") or c.name in CODE_COLUMNS:
+        return n.code(raw)
+    return n.text(raw, digits=_is_digit_text(c))
+
+
 def _is_digit_text(c: Column) -> bool:
     return c.name.endswith("_id") or c.name in n.DIGIT_TEXT_COLUMNS
 
@@ -125,11 +133,7 @@ class _Col:
 
     def _text(self) -> None:
         c = self.c
-        if c.type in ("code", "enum") or c.name in CODE_COLUMNS:
-            expr = n.code(self.r)
-        else:
-            expr = n.text(self.r, digits=_is_digit_text(c))
-        self.a.append(f"{expr} AS {self.q('v_')}")
+        self.a.append(f"{text_value_sql(c, self.r)} AS {self.q('v_')}")
         err = self._required(self.q("v_"))
         if c.type == "enum":
             allowed = ", ".join(quote_literal(v) for v in c.values)
