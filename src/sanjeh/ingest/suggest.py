@@ -389,8 +389,10 @@ class _File:
         else:
             orders.lines.append(Line("orders", "status", {"value": "fulfilled"}, "guess", self.m("why.all_sales")))
         date_col = self.by.get("invoice_date") or self.by.get("created")
+        # the rows that are returns, when the file says which (their negative numbers are made positive)
+        is_return = " or ".join(f"trim({_bt(kind.name)}) = {_sq(v)}" for v in returns) if kind is not None else ""
         if returns and kind is not None and date_col is not None:
-            cond = " or ".join(f"trim({_bt(kind.name)}) = {_sq(v)}" for v in returns)
+            cond = is_return
             date_expr = next((ln.spec for ln in orders.lines if ln.column == "ordered_at"), _bt(date_col.name))
             if isinstance(date_expr, str):
                 why = self.m("why.returns", header=kind.name, values=", ".join(returns))
@@ -406,6 +408,9 @@ class _File:
             negative = any(v.startswith("-") for v in q.values)
             expr = f"abs({_bt(q.name)})" if negative else _bt(q.name)
             why = self.m("why.negative" if negative else "why.header", header=q.name)
+            if negative and is_return:  # only a return's: a sale of −5 is rejected, not sold as 5
+                expr = f"if({is_return}, abs({_bt(q.name)}), {_bt(q.name)})"
+                why = self.m("why.negative_returns", header=q.name, values=", ".join(returns))
             lines.lines.append(Line("order_lines", "quantity", expr, q.level, why))
         self.money_line(lines, "unit_price", "unit_price")
         self.money_line(lines, "discount", "discount")
