@@ -73,6 +73,24 @@ def test_pace_uses_the_clock_and_a_reps_scope(workspace: Workspace) -> None:
     assert (done.so_far, done.days_left, done.projected) == (5000.0, 0, 5000.0)
 
 
+def test_no_pace_while_the_data_ends_before_the_period(workspace: Workspace) -> None:
+    """A running month whose data is not imported yet (the data ends on 3 April, 1403-01-15): no
+    pace, and the day the data ends is said — it read «0 so far, on pace for 0». A month the data
+    reaches keeps its pace."""
+    from sanjeh.web.forecast_page import _pace_text
+
+    ws = _fill(workspace)
+    p = pace(ws.engine(), "revenue", "1403-02", as_of=dt.date(2024, 4, 30))  # 1403-02-11
+    assert (p.so_far, p.days_elapsed, p.run_rate, p.projected) == (0.0, 0, None, None)
+    assert p.data_end == dt.date(2024, 4, 3) and p.days_left > 0
+    d = p.to_dict()
+    assert d["data_end"] == "2024-04-03"
+    text = _pace_text(d, p.kpi, "fa", str)
+    assert "داده‌ها تا ۱۵ فروردین ۱۴۰۳ است" in text and "آهنگی برای برآورد نیست" in text
+    running = pace(ws.engine(), "revenue", "1403-01", as_of=AS_OF)
+    assert running.data_end is None and running.projected is not None
+
+
 def test_pace_refuses_a_measure_that_does_not_add_up(workspace: Workspace) -> None:
     from sanjeh.errors import InvalidQuery
 

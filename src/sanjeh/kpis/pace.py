@@ -82,6 +82,9 @@ class Pace:
     run_rate: float | None
     projected: float | None
     rule: str  # "fri+IR", "sat+sun", …: which days are off
+    #: the data's last day, when it ends before the running period began (no pace: nothing so far
+    #: is no rows yet, not no sales)
+    data_end: dt.date | None = None
 
     @property
     def projected_attainment(self) -> float | None:
@@ -108,6 +111,7 @@ class Pace:
             "projected": self.projected,
             "projected_attainment": self.projected_attainment,
             "days_off": self.rule,
+            "data_end": self.data_end.isoformat() if self.data_end else None,
         }
 
 
@@ -182,7 +186,14 @@ def pace(
     day = as_of or engine.ws.today()
     week = week or WorkWeek.for_calendar(p.calendar)
     last = min(day, p.end)
-    so_far = value_between(engine, kpi, m, p.start, last, p.calendar, filters)
+    data_end = _data_end(engine, kpi)
+    if data_end is not None and data_end < p.start <= day:
+        # the data ends before the period began: its days so far are days without rows yet, not
+        # days without sales, so there is no pace (it read «0 so far, on pace for 0»)
+        last = data_end
+    else:
+        data_end = None
+    so_far = value_between(engine, kpi, m, p.start, last, p.calendar, filters) if last >= p.start else 0.0
     elapsed = week.count(p.start, last)
     left = week.count(max(p.start, day + dt.timedelta(days=1)), p.end)
     rate = so_far / elapsed if elapsed > 0 else None
@@ -191,4 +202,16 @@ def pace(
     if week.country:
         rule += f"+{week.country}"
     target = period_target(engine, kpi, m, p, filters)
-    return Pace(kpi, m, p, day, so_far, target, elapsed, left, rate, projected, rule)
+    return Pace(kpi, m, p, day, so_far, target, elapsed, left, rate, projected, rule, data_end)
+
+
+def _data_end(engine: Engine, kpi: KPI) -> dt.date | None:
+    """The last day of the KPI's rows (its cohort's event), or None (no rows; a snapshot)."""
+    from sanjeh.kpis.sources import COHORTS
+
+    cohort = COHORTS.get(kpi.cohort)
+    if cohort is None or cohort.snapshot:
+        return None
+    cov = engine.coverage()
+    span = cov.spans.get(cohort.sources(no_orders=cov.no_orders)[1])
+    return span.last if span is not None else None

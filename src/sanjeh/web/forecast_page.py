@@ -135,6 +135,15 @@ def forecast_page(request: Request, name: str) -> Response:
 
 
 def _pace_text(pc: dict[str, Any], k: Any, lang: str, val: Callable[[Any], str]) -> str:
+    if pc.get("data_end"):  # the data ends before the period began: no pace to tell
+        calendar = parse_period(pc["period"]).calendar
+        return t(
+            "forecast.pace_data_ends",
+            lang,
+            kpi=k.title.get(lang) or k.name,
+            period=period_label(pc["period"], lang),
+            day=views.day_text(pc["data_end"], calendar, lang),
+        )
     common = {
         "kpi": k.title.get(lang) or k.name,
         "period": period_label(pc["period"], lang),
