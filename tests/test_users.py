@@ -105,6 +105,23 @@ def test_demo_users(workspace: Workspace) -> None:
     assert create_demo_users(workspace) == []  # existing users are kept as they are
 
 
+def test_a_rep_user_names_a_rep_of_the_data_once_there_are_reps(workspace: Workspace) -> None:
+    """«R99» made a user whose pages were all empty and said nothing was wrong: once the reps table
+    has rows, a rep user's id is one of them (ids compared as the import stores them)."""
+    add_user(workspace, "early", "rep", "R07", password="pass-word-1")  # no reps yet: taken as given
+    workspace.warehouse.insert_arrow("reps", pa.table({"rep_id": ["R01", "R02"], "name": ["A", "B"]}))
+    assert add_user(workspace, "ali", "rep", " r01 ", password="pass-word-1").rep_id == "r01"
+    for typo in ("R99", "۰۳"):
+        with pytest.raises(UserError) as err:
+            add_user(workspace, "sara", "rep", typo, password="pass-word-1")
+        assert err.value.details["why"] == "unknown_rep"
+        fa = err.value.text("fa").replace("\u2066", "").replace("\u2069", "")  # Latin ids isolated in Persian
+        assert fa == f"کارشناسی با شناسهٔ «{typo}» در داده‌ها نیست؛ شناسه‌های موجود از جمله: R01, R02"
+    with pytest.raises(UserError, match="no rep with id 'R99'"):
+        set_role(workspace, "ali", "rep", "R99")
+    assert get_user(workspace, "sara") is None and get_user(workspace, "ali").rep_id == "r01"  # type: ignore[union-attr]
+
+
 def test_sessions_end_with_logout_and_with_changes_of_the_user(any_workspace: Workspace) -> None:
     ws = any_workspace
     sara = add_user(ws, "sara", "manager", password="s3cret-pass")

@@ -171,6 +171,26 @@ def _check_role(role: str, rep_id: str | None, team: str | None = None) -> None:
             raise UserError(key=f"users.bad_{what}", details={"field": what, "why": "bad_text"})
 
 
+def _check_rep_known(ws: Workspace, rep_id: str | None) -> None:
+    """A rep user's id names a rep of the reps table (compared as the import stores ids), once that
+    table has rows: «R99» or a typo made a user whose every page was empty and said nothing was
+    wrong. Before any rep is imported the id cannot be checked and is taken as given."""
+    if not rep_id:
+        return
+    from sanjeh.text import normalize_member
+
+    t = ws.warehouse.table("reps")
+    known = sorted(str(r["rep_id"]) for r in ws.warehouse.rows(t.select("rep_id").limit(10_000)) if r["rep_id"])
+    want = normalize_member("rep", rep_id).lower()
+    if not known or any(k.lower() == want for k in known):
+        return
+    raise UserError(
+        key="users.unknown_rep",
+        params={"rep": rep_id, "known": ", ".join(known[:12])},
+        details={"why": "unknown_rep", "rep_id": rep_id},
+    )
+
+
 def add_user(
     ws: Workspace,
     name: str,
@@ -186,6 +206,7 @@ def add_user(
     name = _validate_name(name)
     _check_role(role, rep_id, team)
     rep_id = (rep_id or "").strip() or None
+    _check_rep_known(ws, rep_id)
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise UserError(
             key="users.short_password", params={"n": MIN_PASSWORD_LENGTH}, details={"why": "short_password"}
@@ -285,6 +306,7 @@ def set_password(ws: Workspace, name: str, password: str) -> User:
 def set_role(ws: Workspace, name: str, role: str, rep_id: str | None = None, team: str | None = None) -> User:
     """A new role (and rep id, or a manager's team); the user's sessions and tokens end."""
     _check_role(role, rep_id, team)
+    _check_rep_known(ws, (rep_id or "").strip() or None)
     return _replace_row(ws, name, role=role, rep_id=(rep_id or "").strip() or None, team=(team or "").strip() or None)
 
 
