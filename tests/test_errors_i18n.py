@@ -219,6 +219,7 @@ def test_every_reason_of_a_real_import_has_persian_text(workspace: Workspace, tm
     [
         ("ordered_at is required", "«زمان سفارش» خالی است"),
         ("month 13 does not exist", "ماه ۱۳ وجود ندارد"),
+        ("day 31 does not exist in 1403-12", "روز ۳۱ در ماه اسفند ۱۴۰۳ وجود ندارد"),  # the month in words
         ("duplicate order_id (first seen on line 3 of a.csv)", "نخستین بار در سطر ۳ در پرونده‌ی \u2066a.csv\u2069"),
         ("row has 3 fields, the header has 4", "این سطر ۳ خانه دارد و سرآیند ۴ خانه"),
         (

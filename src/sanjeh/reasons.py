@@ -18,7 +18,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sanjeh.i18n import catalogue, digits, isolate, t, t_or
+from sanjeh.errors import UserError
+from sanjeh.i18n import catalogue, digits, isolate, period_label, t, t_or
 
 _COL = r"(?P<column>[a-z_]+)"
 _NUM = r"(?P<n>-?\d+)"
@@ -116,6 +117,11 @@ def _part(name: str, value: str | None, lang: str) -> str:
         return isolate(value, lang)
     if name == "why":
         return t_or(f"reason.why_{_AMBIGUOUS_WHY.get(value, '')}", lang, value)
+    if name == "month":  # «اسفند ۱۴۰۳», not 1403-12
+        try:
+            return period_label(value, lang)
+        except UserError:
+            return isolate(value, lang)
     if re.fullmatch(r"-?\d+", value):
         return digits(value, lang)
     return isolate(value, lang)
