@@ -122,6 +122,7 @@ AMBIGUOUS = (
     "1,03/04/2024,K1,کاغذ,2,1000,فروش\n"
     "2,05/06/2024,K2,خودکار,1,500,معلق\n"
     "3,07/08/2024,K1,کاغذ,4,abc,فروش\n"
+    "4,09/08/2024,K1,کاغذ A4,1,1000,فروش\n"
 )
 
 
@@ -149,6 +150,9 @@ def test_questions_values_and_the_rejects_with_their_mapped_value(empty: Served)
         assert "unit_price is not a number" in groups.group(0)
         rejects = re.search(r'<table class="data" id="dry-rejects">.*?</table>', r.text, re.S)
         assert rejects and '<td><bdi>abc</bdi></td><td class="mapped"><bdi>nan</bdi></td>' in rejects.group(0)
+        # the warnings are listed too, not only counted (K1 named twice: the first name is kept)
+        warned = re.search(r'<table class="data" id="dry-warnings">.*?</table>', r.text, re.S)
+        assert warned and "K1 has another name on this line (کاغذ A4) than on line 2" in unescape(warned.group(0))
         assert form_of(r.text)["ans:order_lines.unit_price"] == "1"  # the answers come back checked
         # the status value placed by its picker: no reject left for it
         fields["val:orders.status:معلق"] = "placed"
@@ -166,6 +170,7 @@ def test_questions_values_and_the_rejects_with_their_mapped_value(empty: Served)
         ("1", "2024-04-03", "fulfilled"),
         ("2", "2024-06-05", "placed"),
         ("3", "2024-08-07", "fulfilled"),  # its line was rejected, not the order
+        ("4", "2024-08-09", "fulfilled"),
     ]
     assert empty.ws.warehouse.fetch("SELECT unit_price FROM order_lines WHERE order_id = '1'") == [(10000.0,)]
 

@@ -314,6 +314,9 @@ async def wizard_dry_run(request: Request, upload: str) -> Response:
         groups=_groups(rejects, lang),
         rejects=_reject_rows(rejects[:FIRST_REJECTS], lang),
         rejects_total=len(rejects),
+        # the warnings (accepted anyway: an unknown reference, a distinct table's other value) were
+        # counted in the summary and listed nowhere
+        warnings=_reject_rows(summary.warning_rows[:FIRST_REJECTS], lang),
     )
 
 
