@@ -88,7 +88,7 @@ def t_or(key: str, lang: str, fallback: str) -> str:
 # -- members and lists -------------------------------------------------------------------------
 #: Marks that isolate a left-to-right (LRI) or right-to-left (RLI) run inside text of the other
 #: direction, up to PDI.
-LRI, RLI, PDI = "\u2066", "\u2067", "\u2069"
+LRI, RLI, FSI, PDI = "\u2066", "\u2067", "\u2068", "\u2069"
 _LATIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 
@@ -98,11 +98,17 @@ def isolate(text: Any, lang: str) -> str:
     digits (an id, ``1403-Q1``, ``region:Tehran``) is isolated left to right; in English, a run
     holding Persian (a rep's name, «تهران») is isolated right to left."""
     s = str(text)
-    if s.startswith((LRI, RLI)):
+    if s.startswith((LRI, RLI, FSI)):
         return s
-    if lang == "fa" and any(ch in _LATIN for ch in s):
+    persian = any("\u0600" <= ch <= "\u06ff" for ch in s)
+    latin = any(ch in _LATIN for ch in s)
+    if persian and latin:
+        # both scripts (a Persian question naming a column «close_value»): isolated in the direction
+        # of its first letter; left to right, a Persian sentence read backwards
+        return FSI + s + PDI
+    if lang == "fa" and latin:
         return LRI + s + PDI
-    if lang != "fa" and any("\u0600" <= ch <= "\u06ff" for ch in s):
+    if lang != "fa" and persian:
         return RLI + s + PDI
     return s
 
