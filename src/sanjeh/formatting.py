@@ -237,9 +237,14 @@ class NumberError(ValueError):
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:[,٬]\d{3})+(?:\.\d*)?")
 
 
+def ascii_number(text: str) -> str:
+    """A typed number with ASCII digits, ``.`` for «٫» and ``-`` for ``−`` (separators kept)."""
+    return str(text).translate(_TO_ASCII).strip()
+
+
 def check_separators(text: str) -> None:
     """Refuse a number whose comma is not a thousands separator (:class:`NumberError`)."""
-    s = str(text).translate(_TO_ASCII).strip()
+    s = ascii_number(text)
     if ("," in s or "٬" in s) and not _GROUPED.fullmatch(re.sub(r"\s+", "", s)):
         raise NumberError("decimal_comma", text)
 

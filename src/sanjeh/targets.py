@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from sanjeh.calendar import parse_period
 from sanjeh.errors import Forbidden, InvalidPeriod, UserError
-from sanjeh.formatting import NumberError, check_separators, exact_float
+from sanjeh.formatting import NumberError, ascii_number, check_separators, exact_float
 from sanjeh.text import member_key
 from sanjeh.workspace import Workspace
 
@@ -241,7 +241,7 @@ def _typed_number(text: str) -> float:
     and no more digits than are kept (:class:`~sanjeh.formatting.NumberError`), else a plain number."""
     from decimal import Decimal, InvalidOperation
 
-    s = text.strip().translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩٫", "01234567890123456789."))
+    s = ascii_number(text)
     check_separators(s)
     plain = s.replace(",", "").replace("٬", "")
     try:
