@@ -726,7 +726,7 @@ class _Import:
                 continue
             rows = self._part_sql(t, part, fidx, present, collapse=False)
             kcols = [_key_sql(t, k) for k in keys]
-            vals = {c: f"nullif(trim({quote_ident('r_' + c)}), '')" for c in others}
+            vals = {c: _key_sql(t, c) for c in others}  # as stored: ۱۴۰۳/۱۲/۱۸ is 1403/12/18, not another value
             key_text = " || ', ' || ".join(kcols)
             # one pass over the part: the rows that differ from their key's first row in some column
             found = self._temp("conflicts")
@@ -858,11 +858,12 @@ class _Import:
 
 
 def _key_sql(t: Table, column: str) -> str:
-    """A key column of a ``distinct`` part as the check will store it (``۹۰۰۲`` and ``9002`` are one
-    invoice: collapsed on the raw text they were two orders, the second rejected as a duplicate
-    while its line was imported), from its raw text ``r_<column>``."""
+    """A column of a ``distinct`` part, from its raw text ``r_<column>``, as the check will store it
+    (``۹۰۰۲`` and ``9002`` are one invoice: collapsed on the raw text they were two orders, the
+    second rejected as a duplicate while its line was imported); a number or a date with ASCII
+    digits (its other rules are the check's)."""
     raw = quote_ident("r_" + column)
     c = t.column(column)
     if c.type in ("money", "decimal", "integer", "date", "timestamp"):
-        return f"nullif(trim({raw}), '')"
+        return f"nullif(trim({normalize.ascii_digits(raw)}), '')"
     return text_value_sql(c, raw)
