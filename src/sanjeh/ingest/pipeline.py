@@ -725,8 +725,8 @@ class _Import:
             if not part.distinct or not others or not keys:
                 continue
             rows = self._part_sql(t, part, fidx, present, collapse=False)
-            kcols = [_key_sql(t, k) for k in keys]
-            vals = {c: _key_sql(t, c) for c in others}  # as stored: ۱۴۰۳/۱۲/۱۸ is 1403/12/18, not another value
+            kcols = [_stored_sql(t, k) for k in keys]
+            vals = {c: _stored_sql(t, c) for c in others}  # as stored: ۱۴۰۳/۱۲/۱۸ is 1403/12/18, not another value
             key_text = " || ', ' || ".join(kcols)
             # one pass over the part: the rows that differ from their key's first row in some column
             found = self._temp("conflicts")
@@ -799,7 +799,7 @@ class _Import:
                 f"{', ' + rcols if rcols else ''} FROM ({sql})"
             )
         if part.distinct and collapse:
-            keys = ", ".join(_key_sql(t, k) for k in t.key if k in present)
+            keys = ", ".join(_stored_sql(t, k) for k in t.key if k in present)
             sql = f"SELECT * FROM ({sql}) QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY __line) = 1"
         return f"SELECT * FROM ({sql})"
 
@@ -857,7 +857,7 @@ class _Import:
             )
 
 
-def _key_sql(t: Table, column: str) -> str:
+def _stored_sql(t: Table, column: str) -> str:
     """A column of a ``distinct`` part, from its raw text ``r_<column>``, as the check will store it
     (``۹۰۰۲`` and ``9002`` are one invoice: collapsed on the raw text they were two orders, the
     second rejected as a duplicate while its line was imported); a number or a date with ASCII

@@ -391,14 +391,15 @@ class _File:
         date_col = self.by.get("invoice_date") or self.by.get("created")
         # the rows that are returns, when the file says which (their negative numbers are made positive)
         is_return = " or ".join(f"trim({_bt(kind.name)}) = {_sq(v)}" for v in returns) if kind is not None else ""
-        if returns and kind is not None and date_col is not None:
-            cond = is_return
+        if is_return and kind is not None and date_col is not None:
             date_expr = next((ln.spec for ln in orders.lines if ln.column == "ordered_at"), _bt(date_col.name))
             if isinstance(date_expr, str):
                 why = self.m("why.returns", header=kind.name, values=", ".join(returns))
-                orders.lines.append(Line("orders", "cancelled_at", f"if({cond}, {date_expr}, null)", "likely", why))
                 orders.lines.append(
-                    Line("orders", "cancel_reason", f"if({cond}, {_bt(kind.name)}, null)", "likely", why)
+                    Line("orders", "cancelled_at", f"if({is_return}, {date_expr}, null)", "likely", why)
+                )
+                orders.lines.append(
+                    Line("orders", "cancel_reason", f"if({is_return}, {_bt(kind.name)}, null)", "likely", why)
                 )
         lines = self.add(TableDraft("order_lines", self.name))
         self.line(lines, "order_id", "invoice_no")
