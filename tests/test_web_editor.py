@@ -165,7 +165,7 @@ def test_errors_are_shown_next_to_their_rows_in_the_users_language(demo: Served)
         r = post_form(c, "/targets", [(k, typed.get(k, v)) for k, v in fields])
         assert r.status_code == 422
         rows = dict(re.findall(r'data-row-errors="(\d+)"><td colspan="7"><ul><li>([^<]+)', r.text))
-        assert "ممیز را «٫» یا «.» بنویسید" in rows["1"] and "رقم‌های معنادارِ بیشتری" in rows["2"]
+        assert "ممیز را با «٫» (یا نقطه) بنویسید" in rows["1"] and "رقم‌های معنادارِ بیشتری" in rows["2"]
     assert read_changes(demo.ws)[1] == 0
 
 
