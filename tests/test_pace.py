@@ -91,6 +91,19 @@ def test_no_pace_while_the_data_ends_before_the_period(workspace: Workspace) -> 
     assert running.data_end is None and running.projected is not None
 
 
+def test_no_pace_on_a_workspace_with_no_data_yet(workspace: Workspace) -> None:
+    """A new workspace: nothing imported, so no pace (it read «0 so far, on pace for 0»), and the
+    page says nothing was imported yet."""
+    from sanjeh.web.forecast_page import _pace_text
+
+    p = pace(workspace.engine(), "revenue", "1403-01", as_of=AS_OF)
+    assert (p.so_far, p.days_elapsed, p.run_rate, p.projected, p.no_data) == (0.0, 0, None, None, True)
+    assert p.to_dict()["no_data"] is True and p.data_end is None
+    assert "هنوز داده‌ای وارد نشده است" in _pace_text(p.to_dict(), p.kpi, "fa", str)
+    later = pace(workspace.engine(), "revenue", "1404-01", as_of=AS_OF)  # not begun: nothing to say
+    assert later.no_data is False and later.projected is None
+
+
 def test_pace_refuses_a_measure_that_does_not_add_up(workspace: Workspace) -> None:
     from sanjeh.errors import InvalidQuery
 

@@ -85,6 +85,8 @@ class Pace:
     #: the data's last day, when it ends before the running period began (no pace: nothing so far
     #: is no rows yet, not no sales)
     data_end: dt.date | None = None
+    #: the KPI has no rows at all yet (a new workspace): no pace either
+    no_data: bool = False
 
     @property
     def projected_attainment(self) -> float | None:
@@ -112,6 +114,7 @@ class Pace:
             "projected_attainment": self.projected_attainment,
             "days_off": self.rule,
             "data_end": self.data_end.isoformat() if self.data_end else None,
+            "no_data": self.no_data,
         }
 
 
@@ -186,13 +189,14 @@ def pace(
     day = as_of or engine.ws.today()
     week = week or WorkWeek.for_calendar(p.calendar)
     last = min(day, p.end)
-    data_end = _data_end(engine, kpi)
-    if data_end is not None and data_end < p.start <= day:
+    dated, span = _span(engine, kpi)
+    data_end, no_data = None, False
+    if span is not None and span.last < p.start <= day:
         # the data ends before the period began: its days so far are days without rows yet, not
         # days without sales, so there is no pace (it read «0 so far, on pace for 0»)
-        last = data_end
-    else:
-        data_end = None
+        data_end = last = span.last
+    elif dated and span is None and p.start <= day:  # nothing imported yet: the same
+        no_data, last = True, p.start - dt.timedelta(days=1)
     so_far = value_between(engine, kpi, m, p.start, last, p.calendar, filters) if last >= p.start else 0.0
     elapsed = week.count(p.start, last)
     left = week.count(max(p.start, day + dt.timedelta(days=1)), p.end)
@@ -202,16 +206,15 @@ def pace(
     if week.country:
         rule += f"+{week.country}"
     target = period_target(engine, kpi, m, p, filters)
-    return Pace(kpi, m, p, day, so_far, target, elapsed, left, rate, projected, rule, data_end)
+    return Pace(kpi, m, p, day, so_far, target, elapsed, left, rate, projected, rule, data_end, no_data)
 
 
-def _data_end(engine: Engine, kpi: KPI) -> dt.date | None:
-    """The last day of the KPI's rows (its cohort's event), or None (no rows; a snapshot)."""
+def _span(engine: Engine, kpi: KPI) -> tuple[bool, Any]:
+    """(whether the KPI's rows have a day that places them, its cohort's span of days or None)."""
     from sanjeh.kpis.sources import COHORTS
 
     cohort = COHORTS.get(kpi.cohort)
-    if cohort is None or cohort.snapshot:
-        return None
+    if cohort is None or cohort.snapshot:  # an open deal has no last day
+        return False, None
     cov = engine.coverage()
-    span = cov.spans.get(cohort.sources(no_orders=cov.no_orders)[1])
-    return span.last if span is not None else None
+    return True, cov.spans.get(cohort.sources(no_orders=cov.no_orders)[1])

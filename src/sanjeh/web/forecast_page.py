@@ -144,6 +144,10 @@ def _pace_text(pc: dict[str, Any], k: Any, lang: str, val: Callable[[Any], str])
             period=period_label(pc["period"], lang),
             day=views.day_text(pc["data_end"], calendar, lang),
         )
+    if pc.get("no_data"):  # nothing imported yet
+        return t(
+            "forecast.pace_no_data", lang, kpi=k.title.get(lang) or k.name, period=period_label(pc["period"], lang)
+        )
     common = {
         "kpi": k.title.get(lang) or k.name,
         "period": period_label(pc["period"], lang),
