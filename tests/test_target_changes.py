@@ -89,13 +89,13 @@ def test_saving_unchanged_rows_writes_and_audits_nothing(any_workspace: Workspac
     assert _audit(ws) == first
     assert read_targets(ws) == stored
     # one value changes: one row is rewritten, one audit row says old -> new
-    changed = [dict(r, target=r["target"] + 1) if r["kpi"] == "win_rate" else r for r in stored]
+    changed = [dict(r, target=r["target"] + 0.5) if r["kpi"] == "win_rate" else r for r in stored]
     replace_targets(ws, changed, username="neda", via="editor")
     audit = _audit(ws)
     assert len(audit) == len(ROWS) + 1
     last = audit[0]
     assert (last["action"], last["username"], last["kpi"], last["via"]) == ("change", "neda", "win_rate", "editor")
-    assert (last["old_target"], last["new_target"]) == (0.123456789012, 1.123456789012)
+    assert (last["old_target"], last["new_target"]) == (0.123456789012, 0.623456789012)
 
 
 def test_changes_add_change_delete_and_check_everything_first(any_workspace: Workspace) -> None:

@@ -119,3 +119,33 @@ def test_a_target_written_as_text_is_stored_as_written_or_refused(workspace: Wor
     codes = [(i["row"], i["code"]) for i in err.value.details["issues"]]
     assert codes == [(1, "decimal_comma"), (2, "decimal_comma"), (3, "too_precise")]
     assert sorted(t["target"] for t in read_targets(workspace)) == [2500000.5, 12500000.0]
+
+
+def test_a_rate_that_is_part_of_a_whole_takes_no_target_above_100_percent(workspace: Workspace) -> None:
+    """A win rate of 42.5 written as 42.5 (not 0.425) was stored as 4,250 %: a rate of parts (a
+    share, won of closed) is refused above 1, with the fraction to write; growth may pass 100 %."""
+    ok = [
+        {"kpi": "win_rate", "period": "1403", "target": 1},
+        {"kpi": "sales_growth", "period": "1403", "target": 2.5},  # growth: 250 % is a real goal
+        {"kpi": "mql_to_sql", "period": "1403", "target": "0.425"},
+    ]
+    replace_targets(workspace, ok)
+    bad = [
+        {"kpi": "win_rate", "period": "1403-Q1", "target": 42.5},
+        {
+            "kpi": "sales_by_region",
+            "measure": "revenue_share",
+            "period": "1403",
+            "target": "1.2",
+            "dimension": "region",
+            "member": "Tehran",
+        },
+        {"kpi": "cancelled_orders", "period": "1403", "target": "۱٫۰۱"},
+        {"kpi": "sales_by_region", "period": "1403", "target": 42.5, "dimension": "region", "member": "Tehran"},
+    ]
+    with pytest.raises(InvalidTargets) as err:
+        replace_targets(workspace, bad)
+    issues = err.value.details["issues"]
+    assert [(i["row"], i["code"]) for i in issues] == [(r, "rate_over_whole") for r in (1, 2, 3)]
+    assert "0.425 for 42.5 %" in issues[0]["reason"]
+    assert sorted(t["target"] for t in read_targets(workspace)) == [0.425, 1.0, 2.5]

@@ -166,6 +166,12 @@ def test_errors_are_shown_next_to_their_rows_in_the_users_language(demo: Served)
         assert r.status_code == 422
         rows = dict(re.findall(r'data-row-errors="(\d+)"><td colspan="7"><ul><li>([^<]+)', r.text))
         assert "ممیز را با «٫» (یا نقطه) بنویسید" in rows["1"] and "رقم‌های معنادارِ بیشتری" in rows["2"]
+        # a win rate typed as 120 (%) can never be met: refused beside its row, what was typed kept
+        win = form_of(c.get("/targets", params={"kpi": "win_rate"}).text)
+        r = post_form(c, "/targets", [(k, "۱۲۰" if k == "r1.target" else v) for k, v in win])
+        assert r.status_code == 422
+        rows = dict(re.findall(r'data-row-errors="(\d+)"><td colspan="7"><ul><li>([^<]+)', r.text))
+        assert "هدفی بیش از ۱۰۰٪ هرگز برآورده نمی‌شود" in rows["1"] and 'value="۱۲۰"' in r.text
     assert read_changes(demo.ws)[1] == 0
 
 

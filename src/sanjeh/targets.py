@@ -226,6 +226,10 @@ def _check_row(kpis: Mapping[str, Any], raw: Any, n: int, issue: _Issues) -> dic
         )
     elif number < 0:
         issue.add(n, "target", value, "negative", "a target cannot be negative")
+    elif number > 1 and measure in measures and kpi.measure(measure).part_of_whole:
+        issue.add(n, "target", value, "rate_over_whole",
+                  f"{measure} is a part of a whole, at most 100 %: a rate is written as a fraction "
+                  f"(0.425 for 42.5 %)", measure=measure)  # fmt: skip
     return {
         "kpi": name,
         "measure": measure,

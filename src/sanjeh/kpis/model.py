@@ -81,6 +81,13 @@ class Measure:
         return self.kind in AGGREGATIONS
 
     @property
+    def part_of_whole(self) -> bool:
+        """A rate that is a part of its whole (a share, or a ratio in unit ``rate``: won of closed,
+        SQLs of MQLs), so never above 100 %: a target above it can never be met (targets.py). A
+        ratio that may pass 1 is declared in unit ``ratio``; growth is not a ratio of parts."""
+        return self.kind == "share" or (self.kind == "ratio" and self.unit == "rate")
+
+    @property
     def zero_when_empty(self) -> bool:
         """Sums and counts are 0 on a row without data; everything else is null."""
         return self.kind in ("sum", "count", "nunique", "cumulative")
