@@ -326,6 +326,18 @@ def test_admins_manage_users_on_the_page(demo: Served) -> None:
         assert r.status_code == 400 and "your own user" in r.text
         r = post_form(c, "/users/ghost/password?lang=en", [("csrf_token", csrf), ("password", "long-enough-2")])
         assert r.status_code == 404 and "no such user" in r.text
+        # a refused form keeps what was typed (never the password): an unknown rep id, then a short password
+        typed = [("username", "neda"), ("role", "rep"), ("rep_id", "R99"), ("team", ""), ("language", "en")]
+        r = post_form(c, "/users", [("csrf_token", csrf), *typed, ("password", "long-enough-3")])
+        assert r.status_code == 400 and 'id="users-error"' in r.text
+        add = r.text.split('id="user-form"')[1]
+        assert 'value="neda"' in add and 'value="R99"' in add and "long-enough-3" not in r.text
+        assert '<option value="rep" selected>' in add and '<option value="en" selected>' in add
+        r = post_form(c, "/users/lead/role", [("csrf_token", csrf), ("role", "rep"), ("rep_id", "R98"), ("team", "")])
+        assert r.status_code == 400
+        lead = r.text.split('data-user="lead"')[1].split("</tr>")[0]
+        assert '<details class="user-manage" open>' in lead and 'value="R98"' in lead
+        assert '<details class="user-manage" open>' not in r.text.split('data-user="lead"')[0]
     names = {u["username"]: u for u in httpx.get(f"{demo.url}/api/v1/users", headers=_bearer(demo)).json()}
     assert "rep2" not in names and names["rep5"]["disabled"] and names["lead"]["team"] == "South"
     with demo.browser_session("manager") as (m, csrf):

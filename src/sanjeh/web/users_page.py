@@ -4,6 +4,7 @@ Every form carries the session's CSRF token; a changed user's sessions and token
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -51,13 +52,32 @@ class UsersPage:
     error: bool
     error_text: str
     done: str | None
+    #: what the refused add form held (never its password), shown again so nothing typed is lost
+    add: dict[str, str]
+    #: the user whose change was refused (their "manage" panel opens), and the role form's values
+    failed_user: str = ""
+    failed_role: dict[str, str] | None = None
+
+
+#: The add form's fields shown again after a refusal (the password is typed again, never echoed).
+ADD_FIELDS = ("username", "role", "rep_id", "team", "language")
+MAX_TYPED = 200
 
 
 def users_view(
-    users: list[dict[str, Any]], error: UserError | None, done: str | None, name: str, lang: str
+    users: list[dict[str, Any]],
+    error: UserError | None,
+    done: str | None,
+    name: str,
+    lang: str,
+    *,
+    typed: Mapping[str, Any] | None = None,
+    failed_user: str = "",
 ) -> UsersPage:
     """The Users page of the workspace's ``users`` (each with its sessions' count); ``done`` the
-    change just made to user ``name``, ``error`` the change refused."""
+    change just made to user ``name``, ``error`` the change refused, with what its form held
+    (``typed``): the add form's when ``failed_user`` is empty, else that user's."""
+    form = {k: str(v)[:MAX_TYPED] for k, v in (typed or {}).items() if k in ADD_FIELDS}
     return UsersPage(
         users=users,
         roles=list(ROLES),
@@ -65,10 +85,21 @@ def users_view(
         error=error is not None,
         error_text=_error_text(error, lang) if error else "",
         done=t(f"users.done.{done}", lang, name=name) if done in DONE else None,
+        add={} if failed_user else form,
+        failed_user=failed_user,
+        failed_role=form if failed_user and "role" in form else None,
     )
 
 
-def _page(request: Request, c: Caller, error: UserError | None = None, status: int = 200) -> Response:
+def _page(
+    request: Request,
+    c: Caller,
+    error: UserError | None = None,
+    status: int = 200,
+    *,
+    typed: Mapping[str, Any] | None = None,
+    failed_user: str = "",
+) -> Response:
     st = state_of(request)
     lang = _lang(request, c.user)
     done = request.query_params.get("done")
@@ -77,7 +108,7 @@ def _page(request: Request, c: Caller, error: UserError | None = None, status: i
     def rows(ws: Any) -> list[dict[str, Any]]:
         return [{**u.to_dict(), "sessions": count_sessions(ws, u.username)} for u in list_users(ws)]
 
-    view = users_view(st.call(rows), error, done, name, lang)
+    view = users_view(st.call(rows), error, done, name, lang, typed=typed, failed_user=failed_user)
     return _render(request, "users.html", c, status=status, lang=lang, **_context(view))
 
 
@@ -108,7 +139,7 @@ async def users_add(request: Request, c: Admin) -> Response:
             )
         )
     except UserError as exc:
-        return _page(request, c, exc, exc.status)
+        return _page(request, c, exc, exc.status, typed=form)
     st.forget_user(user.username)
     return _done("added", user.username)
 
@@ -135,7 +166,7 @@ async def _change(request: Request, c: Caller, name: str, what: str) -> Response
                 raise UserError("tick the box to confirm the removal", details={"why": "confirm"})
             st.call(lambda ws: delete_user(ws, name))
     except UserError as exc:
-        return _page(request, c, exc, exc.status)
+        return _page(request, c, exc, exc.status, typed=form, failed_user=name)
     st.forget_user(name)
     return _done(what, name)
 
