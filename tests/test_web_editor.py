@@ -193,7 +193,11 @@ def test_add_copy_and_spread_through_the_page(demo: Served) -> None:
         reps = demo.ws.warehouse.table("reps").to_pyarrow().to_pylist()
         name = next(r["name"] for r in reps if r["rep_id"] == "R03")
         fields[-2] = ("r0.member", name)  # a rep chosen by name
-        assert post_form(c, "/targets", fields).status_code == 303
+        r = post_form(c, "/targets", fields)
+        assert r.status_code == 303
+        # the message says what happened, not «۰ هدف حذف شد»
+        done = c.get(r.headers["location"]).text
+        assert "ذخیره شد: ۱ هدف افزوده شد." in done and "۰" not in done.split("ذخیره شد:")[1].split(".")[0]
         added = [r for r in read_targets(demo.ws) if r["period"] == "1405"]
         assert [(r["member"], r["target"]) for r in added] == [("R03", 1200.0)]
         html = c.get("/targets", params={"q": "1405"}).text
@@ -205,6 +209,9 @@ def test_add_copy_and_spread_through_the_page(demo: Served) -> None:
         copy = [("csrf_token", csrf), ("from_year", "1405"), ("to_year", "1406"), ("factor", "۱٫۵"), ("kpi", "")]
         r = post_form(c, "/targets/copy", copy)
         assert r.status_code == 303 and "added=13" in r.headers["location"]
+        assert "رونوشت گرفته شد: ۱۳ هدف افزوده شد." in c.get(r.headers["location"]).text
+        again = c.get(post_form(c, "/targets/copy", copy).headers["location"]).text
+        assert "رونوشت گرفته شد: ۰ هدف افزوده شد؛ ۱۳ هدف که از پیش تعیین شده بود دست نخورد." in again
         assert sum(r["target"] for r in read_targets(demo.ws) if r["period"] == "1406") == 1800.0
         r = post_form(c, "/targets/copy?lang=en", [*copy[:2], ("to_year", "1405"), ("factor", "x")])
         assert r.status_code == 400 and "The factor must be a number" in r.text

@@ -501,10 +501,21 @@ def _done(qp: Any, lang: str) -> str | None:
     what = qp.get("done")
     if what not in ("save", "copy", "spread"):
         return None
-    n = {k: digits(str(_int(qp.get(k), 0)), lang) for k in ("added", "changed", "deleted", "kept", "skipped")}
-    if what == "save" and all(_int(qp.get(k), 0) == 0 for k in ("added", "changed", "deleted")):
+    n = {k: _int(qp.get(k), 0) for k in ("added", "changed", "deleted", "kept", "skipped")}
+    if what == "save" and not any(n[k] for k in ("added", "changed", "deleted")):
         return t("targets.saved_nothing", lang)
-    return t(f"targets.done_{what}", lang, **n)
+    # each count a clause, said only when it is not 0 (what was added is said even then)
+    parts = {
+        "save": (("added", "added"), ("changed", "changed"), ("deleted", "deleted")),
+        "copy": (("added", "added"), ("kept", "kept"), ("skipped", "skipped")),
+        "spread": (("added", "monthly_added"), ("kept", "kept_months")),
+    }[what]
+    said = [
+        t(f"targets.done_part.{key}", lang, n=digits(str(n[count]), lang))
+        for i, (count, key) in enumerate(parts)
+        if n[count] or (i == 0 and what != "save")
+    ]
+    return t(f"targets.done_{what}", lang, parts=("؛ " if lang == "fa" else "; ").join(said))
 
 
 def _audit_view(ed: Editor, a: dict[str, Any]) -> dict[str, Any]:
