@@ -159,6 +159,20 @@ def test_calendar_switch_and_filter_controls(visit: Visit) -> None:
     assert "compare=year_ago" in page.url
 
 
+def test_a_schedules_period_follows_how_often_it_runs_until_one_is_picked(visit: Visit) -> None:
+    visit.login("admin", next_url="/schedules")
+    page = visit.page
+    period = page.locator('#schedule-form select[name="period"]')
+    assert period.input_value() == "last_week"  # a new schedule: weekly, last week
+    page.select_option("#when-kind", "monthly")
+    assert period.input_value() == "last_month"  # not a monthly report of last week
+    page.select_option("#when-kind", "weekly")
+    assert period.input_value() == "last_week"
+    period.select_option("last_quarter")  # the person's choice stays
+    page.select_option("#when-kind", "monthly")
+    assert period.input_value() == "last_quarter"
+
+
 def test_switch_language_changes_direction(visit: Visit, served: Served) -> None:
     set_language(served.ws, "rep5", "fa")  # other tests change rep5's stored language; start from Persian
     visit.login("rep5", lang="fa")

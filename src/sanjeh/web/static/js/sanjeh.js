@@ -176,6 +176,20 @@
       });
     });
   }
+  function periodFollowsKind() {
+    // a schedule's report period follows how often it runs (monthly: last month) until the
+    // person picks one; a monthly report of "last week" was the new form's default
+    var kind = document.getElementById("when-kind");
+    var period = kind && kind.form.querySelector("select[data-period-for]");
+    if (!period) return;
+    var natural = JSON.parse(period.getAttribute("data-period-for"));
+    // a saved schedule's period, or one unlike its kind's (a form shown again), was chosen
+    var picked = period.hasAttribute("data-picked") || period.value !== natural[kind.value];
+    period.addEventListener("change", function () { picked = true; });
+    kind.addEventListener("change", function () {
+      if (!picked && natural[kind.value]) period.value = natural[kind.value];
+    });
+  }
   function filePickers() {
     // the chosen files' names beside the button, in place of the browser's own words
     document.querySelectorAll("input[data-file-pick]").forEach(function (input) {
@@ -188,6 +202,6 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () {
-    filePickers(); formHelpers(); sortableTables(); scrollCues(); memberSuggestions(); uploadProgress(); drawCharts();
+    filePickers(); formHelpers(); periodFollowsKind(); sortableTables(); scrollCues(); memberSuggestions(); uploadProgress(); drawCharts();
   });
 })();
