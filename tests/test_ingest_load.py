@@ -154,3 +154,39 @@ def test_killed_import_leaves_the_workspace_unchanged(tmp_path: Path, kill_at: s
         assert ws.warehouse.fetch("SELECT count(*) FROM _imports") == [(1,)]
     finally:
         ws.close()
+
+
+def test_a_killed_imports_scratch_folder_is_swept_by_the_next_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB's spill files of an import killed mid-way would stay in the temp dir for good: the
+    next import removes the folders whose lock no live process holds, never a running one's."""
+    import tempfile
+
+    from sanjeh.ingest.read import SCRATCH_PREFIX, Scratch, sweep_scratch
+
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": str(REPO / "src")}
+    code = (
+        "import time; from sanjeh.ingest.read import Scratch; s = Scratch(); print(s.path, flush=True); time.sleep(60)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    live = Path(proc.stdout.readline().strip())
+    (live / "duckdb_temp_storage-0.tmp").write_bytes(b"x" * 1000)  # a spill file
+    old = tmp_path / f"{SCRATCH_PREFIX}old"  # an earlier version's folder: no lock file
+    old.mkdir()
+    os.utime(old, (time.time() - 3 * 86400,) * 2)
+    young = tmp_path / f"{SCRATCH_PREFIX}young"  # unlocked, but maybe being created right now
+    young.mkdir()
+    try:
+        assert live.parent == tmp_path and sweep_scratch(str(tmp_path)) == [str(old)]
+        assert live.is_dir() and young.is_dir()  # a running import's folder stays
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    mine = Scratch()  # the next import sweeps
+    assert not live.exists() and young.is_dir()
+    assert sweep_scratch(str(tmp_path)) == []  # its own folder is locked while it lives
+    mine.close()
+    assert not Path(mine.path).exists()

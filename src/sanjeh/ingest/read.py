@@ -16,7 +16,9 @@ import csv
 import datetime as dt
 import os
 import re
+import shutil
 import tempfile
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,6 +160,78 @@ def file_kind(path: Path) -> str | None:
     return None
 
 
+#: The scratch folders of imports (DuckDB's spill files, converted sheets) in the system's temp dir.
+SCRATCH_PREFIX = "sanjeh-import-"
+#: A folder without its lock file this old is an earlier version's (or a creation that died).
+_UNLOCKED_AGE_S = 24 * 3600
+
+
+class Scratch:
+    """An import's scratch folder, holding an exclusive lock on a file in it while it lives.
+
+    An import killed mid-way (SIGKILL, a lost machine) cannot remove its folder, and DuckDB's
+    spill files in it may be gigabytes. So each new folder first sweeps the ones whose lock no
+    process holds any more: the kernel releases a dead process's lock, whatever its PID namespace,
+    so a running import's folder is never taken."""
+
+    def __init__(self) -> None:
+        sweep_scratch()
+        self.path = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
+        # removed on close, or when the object is collected or the interpreter exits without it
+        self._done = weakref.finalize(self, _remove, self.path, _lock(self.path))
+
+    def close(self) -> None:
+        self._done()
+
+
+def _remove(folder: str, fd: int | None) -> None:
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _lock(folder: str) -> int | None:
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): folders of killed imports stay
+        return None
+    fd = os.open(os.path.join(folder, ".lock"), os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
+
+
+def sweep_scratch(root: str | None = None) -> list[str]:
+    """Remove the scratch folders of imports that died; the ones removed."""
+    try:
+        import fcntl
+    except ImportError:
+        return []
+    gone: list[str] = []
+    base = Path(root or tempfile.gettempdir())
+    with contextlib.suppress(OSError):
+        for folder in base.glob(SCRATCH_PREFIX + "*"):
+            with contextlib.suppress(OSError):
+                if not folder.is_dir() or folder.is_symlink() or folder.stat().st_uid != os.getuid():
+                    continue
+                lock = folder / ".lock"
+                if not lock.exists():
+                    if dt.datetime.now().timestamp() - folder.stat().st_mtime > _UNLOCKED_AGE_S:
+                        shutil.rmtree(folder, ignore_errors=True)
+                        gone.append(str(folder))
+                    continue
+                fd = os.open(lock, os.O_RDWR)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:  # a live import holds it
+                    continue
+                finally:
+                    os.close(fd)
+                shutil.rmtree(folder, ignore_errors=True)
+                gone.append(str(folder))
+    return gone
+
+
 class Reader:
     """Stages files into one DuckDB connection; temp files live until :meth:`close`."""
 
@@ -175,13 +249,13 @@ class Reader:
         self.limits = limits
         self._wide: dict[Path, str] = {}  # files found to be UTF-16/32 (their encoding)
         self._n = 0
-        self._tmp = tempfile.TemporaryDirectory(prefix="sanjeh-import-")
+        self._tmp = Scratch()
         self._owned: list[tuple[str, str]] = []  # ("TABLE" | "VIEW", name), in creation order
         self._heads: dict[str, _CsvHead] = {}  # staged files whose rows are not read yet
 
     @property
     def tmp_dir(self) -> str:
-        return self._tmp.name
+        return self._tmp.path
 
     def drop(self, staged: StagedFile) -> None:
         """Drop a staged file (its view and the tables behind it) once nothing reads it any more."""
@@ -197,7 +271,7 @@ class Reader:
             with contextlib.suppress(Exception):
                 self.con.execute(f"DROP {kind} IF EXISTS {name}")
         self._owned.clear()
-        self._tmp.cleanup()
+        self._tmp.close()
 
     def _name(self, prefix: str) -> str:
         self._n += 1
@@ -256,7 +330,7 @@ class Reader:
                     "it may be Windows-1256 (encoding cp1256); nothing was imported"
                 )
             return path, "utf-8", True
-        out = Path(self._tmp.name) / f"{self._n}-{path.stem}.utf8.csv"
+        out = Path(self._tmp.path) / f"{self._n}-{path.stem}.utf8.csv"
         encodings.transcode(path, enc, out)
         return out, enc, True
 
