@@ -81,6 +81,11 @@ def test_the_page_shows_the_forecast_the_deals_and_time_to_win(
     assert bands[0]["x"] == [period_label(m, lang) for m in months]
     assert data[0]["x"][-1] == period_label(fc["history"][-1]["month"], lang)
     assert 'data-model="{}" data-chosen="1"'.format(fc["model"]) in html
+    # models by what they do, in the reader's language; not "AutoETS"
+    names = {"AutoETS": ("هموارسازی نمایی", "Exponential smoothing (ETS)"), "AutoTheta": ("روش تتا", "Theta method"),
+             "SeasonalNaive": ("تکرار همان ماه سال پیش", "Same month last year")}  # fmt: skip
+    models = html.split('id="models-table"')[1].split("</table>")[0]
+    assert all(names[m][lang != "fa"] in models for m in names) and "<bdi>Auto" not in models
     # the deals that carry the pipeline, largest expected value first; the stale deals
     assert rows_of(html, "pipeline-deals") == [d["opportunity_id"] for d in truth["pipeline"]["deals"][:15]]
     ttw = truth["time_to_win"]

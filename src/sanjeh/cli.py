@@ -20,8 +20,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from sanjeh.errors import SanjehError, UserError
+from sanjeh.i18n import model_name, t_or
 from sanjeh.i18n import t as message
-from sanjeh.i18n import t_or
 from sanjeh.kpis.columns import name_column
 from sanjeh.render import arrow, attainment_style, fmt_value, to_csv
 
@@ -924,7 +924,7 @@ def _render_forecast(data: dict[str, Any], kpi: Any, lang: str, money: Any, cale
         out.print(f"[yellow]{escape(data['forecast_error'][lang])}[/yellow]")
     else:
         mase = fmt_number(fc["backtest_mase"][fc["model"]], lang, 2)
-        t = Table(title=message("forecast.title", lang, model=fc["model"], mase=mase))
+        t = Table(title=message("forecast.title", lang, model=model_name(fc["model"], lang), mase=mase))
         for i, key in enumerate(("month", "mean", "i80", "i95")):
             t.add_column(message(f"forecast.{key}", lang), justify="left" if i == 0 else "right")
         for m in fc["months"]:

@@ -85,6 +85,11 @@ def t_or(key: str, lang: str, fallback: str) -> str:
     return fallback if text is None else text
 
 
+def model_name(name: str, lang: str) -> str:
+    """A forecast model's name for people («هموارسازی نمایی» for ``AutoETS``); an unknown one as is."""
+    return t_or(f"forecast.model_name.{name}", lang, name)
+
+
 # -- members and lists -------------------------------------------------------------------------
 #: Marks that isolate a left-to-right (LRI) or right-to-left (RLI) run inside text of the other
 #: direction, up to PDI.

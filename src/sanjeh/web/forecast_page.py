@@ -22,7 +22,7 @@ from fastapi.responses import Response
 from sanjeh.calendar import current_unit, parse_period
 from sanjeh.currency import Money
 from sanjeh.formatting import fmt_in, fmt_number, fmt_rate, fmt_signed_rate, fmt_value, money_column
-from sanjeh.i18n import member_label, period_label, t
+from sanjeh.i18n import member_label, model_name, period_label, t
 from sanjeh.kpis.timetowin import check_by
 from sanjeh.web import charts, views
 from sanjeh.web.deps import state_of
@@ -179,7 +179,7 @@ def _forecast_view(
     )
     for name, err in sorted(fc["backtest_mase"].items(), key=lambda kv: kv[1]):
         chosen = f" ({t('forecast.chosen', lang)})" if name == fc["model"] else ""
-        models.rows.append([Cell(name + chosen, name), Cell(fmt_number(err, lang, 2), err)])
+        models.rows.append([Cell(model_name(name, lang) + chosen, name), Cell(fmt_number(err, lang, 2), err)])
         models.row_attrs.append({"data-model": name, **({"data-chosen": "1"} if chosen else {})})
     return {
         "figure": charts.forecast_chart(fc, unit, lang, currency=cur),
@@ -389,7 +389,10 @@ def _track_view(track: dict[str, Any], unit: str, lang: str, cur: Money, calenda
                 cell(r["value"]),
                 Cell(f"{lo.text} – {hi.text}", r["lo80"]),
                 Cell(fmt_rate(r["chance"], lang, 0), r["chance"]),
-                Cell(f"{r['model'] or '—'} ({fmt_number(r['mase'], lang, 2)})", r["mase"]),
+                Cell(
+                    f"{model_name(r['model'], lang) if r['model'] else '—'} ({fmt_number(r['mase'], lang, 2)})",
+                    r["mase"],
+                ),
                 cell(r["pace"]),
                 Cell(t("forecast.track.running", lang), None) if running else cell(r["actual"]),
                 Cell(fmt_signed_rate(r["error"], lang), r["error"]),
