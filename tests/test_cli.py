@@ -149,7 +149,7 @@ def test_tables_speak_the_workspaces_language(
     monkeypatch.setenv("COLUMNS", "200")
     code, out, _ = run(capsys, "kpi", "sales_by_region", "--period", "1403-Q1", "-w", str(ws_path))
     assert code == 0
-    assert "فروش بر اساس منطقه · فصل ۱ ۱۴۰۳" in out
+    assert "فروش بر اساس منطقه · فصل ۱ سال ۱۴۰۳" in out
     assert "درآمد" in out and "منطقه" in out and "سهم از درآمد" in out
     assert "revenue_share" not in out and "1403-Q1" not in out and "۲۴۰" in out
     code, out, _ = run(capsys, "scorecard", "--period", "1403-Q1", "-w", str(ws_path))

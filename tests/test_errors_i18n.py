@@ -263,7 +263,7 @@ def test_a_valid_period_and_a_kpis_measure_read_in_persian_words() -> None:
         params={"kpi": "revenue", "measure": "revenue", "period": PeriodText("1402-05..1403-Q2")},
     )
     fa = target.text("fa")
-    assert "«درآمد (\u2066revenue\u2069)» از «درآمد» در مرداد ۱۴۰۲ تا فصل ۲ ۱۴۰۳" in fa, fa  # the id a file names
+    assert "«درآمد (\u2066revenue\u2069)» از «درآمد» در مرداد ۱۴۰۲ تا فصل ۲ سال ۱۴۰۳" in fa, fa  # the id a file names
     unknown = InvalidQuery(key="query.measure", params={"kpi": "revenue", "measure": "nope", "measures": ["orders"]})
     assert "nope" in unknown.text("fa")  # not a measure of the KPI: quoted as given
     bad = UserError(key="period.not_label", params={"period": "1403-13x"})

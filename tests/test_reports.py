@@ -91,7 +91,7 @@ def test_the_workbook_has_a_summary_and_a_sheet_per_kpi(ws: Workspace, tmp_path:
     header = [c.value for c in products[1]]
     assert header[:3] == ["دوره", "تاریخ", "محصول"] and header[3] == "درآمد (ریال)"
     first = products[2]
-    assert first[0].value == "فصل ۴ ۱۴۰۳" and first[0].data_type == "s"
+    assert first[0].value == "فصل ۴ سال ۱۴۰۳" and first[0].data_type == "s"
     assert first[1].is_date and first[1].value.date().isoformat() == "2024-12-21"
     assert isinstance(first[3].value, int | float) and first[3].number_format == '#,##0 "ریال"'
     evil = [c for row in products.iter_rows() for c in row if c.value == EVIL]
@@ -175,7 +175,7 @@ def test_sanjeh_report_writes_the_file_and_says_so(
     code = main(["report", "--period", PERIOD, "--kpi", "revenue", "--format", "xlsx", "-o", str(out), "-w", root])
     done = capsys.readouterr()
     assert code == 0, done.err
-    assert out.exists() and "نوشته شد" in done.out and "فصل ۴ ۱۴۰۳" in done.out
+    assert out.exists() and "نوشته شد" in done.out and "فصل ۴ سال ۱۴۰۳" in done.out
     assert main(["report", "--format", "docx", "-o", str(out), "-w", root]) == 2
     assert "docx" in capsys.readouterr().err
     assert main(["report", "--kpi", "nope", "--format", "xlsx", "-o", str(out), "-w", root]) == 2

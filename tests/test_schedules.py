@@ -282,7 +282,7 @@ def test_sanjeh_runs_in_the_workspace_s_calendar_and_digits(
     assert main(["runs", "-w", str(ws.root)]) == 0
     out = capsys.readouterr().out
     assert "۵ فروردین ۱۴۰۴، ساعت ۰۸:۰۰" in out and "اسفند ۱۴۰۳" in out and "ناکام ماند" in out
-    assert "503" in out and "https://hooks.example.com/s" in out and "هفتهٔ ۱ ۱۴۰۴" in out and "در حال اجرا" in out
+    assert "503" in out and "https://hooks.example.com/s" in out and "هفتهٔ ۱ سال ۱۴۰۴" in out and "در حال اجرا" in out
     assert main(["runs", "-w", str(ws.root), "--format", "json", "--job", "monthly"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert row["planned"] == "2025-03-25T04:30:00+00:00" and row["status"] == "failed" and row["period"] == "1403-12"

@@ -13,7 +13,7 @@ things as they are. (rule, period, seq) is unique in the warehouse: of two proce
 the same crossing, one fires.
 
 Messages say what crossed what, in the rule's language with the workspace's calendar
-(«درآمد در فصل ۴ ۱۴۰۳ به ۶۲٪ هدف رسید در حالی که ۷۵٪ روزهای کاری فصل گذشته است…»), and for a
+(«درآمد در فصل ۴ سال ۱۴۰۳ به ۶۲٪ هدف رسید در حالی که ۷۵٪ روزهای کاری فصل گذشته است…»), and for a
 KPI rule which members explain it (kpis/why.py, through the scorecard's ``explained``): the
 members that explain the move against the previous period (above, below), the comparison
 (change) or the gap to the target (pace).

@@ -707,7 +707,7 @@ def _long(period: str) -> bool:
 
 
 def _view_summary(spec: Query, lang: str) -> str:
-    """The view in a few words (the folded controls' button on a phone): «فصل ۴ ۱۴۰۳ · ماهانه · منطقه»."""
+    """The view in a few words (the folded controls' button on a phone): «فصل ۴ سال ۱۴۰۳ · ماهانه · منطقه»."""
     parts = [period_label(spec.period, lang)]
     if spec.grain:
         parts.append(t(f"grain.{spec.grain}", lang))
