@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sanjeh.currency import Money
-from sanjeh.formatting import SCALES, fmt_number, fmt_rate, fmt_value
+from sanjeh.formatting import SCALES, fmt_compact, fmt_number, fmt_rate, fmt_value
 from sanjeh.i18n import member_label, period_label, t
 from sanjeh.kpis.columns import Columns, name_column
 
@@ -621,6 +621,13 @@ def sparkline_svg(points: Sequence[dict[str, Any]], *, rtl: bool, width: int = 1
     )
 
 
+def _bar_label(value: Any, unit: str, lang: str, currency: str | Money) -> str:
+    """A waterfall bar's value in a few characters: money without its currency (the axis says it)."""
+    if unit == "money":
+        return fmt_compact(value, lang)
+    return fmt_value(value, unit, lang, currency, compact=True)
+
+
 def waterfall_chart(
     why: dict[str, Any], kpi: Any, lang: str, *, baseline_label: str, currency: str | Money = "IRR"
 ) -> dict[str, Any] | None:
@@ -670,9 +677,16 @@ def waterfall_chart(
         "x": names,
         "y": ys,
         "measure": measures,
-        "text": texts,
-        "textposition": "none",
-        "hovertemplate": "%{x}: %{text}<extra></extra>",
+        # each bar says its value, short, above it (sanjeh.js drops the labels where the bars are
+        # too narrow for them, as on a phone); the hover gives it whole
+        "text": [
+            _bar_label(y, unit if m != "relative" else delta, lang, currency) for m, y in zip(measures, ys, strict=True)
+        ],
+        "textposition": "outside",
+        "textangle": 0,
+        "cliponaxis": False,
+        "customdata": texts,
+        "hovertemplate": "%{x}: %{customdata}<extra></extra>",
         "increasing": {"marker": {"color": up}},
         "decreasing": {"marker": {"color": down}},
         "totals": {"marker": {"color": PALETTE[0]}},

@@ -9,6 +9,10 @@
       var src = document.getElementById(el.getAttribute("data-figure"));
       if (!src) return;
       var fig = JSON.parse(src.textContent);
+      fig.data.forEach(function (t) {
+        // a waterfall's values above its bars need room: on a narrow screen the hover gives them
+        if (t.type === "waterfall" && t.x && el.clientWidth / t.x.length < 72) t.textposition = "none";
+      });
       var config = { displaylogo: false, responsive: true, locale: document.documentElement.lang,
                      displayModeBar: false };
       window.Plotly.newPlot(el, fig.data, fig.layout, config).then(function () {
