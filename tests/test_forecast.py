@@ -100,3 +100,30 @@ def test_too_little_history_is_a_clear_error(workspace: Workspace) -> None:
     assert e.value.key == "query.forecast_history"
     assert e.value.details == {"months": 3, "need": MIN_MONTHS}  # Dey, Bahman and an empty Esfand 1402
     assert "24" in e.value.text("en") and "۲۴" in e.value.text("fa")
+
+
+def test_days_after_the_data_ends_are_forecast_not_lost(workspace: Workspace) -> None:
+    """The data ends before the quarter and today is twelve days into it: nothing is booked, so the
+    landing is the forecast of all three months (it left out Farvardin's first days: 1.9 against
+    the 2.1 the chart's months add up to)."""
+    from sanjeh.calendar import jalali_to_gregorian
+
+    y = series(7, 36)  # 1400-01 .. 1402-12, each on the 5th
+    _monthly_orders(
+        workspace, [(jalali_to_gregorian(1400 + i // 12, i % 12 + 1, 5), float(v)) for i, v in enumerate(y)]
+    )
+    f = forecast(workspace.engine(), "revenue", "1403-Q1", as_of=dt.date(2024, 4, 1))  # 1403-01-13
+    assert f.landing["booked"] == 0.0 and f.pace.last_data_day == dt.date(2024, 2, 24)  # 1402-12-05
+    assert f.landing["mean"] == pytest.approx(sum(m["mean"] for m in f.months))
+    # data that reaches into the quarter: booked to its last day, the rest of Farvardin forecast
+    order = {"order_id": "LATE", "ordered_at": "2024-04-08 10:00", "customer_id": "C1", "status": "placed"}  # 01-20
+    line = {"order_id": "LATE", "line_no": 1, "product_id": "P1", "quantity": 1.0, "unit_price": 500.0}
+    load(workspace, orders=[order], order_lines=[line])
+    g = forecast(workspace.engine(), "revenue", "1403-Q1", as_of=dt.date(2024, 4, 18))  # 1403-01-30
+    assert g.landing["booked"] == 500.0 and g.pace.last_data_day == dt.date(2024, 4, 8)
+    first, *rest = g.months
+    assert (
+        500.0 + sum(m["mean"] for m in rest) < g.landing["mean"] < 500.0 + first["mean"] + sum(m["mean"] for m in rest)
+    )
+    share = (g.landing["mean"] - 500.0 - sum(m["mean"] for m in rest)) / first["mean"]
+    assert share > 0.25  # 1403-01-21 .. 01-31 (after today, the 30th, only the 31st was counted)

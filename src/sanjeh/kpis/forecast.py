@@ -161,18 +161,22 @@ def forecast(
     months = []
     mean_rest, sd_rest = 0.0, 0.0
     week = WorkWeek.for_calendar(p.calendar)
+    # what is booked ends with the data: days after its last one, up to today, are forecast too
+    # (data ending before the period, or days into it, left those days counted by nothing: a
+    # landing below the months the chart showed)
+    booked_to = min(day, pc.last_data_day) if pc.last_data_day is not None else day
     for i in range(h):
         u = last_complete.shift(i + 1)
         row: dict[str, Any] = {"month": u.label, "mean": float(f["mean"][i])}
         for lv in LEVELS:
             row[f"lo{lv}"], row[f"hi{lv}"] = float(f[f"lo-{lv}"][i]), float(f[f"hi-{lv}"][i])
         months.append(row)
-        if u.end < p.start or u.start > p.end or u.end <= day:
+        if u.end < p.start or u.start > p.end or u.end <= booked_to:
             continue
         share = 1.0
-        if u.start <= day:  # the current month: what its working days still left will bring
+        if u.start <= booked_to:  # the month the data ends in: what its working days after it bring
             total = week.count(max(u.start, p.start), min(u.end, p.end))
-            share = week.count(day + dt.timedelta(days=1), min(u.end, p.end)) / total if total else 0.0
+            share = week.count(booked_to + dt.timedelta(days=1), min(u.end, p.end)) / total if total else 0.0
         mean_rest += share * row["mean"]
         sd_rest += share * max(0.0, row["hi80"] - row["mean"]) / Z80
     booked = pc.so_far

@@ -87,6 +87,8 @@ class Pace:
     data_end: dt.date | None = None
     #: the KPI has no rows at all yet (a new workspace): no pace either
     no_data: bool = False
+    #: the last day the KPI's rows reach (None: no rows, or no days): what is booked ends there
+    last_data_day: dt.date | None = None
 
     @property
     def projected_attainment(self) -> float | None:
@@ -206,7 +208,8 @@ def pace(
     if week.country:
         rule += f"+{week.country}"
     target = period_target(engine, kpi, m, p, filters)
-    return Pace(kpi, m, p, day, so_far, target, elapsed, left, rate, projected, rule, data_end, no_data)
+    last_data_day = span.last if span is not None else None
+    return Pace(kpi, m, p, day, so_far, target, elapsed, left, rate, projected, rule, data_end, no_data, last_data_day)
 
 
 def _span(engine: Engine, kpi: KPI) -> tuple[bool, Any]:
