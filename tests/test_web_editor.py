@@ -333,6 +333,11 @@ def test_admins_manage_users_on_the_page(demo: Served) -> None:
         assert r.status_code == 400 and "your own user" in r.text
         r = post_form(c, "/users/ghost/password?lang=en", [("csrf_token", csrf), ("password", "long-enough-2")])
         assert r.status_code == 404 and "no such user" in r.text
+        # the add form chooses no role for you (it offered «مدیر سامانه» first, so a hurried add made an admin)
+        add_form = page.split('id="user-form"')[1]
+        assert '<option value="" disabled selected>' in add_form and 'value="admin" selected' not in add_form
+        r = post_form(c, "/users", [("csrf_token", csrf), ("username", "nobody"), ("password", "long-enough-4")])
+        assert r.status_code == 400 and "نقش کاربر را برگزینید" in r.text
         # a refused form keeps what was typed (never the password): an unknown rep id, then a short password
         typed = [("username", "neda"), ("role", "rep"), ("rep_id", "R99"), ("team", ""), ("language", "en")]
         r = post_form(c, "/users", [("csrf_token", csrf), *typed, ("password", "long-enough-3")])

@@ -144,6 +144,8 @@ def get_user(ws: Workspace, name: str) -> User | None:
 
 
 def _check_role(role: str, rep_id: str | None, team: str | None = None) -> None:
+    if not role:  # a form sent without one: nobody is made an admin by default
+        raise UserError(key="users.role_required", params={"roles": list(ROLES)}, details={"why": "role_required"})
     if role not in ROLES:
         raise UserError(
             key="users.unknown_role",
