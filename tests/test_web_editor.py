@@ -172,6 +172,10 @@ def test_errors_are_shown_next_to_their_rows_in_the_users_language(demo: Served)
         assert r.status_code == 422
         rows = dict(re.findall(r'data-row-errors="(\d+)"><td colspan="7"><ul><li>([^<]+)', r.text))
         assert "هدفی بیش از ۱۰۰٪ هرگز برآورده نمی‌شود" in rows["1"] and 'value="۱۲۰"' in r.text
+        # the refused page is still the win rate's (it came back as every KPI's: a copy next would copy them all)
+        select = r.text.split('id="targets-kpi"')[1].split("</select>")[0]
+        assert re.search(r'value="win_rate"\s+selected', select), select[:300]
+        assert 'name="back" value="/targets?kpi=win_rate' in r.text
     assert read_changes(demo.ws)[1] == 0
 
 

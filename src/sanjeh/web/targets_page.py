@@ -441,10 +441,13 @@ def _render_page(
     form_rows: list[dict[str, Any]] | None = None,
     error: UserError | None = None,
     status: int = 200,
+    form: Any = None,
 ) -> Response:
+    """The page; after a refused POST (``form``), of the view the form came from (its ``back``:
+    the KPI, search and page it was on), not of every KPI."""
     st = state_of(request)
     lang = _lang(request, c.user)
-    qp = request.query_params
+    qp: Any = request.query_params if form is None else _query_of(_back(form))
     q = (qp.get("q") or "").strip()[:100]
     only = qp.get("kpi") or ""
     audit_page = page_number(qp.get("audit"), "audit")
@@ -583,7 +586,7 @@ async def targets_save(request: Request, c: Manager) -> Response:
         for issue in exc.details.get("issues", []):
             errors.setdefault(where[issue["row"] - 1], []).append(_issue_text(issue, lang))
         views = [ed.view(i, raw, errors.get(i), delete) for i, (raw, delete) in enumerate(rows)]
-        return _render_page(request, c, ed=ed, form_rows=views, error=exc, status=422)
+        return _render_page(request, c, ed=ed, form_rows=views, error=exc, status=422, form=form)
     st.targets_changed()
     back = _back(form)
     return RedirectResponse(_with(back, [("done", "save"), *((k, str(v)) for k, v in done.to_dict().items())]), 303)
@@ -592,6 +595,12 @@ async def targets_save(request: Request, c: Manager) -> Response:
 def _back(form: Any) -> str:
     back = str(form.get("back") or "/targets")
     return back if back.startswith("/targets") and "//" not in back else "/targets"
+
+
+def _query_of(url: str) -> dict[str, str]:
+    from urllib.parse import parse_qsl, urlsplit
+
+    return dict(parse_qsl(urlsplit(url).query))
 
 
 def _with(url: str, params: list[tuple[str, str]]) -> str:
@@ -622,7 +631,7 @@ async def targets_copy(request: Request, c: Manager) -> Response:
             )
         )
     except UserError as exc:
-        return _render_page(request, c, ed=ed, error=exc, status=exc.status)
+        return _render_page(request, c, ed=ed, error=exc, status=exc.status, form=form)
     st.targets_changed()
     return RedirectResponse(
         _with(_back(form), [("done", "copy"), *((k, str(v)) for k, v in done.to_dict().items())]), 303
@@ -644,7 +653,7 @@ async def targets_spread(request: Request, c: Manager) -> Response:
             raise UserError(t("targets.err.not_found", lang))
         done = st.call(lambda ws: spread_year(ws, stored[key], username=c.user.username, reps=ed.reps))
     except UserError as exc:
-        return _render_page(request, c, ed=ed, error=exc, status=exc.status)
+        return _render_page(request, c, ed=ed, error=exc, status=exc.status, form=form)
     st.targets_changed()
     return RedirectResponse(
         _with(_back(form), [("done", "spread"), *((k, str(v)) for k, v in done.to_dict().items())]), 303
