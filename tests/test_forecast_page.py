@@ -203,3 +203,13 @@ def test_the_page_in_a_browser(served: Served) -> None:
         finally:
             v.close()
             browser.close()
+
+
+def test_the_pace_of_a_period_not_begun_or_over_is_said_as_such(served: Served) -> None:
+    """A month not begun read «… با این آهنگ به — می‌رسد (— هدف)» and a closed quarter «… می‌رسد»."""
+    later = page(served, "manager", period="1403-10").text  # the clock is on 1403-08-10
+    pace = later.split('id="pace"')[1].split("</section>")[0]
+    assert "این دوره هنوز آغاز نشده است" in pace and "—" not in pace
+    over = page(served, "manager", period="1403-Q1").text
+    pace = over.split('id="pace"')[1].split("</section>")[0]
+    assert "این دوره به پایان رسیده است و به" in pace and "با این آهنگ" not in pace

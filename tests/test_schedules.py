@@ -238,7 +238,7 @@ def test_a_schedule_saved_on_the_page_takes_the_place_of_the_toml_one_and_an_unc
         ({"kpis": ["revenu"]}, "query.unknown_kpi", "revenu"),
         ({"when": "every saturday"}, "schedule.when", "every saturday"),
         ({"when": "0 25 * * *"}, "schedule.cron", "0 25 * * *"),
-        ({"recipients": "", "to": []}, "deliver.no_recipients", "new"),
+        ({"recipients": "", "to": []}, "schedule.no_recipients", "new"),
         ({"recipients": "ceo at example"}, "deliver.recipient", "ceo at example"),
         ({"zone": "Tehran"}, "schedule.zone", "Tehran"),
         ({"lang": "de"}, "schedule.lang", "de"),

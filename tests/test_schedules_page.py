@@ -78,6 +78,8 @@ def test_a_manager_adds_changes_and_deletes_a_schedule_in_persian(served: Served
         row = _row(page.text, "هفتگی")
         assert "هر شنبه ساعت ۰۸:۰۰" in row and "همین صفحه" in row and "هفتهٔ گذشته" in row
         assert "XLSX · PDF" in row and "درآمد" in row and "ceo@example.com" in row and "bale:12345" in row
+        # who changed it is a Latin name inside a Persian sentence: isolated, so the date stays after it
+        assert "تغییر به دست \u2066manager\u2069،" in page.text
         # the next run: a Saturday at 08:00, Tehran time, in Jalali words and Persian digits
         assert re.search(
             r"شنبه [۰-۹]+ (فروردین|اردیبهشت|خرداد|تیر|مرداد|شهریور|مهر|آبان|آذر|دی|بهمن|اسفند) [۰-۹]{4}، ساعت ۰۸:۰۰",
@@ -97,7 +99,7 @@ def test_a_manager_adds_changes_and_deletes_a_schedule_in_persian(served: Served
             ({"kpis": ["revenue", "nope"]}, ["nope", "شاخصی به نام"]),
             ({"kind": "cron", "cron": "every day"}, ["every day", "زمان‌بندی نیست"]),
             ({"kind": "weekly", "weekdays": []}, ["weekly ۰۸:۰۰", "روزی نمی‌گوید"]),
-            ({"recipients": ""}, ["گیرنده‌ای ندارد"]),
+            ({"recipients": ""}, ["دست‌کم یک گیرنده بنویسید"]),  # the name once: «… «دوم»: دوم گیرنده‌ای ندارد» was twice
             ({"recipients": "ceo at example"}, ["ceo at example", "گیرنده نیست"]),
         ):
             r = c.post("/schedules", data=_form("دوم", **fields) | {"csrf_token": csrf})
@@ -105,6 +107,10 @@ def test_a_manager_adds_changes_and_deletes_a_schedule_in_persian(served: Served
             error = plain(re.search(r'id="schedules-error">([^<]*)<', r.text).group(1))  # type: ignore[union-attr]
             assert error.startswith("زمان‌بندی «دوم»:") and all(w in error for w in words), error
             assert 'name="name" required maxlength="64" value="دوم"' in r.text
+            assert error.count("دوم") == 1, error
+        # a time that is none is said as a time, not as a rule the person never wrote
+        r = c.post("/schedules", data=_form("دوم", at="۲۵:۷۰") | {"csrf_token": csrf})
+        assert r.status_code == 400 and "ساعت «۲۵:۷۰» درست نیست" in r.text and "زمان‌بندی نیست" not in r.text
         # a change of day: saved; then deleted (the box ticked)
         r = c.post(
             "/schedules",

@@ -126,8 +126,8 @@ def _schedule(name: str, r: Mapping[str, Any], calendar: CalendarName, kpis: Col
     to_raw = tuple(dict(d) for d in r.get("to") or ())
     to = tuple(deliver.destination(d) for d in to_raw)
     found = deliver.recipient_lines(r.get("recipients") or ())
-    if not to and not found:
-        raise UserError(key="deliver.no_recipients", params={"target": name})
+    if not to and not found:  # said after the schedule's name (schedule.invalid): not named twice
+        raise UserError(key="schedule.no_recipients")
     return Schedule(name, when, zone, period, formats, chosen, lang, to, found, to_raw)
 
 

@@ -156,7 +156,15 @@ def _pace_text(pc: dict[str, Any], k: Any, lang: str, val: Callable[[Any], str])
         "total": fmt_number(pc["working_days_left"] + pc["working_days_elapsed"], lang),
         "projected": val(pc["projected"]),
     }
-    if pc["target"] is None:
+    has_target = pc["target"] is not None
+    if pc["projected"] is None:  # not begun yet (no working day so far): nothing to take a pace from
+        target = {"target": val(pc["target"])} if has_target else {}
+        return t("forecast.pace_not_begun" + ("" if has_target else "_no_target"), lang, **common, **target)
+    if pc["working_days_left"] == 0:  # over: what it came to, not where it "will" land
+        key = "forecast.pace_over" + ("" if has_target else "_no_target")
+        attainment = {"target": val(pc["target"]), "attainment": fmt_rate(pc["attainment_so_far"], lang)}
+        return t(key, lang, **common, **(attainment if has_target else {}))
+    if not has_target:
         return t("forecast.pace_no_target", lang, **common)
     return t(
         "forecast.pace",

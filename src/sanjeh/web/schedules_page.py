@@ -14,6 +14,7 @@ A team's manager may not: a schedule sends the whole company's report to whoever
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from sanjeh.errors import InvalidQuery, UserError
-from sanjeh.formatting import fmt_moment
+from sanjeh.formatting import ascii_number, fmt_moment
 from sanjeh.i18n import isolate, join, period_label, t
 from sanjeh.reports.build import FORMATS
 from sanjeh.reports.deliver import destination, who
@@ -51,7 +52,9 @@ def _view(d: Declared, st: AppState, lang: str, titles: dict[str, str], last: di
     s = d.schedule
     row: dict[str, Any] = {"name": d.name, "source": "over" if d.over_toml else d.source, "error": None}
     if d.changed_by:
-        row["changed"] = t("schedules.changed", lang, user=d.changed_by, when=_moment(d.changed_at, st, lang))
+        row["changed"] = t(
+            "schedules.changed", lang, user=isolate(d.changed_by, lang), when=_moment(d.changed_at, st, lang)
+        )
     if last is not None:
         row["last"] = {"status": last["status"], "when": _moment(last["planned"], st, lang)}
     if s is None:
@@ -221,6 +224,14 @@ def schedules_page(request: Request, c: SchedulesEditor) -> Response:
     return _page(request, c, editing=editing)
 
 
+def _check_at(text: str) -> None:
+    """The form's time of day, said as such when it is not one (it read as a rule that is not one:
+    «weekly sat 25:70 زمان‌بندی نیست…», for a person who typed a time)."""
+    found = re.fullmatch(r"(\d{1,2}):(\d{2})", ascii_number(text))
+    if found is None or int(found[1]) > 23 or int(found[2]) > 59:
+        raise UserError(key="schedule.at", params={"at": text}, details={"why": "at"})
+
+
 @router.post("/schedules")
 async def schedules_save(request: Request, c: SchedulesEditor) -> Response:
     form = await request.form()
@@ -232,6 +243,8 @@ async def schedules_save(request: Request, c: SchedulesEditor) -> Response:
     raw = _raw_of(fields, to)
     kpis = [k.name for k in st.catalogue()]
     try:
+        if fields["kind"] != "cron":
+            _check_at(fields["at"])
         for d in to:  # the file's destinations as they are: checked again, so a save never hides a mistake
             destination(d)
         changed = st.call(lambda ws: save(ws, raw, user=c.user.username, now=utc_now(), replacing=replacing, kpis=kpis))
