@@ -213,3 +213,13 @@ def test_the_pace_of_a_period_not_begun_or_over_is_said_as_such(served: Served) 
     over = page(served, "manager", period="1403-Q1").text
     pace = over.split('id="pace"')[1].split("</section>")[0]
     assert "این دوره به پایان رسیده است و به" in pace and "با این آهنگ" not in pace
+
+
+def test_one_rate_for_every_stage_is_said(served: Served, truth: dict[str, Any]) -> None:
+    """The demo's closed deals keep only their closing stage, as most CRMs do: every open deal gets
+    the overall rate (42 % beside «ارزیابی اولیه» and «مذاکره» alike), and the page says why."""
+    stages = truth["pipeline"]["stages"]
+    assert stages and not any(s["deals"] for s in stages)
+    html = page(served, "manager", period=RUNNING).text
+    text = html.split('id="pipeline-text">')[1].split("</p>")[0]
+    assert "در هر مرحله‌ای که باشد، همان نرخ کل" in text

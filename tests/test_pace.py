@@ -112,6 +112,10 @@ def test_pace_refuses_a_measure_that_does_not_add_up(workspace: Workspace) -> No
         pace(ws.engine(), "win_rate", "1403-01", as_of=AS_OF)
     assert e.value.key == "query.forecast_not_additive"
     assert "won" in e.value.details["additive"]
+    # said for a person: the measures that have a forecast by their titles, not «won، lost، won_value»
+    fa, en = e.value.text("fa"), e.value.text("en")
+    assert "«معامله‌های موفق»، «معامله‌های ناموفق»" in fa and "won،" not in fa, fa
+    assert "“Won”, “Lost”" in en, en
 
 
 def test_sanjeh_forecast_prints_the_pace_and_says_why_there_is_no_forecast(

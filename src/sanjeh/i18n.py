@@ -284,6 +284,12 @@ def keyed_text(key: str, params: Any, lang: str) -> str | None:
             title = _measure_title(str(params["kpi"]), str(params["measure"]), lang)
             if title:
                 rendered["measure"] = f"{title} ({isolate(str(params['measure']), lang)})"
+        if isinstance(params.get("measure_titles"), list | tuple) and "kpi" in params:
+            # measures named for a person (what to choose instead), by their titles in guillemets
+            names = [str(m) for m in params["measure_titles"]]
+            titles = [_measure_title(str(params["kpi"]), m, lang) or m for m in names]
+            q = ("«", "»") if lang == "fa" else ("“", "”")
+            rendered["measure_titles"] = join((f"{q[0]}{x}{q[1]}" for x in titles), lang)
         return text.format(**rendered)
     except (KeyError, IndexError, ValueError):
         return None

@@ -135,7 +135,7 @@ def additive_measure(kpi: KPI, measure: str | None) -> Measure:
         additive = [x.name for x in kpi.visible_measures if rollup_of(x) == "sum"]
         raise InvalidQuery(
             key="query.forecast_not_additive",
-            params={"kpi": kpi.name, "measure": name, "measures": additive},
+            params={"kpi": kpi.name, "measure": name, "measure_titles": additive},
             details={"measure": name, "additive": additive},
         )
     return m

@@ -290,16 +290,21 @@ def _pipeline_view(
         lang,
         cur,
     )
+    text = t(
+        "forecast.pipeline",
+        lang,
+        expected=fmt_value(pipe["expected_in_period"], "money", lang, cur, compact=True),
+        period=period_label(pipe["period"], lang),
+        deals=fmt_number(len(pipe["deals"]), lang),
+        rate=fmt_rate(pipe["overall_win_rate"], lang),
+        closed=fmt_number(pipe["closed_deals"], lang),
+    )
+    if pipe["deals"] and not any(s["deals"] for s in pipe["stages"]):
+        # no open deal's stage has closed deals of its own (a CRM that moves a closed deal to a
+        # closing stage): every deal has the overall rate, whatever its stage; said, not implied
+        text += " " + t("forecast.pipeline_one_rate", lang, rate=fmt_rate(pipe["overall_win_rate"], lang))
     return {
-        "text": t(
-            "forecast.pipeline",
-            lang,
-            expected=fmt_value(pipe["expected_in_period"], "money", lang, cur, compact=True),
-            period=period_label(pipe["period"], lang),
-            deals=fmt_number(len(pipe["deals"]), lang),
-            rate=fmt_rate(pipe["overall_win_rate"], lang),
-            closed=fmt_number(pipe["closed_deals"], lang),
-        ),
+        "text": text,
         "split": per_table,
         "deals": top,
         "more": max(0, len(pipe["deals"]) - TOP_DEALS),
