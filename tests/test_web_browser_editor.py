@@ -102,6 +102,30 @@ def test_problems_are_shown_next_to_their_rows_in_the_browser(browser: Any, demo
     _done(v)
 
 
+def test_spreading_asks_before_it_drops_unsaved_edits(browser: Any, demo: Served) -> None:  # noqa: F811
+    v = _visit(browser, demo, "manager", "fa", "/targets?kpi=win_rate")  # its years have targets
+    page = v.page
+    spread = page.locator("button[name=spread]").first
+    row = spread.locator("xpath=ancestor::tr[1]")
+    row.locator(".t-target").fill("۱۲۳")  # an edit not saved yet
+    asked: list[str] = []
+
+    def answer(dialog: Any, accept: bool) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda d: answer(d, False))
+    spread.click()
+    page.wait_for_timeout(300)
+    assert asked and "هنوز ذخیره نشده‌اند" in asked[0]
+    assert "done=" not in page.url and row.locator(".t-target").input_value() == "۱۲۳"  # nothing sent, nothing lost
+    page.once("dialog", lambda d: answer(d, True))
+    with page.expect_navigation():
+        spread.click()
+    assert "done=spread" in page.url and len(asked) == 2
+    _done(v)
+
+
 @pytest.mark.parametrize("lang", ["fa", "en"])
 def test_the_targets_editor_fits_a_phone(browser: Any, demo: Served, lang: str) -> None:  # noqa: F811
     v = _visit(browser, demo, "manager", lang, "/targets", phone=True)

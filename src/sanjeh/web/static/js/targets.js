@@ -61,6 +61,14 @@
   if (rows.length) companyLabel = rows[0].querySelector(".t-dim").options[0].textContent;
   rows.forEach(wire);
 
+  // spreading sends the page to the server, which spreads the stored target: edits not saved yet
+  // would be dropped without a word, so the person is asked first
+  form.addEventListener("click", function (ev) {
+    var button = ev.target.closest ? ev.target.closest("button[name=spread]") : null;
+    if (!button || !form.querySelector("tr.target-row.changed")) return;
+    if (!window.confirm(button.getAttribute("data-unsaved"))) ev.preventDefault();
+  });
+
   var add = document.getElementById("add-row");
   var count = document.getElementById("rows-n");
   if (add && count) {
