@@ -491,7 +491,7 @@ def test_a_schedule_with_a_mistake_is_refused_with_its_name() -> None:
         ({"zone": "Tehran/Asia"}, "Tehran/Asia"),
         ({"period": "last_decade"}, "last_decade"),
         ({"formats": ["docx"]}, "docx"),
-        ({"to": []}, "no recipients"),
+        ({"to": []}, "at least one recipient"),
         ({"to": [{"kind": "bale", "chat_id": 1, "token": TOKEN}]}, "secret"),
     ):
         with pytest.raises(UserError) as refused:

@@ -101,6 +101,7 @@ def test_a_manager_adds_changes_and_deletes_a_schedule_in_persian(served: Served
             ({"kind": "weekly", "weekdays": []}, ["weekly ۰۸:۰۰", "روزی نمی‌گوید"]),
             ({"recipients": ""}, ["دست‌کم یک گیرنده بنویسید"]),  # the name once: «… «دوم»: دوم گیرنده‌ای ندارد» was twice
             ({"recipients": "ceo at example"}, ["ceo at example", "گیرنده نیست"]),
+            ({"recipients": "ali@example"}, ["ali@example", "گیرنده نیست"]),  # a domain without its ending
         ):
             r = c.post("/schedules", data=_form("دوم", **fields) | {"csrf_token": csrf})
             assert r.status_code == 400, fields

@@ -360,7 +360,8 @@ def destination(raw: Mapping[str, Any]) -> Destination:
     raise UserError(key="deliver.bad_destination", params={"kind": kind, "why": "email, webhook, telegram, bale"})
 
 
-_EMAIL = re.compile(r"^[^@\s,;<>:]+@[^@\s,;<>:]+$")
+#: an address whose domain has a dot: «ali@example» is a typo far more often than a host of its own
+_EMAIL = re.compile(r"^[^@\s,;<>:]+@[^@\s,;<>:.]+(\.[^@\s,;<>:.]+)+$")
 _CHAT = re.compile(r"^(-?\d+|@\w{4,})$")
 
 
