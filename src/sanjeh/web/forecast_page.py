@@ -299,6 +299,15 @@ def _pipeline_view(
         rate=fmt_rate(pipe["overall_win_rate"], lang),
         closed=fmt_number(pipe["closed_deals"], lang),
     )
+    p = parse_period(pipe["period"])
+    stale = [d for d in pipe["deals"] if d["stale"] and p.start.isoformat() <= d["expected_close"] <= p.end.isoformat()]
+    if stale:  # open longer than any deal ever won, yet weighed as any other: said, with how much
+        text += " " + t(
+            "forecast.pipeline_stale",
+            lang,
+            n=fmt_number(len(stale), lang),
+            expected=fmt_value(sum(d["expected"] for d in stale), "money", lang, cur, compact=True),
+        )
     if pipe["deals"] and not any(s["deals"] for s in pipe["stages"]):
         # no open deal's stage has closed deals of its own (a CRM that moves a closed deal to a
         # closing stage): every deal has the overall rate, whatever its stage; said, not implied
