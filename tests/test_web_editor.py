@@ -351,6 +351,7 @@ def test_admins_manage_users_on_the_page(demo: Served) -> None:
         assert '<option value="rep" selected>' in add and '<option value="en" selected>' in add
         r = post_form(c, "/users/lead/role", [("csrf_token", csrf), ("role", "rep"), ("rep_id", "R98"), ("team", "")])
         assert r.status_code == 400
+        assert '<a href="/users" class="active">' in r.text  # the page shown at /users/lead/role is still Users
         lead = r.text.split('data-user="lead"')[1].split("</tr>")[0]
         assert '<details class="user-manage" open>' in lead and 'value="R98"' in lead
         assert '<details class="user-manage" open>' not in r.text.split('data-user="lead"')[0]
