@@ -153,3 +153,12 @@ def test_every_format_reads_back_within_its_rounding(x: float, lang: str) -> Non
 @pytest.mark.parametrize("lang", ["fa", "en"])
 def test_special_values_read_back(x: float, lang: str) -> None:
     test_every_format_reads_back_within_its_rounding.hypothesis.inner_test(x=x, lang=lang)  # type: ignore[attr-defined]
+
+
+def test_attainment_is_never_rounded_across_100_percent() -> None:
+    """A missed win-rate target (40.9 of 41: 99.7 %) read «۱۰۰٪ از هدف» beside an amber bar."""
+    from sanjeh.formatting import fmt_attainment
+
+    assert fmt_attainment(0.997, "fa") == "۹۹٫۷٪" and fmt_attainment(0.9999, "en") == "99.9%"
+    assert fmt_attainment(0.994, "en") == "99%" and fmt_attainment(1.0, "en") == "100%"
+    assert fmt_attainment(1.004, "en") == "100%" and fmt_attainment(0.5, "fa") == "۵۰٪"

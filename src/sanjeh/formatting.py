@@ -128,6 +128,17 @@ def fmt_rate(x: Any, lang: str = "fa", decimals: int = 1) -> str:
     return _signed(digits(text, lang), lang)
 
 
+def fmt_attainment(x: Any, lang: str = "fa") -> str:
+    """Attainment of a target in whole percent, never rounded across 100 %: 0.997 is ``99.7%``, not
+    ``100%`` beside a bar that says it was missed (and never ``100.0%`` either: ``99.9%``)."""
+    if is_missing(x):
+        return MISSING
+    v = float(x)
+    if v < 1 and round(v * 100) >= 100:
+        return fmt_rate(min(v, 0.999), lang, 1)
+    return fmt_rate(v, lang, 0)
+
+
 def _sign(x: float, text: str, lang: str) -> str:
     """``text`` with a ``+`` for a positive value that does not round to zero."""
     if x > 0 and text.strip("0.,%") != "":

@@ -99,7 +99,7 @@ def spot_text(spot: dict[str, Any], lang: str, currency: str | Money = "IRR") ->
             t(
                 "card.of_target",
                 lang,
-                attainment=formatting.fmt_rate(spot["attainment"], lang, 0),
+                attainment=formatting.fmt_attainment(spot["attainment"], lang),
                 target=val(spot.get("target")),
             )
         )

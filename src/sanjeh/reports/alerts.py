@@ -229,7 +229,7 @@ def _pace(ws: Any, engine: Any, rule: Rule, p: Period) -> Reading:
                 lang,
                 what=what(engine, rule, lang),
                 period=period_label(p.label, lang),
-                attainment=formatting.fmt_rate(attainment, lang, 0),
+                attainment=formatting.fmt_attainment(attainment, lang),
                 so_far=_fmt(got.so_far, rule, ws, lang),
                 target=_fmt(got.target, rule, ws, lang),
                 elapsed=formatting.fmt_rate(elapsed, lang, 0),

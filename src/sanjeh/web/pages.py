@@ -27,6 +27,7 @@ from sanjeh.currency import Money, as_money
 from sanjeh.errors import AuthError, Forbidden, InvalidQuery, RateLimited, SanjehError, UserError
 from sanjeh.export import csv_text, xlsx_bytes
 from sanjeh.formatting import (
+    fmt_attainment,
     fmt_in,
     fmt_money,
     fmt_number,
@@ -455,7 +456,7 @@ def _pace_line(st: AppState, c: Caller, card: dict[str, Any], label: str, lang: 
     if not p.start <= st.ws.today() <= p.end:
         return None
     att = (st.pace(c.user, str(card.get("kpi")), p.label) or {}).get("projected_attainment")
-    return None if att is None else t("card.on_pace", lang, attainment=fmt_rate(att, lang, 0))
+    return None if att is None else t("card.on_pace", lang, attainment=fmt_attainment(att, lang))
 
 
 # -- one KPI ------------------------------------------------------------------------------------

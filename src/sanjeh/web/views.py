@@ -15,7 +15,16 @@ from typing import Any
 
 from sanjeh.calendar import unit_of
 from sanjeh.currency import Money
-from sanjeh.formatting import fmt_in, fmt_number, fmt_points, fmt_rate, fmt_signed_rate, fmt_value, money_column
+from sanjeh.formatting import (
+    fmt_attainment,
+    fmt_in,
+    fmt_number,
+    fmt_points,
+    fmt_rate,
+    fmt_signed_rate,
+    fmt_value,
+    money_column,
+)
 from sanjeh.i18n import isolate, member_label, period_label, t, t_or
 from sanjeh.kpis.columns import STEP, Columns, attainment_column, name_column, target_column
 from sanjeh.render import column_title
@@ -64,7 +73,7 @@ def spot_view(spot: dict[str, Any], lang: str, currency: Money) -> dict[str, Any
     att = spot.get("attainment")
     if att is not None:
         view.update(
-            attainment=fmt_rate(att, lang, 0),
+            attainment=fmt_attainment(att, lang),
             attainment_pct=max(0.0, min(100.0, float(att) * 100)),
             target=val(spot.get("target")),
         )
@@ -115,7 +124,7 @@ def card_view(card: dict[str, Any], lang: str, currency: Money) -> dict[str, Any
         if card.get("all_of")
         else None,
         "target": fmt_value(card.get("target"), unit, lang, currency, compact=True) if card.get("target") else None,
-        "attainment": fmt_rate(att, lang, 0) if att is not None else None,
+        "attainment": fmt_attainment(att, lang) if att is not None else None,
         "attainment_pct": max(0.0, min(100.0, float(att) * 100)) if att is not None else None,
         "attainment_ok": att is not None and float(att) >= 1.0,
         "change": change_text,
