@@ -125,6 +125,11 @@ def test_scorecard_page_in_persian_and_english(served: Served) -> None:
         assert "Esfand 1403" in en
         assert "Main KPIs" in en
         assert 'id="insights"' in en and "What stands out" in en  # the scorecard says where to look
+        # a month's card compares with the month before and a year ago; a year's previous period is
+        # the year before, so its card says the one change once («+۶۲٪ … قبل» and «+۶۲٪ … پارسال» were both shown)
+        assert fa.count("نسبت به دورهٔ قبل") == fa.count("نسبت به پارسال") > 0
+        year = c.get("/", params={"period": "1403"}).text
+        assert "نسبت به دورهٔ قبل" not in year and year.count("نسبت به پارسال") >= 3
 
 
 def test_kpi_page_with_breakdown_drill_urls_and_table(served: Served) -> None:

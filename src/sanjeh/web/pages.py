@@ -433,7 +433,7 @@ def scorecard_page(request: Request) -> Response:
 def _card(st: AppState, c: Caller, card: dict[str, Any], label: str, lang: str, cur: Money) -> dict[str, Any]:
     from sanjeh.web.forecast_page import forecast_url  # the forecast page imports this module
 
-    view = views.card_view(card, lang, cur)
+    view = views.card_view(card, lang, cur, label)
     p = parse_period(label)
     # a member's page counts a one-unit period as one step, as the card's spotlight did (its figure)
     step = "" if p.is_range else p.unit_kind

@@ -82,9 +82,10 @@ def spot_view(spot: dict[str, Any], lang: str, currency: Money) -> dict[str, Any
     return view
 
 
-def card_view(card: dict[str, Any], lang: str, currency: Money) -> dict[str, Any]:
-    """A scorecard card: its headline (or, for a card that shows a spotlight, that spotlight),
-    its target, its changes (green when they go the KPI's good way), its sparkline and lines."""
+def card_view(card: dict[str, Any], lang: str, currency: Money, period: str = "") -> dict[str, Any]:
+    """A scorecard card of ``period``: its headline (or, for a card that shows a spotlight, that
+    spotlight), its target, its changes (green when they go the KPI's good way), its sparkline and
+    lines."""
     unit = str(card.get("unit") or "number")
     up = card.get("direction", "up") == "up"
     points = card.get("change_in") == "points"  # a rate changes in percentage points
@@ -133,6 +134,8 @@ def card_view(card: dict[str, Any], lang: str, currency: Money) -> dict[str, Any
         "yoy": yoy_text,
         "yoy_arrow": _arrow(yoy_x),
         "yoy_trend": trend(yoy_x),
+        # a year's previous period is the year before: one line, said as «نسبت به پارسال», not twice
+        "one_change": period.isdigit(),
         "previous": fmt_value(card.get("previous"), unit, lang, currency, compact=True),
         "spark": charts.sparkline_svg(card.get("spark") or [], rtl=lang == "fa"),
         "direction": card.get("direction", "up"),
