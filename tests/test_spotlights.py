@@ -109,6 +109,13 @@ def test_a_rate_needs_enough_cases_and_the_median_rep() -> None:
     ]
     best = spotlight(k, Spotlight("top", "rep", base=("won", "lost"), least=3), rows)
     assert best is not None and best["member"] == "R2" and best["member_name"] == "رضا"  # one deal is no news
+    # a year: 2 of 3 deals was «the best rep» while the median rep closed 46; half the median is the floor
+    year = [{"rep": f"R{i}", "win_rate": w / n, "won": w, "lost": n - w} for i, (w, n) in
+            enumerate(((2, 3), (25, 46), (20, 50), (30, 60), (18, 40)), start=1)]  # fmt: skip
+    card = next(x for x in k.card.spotlights if x.pick == "top")
+    got = spotlight(k, card, year)
+    assert got is not None and got["member"] == "R2"  # 54 % of 46, not 67 % of 3
+    assert spotlight(k, Spotlight("top", "rep", base=("won", "lost"), least=3), year)["member"] == "R1"  # type: ignore[index]
     reps = [{"rep": f"R{i}", "revenue": float(v)} for i, v in enumerate((10, 20, 30, 1000), start=1)]
     median = spotlight(KPIS["sales_per_rep"], Spotlight("median", "rep"), reps)
     assert median is not None and median["median"] == 25.0 and median["member"] == "R4" and median["value"] == 1000.0

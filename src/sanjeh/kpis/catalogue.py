@@ -572,8 +572,16 @@ CATALOGUE: tuple[KPI, ...] = (
         goals=("better_conversion",),
         card=CardSpec(
             spotlights=(
-                _spot("top", "rep", "بهترین نماینده", "Best rep", base=("won", "lost"), least=3),
-                _spot("bottom", "rep", "ضعیف‌ترین نماینده", "Weakest rep", base=("won", "lost"), least=3),
+                _spot("top", "rep", "بهترین نماینده", "Best rep", base=("won", "lost"), least=3, least_of_median=0.5),
+                _spot(
+                    "bottom",
+                    "rep",
+                    "ضعیف‌ترین نماینده",
+                    "Weakest rep",
+                    base=("won", "lost"),
+                    least=3,
+                    least_of_median=0.5,
+                ),
             )
         ),
         view=View(by=("rep",)),

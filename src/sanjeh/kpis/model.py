@@ -106,7 +106,8 @@ class Spotlight:
     ``median`` (the median member's value, with the top member), ``company`` (the company row's
     other measures, ``show``; no dimension). ``show``: measures shown beside it (a share, a win
     rate). ``base``/``least``: a member counts only when the sum of its ``base`` measures is at least
-    ``least`` (a win rate of one deal is no news) and ``least_share`` of all members' ``base``."""
+    ``least`` (a win rate of one deal is no news), ``least_share`` of all members' ``base`` and
+    ``least_of_median`` of the median member's."""
 
     pick: Pick
     by: str = ""
@@ -117,6 +118,9 @@ class Spotlight:
     #: ... and at least this share of all members' ``base`` (a region's growth from almost nothing
     #: is +2,000 %, and no news either)
     least_share: float = 0.0
+    #: ... and at least this fraction of the median member's ``base`` (the best win rate of a year
+    #: was a rep's 2 of 3 deals while the median rep closed 46)
+    least_of_median: float = 0.0
     label: dict[str, str] = field(default_factory=dict)  # fa/en: what the line says it is
 
 

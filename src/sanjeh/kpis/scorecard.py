@@ -172,7 +172,9 @@ def spotlight(kpi: KPI, spot: Spotlight, rows: list[dict[str, Any]]) -> dict[str
     def base(r: dict[str, Any]) -> float:
         return sum(float(r.get(b) or 0) for b in spot.base)
 
-    floor = max(spot.least, spot.least_share * sum(base(r) for r in rows))
+    bases = sorted(base(r) for r in rows if r.get(spot.by) is not None and str(r.get(spot.by)) not in VAGUE)
+    median = bases[len(bases) // 2] if bases else 0.0  # the upper median: a floor, not a statistic
+    floor = max(spot.least, spot.least_share * sum(base(r) for r in rows), spot.least_of_median * median)
     members = [
         r
         for r in rows
