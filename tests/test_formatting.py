@@ -162,3 +162,14 @@ def test_attainment_is_never_rounded_across_100_percent() -> None:
     assert fmt_attainment(0.997, "fa") == "۹۹٫۷٪" and fmt_attainment(0.9999, "en") == "99.9%"
     assert fmt_attainment(0.994, "en") == "99%" and fmt_attainment(1.0, "en") == "100%"
     assert fmt_attainment(1.004, "en") == "100%" and fmt_attainment(0.5, "fa") == "۵۰٪"
+
+
+def test_a_money_column_steps_down_a_scale_so_its_smallest_amount_shows() -> None:
+    """A year's reps: 1.1 thousand bn at the top and 40 bn at the bottom read «۱٫۱» and «۰٫۰»
+    (thousand bn); in bn they read «۱٬۱۰۰٫۰» and «۴۰٫۰»."""
+    from sanjeh.formatting import money_column
+
+    assert money_column([1.1e12, 4e10], "en") == (1e9, "B IRR")
+    assert money_column([1.1e12, 5e11], "en") == (1e12, "T IRR")  # every amount shows: kept
+    assert money_column([2.5e13, 1e6], "en") == (1e12, "T IRR")  # a step down would need 5 digits
+    assert money_column([9e8], "en") == (1e6, "M IRR") and money_column([], "en") == (1.0, "IRR")

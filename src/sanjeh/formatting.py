@@ -104,10 +104,17 @@ def money_column(values: Any, lang: str = "fa", currency: str | Money = "IRR") -
     scale, the column's unit) — the scale of its largest amount, e.g. ``(1e9, "میلیارد ریال")``;
     each cell is then :func:`fmt_in` of the amount and the unit goes once, in the header."""
     m = as_money(currency)
-    top = max((abs(float(v)) / m.divisor for v in values if not is_missing(v)), default=0.0)
-    for scale, word in SCALES:
-        if top >= scale * 0.9995:
-            return scale * m.divisor, t(f"number.{word}", lang, n="").strip() + " " + m.word(lang)
+    amounts = [abs(float(v)) / m.divisor for v in values if not is_missing(v)]
+    top = max(amounts, default=0.0)
+    low = min((a for a in amounts if a > 0), default=0.0)
+    fits = [(scale, word) for scale, word in SCALES if top >= scale * 0.9995]
+    # the largest amount's scale, one smaller while the smallest amount would read «0.0» there and
+    # the largest still reads in under five digits (a year's reps: «۰٫۰ هزار میلیارد» beside «۱٫۱»)
+    while len(fits) > 1 and low / fits[0][0] < 0.05 and top / fits[1][0] < 10_000:
+        fits.pop(0)
+    if fits:
+        scale, word = fits[0]
+        return scale * m.divisor, t(f"number.{word}", lang, n="").strip() + " " + m.word(lang)
     return m.divisor, m.word(lang)
 
 
