@@ -213,6 +213,8 @@ def test_the_pace_of_a_period_not_begun_or_over_is_said_as_such(served: Served) 
     over = page(served, "manager", period="1403-Q1").text
     pace = over.split('id="pace"')[1].split("</section>")[0]
     assert "این دوره به پایان رسیده است و به" in pace and "با این آهنگ" not in pace
+    assert 'id="pipeline"' not in over  # no open deal closes in a period that is over
+    assert 'id="pipeline"' in later
 
 
 def test_one_rate_for_every_stage_is_said(served: Served, truth: dict[str, Any]) -> None:
@@ -226,4 +228,9 @@ def test_one_rate_for_every_stage_is_said(served: Served, truth: dict[str, Any])
     # deals open longer than any deal ever won are weighed like the others: the page says how much of
     # the figure they are (on the demo at 1404-01-12: 317 of 1,198 bn)
     stale = [d for d in truth["pipeline"]["deals"] if d["stale"] and d["period"] == RUNNING]
-    assert stale and f"از {fmt_number(len(stale), 'fa')} فرصت راکد است" in text
+    assert stale and f"از {fmt_number(len(stale), 'fa')} فرصتی است که بیش از بلندترین چرخه" in text
+    assert "راکد" not in text  # the stale list below uses another rule under that word
+    # its periods in calendar order, not by their amounts
+    months = page(served, "manager", period="1403-09").text.split('id="pipeline-split"')[1].split("</table>")[0]
+    keys = re.findall(r'data-sort="(\d{4}-\d{2})"', months)
+    assert keys and keys == sorted(keys), keys

@@ -102,7 +102,7 @@ class Pipeline:
                 {"stage": s.stage, "won": s.won, "lost": s.lost, "deals": s.deals, "probability": s.probability}
                 for s in self.stages
             ],
-            "per_period": self.per("period"),
+            "per_period": dict(sorted(self.per("period").items())),  # in calendar order
             "per_rep": self.per("rep"),
             "per_source": self.per("source"),
             "deals": [

@@ -104,7 +104,11 @@ def forecast_view(
         else None,
         forecast=None if closed or fc is None else _forecast_view(fc, data["pace"], unit, lang, cur, val),
         forecast_error=(data.get("forecast_error") or {}).get(lang) if not closed else None,
-        pipeline=_pipeline_view(data["pipeline"], by, names, lang, cur, calendar) if "pipeline" in data else None,
+        # open deals close from now on: a period that is over has none to expect (it read «۰ ریال
+        # انتظار می‌رود در فصل ۴ …» above a table of next year's quarters)
+        pipeline=_pipeline_view(data["pipeline"], by, names, lang, cur, calendar)
+        if "pipeline" in data and not closed
+        else None,
         ttw=_ttw_view(data["time_to_win"], by, names, lang, cur, calendar) if "time_to_win" in data else None,
         track=_track_view(data["track_record"], unit, lang, cur, calendar),
         kpi_url=_url(f"/kpi/{k.name}", [("period", period), ("lang", lang_param or "")]),
