@@ -116,7 +116,7 @@ def test_a_rep_user_names_a_rep_of_the_data_once_there_are_reps(workspace: Works
             add_user(workspace, "sara", "rep", typo, password="pass-word-1")
         assert err.value.details["why"] == "unknown_rep"
         fa = err.value.text("fa").replace("\u2066", "").replace("\u2069", "")  # Latin ids isolated in Persian
-        assert fa == f"کارشناسی با شناسهٔ «{typo}» در داده‌ها نیست؛ شناسه‌های موجود از جمله: R01, R02"
+        assert fa == f"کارشناسی با شناسهٔ «{typo}» در داده‌ها نیست؛ شناسه‌های موجود از جمله: R01، R02"  # the Persian comma
     with pytest.raises(UserError, match="no rep with id 'R99'"):
         set_role(workspace, "ali", "rep", "R99")
     assert get_user(workspace, "sara") is None and get_user(workspace, "ali").rep_id == "r01"  # type: ignore[union-attr]

@@ -188,7 +188,7 @@ def _check_rep_known(ws: Workspace, rep_id: str | None) -> None:
         return
     raise UserError(
         key="users.unknown_rep",
-        params={"rep": rep_id, "known": ", ".join(known[:12])},
+        params={"rep": rep_id, "known": known[:12]},  # a list: joined in the reader's language
         details={"why": "unknown_rep", "rep_id": rep_id},
     )
 
