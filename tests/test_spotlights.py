@@ -109,7 +109,7 @@ def test_a_rate_needs_enough_cases_and_the_median_rep() -> None:
     ]
     best = spotlight(k, Spotlight("top", "rep", base=("won", "lost"), least=3), rows)
     assert best is not None and best["member"] == "R2" and best["member_name"] == "رضا"  # one deal is no news
-    # a year: 2 of 3 deals was «the best rep» while the median rep closed 46; half the median is the floor
+    # a year: 2 of 3 deals was «the best rep» while the median rep closed some 30; half the median is the floor
     year = [{"rep": f"R{i}", "win_rate": w / n, "won": w, "lost": n - w} for i, (w, n) in
             enumerate(((2, 3), (25, 46), (20, 50), (30, 60), (18, 40)), start=1)]  # fmt: skip
     card = next(x for x in k.card.spotlights if x.pick == "top")

@@ -119,7 +119,7 @@ class Spotlight:
     #: is +2,000 %, and no news either)
     least_share: float = 0.0
     #: ... and at least this fraction of the median member's ``base`` (the best win rate of a year
-    #: was a rep's 2 of 3 deals while the median rep closed 46)
+    #: was a rep's 2 of 3 deals while the median rep closed 31 or 32)
     least_of_median: float = 0.0
     label: dict[str, str] = field(default_factory=dict)  # fa/en: what the line says it is
 
