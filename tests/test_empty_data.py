@@ -152,6 +152,11 @@ def test_every_page_and_api_call_answers(served_config: Served) -> None:
                     assert not BARE_PERCENT.search(shown), (path, BARE_PERCENT.search(shown))
                     # no heading over nothing (no won deal yet: no stale deals to list, and no line saying so)
                     assert ('id="stale-heading"' in shown) == ('id="stale-text"' in shown), (path, lang)
+                    # no open deal or no rate: no weighted pipeline («… از ۰ فرصت باز (نرخ موفقیت کل — …)»)
+                    pipeline = (
+                        shown.split('id="pipeline-text">')[1].split("</p>")[0] if "pipeline-text" in shown else ""
+                    )
+                    assert "—" not in pipeline and ("pipeline-text" not in shown or " ۰ فرصت" not in pipeline), pipeline
         with s.api(user) as api:
             for path in (
                 "/api/v1/scorecard",

@@ -107,7 +107,7 @@ def forecast_view(
         # open deals close from now on: a period that is over has none to expect (it read «۰ ریال
         # انتظار می‌رود در فصل ۴ …» above a table of next year's quarters)
         pipeline=_pipeline_view(data["pipeline"], by, names, lang, cur, calendar)
-        if "pipeline" in data and not closed
+        if "pipeline" in data and data["pipeline"]["deals"] and not closed  # no open deal: nothing to weigh
         else None,
         ttw=_ttw_view(data["time_to_win"], by, names, lang, cur, calendar) if "time_to_win" in data else None,
         track=_track_view(data["track_record"], unit, lang, cur, calendar),
