@@ -172,17 +172,13 @@ def spotlight(kpi: KPI, spot: Spotlight, rows: list[dict[str, Any]]) -> dict[str
     def base(r: dict[str, Any]) -> float:
         return sum(float(r.get(b) or 0) for b in spot.base)
 
-    bases = sorted(base(r) for r in rows if r.get(spot.by) is not None and str(r.get(spot.by)) not in VAGUE)
+    def named(r: dict[str, Any]) -> bool:  # a spotlight names a member one can act on
+        return r.get(spot.by) is not None and str(r.get(spot.by)) not in VAGUE
+
+    bases = sorted(base(r) for r in rows if named(r))
     median = bases[len(bases) // 2] if bases else 0.0  # the upper median: a floor, not a statistic
     floor = max(spot.least, spot.least_share * sum(base(r) for r in rows), spot.least_of_median * median)
-    members = [
-        r
-        for r in rows
-        if r.get(measure) is not None
-        and r.get(spot.by) is not None
-        and str(r.get(spot.by)) not in VAGUE  # a spotlight names a member one can act on
-        and base(r) >= floor
-    ]
+    members = [r for r in rows if r.get(measure) is not None and named(r) and base(r) >= floor]
     if not members:
         return None
     if spot.pick == "below_target":

@@ -212,6 +212,15 @@ def parse(text: str, calendar: CalendarName = "jalali") -> Cron | Rule:
     raise UserError(key="schedule.when", params={"when": said})
 
 
+def time_of_day(text: str) -> dt.time:
+    """A typed time of day («۰۸:۳۰» or ``8:30``); a user error that says it is not one (a form's
+    time read as a whole rule said «weekly sat 25:70 زمان‌بندی نیست», to a person who typed a time)."""
+    try:
+        return _time(str(text).strip().translate(DIGITS))
+    except ValueError:
+        raise UserError(key="schedule.at", params={"at": text}, details={"why": "at"}) from None
+
+
 def _time(text: str) -> dt.time:
     h, sep, m = text.partition(":")
     if not sep or not h.isdigit() or not m.isdigit() or len(m) != 2:

@@ -14,7 +14,6 @@ A team's manager may not: a schedule sends the whole company's report to whoever
 from __future__ import annotations
 
 import datetime as dt
-import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -24,13 +23,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from sanjeh.errors import InvalidQuery, UserError
-from sanjeh.formatting import ascii_number, fmt_moment
+from sanjeh.formatting import fmt_moment
 from sanjeh.i18n import isolate, join, period_label, t
 from sanjeh.reports.build import FORMATS
 from sanjeh.reports.deliver import destination, who
 from sanjeh.reports.runner import STATUSES, run_now, runs, utc_now
 from sanjeh.reports.schedule import DEFAULT_ZONE, PERIODS, Declared, declared, find, remove, save
-from sanjeh.reports.when import MONTH_DAYS, WEEKDAYS, Rule, words
+from sanjeh.reports.when import MONTH_DAYS, WEEKDAYS, Rule, time_of_day, words
 from sanjeh.web.deps import Caller, SchedulesEditor, state_of
 from sanjeh.web.pages import _context, _lang, _render
 from sanjeh.web.state import AppState
@@ -224,14 +223,6 @@ def schedules_page(request: Request, c: SchedulesEditor) -> Response:
     return _page(request, c, editing=editing)
 
 
-def _check_at(text: str) -> None:
-    """The form's time of day, said as such when it is not one (it read as a rule that is not one:
-    «weekly sat 25:70 زمان‌بندی نیست…», for a person who typed a time)."""
-    found = re.fullmatch(r"(\d{1,2}):(\d{2})", ascii_number(text))
-    if found is None or int(found[1]) > 23 or int(found[2]) > 59:
-        raise UserError(key="schedule.at", params={"at": text}, details={"why": "at"})
-
-
 @router.post("/schedules")
 async def schedules_save(request: Request, c: SchedulesEditor) -> Response:
     form = await request.form()
@@ -244,7 +235,7 @@ async def schedules_save(request: Request, c: SchedulesEditor) -> Response:
     kpis = [k.name for k in st.catalogue()]
     try:
         if fields["kind"] != "cron":
-            _check_at(fields["at"])
+            time_of_day(fields["at"])  # said as a time, before the rule it goes into
         for d in to:  # the file's destinations as they are: checked again, so a save never hides a mistake
             destination(d)
         changed = st.call(lambda ws: save(ws, raw, user=c.user.username, now=utc_now(), replacing=replacing, kpis=kpis))
